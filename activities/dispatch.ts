@@ -1,0 +1,201 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Document } from 'mongodb';
+import type { AppConfig, Channel } from '../common/config';
+import { mapWithConcurrency } from '../common/concurrency';
+import { HttpError, PermanentProviderError, TransientProviderError } from '../common/errors';
+import type { DeliveryOutcome, Ledger } from '../common/ledger';
+import type { RenderedMessage } from '../common/message-content';
+import type { UsersRepository } from '../common/users-repository';
+import type { ChannelProviders, ProviderReceipt } from './channels/channel-providers';
+import type { SendContext, SendContextCache } from './send-context';
+
+/** Input of every `dispatch<Channel>` activity: small, ids only (spec §6). */
+export interface DispatchInput {
+  sendId: string;
+  userIds: string[];
+  /** Provider attempts per delivery before a transient failure becomes final; counted in the ledger. */
+  maxAttempts: number;
+}
+
+export interface DispatchResult {
+  sent: number;
+  failed: number;
+  skipped: number;
+  alreadyDone: number;
+}
+
+/** The user field each channel sends to (spec §2: a user without it is `skipped` on that channel). */
+const ADDRESS_FIELD: Record<Channel, 'emailAddress' | 'phoneNumber' | 'deviceToken'> = {
+  email: 'emailAddress',
+  sms: 'phoneNumber',
+  voice: 'phoneNumber',
+  whatsapp: 'phoneNumber',
+  push: 'deviceToken',
+};
+
+/** Provider calls in flight per activity; the worker's activity slots multiply it. */
+const CALLS_IN_FLIGHT = 16;
+/** Ledger writes are batched, but small batches keep the "sent but not yet recorded" window narrow. */
+const LEDGER_FLUSH_SIZE = 25;
+
+export interface DispatchDeps {
+  config: AppConfig;
+  ledger: Ledger;
+  users: UsersRepository;
+  providers: ChannelProviders;
+  contexts: SendContextCache;
+}
+
+type Attempt = { outcome: DeliveryOutcome; retryAfterMs?: number };
+
+function sendThroughProvider(
+  deps: DispatchDeps,
+  context: SendContext,
+  address: string,
+  message: RenderedMessage,
+  pushData: Record<string, unknown> | undefined,
+): Promise<ProviderReceipt> {
+  const { sender, androidIntentAction } = deps.config.service;
+  const request = context.send.request;
+  switch (message.channel) {
+    case 'email':
+      return context.attachments().then((attachments) =>
+        deps.providers.email.sendEmail({
+          from: request.emailSender ?? sender.email,
+          to: address,
+          cc: request.emailCarbonCopies,
+          bcc: request.emailBlindCarbonCopies,
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
+          attachments,
+        }),
+      );
+    case 'sms':
+      return deps.providers.sms.sendSms({ from: sender.sms, to: address, body: message.body });
+    case 'voice':
+      return deps.providers.voice.call({ from: sender.voice, to: address, body: message.body });
+    case 'whatsapp':
+      return deps.providers.whatsapp.sendWhatsapp({ from: sender.whatsapp, to: address, body: message.body });
+    case 'push':
+      return deps.providers.push.sendPush({
+        token: address,
+        title: message.title,
+        body: message.body,
+        subtitle: message.subtitle,
+        pushData,
+        androidIntentAction,
+      });
+  }
+}
+
+async function attemptDelivery(
+  deps: DispatchDeps,
+  context: SendContext,
+  channel: Channel,
+  userId: string,
+  user: Document | undefined,
+  previousAttempts: number,
+  maxAttempts: number,
+): Promise<Attempt> {
+  const base = { userId, channel };
+  if (!user) {
+    return { outcome: { ...base, status: 'failed', code: 'USER_NOT_FOUND', error: 'user not found', permanent: true, attempted: false } };
+  }
+  const field = deps.config.service.userFields[ADDRESS_FIELD[channel]];
+  const address = user[field];
+  if (typeof address !== 'string' || address.trim() === '') {
+    return { outcome: { ...base, status: 'skipped', code: 'NO_ADDRESS', error: `user has no ${field}`, attempted: false } };
+  }
+  let message: RenderedMessage;
+  try {
+    message = context.content.render(channel, { user, data: context.send.request.data });
+  } catch (error) {
+    const text = `rendering failed: ${(error as Error).message}`;
+    return { outcome: { ...base, status: 'failed', code: 'RENDER_ERROR', error: text, permanent: true, attempted: false } };
+  }
+  try {
+    const receipt = await sendThroughProvider(deps, context, address.trim(), message, context.template?.pushData);
+    return { outcome: { ...base, status: 'sent', providerMessageId: receipt.providerMessageId, attempted: true } };
+  } catch (error) {
+    if (error instanceof PermanentProviderError || error instanceof HttpError) {
+      const code = error instanceof PermanentProviderError ? error.code : 'ATTACHMENT_ERROR';
+      return { outcome: { ...base, status: 'failed', code, error: error.message, permanent: true, attempted: true } };
+    }
+    const transient =
+      error instanceof TransientProviderError ? error : new TransientProviderError((error as Error).message, 'UNKNOWN');
+    const exhausted = previousAttempts + 1 >= maxAttempts;
+    return {
+      outcome: { ...base, status: exhausted ? 'failed' : 'pending', code: transient.code, error: transient.message, attempted: true },
+      retryAfterMs: transient.retryAfterMs,
+    };
+  }
+}
+
+/**
+ * Delivers one message to each given user on one channel, consulting and writing the ledger: a delivery
+ * already `sent`, `skipped` or finally `failed` is never sent again, so Temporal retries and workflow
+ * resets are safe (spec §2, §6). Transient failures leave deliveries `pending` and fail the activity with a
+ * retryable failure, so Temporal retries just those with backoff; after `maxAttempts` they become `failed`.
+ * A single-delivery activity that fails permanently throws a non-retryable failure carrying the code, so the
+ * Temporal UI shows the failed dispatch itself.
+ */
+export async function dispatchDeliveries(deps: DispatchDeps, channel: Channel, input: DispatchInput): Promise<DispatchResult> {
+  const { sendId, userIds, maxAttempts } = input;
+  const states = await deps.ledger.deliveryStates(sendId, channel, userIds);
+  const pending = userIds.filter((userId) => (states.get(userId)?.status ?? 'pending') === 'pending');
+  const result: DispatchResult = { sent: 0, failed: 0, skipped: 0, alreadyDone: userIds.length - pending.length };
+  if (pending.length === 0) return result;
+
+  let context: SendContext;
+  try {
+    context = await deps.contexts.get(sendId);
+  } catch (error) {
+    if (!(error instanceof PermanentProviderError)) throw error;
+    const failed = pending.map((userId): DeliveryOutcome => ({ userId, channel, status: 'failed', code: error.code, error: error.message, permanent: true, attempted: false }));
+    await deps.ledger.record(sendId, failed);
+    throw ApplicationFailure.nonRetryable(error.message, error.code);
+  }
+  const users = await deps.users.byIds(pending);
+
+  const buffer: DeliveryOutcome[] = [];
+  const flush = async () => {
+    const batch = buffer.splice(0, buffer.length);
+    await deps.ledger.record(sendId, batch);
+    Context.current().heartbeat({ recorded: batch.length });
+  };
+  const attempts = await mapWithConcurrency(pending, CALLS_IN_FLIGHT, async (userId) => {
+    const attempt = await attemptDelivery(deps, context, channel, userId, users.get(userId), states.get(userId)?.attempts ?? 0, maxAttempts);
+    buffer.push(attempt.outcome);
+    if (buffer.length >= LEDGER_FLUSH_SIZE) await flush();
+    return attempt;
+  });
+  await flush();
+
+  for (const { outcome } of attempts) {
+    if (outcome.status === 'sent') result.sent++;
+    else if (outcome.status === 'skipped') result.skipped++;
+    else if (outcome.status === 'failed') result.failed++;
+  }
+  const retrying = attempts.filter((attempt) => attempt.outcome.status === 'pending');
+  if (retrying.length > 0) {
+    const first = retrying[0].outcome;
+    const retryAfterMs = Math.max(0, ...retrying.map((attempt) => attempt.retryAfterMs ?? 0));
+    throw ApplicationFailure.create({
+      type: 'TransientProviderError',
+      message: `${retrying.length} of ${pending.length} ${channel} deliveries will be retried: ${first.error}`,
+      details: [{ code: first.code, result }],
+      nextRetryDelay: retryAfterMs > 0 ? retryAfterMs : undefined,
+    });
+  }
+  if (userIds.length === 1 && result.failed === 1) {
+    const { outcome } = attempts[0];
+    throw ApplicationFailure.create({
+      type: outcome.permanent ? 'PermanentProviderError' : 'RetriesExhausted',
+      message: `${channel} to ${outcome.userId} failed (${outcome.code}): ${outcome.error}`,
+      nonRetryable: true,
+      details: [{ code: outcome.code, userId: outcome.userId, channel }],
+    });
+  }
+  return result;
+}

@@ -1,0 +1,93 @@
+import type { AppConfig } from '../common/config';
+import type { Database } from '../common/db';
+import type { FilesServiceClient } from '../common/files-service';
+import { countFailures, countSent, type DeliveryOutcome, type Ledger } from '../common/ledger';
+import type { SendSummary } from '../common/types';
+import type { AudienceCursor, AudiencePage, UsersRepository } from '../common/users-repository';
+import type { ChannelProviders } from './channels/channel-providers';
+import { dispatchDeliveries, type DispatchInput } from './dispatch';
+import { SendContextCache } from './send-context';
+
+export type { DispatchInput, DispatchResult } from './dispatch';
+
+export interface ActivityDeps {
+  config: AppConfig;
+  database: Database;
+  ledger: Ledger;
+  users: UsersRepository;
+  providers: ChannelProviders;
+  files: FilesServiceClient;
+}
+
+/** How many failures a workflow result carries; `/send` and `/sends/:id` read the full list from the ledger. */
+const FAILURES_IN_RESULT = 100;
+
+/**
+ * The send activities, built from their dependencies (STYLE.md: `createActivities(deps)`), so tests pass real
+ * clients pointed at the simulator without module mocking.
+ */
+export function createActivities(deps: ActivityDeps) {
+  const contexts = new SendContextCache(deps);
+  const dispatchDeps = { ...deps, contexts };
+
+  return {
+    /** Records every listed recipient id that matches no user as a `USER_NOT_FOUND` failure on each channel. */
+    async recordMissingRecipients({ sendId }: { sendId: string }): Promise<number> {
+      const send = await deps.ledger.getSend(sendId);
+      if (!send) throw new Error(`send ${sendId} not found`);
+      const missing = await deps.users.missingRecipients(send.request.recipients);
+      const outcomes = missing.flatMap((userId) =>
+        send.request.channels.map(
+          (channel): DeliveryOutcome => ({
+            userId,
+            channel,
+            status: 'failed',
+            code: 'USER_NOT_FOUND',
+            error: 'no user has this id',
+            permanent: true,
+            attempted: false,
+          }),
+        ),
+      );
+      for (let start = 0; start < outcomes.length; start += 1000) {
+        await deps.ledger.record(sendId, outcomes.slice(start, start + 1000));
+      }
+      return missing.length;
+    },
+
+    /** One page of the send's audience (recipients ∪ clusters, each user once), ids only. */
+    async resolveAudiencePage(input: { sendId: string; after: AudienceCursor | null; limit: number }): Promise<AudiencePage> {
+      const send = await deps.ledger.getSend(input.sendId);
+      if (!send) throw new Error(`send ${input.sendId} not found`);
+      return deps.users.audiencePage(send.request, input.after, input.limit);
+    },
+
+    dispatchEmail: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'email', input),
+    dispatchSms: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'sms', input),
+    dispatchPush: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'push', input),
+    dispatchVoice: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'voice', input),
+    dispatchWhatsapp: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'whatsapp', input),
+
+    /**
+     * Totals the ledger and closes the send document. A send fails when nothing could be delivered and
+     * something failed; skipped users alone do not fail it.
+     */
+    async finishSend(input: { sendId: string; workflowId: string; recipientCount: number }): Promise<SendSummary> {
+      const counts = await deps.ledger.counts(input.sendId);
+      const failureCount = countFailures(counts);
+      const status = failureCount > 0 && countSent(counts) === 0 ? 'failed' : 'completed';
+      await deps.ledger.finishSend(input.sendId, status, counts, input.recipientCount);
+      return {
+        sendId: input.sendId,
+        workflowId: input.workflowId,
+        status,
+        recipients: input.recipientCount,
+        counts,
+        failureCount,
+        failures: failureCount > 0 ? await deps.ledger.failures(input.sendId, FAILURES_IN_RESULT) : [],
+      };
+    },
+  };
+}
+
+export type SendActivities = ReturnType<typeof createActivities>;

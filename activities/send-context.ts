@@ -1,0 +1,69 @@
+import type { AppConfig } from '../common/config';
+import type { Database } from '../common/db';
+import type { FilesServiceClient } from '../common/files-service';
+import type { Ledger } from '../common/ledger';
+import { CompiledContent } from '../common/message-content';
+import { MessageRenderer } from '../common/rendering';
+import { findTemplate, type TemplateDocument } from '../common/templates-repository';
+import type { SendDocument } from '../common/types';
+import { PermanentProviderError } from '../common/errors';
+import type { EmailAttachment } from './channels/channel-providers';
+
+/** Everything a dispatch needs about its send, loaded once per worker process and send. */
+export interface SendContext {
+  send: SendDocument;
+  template: TemplateDocument | null;
+  content: CompiledContent;
+  /** Downloaded on first use by an email dispatch, then shared by every email of the send. */
+  attachments(): Promise<EmailAttachment[]>;
+}
+
+const MAX_CACHED_SENDS = 64;
+
+/**
+ * A small cache of send contexts: templates compile once per send (spec §5) and attachments download once,
+ * instead of once per recipient. Bounded so that a long-lived worker does not grow with every send.
+ */
+export class SendContextCache {
+  private readonly contexts = new Map<string, Promise<SendContext>>();
+  private readonly renderer: MessageRenderer;
+
+  constructor(
+    private readonly deps: { config: AppConfig; database: Database; ledger: Ledger; files: FilesServiceClient },
+  ) {
+    this.renderer = new MessageRenderer(deps.config.env.DEFAULT_LOCALE);
+  }
+
+  get(sendId: string): Promise<SendContext> {
+    let context = this.contexts.get(sendId);
+    if (!context) {
+      context = this.load(sendId);
+      // A failed load (database down) must not be cached: the activity's retry loads again.
+      context.catch(() => this.contexts.delete(sendId));
+      this.contexts.set(sendId, context);
+      if (this.contexts.size > MAX_CACHED_SENDS) this.contexts.delete(this.contexts.keys().next().value!);
+    }
+    return context;
+  }
+
+  private async load(sendId: string): Promise<SendContext> {
+    const send = await this.deps.ledger.getSend(sendId);
+    if (!send) throw new Error(`send ${sendId} has no document in the sends collection`);
+    const template = send.request.templateId ? await findTemplate(this.deps.database.templates, send.request.templateId) : null;
+    if (send.request.templateId && !template) {
+      throw new PermanentProviderError(`template ${send.request.templateId} was deleted after the send was accepted`, 'TEMPLATE_NOT_FOUND');
+    }
+    const content = new CompiledContent(send.request, template, this.renderer);
+    let attachments: Promise<EmailAttachment[]> | undefined;
+    return {
+      send,
+      template,
+      content,
+      attachments: () => {
+        attachments ??= this.deps.files.downloadAll(send.request.emailAttachments);
+        attachments.catch(() => (attachments = undefined));
+        return attachments;
+      },
+    };
+  }
+}

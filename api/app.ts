@@ -1,0 +1,92 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AppConfig } from '../common/config';
+import type { Database } from '../common/db';
+import { HttpError } from '../common/errors';
+import { FilesServiceClient } from '../common/files-service';
+import { Ledger } from '../common/ledger';
+import type { FanOutOptions } from '../workflows/send-message';
+import { registerErrorHandling } from './errors';
+import { healthRoutes } from './routes/health';
+import { sendRoutes } from './routes/send';
+import { sendsRoutes } from './routes/sends';
+import { templateRoutes } from './routes/templates';
+import { userRoutes } from './routes/users';
+import { SendService } from './services/send-service';
+
+export interface BuildAppOptions {
+  config: AppConfig;
+  database: Database;
+  /** A connected Temporal client; the app does not close it. */
+  temporal: Client;
+  /** Fan-out sizes for sends started by this app; defaults suit production (tests use smaller pages). */
+  fanOut?: FanOutOptions;
+  /** pino options, or false to log nothing (tests). */
+  logger?: boolean | object;
+}
+
+const PUBLIC_PREFIXES = ['/-/', '/documentation'];
+
+/** Builds the HTTP API (fastify/demo style): tests call this and `app.inject`; `server.ts` only listens. */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config, database, temporal } = options;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.env.LOG_LEVEL },
+    bodyLimit: 5 * 1024 * 1024,
+    // Error bodies already name the field; ajv's own coercion is replaced by zod.
+    ajv: { customOptions: { coerceTypes: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const httpRequests = new Counter({
+    name: 'messaging_http_requests_total',
+    help: 'HTTP requests by route and status code',
+    labelNames: ['route', 'status'],
+    registers: [metrics],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    httpRequests.inc({ route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+  });
+
+  const apiKeys = config.env.API_KEYS;
+  if (apiKeys.length > 0) {
+    app.addHook('onRequest', async (request) => {
+      if (PUBLIC_PREFIXES.some((prefix) => request.url.startsWith(prefix))) return;
+      const key = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      if (!key || !apiKeys.includes(key)) throw new HttpError(401, 'authorization: a valid "Bearer <API key>" is required');
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Messaging Service',
+        description: 'Send messages to users over email, sms, push and voice; every send is a Temporal workflow.',
+        version: '0.1.0',
+      },
+      ...(apiKeys.length > 0 ? { components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] } : {}),
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/documentation' });
+
+  const files = new FilesServiceClient(config.env.FILE_SERVICE_URL);
+  app.addHook('onClose', () => files.close());
+  const ledger = new Ledger(database);
+  const sends = new SendService({ config, database, ledger, files, temporal, fanOut: options.fanOut });
+
+  await app.register(healthRoutes, { database, temporal, metrics });
+  await app.register(sendRoutes, { sends, sendWaitMs: config.env.SEND_WAIT_MS });
+  await app.register(sendsRoutes, { ledger, temporal, config });
+  await app.register(userRoutes, { users: database.users, fields: config.service.userFields });
+  await app.register(templateRoutes, { templates: database.templates, locale: config.env.DEFAULT_LOCALE });
+  return app;
+}

@@ -1,0 +1,41 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { HttpError, reasonPhrase } from '../common/errors';
+
+interface ValidationIssue {
+  instancePath?: string;
+  message?: string;
+  params?: { issue?: { path?: (string | number)[]; message?: string; code?: string; keys?: string[] } };
+}
+
+/** Renders zod issues as `field.path: message`, so the message names the offending field (spec §4). */
+function describeValidation(context: string | undefined, issues: ValidationIssue[]): string {
+  return issues
+    .slice(0, 5)
+    .map((issue) => {
+      const zodIssue = issue.params?.issue;
+      const path = zodIssue?.path?.length ? zodIssue.path.join('.') : (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+      const keys = zodIssue?.code === 'unrecognized_keys' && zodIssue.keys ? zodIssue.keys.join(', ') : '';
+      const field = keys || path || context || 'body';
+      return `${field}: ${zodIssue?.message ?? issue.message ?? 'invalid'}`;
+    })
+    .join('; ');
+}
+
+/** One error shape for every failure; never a 500 for bad input, never a stack trace to the client. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof HttpError) return reply.code(error.statusCode).send(error.toBody());
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const message = describeValidation(error.validationContext, error.validation as ValidationIssue[]);
+      return reply.code(400).send({ statusCode: 400, error: reasonPhrase(400), message });
+    }
+    const statusCode = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (statusCode === 500) request.log.error({ err: error }, 'unhandled error');
+    const message = statusCode === 500 ? 'internal error' : `body: ${error.message}`;
+    return reply.code(statusCode).send({ statusCode, error: reasonPhrase(statusCode), message });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ statusCode: 404, error: reasonPhrase(404), message: `route ${request.method} ${request.url.split('?')[0]} not found` }),
+  );
+}

@@ -1,0 +1,10 @@
+import { z } from 'zod';
+
+export const errorSchema = z
+  .object({ statusCode: z.number().int(), error: z.string(), message: z.string() })
+  .describe('Every error: the message names the offending field');
+
+export const objectIdString = z.string().regex(/^[0-9a-fA-F]{24}$/, 'must be a 24-hex ObjectId');
+
+/** Standard error responses for the OpenAPI document. */
+export const errorResponses = { 400: errorSchema, 404: errorSchema, 409: errorSchema };

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { CHANNELS } from '../../common/config';
+import { errorSchema, objectIdString } from './common';
+
+const stringList = z.array(z.string());
+
+/** `POST /send` body, the Mia contract (spec §4); cross-field rules live in `prepareSend`. */
+export const sendBodySchema = z
+  .object({
+    channels: z.array(z.enum(CHANNELS)).min(1).describe('Subset of activeChannels'),
+    recipients: z.array(z.string().min(1)).optional().describe('User ids; required without clusters'),
+    clusters: z.array(z.string().min(1)).optional().describe('Cluster names; required without recipients'),
+    messageTitle: z.string().optional().describe('Email subject and push title, when there is no templateId'),
+    messageContent: z.string().optional().describe('Body on every channel, when there is no templateId'),
+    templateId: objectIdString.optional(),
+    data: z.record(z.string(), z.unknown()).optional().describe('Interpolation data: {{data.*}}'),
+    emailAttachments: stringList.optional().describe('Files Service names; 15 MB in all'),
+    emailCarbonCopies: stringList.optional().describe('Invalid addresses are dropped'),
+    emailBlindCarbonCopies: stringList.optional().describe('Invalid addresses are dropped'),
+    emailSender: z.email().optional().describe('Overrides sender.email'),
+  })
+  .strict();
+export type SendBody = z.infer<typeof sendBodySchema>;
+
+export const failureSchema = z.object({
+  userId: z.string(),
+  channel: z.enum(CHANNELS),
+  error: z.string(),
+  code: z.string().optional(),
+});
+
+export const sendCompletedSchema = z.object({
+  failures: z.array(failureSchema),
+  sendId: z.string(),
+  workflowId: z.string(),
+  recipients: z.number().int(),
+});
+
+export const sendAcceptedSchema = z.object({
+  sendId: z.string(),
+  workflowId: z.string(),
+  status: z.literal('running'),
+  statusUrl: z.string(),
+});
+
+export const sendHeadersSchema = z.object({
+  prefer: z.string().optional().describe('respond-async: answer 202 at once'),
+  'idempotency-key': z.string().min(1).max(200).optional().describe('Repeating the request returns the same send'),
+});
+
+export const sendResponses = { 200: sendCompletedSchema, 202: sendAcceptedSchema, 400: errorSchema, 404: errorSchema };

@@ -1,0 +1,194 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { z } from 'zod';
+import type { AppConfig } from '../../common/config';
+import type { Database } from '../../common/db';
+import { badRequest, HttpError, notFound } from '../../common/errors';
+import type { FilesServiceClient } from '../../common/files-service';
+import { idempotentSendId, newSendId } from '../../common/ids';
+import type { Ledger } from '../../common/ledger';
+import { CompiledContent, MissingContentError } from '../../common/message-content';
+import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '../../common/temporal-names';
+import { findTemplate } from '../../common/templates-repository';
+import type { Failure, SendKind, SendRequest, SendSummary } from '../../common/types';
+import type { FanOutOptions, SendMessageInput } from '../../workflows/send-message';
+import type { SendBody } from '../schemas/send';
+
+/** Fan-out defaults: pages of 1000 ids, batches of 100, one activity per delivery up to 25 users. */
+export const DEFAULT_FAN_OUT: FanOutOptions = { pageSize: 1000, chunkSize: 100, perDeliveryLimit: 25, pagesPerRun: 10 };
+
+/** `/send` answers with at most this many failures; `/sends/:id/deliveries?status=failed` pages through all. */
+const MAX_FAILURES_IN_RESPONSE = 10000;
+
+const isEmail = (value: string) => z.email().safeParse(value).success;
+const unique = <T>(items: T[]) => [...new Set(items)];
+
+export interface StartedSend {
+  sendId: string;
+  workflowId: string;
+}
+
+export type SendOutcome =
+  | { state: 'completed'; body: { failures: Failure[]; sendId: string; workflowId: string; recipients: number } }
+  | { state: 'running'; body: { sendId: string; workflowId: string; status: 'running'; statusUrl: string } };
+
+/**
+ * The behaviour of `POST /send` (spec §4) apart from HTTP: validates a request against the configuration,
+ * the templates and the Files Service, stores it, starts its workflow, and waits for its result.
+ * Every check runs before anything is stored or started, so a 4xx starts nothing.
+ */
+export class SendService {
+  private readonly renderer: MessageRenderer;
+
+  constructor(
+    private readonly deps: {
+      config: AppConfig;
+      database: Database;
+      ledger: Ledger;
+      files: FilesServiceClient;
+      temporal: Client;
+      fanOut?: FanOutOptions;
+    },
+  ) {
+    this.renderer = new MessageRenderer(deps.config.env.DEFAULT_LOCALE);
+  }
+
+  /** Validates the cross-field rules and normalizes the body; throws `HttpError` naming the field. */
+  async prepare(body: SendBody): Promise<SendRequest> {
+    const { activeChannels } = this.deps.config.service;
+    const inactive = body.channels.filter((channel) => !activeChannels.includes(channel));
+    if (inactive.length > 0) {
+      throw badRequest(`channels: ${inactive.join(', ')} not active (activeChannels: ${activeChannels.join(', ')})`);
+    }
+    const recipients = unique(body.recipients ?? []);
+    const clusters = unique(body.clusters ?? []);
+    if (recipients.length === 0 && clusters.length === 0) {
+      throw badRequest('recipients: at least one of recipients or clusters must be a non-empty list');
+    }
+    if (!body.templateId) {
+      if (body.messageTitle === undefined) throw badRequest('messageTitle: required when templateId is not given');
+      if (body.messageContent === undefined) throw badRequest('messageContent: required when templateId is not given');
+    }
+    const template = body.templateId ? await findTemplate(this.deps.database.templates, body.templateId) : null;
+    if (body.templateId && !template) throw notFound(`templateId: template ${body.templateId} not found`);
+
+    const request: SendRequest = {
+      channels: unique(body.channels),
+      recipients,
+      clusters,
+      ...(template ? { templateId: body.templateId } : { messageTitle: body.messageTitle, messageContent: body.messageContent }),
+      data: body.data ?? {},
+      emailAttachments: unique([...(body.emailAttachments ?? []), ...(template?.emailAttachments ?? []).map((a) => a.file)]),
+      emailCarbonCopies: unique((body.emailCarbonCopies ?? []).filter(isEmail)),
+      emailBlindCarbonCopies: unique((body.emailBlindCarbonCopies ?? []).filter(isEmail)),
+      ...(body.emailSender ? { emailSender: body.emailSender } : {}),
+    };
+    try {
+      new CompiledContent(request, template, this.renderer);
+    } catch (error) {
+      if (error instanceof TemplateSyntaxError || error instanceof MissingContentError) throw badRequest(error.message);
+      throw error;
+    }
+    await this.checkAttachments(request, (body.emailAttachments ?? []).length > 0);
+    return request;
+  }
+
+  /** Attachments must exist and fit in 15 MB before anything starts (spec §4). */
+  private async checkAttachments(request: SendRequest, requestedAny: boolean): Promise<void> {
+    if (request.emailAttachments.length === 0) return;
+    if (!this.deps.files.configured) {
+      if (requestedAny || request.channels.includes('email')) {
+        throw badRequest('emailAttachments: attachments need a Files Service, and FILE_SERVICE_URL is not set');
+      }
+      return;
+    }
+    try {
+      await this.deps.files.downloadAll(request.emailAttachments);
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      throw new HttpError(503, `emailAttachments: the Files Service cannot be reached: ${(error as Error).message}`);
+    }
+  }
+
+  fanOut(): FanOutOptions {
+    return this.deps.fanOut ?? DEFAULT_FAN_OUT;
+  }
+
+  /**
+   * Stores the send and starts its workflow. With an idempotency key the ids are derived from it and the
+   * workflow id is never reused, so a repeated request finds the first send instead of starting a second.
+   */
+  async start(request: SendRequest, options: { idempotencyKey?: string; kind?: SendKind; sagaId?: string; sendId?: string } = {}): Promise<StartedSend> {
+    const sendId = options.sendId ?? (options.idempotencyKey ? idempotentSendId(options.idempotencyKey) : newSendId());
+    const now = new Date();
+    await this.deps.ledger.createSend({
+      _id: sendId,
+      workflowId: sendId,
+      kind: options.kind ?? 'send',
+      request,
+      status: 'running',
+      ...(options.sagaId ? { sagaId: options.sagaId } : {}),
+      createdAt: now,
+      updatedAt: now,
+    });
+    const input: SendMessageInput = {
+      sendId,
+      channels: request.channels,
+      fanOut: this.fanOut(),
+      retry: this.deps.config.service.dispatchRetry,
+    };
+    try {
+      await this.deps.temporal.workflow.start(WORKFLOW_TYPES.sendMessage, {
+        workflowId: sendId,
+        taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
+        args: [input],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        searchAttributes: {
+          [SEARCH_ATTRIBUTES.channels.name]: request.channels,
+          ...(request.templateId ? { [SEARCH_ATTRIBUTES.templateId.name]: [request.templateId] } : {}),
+          ...(options.sagaId ? { [SEARCH_ATTRIBUTES.sagaId.name]: [options.sagaId] } : {}),
+        },
+        memo: {
+          channels: request.channels,
+          templateId: request.templateId ?? null,
+          recipients: request.recipients.length,
+          clusters: request.clusters.slice(0, 20),
+          attachments: request.emailAttachments.length,
+        },
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+    return { sendId, workflowId: sendId };
+  }
+
+  statusUrl(sendId: string): string {
+    return `/sends/${encodeURIComponent(sendId)}`;
+  }
+
+  /** Waits up to `waitMs` for the send to finish: its result when it does, a 202 body when it does not. */
+  async await(started: StartedSend, waitMs: number): Promise<SendOutcome> {
+    const running: SendOutcome = {
+      state: 'running',
+      body: { ...started, status: 'running', statusUrl: this.statusUrl(started.sendId) },
+    };
+    if (waitMs <= 0) return running;
+    const handle = this.deps.temporal.workflow.getHandle(started.workflowId);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), waitMs)));
+    try {
+      const summary = await Promise.race([handle.result() as Promise<SendSummary>, timeout]);
+      if (!summary) return running;
+      const failures =
+        summary.failureCount > summary.failures.length
+          ? await this.deps.ledger.failures(started.sendId, MAX_FAILURES_IN_RESPONSE)
+          : summary.failures;
+      return {
+        state: 'completed',
+        body: { failures, sendId: started.sendId, workflowId: started.workflowId, recipients: summary.recipients },
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Every channel the service knows; `activeChannels` picks a subset. */
+export const CHANNELS = ['email', 'sms', 'push', 'voice', 'whatsapp'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+const optionalUrl = z.url().optional();
+const port = z.coerce.number().int().min(0).max(65535);
+
+/**
+ * Environment variables (spec §3). Defaults point at the local stack that `npm run dev` starts, so a fresh
+ * clone works without any setup.
+ */
+export const envSchema = z.object({
+  HTTP_PORT: port.default(3000),
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('messaging'),
+  TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// connection string').default('mongodb://127.0.0.1:27017/messaging'),
+  USERS_CRUD_NAME: z.string().min(1).default('users'),
+  TEMPLATES_CRUD_NAME: z.string().min(1).default('templates'),
+  CONFIGURATION_PATH: z.string().min(1).default('config/default.json'),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').default('smtp://127.0.0.1:2525'),
+  TWILIO_BASE_URL: z.url().default('http://127.0.0.1:4010'),
+  TWILIO_ACCOUNT_SID: z.string().min(1).default('ACsimulator'),
+  TWILIO_AUTH_TOKEN: z.string().min(1).default('simulator-token'),
+  KALEYRA_BASE_URL: z.url().default('http://127.0.0.1:4010'),
+  KALEYRA_API_KEY: z.string().min(1).default('simulator-key'),
+  KALEYRA_SID: z.string().min(1).default('HXsimulator'),
+  FCM_BASE_URL: z.url().default('http://127.0.0.1:4010'),
+  FCM_TOKEN_URL: z.url().default('http://127.0.0.1:4010/token'),
+  FCM_PROJECT_ID: z.string().min(1).default('simulator-project'),
+  FCM_CREDENTIALS_PATH: z.string().min(1).default('.data/fcm-service-account.json'),
+  INFOBIP_BASE_URL: z.url().default('http://127.0.0.1:4010'),
+  INFOBIP_API_KEY: z.string().min(1).default('simulator-key'),
+  FILE_SERVICE_URL: optionalUrl,
+  SMS_SERVICE_URL: optionalUrl,
+  FLOW_MANAGER_URL: optionalUrl,
+  DEFAULT_LOCALE: z.string().min(2).default('en'),
+  SEND_WAIT_MS: z.coerce.number().int().min(0).default(30000),
+  API_KEYS: z
+    .string()
+    .optional()
+    .transform((keys) =>
+      keys
+        ? keys
+            .split(',')
+            .map((key) => key.trim())
+            .filter(Boolean)
+        : [],
+    ),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type Env = z.infer<typeof envSchema>;
+
+const dotPaths = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+/** The JSON service configuration at `CONFIGURATION_PATH`, in the Mia shape (spec §3). */
+export const serviceConfigSchema = z.object({
+  activeChannels: z.array(z.enum(CHANNELS)).min(1),
+  userFields: z
+    .object({
+      id: z.string().min(1).default('_id'),
+      emailAddress: z.string().min(1).default('emailAddress'),
+      phoneNumber: z.string().min(1).default('phoneNumber'),
+      deviceToken: z.string().min(1).default('deviceToken'),
+      clusters: z.string().min(1).default('clusters'),
+    })
+    .prefault({}),
+  sender: z
+    .object({
+      email: z.email().default('noreply@example.com'),
+      sms: z.string().min(1).default('+15005550006'),
+      voice: z.string().min(1).default('+15005550006'),
+      whatsapp: z.string().min(1).default('+15005550006'),
+    })
+    .prefault({}),
+  androidIntentAction: z.string().min(1).optional(),
+  providers: z
+    .object({
+      email: z.enum(['smtp']).default('smtp'),
+      sms: z.enum(['twilio', 'kaleyra', 'mia-sms-service']).default('twilio'),
+      voice: z.enum(['kaleyra', 'twilio']).default('kaleyra'),
+      push: z.enum(['fcm']).default('fcm'),
+      whatsapp: z.enum(['infobip']).default('infobip'),
+    })
+    .prefault({}),
+  /** Temporal retry policy of every dispatch activity; transient provider errors are retried this way. */
+  dispatchRetry: z
+    .object({
+      initialIntervalMs: z.number().int().min(1).default(1000),
+      backoffCoefficient: z.number().min(1).default(2),
+      maximumIntervalMs: z.number().int().min(1).default(30000),
+      maximumAttempts: z.number().int().min(1).max(100).default(5),
+    })
+    .prefault({}),
+  flowManagerConfiguration: z
+    .object({
+      serviceUrl: z.url().optional(),
+      successEventLabel: z.string().min(1).optional(),
+      failEventLabel: z.string().min(1).optional(),
+      metadataSchema: z
+        .object({
+          channels: dotPaths,
+          recipients: dotPaths.optional(),
+          clusters: dotPaths.optional(),
+          messageTitle: dotPaths.optional(),
+          messageContent: dotPaths.optional(),
+          templateId: dotPaths.optional(),
+          emailAttachments: dotPaths.optional(),
+          emailCarbonCopies: dotPaths.optional(),
+          emailBlindCarbonCopies: dotPaths.optional(),
+        })
+        .optional(),
+      getTemplateIdFilePath: z.string().min(1).optional(),
+      getDataFilePath: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
+
+export interface AppConfig {
+  env: Env;
+  service: ServiceConfig;
+}
+
+/** Raised when the configuration is invalid; the message names every offending variable or JSON path. */
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+}
+
+function describeIssues(prefix: string, error: z.ZodError): string {
+  return error.issues.map((issue) => `${prefix}${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
+}
+
+/** Parses the service JSON configuration from a string; exported for tests and the dev script. */
+export function parseServiceConfig(json: string, source: string): ServiceConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (error) {
+    throw new ConfigurationError(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = serviceConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigurationError(`invalid configuration ${describeIssues(`${source} `, parsed.error)}`);
+  return parsed.data;
+}
+
+/**
+ * Validates the environment and the JSON configuration once, at boot. Empty strings count as unset, so
+ * `FILE_SERVICE_URL=` in a shell disables the Files Service instead of failing URL validation.
+ */
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppConfig {
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
+  const parsedEnv = envSchema.safeParse(present);
+  if (!parsedEnv.success) throw new ConfigurationError(`invalid environment ${describeIssues('', parsedEnv.error)}`);
+  const env = parsedEnv.data;
+  const configPath = path.resolve(env.CONFIGURATION_PATH);
+  let json: string;
+  try {
+    json = readFileSync(configPath, 'utf8');
+  } catch (error) {
+    throw new ConfigurationError(`CONFIGURATION_PATH ${configPath} cannot be read: ${(error as Error).message}`);
+  }
+  return { env, service: parseServiceConfig(json, 'CONFIGURATION_PATH') };
+}
+
+/** Where the Flow Manager's events go: `FLOW_MANAGER_URL` wins over the JSON `serviceUrl`. */
+export function flowManagerUrl(config: AppConfig): string | undefined {
+  return config.env.FLOW_MANAGER_URL ?? config.service.flowManagerConfiguration?.serviceUrl;
+}

@@ -1,0 +1,51 @@
+import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
+import type { AppConfig } from './config';
+import type { DeliveryDocument, SendDocument } from './types';
+
+/** The service's collections; users and templates belong to the product team, sends and deliveries to us. */
+export interface Database {
+  client: MongoClient;
+  db: Db;
+  users: Collection<Document>;
+  templates: Collection<Document>;
+  sends: Collection<SendDocument>;
+  deliveries: Collection<DeliveryDocument>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects once per process and makes sure the indexes the ledger relies on exist. Index creation is
+ * idempotent, so the API and every worker may run it at boot.
+ */
+export async function connectDatabase(config: AppConfig, options: { ensureIndexes?: boolean } = {}): Promise<Database> {
+  const client = new MongoClient(config.env.MONGODB_URL, { serverSelectionTimeoutMS: 10000, maxPoolSize: 50 });
+  await client.connect();
+  const db = client.db(databaseName(config.env.MONGODB_URL));
+  const database: Database = {
+    client,
+    db,
+    users: db.collection(config.env.USERS_CRUD_NAME),
+    templates: db.collection(config.env.TEMPLATES_CRUD_NAME),
+    sends: db.collection<SendDocument>('sends'),
+    deliveries: db.collection<DeliveryDocument>('deliveries'),
+    close: () => client.close(),
+  };
+  if (options.ensureIndexes !== false) await ensureIndexes(database, config);
+  return database;
+}
+
+/** The database named in a connection string (`mongodb://a:1,b:2/name?opts`), `messaging` when it names none. */
+export function databaseName(url: string): string {
+  const name = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]*)/.exec(url)?.[1];
+  return name ? decodeURIComponent(name) : 'messaging';
+}
+
+async function ensureIndexes(database: Database, config: AppConfig): Promise<void> {
+  const { clusters } = config.service.userFields;
+  await Promise.all([
+    // The delivery's _id is `<sendId>|<channel>|<userId>`: the unique (sendId, userId, channel) key of spec §2.
+    database.deliveries.createIndex({ sendId: 1, status: 1, channel: 1 }, { name: 'by_send_status' }),
+    database.sends.createIndex({ createdAt: -1 }, { name: 'by_created' }),
+    database.users.createIndex({ [clusters]: 1 }, { name: 'by_cluster' }),
+  ]);
+}

@@ -1,0 +1,19 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+/**
+ * Workflow ids (spec §6): `send-<uuid>`, `send-idem-<key>`, `saga-<sagaId>`, `<sendId>-retry-<n>`.
+ * The send id is the workflow id of the send's first run, so a send and its workflow are found by one name.
+ */
+export const newSendId = (): string => `send-${randomUUID()}`;
+
+/** Idempotency keys are hashed so any client string becomes a safe, bounded workflow id. */
+export const idempotentSendId = (key: string): string =>
+  `send-idem-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+
+export const sagaSendId = (sagaId: string): string => `saga-${sagaId}`;
+
+export const retrySendId = (sendId: string, attempt: number): string => `${sendId}-retry-${attempt}`;
+
+export const SEND_ID_PATTERN = /^(send-[0-9a-f-]{36}|send-idem-[0-9a-f]{32}|saga-[\w.:-]{1,200})(-retry-\d+)?$/;
+
+export const isObjectIdHex = (value: string): boolean => /^[0-9a-fA-F]{24}$/.test(value);

@@ -1,0 +1,134 @@
+import type { AnyBulkWriteOperation, Filter } from 'mongodb';
+import type { Channel } from './config';
+import type { Database } from './db';
+import {
+  deliveryKey,
+  type DeliveryCounts,
+  type DeliveryDocument,
+  type DeliveryStatus,
+  type Failure,
+  type SendDocument,
+  type SendStatus,
+} from './types';
+
+/** The outcome of one attempt to deliver to one (user, channel) pair. */
+export interface DeliveryOutcome {
+  userId: string;
+  channel: Channel;
+  status: DeliveryStatus;
+  providerMessageId?: string;
+  error?: string;
+  code?: string;
+  permanent?: boolean;
+  /** False for outcomes that record no provider call (skipped users, users not found). */
+  attempted: boolean;
+}
+
+/**
+ * The sends and deliveries ledger (spec §2). Every write is idempotent on its own (upserts keyed by the
+ * delivery's unique id) because FerretDB has no transactions and activities may run twice.
+ */
+export class Ledger {
+  constructor(private readonly database: Database) {}
+
+  async createSend(send: SendDocument): Promise<void> {
+    await this.database.sends.updateOne({ _id: send._id }, { $setOnInsert: send }, { upsert: true });
+  }
+
+  getSend(sendId: string): Promise<SendDocument | null> {
+    return this.database.sends.findOne({ _id: sendId });
+  }
+
+  async updateSend(sendId: string, fields: Partial<SendDocument>): Promise<void> {
+    await this.database.sends.updateOne({ _id: sendId }, { $set: { ...fields, updatedAt: new Date() } });
+  }
+
+  async linkRetry(sendId: string, retryId: string): Promise<void> {
+    await this.database.sends.updateOne({ _id: sendId }, { $addToSet: { retries: retryId }, $set: { updatedAt: new Date() } });
+  }
+
+  /** Current ledger entries of the given users on one channel, keyed by user id. */
+  async deliveryStates(sendId: string, channel: Channel, userIds: string[]): Promise<Map<string, DeliveryDocument>> {
+    const keys = userIds.map((userId) => deliveryKey(sendId, channel, userId));
+    const docs = await this.database.deliveries.find({ _id: { $in: keys } }).toArray();
+    return new Map(docs.map((doc) => [doc.userId, doc]));
+  }
+
+  async record(sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    const now = new Date();
+    const operations: AnyBulkWriteOperation<DeliveryDocument>[] = outcomes.map((outcome) => ({
+      updateOne: {
+        filter: { _id: deliveryKey(sendId, outcome.channel, outcome.userId) },
+        update: {
+          $set: {
+            status: outcome.status,
+            updatedAt: now,
+            error: outcome.error,
+            code: outcome.code,
+            permanent: outcome.permanent ?? false,
+            ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+            ...(outcome.status === 'sent' ? { sentAt: now } : {}),
+          },
+          $inc: { attempts: outcome.attempted ? 1 : 0 },
+          $setOnInsert: { sendId, userId: outcome.userId, channel: outcome.channel, createdAt: now },
+        },
+        upsert: true,
+      },
+    }));
+    await this.database.deliveries.bulkWrite(operations, { ordered: false });
+  }
+
+  /** counts[channel][status] for one send. */
+  async counts(sendId: string): Promise<DeliveryCounts> {
+    const rows = await this.database.deliveries
+      .aggregate<{ _id: { channel: Channel; status: DeliveryStatus }; count: number }>([
+        { $match: { sendId } },
+        { $group: { _id: { channel: '$channel', status: '$status' }, count: { $sum: 1 } } },
+      ])
+      .toArray();
+    const counts: DeliveryCounts = {};
+    for (const row of rows) {
+      const perChannel = (counts[row._id.channel] ??= {});
+      perChannel[row._id.status] = row.count;
+    }
+    return counts;
+  }
+
+  async failures(sendId: string, limit: number): Promise<Failure[]> {
+    const docs = await this.database.deliveries
+      .find({ sendId, status: 'failed' })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map((doc) => ({ userId: doc.userId, channel: doc.channel, error: doc.error ?? 'failed', code: doc.code }));
+  }
+
+  /** One page of a send's deliveries, in key order; `cursor` is the last key of the previous page. */
+  async deliveries(
+    sendId: string,
+    options: { status?: DeliveryStatus; channel?: Channel; cursor?: string; limit: number },
+  ): Promise<{ deliveries: DeliveryDocument[]; nextCursor: string | null }> {
+    const filter: Filter<DeliveryDocument> = { sendId };
+    if (options.status) filter.status = options.status;
+    if (options.channel) filter.channel = options.channel;
+    if (options.cursor) filter._id = { $gt: options.cursor };
+    const deliveries = await this.database.deliveries.find(filter).sort({ _id: 1 }).limit(options.limit).toArray();
+    const last = deliveries.at(-1);
+    return { deliveries, nextCursor: deliveries.length === options.limit && last ? last._id : null };
+  }
+
+  async finishSend(sendId: string, status: SendStatus, counts: DeliveryCounts, recipientCount: number): Promise<void> {
+    const now = new Date();
+    await this.database.sends.updateOne(
+      { _id: sendId },
+      { $set: { status, counts, recipientCount, updatedAt: now, completedAt: now } },
+    );
+  }
+}
+
+export const countFailures = (counts: DeliveryCounts): number =>
+  Object.values(counts).reduce((sum, perChannel) => sum + (perChannel?.failed ?? 0), 0);
+
+export const countSent = (counts: DeliveryCounts): number =>
+  Object.values(counts).reduce((sum, perChannel) => sum + (perChannel?.sent ?? 0), 0);

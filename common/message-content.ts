@@ -1,0 +1,130 @@
+import type { Channel } from './config';
+import { MessageRenderer, plainTextToHtml, type CompiledTemplate, type RenderContext } from './rendering';
+import type { TemplateDocument } from './templates-repository';
+import type { SendRequest } from './types';
+
+/** What a channel needs to render a message, as template sources (before interpolation). */
+interface ChannelSources {
+  email: { subject: string; text?: string; html?: string };
+  sms: { body: string };
+  push: { title: string; body: string; subtitle?: string };
+  voice: { body: string };
+  whatsapp: { body: string };
+}
+
+/** A rendered message for one user on one channel. */
+export type RenderedMessage =
+  | { channel: 'email'; subject: string; text?: string; html: string }
+  | { channel: 'sms' | 'voice' | 'whatsapp'; body: string }
+  | { channel: 'push'; title: string; body: string; subtitle?: string };
+
+/** Thrown when a template lacks what a requested channel needs; the API answers 400 with this message. */
+export class MissingContentError extends Error {
+  override name = 'MissingContentError';
+}
+
+type Sources = { [C in Channel]?: ChannelSources[C] };
+
+function requireField(template: TemplateDocument, channel: Channel, field: keyof TemplateDocument): string {
+  const value = template[field];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new MissingContentError(`templateId: the template has no ${field}, which channel ${channel} needs`);
+  }
+  return value;
+}
+
+/**
+ * Which texts each channel sends (spec §4): the template's channel fields when there is a template, otherwise
+ * `messageTitle` (email subject, push title) and `messageContent` (every body).
+ */
+export function channelSources(request: SendRequest, template: TemplateDocument | null): Sources {
+  const sources: Sources = {};
+  for (const channel of request.channels) {
+    if (!template) {
+      const title = request.messageTitle ?? '';
+      const content = request.messageContent ?? '';
+      if (channel === 'email') sources.email = { subject: title, text: content };
+      else if (channel === 'push') sources.push = { title, body: content };
+      else sources[channel] = { body: content };
+      continue;
+    }
+    switch (channel) {
+      case 'email': {
+        const html = template.emailHtmlMessage || undefined;
+        const text = template.emailMessage || undefined;
+        if (!html && !text) requireField(template, channel, 'emailMessage');
+        sources.email = { subject: requireField(template, channel, 'emailTitle'), text, html };
+        break;
+      }
+      case 'sms':
+        sources.sms = { body: requireField(template, channel, 'smsMessage') };
+        break;
+      case 'voice':
+        sources.voice = { body: requireField(template, channel, 'voiceMessage') };
+        break;
+      case 'whatsapp':
+        sources.whatsapp = { body: requireField(template, channel, 'whatsappMessage') };
+        break;
+      case 'push':
+        sources.push = {
+          title: requireField(template, channel, 'pushTitle'),
+          body: requireField(template, channel, 'pushMessage'),
+          subtitle: template.pushSubtitle || undefined,
+        };
+        break;
+    }
+  }
+  return sources;
+}
+
+type Compiled<T> = { [K in keyof T]: undefined extends T[K] ? CompiledTemplate | undefined : CompiledTemplate };
+
+/** A send's templates compiled once and rendered for each recipient (spec §5). */
+export class CompiledContent {
+  private readonly compiled: { [C in Channel]?: Compiled<ChannelSources[C]> } = {};
+
+  /** @throws TemplateSyntaxError naming the field that does not compile; MissingContentError */
+  constructor(request: SendRequest, template: TemplateDocument | null, renderer: MessageRenderer) {
+    const sources = channelSources(request, template);
+    const field = (name: string, requestField: string) => (template ? name : requestField);
+    const text = (name: string, requestField: string, source: string) =>
+      renderer.compile(field(name, requestField), source);
+    const optional = (name: string, requestField: string, source: string | undefined, html = false) =>
+      source === undefined ? undefined : renderer.compile(field(name, requestField), source, { html });
+    if (sources.email) {
+      this.compiled.email = {
+        subject: text('emailTitle', 'messageTitle', sources.email.subject),
+        text: optional('emailMessage', 'messageContent', sources.email.text),
+        html: optional('emailHtmlMessage', 'messageContent', sources.email.html, true),
+      };
+    }
+    if (sources.push) {
+      this.compiled.push = {
+        title: text('pushTitle', 'messageTitle', sources.push.title),
+        body: text('pushMessage', 'messageContent', sources.push.body),
+        subtitle: optional('pushSubtitle', 'messageContent', sources.push.subtitle),
+      };
+    }
+    for (const channel of ['sms', 'voice', 'whatsapp'] as const) {
+      const source = sources[channel];
+      if (source) this.compiled[channel] = { body: text(`${channel}Message`, 'messageContent', source.body) };
+    }
+  }
+
+  render(channel: Channel, context: RenderContext): RenderedMessage {
+    switch (channel) {
+      case 'email': {
+        const email = this.compiled.email!;
+        const text = email.text?.(context);
+        const html = email.html ? email.html(context) : plainTextToHtml(text ?? '');
+        return { channel, subject: email.subject(context), text, html };
+      }
+      case 'push': {
+        const push = this.compiled.push!;
+        return { channel, title: push.title(context), body: push.body(context), subtitle: push.subtitle?.(context) };
+      }
+      default:
+        return { channel, body: this.compiled[channel]!.body(context) };
+    }
+  }
+}

@@ -1,0 +1,109 @@
+import Handlebars from 'handlebars';
+import dayjs from 'dayjs';
+import utc from 'dayjs/plugin/utc';
+import timezone from 'dayjs/plugin/timezone';
+import customParseFormat from 'dayjs/plugin/customParseFormat';
+// The maintained fork of handlebars-helpers (the original is unmaintained since 2017).
+import helpers from '@budibase/handlebars-helpers';
+
+dayjs.extend(utc);
+dayjs.extend(timezone);
+dayjs.extend(customParseFormat);
+
+/**
+ * Helper groups registered for templates. `fs`, `code`, `path` and `html` are left out on purpose: they read
+ * files or emit markup, and templates are written by API users.
+ */
+const SAFE_HELPER_GROUPS = [
+  'array',
+  'collection',
+  'comparison',
+  'inflection',
+  'math',
+  'misc',
+  'number',
+  'object',
+  'regex',
+  'string',
+  'url',
+  'uuid',
+];
+
+export type RenderContext = { user: Record<string, unknown>; data: Record<string, unknown> };
+export type CompiledTemplate = (context: RenderContext) => string;
+
+/** Thrown for a template that does not compile; the API answers 400 naming `field`. */
+export class TemplateSyntaxError extends Error {
+  override name = 'TemplateSyntaxError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field} is not a valid Handlebars template: ${message}`);
+  }
+}
+
+function loadLocale(locale: string): string {
+  if (locale === 'en') return 'en';
+  try {
+    require(`dayjs/locale/${locale}`);
+    return locale;
+  } catch {
+    return 'en';
+  }
+}
+
+/**
+ * An isolated Handlebars instance (never the global one) with the helpers of spec §5: `dateNow`,
+ * `dateFormat date format=... tz=...` (dayjs; defaults ISO 8601 and UTC) and the handlebars-helpers collection.
+ */
+export function createHandlebars(locale = 'en'): typeof Handlebars {
+  const instance = Handlebars.create();
+  helpers(SAFE_HELPER_GROUPS, { handlebars: instance });
+  const dayjsLocale = loadLocale(locale);
+  instance.registerHelper('dateNow', () => new Date().toISOString());
+  instance.registerHelper('dateFormat', (date: unknown, options: Handlebars.HelperOptions) => {
+    const { format, tz = 'UTC' } = (options?.hash ?? {}) as { format?: string; tz?: string };
+    const parsed = dayjs(date as string | number | Date);
+    if (!parsed.isValid()) return '';
+    let zoned: dayjs.Dayjs;
+    try {
+      zoned = parsed.tz(tz);
+    } catch {
+      zoned = parsed.utc();
+    }
+    return format ? zoned.locale(dayjsLocale).format(format) : zoned.format();
+  });
+  return instance;
+}
+
+/** Renders message text; `html` escapes interpolated values (email HTML), plain text (sms, push, voice) does not. */
+export class MessageRenderer {
+  private readonly handlebars: typeof Handlebars;
+
+  constructor(locale = 'en') {
+    this.handlebars = createHandlebars(locale);
+  }
+
+  /**
+   * Compiles once per send. Syntax errors and unknown helpers are found here, at request time, rather than at
+   * the first recipient: `precompile` with `knownHelpersOnly` rejects both without running any helper.
+   */
+  compile(field: string, source: string, options: { html?: boolean } = {}): CompiledTemplate {
+    const knownHelpers = Object.fromEntries(Object.keys(this.handlebars.helpers).map((name) => [name, true]));
+    try {
+      this.handlebars.precompile(source, { knownHelpers, knownHelpersOnly: true });
+    } catch (error) {
+      throw new TemplateSyntaxError(field, (error as Error).message.split('\n').slice(0, 2).join(' '));
+    }
+    const template = this.handlebars.compile(source, { noEscape: !options.html });
+    return (context) => template(context);
+  }
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** A plain-text email becomes HTML: escaped, newlines as `<br/>` (spec §5). */
+export function plainTextToHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]).replace(/\r?\n/g, '<br/>');
+}

@@ -1,0 +1,83 @@
+import type { Channel } from './config';
+
+/** A validated, normalized send request: what `/send` and `/saga/send` hand to the workflow, stored once. */
+export interface SendRequest {
+  channels: Channel[];
+  recipients: string[];
+  clusters: string[];
+  messageTitle?: string;
+  messageContent?: string;
+  templateId?: string;
+  data: Record<string, unknown>;
+  /** Request and template attachments merged, each name once. */
+  emailAttachments: string[];
+  /** Valid addresses only; invalid ones are dropped at the edge, as Mia does. */
+  emailCarbonCopies: string[];
+  emailBlindCarbonCopies: string[];
+  emailSender?: string;
+}
+
+export type SendStatus = 'running' | 'completed' | 'failed';
+export type SendKind = 'send' | 'saga' | 'retry';
+export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'skipped';
+
+export interface SendDocument {
+  _id: string;
+  workflowId: string;
+  kind: SendKind;
+  request: SendRequest;
+  status: SendStatus;
+  sagaId?: string;
+  /** For a retry: the send whose failed deliveries it re-dispatches. */
+  retryOf?: string;
+  /** For an original send: the ids of its retries, newest last. */
+  retries?: string[];
+  recipientCount?: number;
+  counts?: DeliveryCounts;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt?: Date;
+}
+
+/** counts[channel][status] */
+export type DeliveryCounts = Partial<Record<Channel, Partial<Record<DeliveryStatus, number>>>>;
+
+export interface DeliveryDocument {
+  /** `<sendId>|<channel>|<userId>`: the unique key that makes every dispatch idempotent. */
+  _id: string;
+  sendId: string;
+  userId: string;
+  channel: Channel;
+  status: DeliveryStatus;
+  attempts: number;
+  providerMessageId?: string;
+  error?: string;
+  code?: string;
+  /** A permanent failure is never retried by Temporal; a retry send (`POST /sends/:id/retry`) may. */
+  permanent?: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  sentAt?: Date;
+}
+
+export interface Failure {
+  userId: string;
+  channel: Channel;
+  error: string;
+  code?: string;
+}
+
+/** What a finished send workflow returns, and what `/send` answers with (failures read from the ledger). */
+export interface SendSummary {
+  sendId: string;
+  workflowId: string;
+  status: SendStatus;
+  recipients: number;
+  counts: DeliveryCounts;
+  failureCount: number;
+  /** The first failures; the ledger has all of them. */
+  failures: Failure[];
+}
+
+export const deliveryKey = (sendId: string, channel: Channel, userId: string): string =>
+  `${sendId}|${channel}|${userId}`;

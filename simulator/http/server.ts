@@ -1,0 +1,31 @@
+import { parse as parseQueryString } from 'node:querystring';
+import Fastify, { FastifyInstance } from 'fastify';
+import type { SimulatorContext } from '../context';
+import { registerControl } from './control';
+import { registerFcm } from './fcm';
+import { registerFilesService } from './files-service';
+import { registerFlowManager } from './flow-manager';
+import { registerInbox } from './inbox';
+import { registerInfobip } from './infobip';
+import { registerKaleyra } from './kaleyra';
+import { registerMiaSmsService } from './mia-sms-service';
+import { registerTwilio } from './twilio';
+
+/** One Fastify server for every simulated HTTP provider plus the control API and inbox. */
+export function buildHttpServer(ctx: SimulatorContext): FastifyInstance {
+  const app = Fastify({ logger: false });
+  // Twilio, Kaleyra and the OAuth token endpoint take HTML-form bodies, which Fastify does not parse by default.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, parseQueryString(body as string)),
+  );
+  registerTwilio(app, ctx);
+  registerFcm(app, ctx);
+  registerKaleyra(app, ctx);
+  registerInfobip(app, ctx);
+  registerMiaSmsService(app, ctx);
+  registerFilesService(app, ctx);
+  registerFlowManager(app, ctx);
+  registerControl(app, ctx);
+  registerInbox(app, ctx);
+  return app;
+}

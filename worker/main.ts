@@ -1,0 +1,19 @@
+import { loadConfig } from '../common/config';
+import { createLogger } from '../common/logger';
+import { createWorker } from './create-worker';
+
+const logger = createLogger('worker');
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const worker = await createWorker(config);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
+  logger.info({ taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporal: config.env.TEMPORAL_ADDRESS }, 'worker started');
+  await worker.run();
+  logger.info('worker stopped');
+}
+
+main().catch((error: unknown) => {
+  logger.fatal({ err: error }, (error as Error).message);
+  process.exit(1);
+});
