@@ -149,15 +149,20 @@ export function parseServiceConfig(json: string, source: string): ServiceConfig 
   return parsed.data;
 }
 
+/** Validates environment variables; empty strings count as unset. */
+export function parseEnvironment(environment: Record<string, string | undefined>): Env {
+  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== '' && value !== undefined));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) throw new ConfigurationError(`invalid environment ${describeIssues('', parsed.error)}`);
+  return parsed.data;
+}
+
 /**
  * Validates the environment and the JSON configuration once, at boot. Empty strings count as unset, so
  * `FILE_SERVICE_URL=` in a shell disables the Files Service instead of failing URL validation.
  */
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppConfig {
-  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
-  const parsedEnv = envSchema.safeParse(present);
-  if (!parsedEnv.success) throw new ConfigurationError(`invalid environment ${describeIssues('', parsedEnv.error)}`);
-  const env = parsedEnv.data;
+  const env = parseEnvironment(environment);
   const configPath = path.resolve(env.CONFIGURATION_PATH);
   let json: string;
   try {

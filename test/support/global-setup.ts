@@ -1,0 +1,38 @@
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureFcmServiceAccount, freePort, startFerretDb, startTemporal, type ManagedProcess } from '../../scripts/local-stack';
+
+declare global {
+  var __MESSAGING_TEST_SERVERS__: ManagedProcess[] | undefined;
+}
+
+/**
+ * Starts the real servers once for the whole suite (spec §10: Temporal and MongoDB are never mocked): a
+ * Temporal dev server and FerretDB, on free ports. Each test file then gets its own database, task queue and
+ * simulator (test/support/test-stack.ts). The workflow bundle is built once here instead of once per worker.
+ */
+export default async function globalSetup(): Promise<void> {
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'messaging-test-'));
+  const [temporalPort, temporalUiPort, mongoPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [temporal, ferretdb] = await Promise.all([
+    startTemporal({ port: temporalPort, uiPort: temporalUiPort }),
+    startFerretDb({ port: mongoPort, dir: path.join(workDir, 'ferretdb') }),
+  ]);
+  globalThis.__MESSAGING_TEST_SERVERS__ = [temporal, ferretdb];
+
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+  });
+  const bundlePath = path.join(workDir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+
+  process.env.TEST_WORK_DIR = workDir;
+  process.env.TEST_TEMPORAL_ADDRESS = `127.0.0.1:${temporalPort}`;
+  process.env.TEST_TEMPORAL_UI_PORT = String(temporalUiPort);
+  process.env.TEST_MONGODB_PORT = String(mongoPort);
+  process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+  process.env.TEST_FCM_CREDENTIALS = ensureFcmServiceAccount(path.join(workDir, 'fcm-service-account.json'));
+}

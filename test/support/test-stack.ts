@@ -1,0 +1,129 @@
+import { Client, Connection } from '@temporalio/client';
+import type { WorkerOptions } from '@temporalio/worker';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { buildApp } from '../../api/app';
+import { parseEnvironment, serviceConfigSchema, type AppConfig } from '../../common/config';
+import { connectDatabase, type Database } from '../../common/db';
+import { startSimulator, type RunningSimulator } from '../../simulator';
+import type { FanOutOptions } from '../../workflows/send-message';
+import { createWorker, type RunningWorker } from '../../worker/create-worker';
+
+export interface TestStackOptions {
+  /** Overrides of the JSON service configuration (merged over a test default with every channel active). */
+  service?: Record<string, unknown>;
+  /** Overrides of environment variables. */
+  env?: Record<string, string | undefined>;
+  fanOut?: FanOutOptions;
+  /** Start a worker (default true). */
+  worker?: boolean;
+  workerOptions?: Partial<WorkerOptions>;
+}
+
+export interface TestStack {
+  config: AppConfig;
+  database: Database;
+  simulator: RunningSimulator;
+  app: FastifyInstance;
+  temporal: Client;
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  /** Control API of the simulator: `sim('GET', '/messages?channel=sms')`. */
+  sim<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, json?: unknown): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Small retry intervals keep fault-injection tests fast without changing what they prove. */
+export const FAST_RETRY = { initialIntervalMs: 100, backoffCoefficient: 2, maximumIntervalMs: 1000, maximumAttempts: 3 };
+
+/**
+ * A whole service for one test file, on the suite's real Temporal and FerretDB (see global-setup.ts): its own
+ * database, task queue and provider simulator, a worker, and the API built with `buildApp` for `app.inject`.
+ */
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const suffix = randomBytes(4).toString('hex');
+  const simulator = await startSimulator({});
+  const env = parseEnvironment({
+    MONGODB_URL: `mongodb://127.0.0.1:${process.env.TEST_MONGODB_PORT}/test_${suffix}`,
+    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+    TEMPORAL_TASK_QUEUE: `test-${suffix}`,
+    TEMPORAL_UI_URL: `http://127.0.0.1:${process.env.TEST_TEMPORAL_UI_PORT}`,
+    SMTP_URL: simulator.smtpUrl,
+    TWILIO_BASE_URL: simulator.httpUrl,
+    KALEYRA_BASE_URL: simulator.httpUrl,
+    FCM_BASE_URL: simulator.httpUrl,
+    FCM_TOKEN_URL: `${simulator.httpUrl}/token`,
+    FCM_CREDENTIALS_PATH: process.env.TEST_FCM_CREDENTIALS,
+    INFOBIP_BASE_URL: simulator.httpUrl,
+    FILE_SERVICE_URL: simulator.httpUrl,
+    FLOW_MANAGER_URL: simulator.httpUrl,
+    SEND_WAIT_MS: '20000',
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  const service = serviceConfigSchema.parse({
+    activeChannels: ['email', 'sms', 'push', 'voice', 'whatsapp'],
+    androidIntentAction: 'OPEN_ACTIVITY',
+    dispatchRetry: FAST_RETRY,
+    ...options.service,
+  });
+  const config: AppConfig = { env, service };
+  const database = await connectDatabase(config).catch(async (error: unknown) => {
+    await simulator.close();
+    throw error;
+  });
+  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const app = await buildApp({
+    config,
+    database,
+    temporal,
+    logger: false,
+    fanOut: options.fanOut ?? { pageSize: 50, chunkSize: 10, perDeliveryLimit: 5, pagesPerRun: 3 },
+  });
+
+  let worker: RunningWorker | undefined;
+  let running: Promise<void> | undefined;
+  const startWorker = async () => {
+    worker = await createWorker(config, {
+      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+      workflowsPath: undefined,
+      ...options.workerOptions,
+    });
+    running = worker.run();
+  };
+  const stopWorker = async () => {
+    worker?.shutdown();
+    await running;
+    worker = undefined;
+  };
+  if (options.worker !== false) await startWorker();
+
+  return {
+    config,
+    database,
+    simulator,
+    app,
+    temporal,
+    startWorker,
+    stopWorker,
+    async sim<T>(method: 'GET' | 'POST' | 'DELETE', path: string, json?: unknown) {
+      const response = await request(`${simulator.httpUrl}${path}`, {
+        method,
+        headers: json === undefined ? {} : { 'content-type': 'application/json' },
+        body: json === undefined ? undefined : JSON.stringify(json),
+      });
+      const text = await response.body.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    },
+    async close() {
+      await stopWorker();
+      await app.close();
+      await connection.close();
+      await database.db.dropDatabase().catch(() => undefined);
+      await database.close();
+      await simulator.close();
+    },
+  };
+}
