@@ -1,0 +1,53 @@
+import { ObjectId } from 'mongodb';
+import type { TestStack } from './test-stack';
+
+export interface SimMessage {
+  channel: string;
+  provider: string;
+  to: string;
+  from?: string;
+  subject?: string;
+  text?: string;
+  html?: string;
+  body?: string;
+  title?: string;
+  subtitle?: string;
+  cc?: string[];
+  bcc?: string[];
+  attachments?: { filename: string; size: number }[];
+  raw?: Record<string, unknown>;
+  data?: Record<string, unknown>;
+}
+
+export async function simMessages(stack: TestStack, query = ''): Promise<SimMessage[]> {
+  const { messages } = await stack.sim<{ messages: SimMessage[] }>('GET', `/messages?limit=100000${query ? `&${query}` : ''}`);
+  return messages;
+}
+
+/** Inserts users with the default field names and returns their ids as strings. */
+export async function insertUsers(stack: TestStack, users: Record<string, unknown>[]): Promise<string[]> {
+  const docs = users.map((user) => ({ _id: new ObjectId(), ...user }));
+  await stack.database.users.insertMany(docs);
+  return docs.map((doc) => (doc._id instanceof ObjectId ? doc._id.toHexString() : String(doc._id)));
+}
+
+export const person = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  emailAddress: `${name.toLowerCase()}@example.com`,
+  phoneNumber: `+3933300${Math.floor(Math.random() * 1e5)
+    .toString()
+    .padStart(5, '0')}`,
+  deviceToken: `token-${name.toLowerCase()}`,
+  clusters: ['all'],
+  ...extra,
+});
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
