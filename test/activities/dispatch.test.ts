@@ -1,0 +1,150 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { createActivities, type SendActivities } from '../../activities';
+import { createChannelProviders } from '../../activities/channels';
+import { FilesServiceClient } from '../../common/files-service';
+import { Ledger } from '../../common/ledger';
+import type { SendRequest } from '../../common/types';
+import { UsersRepository } from '../../common/users-repository';
+import { insertUsers, person, simMessages } from '../support/fixtures';
+import { startTestStack, type TestStack } from '../support/test-stack';
+
+/** Dispatch activities against the simulator (MockActivityEnvironment gives them an activity context). */
+describe('dispatch activities', () => {
+  let stack: TestStack;
+  let activities: SendActivities;
+  let ledger: Ledger;
+  let closeProviders: () => Promise<void>;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ worker: false });
+    ledger = new Ledger(stack.database);
+    const providers = createChannelProviders(stack.config);
+    const files = new FilesServiceClient(stack.config.env.FILE_SERVICE_URL);
+    closeProviders = async () => {
+      await providers.close();
+      await files.close();
+    };
+    activities = createActivities({
+      config: stack.config,
+      database: stack.database,
+      ledger,
+      users: new UsersRepository(stack.database, stack.config.service.userFields),
+      providers,
+      files,
+    });
+  });
+  afterAll(async () => {
+    await closeProviders();
+    await stack.close();
+  });
+  beforeEach(async () => {
+    await stack.sim('DELETE', '/messages');
+    await stack.sim('DELETE', '/faults');
+  });
+
+  let sequence = 0;
+  async function createSend(request: Partial<SendRequest>): Promise<string> {
+    const sendId = `send-00000000-0000-0000-0000-${String(++sequence).padStart(12, '0')}`;
+    const now = new Date();
+    await ledger.createSend({
+      _id: sendId,
+      workflowId: sendId,
+      kind: 'send',
+      status: 'running',
+      createdAt: now,
+      updatedAt: now,
+      request: {
+        channels: ['sms'],
+        recipients: [],
+        clusters: [],
+        messageTitle: 'Title {{user.name}}',
+        messageContent: 'Body {{user.name}}',
+        data: {},
+        emailAttachments: [],
+        emailCarbonCopies: [],
+        emailBlindCarbonCopies: [],
+        ...request,
+      },
+    });
+    return sendId;
+  }
+
+  const run = <T>(fn: () => Promise<T>, attempt = 1) => new MockActivityEnvironment({ attempt }).run(fn);
+
+  it('leaves transient failures pending and asks Temporal to retry, then sends once', async () => {
+    const [user] = await insertUsers(stack, [person('Transient')]);
+    const sendId = await createSend({});
+    await stack.sim('POST', '/faults', { target: 'sms', failNext: 1, status: 429, retryAfter: 2 });
+
+    const error = await run(() => activities.dispatchSms({ sendId, userIds: [user], maxAttempts: 3 })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    expect((error as ApplicationFailure).nonRetryable).toBe(false);
+    expect((error as ApplicationFailure).nextRetryDelay).toBe(2000);
+    expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({ status: 'pending', attempts: 1, code: 'TWILIO_20429' });
+
+    const result = await run(() => activities.dispatchSms({ sendId, userIds: [user], maxAttempts: 3 }), 2);
+    expect(result).toMatchObject({ sent: 1, failed: 0 });
+    expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({ status: 'sent', attempts: 2 });
+
+    // A replayed activity (Temporal retry or workflow reset) finds the delivery sent and sends nothing.
+    const replay = await run(() => activities.dispatchSms({ sendId, userIds: [user], maxAttempts: 3 }), 3);
+    expect(replay).toMatchObject({ sent: 0, alreadyDone: 1 });
+    expect(await simMessages(stack, 'channel=sms')).toHaveLength(1);
+  });
+
+  it('fails a permanent refusal at once with a non-retryable failure carrying the code', async () => {
+    const [user] = await insertUsers(stack, [person('Unregistered', { deviceToken: 'dead-token' })]);
+    const sendId = await createSend({ channels: ['push'] });
+    await stack.sim('POST', '/faults', { target: 'push', rejectAddresses: ['dead-token'] });
+    const error = (await run(() => activities.dispatchPush({ sendId, userIds: [user], maxAttempts: 3 })).catch((e: unknown) => e)) as ApplicationFailure;
+    expect(error).toBeInstanceOf(ApplicationFailure);
+    expect(error.nonRetryable).toBe(true);
+    expect(error.type).toBe('PermanentProviderError');
+    expect(error.details?.[0]).toMatchObject({ code: 'FCM_UNREGISTERED' });
+    expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({ status: 'failed', permanent: true, code: 'FCM_UNREGISTERED' });
+  });
+
+  it('turns the last transient attempt into a final failure', async () => {
+    const [user] = await insertUsers(stack, [person('Exhausted')]);
+    const sendId = await createSend({ channels: ['voice'] });
+    await stack.sim('POST', '/faults', { target: 'voice', failForMs: 30000, status: 500 });
+    const error = (await run(() => activities.dispatchVoice({ sendId, userIds: [user], maxAttempts: 1 })).catch((e: unknown) => e)) as ApplicationFailure;
+    expect(error.type).toBe('RetriesExhausted');
+    expect(error.nonRetryable).toBe(true);
+    expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({ status: 'failed', attempts: 1, code: 'KALEYRA_E500' });
+  });
+
+  it('batches: records each outcome, and retries only what is still pending', async () => {
+    const users = await insertUsers(stack, [
+      person('B1'),
+      person('B2', { phoneNumber: '+15550009999' }),
+      { name: 'B3 without phone' },
+      person('B4'),
+    ]);
+    const sendId = await createSend({});
+    await stack.sim('POST', '/faults', { target: 'sms', rejectAddresses: ['+15550009999'] });
+    const result = await run(() => activities.dispatchSms({ sendId, userIds: users, maxAttempts: 3 }));
+    expect(result).toEqual({ sent: 2, failed: 1, skipped: 1, alreadyDone: 0 });
+    const again = await run(() => activities.dispatchSms({ sendId, userIds: users, maxAttempts: 3 }), 2);
+    expect(again).toEqual({ sent: 0, failed: 0, skipped: 0, alreadyDone: 4 });
+    expect(await simMessages(stack, 'channel=sms')).toHaveLength(2);
+  });
+
+  it('sends email attachments downloaded once from the Files Service', async () => {
+    const users = await insertUsers(stack, [person('Att1'), person('Att2')]);
+    const sendId = await createSend({ channels: ['email'], emailAttachments: ['welcome.pdf', 'terms.txt'] });
+    await run(() => activities.dispatchEmail({ sendId, userIds: users, maxAttempts: 3 }));
+    const emails = await simMessages(stack, 'channel=email');
+    expect(emails).toHaveLength(2);
+    for (const email of emails) expect(email.attachments!.map((a) => a.filename)).toEqual(['welcome.pdf', 'terms.txt']);
+    const stats = await stack.sim<{ requests: Record<string, number> }>('GET', '/stats');
+    expect(stats.requests['files-service']).toBe(2);
+  });
+
+  it('records a listed recipient that matches no user once per channel', async () => {
+    const sendId = await createSend({ channels: ['sms', 'email'], recipients: ['ghost-1'] });
+    expect(await run(() => activities.recordMissingRecipients({ sendId }))).toBe(1);
+    expect(await stack.database.deliveries.countDocuments({ sendId, code: 'USER_NOT_FOUND', status: 'failed' })).toBe(2);
+  });
+});
