@@ -100,19 +100,32 @@ async function attemptDelivery(
 ): Promise<Attempt> {
   const base = { userId, channel };
   if (!user) {
-    return { outcome: { ...base, status: 'failed', code: 'USER_NOT_FOUND', error: 'user not found', permanent: true, attempted: false } };
+    return {
+      outcome: {
+        ...base,
+        status: 'failed',
+        code: 'USER_NOT_FOUND',
+        error: 'user not found',
+        permanent: true,
+        attempted: false,
+      },
+    };
   }
   const field = deps.config.service.userFields[ADDRESS_FIELD[channel]];
   const address = user[field];
   if (typeof address !== 'string' || address.trim() === '') {
-    return { outcome: { ...base, status: 'skipped', code: 'NO_ADDRESS', error: `user has no ${field}`, attempted: false } };
+    return {
+      outcome: { ...base, status: 'skipped', code: 'NO_ADDRESS', error: `user has no ${field}`, attempted: false },
+    };
   }
   let message: RenderedMessage;
   try {
     message = context.content.render(channel, { user, data: context.send.request.data });
   } catch (error) {
     const text = `rendering failed: ${(error as Error).message}`;
-    return { outcome: { ...base, status: 'failed', code: 'RENDER_ERROR', error: text, permanent: true, attempted: false } };
+    return {
+      outcome: { ...base, status: 'failed', code: 'RENDER_ERROR', error: text, permanent: true, attempted: false },
+    };
   }
   try {
     const receipt = await sendThroughProvider(deps, context, address.trim(), message, context.template?.pushData);
@@ -126,7 +139,13 @@ async function attemptDelivery(
       error instanceof TransientProviderError ? error : new TransientProviderError((error as Error).message, 'UNKNOWN');
     const exhausted = previousAttempts + 1 >= maxAttempts;
     return {
-      outcome: { ...base, status: exhausted ? 'failed' : 'pending', code: transient.code, error: transient.message, attempted: true },
+      outcome: {
+        ...base,
+        status: exhausted ? 'failed' : 'pending',
+        code: transient.code,
+        error: transient.message,
+        attempted: true,
+      },
       retryAfterMs: transient.retryAfterMs,
     };
   }
@@ -140,7 +159,11 @@ async function attemptDelivery(
  * A single-delivery activity that fails permanently throws a non-retryable failure carrying the code, so the
  * Temporal UI shows the failed dispatch itself.
  */
-export async function dispatchDeliveries(deps: DispatchDeps, channel: Channel, input: DispatchInput): Promise<DispatchResult> {
+export async function dispatchDeliveries(
+  deps: DispatchDeps,
+  channel: Channel,
+  input: DispatchInput,
+): Promise<DispatchResult> {
   const { sendId, userIds, maxAttempts } = input;
   const states = await deps.ledger.deliveryStates(sendId, channel, userIds);
   const pending = userIds.filter((userId) => (states.get(userId)?.status ?? 'pending') === 'pending');
@@ -152,7 +175,15 @@ export async function dispatchDeliveries(deps: DispatchDeps, channel: Channel, i
     context = await deps.contexts.get(sendId);
   } catch (error) {
     if (!(error instanceof PermanentProviderError)) throw error;
-    const failed = pending.map((userId): DeliveryOutcome => ({ userId, channel, status: 'failed', code: error.code, error: error.message, permanent: true, attempted: false }));
+    const failed = pending.map((userId): DeliveryOutcome => ({
+      userId,
+      channel,
+      status: 'failed',
+      code: error.code,
+      error: error.message,
+      permanent: true,
+      attempted: false,
+    }));
     await deps.ledger.record(sendId, failed);
     throw ApplicationFailure.nonRetryable(error.message, error.code);
   }
@@ -165,7 +196,15 @@ export async function dispatchDeliveries(deps: DispatchDeps, channel: Channel, i
     Context.current().heartbeat({ recorded: batch.length });
   };
   const attempts = await mapWithConcurrency(pending, CALLS_IN_FLIGHT, async (userId) => {
-    const attempt = await attemptDelivery(deps, context, channel, userId, users.get(userId), states.get(userId)?.attempts ?? 0, maxAttempts);
+    const attempt = await attemptDelivery(
+      deps,
+      context,
+      channel,
+      userId,
+      users.get(userId),
+      states.get(userId)?.attempts ?? 0,
+      maxAttempts,
+    );
     buffer.push(attempt.outcome);
     if (buffer.length >= LEDGER_FLUSH_SIZE) await flush();
     return attempt;

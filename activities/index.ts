@@ -37,17 +37,15 @@ export function createActivities(deps: ActivityDeps) {
       if (!send) throw new Error(`send ${sendId} not found`);
       const missing = await deps.users.missingRecipients(send.request.recipients);
       const outcomes = missing.flatMap((userId) =>
-        send.request.channels.map(
-          (channel): DeliveryOutcome => ({
-            userId,
-            channel,
-            status: 'failed',
-            code: 'USER_NOT_FOUND',
-            error: 'no user has this id',
-            permanent: true,
-            attempted: false,
-          }),
-        ),
+        send.request.channels.map((channel): DeliveryOutcome => ({
+          userId,
+          channel,
+          status: 'failed',
+          code: 'USER_NOT_FOUND',
+          error: 'no user has this id',
+          permanent: true,
+          attempted: false,
+        })),
       );
       for (let start = 0; start < outcomes.length; start += 1000) {
         await deps.ledger.record(sendId, outcomes.slice(start, start + 1000));
@@ -56,7 +54,11 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** One page of the send's audience (recipients ∪ clusters, each user once), ids only. */
-    async resolveAudiencePage(input: { sendId: string; after: AudienceCursor | null; limit: number }): Promise<AudiencePage> {
+    async resolveAudiencePage(input: {
+      sendId: string;
+      after: AudienceCursor | null;
+      limit: number;
+    }): Promise<AudiencePage> {
       const send = await deps.ledger.getSend(input.sendId);
       if (!send) throw new Error(`send ${input.sendId} not found`);
       return deps.users.audiencePage(send.request, input.after, input.limit);

@@ -49,9 +49,14 @@ export class SendContextCache {
   private async load(sendId: string): Promise<SendContext> {
     const send = await this.deps.ledger.getSend(sendId);
     if (!send) throw new Error(`send ${sendId} has no document in the sends collection`);
-    const template = send.request.templateId ? await findTemplate(this.deps.database.templates, send.request.templateId) : null;
+    const template = send.request.templateId
+      ? await findTemplate(this.deps.database.templates, send.request.templateId)
+      : null;
     if (send.request.templateId && !template) {
-      throw new PermanentProviderError(`template ${send.request.templateId} was deleted after the send was accepted`, 'TEMPLATE_NOT_FOUND');
+      throw new PermanentProviderError(
+        `template ${send.request.templateId} was deleted after the send was accepted`,
+        'TEMPLATE_NOT_FOUND',
+      );
     }
     const content = new CompiledContent(send.request, template, this.renderer);
     let attachments: Promise<EmailAttachment[]> | undefined;

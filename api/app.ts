@@ -2,7 +2,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppConfig } from '../common/config';
 import type { Database } from '../common/db';
@@ -61,7 +66,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     app.addHook('onRequest', async (request) => {
       if (PUBLIC_PREFIXES.some((prefix) => request.url.startsWith(prefix))) return;
       const key = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-      if (!key || !apiKeys.includes(key)) throw new HttpError(401, 'authorization: a valid "Bearer <API key>" is required');
+      if (!key || !apiKeys.includes(key))
+        throw new HttpError(401, 'authorization: a valid "Bearer <API key>" is required');
     });
   }
 
@@ -72,7 +78,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         description: 'Send messages to users over email, sms, push and voice; every send is a Temporal workflow.',
         version: '0.1.0',
       },
-      ...(apiKeys.length > 0 ? { components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] } : {}),
+      ...(apiKeys.length > 0
+        ? {
+            components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+            security: [{ bearer: [] }],
+          }
+        : {}),
     },
     transform: jsonSchemaTransform,
   });

@@ -14,7 +14,9 @@ function describeValidation(context: string | undefined, issues: ValidationIssue
     .slice(0, 5)
     .map((issue) => {
       const zodIssue = issue.params?.issue;
-      const path = zodIssue?.path?.length ? zodIssue.path.join('.') : (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+      const path = zodIssue?.path?.length
+        ? zodIssue.path.join('.')
+        : (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
       const keys = zodIssue?.code === 'unrecognized_keys' && zodIssue.keys ? zodIssue.keys.join(', ') : '';
       const field = keys || path || context || 'body';
       return `${field}: ${zodIssue?.message ?? issue.message ?? 'invalid'}`;
@@ -36,6 +38,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.code(statusCode).send({ statusCode, error: reasonPhrase(statusCode), message });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ statusCode: 404, error: reasonPhrase(404), message: `route ${request.method} ${request.url.split('?')[0]} not found` }),
+    reply.code(404).send({
+      statusCode: 404,
+      error: reasonPhrase(404),
+      message: `route ${request.method} ${request.url.split('?')[0]} not found`,
+    }),
   );
 }

@@ -19,11 +19,17 @@ export const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('messaging'),
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
-  MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// connection string').default('mongodb://127.0.0.1:27017/messaging'),
+  MONGODB_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// connection string')
+    .default('mongodb://127.0.0.1:27017/messaging'),
   USERS_CRUD_NAME: z.string().min(1).default('users'),
   TEMPLATES_CRUD_NAME: z.string().min(1).default('templates'),
   CONFIGURATION_PATH: z.string().min(1).default('config/default.json'),
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').default('smtp://127.0.0.1:2525'),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .default('smtp://127.0.0.1:2525'),
   TWILIO_BASE_URL: z.url().default('http://127.0.0.1:4010'),
   TWILIO_ACCOUNT_SID: z.string().min(1).default('ACsimulator'),
   TWILIO_AUTH_TOKEN: z.string().min(1).default('simulator-token'),
@@ -145,13 +151,16 @@ export function parseServiceConfig(json: string, source: string): ServiceConfig 
     throw new ConfigurationError(`${source} is not valid JSON: ${(error as Error).message}`);
   }
   const parsed = serviceConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigurationError(`invalid configuration ${describeIssues(`${source} `, parsed.error)}`);
+  if (!parsed.success)
+    throw new ConfigurationError(`invalid configuration ${describeIssues(`${source} `, parsed.error)}`);
   return parsed.data;
 }
 
 /** Validates environment variables; empty strings count as unset. */
 export function parseEnvironment(environment: Record<string, string | undefined>): Env {
-  const present = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== '' && value !== undefined));
+  const present = Object.fromEntries(
+    Object.entries(environment).filter(([, value]) => value !== '' && value !== undefined),
+  );
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) throw new ConfigurationError(`invalid environment ${describeIssues('', parsed.error)}`);
   return parsed.data;

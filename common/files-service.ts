@@ -48,7 +48,11 @@ export class FilesServiceClient {
       chunks.push(chunk as Buffer);
     }
     const contentType = response.headers['content-type'];
-    return { filename: name, content: Buffer.concat(chunks), contentType: typeof contentType === 'string' ? contentType : undefined };
+    return {
+      filename: name,
+      content: Buffer.concat(chunks),
+      contentType: typeof contentType === 'string' ? contentType : undefined,
+    };
   }
 
   /** Downloads every file within the shared 15 MB budget; the API uses it to refuse bad attachments up front. */

@@ -44,7 +44,10 @@ export class Ledger {
   }
 
   async linkRetry(sendId: string, retryId: string): Promise<void> {
-    await this.database.sends.updateOne({ _id: sendId }, { $addToSet: { retries: retryId }, $set: { updatedAt: new Date() } });
+    await this.database.sends.updateOne(
+      { _id: sendId },
+      { $addToSet: { retries: retryId }, $set: { updatedAt: new Date() } },
+    );
   }
 
   /** Current ledger entries of the given users on one channel, keyed by user id. */
@@ -101,7 +104,12 @@ export class Ledger {
       .sort({ _id: 1 })
       .limit(limit)
       .toArray();
-    return docs.map((doc) => ({ userId: doc.userId, channel: doc.channel, error: doc.error ?? 'failed', code: doc.code }));
+    return docs.map((doc) => ({
+      userId: doc.userId,
+      channel: doc.channel,
+      error: doc.error ?? 'failed',
+      code: doc.code,
+    }));
   }
 
   /** One page of a send's deliveries, in key order; `cursor` is the last key of the previous page. */

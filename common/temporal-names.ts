@@ -18,6 +18,9 @@ export const SEARCH_ATTRIBUTES = {
 
 /** `--search-attribute name=Type` arguments for `temporal server start-dev`. */
 export const searchAttributeFlags = (): string[] =>
-  Object.values(SEARCH_ATTRIBUTES).flatMap((attribute) => ['--search-attribute', `${attribute.name}=${attribute.type}`]);
+  Object.values(SEARCH_ATTRIBUTES).flatMap((attribute) => [
+    '--search-attribute',
+    `${attribute.name}=${attribute.type}`,
+  ]);
 
 export const PROGRESS_QUERY = 'progress';

@@ -39,7 +39,9 @@ function cursorValue(cursor: AudienceCursor): unknown {
 function afterCursor(cursor: AudienceCursor | null): Filter<Document> {
   if (!cursor) return {};
   const later = TYPE_ORDER.slice(TYPE_ORDER.indexOf(cursor.type) + 1);
-  return { $or: [{ _id: { $gt: cursorValue(cursor) } }, ...later.map((type) => ({ _id: { $type: type } }))] } as Filter<Document>;
+  return {
+    $or: [{ _id: { $gt: cursorValue(cursor) } }, ...later.map((type) => ({ _id: { $type: type } }))],
+  } as Filter<Document>;
 }
 
 function cursorOf(id: unknown): AudienceCursor {

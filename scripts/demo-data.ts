@@ -9,8 +9,20 @@ export const DEMO_USER_IDS = ['64a000000000000000000001', '64a000000000000000000
 /** Seeds demo users (cluster `demo`) and the appointment template of the seeds; idempotent upserts. */
 export async function seedDemoData(database: Database, fields: ServiceConfig['userFields']): Promise<void> {
   const people = [
-    { name: 'Mario', surname: 'Rossi', email: 'mario.rossi@example.com', phone: '+393331234567', token: 'demo-device-mario' },
-    { name: 'Luigi', surname: 'Verdi', email: 'luigi.verdi@example.com', phone: '+393337654321', token: 'demo-device-luigi' },
+    {
+      name: 'Mario',
+      surname: 'Rossi',
+      email: 'mario.rossi@example.com',
+      phone: '+393331234567',
+      token: 'demo-device-mario',
+    },
+    {
+      name: 'Luigi',
+      surname: 'Verdi',
+      email: 'luigi.verdi@example.com',
+      phone: '+393337654321',
+      token: 'demo-device-luigi',
+    },
     { name: 'Anna', surname: 'Bianchi', email: 'anna.bianchi@example.com', phone: '+393339998877' },
   ];
   await Promise.all(

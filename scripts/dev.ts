@@ -5,19 +5,27 @@ import { loadConfig } from '../common/config';
 import { connectDatabase } from '../common/db';
 import { startSimulator, type RunningSimulator } from '../simulator';
 import { DEMO_TEMPLATE_ID, seedDemoData } from './demo-data';
-import { ensureFcmServiceAccount, manage, startFerretDb, startTemporal, waitForPort, type ManagedProcess } from './local-stack';
+import {
+  ensureFcmServiceAccount,
+  manage,
+  startFerretDb,
+  startTemporal,
+  waitForPort,
+  type ManagedProcess,
+} from './local-stack';
 
 /**
  * `npm run dev`: the whole service on one machine. Temporal (history kept in .data/temporal.db), FerretDB on
  * SQLite in .data/ferretdb unless MONGODB_URL is set, the provider simulator, the worker and the API.
+ * Ports and the data folder can be moved with DEV_* variables (see README), which the end-to-end test uses.
  */
 const root = path.resolve(__dirname, '..');
-const dataDir = path.join(root, '.data');
+const dataDir = path.resolve(process.env.DEV_DATA_DIR ?? path.join(root, '.data'));
 const ports = {
   api: Number(process.env.HTTP_PORT ?? 3000),
-  temporal: 7233,
-  temporalUi: 8233,
-  mongo: 27017,
+  temporal: Number(process.env.DEV_TEMPORAL_PORT ?? 7233),
+  temporalUi: Number(process.env.DEV_TEMPORAL_UI_PORT ?? 8233),
+  mongo: Number(process.env.DEV_FERRETDB_PORT ?? 27017),
   simulatorHttp: Number(process.env.SIMULATOR_HTTP_PORT ?? 4010),
   simulatorSmtp: Number(process.env.SIMULATOR_SMTP_PORT ?? 2525),
 };
@@ -42,7 +50,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll(0));
 
   console.log('starting Temporal dev server...');
-  processes.push(await startTemporal({ port: ports.temporal, uiPort: ports.temporalUi, dbFile: path.join(dataDir, 'temporal.db') }));
+  processes.push(
+    await startTemporal({ port: ports.temporal, uiPort: ports.temporalUi, dbFile: path.join(dataDir, 'temporal.db') }),
+  );
 
   let mongoUrl = process.env.MONGODB_URL;
   if (!mongoUrl) {
@@ -63,7 +73,8 @@ async function main(): Promise<void> {
     KALEYRA_BASE_URL: process.env.KALEYRA_BASE_URL ?? simulator.httpUrl,
     FCM_BASE_URL: process.env.FCM_BASE_URL ?? simulator.httpUrl,
     FCM_TOKEN_URL: process.env.FCM_TOKEN_URL ?? `${simulator.httpUrl}/token`,
-    FCM_CREDENTIALS_PATH: process.env.FCM_CREDENTIALS_PATH ?? ensureFcmServiceAccount(path.join(dataDir, 'fcm-service-account.json')),
+    FCM_CREDENTIALS_PATH:
+      process.env.FCM_CREDENTIALS_PATH ?? ensureFcmServiceAccount(path.join(dataDir, 'fcm-service-account.json')),
     INFOBIP_BASE_URL: process.env.INFOBIP_BASE_URL ?? simulator.httpUrl,
     FILE_SERVICE_URL: process.env.FILE_SERVICE_URL ?? simulator.httpUrl,
     FLOW_MANAGER_URL: process.env.FLOW_MANAGER_URL ?? simulator.httpUrl,

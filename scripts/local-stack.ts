@@ -11,7 +11,8 @@ import { searchAttributeFlags } from '../common/temporal-names';
  * FerretDB on SQLite, as child processes, plus helpers to find free ports and wait for them.
  */
 
-export const TOOLS_DIR = process.env.MESSAGING_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'messaging-service', 'bin');
+export const TOOLS_DIR =
+  process.env.MESSAGING_TOOLS_DIR ?? path.join(os.homedir(), '.cache', 'messaging-service', 'bin');
 
 export function toolPath(name: 'temporal' | 'ferretdb'): string {
   const candidate = path.join(TOOLS_DIR, name);
@@ -34,7 +35,8 @@ export async function freePort(): Promise<number> {
 export async function waitForPort(port: number, timeoutMs: number, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode} before port ${port} opened`);
+    if (child && child.exitCode !== null)
+      throw new Error(`process exited with code ${child.exitCode} before port ${port} opened`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = new Socket();
       socket.once('connect', () => {

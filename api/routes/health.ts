@@ -7,7 +7,10 @@ type Check = { name: string; healthy: boolean; error?: string };
 
 async function check(name: string, probe: () => Promise<unknown>): Promise<Check> {
   try {
-    await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout after 3s')), 3000))]);
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout after 3s')), 3000)),
+    ]);
     return { name, healthy: true };
   } catch (error) {
     return { name, healthy: false, error: (error as Error).message };

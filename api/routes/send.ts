@@ -28,7 +28,8 @@ export const sendRoutes: FastifyPluginAsyncZod<SendRoutesOptions> = async (app, 
       request.log.info({ sendId: started.sendId, channels: sendRequest.channels }, 'send started');
       const respondAsync = /respond-async/i.test(request.headers.prefer ?? '');
       const outcome = await sends.await(started, respondAsync ? 0 : sendWaitMs);
-      if (outcome.state === 'running') return reply.code(202).header('location', outcome.body.statusUrl).send(outcome.body);
+      if (outcome.state === 'running')
+        return reply.code(202).header('location', outcome.body.statusUrl).send(outcome.body);
       return reply.code(200).send(outcome.body);
     },
   );

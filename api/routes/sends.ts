@@ -24,34 +24,38 @@ export const sendsRoutes: FastifyPluginAsyncZod<{ ledger: Ledger; temporal: Clie
   const temporalUiLink = (workflowId: string) =>
     `${config.env.TEMPORAL_UI_URL}/namespaces/${encodeURIComponent(config.env.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(workflowId)}`;
 
-  app.get('/sends/:sendId', { schema: { tags: ['sends'], summary: 'A send: status, counts, failures, progress', params: sendIdParams } }, async (request) => {
-    const send = await loadSend(request.params.sendId);
-    const [counts, failures] = await Promise.all([ledger.counts(send._id), ledger.failures(send._id, 100)]);
-    let progress: unknown = null;
-    if (send.status === 'running') {
-      progress = await temporal.workflow
-        .getHandle(send.workflowId)
-        .query(PROGRESS_QUERY)
-        .catch(() => null);
-    }
-    return {
-      sendId: send._id,
-      kind: send.kind,
-      status: send.status,
-      workflowId: send.workflowId,
-      temporalUiUrl: temporalUiLink(send.workflowId),
-      channels: send.request.channels,
-      templateId: send.request.templateId ?? null,
-      recipients: send.recipientCount ?? null,
-      counts,
-      failures,
-      progress,
-      retryOf: send.retryOf ?? null,
-      retries: send.retries ?? [],
-      createdAt: send.createdAt,
-      completedAt: send.completedAt ?? null,
-    };
-  });
+  app.get(
+    '/sends/:sendId',
+    { schema: { tags: ['sends'], summary: 'A send: status, counts, failures, progress', params: sendIdParams } },
+    async (request) => {
+      const send = await loadSend(request.params.sendId);
+      const [counts, failures] = await Promise.all([ledger.counts(send._id), ledger.failures(send._id, 100)]);
+      let progress: unknown = null;
+      if (send.status === 'running') {
+        progress = await temporal.workflow
+          .getHandle(send.workflowId)
+          .query(PROGRESS_QUERY)
+          .catch(() => null);
+      }
+      return {
+        sendId: send._id,
+        kind: send.kind,
+        status: send.status,
+        workflowId: send.workflowId,
+        temporalUiUrl: temporalUiLink(send.workflowId),
+        channels: send.request.channels,
+        templateId: send.request.templateId ?? null,
+        recipients: send.recipientCount ?? null,
+        counts,
+        failures,
+        progress,
+        retryOf: send.retryOf ?? null,
+        retries: send.retries ?? [],
+        createdAt: send.createdAt,
+        completedAt: send.completedAt ?? null,
+      };
+    },
+  );
 
   app.get(
     '/sends/:sendId/deliveries',

@@ -22,14 +22,18 @@ const idParams = z.object({ id: objectIdString });
 function templateChannels(template: TemplateDocument): (typeof CHANNELS)[number][] {
   const has = (value?: string) => typeof value === 'string' && value.length > 0;
   return CHANNELS.filter((channel) => {
-    if (channel === 'email') return has(template.emailTitle) && (has(template.emailMessage) || has(template.emailHtmlMessage));
+    if (channel === 'email')
+      return has(template.emailTitle) && (has(template.emailMessage) || has(template.emailHtmlMessage));
     if (channel === 'push') return has(template.pushTitle) && has(template.pushMessage);
     return has(template[`${channel}Message`]);
   });
 }
 
 /** `/templates` CRUD and `POST /templates/:id/preview` (spec §4). */
-export const templateRoutes: FastifyPluginAsyncZod<{ templates: Collection; locale: string }> = async (app, options) => {
+export const templateRoutes: FastifyPluginAsyncZod<{ templates: Collection; locale: string }> = async (
+  app,
+  options,
+) => {
   const { templates } = options;
   const renderer = new MessageRenderer(options.locale);
 
@@ -49,10 +53,21 @@ export const templateRoutes: FastifyPluginAsyncZod<{ templates: Collection; loca
 
   app.get(
     '/templates',
-    { schema: { tags: ['templates'], summary: 'List templates', querystring: paginationQuerySchema.extend({ name: z.string().optional() }) } },
+    {
+      schema: {
+        tags: ['templates'],
+        summary: 'List templates',
+        querystring: paginationQuerySchema.extend({ name: z.string().optional() }),
+      },
+    },
     async (request) => {
       const { limit, skip, name } = request.query;
-      const docs = (await templates.find(name ? { name } : {}).sort({ _id: 1 }).skip(skip).limit(limit).toArray()) as TemplateDocument[];
+      const docs = (await templates
+        .find(name ? { name } : {})
+        .sort({ _id: 1 })
+        .skip(skip)
+        .limit(limit)
+        .toArray()) as TemplateDocument[];
       return docs.map(present);
     },
   );
@@ -71,13 +86,21 @@ export const templateRoutes: FastifyPluginAsyncZod<{ templates: Collection; loca
     return reply.code(201).send(present(doc as TemplateDocument));
   });
 
-  app.patch('/templates/:id', { schema: { tags: ['templates'], params: idParams, body: templateFieldsSchema } }, async (request) => {
-    checkSources(request.body);
-    const _id = new ObjectId(request.params.id);
-    const result = await templates.findOneAndUpdate({ _id }, { $set: { ...request.body, updatedAt: new Date() } }, { returnDocument: 'after' });
-    if (!result) throw notFound(`id: template ${request.params.id} not found`);
-    return present(result as TemplateDocument);
-  });
+  app.patch(
+    '/templates/:id',
+    { schema: { tags: ['templates'], params: idParams, body: templateFieldsSchema } },
+    async (request) => {
+      checkSources(request.body);
+      const _id = new ObjectId(request.params.id);
+      const result = await templates.findOneAndUpdate(
+        { _id },
+        { $set: { ...request.body, updatedAt: new Date() } },
+        { returnDocument: 'after' },
+      );
+      if (!result) throw notFound(`id: template ${request.params.id} not found`);
+      return present(result as TemplateDocument);
+    },
+  );
 
   app.delete('/templates/:id', { schema: { tags: ['templates'], params: idParams } }, async (request, reply) => {
     const result = await templates.deleteOne({ _id: new ObjectId(request.params.id) });
@@ -99,12 +122,21 @@ export const templateRoutes: FastifyPluginAsyncZod<{ templates: Collection; loca
       const template = await findTemplate(templates, request.params.id);
       if (!template) throw notFound(`id: template ${request.params.id} not found`);
       const channels = templateChannels(template);
-      const sendRequest = { channels, recipients: [], clusters: [], data: request.body.data, emailAttachments: [], emailCarbonCopies: [], emailBlindCarbonCopies: [] };
+      const sendRequest = {
+        channels,
+        recipients: [],
+        clusters: [],
+        data: request.body.data,
+        emailAttachments: [],
+        emailCarbonCopies: [],
+        emailBlindCarbonCopies: [],
+      };
       let content: CompiledContent;
       try {
         content = new CompiledContent(sendRequest, template, renderer);
       } catch (error) {
-        if (error instanceof TemplateSyntaxError || error instanceof MissingContentError) throw badRequest(error.message);
+        if (error instanceof TemplateSyntaxError || error instanceof MissingContentError)
+          throw badRequest(error.message);
         throw error;
       }
       const context = { user: request.body.user, data: request.body.data };

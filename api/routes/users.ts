@@ -30,7 +30,11 @@ export const userRoutes: FastifyPluginAsyncZod<{ users: Collection; fields: Serv
   const schemas = userSchemas(fields);
   const idParams = z.object({ id: z.string().min(1).max(200) });
   const byId = (id: string) => ({ [fields.id]: { $in: idCandidates([id]) } });
-  const present = (doc: Document) => ({ ...doc, _id: userIdToString(doc._id), [fields.id]: userIdToString(doc[fields.id]) });
+  const present = (doc: Document) => ({
+    ...doc,
+    _id: userIdToString(doc._id),
+    [fields.id]: userIdToString(doc[fields.id]),
+  });
   const forbidIdChange = (body: Record<string, unknown>) => {
     const { _id: _ignored, ...rest } = body;
     if (fields.id !== '_id') delete rest[fields.id];
@@ -48,7 +52,12 @@ export const userRoutes: FastifyPluginAsyncZod<{ users: Collection; fields: Serv
     },
     async (request) => {
       const { limit, skip, cluster } = request.query;
-      const docs = await users.find(cluster ? { [fields.clusters]: cluster } : {}).sort({ _id: 1 }).skip(skip).limit(limit).toArray();
+      const docs = await users
+        .find(cluster ? { [fields.clusters]: cluster } : {})
+        .sort({ _id: 1 })
+        .skip(skip)
+        .limit(limit)
+        .toArray();
       return docs.map(present);
     },
   );

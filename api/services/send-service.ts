@@ -76,9 +76,14 @@ export class SendService {
       channels: unique(body.channels),
       recipients,
       clusters,
-      ...(template ? { templateId: body.templateId } : { messageTitle: body.messageTitle, messageContent: body.messageContent }),
+      ...(template
+        ? { templateId: body.templateId }
+        : { messageTitle: body.messageTitle, messageContent: body.messageContent }),
       data: body.data ?? {},
-      emailAttachments: unique([...(body.emailAttachments ?? []), ...(template?.emailAttachments ?? []).map((a) => a.file)]),
+      emailAttachments: unique([
+        ...(body.emailAttachments ?? []),
+        ...(template?.emailAttachments ?? []).map((a) => a.file),
+      ]),
       emailCarbonCopies: unique((body.emailCarbonCopies ?? []).filter(isEmail)),
       emailBlindCarbonCopies: unique((body.emailBlindCarbonCopies ?? []).filter(isEmail)),
       ...(body.emailSender ? { emailSender: body.emailSender } : {}),
@@ -118,7 +123,10 @@ export class SendService {
    * Stores the send and starts its workflow. With an idempotency key the ids are derived from it and the
    * workflow id is never reused, so a repeated request finds the first send instead of starting a second.
    */
-  async start(request: SendRequest, options: { idempotencyKey?: string; kind?: SendKind; sagaId?: string; sendId?: string } = {}): Promise<StartedSend> {
+  async start(
+    request: SendRequest,
+    options: { idempotencyKey?: string; kind?: SendKind; sagaId?: string; sendId?: string } = {},
+  ): Promise<StartedSend> {
     const sendId = options.sendId ?? (options.idempotencyKey ? idempotentSendId(options.idempotencyKey) : newSendId());
     const now = new Date();
     await this.deps.ledger.createSend({

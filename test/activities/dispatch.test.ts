@@ -77,11 +77,17 @@ describe('dispatch activities', () => {
     const sendId = await createSend({});
     await stack.sim('POST', '/faults', { target: 'sms', failNext: 1, status: 429, retryAfter: 2 });
 
-    const error = await run(() => activities.dispatchSms({ sendId, userIds: [user], maxAttempts: 3 })).catch((e: unknown) => e);
+    const error = await run(() => activities.dispatchSms({ sendId, userIds: [user], maxAttempts: 3 })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ApplicationFailure);
     expect((error as ApplicationFailure).nonRetryable).toBe(false);
     expect((error as ApplicationFailure).nextRetryDelay).toBe(2000);
-    expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({ status: 'pending', attempts: 1, code: 'TWILIO_20429' });
+    expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      code: 'TWILIO_20429',
+    });
 
     const result = await run(() => activities.dispatchSms({ sendId, userIds: [user], maxAttempts: 3 }), 2);
     expect(result).toMatchObject({ sent: 1, failed: 0 });
@@ -97,22 +103,34 @@ describe('dispatch activities', () => {
     const [user] = await insertUsers(stack, [person('Unregistered', { deviceToken: 'dead-token' })]);
     const sendId = await createSend({ channels: ['push'] });
     await stack.sim('POST', '/faults', { target: 'push', rejectAddresses: ['dead-token'] });
-    const error = (await run(() => activities.dispatchPush({ sendId, userIds: [user], maxAttempts: 3 })).catch((e: unknown) => e)) as ApplicationFailure;
+    const error = (await run(() => activities.dispatchPush({ sendId, userIds: [user], maxAttempts: 3 })).catch(
+      (e: unknown) => e,
+    )) as ApplicationFailure;
     expect(error).toBeInstanceOf(ApplicationFailure);
     expect(error.nonRetryable).toBe(true);
     expect(error.type).toBe('PermanentProviderError');
     expect(error.details?.[0]).toMatchObject({ code: 'FCM_UNREGISTERED' });
-    expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({ status: 'failed', permanent: true, code: 'FCM_UNREGISTERED' });
+    expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({
+      status: 'failed',
+      permanent: true,
+      code: 'FCM_UNREGISTERED',
+    });
   });
 
   it('turns the last transient attempt into a final failure', async () => {
     const [user] = await insertUsers(stack, [person('Exhausted')]);
     const sendId = await createSend({ channels: ['voice'] });
     await stack.sim('POST', '/faults', { target: 'voice', failForMs: 30000, status: 500 });
-    const error = (await run(() => activities.dispatchVoice({ sendId, userIds: [user], maxAttempts: 1 })).catch((e: unknown) => e)) as ApplicationFailure;
+    const error = (await run(() => activities.dispatchVoice({ sendId, userIds: [user], maxAttempts: 1 })).catch(
+      (e: unknown) => e,
+    )) as ApplicationFailure;
     expect(error.type).toBe('RetriesExhausted');
     expect(error.nonRetryable).toBe(true);
-    expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({ status: 'failed', attempts: 1, code: 'KALEYRA_E500' });
+    expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      code: 'KALEYRA_E500',
+    });
   });
 
   it('batches: records each outcome, and retries only what is still pending', async () => {
@@ -145,6 +163,8 @@ describe('dispatch activities', () => {
   it('records a listed recipient that matches no user once per channel', async () => {
     const sendId = await createSend({ channels: ['sms', 'email'], recipients: ['ghost-1'] });
     expect(await run(() => activities.recordMissingRecipients({ sendId }))).toBe(1);
-    expect(await stack.database.deliveries.countDocuments({ sendId, code: 'USER_NOT_FOUND', status: 'failed' })).toBe(2);
+    expect(await stack.database.deliveries.countDocuments({ sendId, code: 'USER_NOT_FOUND', status: 'failed' })).toBe(
+      2,
+    );
   });
 });

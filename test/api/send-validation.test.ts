@@ -30,8 +30,18 @@ describe('POST /send rejects bad input', () => {
     ['no messageContent and no template', { ...valid, messageContent: undefined }, 400, /messageContent/],
     ['no messageTitle and no template', { ...valid, messageTitle: undefined }, 400, /messageTitle/],
     ['a malformed templateId', { ...valid, templateId: 'abc' }, 400, /templateId/],
-    ['an unknown templateId', { channels: ['sms'], recipients: ['u1'], templateId: new ObjectId().toHexString() }, 404, /templateId/],
-    ['a template without the channel content', { channels: ['email'], recipients: ['u1'], templateId: templateId.toHexString() }, 400, /templateId: the template has no email(Title|Message), which channel email needs/],
+    [
+      'an unknown templateId',
+      { channels: ['sms'], recipients: ['u1'], templateId: new ObjectId().toHexString() },
+      404,
+      /templateId/,
+    ],
+    [
+      'a template without the channel content',
+      { channels: ['email'], recipients: ['u1'], templateId: templateId.toHexString() },
+      400,
+      /templateId: the template has no email(Title|Message), which channel email needs/,
+    ],
     ['a content that does not compile', { ...valid, messageContent: 'Hi {{#if user.name}}' }, 400, /messageContent/],
     ['an invalid emailSender', { ...valid, emailSender: 'not-an-address' }, 400, /emailSender/],
     ['data that is not an object', { ...valid, data: 'x' }, 400, /data/],
@@ -61,7 +71,11 @@ describe('POST /send rejects bad input', () => {
   it('refuses attachments over 15 MB in total', async () => {
     const big = Buffer.alloc(8 * 1024 * 1024, 1);
     for (const name of ['big-1.bin', 'big-2.bin']) {
-      await fetch(`${stack.simulator.httpUrl}/files/${name}`, { method: 'PUT', body: big, headers: { 'content-type': 'application/octet-stream' } });
+      await fetch(`${stack.simulator.httpUrl}/files/${name}`, {
+        method: 'PUT',
+        body: big,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
     }
     const response = await stack.app.inject({
       method: 'POST',
@@ -96,7 +110,13 @@ describe('attachments without a Files Service', () => {
     const response = await stack.app.inject({
       method: 'POST',
       url: '/send',
-      payload: { channels: ['email'], recipients: ['u1'], messageTitle: 'T', messageContent: 'C', emailAttachments: ['welcome.pdf'] },
+      payload: {
+        channels: ['email'],
+        recipients: ['u1'],
+        messageTitle: 'T',
+        messageContent: 'C',
+        emailAttachments: ['welcome.pdf'],
+      },
     });
     expect(response.statusCode).toBe(400);
     expect(response.json().message).toMatch(/emailAttachments.*FILE_SERVICE_URL/);

@@ -32,7 +32,7 @@ describe('POST /send end to end through Temporal (spec §4, §7)', () => {
     stack.app.inject({ method: 'POST', url: '/send', payload, headers });
 
   it('sends a template over four channels to a cluster, each user once, and answers with no failures', async () => {
-    const [mario, luigi] = await insertUsers(stack, [
+    const [mario] = await insertUsers(stack, [
       person('Mario', { clusters: ['clinic-a'] }),
       person('Luigi', { clusters: ['clinic-a', 'clinic-b'] }),
     ]);
@@ -108,7 +108,11 @@ describe('POST /send end to end through Temporal (spec §4, §7)', () => {
       ]),
     );
     expect(body.failures).toHaveLength(2);
-    const skipped = await stack.database.deliveries.findOne({ sendId: body.sendId, userId: withoutPhone, channel: 'sms' });
+    const skipped = await stack.database.deliveries.findOne({
+      sendId: body.sendId,
+      userId: withoutPhone,
+      channel: 'sms',
+    });
     expect(skipped).toMatchObject({ status: 'skipped', code: 'NO_ADDRESS' });
     expect(await simMessages(stack, 'channel=sms')).toHaveLength(1);
     expect(await simMessages(stack, 'channel=email')).toHaveLength(2);
@@ -120,7 +124,12 @@ describe('POST /send end to end through Temporal (spec §4, §7)', () => {
       { _id: 'user-plain' as never, ...person('Plain') },
       { _id: hexAsString as never, ...person('Hexy') },
     ]);
-    const response = await send({ channels: ['sms'], recipients: ['user-plain', hexAsString], messageTitle: 'T', messageContent: 'Hi {{user.name}}' });
+    const response = await send({
+      channels: ['sms'],
+      recipients: ['user-plain', hexAsString],
+      messageTitle: 'T',
+      messageContent: 'Hi {{user.name}}',
+    });
     expect(response.json()).toMatchObject({ failures: [], recipients: 2 });
     expect((await simMessages(stack, 'channel=sms')).map((m) => m.body).sort()).toEqual(['Hi Hexy', 'Hi Plain']);
   });
@@ -129,7 +138,9 @@ describe('POST /send end to end through Temporal (spec §4, §7)', () => {
     const [user] = await insertUsers(stack, [person('Rejected', { phoneNumber: '+15550000001' })]);
     await stack.sim('POST', '/faults', { target: 'sms', rejectAddresses: ['+15550000001'] });
     const response = await send({ channels: ['sms'], recipients: [user], messageTitle: 'T', messageContent: 'C' });
-    expect(response.json().failures).toEqual([{ userId: user, channel: 'sms', error: expect.stringContaining('twilio answered 400'), code: 'TWILIO_21211' }]);
+    expect(response.json().failures).toEqual([
+      { userId: user, channel: 'sms', error: expect.stringContaining('twilio answered 400'), code: 'TWILIO_21211' },
+    ]);
     const delivery = await stack.database.deliveries.findOne({ sendId: response.json().sendId });
     expect(delivery).toMatchObject({ status: 'failed', attempts: 1, permanent: true });
     const stats = await stack.sim<{ requests: Record<string, number> }>('GET', '/stats');
@@ -150,7 +161,9 @@ describe('POST /send end to end through Temporal (spec §4, §7)', () => {
     const [user] = await insertUsers(stack, [person('Down')]);
     await stack.sim('POST', '/faults', { target: 'email', failForMs: 60000 });
     const response = await send({ channels: ['email'], recipients: [user], messageTitle: 'T', messageContent: 'C' });
-    expect(response.json().failures).toEqual([{ userId: user, channel: 'email', error: expect.any(String), code: 'SMTP_451' }]);
+    expect(response.json().failures).toEqual([
+      { userId: user, channel: 'email', error: expect.any(String), code: 'SMTP_451' },
+    ]);
     const delivery = await stack.database.deliveries.findOne({ sendId: response.json().sendId });
     expect(delivery).toMatchObject({ status: 'failed', attempts: 3 });
   });
@@ -168,7 +181,11 @@ describe('POST /send end to end through Temporal (spec §4, §7)', () => {
       const current = (await stack.app.inject({ method: 'GET', url: accepted.statusUrl })).json();
       return current.status === 'completed' ? current : undefined;
     });
-    expect(status).toMatchObject({ counts: { push: { sent: 1 } }, workflowId: accepted.workflowId, temporalUiUrl: expect.stringContaining(accepted.workflowId) });
+    expect(status).toMatchObject({
+      counts: { push: { sent: 1 } },
+      workflowId: accepted.workflowId,
+      temporalUiUrl: expect.stringContaining(accepted.workflowId),
+    });
   });
 
   it('never sends twice for the same Idempotency-Key', async () => {
@@ -198,16 +215,36 @@ describe('configuration-driven sends', () => {
   afterAll(() => stack.close());
 
   it('reads renamed user fields and uses the configured providers', async () => {
-    await stack.database.users.insertOne({ name: 'Renamed', mail: 'renamed@example.com', mobile: '+393330000000', groups: ['g1'] });
+    await stack.database.users.insertOne({
+      name: 'Renamed',
+      mail: 'renamed@example.com',
+      mobile: '+393330000000',
+      groups: ['g1'],
+    });
     const response = await stack.app.inject({
       method: 'POST',
       url: '/send',
-      payload: { channels: ['email', 'sms', 'voice'], clusters: ['g1'], messageTitle: 'T', messageContent: 'Ciao {{user.name}} & co' },
+      payload: {
+        channels: ['email', 'sms', 'voice'],
+        clusters: ['g1'],
+        messageTitle: 'T',
+        messageContent: 'Ciao {{user.name}} & co',
+      },
     });
     expect(response.json()).toMatchObject({ failures: [], recipients: 1 });
     const messages = await simMessages(stack);
-    expect(messages.find((m) => m.channel === 'sms')).toMatchObject({ provider: 'kaleyra', to: '+393330000000', body: 'Ciao Renamed & co' });
-    expect(messages.find((m) => m.channel === 'voice')).toMatchObject({ provider: 'twilio', body: 'Ciao Renamed & co' });
-    expect(messages.find((m) => m.channel === 'email')).toMatchObject({ to: 'renamed@example.com', html: expect.stringContaining('Ciao Renamed &amp; co') });
+    expect(messages.find((m) => m.channel === 'sms')).toMatchObject({
+      provider: 'kaleyra',
+      to: '+393330000000',
+      body: 'Ciao Renamed & co',
+    });
+    expect(messages.find((m) => m.channel === 'voice')).toMatchObject({
+      provider: 'twilio',
+      body: 'Ciao Renamed & co',
+    });
+    expect(messages.find((m) => m.channel === 'email')).toMatchObject({
+      to: 'renamed@example.com',
+      html: expect.stringContaining('Ciao Renamed &amp; co'),
+    });
   });
 });

@@ -20,7 +20,10 @@ export interface SimMessage {
 }
 
 export async function simMessages(stack: TestStack, query = ''): Promise<SimMessage[]> {
-  const { messages } = await stack.sim<{ messages: SimMessage[] }>('GET', `/messages?limit=100000${query ? `&${query}` : ''}`);
+  const { messages } = await stack.sim<{ messages: SimMessage[] }>(
+    'GET',
+    `/messages?limit=100000${query ? `&${query}` : ''}`,
+  );
   return messages;
 }
 

@@ -2,7 +2,13 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureFcmServiceAccount, freePort, startFerretDb, startTemporal, type ManagedProcess } from '../../scripts/local-stack';
+import {
+  ensureFcmServiceAccount,
+  freePort,
+  startFerretDb,
+  startTemporal,
+  type ManagedProcess,
+} from '../../scripts/local-stack';
 
 declare global {
   var __MESSAGING_TEST_SERVERS__: ManagedProcess[] | undefined;

@@ -35,7 +35,12 @@ export interface TestStack {
 }
 
 /** Small retry intervals keep fault-injection tests fast without changing what they prove. */
-export const FAST_RETRY = { initialIntervalMs: 100, backoffCoefficient: 2, maximumIntervalMs: 1000, maximumAttempts: 3 };
+export const FAST_RETRY = {
+  initialIntervalMs: 100,
+  backoffCoefficient: 2,
+  maximumIntervalMs: 1000,
+  maximumAttempts: 3,
+};
 
 /**
  * A whole service for one test file, on the suite's real Temporal and FerretDB (see global-setup.ts): its own

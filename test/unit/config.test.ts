@@ -24,7 +24,13 @@ describe('configuration (spec §3)', () => {
       JSON.stringify({ activeChannels: ['sms'], userFields: { phoneNumber: 'phone', clusters: 'groups' } }),
       'test',
     );
-    expect(service.userFields).toEqual({ id: '_id', emailAddress: 'emailAddress', phoneNumber: 'phone', deviceToken: 'deviceToken', clusters: 'groups' });
+    expect(service.userFields).toEqual({
+      id: '_id',
+      emailAddress: 'emailAddress',
+      phoneNumber: 'phone',
+      deviceToken: 'deviceToken',
+      clusters: 'groups',
+    });
     expect(service.providers.sms).toBe('twilio');
   });
 
@@ -54,6 +60,8 @@ describe('configuration (spec §3)', () => {
   });
 
   it('treats empty variables as unset', () => {
-    expect(loadConfig({ CONFIGURATION_PATH: 'config/default.json', FILE_SERVICE_URL: '' }).env.FILE_SERVICE_URL).toBeUndefined();
+    expect(
+      loadConfig({ CONFIGURATION_PATH: 'config/default.json', FILE_SERVICE_URL: '' }).env.FILE_SERVICE_URL,
+    ).toBeUndefined();
   });
 });

@@ -23,7 +23,11 @@ const baseRequest: SendRequest = {
 describe('rendering (spec §5)', () => {
   it('renders the seeds example for Mario', () => {
     expect(
-      render('Hello, {{user.name}}! Your appointment is dated {{data.appointmentDate}}', { name: 'Mario', surname: 'Rossi' }, { appointmentDate: '01/01/2021' }),
+      render(
+        'Hello, {{user.name}}! Your appointment is dated {{data.appointmentDate}}',
+        { name: 'Mario', surname: 'Rossi' },
+        { appointmentDate: '01/01/2021' },
+      ),
     ).toBe('Hello, Mario! Your appointment is dated 01/01/2021');
   });
 
@@ -36,15 +40,20 @@ describe('rendering (spec §5)', () => {
   it('formats dates with dayjs, in a time zone, defaulting to ISO 8601 in UTC', () => {
     const data = { when: '2021-01-01T23:30:00Z' };
     expect(render("{{dateFormat data.when format='DD/MM/YYYY' tz='Europe/Rome'}}", {}, data)).toBe('02/01/2021');
-    expect(render("{{dateFormat data.when format='DD/MM/YYYY HH:mm' tz='America/New_York'}}", {}, data)).toBe('01/01/2021 18:30');
+    expect(render("{{dateFormat data.when format='DD/MM/YYYY HH:mm' tz='America/New_York'}}", {}, data)).toBe(
+      '01/01/2021 18:30',
+    );
     expect(render('{{dateFormat data.when}}', {}, data)).toBe('2021-01-01T23:30:00Z');
   });
 
   it('uses DEFAULT_LOCALE for month names', () => {
     const italian = new MessageRenderer('it');
-    expect(italian.compile('x', "{{dateFormat data.when format='D MMMM YYYY'}}")({ user: {}, data: { when: '2021-03-05T10:00:00Z' } })).toBe(
-      '5 marzo 2021',
-    );
+    expect(
+      italian.compile(
+        'x',
+        "{{dateFormat data.when format='D MMMM YYYY'}}",
+      )({ user: {}, data: { when: '2021-03-05T10:00:00Z' } }),
+    ).toBe('5 marzo 2021');
   });
 
   it('dateNow renders the current instant as ISO 8601', () => {
@@ -89,7 +98,9 @@ describe('rendering (spec §5)', () => {
 
   it('names the channel and field a template lacks', () => {
     const template: TemplateDocument = { _id: new ObjectId(), emailTitle: 'T', emailMessage: 'M' };
-    expect(() => new CompiledContent({ ...baseRequest, channels: ['email', 'sms'] }, template, renderer)).toThrow(MissingContentError);
+    expect(() => new CompiledContent({ ...baseRequest, channels: ['email', 'sms'] }, template, renderer)).toThrow(
+      MissingContentError,
+    );
     expect(() => new CompiledContent({ ...baseRequest, channels: ['email', 'sms'] }, template, renderer)).toThrow(
       /smsMessage.*sms/,
     );

@@ -5,7 +5,8 @@ import type { EmailMessage, EmailProvider, ProviderReceipt } from '../channel-pr
 /** SMTP reply codes: 4xx is "try again later", 5xx is final (RFC 5321 §4.2.1). */
 function classifySmtpError(error: unknown): TransientProviderError | PermanentProviderError {
   const { responseCode, code, message } = error as { responseCode?: number; code?: string; message: string };
-  if (responseCode && responseCode >= 500) return new PermanentProviderError(`smtp: ${message}`, `SMTP_${responseCode}`);
+  if (responseCode && responseCode >= 500)
+    return new PermanentProviderError(`smtp: ${message}`, `SMTP_${responseCode}`);
   if (responseCode) return new TransientProviderError(`smtp: ${message}`, `SMTP_${responseCode}`);
   return new TransientProviderError(`smtp: ${message}`, code ?? 'SMTP_ERROR');
 }
@@ -15,7 +16,12 @@ export class SmtpEmailProvider implements EmailProvider {
   private readonly transporter: Transporter;
 
   constructor(smtpUrl: string) {
-    this.transporter = nodemailer.createTransport({ url: smtpUrl, pool: true, maxConnections: 8, maxMessages: Infinity } as never);
+    this.transporter = nodemailer.createTransport({
+      url: smtpUrl,
+      pool: true,
+      maxConnections: 8,
+      maxMessages: Infinity,
+    } as never);
   }
 
   async sendEmail(message: EmailMessage): Promise<ProviderReceipt> {
@@ -28,7 +34,11 @@ export class SmtpEmailProvider implements EmailProvider {
         subject: message.subject,
         text: message.text,
         html: message.html,
-        attachments: message.attachments.map(({ filename, content, contentType }) => ({ filename, content, contentType })),
+        attachments: message.attachments.map(({ filename, content, contentType }) => ({
+          filename,
+          content,
+          contentType,
+        })),
       });
       return { providerMessageId: info.messageId };
     } catch (error) {

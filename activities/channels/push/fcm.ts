@@ -59,7 +59,13 @@ export class FcmPushProvider implements PushProvider {
     const now = Math.floor(Date.now() / 1000);
     const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
     const claims = base64url(
-      JSON.stringify({ iss: account.client_email, scope: FCM_SCOPE, aud: this.env.FCM_TOKEN_URL, iat: now, exp: now + 3600 }),
+      JSON.stringify({
+        iss: account.client_email,
+        scope: FCM_SCOPE,
+        aud: this.env.FCM_TOKEN_URL,
+        iat: now,
+        exp: now + 3600,
+      }),
     );
     const signature = createSign('RSA-SHA256').update(`${header}.${claims}`).sign(account.private_key);
     return `${header}.${claims}.${base64url(signature)}`;
@@ -74,8 +80,12 @@ export class FcmPushProvider implements PushProvider {
       }),
     });
     const json = response.json<{ access_token?: string; expires_in?: number }>();
-    if (!json?.access_token) throw new TransientProviderError('FCM token endpoint returned no access_token', 'FCM_TOKEN');
-    this.token = { value: json.access_token, expiresAt: Date.now() + (json.expires_in ?? 3600) * 1000 - EXPIRY_MARGIN_MS };
+    if (!json?.access_token)
+      throw new TransientProviderError('FCM token endpoint returned no access_token', 'FCM_TOKEN');
+    this.token = {
+      value: json.access_token,
+      expiresAt: Date.now() + (json.expires_in ?? 3600) * 1000 - EXPIRY_MARGIN_MS,
+    };
     return json.access_token;
   }
 
@@ -110,7 +120,10 @@ export class FcmPushProvider implements PushProvider {
         ...(apns ? { apns } : {}),
       },
     };
-    const url = joinUrl(this.env.FCM_BASE_URL, `/v1/projects/${encodeURIComponent(this.env.FCM_PROJECT_ID)}/messages:send`);
+    const url = joinUrl(
+      this.env.FCM_BASE_URL,
+      `/v1/projects/${encodeURIComponent(this.env.FCM_PROJECT_ID)}/messages:send`,
+    );
     try {
       const response = await this.http.call(
         'fcm',
