@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import type { WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
@@ -46,7 +46,18 @@ export const FAST_RETRY = {
  * A whole service for one test file, on the suite's real Temporal and FerretDB (see global-setup.ts): its own
  * database, task queue and provider simulator, a worker, and the API built with `buildApp` for `app.inject`.
  */
+let runtimeInstalled = false;
+
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  if (!runtimeInstalled) {
+    // Expected activity failures (fault injection) would otherwise fill the test output with warnings.
+    try {
+      Runtime.install({ logger: new DefaultLogger('ERROR') });
+    } catch {
+      // Installed already by an earlier test file in this process: keep that one.
+    }
+    runtimeInstalled = true;
+  }
   const suffix = randomBytes(4).toString('hex');
   const simulator = await startSimulator({});
   const env = parseEnvironment({
