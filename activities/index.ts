@@ -1,6 +1,8 @@
 import type { AppConfig } from '../common/config';
 import type { Database } from '../common/db';
 import type { FilesServiceClient } from '../common/files-service';
+import { FlowManagerNotConfiguredError, sendFlowManagerEvent } from '../common/flow-manager';
+import { ApplicationFailure } from '@temporalio/activity';
 import { countFailures, countSent, type DeliveryOutcome, type Ledger } from '../common/ledger';
 import type { SendSummary } from '../common/types';
 import type { AudienceCursor, AudiencePage, UsersRepository } from '../common/users-repository';
@@ -64,6 +66,22 @@ export function createActivities(deps: ActivityDeps) {
       return deps.users.audiencePage(send.request, input.after, input.limit);
     },
 
+    /** One page of a send's failed deliveries, claimed for a retry round (reset to pending). */
+    claimFailedDeliveries(input: { sendId: string; round: number; after: string | null; limit: number }) {
+      return deps.ledger.claimFailed(input.sendId, input.round, input.after, input.limit);
+    },
+
+    /** Tells the Flow Manager how a saga's send ended; retried by Temporal until it answers 2xx. */
+    async notifyFlowManager(input: { sagaId: string; messageLabel: string }): Promise<void> {
+      try {
+        await sendFlowManagerEvent(deps.config, input);
+      } catch (error) {
+        if (error instanceof FlowManagerNotConfiguredError)
+          throw ApplicationFailure.nonRetryable(error.message, error.name);
+        throw error;
+      }
+    },
+
     dispatchEmail: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'email', input),
     dispatchSms: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'sms', input),
     dispatchPush: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'push', input),
@@ -74,11 +92,22 @@ export function createActivities(deps: ActivityDeps) {
      * Totals the ledger and closes the send document. A send fails when nothing could be delivered and
      * something failed; skipped users alone do not fail it.
      */
-    async finishSend(input: { sendId: string; workflowId: string; recipientCount: number }): Promise<SendSummary> {
+    async finishSend(input: {
+      sendId: string;
+      recordId?: string;
+      workflowId: string;
+      recipientCount: number;
+    }): Promise<SendSummary> {
       const counts = await deps.ledger.counts(input.sendId);
       const failureCount = countFailures(counts);
       const status = failureCount > 0 && countSent(counts) === 0 ? 'failed' : 'completed';
-      await deps.ledger.finishSend(input.sendId, status, counts, input.recipientCount);
+      if (input.recordId) {
+        // A retry reports to its own document; the original keeps its audience size and takes the new totals.
+        await deps.ledger.finishSend(input.recordId, status, counts, input.recipientCount);
+        await deps.ledger.updateSend(input.sendId, { status, counts, completedAt: new Date() });
+      } else {
+        await deps.ledger.finishSend(input.sendId, status, counts, input.recipientCount);
+      }
       return {
         sendId: input.sendId,
         workflowId: input.workflowId,

@@ -17,6 +17,7 @@ import { Ledger } from '../common/ledger';
 import type { FanOutOptions } from '../workflows/send-message';
 import { registerErrorHandling } from './errors';
 import { healthRoutes } from './routes/health';
+import { sagaRoutes } from './routes/saga';
 import { sendRoutes } from './routes/send';
 import { sendsRoutes } from './routes/sends';
 import { templateRoutes } from './routes/templates';
@@ -96,7 +97,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   await app.register(healthRoutes, { database, temporal, metrics });
   await app.register(sendRoutes, { sends, sendWaitMs: config.env.SEND_WAIT_MS });
-  await app.register(sendsRoutes, { ledger, temporal, config });
+  await app.register(sagaRoutes, { sends, config });
+  await app.register(sendsRoutes, { ledger, temporal, config, sends });
   await app.register(userRoutes, { users: database.users, fields: config.service.userFields });
   await app.register(templateRoutes, { templates: database.templates, locale: config.env.DEFAULT_LOCALE });
   return app;

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import type { ZodError } from 'zod';
 import { HttpError, reasonPhrase } from '../common/errors';
 
 interface ValidationIssue {
@@ -20,6 +21,17 @@ function describeValidation(context: string | undefined, issues: ValidationIssue
       const keys = zodIssue?.code === 'unrecognized_keys' && zodIssue.keys ? zodIssue.keys.join(', ') : '';
       const field = keys || path || context || 'body';
       return `${field}: ${zodIssue?.message ?? issue.message ?? 'invalid'}`;
+    })
+    .join('; ');
+}
+
+/** `field.path: message` for each issue of a zod error raised outside route validation. */
+export function describeZodError(error: ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '';
+      return `${keys || issue.path.join('.') || 'body'}: ${issue.message}`;
     })
     .join('; ');
 }

@@ -43,6 +43,26 @@ export class Ledger {
     await this.database.sends.updateOne({ _id: sendId }, { $set: { ...fields, updatedAt: new Date() } });
   }
 
+  listSends(filter: {
+    status?: SendStatus;
+    from?: Date;
+    to?: Date;
+    limit: number;
+    skip: number;
+  }): Promise<SendDocument[]> {
+    const query: Filter<SendDocument> = {};
+    if (filter.status) query.status = filter.status;
+    if (filter.from || filter.to) {
+      query.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
+    }
+    return this.database.sends
+      .find(query, { projection: { 'request.recipients': 0, 'request.data': 0 } })
+      .sort({ createdAt: -1, _id: 1 })
+      .skip(filter.skip)
+      .limit(filter.limit)
+      .toArray();
+  }
+
   async linkRetry(sendId: string, retryId: string): Promise<void> {
     await this.database.sends.updateOne(
       { _id: sendId },
@@ -124,6 +144,45 @@ export class Ledger {
     const deliveries = await this.database.deliveries.find(filter).sort({ _id: 1 }).limit(options.limit).toArray();
     const last = deliveries.at(-1);
     return { deliveries, nextCursor: deliveries.length === options.limit && last ? last._id : null };
+  }
+
+  /**
+   * Claims one page of a send's failed deliveries for retry round `round`: resets them to `pending` with a
+   * fresh attempt count, then returns the page. Deliveries of users that do not exist are left failed.
+   * Idempotent: a repeated call (activity retry) finds the same claimed page by its round.
+   */
+  async claimFailed(
+    sendId: string,
+    round: number,
+    after: string | null,
+    limit: number,
+  ): Promise<{ byChannel: Partial<Record<Channel, string[]>>; next: string | null }> {
+    const afterKey = after ? { _id: { $gt: after } } : {};
+    const candidates = await this.database.deliveries
+      .find({ sendId, status: 'failed', code: { $ne: 'USER_NOT_FOUND' }, ...afterKey }, { projection: { _id: 1 } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    if (candidates.length > 0) {
+      await this.database.deliveries.updateMany(
+        { _id: { $in: candidates.map((doc) => doc._id) }, status: 'failed' },
+        { $set: { status: 'pending', attempts: 0, permanent: false, retryRound: round, updatedAt: new Date() } },
+      );
+    }
+    const claimed = await this.database.deliveries
+      .find({ sendId, retryRound: round, ...afterKey }, { projection: { _id: 1, userId: 1, channel: 1 } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    const byChannel: Partial<Record<Channel, string[]>> = {};
+    for (const doc of claimed) (byChannel[doc.channel] ??= []).push(doc.userId);
+    const last = claimed.at(-1);
+    return { byChannel, next: claimed.length === limit && last ? last._id : null };
+  }
+
+  /** Failed deliveries a retry would re-dispatch (not those of users that do not exist). */
+  retryableFailures(sendId: string): Promise<number> {
+    return this.database.deliveries.countDocuments({ sendId, status: 'failed', code: { $ne: 'USER_NOT_FOUND' } });
   }
 
   async finishSend(sendId: string, status: SendStatus, counts: DeliveryCounts, recipientCount: number): Promise<void> {

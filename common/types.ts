@@ -55,6 +55,8 @@ export interface DeliveryDocument {
   code?: string;
   /** A permanent failure is never retried by Temporal; a retry send (`POST /sends/:id/retry`) may. */
   permanent?: boolean;
+  /** The retry round (`POST /sends/:id/retry`) that last re-dispatched this delivery. */
+  retryRound?: number;
   createdAt: Date;
   updatedAt: Date;
   sentAt?: Date;

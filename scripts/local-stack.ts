@@ -129,6 +129,8 @@ export async function startFerretDb(options: FerretDbOptions): Promise<ManagedPr
       `--listen-addr=127.0.0.1:${options.port}`,
       `--debug-addr=127.0.0.1:${debugPort}`,
       '--telemetry=disable',
+      // FerretDB writes a state.json; keep it beside the data instead of in the working directory.
+      `--state-dir=${path.resolve(options.dir)}`,
       '--log-level=error',
     ],
     { stdio: options.stdio ?? 'ignore' },

@@ -1,1 +1,1 @@
-export { sendMessage } from './send-message';
+export { sendMessage, sagaSendMessage } from './send-message';

@@ -7,14 +7,17 @@ import { SEND_ID_PATTERN } from '../../common/ids';
 import type { Ledger } from '../../common/ledger';
 import { PROGRESS_QUERY } from '../../common/temporal-names';
 import type { SendDocument } from '../../common/types';
+import type { SendService } from '../services/send-service';
 
 const sendIdParams = z.object({ sendId: z.string().min(1).max(300) });
 
 /** Inspection of sends (spec §4 "Sends"): the document, live progress from the workflow, and the ledger. */
-export const sendsRoutes: FastifyPluginAsyncZod<{ ledger: Ledger; temporal: Client; config: AppConfig }> = async (
-  app,
-  { ledger, temporal, config },
-) => {
+export const sendsRoutes: FastifyPluginAsyncZod<{
+  ledger: Ledger;
+  temporal: Client;
+  config: AppConfig;
+  sends: SendService;
+}> = async (app, { ledger, temporal, config, sends }) => {
   const loadSend = async (sendId: string): Promise<SendDocument> => {
     if (!SEND_ID_PATTERN.test(sendId)) throw badRequest(`sendId: ${sendId} is not a send id`);
     const send = await ledger.getSend(sendId);
@@ -58,6 +61,66 @@ export const sendsRoutes: FastifyPluginAsyncZod<{ ledger: Ledger; temporal: Clie
   );
 
   app.get(
+    '/sends',
+    {
+      schema: {
+        tags: ['sends'],
+        summary: 'Recent sends, newest first',
+        querystring: z.object({
+          status: z.enum(['running', 'completed', 'failed']).optional(),
+          from: z.iso.datetime({ offset: true }).optional().describe('created at or after (ISO 8601)'),
+          to: z.iso.datetime({ offset: true }).optional().describe('created before (ISO 8601)'),
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          skip: z.coerce.number().int().min(0).max(100000).default(0),
+        }),
+      },
+    },
+    async (request) => {
+      const { status, from, to, limit, skip } = request.query;
+      const sendsPage = await ledger.listSends({
+        status,
+        from: from ? new Date(from) : undefined,
+        to: to ? new Date(to) : undefined,
+        limit,
+        skip,
+      });
+      return sendsPage.map((send) => ({
+        sendId: send._id,
+        kind: send.kind,
+        status: send.status,
+        workflowId: send.workflowId,
+        channels: send.request.channels,
+        templateId: send.request.templateId ?? null,
+        recipients: send.recipientCount ?? null,
+        counts: send.counts ?? null,
+        retryOf: send.retryOf ?? null,
+        createdAt: send.createdAt,
+        completedAt: send.completedAt ?? null,
+      }));
+    },
+  );
+
+  app.post(
+    '/sends/:sendId/retry',
+    {
+      schema: {
+        tags: ['sends'],
+        summary: "Re-dispatch a send's failed deliveries as a new workflow",
+        params: sendIdParams,
+      },
+    },
+    async (request, reply) => {
+      await loadSend(request.params.sendId);
+      const started = await sends.retry(request.params.sendId);
+      const statusUrl = sends.statusUrl(started.sendId);
+      return reply
+        .code(202)
+        .header('location', statusUrl)
+        .send({ ...started, status: 'running', statusUrl });
+    },
+  );
+
+  app.get(
     '/sends/:sendId/deliveries',
     {
       schema: {
@@ -74,7 +137,7 @@ export const sendsRoutes: FastifyPluginAsyncZod<{ ledger: Ledger; temporal: Clie
     },
     async (request) => {
       const send = await loadSend(request.params.sendId);
-      const page = await ledger.deliveries(send._id, request.query);
+      const page = await ledger.deliveries(send.retryOf ?? send._id, request.query);
       return {
         deliveries: page.deliveries.map(({ _id: _key, ...delivery }) => delivery),
         nextCursor: page.nextCursor,

@@ -2,16 +2,16 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Clien
 import { z } from 'zod';
 import type { AppConfig } from '../../common/config';
 import type { Database } from '../../common/db';
-import { badRequest, HttpError, notFound } from '../../common/errors';
+import { badRequest, conflict, HttpError, notFound } from '../../common/errors';
 import type { FilesServiceClient } from '../../common/files-service';
-import { idempotentSendId, newSendId } from '../../common/ids';
+import { idempotentSendId, newSendId, retrySendId, sagaSendId } from '../../common/ids';
 import type { Ledger } from '../../common/ledger';
 import { CompiledContent, MissingContentError } from '../../common/message-content';
 import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
 import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '../../common/temporal-names';
 import { findTemplate } from '../../common/templates-repository';
-import type { Failure, SendKind, SendRequest, SendSummary } from '../../common/types';
-import type { FanOutOptions, SendMessageInput } from '../../workflows/send-message';
+import type { Failure, SendDocument, SendKind, SendRequest, SendSummary } from '../../common/types';
+import type { FanOutOptions, SagaSendInput, SendMessageInput } from '../../workflows/send-message';
 import type { SendBody } from '../schemas/send';
 
 /** Fan-out defaults: pages of 1000 ids, batches of 100, one activity per delivery up to 25 users. */
@@ -22,6 +22,8 @@ const MAX_FAILURES_IN_RESPONSE = 10000;
 
 const isEmail = (value: string) => z.email().safeParse(value).success;
 const unique = <T>(items: T[]) => [...new Set(items)];
+
+export type SagaOptions = SagaSendInput['saga'];
 
 export interface StartedSend {
   sendId: string;
@@ -120,24 +122,21 @@ export class SendService {
   }
 
   /**
-   * Stores the send and starts its workflow. With an idempotency key the ids are derived from it and the
-   * workflow id is never reused, so a repeated request finds the first send instead of starting a second.
+   * Stores the send and starts its workflow. With an idempotency key (or a saga id) the ids are derived from
+   * it and the workflow id is never reused, so a repeated request finds the first send instead of starting a
+   * second one.
    */
   async start(
     request: SendRequest,
-    options: { idempotencyKey?: string; kind?: SendKind; sagaId?: string; sendId?: string } = {},
+    options: { idempotencyKey?: string; saga?: SagaOptions } = {},
   ): Promise<StartedSend> {
-    const sendId = options.sendId ?? (options.idempotencyKey ? idempotentSendId(options.idempotencyKey) : newSendId());
-    const now = new Date();
-    await this.deps.ledger.createSend({
-      _id: sendId,
-      workflowId: sendId,
-      kind: options.kind ?? 'send',
-      request,
-      status: 'running',
-      ...(options.sagaId ? { sagaId: options.sagaId } : {}),
-      createdAt: now,
-      updatedAt: now,
+    const sendId = options.saga
+      ? sagaSendId(options.saga.sagaId)
+      : options.idempotencyKey
+        ? idempotentSendId(options.idempotencyKey)
+        : newSendId();
+    await this.record(sendId, options.saga ? 'saga' : 'send', request, {
+      ...(options.saga ? { sagaId: options.saga.sagaId } : {}),
     });
     const input: SendMessageInput = {
       sendId,
@@ -145,29 +144,96 @@ export class SendService {
       fanOut: this.fanOut(),
       retry: this.deps.config.service.dispatchRetry,
     };
+    if (options.saga) {
+      const saga = { ...input, saga: options.saga } satisfies SagaSendInput;
+      await this.startWorkflow(WORKFLOW_TYPES.sagaSendMessage, sendId, saga, request, options.saga.sagaId);
+    } else {
+      await this.startWorkflow(WORKFLOW_TYPES.sendMessage, sendId, input, request);
+    }
+    return { sendId, workflowId: sendId };
+  }
+
+  /**
+   * `POST /sends/:sendId/retry`: a new workflow (`<sendId>-retry-<n>`) re-dispatches the send's failed
+   * deliveries with the current provider configuration; both send documents name each other.
+   */
+  async retry(sendId: string): Promise<StartedSend & { retryOf: string }> {
+    const send = await this.deps.ledger.getSend(sendId);
+    if (!send) throw notFound(`sendId: send ${sendId} not found`);
+    const originalId = send.retryOf ?? send._id;
+    const original = send.retryOf ? await this.deps.ledger.getSend(originalId) : send;
+    if (!original) throw notFound(`sendId: send ${originalId} not found`);
+    if (original.status === 'running') throw conflict(`sendId: send ${originalId} is still running`);
+    if ((await this.deps.ledger.retryableFailures(originalId)) === 0) {
+      throw conflict(`sendId: send ${originalId} has no failed deliveries to retry`);
+    }
+    const round = (original.retries?.length ?? 0) + 1;
+    const retryId = retrySendId(originalId, round);
+    await this.record(retryId, 'retry', original.request, { retryOf: originalId });
+    await this.deps.ledger.linkRetry(originalId, retryId);
+    const input: SendMessageInput = {
+      sendId: originalId,
+      recordId: retryId,
+      retryRound: round,
+      channels: original.request.channels,
+      fanOut: this.fanOut(),
+      retry: this.deps.config.service.dispatchRetry,
+    };
+    await this.startWorkflow(WORKFLOW_TYPES.sendMessage, retryId, input, original.request, original.sagaId);
+    return { sendId: retryId, workflowId: retryId, retryOf: originalId };
+  }
+
+  private async record(
+    sendId: string,
+    kind: SendKind,
+    request: SendRequest,
+    extra: Partial<SendDocument>,
+  ): Promise<void> {
+    const now = new Date();
+    await this.deps.ledger.createSend({
+      _id: sendId,
+      workflowId: sendId,
+      kind,
+      request,
+      status: 'running',
+      createdAt: now,
+      updatedAt: now,
+      ...extra,
+    });
+  }
+
+  private async startWorkflow(
+    type: string,
+    workflowId: string,
+    input: SendMessageInput,
+    request: SendRequest,
+    sagaId?: string,
+  ) {
     try {
-      await this.deps.temporal.workflow.start(WORKFLOW_TYPES.sendMessage, {
-        workflowId: sendId,
+      await this.deps.temporal.workflow.start(type, {
+        workflowId,
         taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
         args: [input],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         searchAttributes: {
           [SEARCH_ATTRIBUTES.channels.name]: request.channels,
           ...(request.templateId ? { [SEARCH_ATTRIBUTES.templateId.name]: [request.templateId] } : {}),
-          ...(options.sagaId ? { [SEARCH_ATTRIBUTES.sagaId.name]: [options.sagaId] } : {}),
+          ...(sagaId ? { [SEARCH_ATTRIBUTES.sagaId.name]: [sagaId] } : {}),
         },
+        // A summary for the UI, never message bodies or the audience itself.
         memo: {
           channels: request.channels,
           templateId: request.templateId ?? null,
           recipients: request.recipients.length,
           clusters: request.clusters.slice(0, 20),
           attachments: request.emailAttachments.length,
+          ...(input.retryRound ? { retryOf: input.sendId, retryRound: input.retryRound } : {}),
         },
       });
     } catch (error) {
+      // The same id started before: the same send (idempotency key, redelivered saga command).
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     }
-    return { sendId, workflowId: sendId };
   }
 
   statusUrl(sendId: string): string {
