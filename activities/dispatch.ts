@@ -193,7 +193,6 @@ export async function dispatchDeliveries(
   const flush = async () => {
     const batch = buffer.splice(0, buffer.length);
     await deps.ledger.record(sendId, batch);
-    Context.current().heartbeat({ recorded: batch.length });
   };
   const attempts = await mapWithConcurrency(pending, CALLS_IN_FLIGHT, async (userId) => {
     const attempt = await attemptDelivery(
@@ -206,6 +205,8 @@ export async function dispatchDeliveries(
       maxAttempts,
     );
     buffer.push(attempt.outcome);
+    // Heartbeats are throttled by the SDK; each one tells Temporal this worker is alive (crash detection).
+    Context.current().heartbeat();
     if (buffer.length >= LEDGER_FLUSH_SIZE) await flush();
     return attempt;
   });

@@ -24,6 +24,8 @@ export interface FanOutOptions {
   perDeliveryLimit: number;
   /** Pages per workflow run before `continueAsNew`, which bounds every history whatever the audience. */
   pagesPerRun: number;
+  /** A dispatch whose worker stops heartbeating for this long (a crash) is retried on another worker. */
+  heartbeatTimeoutMs: number;
 }
 
 export interface DispatchRetryOptions {
@@ -66,12 +68,15 @@ const { recordMissingRecipients, resolveAudiencePage, claimFailedDeliveries, fin
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
   });
 
-function dispatchers(retry: DispatchRetryOptions): Record<Channel, (input: DispatchInput) => Promise<unknown>> {
+function dispatchers(
+  retry: DispatchRetryOptions,
+  heartbeatTimeoutMs: number,
+): Record<Channel, (input: DispatchInput) => Promise<unknown>> {
   // Attempts are unlimited here on purpose: per-delivery attempts are counted in the ledger (maxAttempts),
   // so a database or worker outage delays deliveries but never drops them.
   const activities = proxyActivities<SendActivities>({
     startToCloseTimeout: '5 minutes',
-    heartbeatTimeout: '1 minute',
+    heartbeatTimeout: heartbeatTimeoutMs,
     retry: {
       initialInterval: retry.initialIntervalMs,
       backoffCoefficient: retry.backoffCoefficient,
@@ -118,7 +123,7 @@ async function runSend(
     done: false,
   };
   setHandler(progressQuery, () => progress);
-  const dispatch = dispatchers(retry);
+  const dispatch = dispatchers(retry, fanOut.heartbeatTimeoutMs);
 
   if (!input.progress) {
     upsertSearchAttributes({ sendStatus: ['running'] });

@@ -15,7 +15,13 @@ import type { FanOutOptions, SagaSendInput, SendMessageInput } from '../../workf
 import type { SendBody } from '../schemas/send';
 
 /** Fan-out defaults: pages of 1000 ids, batches of 100, one activity per delivery up to 25 users. */
-export const DEFAULT_FAN_OUT: FanOutOptions = { pageSize: 1000, chunkSize: 100, perDeliveryLimit: 25, pagesPerRun: 10 };
+export const DEFAULT_FAN_OUT: FanOutOptions = {
+  pageSize: 1000,
+  chunkSize: 100,
+  perDeliveryLimit: 25,
+  pagesPerRun: 10,
+  heartbeatTimeoutMs: 30000,
+};
 
 /** `/send` answers with at most this many failures; `/sends/:id/deliveries?status=failed` pages through all. */
 const MAX_FAILURES_IN_RESPONSE = 10000;

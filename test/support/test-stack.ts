@@ -1,11 +1,15 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildApp } from '../../api/app';
 import { parseEnvironment, serviceConfigSchema, type AppConfig } from '../../common/config';
 import { connectDatabase, type Database } from '../../common/db';
+import { manage, type ManagedProcess } from '../../scripts/local-stack';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import type { FanOutOptions } from '../../workflows/send-message';
 import { createWorker, type RunningWorker } from '../../worker/create-worker';
@@ -29,6 +33,8 @@ export interface TestStack {
   temporal: Client;
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
+  /** The worker as its own process (`tsx worker/main.ts`), which a test may SIGKILL like a crash. */
+  spawnWorkerProcess(): Promise<ManagedProcess>;
   /** Control API of the simulator: `sim('GET', '/messages?channel=sms')`. */
   sim<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, json?: unknown): Promise<T>;
   close(): Promise<void>;
@@ -96,7 +102,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     database,
     temporal,
     logger: false,
-    fanOut: options.fanOut ?? { pageSize: 50, chunkSize: 10, perDeliveryLimit: 5, pagesPerRun: 3 },
+    fanOut: options.fanOut ?? {
+      pageSize: 50,
+      chunkSize: 10,
+      perDeliveryLimit: 5,
+      pagesPerRun: 3,
+      heartbeatTimeoutMs: 3000,
+    },
   });
 
   let worker: RunningWorker | undefined;
@@ -116,6 +128,34 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   };
   if (options.worker !== false) await startWorker();
 
+  const workerProcesses: ManagedProcess[] = [];
+  const spawnWorkerProcess = async () => {
+    const configPath = path.join(process.env.TEST_WORK_DIR!, `service-${suffix}.json`);
+    writeFileSync(configPath, JSON.stringify(service));
+    const processEnv: NodeJS.ProcessEnv = { ...process.env };
+    for (const [key, value] of Object.entries(env)) {
+      if (value !== undefined) processEnv[key] = Array.isArray(value) ? value.join(',') : String(value);
+    }
+    Object.assign(processEnv, { CONFIGURATION_PATH: configPath, LOG_LEVEL: 'info' });
+    const root = path.resolve(__dirname, '../..');
+    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'worker/main.ts')], {
+      env: processEnv,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const managed = manage('worker', child);
+    workerProcesses.push(managed);
+    // The worker logs one JSON line `worker started` once it polls.
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      child.stdout!.on('data', (chunk) => {
+        output += chunk;
+        if (output.includes('worker started')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`worker process exited with ${code}`)));
+    });
+    return managed;
+  };
+
   return {
     config,
     database,
@@ -124,6 +164,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     temporal,
     startWorker,
     stopWorker,
+    spawnWorkerProcess,
     async sim<T>(method: 'GET' | 'POST' | 'DELETE', path: string, json?: unknown) {
       const response = await request(`${simulator.httpUrl}${path}`, {
         method,
@@ -134,6 +175,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       return (text ? JSON.parse(text) : undefined) as T;
     },
     async close() {
+      for (const child of workerProcesses) await child.stop();
       await stopWorker();
       await app.close();
       await connection.close();

@@ -9,7 +9,9 @@ describe('sendMessage workflow', () => {
   let stack: TestStack;
 
   beforeAll(async () => {
-    stack = await startTestStack({ fanOut: { pageSize: 40, chunkSize: 15, perDeliveryLimit: 5, pagesPerRun: 2 } });
+    stack = await startTestStack({
+      fanOut: { pageSize: 40, chunkSize: 15, perDeliveryLimit: 5, pagesPerRun: 2, heartbeatTimeoutMs: 3000 },
+    });
   });
   afterAll(() => stack.close());
   beforeEach(() => stack.sim('DELETE', '/messages'));

@@ -1,0 +1,198 @@
+import { Client, Connection } from '@temporalio/client';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { request } from 'undici';
+import { buildApp } from '../../api/app';
+import { loadConfig, type AppConfig } from '../../common/config';
+import { connectDatabase, type Database } from '../../common/db';
+import {
+  ensureFcmServiceAccount,
+  freePort,
+  manage,
+  startFerretDb,
+  startTemporal,
+  type ManagedProcess,
+} from '../../scripts/local-stack';
+import { startSimulator, type RunningSimulator } from '../../simulator';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * The bench's own stack, wired like test/support/test-stack.ts but on its own servers: a Temporal dev server and
+ * FerretDB on free ports and a temp dir, the simulator and the API in this process, and the worker as a child
+ * process (`node --import tsx worker/main.ts`), so that its RSS and CPU can be read on their own.
+ */
+export interface BenchStack {
+  workDir: string;
+  /** Environment every child (worker, baseline, ceiling) gets: the same configuration the API uses. */
+  env: Record<string, string>;
+  config: AppConfig;
+  database: Database;
+  simulator: RunningSimulator;
+  temporal: Client;
+  app: FastifyInstance;
+  apiUrl: string;
+  pids: { temporal?: number; ferretdb?: number; bench: number };
+  startWorker(): Promise<ChildProcess>;
+  /** SIGTERM, SIGKILL after 2 s: a terminated send's activities would otherwise keep the store busy. */
+  stopWorker(): Promise<void>;
+  worker?: ChildProcess;
+  sim<T = unknown>(method: 'GET' | 'DELETE', path: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function startBenchStack(log: (line: string) => void): Promise<BenchStack> {
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'messaging-bench-'));
+  const servers: ManagedProcess[] = [];
+  const [temporalPort, temporalUiPort, mongoPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  // BENCH_MONGODB_URL (a server URL, no database) measures against a real MongoDB instead of FerretDB on SQLite.
+  const externalMongo = process.env.BENCH_MONGODB_URL?.replace(/\/+$/, '');
+  const [temporalServer, ferretdb] = await Promise.all([
+    startTemporal({ port: temporalPort, uiPort: temporalUiPort }),
+    externalMongo ? undefined : startFerretDb({ port: mongoPort, dir: path.join(workDir, 'ferretdb') }),
+  ]);
+  servers.push(temporalServer, ...(ferretdb ? [ferretdb] : []));
+  const mongoUrl = externalMongo ? `${externalMongo}/bench_${Date.now()}` : `mongodb://127.0.0.1:${mongoPort}/bench`;
+  log(
+    `temporal 127.0.0.1:${temporalPort}, mongodb ${mongoUrl}${ferretdb ? ' (FerretDB on SQLite)' : ''}, work dir ${workDir}`,
+  );
+
+  const simulator = await startSimulator({});
+  const env: Record<string, string> = {
+    MONGODB_URL: mongoUrl,
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    TEMPORAL_UI_URL: `http://127.0.0.1:${temporalUiPort}`,
+    CONFIGURATION_PATH: path.join(REPO_ROOT, 'config', 'default.json'),
+    SMTP_URL: simulator.smtpUrl,
+    TWILIO_BASE_URL: simulator.httpUrl,
+    KALEYRA_BASE_URL: simulator.httpUrl,
+    FCM_BASE_URL: simulator.httpUrl,
+    FCM_TOKEN_URL: `${simulator.httpUrl}/token`,
+    FCM_CREDENTIALS_PATH: ensureFcmServiceAccount(path.join(workDir, 'fcm-service-account.json')),
+    INFOBIP_BASE_URL: simulator.httpUrl,
+    FLOW_MANAGER_URL: simulator.httpUrl,
+    SEND_WAIT_MS: '30000',
+    // info, not warn: the worker's "worker started" line tells us its workflow bundle is built.
+    LOG_LEVEL: 'info',
+  };
+  const config = loadConfig(env);
+  const database = await connectDatabase(config);
+  const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE });
+  // Production fan-out sizes (DEFAULT_FAN_OUT): the bench measures what users get.
+  const app = await buildApp({ config, database, temporal, logger: false });
+  const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+
+  let worker: ManagedProcess | undefined;
+  // A crash of the bench must not leave a worker, Temporal or FerretDB running: 'exit' also fires on an uncaught
+  // exception, and kill() is synchronous.
+  process.once('exit', () => {
+    for (const server of [...servers, ...(worker ? [worker] : [])]) server.child.kill('SIGKILL');
+  });
+  const stack: BenchStack = {
+    workDir,
+    env,
+    config,
+    database,
+    simulator,
+    temporal,
+    app,
+    apiUrl,
+    pids: { temporal: temporalServer.child.pid, ferretdb: ferretdb?.child.pid, bench: process.pid },
+    async startWorker() {
+      const child = spawnTs('worker/main.ts', env);
+      worker = manage('worker', child);
+      stack.worker = child;
+      await waitForLine(child, /worker started/, 120_000);
+      return child;
+    },
+    async stopWorker() {
+      await worker?.stop(2000);
+      worker = undefined;
+      stack.worker = undefined;
+    },
+    async sim<T>(method: 'GET' | 'DELETE', route: string) {
+      const response = await request(`${simulator.httpUrl}${route}`, { method });
+      const text = await response.body.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    },
+    async close() {
+      // The worker first (it holds Temporal and MongoDB connections), then our clients, then the servers.
+      await worker?.stop(5000).catch(() => undefined);
+      for (const server of servers.reverse()) await server.stop(5000).catch(() => undefined);
+      await app.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      if (externalMongo) await database.db.dropDatabase().catch(() => undefined);
+      await database.close().catch(() => undefined);
+      await simulator.close().catch(() => undefined);
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+/**
+ * Runs a TypeScript entry point in its own Node process without the `tsx` wrapper process, so the pid we hold is
+ * the process doing the work (its /proc figures are the worker's own, not a launcher's).
+ */
+export function spawnTs(entry: string, env: Record<string, string>, args: string[] = []): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entry), ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Keeps the last lines a child printed (for error messages) and resolves when one matches `pattern`. */
+export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  const tail: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${pattern}: ${tail.join('\n')}`)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue;
+        tail.push(line);
+        if (tail.length > 30) tail.shift();
+        if (pattern.test(line)) {
+          clearTimeout(timer);
+          resolve(line);
+        }
+      }
+    };
+    // Both streams stay drained for the child's whole life, or a chatty child would block on a full pipe.
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`process exited with code ${code}: ${tail.join('\n')}`));
+    });
+  });
+}
+
+/** Runs a child to completion and parses the JSON object on the last line of its stdout. */
+export async function runJsonChild<T>(
+  entry: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+  onPid?: (pid: number) => void,
+): Promise<T> {
+  const child = spawnTs(entry, env);
+  if (child.pid && onPid) onPid(child.pid);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  if (code !== 0) throw new Error(`${entry} exited with ${code}: ${stderr || last}`);
+  return JSON.parse(last) as T;
+}

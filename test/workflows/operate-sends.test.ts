@@ -1,0 +1,222 @@
+import { ObjectId } from 'mongodb';
+import { randomUUID } from 'node:crypto';
+import { insertUsers, person, simMessages, waitFor, type SimMessage } from '../support/fixtures';
+import { startTestStack, type TestStack } from '../support/test-stack';
+
+const FLOW_MANAGER = {
+  successEventLabel: 'notificationSent',
+  failEventLabel: 'notificationFailed',
+  metadataSchema: {
+    channels: 'notification.channels',
+    recipients: ['buyer.id', 'seller.id'],
+    templateId: 'notification.template',
+  },
+};
+
+/** Operating sends (issue: saga variant, inspection, retry, replay) on the real stack. */
+describe('operating sends', () => {
+  let stack: TestStack;
+  const templateId = new ObjectId();
+
+  beforeAll(async () => {
+    stack = await startTestStack({ service: { flowManagerConfiguration: FLOW_MANAGER } });
+    await stack.database.templates.insertOne({
+      _id: templateId,
+      name: 'order',
+      smsMessage: 'Order {{data.value.messagePayload.order.id}} for {{user.name}}',
+      emailTitle: 'Order',
+      emailMessage: 'Order {{data.value.messagePayload.order.id}}',
+    });
+  });
+  afterAll(() => stack.close());
+  beforeEach(async () => {
+    await stack.sim('DELETE', '/messages');
+    await stack.sim('DELETE', '/faults');
+  });
+
+  const events = async (sagaId: string) =>
+    (await simMessages(stack, 'channel=event')).filter((event: SimMessage) => event.to === sagaId);
+  const command = (sagaId: string, payload: Record<string, unknown>) => ({
+    key: sagaId,
+    value: { messageLabel: 'sendNotification', messagePayload: payload },
+  });
+  const sagaSend = (body: object) => stack.app.inject({ method: 'POST', url: '/saga/send', payload: body });
+
+  it('runs a saga send, reads fields through metadataSchema and sends the success event once, even when redelivered', async () => {
+    const [buyer, seller] = await insertUsers(stack, [person('Buyer'), person('Seller')]);
+    const sagaId = `saga-${randomUUID()}`;
+    const body = command(sagaId, {
+      notification: { channels: ['sms'], template: templateId.toHexString() },
+      buyer: { id: buyer },
+      seller: { id: seller },
+      order: { id: 'A-42' },
+    });
+    const response = await sagaSend(body);
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toBe('');
+
+    const [event] = await waitFor(async () => {
+      const found = await events(sagaId);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(event.data).toEqual({ key: sagaId, value: { messageLabel: 'notificationSent', messagePayload: {} } });
+    expect((await simMessages(stack, 'channel=sms')).map((m) => m.body).sort()).toEqual([
+      'Order A-42 for Buyer',
+      'Order A-42 for Seller',
+    ]);
+
+    expect((await sagaSend(body)).statusCode).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await events(sagaId)).toHaveLength(1);
+    expect(await simMessages(stack, 'channel=sms')).toHaveLength(2);
+
+    const sends = (await stack.app.inject({ method: 'GET', url: `/sends/saga-${sagaId}` })).json();
+    expect(sends).toMatchObject({ kind: 'saga', status: 'completed', counts: { sms: { sent: 2 } } });
+  });
+
+  it('sends the fail event when every dispatch fails', async () => {
+    const [buyer] = await insertUsers(stack, [person('Refused', { phoneNumber: '+15550001234' })]);
+    await stack.sim('POST', '/faults', { target: 'sms', rejectAddresses: ['+15550001234'] });
+    const sagaId = `saga-${randomUUID()}`;
+    const response = await sagaSend(
+      command(sagaId, {
+        notification: { channels: ['sms'], template: templateId.toHexString() },
+        buyer: { id: buyer },
+      }),
+    );
+    expect(response.statusCode).toBe(200);
+    const found = await waitFor(async () => ((await events(sagaId)).length > 0 ? events(sagaId) : undefined));
+    expect(found.map((event) => (event.data as { value: { messageLabel: string } }).value.messageLabel)).toEqual([
+      'notificationFailed',
+    ]);
+  });
+
+  it('answers an invalid command with 400, sends the fail event at once and starts nothing', async () => {
+    const sagaId = `saga-${randomUUID()}`;
+    const response = await sagaSend(command(sagaId, { notification: { channels: ['pigeon'] }, buyer: { id: 'x' } }));
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ statusCode: 400, message: expect.stringMatching(/channels/) });
+    const found = await events(sagaId);
+    expect(found.map((event) => (event.data as { value: { messageLabel: string } }).value.messageLabel)).toEqual([
+      'notificationFailed',
+    ]);
+    expect(await stack.database.sends.countDocuments({ sagaId })).toBe(0);
+  });
+
+  it('retries only the failed deliveries, once, after the fault is cleared', async () => {
+    const [ok, flaky] = await insertUsers(stack, [
+      person('RetryOk'),
+      person('RetryFlaky', { phoneNumber: '+15550007777' }),
+    ]);
+    await stack.sim('POST', '/faults', { target: 'sms', rejectAddresses: ['+15550007777'] });
+    const sent = await stack.app.inject({
+      method: 'POST',
+      url: '/send',
+      payload: { channels: ['sms'], recipients: [ok, flaky], messageTitle: 'T', messageContent: 'Retry {{user.name}}' },
+    });
+    const { sendId, failures } = sent.json();
+    expect(failures).toHaveLength(1);
+    await stack.sim('DELETE', '/faults');
+
+    const retry = await stack.app.inject({ method: 'POST', url: `/sends/${sendId}/retry` });
+    expect(retry.statusCode).toBe(202);
+    expect(retry.json()).toMatchObject({
+      sendId: `${sendId}-retry-1`,
+      workflowId: `${sendId}-retry-1`,
+      retryOf: sendId,
+    });
+    await stack.temporal.workflow.getHandle(`${sendId}-retry-1`).result();
+
+    const sms = await simMessages(stack, 'channel=sms');
+    expect(sms.filter((m) => m.to === '+15550007777')).toHaveLength(1);
+    expect(sms).toHaveLength(2);
+    const original = (await stack.app.inject({ method: 'GET', url: `/sends/${sendId}` })).json();
+    expect(original).toMatchObject({
+      status: 'completed',
+      counts: { sms: { sent: 2 } },
+      failures: [],
+      retries: [`${sendId}-retry-1`],
+    });
+    const retried = (await stack.app.inject({ method: 'GET', url: `/sends/${sendId}-retry-1` })).json();
+    expect(retried).toMatchObject({ kind: 'retry', retryOf: sendId, status: 'completed' });
+
+    const again = await stack.app.inject({ method: 'POST', url: `/sends/${sendId}/retry` });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({
+      statusCode: 409,
+      error: 'Conflict',
+      message: expect.stringMatching(/sendId/),
+    });
+  });
+
+  it('replays a reset workflow without sending anything twice', async () => {
+    const users = await insertUsers(stack, [person('Replay1'), person('Replay2'), person('Replay3')]);
+    const sent = await stack.app.inject({
+      method: 'POST',
+      url: '/send',
+      payload: { channels: ['sms', 'email'], recipients: users, messageTitle: 'T', messageContent: 'Replay' },
+    });
+    const { sendId } = sent.json();
+    expect(await simMessages(stack)).toHaveLength(6);
+
+    const handle = stack.temporal.workflow.getHandle(sendId);
+    const history = await handle.fetchHistory();
+    const firstTask = history.events!.find((event) => event.workflowTaskCompletedEventAttributes)!;
+    const { runId } = await stack.temporal.workflowService.resetWorkflowExecution({
+      namespace: stack.config.env.TEMPORAL_NAMESPACE,
+      workflowExecution: { workflowId: sendId },
+      workflowTaskFinishEventId: firstTask.eventId,
+      requestId: randomUUID(),
+      reason: 'replay test',
+    });
+    const replayed = stack.temporal.workflow.getHandle(sendId, runId!);
+    const summary = await replayed.result();
+    expect(summary).toMatchObject({ status: 'completed', recipients: 3 });
+    const replayHistory = await replayed.fetchHistory();
+    expect(
+      replayHistory.events!.some(
+        (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'dispatchSms',
+      ),
+    ).toBe(true);
+    expect(await simMessages(stack)).toHaveLength(6);
+  });
+
+  it('finds sends by search attributes, lists them, and pages through the ledger', async () => {
+    const users = await insertUsers(
+      stack,
+      Array.from({ length: 7 }, (_, index) => person(`Page${index}`)),
+    );
+    const sent = await stack.app.inject({
+      method: 'POST',
+      url: '/send',
+      payload: { channels: ['email'], recipients: users, templateId: templateId.toHexString() },
+    });
+    const { sendId } = sent.json();
+    const query = `templateId = "${templateId.toHexString()}" AND sendStatus = "completed" AND channels = "email"`;
+    const found = await waitFor(async () => {
+      const ids: string[] = [];
+      for await (const execution of stack.temporal.workflow.list({ query })) ids.push(execution.workflowId);
+      return ids.includes(sendId) ? ids : undefined;
+    });
+    expect(found).toContain(sendId);
+
+    const list = (await stack.app.inject({ method: 'GET', url: '/sends?status=completed&limit=100' })).json();
+    expect(list.map((send: { sendId: string }) => send.sendId)).toContain(sendId);
+
+    const first = (
+      await stack.app.inject({ method: 'GET', url: `/sends/${sendId}/deliveries?limit=4&channel=email` })
+    ).json();
+    expect(first.deliveries).toHaveLength(4);
+    const second = (
+      await stack.app.inject({
+        method: 'GET',
+        url: `/sends/${sendId}/deliveries?limit=4&cursor=${encodeURIComponent(first.nextCursor)}`,
+      })
+    ).json();
+    expect(second.deliveries).toHaveLength(3);
+    expect(second.nextCursor).toBeNull();
+    expect([...first.deliveries, ...second.deliveries].every((d: { status: string }) => d.status === 'sent')).toBe(
+      true,
+    );
+  });
+});
