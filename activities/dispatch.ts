@@ -4,9 +4,11 @@ import type { AppConfig, Channel } from '../common/config';
 import { mapWithConcurrency } from '../common/concurrency';
 import { HttpError, PermanentProviderError, TransientProviderError } from '../common/errors';
 import type { DeliveryOutcome, Ledger } from '../common/ledger';
+import type { DeliveryDocument } from '../common/types';
 import type { RenderedMessage } from '../common/message-content';
 import type { UsersRepository } from '../common/users-repository';
 import type { ChannelProviders, ProviderReceipt } from './channels/channel-providers';
+import type { UserLoader } from './user-loader';
 import type { SendContext, SendContextCache } from './send-context';
 
 /** Input of every `dispatch<Channel>` activity: small, ids only (spec §6). */
@@ -15,6 +17,8 @@ export interface DispatchInput {
   userIds: string[];
   /** Provider attempts per delivery before a transient failure becomes final; counted in the ledger. */
   maxAttempts: number;
+  /** The audience page the users come from, whose snapshot carries their documents (absent for a retry). */
+  page?: number;
 }
 
 export interface DispatchResult {
@@ -35,6 +39,7 @@ const ADDRESS_FIELD: Record<Channel, 'emailAddress' | 'phoneNumber' | 'deviceTok
 
 /** Provider calls in flight per activity; the worker's activity slots multiply it. */
 const CALLS_IN_FLIGHT = 16;
+const HEARTBEAT_EVERY_MS = 1000;
 /** Ledger writes are batched, but small batches keep the "sent but not yet recorded" window narrow. */
 const LEDGER_FLUSH_SIZE = 25;
 
@@ -42,6 +47,7 @@ export interface DispatchDeps {
   config: AppConfig;
   ledger: Ledger;
   users: UsersRepository;
+  userLoader: UserLoader;
   providers: ChannelProviders;
   contexts: SendContextCache;
 }
@@ -165,7 +171,11 @@ export async function dispatchDeliveries(
   input: DispatchInput,
 ): Promise<DispatchResult> {
   const { sendId, userIds, maxAttempts } = input;
-  const states = await deps.ledger.deliveryStates(sendId, channel, userIds);
+  // A batch that starts for the first time has nothing in the ledger yet: no state to read.
+  const firstRun = await deps.ledger.claimDispatch(sendId, channel, userIds);
+  const states = firstRun
+    ? new Map<string, DeliveryDocument>()
+    : await deps.ledger.deliveryStates(sendId, channel, userIds);
   const pending = userIds.filter((userId) => (states.get(userId)?.status ?? 'pending') === 'pending');
   const result: DispatchResult = { sent: 0, failed: 0, skipped: 0, alreadyDone: userIds.length - pending.length };
   if (pending.length === 0) return result;
@@ -187,13 +197,14 @@ export async function dispatchDeliveries(
     await deps.ledger.record(sendId, failed);
     throw ApplicationFailure.nonRetryable(error.message, error.code);
   }
-  const users = await deps.users.byIds(pending);
+  const users = await deps.userLoader.get(sendId, pending, input.page);
 
   const buffer: DeliveryOutcome[] = [];
   const flush = async () => {
     const batch = buffer.splice(0, buffer.length);
     await deps.ledger.record(sendId, batch);
   };
+  let lastHeartbeat = 0;
   const attempts = await mapWithConcurrency(pending, CALLS_IN_FLIGHT, async (userId) => {
     const attempt = await attemptDelivery(
       deps,
@@ -205,8 +216,13 @@ export async function dispatchDeliveries(
       maxAttempts,
     );
     buffer.push(attempt.outcome);
-    // Heartbeats are throttled by the SDK; each one tells Temporal this worker is alive (crash detection).
-    Context.current().heartbeat();
+    // Each heartbeat tells Temporal this worker is alive (crash detection). One a second is plenty, and
+    // each call crosses into the SDK's native core, so calls are throttled here too.
+    const now = Date.now();
+    if (now - lastHeartbeat >= HEARTBEAT_EVERY_MS) {
+      lastHeartbeat = now;
+      Context.current().heartbeat();
+    }
     if (buffer.length >= LEDGER_FLUSH_SIZE) await flush();
     return attempt;
   });

@@ -1,13 +1,16 @@
+import type { Document } from 'mongodb';
 import type { AppConfig } from '../common/config';
 import type { Database } from '../common/db';
 import type { FilesServiceClient } from '../common/files-service';
 import { FlowManagerNotConfiguredError, sendFlowManagerEvent } from '../common/flow-manager';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { AudienceSnapshots } from '../common/audience-snapshots';
 import { countFailures, countSent, type DeliveryOutcome, type Ledger } from '../common/ledger';
-import type { SendSummary } from '../common/types';
-import type { AudienceCursor, AudiencePage, UsersRepository } from '../common/users-repository';
+import type { AudienceSnapshotSummary, SendSummary } from '../common/types';
+import type { AudienceCursor, UsersRepository } from '../common/users-repository';
 import type { ChannelProviders } from './channels/channel-providers';
 import { dispatchDeliveries, type DispatchInput } from './dispatch';
+import { UserLoader } from './user-loader';
 import { SendContextCache } from './send-context';
 
 export type { DispatchInput, DispatchResult } from './dispatch';
@@ -30,7 +33,8 @@ const FAILURES_IN_RESULT = 100;
  */
 export function createActivities(deps: ActivityDeps) {
   const contexts = new SendContextCache(deps);
-  const dispatchDeps = { ...deps, contexts };
+  const snapshots = new AudienceSnapshots(deps.database);
+  const dispatchDeps = { ...deps, contexts, userLoader: new UserLoader(deps.users, snapshots) };
 
   return {
     /** Records every listed recipient id that matches no user as a `USER_NOT_FOUND` failure on each channel. */
@@ -55,15 +59,43 @@ export function createActivities(deps: ActivityDeps) {
       return missing.length;
     },
 
-    /** One page of the send's audience (recipients ∪ clusters, each user once), ids only. */
-    async resolveAudiencePage(input: {
-      sendId: string;
-      after: AudienceCursor | null;
-      limit: number;
-    }): Promise<AudiencePage> {
+    /**
+     * Takes the send's audience (recipients ∪ clusters, each user once) in one pass and stores its ids in
+     * pages. Heartbeats carry the progress, so a retry after a crash resumes where the last page was written;
+     * a completed snapshot is reused as it is (a replayed send sees the same pages).
+     */
+    async snapshotAudience(input: { sendId: string; pageSize: number }): Promise<AudienceSnapshotSummary> {
       const send = await deps.ledger.getSend(input.sendId);
       if (!send) throw new Error(`send ${input.sendId} not found`);
-      return deps.users.audiencePage(send.request, input.after, input.limit);
+      if (send.audience) return send.audience;
+      type Progress = { pages: number; recipients: number; after: AudienceCursor | null };
+      const resumed = Context.current().info.heartbeatDetails as Progress | undefined;
+      const progress: Progress = resumed ?? { pages: 0, recipients: 0, after: null };
+      let page: { userIds: string[]; users: Document[] } = { userIds: [], users: [] };
+      let pageEnd: AudienceCursor | null = progress.after;
+      const writePage = async () => {
+        await snapshots.writePage(input.sendId, progress.pages, page.userIds, page.users);
+        progress.pages++;
+        progress.recipients += page.userIds.length;
+        progress.after = pageEnd;
+        page = { userIds: [], users: [] };
+        Context.current().heartbeat(progress);
+      };
+      for await (const member of deps.users.streamAudience(send.request, progress.after)) {
+        page.userIds.push(member.userId);
+        page.users.push(member.user);
+        pageEnd = member.cursor;
+        if (page.userIds.length === input.pageSize) await writePage();
+      }
+      if (page.userIds.length > 0 || progress.pages === 0) await writePage();
+      const summary = { pages: progress.pages, recipients: progress.recipients, pageSize: input.pageSize };
+      await deps.ledger.updateSend(input.sendId, { audience: summary });
+      return summary;
+    },
+
+    /** The user ids of one page of the send's audience snapshot. */
+    async loadAudiencePage(input: { sendId: string; page: number }): Promise<string[]> {
+      return snapshots.readPage(input.sendId, input.page);
     },
 
     /** One page of a send's failed deliveries, claimed for a retry round (reset to pending). */
@@ -98,6 +130,10 @@ export function createActivities(deps: ActivityDeps) {
       workflowId: string;
       recipientCount: number;
     }): Promise<SendSummary> {
+      if (!input.recordId) {
+        const send = await deps.ledger.getSend(input.sendId);
+        if (send?.audience) await snapshots.dropUsers(input.sendId, send.audience.pages);
+      }
       const counts = await deps.ledger.counts(input.sendId);
       const failureCount = countFailures(counts);
       const status = failureCount > 0 && countSent(counts) === 0 ? 'failed' : 'completed';

@@ -1,6 +1,6 @@
 import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
 import type { AppConfig } from './config';
-import type { DeliveryDocument, SendDocument } from './types';
+import type { AudiencePageDocument, DeliveryDocument, DispatchClaimDocument, SendDocument } from './types';
 
 /** The service's collections; users and templates belong to the product team, sends and deliveries to us. */
 export interface Database {
@@ -10,6 +10,10 @@ export interface Database {
   templates: Collection<Document>;
   sends: Collection<SendDocument>;
   deliveries: Collection<DeliveryDocument>;
+  /** The audience of each send as it was when the send started: user ids, one page per document. */
+  audiencePages: Collection<AudiencePageDocument>;
+  /** One document per dispatch batch that has started: tells a first run from a retry or a replay. */
+  dispatchClaims: Collection<DispatchClaimDocument>;
   close(): Promise<void>;
 }
 
@@ -28,6 +32,8 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     templates: db.collection(config.env.TEMPLATES_CRUD_NAME),
     sends: db.collection<SendDocument>('sends'),
     deliveries: db.collection<DeliveryDocument>('deliveries'),
+    audiencePages: db.collection<AudiencePageDocument>('audience_pages'),
+    dispatchClaims: db.collection<DispatchClaimDocument>('dispatch_claims'),
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) await ensureIndexes(database, config);

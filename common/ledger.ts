@@ -1,4 +1,6 @@
-import type { AnyBulkWriteOperation, Filter } from 'mongodb';
+import { createHash } from 'node:crypto';
+import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Filter } from 'mongodb';
+import { mapWithConcurrency } from './concurrency';
 import type { Channel } from './config';
 import type { Database } from './db';
 import {
@@ -24,9 +26,17 @@ export interface DeliveryOutcome {
   attempted: boolean;
 }
 
+const DUPLICATE_KEY = 11000;
+/** See POINT_LOOKUPS_IN_FLIGHT in users-repository.ts: reads by key are point lookups on `_id`. */
+const POINT_LOOKUPS_IN_FLIGHT = 16;
+
 /**
- * The sends and deliveries ledger (spec §2). Every write is idempotent on its own (upserts keyed by the
- * delivery's unique id) because FerretDB has no transactions and activities may run twice.
+ * The sends and deliveries ledger (spec §2). Every write is idempotent on its own (inserts and upserts keyed
+ * by the delivery's unique id) because FerretDB has no transactions and activities may run twice.
+ *
+ * The hot path of a send only inserts: a dispatch batch claims itself (`claimDispatch`), and a batch that
+ * claims itself for the first time has no ledger entries to read, so it writes its outcomes with one
+ * `insertMany`. Only a retried or replayed batch reads states and updates entries.
  */
 export class Ledger {
   constructor(private readonly database: Database) {}
@@ -70,16 +80,84 @@ export class Ledger {
     );
   }
 
-  /** Current ledger entries of the given users on one channel, keyed by user id. */
-  async deliveryStates(sendId: string, channel: Channel, userIds: string[]): Promise<Map<string, DeliveryDocument>> {
-    const keys = userIds.map((userId) => deliveryKey(sendId, channel, userId));
-    const docs = await this.database.deliveries.find({ _id: { $in: keys } }).toArray();
-    return new Map(docs.map((doc) => [doc.userId, doc]));
+  /**
+   * Marks a dispatch batch (these users on this channel) as started, before any provider call. True the first
+   * time; false when the same batch was claimed before, i.e. this is a retry of the activity or a replay of
+   * the workflow, which must read the ledger before sending.
+   */
+  async claimDispatch(sendId: string, channel: Channel, userIds: string[]): Promise<boolean> {
+    const digest = createHash('sha256').update(userIds.join('\n')).digest('base64url');
+    try {
+      await this.database.dispatchClaims.insertOne({
+        _id: `${sendId}|${channel}|${digest}`,
+        sendId,
+        channel,
+        size: userIds.length,
+        createdAt: new Date(),
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
+      throw error;
+    }
   }
 
+  /** Current ledger entries of the given users on one channel, keyed by user id. */
+  async deliveryStates(sendId: string, channel: Channel, userIds: string[]): Promise<Map<string, DeliveryDocument>> {
+    const states = new Map<string, DeliveryDocument>();
+    await mapWithConcurrency(userIds, POINT_LOOKUPS_IN_FLIGHT, async (userId) => {
+      const doc = await this.database.deliveries.findOne({ _id: deliveryKey(sendId, channel, userId) });
+      if (doc) states.set(userId, doc);
+    });
+    return states;
+  }
+
+  /**
+   * Writes outcomes: new entries with one `insertMany`, and the entries that already exist (the insert
+   * reports them as duplicate keys) with keyed upserts.
+   */
   async record(sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     const now = new Date();
+    const existing = await this.insertNew(
+      outcomes.map((outcome) => ({
+        _id: deliveryKey(sendId, outcome.channel, outcome.userId),
+        sendId,
+        userId: outcome.userId,
+        channel: outcome.channel,
+        status: outcome.status,
+        attempts: outcome.attempted ? 1 : 0,
+        error: outcome.error,
+        code: outcome.code,
+        permanent: outcome.permanent ?? false,
+        ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+        createdAt: now,
+        updatedAt: now,
+        ...(outcome.status === 'sent' ? { sentAt: now } : {}),
+      })),
+    );
+    if (existing.length > 0)
+      await this.update(
+        sendId,
+        existing.map((index) => outcomes[index]),
+        now,
+      );
+  }
+
+  /** Inserts the documents that are new; returns the indexes of those whose key already exists. */
+  private async insertNew(docs: DeliveryDocument[]): Promise<number[]> {
+    try {
+      await this.database.deliveries.insertMany(docs, { ordered: false });
+      return [];
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const writeErrors = [error.writeErrors].flat();
+      if (writeErrors.length === 0 || writeErrors.some((writeError) => writeError.code !== DUPLICATE_KEY)) throw error;
+      return writeErrors.map((writeError) => writeError.index);
+    }
+  }
+
+  private async update(sendId: string, outcomes: DeliveryOutcome[], now: Date): Promise<void> {
     const operations: AnyBulkWriteOperation<DeliveryDocument>[] = outcomes.map((outcome) => ({
       updateOne: {
         filter: { _id: deliveryKey(sendId, outcome.channel, outcome.userId) },

@@ -33,10 +33,18 @@ export interface SendDocument {
   /** For an original send: the ids of its retries, newest last. */
   retries?: string[];
   recipientCount?: number;
+  /** Set once the audience snapshot is complete; a replay reuses it instead of taking a new one. */
+  audience?: AudienceSnapshotSummary;
   counts?: DeliveryCounts;
   createdAt: Date;
   updatedAt: Date;
   completedAt?: Date;
+}
+
+export interface AudienceSnapshotSummary {
+  pages: number;
+  recipients: number;
+  pageSize: number;
 }
 
 /** counts[channel][status] */
@@ -83,3 +91,25 @@ export interface SendSummary {
 
 export const deliveryKey = (sendId: string, channel: Channel, userId: string): string =>
   `${sendId}|${channel}|${userId}`;
+
+/** One page of a send's audience snapshot (`audience_pages`), keyed `<sendId>|<page>`. */
+export interface AudiencePageDocument {
+  _id: string;
+  sendId: string;
+  page: number;
+  userIds: string[];
+  /** The user documents, index for index with `userIds`, until the send finishes. */
+  users?: Record<string, unknown>[];
+  createdAt: Date;
+}
+
+export const audiencePageKey = (sendId: string, page: number): string => `${sendId}|${page}`;
+
+/** Written before a dispatch batch calls any provider (`dispatch_claims`), keyed by the batch's content. */
+export interface DispatchClaimDocument {
+  _id: string;
+  sendId: string;
+  channel: Channel;
+  size: number;
+  createdAt: Date;
+}

@@ -1,7 +1,14 @@
 import { ObjectId, type Document, type Filter } from 'mongodb';
+import { mapWithConcurrency } from './concurrency';
 import type { ServiceConfig } from './config';
 import type { Database } from './db';
 import { isObjectIdHex } from './ids';
+
+/**
+ * Lookups in flight when users are read one by one. Reads by a list of ids are point lookups on `_id`, the one
+ * access path both MongoDB and FerretDB serve from an index (FerretDB scans the collection for `$in`).
+ */
+const POINT_LOOKUPS_IN_FLIGHT = 16;
 
 /** Where paging through an audience stopped: the last `_id` seen, with its BSON type so it can be rebuilt. */
 export interface AudienceCursor {
@@ -9,9 +16,11 @@ export interface AudienceCursor {
   value: string;
 }
 
-export interface AudiencePage {
-  userIds: string[];
-  next: AudienceCursor | null;
+export interface AudienceMember {
+  userId: string;
+  user: Document;
+  /** Where to resume the audience after this user. */
+  cursor: AudienceCursor;
 }
 
 export interface AudienceSelector {
@@ -66,37 +75,51 @@ export class UsersRepository {
   }
 
   /**
-   * One page of the audience (recipients ∪ clusters), each user once, in `_id` order so that paging is
-   * stable while users are added. Returns ids only: user documents never enter workflow history.
+   * The audience (recipients ∪ clusters), each user once, in `_id` order from `after` on, streamed by one
+   * query: one pass over the store however large the audience (an indexed range on MongoDB, a single scan
+   * on FerretDB, where a paged query would scan the collection once per page).
    */
-  async audiencePage(selector: AudienceSelector, after: AudienceCursor | null, limit: number): Promise<AudiencePage> {
+  async *streamAudience(selector: AudienceSelector, after: AudienceCursor | null): AsyncGenerator<AudienceMember> {
     const filter = { $and: [this.audienceFilter(selector), afterCursor(after)] };
-    const docs = await this.database.users
-      .find(filter, { projection: { _id: 1, [this.fields.id]: 1 } })
-      .sort({ _id: 1 })
-      .limit(limit)
-      .toArray();
-    const userIds = docs.map((doc) => userIdToString(doc[this.fields.id] ?? doc._id));
-    const last = docs.at(-1);
-    return { userIds, next: docs.length === limit && last ? cursorOf(last._id) : null };
+    const cursor = this.database.users.find(filter).sort({ _id: 1 }).batchSize(1000);
+    try {
+      for await (const doc of cursor) {
+        yield { userId: userIdToString(doc[this.fields.id] ?? doc._id), user: doc, cursor: cursorOf(doc._id) };
+      }
+    } finally {
+      await cursor.close();
+    }
   }
 
   /** The listed recipient ids that match no user. */
   async missingRecipients(recipients: string[]): Promise<string[]> {
-    const found = new Set<string>();
-    for (let start = 0; start < recipients.length; start += 1000) {
-      const slice = recipients.slice(start, start + 1000);
-      const docs = await this.database.users
-        .find({ [this.fields.id]: { $in: idCandidates(slice) } }, { projection: { [this.fields.id]: 1 } })
-        .toArray();
-      for (const doc of docs) found.add(userIdToString(doc[this.fields.id]));
-    }
+    const found = await this.byIds(recipients, { [this.fields.id]: 1 });
     return recipients.filter((id) => !found.has(id));
   }
 
   /** Loads the given users, keyed by their string id. */
-  async byIds(ids: string[]): Promise<Map<string, Document>> {
-    const docs = await this.database.users.find({ [this.fields.id]: { $in: idCandidates(ids) } }).toArray();
-    return new Map(docs.map((doc) => [userIdToString(doc[this.fields.id]), doc]));
+  async byIds(ids: string[], projection?: Document): Promise<Map<string, Document>> {
+    const found = new Map<string, Document>();
+    if (this.fields.id !== '_id') {
+      // Another id field: one `$in` query per thousand ids (the product team indexes that field).
+      for (let start = 0; start < ids.length; start += 1000) {
+        const filter = { [this.fields.id]: { $in: idCandidates(ids.slice(start, start + 1000)) } };
+        for (const doc of await this.database.users.find(filter, { projection }).toArray()) {
+          found.set(userIdToString(doc[this.fields.id]), doc);
+        }
+      }
+      return found;
+    }
+    await mapWithConcurrency(ids, POINT_LOOKUPS_IN_FLIGHT, async (id) => {
+      // A 24-hex id is most often an ObjectId, but may be a plain string.
+      for (const candidate of idCandidates([id]).reverse()) {
+        const doc = await this.database.users.findOne({ _id: candidate } as Filter<Document>, { projection });
+        if (doc) {
+          found.set(id, doc);
+          return;
+        }
+      }
+    });
+    return found;
   }
 }

@@ -9,14 +9,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { RetryPolicy } from '@temporalio/common';
 import type { SendActivities, DispatchInput } from '../activities';
 import type { Channel } from '../common/config';
 import type { SendSummary } from '../common/types';
-import type { AudienceCursor } from '../common/users-repository';
 
 /** How a send pages and batches its audience; the API fills it from the configuration. */
 export interface FanOutOptions {
-  /** Users resolved per audience page (one activity). */
+  /** Users per page of the audience snapshot (one activity reads one page). */
   pageSize: number;
   /** Users per dispatch activity in large sends. */
   chunkSize: number;
@@ -24,6 +24,11 @@ export interface FanOutOptions {
   perDeliveryLimit: number;
   /** Pages per workflow run before `continueAsNew`, which bounds every history whatever the audience. */
   pagesPerRun: number;
+  /**
+   * Dispatch activities in flight at once. The next page starts while the last batches of the previous one
+   * finish, so one slow batch does not idle the worker. Absent: a page and a half's worth.
+   */
+  dispatchWindow?: number;
   /** A dispatch whose worker stops heartbeating for this long (a crash) is retried on another worker. */
   heartbeatTimeoutMs: number;
 }
@@ -49,9 +54,13 @@ export interface SendMessageInput {
 }
 
 export interface SendProgress {
-  /** Where paging stopped: an audience cursor, or a ledger key for a retry. */
-  after: AudienceCursor | string | null;
+  /** For a retry: the last ledger key claimed. */
+  after: string | null;
+  /** Pages in the audience snapshot (for a retry: unknown until the last page, null). */
+  pageCount: number | null;
+  /** Recipients whose dispatches have started. */
   recipientsResolved: number;
+  /** Pages whose dispatches have started; the next page to start. */
   pagesDone: number;
   dispatchesDone: number;
   missingRecipients: number;
@@ -60,13 +69,19 @@ export interface SendProgress {
 
 export const progressQuery = defineQuery<SendProgress>('progress');
 
-const { recordMissingRecipients, resolveAudiencePage, claimFailedDeliveries, finishSend, notifyFlowManager } =
-  proxyActivities<SendActivities>({
-    startToCloseTimeout: '2 minutes',
-    // Unlimited attempts: these only read and write our own stores or tell the Flow Manager, and must not be
-    // lost to an outage. The Flow Manager event in particular is retried until it answers 2xx (spec §4).
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
-  });
+// Unlimited attempts: these only read and write our own stores or tell the Flow Manager, and must not be
+// lost to an outage. The Flow Manager event in particular is retried until it answers 2xx (spec §4).
+const STORE_RETRY: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 seconds' };
+
+const { recordMissingRecipients, loadAudiencePage, claimFailedDeliveries, finishSend, notifyFlowManager } =
+  proxyActivities<SendActivities>({ startToCloseTimeout: '2 minutes', retry: STORE_RETRY });
+
+// One pass over the whole audience: as long as it takes, as long as it heartbeats (it resumes where it stopped).
+const { snapshotAudience } = proxyActivities<SendActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: STORE_RETRY,
+});
 
 function dispatchers(
   retry: DispatchRetryOptions,
@@ -99,15 +114,20 @@ function chunk<T>(items: T[], size: number): T[][] {
   return chunks;
 }
 
-type Page =
-  | { userIds: string[]; next: AudienceCursor | null }
-  | { byChannel: Partial<Record<Channel, string[]>>; next: string | null };
+type Page = {
+  byChannel: Partial<Record<Channel, string[]>>;
+  recipients: number;
+  last: boolean;
+  /** The audience page number (absent for a retry's page of claimed deliveries). */
+  page?: number;
+  next: string | null;
+};
 
 /**
- * The whole send (spec §6): records unknown recipients, pages through the audience (ids only), dispatches
- * each page in batches per channel, and totals the ledger. Failed dispatches are already in the ledger, so a
- * failed activity does not fail the send. A retry (`retryRound`) pages through the send's failed deliveries
- * instead of its audience. Deterministic: no I/O, no clocks, activities imported as types.
+ * The whole send (spec §6): records unknown recipients, snapshots the audience (ids only, in pages),
+ * dispatches each page in batches per channel, and totals the ledger. Failed dispatches are already in the
+ * ledger, so a failed activity does not fail the send. A retry (`retryRound`) pages through the send's failed
+ * deliveries instead of its audience. Deterministic: no I/O, no clocks, activities imported as types.
  */
 async function runSend(
   input: SendMessageInput,
@@ -116,6 +136,7 @@ async function runSend(
   const { sendId, channels, fanOut, retry, retryRound } = input;
   const progress: SendProgress = input.progress ?? {
     after: null,
+    pageCount: null,
     recipientsResolved: 0,
     pagesDone: 0,
     dispatchesDone: 0,
@@ -127,42 +148,66 @@ async function runSend(
 
   if (!input.progress) {
     upsertSearchAttributes({ sendStatus: ['running'] });
-    if (retryRound === undefined) progress.missingRecipients = await recordMissingRecipients({ sendId });
+    if (retryRound === undefined) {
+      progress.missingRecipients = await recordMissingRecipients({ sendId });
+      progress.pageCount = (await snapshotAudience({ sendId, pageSize: fanOut.pageSize })).pages;
+    }
   }
 
+  const nextPage = async (): Promise<Page> => {
+    if (retryRound !== undefined) {
+      const claimed = await claimFailedDeliveries({
+        sendId,
+        round: retryRound,
+        after: progress.after,
+        limit: fanOut.pageSize,
+      });
+      const recipients = new Set(Object.values(claimed.byChannel).flat()).size;
+      return { byChannel: claimed.byChannel, recipients, last: claimed.next === null, next: claimed.next };
+    }
+    const userIds = await loadAudiencePage({ sendId, page: progress.pagesDone });
+    const byChannel = Object.fromEntries(channels.map((channel) => [channel, userIds]));
+    const last = progress.pagesDone + 1 >= (progress.pageCount ?? 0);
+    return { byChannel, recipients: userIds.length, last, page: progress.pagesDone, next: null };
+  };
+
+  const batchesPerPage = channels.length * Math.ceil(fanOut.pageSize / fanOut.chunkSize);
+  const window = Math.max(1, fanOut.dispatchWindow ?? Math.ceil(1.5 * batchesPerPage));
+  const inFlight = new Set<Promise<void>>();
+  const startDispatch = async (channel: Channel, userIds: string[], page: number | undefined) => {
+    while (inFlight.size >= window) await Promise.race(inFlight);
+    const running: Promise<void> = dispatch[channel]({ sendId, userIds, page, maxAttempts: retry.maximumAttempts })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          // The ledger holds the failure (with its code); anything else is a bug worth failing on.
+          if (!(error instanceof ActivityFailure)) throw error;
+        },
+      )
+      .finally(() => {
+        progress.dispatchesDone++;
+        inFlight.delete(running);
+      });
+    inFlight.add(running);
+  };
+
   for (let pagesThisRun = 0; ; pagesThisRun++) {
-    if (pagesThisRun >= fanOut.pagesPerRun) await continueRun({ ...input, progress });
-    const page: Page =
-      retryRound === undefined
-        ? await resolveAudiencePage({ sendId, after: progress.after as AudienceCursor | null, limit: fanOut.pageSize })
-        : await claimFailedDeliveries({
-            sendId,
-            round: retryRound,
-            after: progress.after as string | null,
-            limit: fanOut.pageSize,
-          });
-    const byChannel =
-      'byChannel' in page ? page.byChannel : Object.fromEntries(channels.map((channel) => [channel, page.userIds]));
-    const pageSize = 'byChannel' in page ? new Set(Object.values(byChannel).flat()).size : page.userIds.length;
-    const firstAndOnlyPage = progress.pagesDone === 0 && page.next === null;
-    const batchSize = firstAndOnlyPage && pageSize <= fanOut.perDeliveryLimit ? 1 : fanOut.chunkSize;
-    await Promise.all(
-      (Object.entries(byChannel) as [Channel, string[]][]).flatMap(([channel, userIds]) =>
-        chunk(userIds, batchSize).map((batch) =>
-          dispatch[channel]({ sendId, userIds: batch, maxAttempts: retry.maximumAttempts })
-            .catch((error: unknown) => {
-              // The ledger holds the failure (with its code); anything else is a bug worth failing on.
-              if (!(error instanceof ActivityFailure)) throw error;
-            })
-            .finally(() => progress.dispatchesDone++),
-        ),
-      ),
-    );
-    progress.recipientsResolved += pageSize;
+    if (pagesThisRun >= fanOut.pagesPerRun) {
+      await Promise.all(inFlight);
+      await continueRun({ ...input, progress });
+    }
+    const page = await nextPage();
+    const firstAndOnlyPage = progress.pagesDone === 0 && page.last;
+    const batchSize = firstAndOnlyPage && page.recipients <= fanOut.perDeliveryLimit ? 1 : fanOut.chunkSize;
+    for (const [channel, userIds] of Object.entries(page.byChannel) as [Channel, string[]][]) {
+      for (const batch of chunk(userIds, batchSize)) await startDispatch(channel, batch, page.page);
+    }
+    progress.recipientsResolved += page.recipients;
     progress.pagesDone++;
     progress.after = page.next;
-    if (page.next === null) break;
+    if (page.last) break;
   }
+  await Promise.all(inFlight);
 
   const summary = await finishSend({
     sendId,

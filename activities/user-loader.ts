@@ -1,0 +1,47 @@
+import type { Document } from 'mongodb';
+import type { AudienceSnapshots } from '../common/audience-snapshots';
+import type { UsersRepository } from '../common/users-repository';
+
+const CACHED_PAGES = 16;
+
+/**
+ * The user documents a dispatch renders. A batch of a large send names its audience page: the page's
+ * snapshot carries the users as they were when the send started, read once per worker and shared by every
+ * channel and batch of that page (one read instead of one lookup per user and channel). Users the page does
+ * not carry (a retry, a replay after the send finished and the snapshot dropped its documents) are looked up
+ * by id.
+ */
+export class UserLoader {
+  private readonly pages = new Map<string, Promise<Map<string, Document> | null>>();
+
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly snapshots: AudienceSnapshots,
+  ) {}
+
+  async get(sendId: string, userIds: string[], page?: number): Promise<Map<string, Document>> {
+    const pageUsers = page === undefined ? null : await this.page(sendId, page);
+    const found = new Map<string, Document>();
+    const missing: string[] = [];
+    for (const userId of userIds) {
+      const user = pageUsers?.get(userId);
+      if (user) found.set(userId, user);
+      else missing.push(userId);
+    }
+    if (missing.length > 0) for (const [userId, user] of await this.users.byIds(missing)) found.set(userId, user);
+    return found;
+  }
+
+  private page(sendId: string, page: number): Promise<Map<string, Document> | null> {
+    const key = `${sendId}|${page}`;
+    let loading = this.pages.get(key);
+    if (!loading) {
+      loading = this.snapshots.readUsers(sendId, page);
+      // A failed read (database down) must not be cached: the activity's retry reads again.
+      loading.catch(() => this.pages.delete(key));
+      this.pages.set(key, loading);
+      if (this.pages.size > CACHED_PAGES) this.pages.delete(this.pages.keys().next().value!);
+    }
+    return loading;
+  }
+}

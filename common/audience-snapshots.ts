@@ -1,0 +1,43 @@
+import type { Document } from 'mongodb';
+import type { Database } from './db';
+import { audiencePageKey } from './types';
+
+/**
+ * A send's audience as it was when the send started, in pages of `pageSize`, one document per page keyed
+ * `<sendId>|<page>`: the user ids, and the user documents until the send finishes. Taking the audience once,
+ * in one pass, keeps the workflow's pages stable (a retried or replayed dispatch sees the same batches as the
+ * first run; users added during the send are not half-included) and spares a lookup per user. When the send
+ * finishes the documents are dropped (no copy of user data outlives the send); the ids stay for replays.
+ * Every write is keyed, so a snapshot interrupted by a crash is resumed.
+ */
+export class AudienceSnapshots {
+  constructor(private readonly database: Database) {}
+
+  async writePage(sendId: string, page: number, userIds: string[], users: Document[]): Promise<void> {
+    await this.database.audiencePages.replaceOne(
+      { _id: audiencePageKey(sendId, page) },
+      { sendId, page, userIds, users, createdAt: new Date() },
+      { upsert: true },
+    );
+  }
+
+  async readPage(sendId: string, page: number): Promise<string[]> {
+    const doc = await this.database.audiencePages.findOne({ _id: audiencePageKey(sendId, page) });
+    if (!doc) throw new Error(`page ${page} of the audience of ${sendId} is missing`);
+    return doc.userIds;
+  }
+
+  /** The page's user documents by user id; null once the send has finished and dropped them. */
+  async readUsers(sendId: string, page: number): Promise<Map<string, Document> | null> {
+    const doc = await this.database.audiencePages.findOne({ _id: audiencePageKey(sendId, page) });
+    if (!doc?.users) return null;
+    return new Map(doc.users.map((user, index) => [doc.userIds[index], user]));
+  }
+
+  /** Drops the user documents of a finished send's pages, keeping the ids. */
+  async dropUsers(sendId: string, pages: number): Promise<void> {
+    for (let page = 0; page < pages; page++) {
+      await this.database.audiencePages.updateOne({ _id: audiencePageKey(sendId, page) }, { $unset: { users: '' } });
+    }
+  }
+}
