@@ -32,7 +32,9 @@ export const sendsRoutes: FastifyPluginAsyncZod<{
     { schema: { tags: ['sends'], summary: 'A send: status, counts, failures, progress', params: sendIdParams } },
     async (request) => {
       const send = await loadSend(request.params.sendId);
-      const [counts, failures] = await Promise.all([ledger.counts(send._id), ledger.failures(send._id, 100)]);
+      // A retry (`<sendId>-retry-<n>`) re-dispatches the original's deliveries, which stay keyed by the original.
+      const ledgerId = send.retryOf ?? send._id;
+      const [counts, failures] = await Promise.all([ledger.counts(ledgerId), ledger.failures(ledgerId, 100)]);
       let progress: unknown = null;
       if (send.status === 'running') {
         progress = await temporal.workflow
