@@ -11,6 +11,7 @@ import {
   startFerretDb,
   startTemporal,
   waitForPort,
+  WORKER_NODE_OPTIONS,
   type ManagedProcess,
 } from './local-stack';
 
@@ -91,7 +92,8 @@ async function main(): Promise<void> {
     ['worker', 'worker/main.ts'],
     ['api', 'api/server.ts'],
   ] as const) {
-    const child = spawn(tsx, [path.join(root, entry)], { env, stdio: 'inherit' });
+    const childEnv = name === 'worker' ? { ...env, NODE_OPTIONS: WORKER_NODE_OPTIONS } : env;
+    const child = spawn(tsx, [path.join(root, entry)], { env: childEnv, stdio: 'inherit' });
     child.once('exit', (code) => {
       if (!stopping) {
         console.error(`${name} exited with code ${code}`);

@@ -14,6 +14,7 @@ import {
   manage,
   startFerretDb,
   startTemporal,
+  WORKER_NODE_OPTIONS,
   type ManagedProcess,
 } from '../../scripts/local-stack';
 import { startSimulator, type RunningSimulator } from '../../simulator';
@@ -104,7 +105,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
     apiUrl,
     pids: { temporal: temporalServer.child.pid, ferretdb: ferretdb?.child.pid, bench: process.pid },
     async startWorker() {
-      const child = spawnTs('worker/main.ts', env);
+      const child = spawnTs('worker/main.ts', { ...env, NODE_OPTIONS: WORKER_NODE_OPTIONS });
       worker = manage('worker', child);
       stack.worker = child;
       await waitForLine(child, /worker started/, 120_000);
