@@ -8,6 +8,7 @@ import type { DeliveryDocument } from '../common/types';
 import type { RenderedMessage } from '../common/message-content';
 import type { UsersRepository } from '../common/users-repository';
 import type { ChannelProviders, ProviderReceipt } from './channels/channel-providers';
+import type { ChannelRateLimiter } from '../common/rate-limiter';
 import type { UserLoader } from './user-loader';
 import type { SendContext, SendContextCache } from './send-context';
 
@@ -40,6 +41,8 @@ const ADDRESS_FIELD: Record<Channel, 'emailAddress' | 'phoneNumber' | 'deviceTok
 /** Provider calls in flight per activity; the worker's activity slots multiply it. */
 const CALLS_IN_FLIGHT = 16;
 const HEARTBEAT_EVERY_MS = 1000;
+/** How long a channel waits after a 429 that came without `Retry-After`. */
+const THROTTLED_PAUSE_MS = 1000;
 /** Ledger writes are batched, but small batches keep the "sent but not yet recorded" window narrow. */
 const LEDGER_FLUSH_SIZE = 25;
 
@@ -48,6 +51,7 @@ export interface DispatchDeps {
   ledger: Ledger;
   users: UsersRepository;
   userLoader: UserLoader;
+  limiter: ChannelRateLimiter;
   providers: ChannelProviders;
   contexts: SendContextCache;
 }
@@ -134,7 +138,9 @@ async function attemptDelivery(
     };
   }
   try {
-    const receipt = await sendThroughProvider(deps, context, address.trim(), message, context.template?.pushData);
+    const receipt = await deps.limiter.run(channel, () =>
+      sendThroughProvider(deps, context, address.trim(), message, context.template?.pushData),
+    );
     return { outcome: { ...base, status: 'sent', providerMessageId: receipt.providerMessageId, attempted: true } };
   } catch (error) {
     if (error instanceof PermanentProviderError || error instanceof HttpError) {
@@ -143,6 +149,14 @@ async function attemptDelivery(
     }
     const transient =
       error instanceof TransientProviderError ? error : new TransientProviderError((error as Error).message, 'UNKNOWN');
+    if (transient.throttled) {
+      // The provider asked us to slow down: hold the channel, and do not count it against the delivery.
+      deps.limiter.pause(channel, transient.retryAfterMs ?? THROTTLED_PAUSE_MS);
+      return {
+        outcome: { ...base, status: 'pending', code: transient.code, error: transient.message, attempted: false },
+        retryAfterMs: transient.retryAfterMs ?? THROTTLED_PAUSE_MS,
+      };
+    }
     const exhausted = previousAttempts + 1 >= maxAttempts;
     return {
       outcome: {

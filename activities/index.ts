@@ -5,6 +5,7 @@ import type { FilesServiceClient } from '../common/files-service';
 import { FlowManagerNotConfiguredError, sendFlowManagerEvent } from '../common/flow-manager';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { AudienceSnapshots } from '../common/audience-snapshots';
+import { ChannelRateLimiter } from '../common/rate-limiter';
 import { countFailures, countSent, type DeliveryOutcome, type Ledger } from '../common/ledger';
 import type { AudienceSnapshotSummary, SendSummary } from '../common/types';
 import type { AudienceCursor, UsersRepository } from '../common/users-repository';
@@ -34,7 +35,12 @@ const FAILURES_IN_RESULT = 100;
 export function createActivities(deps: ActivityDeps) {
   const contexts = new SendContextCache(deps);
   const snapshots = new AudienceSnapshots(deps.database);
-  const dispatchDeps = { ...deps, contexts, userLoader: new UserLoader(deps.users, snapshots) };
+  const dispatchDeps = {
+    ...deps,
+    contexts,
+    userLoader: new UserLoader(deps.users, snapshots),
+    limiter: new ChannelRateLimiter(deps.database, deps.config.service.rateLimits),
+  };
 
   return {
     /** Records every listed recipient id that matches no user as a `USER_NOT_FOUND` failure on each channel. */

@@ -94,6 +94,21 @@ export const serviceConfigSchema = z.object({
       whatsapp: z.enum(['infobip']).default('infobip'),
     })
     .prefault({}),
+  /**
+   * Provider limits per channel, e.g. `{ "sms": { "perSecond": 50 } }`: `perSecond` across all workers (a
+   * shared counter per second in MongoDB), `concurrency` calls in flight per worker. See common/rate-limiter.ts.
+   */
+  rateLimits: z
+    .partialRecord(
+      z.enum(CHANNELS),
+      z
+        .object({
+          perSecond: z.number().positive().optional(),
+          concurrency: z.number().int().min(1).optional(),
+        })
+        .strict(),
+    )
+    .default({}),
   /** Temporal retry policy of every dispatch activity; transient provider errors are retried this way. */
   dispatchRetry: z
     .object({

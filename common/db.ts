@@ -14,6 +14,8 @@ export interface Database {
   audiencePages: Collection<AudiencePageDocument>;
   /** One document per dispatch batch that has started: tells a first run from a retry or a replay. */
   dispatchClaims: Collection<DispatchClaimDocument>;
+  /** Provider calls per channel and second, shared by every worker (`rateLimits`): one token per call. */
+  rateTokens: Collection<{ _id: string }>;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     deliveries: db.collection<DeliveryDocument>('deliveries'),
     audiencePages: db.collection<AudiencePageDocument>('audience_pages'),
     dispatchClaims: db.collection<DispatchClaimDocument>('dispatch_claims'),
+    rateTokens: db.collection<{ _id: string }>('rate_tokens'),
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) await ensureIndexes(database, config);

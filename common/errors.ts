@@ -52,6 +52,8 @@ export class TransientProviderError extends Error {
     message: string,
     readonly code: string,
     readonly retryAfterMs?: number,
+    /** The provider throttled us (429): the call is retried without using up one of the delivery's attempts. */
+    readonly throttled = false,
   ) {
     super(message);
   }
@@ -78,7 +80,7 @@ export function providerErrorForStatus(
 ): TransientProviderError | PermanentProviderError {
   const message = `${provider} answered ${status}: ${detail}`.slice(0, 500);
   if (status === 429 || status >= 500 || status === 408) {
-    return new TransientProviderError(message, code ?? `HTTP_${status}`, retryAfterMs);
+    return new TransientProviderError(message, code ?? `HTTP_${status}`, retryAfterMs, status === 429);
   }
   return new PermanentProviderError(message, code ?? `HTTP_${status}`);
 }

@@ -75,7 +75,7 @@ describe('dispatch activities', () => {
   it('leaves transient failures pending and asks Temporal to retry, then sends once', async () => {
     const [user] = await insertUsers(stack, [person('Transient')]);
     const sendId = await createSend({});
-    await stack.sim('POST', '/faults', { target: 'sms', failNext: 1, status: 429, retryAfter: 2 });
+    await stack.sim('POST', '/faults', { target: 'sms', failNext: 1, status: 503, retryAfter: 2 });
 
     const error = await run(() => activities.dispatchSms({ sendId, userIds: [user], maxAttempts: 3 })).catch(
       (e: unknown) => e,
@@ -86,7 +86,7 @@ describe('dispatch activities', () => {
     expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({
       status: 'pending',
       attempts: 1,
-      code: 'TWILIO_20429',
+      code: 'TWILIO_20503',
     });
 
     const result = await run(() => activities.dispatchSms({ sendId, userIds: [user], maxAttempts: 3 }), 2);
@@ -96,6 +96,28 @@ describe('dispatch activities', () => {
     // A replayed activity (Temporal retry or workflow reset) finds the delivery sent and sends nothing.
     const replay = await run(() => activities.dispatchSms({ sendId, userIds: [user], maxAttempts: 3 }), 3);
     expect(replay).toMatchObject({ sent: 0, alreadyDone: 1 });
+    expect(await simMessages(stack, 'channel=sms')).toHaveLength(1);
+  });
+
+  it("backs off on a 429 without using up the delivery's attempts", async () => {
+    const [user] = await insertUsers(stack, [person('Throttled')]);
+    const sendId = await createSend({});
+    await stack.sim('POST', '/faults', { target: 'sms', failNext: 2, status: 429, retryAfter: 1 });
+    for (const attempt of [1, 2]) {
+      const error = (await run(
+        () => activities.dispatchSms({ sendId, userIds: [user], maxAttempts: 1 }),
+        attempt,
+      ).catch((e: unknown) => e)) as ApplicationFailure;
+      expect(error.nonRetryable).toBe(false);
+      expect(error.nextRetryDelay).toBe(1000);
+      expect(await stack.database.deliveries.findOne({ sendId })).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+        code: 'TWILIO_20429',
+      });
+    }
+    const result = await run(() => activities.dispatchSms({ sendId, userIds: [user], maxAttempts: 1 }), 3);
+    expect(result).toMatchObject({ sent: 1, failed: 0 });
     expect(await simMessages(stack, 'channel=sms')).toHaveLength(1);
   });
 

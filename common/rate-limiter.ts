@@ -1,0 +1,163 @@
+import { MongoBulkWriteError } from 'mongodb';
+import type { Channel, ServiceConfig } from './config';
+import type { Database } from './db';
+
+export type ChannelLimits = ServiceConfig['rateLimits'];
+
+/** How much of a second's budget one worker reserves at a time: small enough to share, large enough to be cheap. */
+const RESERVATIONS_PER_SECOND = 10;
+const DUPLICATE_KEY = 11000;
+/** Tokens older than this are deleted (by whichever worker notices first). */
+const KEEP_WINDOWS_MS = 60_000;
+
+interface ChannelState {
+  window: number;
+  granted: number;
+  used: number;
+  pausedUntil: number;
+  /** The first token of `window` this worker has not tried yet. */
+  nextToken: number;
+  /** Callers wait their turn here, so one process reserves for one caller at a time. */
+  queue: Promise<unknown>;
+  inFlight: number;
+  waitingForSlot: (() => void)[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Per-channel provider limits (`rateLimits` in the service configuration):
+ * - `perSecond` holds across every worker: each second of each channel has `perSecond` tokens in MongoDB
+ *   (`rate_tokens`), and a worker takes a few at a time (one `insertMany`) before it calls the provider.
+ *   Tokens taken but unused are lost, never exceeded: the limit is an upper bound.
+ * - `concurrency` caps the calls in flight per worker process.
+ * - `pause` stops a channel in this process for a provider's `Retry-After` after a 429.
+ */
+export class ChannelRateLimiter {
+  private readonly states = new Map<Channel, ChannelState>();
+  private lastCleanup = 0;
+
+  constructor(
+    private readonly database: Database,
+    private readonly limits: ChannelLimits,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Runs one provider call within the channel's limits. */
+  async run<T>(channel: Channel, call: () => Promise<T>): Promise<T> {
+    const limit = this.limits[channel];
+    if (!limit) return call();
+    const state = this.state(channel);
+    if (limit.concurrency !== undefined) {
+      while (state.inFlight >= limit.concurrency)
+        await new Promise<void>((resolve) => state.waitingForSlot.push(resolve));
+    }
+    state.inFlight++;
+    try {
+      const turn = state.queue.then(() => this.acquire(channel, state, limit.perSecond));
+      state.queue = turn.catch(() => undefined);
+      await turn;
+      return await call();
+    } finally {
+      state.inFlight--;
+      state.waitingForSlot.shift()?.();
+    }
+  }
+
+  /** Holds every call of `channel` in this process for `ms` (a provider's `Retry-After`). */
+  pause(channel: Channel, ms: number): void {
+    const state = this.state(channel);
+    state.pausedUntil = Math.max(state.pausedUntil, this.now() + ms);
+  }
+
+  private state(channel: Channel): ChannelState {
+    let state = this.states.get(channel);
+    if (!state) {
+      state = {
+        window: 0,
+        granted: 0,
+        used: 0,
+        pausedUntil: 0,
+        nextToken: 0,
+        queue: Promise.resolve(),
+        inFlight: 0,
+        waitingForSlot: [],
+      };
+      this.states.set(channel, state);
+    }
+    return state;
+  }
+
+  private async acquire(channel: Channel, state: ChannelState, perSecond: number | undefined): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      if (state.pausedUntil > now) {
+        await sleep(state.pausedUntil - now);
+        continue;
+      }
+      if (perSecond === undefined) return;
+      const window = Math.floor(now / 1000);
+      if (state.window === window && state.used < state.granted) {
+        state.used++;
+        return;
+      }
+      const wanted = Math.max(1, Math.ceil(perSecond / RESERVATIONS_PER_SECOND));
+      const granted = await this.reserve(channel, state, window, wanted, perSecond);
+      state.window = window;
+      state.granted = granted;
+      state.used = granted > 0 ? 1 : 0;
+      if (granted > 0) return;
+      // This second is spent across the workers: wait for the next one.
+      await sleep((window + 1) * 1000 - this.now());
+    }
+  }
+
+  /**
+   * Reserves up to `wanted` calls of the second `window`; returns how many it got (0: the second is spent).
+   * Each call of a second is a token document `<channel>|<second>|<n>`, n < perSecond, and a worker takes
+   * tokens by inserting them: the unique `_id` makes a token go to exactly one worker. (An `$inc` counter
+   * would be simpler, but FerretDB applies `$inc` as read-modify-write, and concurrent workers lose counts.)
+   */
+  private async reserve(channel: Channel, state: ChannelState, window: number, wanted: number, perSecond: number) {
+    const limit = Math.floor(perSecond);
+    let next = state.window === window ? state.nextToken : 0;
+    while (next < limit) {
+      const end = Math.min(next + wanted, limit);
+      const tokens = Array.from({ length: end - next }, (_, index) => ({
+        _id: `${channel}|${window}|${next + index}`,
+      }));
+      next = end;
+      const taken = await this.insertTokens(tokens);
+      state.nextToken = end;
+      if (taken > 0) {
+        this.cleanUp(channel);
+        return taken;
+      }
+    }
+    state.nextToken = limit;
+    return 0;
+  }
+
+  /** Inserts the tokens it can; returns how many were free. */
+  private async insertTokens(tokens: { _id: string }[]): Promise<number> {
+    try {
+      await this.database.rateTokens.insertMany(tokens, { ordered: false });
+      return tokens.length;
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const writeErrors = [error.writeErrors].flat();
+      if (writeErrors.some((writeError) => writeError.code !== DUPLICATE_KEY)) throw error;
+      return tokens.length - writeErrors.length;
+    }
+  }
+
+  private cleanUp(channel: Channel): void {
+    if (this.now() - this.lastCleanup < KEEP_WINDOWS_MS / 2) return;
+    this.lastCleanup = this.now();
+    const oldest = Math.floor((this.now() - KEEP_WINDOWS_MS) / 1000);
+    // Keys of one channel compare as strings; epoch seconds have the same number of digits until 2286.
+    void this.database.rateTokens
+      .deleteMany({ _id: { $gte: `${channel}|`, $lt: `${channel}|${oldest}` } })
+      .catch(() => undefined);
+  }
+}

@@ -1,0 +1,70 @@
+import { ChannelRateLimiter } from '../../common/rate-limiter';
+import { insertUsers, person, simMessages } from '../support/fixtures';
+import { startTestStack, type TestStack } from '../support/test-stack';
+
+const PER_SECOND = 10;
+
+/** Calls per wall-clock second, from millisecond timestamps. */
+function perSecond(timestamps: number[]): number[] {
+  const counts = new Map<number, number>();
+  for (const at of timestamps) counts.set(Math.floor(at / 1000), (counts.get(Math.floor(at / 1000)) ?? 0) + 1);
+  return [...counts.values()];
+}
+
+describe('per-channel rate limits', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ service: { rateLimits: { sms: { perSecond: PER_SECOND } } } });
+  });
+  afterAll(() => stack.close());
+
+  it('holds perSecond across two limiters sharing the database (two workers), and caps concurrency', async () => {
+    // A channel of its own, so that the send below does not share its windows.
+    const limits = { whatsapp: { perSecond: PER_SECOND, concurrency: 3 } };
+    const workers = [
+      new ChannelRateLimiter(stack.database, limits),
+      new ChannelRateLimiter(stack.database, limits),
+    ];
+    const calls: number[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const started = Date.now();
+    await Promise.all(
+      Array.from({ length: 35 }, (_, index) =>
+        workers[index % 2].run('whatsapp', async () => {
+          calls.push(Date.now());
+          maxInFlight = Math.max(maxInFlight, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          inFlight--;
+        }),
+      ),
+    );
+    expect(calls).toHaveLength(35);
+    expect(Math.max(...perSecond(calls))).toBeLessThanOrEqual(PER_SECOND);
+    // 35 calls at 10 a second need at least three second boundaries.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(maxInFlight).toBeLessThanOrEqual(2 * 3);
+  }, 30000);
+
+  it('paces a send to rateLimits.sms.perSecond, and everything is delivered', async () => {
+    await stack.sim('DELETE', '/messages');
+    const users = await insertUsers(
+      stack,
+      Array.from({ length: 30 }, (_, index) => person(`Paced${index}`, { clusters: ['paced'] })),
+    );
+    const response = await stack.app.inject({
+      method: 'POST',
+      url: '/send',
+      payload: { channels: ['sms'], clusters: ['paced'], messageTitle: 'T', messageContent: 'Paced {{user.name}}' },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ recipients: users.length, failures: [] });
+    const sms = (await simMessages(stack, 'channel=sms')) as unknown as { receivedAt: string }[];
+    expect(sms).toHaveLength(users.length);
+    const seconds = perSecond(sms.map((message) => Date.parse(message.receivedAt)));
+    console.log(`rate-limit: sms perSecond=${PER_SECOND} messages=${sms.length} per-second=${seconds.join(',')}`);
+    expect(Math.max(...seconds)).toBeLessThanOrEqual(PER_SECOND);
+    expect(seconds.length).toBeGreaterThanOrEqual(3);
+  }, 60000);
+});
