@@ -109,8 +109,13 @@ export function createActivities(deps: ActivityDeps) {
       return deps.ledger.claimFailed(input.sendId, input.round, input.after, input.limit);
     },
 
-    /** Tells the Flow Manager how a saga's send ended; retried by Temporal until it answers 2xx. */
-    async notifyFlowManager(input: { sagaId: string; messageLabel: string }): Promise<void> {
+    /**
+     * Tells the Flow Manager how a saga's send ended; retried by Temporal until it answers 2xx. Each label goes
+     * to the Flow Manager once per send: a replay (workflow reset) that ends the same way sends nothing again.
+     */
+    async notifyFlowManager(input: { sagaId: string; messageLabel: string; sendId?: string }): Promise<void> {
+      const send = input.sendId ? await deps.ledger.getSend(input.sendId) : null;
+      if (send?.flowManagerEvents?.includes(input.messageLabel)) return;
       try {
         await sendFlowManagerEvent(deps.config, input);
       } catch (error) {
@@ -118,6 +123,7 @@ export function createActivities(deps: ActivityDeps) {
           throw ApplicationFailure.nonRetryable(error.message, error.name);
         throw error;
       }
+      if (input.sendId) await deps.ledger.recordFlowManagerEvent(input.sendId, input.messageLabel);
     },
 
     dispatchEmail: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'email', input),

@@ -80,6 +80,13 @@ export class Ledger {
     );
   }
 
+  async recordFlowManagerEvent(sendId: string, label: string): Promise<void> {
+    await this.database.sends.updateOne(
+      { _id: sendId },
+      { $addToSet: { flowManagerEvents: label }, $set: { updatedAt: new Date() } },
+    );
+  }
+
   /**
    * Marks a dispatch batch (these users on this channel) as started, before any provider call. True the first
    * time; false when the same batch was claimed before, i.e. this is a retry of the activity or a replay of

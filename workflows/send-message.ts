@@ -240,10 +240,10 @@ export async function sagaSendMessage(input: SagaSendInput): Promise<SendSummary
     summary = await runSend(input, (next) => continueAsNew<typeof sagaSendMessage>({ ...input, ...next }));
   } catch (error) {
     if (isCancellation(error) || error instanceof ContinueAsNew) throw error;
-    if (failEventLabel) await notifyFlowManager({ sagaId, messageLabel: failEventLabel });
+    if (failEventLabel) await notifyFlowManager({ sagaId, messageLabel: failEventLabel, sendId: input.sendId });
     throw error;
   }
   const label = summary.status === 'failed' ? failEventLabel : successEventLabel;
-  if (label) await notifyFlowManager({ sagaId, messageLabel: label });
+  if (label) await notifyFlowManager({ sagaId, messageLabel: label, sendId: input.sendId });
   return summary;
 }

@@ -181,6 +181,34 @@ describe('operating sends', () => {
     expect(await simMessages(stack)).toHaveLength(6);
   });
 
+  it('replays a reset saga send without a second Flow Manager event', async () => {
+    const [buyer, seller] = await insertUsers(stack, [person('ResetBuyer'), person('ResetSeller')]);
+    const sagaId = `saga-${randomUUID()}`;
+    const body = command(sagaId, {
+      notification: { channels: ['sms'], template: templateId.toHexString() },
+      buyer: { id: buyer },
+      seller: { id: seller },
+      order: { id: 'R-1' },
+    });
+    expect((await sagaSend(body)).statusCode).toBe(200);
+    const workflowId = `saga-${sagaId}`;
+    await stack.temporal.workflow.getHandle(workflowId).result();
+    expect(await events(sagaId)).toHaveLength(1);
+
+    const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
+    const firstTask = history.events!.find((event) => event.workflowTaskCompletedEventAttributes)!;
+    const { runId } = await stack.temporal.workflowService.resetWorkflowExecution({
+      namespace: stack.config.env.TEMPORAL_NAMESPACE,
+      workflowExecution: { workflowId },
+      workflowTaskFinishEventId: firstTask.eventId,
+      requestId: randomUUID(),
+      reason: 'saga replay test',
+    });
+    await stack.temporal.workflow.getHandle(workflowId, runId!).result();
+    expect(await events(sagaId)).toHaveLength(1);
+    expect(await simMessages(stack, 'channel=sms')).toHaveLength(2);
+  });
+
   it('finds sends by search attributes, lists them, and pages through the ledger', async () => {
     const users = await insertUsers(
       stack,
