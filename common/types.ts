@@ -30,6 +30,8 @@ export interface SendDocument {
   sagaId?: string;
   /** For a retry: the send whose failed deliveries it re-dispatches. */
   retryOf?: string;
+  /** Set when the workflow closed without finishing the send: its Temporal status (e.g. `TERMINATED`). */
+  closedBy?: string;
   /** For a saga send: the Flow Manager event labels already delivered (each at most once). */
   flowManagerEvents?: string[];
   /** For an original send: the ids of its retries, newest last. */

@@ -31,7 +31,7 @@ export const sendsRoutes: FastifyPluginAsyncZod<{
     '/sends/:sendId',
     { schema: { tags: ['sends'], summary: 'A send: status, counts, failures, progress', params: sendIdParams } },
     async (request) => {
-      const send = await loadSend(request.params.sendId);
+      const send = await sends.reconcile(await loadSend(request.params.sendId));
       // A retry (`<sendId>-retry-<n>`) re-dispatches the original's deliveries, which stay keyed by the original.
       const ledgerId = send.retryOf ?? send._id;
       const [counts, failures] = await Promise.all([ledger.counts(ledgerId), ledger.failures(ledgerId, 100)]);
@@ -56,6 +56,7 @@ export const sendsRoutes: FastifyPluginAsyncZod<{
         progress,
         retryOf: send.retryOf ?? null,
         retries: send.retries ?? [],
+        closedBy: send.closedBy ?? null,
         createdAt: send.createdAt,
         completedAt: send.completedAt ?? null,
       };

@@ -160,6 +160,38 @@ export class SendService {
   }
 
   /**
+   * A send whose document says `running` but whose workflow has closed without finishing it (terminated,
+   * cancelled, timed out, failed: an operator's action or a bug) is closed here as `failed`, with the ledger's
+   * counts and the workflow's status in `closedBy`. Without this it would read `running` forever and refuse
+   * retries. A workflow still running, or one the cluster no longer knows, leaves the document as it is.
+   */
+  async reconcile(send: SendDocument): Promise<SendDocument> {
+    if (send.status !== 'running') return send;
+    const description = await this.deps.temporal.workflow
+      .getHandle(send.workflowId)
+      .describe()
+      .catch(() => null);
+    const workflowStatus = description?.status.name;
+    if (
+      !workflowStatus ||
+      workflowStatus === 'RUNNING' ||
+      workflowStatus === 'COMPLETED' ||
+      workflowStatus === 'CONTINUED_AS_NEW'
+    ) {
+      return send;
+    }
+    const counts = await this.deps.ledger.counts(send.retryOf ?? send._id);
+    const closed = {
+      status: 'failed' as const,
+      counts,
+      closedBy: workflowStatus,
+      completedAt: description.closeTime ?? new Date(),
+    };
+    await this.deps.ledger.updateSend(send._id, closed);
+    return { ...send, ...closed };
+  }
+
+  /**
    * `POST /sends/:sendId/retry`: a new workflow (`<sendId>-retry-<n>`) re-dispatches the send's failed
    * deliveries with the current provider configuration; both send documents name each other.
    */
@@ -167,8 +199,9 @@ export class SendService {
     const send = await this.deps.ledger.getSend(sendId);
     if (!send) throw notFound(`sendId: send ${sendId} not found`);
     const originalId = send.retryOf ?? send._id;
-    const original = send.retryOf ? await this.deps.ledger.getSend(originalId) : send;
-    if (!original) throw notFound(`sendId: send ${originalId} not found`);
+    const stored = send.retryOf ? await this.deps.ledger.getSend(originalId) : send;
+    if (!stored) throw notFound(`sendId: send ${originalId} not found`);
+    const original = await this.reconcile(stored);
     if (original.status === 'running') throw conflict(`sendId: send ${originalId} is still running`);
     if ((await this.deps.ledger.retryableFailures(originalId)) === 0) {
       throw conflict(`sendId: send ${originalId} has no failed deliveries to retry`);

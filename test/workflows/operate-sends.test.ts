@@ -209,6 +209,27 @@ describe('operating sends', () => {
     expect(await simMessages(stack, 'channel=sms')).toHaveLength(2);
   });
 
+  it('closes a send whose workflow was terminated as failed, instead of running forever', async () => {
+    const [user] = await insertUsers(stack, [person('Terminated')]);
+    await stack.sim('POST', '/faults', { target: 'sms', failForMs: 60000, status: 503 });
+    const sent = await stack.app.inject({
+      method: 'POST',
+      url: '/send',
+      headers: { prefer: 'respond-async' },
+      payload: { channels: ['sms'], recipients: [user], messageTitle: 'T', messageContent: 'Never' },
+    });
+    expect(sent.statusCode).toBe(202);
+    const { sendId } = sent.json();
+    expect((await stack.app.inject({ method: 'GET', url: `/sends/${sendId}` })).json()).toMatchObject({
+      status: 'running',
+    });
+    await stack.temporal.workflow.getHandle(sendId).terminate('operator gave up');
+    const closed = (await stack.app.inject({ method: 'GET', url: `/sends/${sendId}` })).json();
+    expect(closed).toMatchObject({ status: 'failed', closedBy: 'TERMINATED' });
+    const listed = (await stack.app.inject({ method: 'GET', url: '/sends?status=failed&limit=100' })).json();
+    expect(JSON.stringify(listed)).toContain(sendId);
+  });
+
   it('finds sends by search attributes, lists them, and pages through the ledger', async () => {
     const users = await insertUsers(
       stack,
