@@ -1,5 +1,11 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Document } from 'mongodb';
+import {
+  MongoError,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerSelectionError,
+  type Document,
+} from 'mongodb';
 import type { AppConfig, Channel } from '../common/config';
 import { mapWithConcurrency } from '../common/concurrency';
 import { HttpError, PermanentProviderError, TransientProviderError } from '../common/errors';
@@ -171,6 +177,34 @@ async function attemptDelivery(
   }
 }
 
+/** How long a flush waits for an unreachable store (a MongoDB restart, a failover) before the activity fails. */
+const LEDGER_PATIENCE_MS = 60_000;
+
+const isStoreUnreachable = (error: unknown): boolean =>
+  error instanceof MongoNetworkError ||
+  error instanceof MongoServerSelectionError ||
+  error instanceof MongoNotConnectedError ||
+  (error instanceof MongoError && error.hasErrorLabel('RetryableWriteError'));
+
+/**
+ * Records outcomes of messages the providers already accepted, waiting out a store outage (with heartbeats,
+ * so Temporal still sees a live worker): failing here would make the activity's retry send them again.
+ * Safe to repeat: `Ledger.record` is idempotent.
+ */
+async function recordPatiently(ledger: Ledger, sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
+  const deadline = Date.now() + LEDGER_PATIENCE_MS;
+  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 2000)) {
+    try {
+      await ledger.record(sendId, outcomes);
+      return;
+    } catch (error) {
+      if (!isStoreUnreachable(error) || Date.now() > deadline) throw error;
+      Context.current().heartbeat();
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
 /**
  * Delivers one message to each given user on one channel, consulting and writing the ledger: a delivery
  * already `sent`, `skipped` or finally `failed` is never sent again, so Temporal retries and workflow
@@ -213,13 +247,28 @@ export async function dispatchDeliveries(
   }
   const users = await deps.userLoader.get(sendId, pending, input.page);
 
+  // Outcomes are recorded in flushes. While a flush waits for the store, no new provider call starts: a
+  // message sent now could not be recorded, and would be sent again by the activity's retry.
   const buffer: DeliveryOutcome[] = [];
-  const flush = async () => {
-    const batch = buffer.splice(0, buffer.length);
-    await deps.ledger.record(sendId, batch);
+  let flushing: Promise<void> | null = null;
+  let ledgerFailure: unknown = null;
+  const flush = (): Promise<void> => {
+    flushing ??= (async () => {
+      try {
+        while (buffer.length > 0) await recordPatiently(deps.ledger, sendId, buffer.splice(0, buffer.length));
+      } catch (error) {
+        ledgerFailure ??= error;
+        throw error;
+      } finally {
+        flushing = null;
+      }
+    })();
+    return flushing;
   };
   let lastHeartbeat = 0;
   const attempts = await mapWithConcurrency(pending, CALLS_IN_FLIGHT, async (userId) => {
+    if (flushing) await flushing;
+    if (ledgerFailure) throw ledgerFailure;
     const attempt = await attemptDelivery(
       deps,
       context,

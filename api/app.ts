@@ -31,6 +31,11 @@ export interface BuildAppOptions {
   temporal: Client;
   /** Fan-out sizes for sends started by this app; defaults suit production (tests use smaller pages). */
   fanOut?: FanOutOptions;
+  /**
+   * Every this many ms, close the `running` sends whose workflow is gone (`SendService.reconcileRunning`);
+   * `server.ts` sets it, tests call the service directly.
+   */
+  reconcileEveryMs?: number;
   /** pino options, or false to log nothing (tests). */
   logger?: boolean | object;
 }
@@ -94,6 +99,17 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onClose', () => files.close());
   const ledger = new Ledger(database);
   const sends = new SendService({ config, database, ledger, files, temporal, fanOut: options.fanOut });
+  if (options.reconcileEveryMs) {
+    const reconcile = () =>
+      sends.reconcileRunning().then(
+        (closed) => closed > 0 && app.log.warn({ closed }, 'closed running sends whose workflow is gone'),
+        (error: unknown) => app.log.warn({ err: error }, 'reconciling running sends failed'),
+      );
+    const timer = setInterval(reconcile, options.reconcileEveryMs);
+    timer.unref();
+    app.addHook('onReady', async () => void reconcile());
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
 
   await app.register(healthRoutes, { database, temporal, metrics });
   await app.register(sendRoutes, { sends, sendWaitMs: config.env.SEND_WAIT_MS });

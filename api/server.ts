@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const database = await connectDatabase(config);
   const connection = await Connection.connect({ address: config.env.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE });
-  const app = await buildApp({ config, database, temporal });
+  const app = await buildApp({ config, database, temporal, reconcileEveryMs: 60_000 });
   app.addHook('onClose', async () => {
     await connection.close();
     await database.close();

@@ -1,4 +1,9 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
 import { z } from 'zod';
 import type { AppConfig } from '../../common/config';
 import type { Database } from '../../common/db';
@@ -45,6 +50,9 @@ export type SendOutcome =
  * the templates and the Files Service, stores it, starts its workflow, and waits for its result.
  * Every check runs before anything is stored or started, so a 4xx starts nothing.
  */
+/** How old a send document without a workflow must be before it counts as never started (not yet starting). */
+export const NOT_STARTED_GRACE_MS = 60_000;
+
 export class SendService {
   private readonly renderer: MessageRenderer;
 
@@ -162,33 +170,40 @@ export class SendService {
   /**
    * A send whose document says `running` but whose workflow has closed without finishing it (terminated,
    * cancelled, timed out, failed: an operator's action or a bug) is closed here as `failed`, with the ledger's
-   * counts and the workflow's status in `closedBy`. Without this it would read `running` forever and refuse
-   * retries. A workflow still running, or one the cluster no longer knows, leaves the document as it is.
+   * counts and the workflow's status in `closedBy`. So is a document whose workflow never started (the API
+   * died between storing the send and starting it; the client got no 2xx and nothing was sent): after a
+   * grace period, `closedBy: "NOT_STARTED"`. Without this they would read `running` forever and refuse
+   * retries. A workflow still running, or a Temporal cluster that does not answer, leaves the document as it is.
    */
   async reconcile(send: SendDocument): Promise<SendDocument> {
     if (send.status !== 'running') return send;
-    const description = await this.deps.temporal.workflow
-      .getHandle(send.workflowId)
-      .describe()
-      .catch(() => null);
-    const workflowStatus = description?.status.name;
-    if (
-      !workflowStatus ||
-      workflowStatus === 'RUNNING' ||
-      workflowStatus === 'COMPLETED' ||
-      workflowStatus === 'CONTINUED_AS_NEW'
-    ) {
-      return send;
+    let closedBy: string;
+    let closedAt: Date;
+    try {
+      const description = await this.deps.temporal.workflow.getHandle(send.workflowId).describe();
+      const status = description.status.name;
+      if (status === 'RUNNING' || status === 'COMPLETED' || status === 'CONTINUED_AS_NEW') return send;
+      closedBy = status;
+      closedAt = description.closeTime ?? new Date();
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) return send;
+      if (Date.now() - send.createdAt.getTime() < NOT_STARTED_GRACE_MS) return send;
+      closedBy = 'NOT_STARTED';
+      closedAt = new Date();
     }
     const counts = await this.deps.ledger.counts(send.retryOf ?? send._id);
-    const closed = {
-      status: 'failed' as const,
-      counts,
-      closedBy: workflowStatus,
-      completedAt: description.closeTime ?? new Date(),
-    };
+    const closed = { status: 'failed' as const, counts, closedBy, completedAt: closedAt };
     await this.deps.ledger.updateSend(send._id, closed);
     return { ...send, ...closed };
+  }
+
+  /** Closes the `running` sends whose workflow is gone (see `reconcile`); the API runs it at start. */
+  async reconcileRunning(): Promise<number> {
+    let closed = 0;
+    for (const send of await this.deps.ledger.listSends({ status: 'running', limit: 1000, skip: 0 })) {
+      if ((await this.reconcile(send)).status !== 'running') closed++;
+    }
+    return closed;
   }
 
   /**

@@ -91,7 +91,14 @@ describe('npm run dev, end to end', () => {
         .map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name)
         .filter(Boolean);
       expect(activities).toEqual(
-        expect.arrayContaining(['resolveAudiencePage', 'dispatchEmail', 'dispatchSms', 'dispatchPush', 'finishSend']),
+        expect.arrayContaining([
+          'snapshotAudience',
+          'loadAudiencePage',
+          'dispatchEmail',
+          'dispatchSms',
+          'dispatchPush',
+          'finishSend',
+        ]),
       );
     } finally {
       await connection.close();

@@ -230,6 +230,41 @@ describe('operating sends', () => {
     expect(JSON.stringify(listed)).toContain(sendId);
   });
 
+  it('closes a stored send whose workflow never started (API died in between), after a grace period', async () => {
+    const stored = (sendId: string, createdAt: Date) =>
+      stack.database.sends.insertOne({
+        _id: sendId,
+        workflowId: sendId,
+        kind: 'send',
+        status: 'running',
+        createdAt,
+        updatedAt: createdAt,
+        request: {
+          channels: ['sms'],
+          recipients: ['nobody'],
+          clusters: [],
+          messageTitle: 'T',
+          messageContent: 'C',
+          data: {},
+          emailAttachments: [],
+          emailCarbonCopies: [],
+          emailBlindCarbonCopies: [],
+        },
+      });
+    const orphan = `send-${randomUUID()}`;
+    const starting = `send-${randomUUID()}`;
+    await stored(orphan, new Date(Date.now() - 2 * 60_000));
+    await stored(starting, new Date());
+    expect((await stack.app.inject({ method: 'GET', url: `/sends/${orphan}` })).json()).toMatchObject({
+      status: 'failed',
+      closedBy: 'NOT_STARTED',
+    });
+    expect((await stack.app.inject({ method: 'GET', url: `/sends/${starting}` })).json()).toMatchObject({
+      status: 'running',
+      closedBy: null,
+    });
+  });
+
   it('finds sends by search attributes, lists them, and pages through the ledger', async () => {
     const users = await insertUsers(
       stack,
