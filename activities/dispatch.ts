@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
+  MongoBulkWriteError,
   MongoError,
   MongoNetworkError,
   MongoNotConnectedError,
@@ -180,11 +181,26 @@ async function attemptDelivery(
 /** How long a flush waits for an unreachable store (a MongoDB restart, a failover) before the activity fails. */
 const LEDGER_PATIENCE_MS = 60_000;
 
-const isStoreUnreachable = (error: unknown): boolean =>
-  error instanceof MongoNetworkError ||
-  error instanceof MongoServerSelectionError ||
-  error instanceof MongoNotConnectedError ||
-  (error instanceof MongoError && error.hasErrorLabel('RetryableWriteError'));
+/** Labels the driver puts on errors of a connection that dropped or could not be opened. */
+const UNREACHABLE_LABELS = ['ResetPool', 'RetryableWriteError', 'RetryableError', 'SystemOverloadedError'];
+
+/**
+ * A connection dropped or refused, or no server to talk to. A bulk write wraps the network error (its
+ * `errorResponse`), so labels and the wrapped error are checked too. The driver's own retryable writes do not
+ * help: FerretDB does not support them.
+ */
+function isStoreUnreachable(error: unknown): boolean {
+  if (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoNotConnectedError
+  ) {
+    return true;
+  }
+  if (!(error instanceof MongoError)) return false;
+  if (UNREACHABLE_LABELS.some((label) => error.hasErrorLabel(label))) return true;
+  return error instanceof MongoBulkWriteError && error.errorResponse instanceof MongoNetworkError;
+}
 
 /**
  * Records outcomes of messages the providers already accepted, waiting out a store outage (with heartbeats,
