@@ -77,12 +77,18 @@ export function createHandlebars(locale = 'en'): typeof Handlebars {
   return instance;
 }
 
+const VALID_SOURCES_KEPT = 1000;
+
 /** Renders message text; `html` escapes interpolated values (email HTML), plain text (sms, push, voice) does not. */
 export class MessageRenderer {
   private readonly handlebars: typeof Handlebars;
+  /** Every registered helper, for `knownHelpersOnly`; built once, there are about two hundred. */
+  private readonly knownHelpers: Record<string, boolean>;
+  private readonly validSources = new Set<string>();
 
   constructor(locale = 'en') {
     this.handlebars = createHandlebars(locale);
+    this.knownHelpers = Object.fromEntries(Object.keys(this.handlebars.helpers).map((name) => [name, true]));
   }
 
   /**
@@ -90,11 +96,15 @@ export class MessageRenderer {
    * the first recipient: `precompile` with `knownHelpersOnly` rejects both without running any helper.
    */
   compile(field: string, source: string, options: { html?: boolean } = {}): CompiledTemplate {
-    const knownHelpers = Object.fromEntries(Object.keys(this.handlebars.helpers).map((name) => [name, true]));
-    try {
-      this.handlebars.precompile(source, { knownHelpers, knownHelpersOnly: true });
-    } catch (error) {
-      throw new TemplateSyntaxError(field, (error as Error).message.split('\n').slice(0, 2).join(' '));
+    if (!this.validSources.has(source)) {
+      try {
+        this.handlebars.precompile(source, { knownHelpers: this.knownHelpers, knownHelpersOnly: true });
+      } catch (error) {
+        throw new TemplateSyntaxError(field, (error as Error).message.split('\n').slice(0, 2).join(' '));
+      }
+      // The same titles and templates come back request after request; checking them once is enough.
+      if (this.validSources.size >= VALID_SOURCES_KEPT) this.validSources.clear();
+      this.validSources.add(source);
     }
     const template = this.handlebars.compile(source, { noEscape: !options.html });
     return (context) => template(context);
