@@ -1,4 +1,9 @@
-/** Runs `worker` over `items` with at most `limit` in flight; results keep the input order. */
+/**
+ * Runs `worker` over `items` with at most `limit` in flight; results keep the input order. Once a call fails the
+ * returned promise rejects and no lane starts another item: calls in flight finish, nothing new begins. (Without
+ * that, a dispatch whose ledger write failed kept calling the provider for the rest of its batch after the
+ * activity had already failed, and the retry sent all of those again.)
+ */
 export async function mapWithConcurrency<T, R>(
   items: T[],
   limit: number,
@@ -6,10 +11,16 @@ export async function mapWithConcurrency<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const index = next++;
-      results[index] = await worker(items[index]);
+      try {
+        results[index] = await worker(items[index]);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   });
   await Promise.all(lanes);

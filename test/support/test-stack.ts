@@ -9,7 +9,7 @@ import { request } from 'undici';
 import { buildApp } from '../../api/app';
 import { parseEnvironment, serviceConfigSchema, type AppConfig } from '../../common/config';
 import { connectDatabase, type Database } from '../../common/db';
-import { manage, type ManagedProcess } from '../../scripts/local-stack';
+import { freePort, manage, waitForPort, type ManagedProcess } from '../../scripts/local-stack';
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import type { FanOutOptions } from '../../workflows/send-message';
 import { createWorker, type RunningWorker } from '../../worker/create-worker';
@@ -35,6 +35,11 @@ export interface TestStack {
   stopWorker(): Promise<void>;
   /** The worker as its own process (`tsx worker/main.ts`), which a test may SIGKILL like a crash. */
   spawnWorkerProcess(): Promise<ManagedProcess>;
+  /**
+   * The API as its own process (`tsx api/server.ts`) on `port` (a free one by default), with the stack's
+   * environment and service configuration; resolves once it listens. A test may SIGKILL it like a crash.
+   */
+  spawnApiProcess(port?: number): Promise<{ process: ManagedProcess; port: number; url: string }>;
   /** Control API of the simulator: `sim('GET', '/messages?channel=sms')`. */
   sim<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, json?: unknown): Promise<T>;
   close(): Promise<void>;
@@ -128,22 +133,30 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   };
   if (options.worker !== false) await startWorker();
 
-  const workerProcesses: ManagedProcess[] = [];
-  const spawnWorkerProcess = async () => {
+  const childProcesses: ManagedProcess[] = [];
+  const root = path.resolve(__dirname, '../..');
+  /** The environment of a spawned worker or API: the stack's env and service configuration. */
+  const processEnvironment = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
     const configPath = path.join(process.env.TEST_WORK_DIR!, `service-${suffix}.json`);
     writeFileSync(configPath, JSON.stringify(service));
     const processEnv: NodeJS.ProcessEnv = { ...process.env };
     for (const [key, value] of Object.entries(env)) {
       if (value !== undefined) processEnv[key] = Array.isArray(value) ? value.join(',') : String(value);
     }
-    Object.assign(processEnv, { CONFIGURATION_PATH: configPath, LOG_LEVEL: 'info' });
-    const root = path.resolve(__dirname, '../..');
-    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'worker/main.ts')], {
-      env: processEnv,
-      stdio: ['ignore', 'pipe', 'inherit'],
+    return Object.assign(processEnv, { CONFIGURATION_PATH: configPath, LOG_LEVEL: 'info' }, extra);
+  };
+  // `node --import tsx`, not the `tsx` binary: tsx runs the script in a child process of its own, so a SIGKILL
+  // of the binary would kill its wrapper and leave the real worker or API running, orphaned.
+  const spawnTs = (entry: string, env: NodeJS.ProcessEnv, stdout: 'pipe' | 'ignore') =>
+    spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+      cwd: root,
+      env,
+      stdio: ['ignore', stdout, 'inherit'],
     });
+  const spawnWorkerProcess = async () => {
+    const child = spawnTs('worker/main.ts', processEnvironment(), 'pipe');
     const managed = manage('worker', child);
-    workerProcesses.push(managed);
+    childProcesses.push(managed);
     // The worker logs one JSON line `worker started` once it polls.
     await new Promise<void>((resolve, reject) => {
       let output = '';
@@ -155,6 +168,20 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     });
     return managed;
   };
+  const spawnApiProcess = async (port?: number) => {
+    const apiPort = port ?? (await freePort());
+    // Request logs would flood the test output; errors still reach stderr.
+    const child = spawnTs(
+      'api/server.ts',
+      processEnvironment({ HTTP_PORT: String(apiPort), LOG_LEVEL: 'error' }),
+      'ignore',
+    );
+    const managed = manage('api', child);
+    childProcesses.push(managed);
+    // server.ts connects to MongoDB and Temporal before it listens: an open port is a ready API.
+    await waitForPort(apiPort, 60000, child);
+    return { process: managed, port: apiPort, url: `http://127.0.0.1:${apiPort}` };
+  };
 
   return {
     config,
@@ -165,6 +192,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     startWorker,
     stopWorker,
     spawnWorkerProcess,
+    spawnApiProcess,
     async sim<T>(method: 'GET' | 'POST' | 'DELETE', path: string, json?: unknown) {
       const response = await request(`${simulator.httpUrl}${path}`, {
         method,
@@ -175,7 +203,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       return (text ? JSON.parse(text) : undefined) as T;
     },
     async close() {
-      for (const child of workerProcesses) await child.stop();
+      for (const child of childProcesses) await child.stop();
       await stopWorker();
       await app.close();
       await connection.close();
