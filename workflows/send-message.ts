@@ -73,13 +73,19 @@ export const progressQuery = defineQuery<SendProgress>('progress');
 // lost to an outage. The Flow Manager event in particular is retried until it answers 2xx (spec §4).
 const STORE_RETRY: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 seconds' };
 
+// These heartbeat every few seconds while they run (activities/keep-alive.ts): a crashed worker is noticed
+// within the heartbeat timeout, not the start-to-close timeout.
 const { recordMissingRecipients, loadAudiencePage, claimFailedDeliveries, finishSend, notifyFlowManager } =
-  proxyActivities<SendActivities>({ startToCloseTimeout: '2 minutes', retry: STORE_RETRY });
+  proxyActivities<SendActivities>({
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '20 seconds',
+    retry: STORE_RETRY,
+  });
 
 // One pass over the whole audience: as long as it takes, as long as it heartbeats (it resumes where it stopped).
 const { snapshotAudience } = proxyActivities<SendActivities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
+  heartbeatTimeout: '20 seconds',
   retry: STORE_RETRY,
 });
 

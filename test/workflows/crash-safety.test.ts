@@ -17,6 +17,8 @@ describe('crash safety', () => {
       worker: false,
       fanOut: { pageSize: 50, chunkSize: 10, perDeliveryLimit: 5, pagesPerRun: 2, heartbeatTimeoutMs: 2000 },
       service: {
+        // Paced, so that the kill lands mid-send whatever the machine's speed: 60 messages over 3 seconds.
+        rateLimits: { sms: { perSecond: 20 } },
         flowManagerConfiguration: {
           successEventLabel: 'notificationSent',
           failEventLabel: 'notificationFailed',
