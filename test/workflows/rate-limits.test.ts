@@ -22,10 +22,7 @@ describe('per-channel rate limits', () => {
   it('holds perSecond across two limiters sharing the database (two workers), and caps concurrency', async () => {
     // A channel of its own, so that the send below does not share its windows.
     const limits = { whatsapp: { perSecond: PER_SECOND, concurrency: 3 } };
-    const workers = [
-      new ChannelRateLimiter(stack.database, limits),
-      new ChannelRateLimiter(stack.database, limits),
-    ];
+    const workers = [new ChannelRateLimiter(stack.database, limits), new ChannelRateLimiter(stack.database, limits)];
     const calls: number[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
