@@ -2,12 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
-import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppConfig } from '../common/config';
 import type { Database } from '../common/db';
@@ -15,7 +10,7 @@ import { HttpError } from '../common/errors';
 import { FilesServiceClient } from '../common/files-service';
 import { Ledger } from '../common/ledger';
 import type { FanOutOptions } from '../workflows/send-message';
-import { registerErrorHandling } from './errors';
+import { guardedValidatorCompiler, registerErrorHandling, renderFrameworkError } from './errors';
 import { healthRoutes } from './routes/health';
 import { sagaRoutes } from './routes/saga';
 import { sendRoutes } from './routes/send';
@@ -50,8 +45,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     bodyLimit: 5 * 1024 * 1024,
     // Error bodies already name the field; ajv's own coercion is replaced by zod.
     ajv: { customOptions: { coerceTypes: false } },
+    frameworkErrors: renderFrameworkError,
   }).withTypeProvider<ZodTypeProvider>();
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(guardedValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
 

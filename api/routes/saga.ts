@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppConfig } from '../../common/config';
 import { HttpError } from '../../common/errors';
 import { sendFlowManagerEvent } from '../../common/flow-manager';
-import { describeZodError } from '../errors';
+import { describeZodError, unvalidatable } from '../errors';
 import { sagaCommandSchema } from '../schemas/saga';
 import { sendBodySchema } from '../schemas/send';
 import { SagaCommandReader } from '../services/saga-command';
@@ -46,7 +46,13 @@ export const sagaRoutes: FastifyPluginAsyncZod<{ sends: SendService; config: App
       },
     },
     async (request, reply) => {
-      const body = sendBodySchema.safeParse(reader.toSendBody(request.body));
+      const sendBody = reader.toSendBody(request.body);
+      let body: ReturnType<typeof sendBodySchema.safeParse>;
+      try {
+        body = sendBodySchema.safeParse(sendBody);
+      } catch (error) {
+        throw unvalidatable('body', error);
+      }
       if (!body.success) throw new HttpError(400, describeZodError(body.error));
       const sendRequest = await sends.prepare(body.data);
       const started = await sends.start(sendRequest, {

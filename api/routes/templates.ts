@@ -8,6 +8,7 @@ import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
 import { findTemplate, type TemplateDocument } from '../../common/templates-repository';
 import { objectIdString } from '../schemas/common';
 import { paginationQuerySchema } from '../schemas/pagination';
+import { assertStorableSize } from '../schemas/storable';
 import {
   previewBodySchema,
   TEMPLATE_TEXT_FIELDS,
@@ -82,6 +83,7 @@ export const templateRoutes: FastifyPluginAsyncZod<{ templates: Collection; loca
     checkSources(request.body);
     const now = new Date();
     const doc = { _id: new ObjectId(), ...request.body, createdAt: now, updatedAt: now };
+    assertStorableSize(doc);
     await templates.insertOne(doc);
     return reply.code(201).send(present(doc as TemplateDocument));
   });
@@ -91,6 +93,7 @@ export const templateRoutes: FastifyPluginAsyncZod<{ templates: Collection; loca
     { schema: { tags: ['templates'], params: idParams, body: templateFieldsSchema } },
     async (request) => {
       checkSources(request.body);
+      assertStorableSize(request.body);
       const _id = new ObjectId(request.params.id);
       const result = await templates.findOneAndUpdate(
         { _id },

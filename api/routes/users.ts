@@ -5,10 +5,11 @@ import type { ServiceConfig } from '../../common/config';
 import { notFound, conflict } from '../../common/errors';
 import { idCandidates, userIdToString } from '../../common/users-repository';
 import { paginationQuerySchema } from '../schemas/pagination';
+import { assertStorableSize, refineStorableDocument } from '../schemas/storable';
 
 /**
  * The users body schema follows `userFields`: with `{ emailAddress: "email" }` the address is validated under
- * `email`. Other fields pass through (templates read them as `user.*`).
+ * `email`. Other fields pass through (templates read them as `user.*`), as long as the database can store them.
  */
 export function userSchemas(fields: ServiceConfig['userFields']) {
   const known = {
@@ -17,8 +18,11 @@ export function userSchemas(fields: ServiceConfig['userFields']) {
     [fields.deviceToken]: z.string().min(1),
     [fields.clusters]: z.array(z.string().min(1)),
   };
-  const patch = z.object(known).partial().catchall(z.unknown());
-  const create = patch.extend(fields.id === '_id' ? {} : { [fields.id]: z.string().min(1).optional() });
+  const fieldsSchema = z.object(known).partial().catchall(z.unknown());
+  const patch = fieldsSchema.superRefine(refineStorableDocument);
+  const create = fieldsSchema
+    .extend(fields.id === '_id' ? {} : { [fields.id]: z.string().min(1).optional() })
+    .superRefine(refineStorableDocument);
   return { create, patch };
 }
 
@@ -77,12 +81,14 @@ export const userRoutes: FastifyPluginAsyncZod<{ users: Collection; fields: Serv
     }
     const { _id: _ignored, ...rest } = body;
     const doc = { _id, ...rest, createdAt: new Date(), updatedAt: new Date() };
+    assertStorableSize(doc);
     await users.insertOne(doc);
     return reply.code(201).send(present(doc));
   });
 
   app.patch('/users/:id', { schema: { tags: ['users'], params: idParams, body: schemas.patch } }, async (request) => {
     const update = { ...forbidIdChange(request.body as Record<string, unknown>), updatedAt: new Date() };
+    assertStorableSize(update);
     const doc = await users.findOneAndUpdate(byId(request.params.id), { $set: update }, { returnDocument: 'after' });
     if (!doc) throw notFound(`id: user ${request.params.id} not found`);
     return present(doc);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config';
 import { errorSchema, objectIdString } from './common';
+import { storableRecord } from './storable';
 
 const stringList = z.array(z.string());
 
@@ -13,7 +14,7 @@ export const sendBodySchema = z
     messageTitle: z.string().optional().describe('Email subject and push title, when there is no templateId'),
     messageContent: z.string().optional().describe('Body on every channel, when there is no templateId'),
     templateId: objectIdString.optional(),
-    data: z.record(z.string(), z.unknown()).optional().describe('Interpolation data: {{data.*}}'),
+    data: storableRecord.optional().describe('Interpolation data: {{data.*}}'),
     emailAttachments: stringList.optional().describe('Files Service names; 15 MB in all'),
     emailCarbonCopies: stringList.optional().describe('Invalid addresses are dropped'),
     emailBlindCarbonCopies: stringList.optional().describe('Invalid addresses are dropped'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableRecord } from './storable';
 
 /** Template fields (spec §2); Handlebars sources are compiled at write time so a broken one is a 400. */
 export const templateFieldsSchema = z
@@ -13,7 +14,7 @@ export const templateFieldsSchema = z
     pushTitle: z.string(),
     pushSubtitle: z.string(),
     pushMessage: z.string(),
-    pushData: z.record(z.string(), z.unknown()),
+    pushData: storableRecord,
     whatsappMessage: z.string(),
   })
   .partial()

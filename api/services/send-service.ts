@@ -18,6 +18,7 @@ import { findTemplate } from '../../common/templates-repository';
 import type { Failure, SendDocument, SendKind, SendRequest, SendSummary } from '../../common/types';
 import type { FanOutOptions, SagaSendInput, SendMessageInput } from '../../workflows/send-message';
 import type { SendBody } from '../schemas/send';
+import { assertStorableSize } from '../schemas/storable';
 
 /** Fan-out defaults: pages of 1000 ids, batches of 100, one activity per delivery up to 25 users. */
 export const DEFAULT_FAN_OUT: FanOutOptions = {
@@ -110,6 +111,8 @@ export class SendService {
       if (error instanceof TemplateSyntaxError || error instanceof MissingContentError) throw badRequest(error.message);
       throw error;
     }
+    // The request is stored whole in the send document (a saga's data holds its whole command besides).
+    assertStorableSize(request);
     await this.checkAttachments(request, (body.emailAttachments ?? []).length > 0);
     return request;
   }
@@ -279,7 +282,8 @@ export class SendService {
           channels: request.channels,
           templateId: request.templateId ?? null,
           recipients: request.recipients.length,
-          clusters: request.clusters.slice(0, 20),
+          // Temporal refuses a memo over 2 MB; names are cut so that long ones cannot fail the start.
+          clusters: request.clusters.slice(0, 20).map((cluster) => cluster.slice(0, 100)),
           attachments: request.emailAttachments.length,
           ...(input.retryRound ? { retryOf: input.sendId, retryRound: input.retryRound } : {}),
         },

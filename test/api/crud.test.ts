@@ -62,6 +62,52 @@ describe('users, templates, health and documentation routes', () => {
     expect((await inject('POST', `/templates/${id}/preview`, {})).statusCode).toBe(404);
   });
 
+  // Found by fuzzing (test/api/fuzz.test.ts): each of these reached the database and answered 500.
+  it('refuses user fields and push data that the database cannot store, and stores nothing', async () => {
+    const usersBefore = await stack.database.users.countDocuments();
+    const templatesBefore = await stack.database.templates.countDocuments();
+    const refused: [string, string, object, RegExp][] = [
+      ['POST', '/users', { $x: 1 }, /^\$x: cannot be stored/],
+      ['POST', '/users', { profile: { 'a.b': 1 } }, /^profile\.a\.b: cannot be stored/],
+      ['POST', '/users', { 'a\u0000b': 1 }, /cannot be stored/],
+      ['POST', '/users', { '"': 1 }, /^": cannot be stored/],
+      ['POST', '/users', { tags: [[1]] }, /^tags\.0: cannot be stored/],
+      ['POST', '/templates', { name: 'x', pushData: { $x: 1 } }, /^pushData\.\$x: cannot be stored/],
+    ];
+    for (const [method, url, payload, message] of refused) {
+      const response = await inject(method as 'POST', url, payload);
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: expect.stringMatching(message),
+      });
+    }
+    const tooLarge = await inject('POST', '/users', { zeros: new Array(1_500_000).fill(0) });
+    expect(tooLarge.statusCode).toBe(413);
+    expect(tooLarge.json()).toMatchObject({ statusCode: 413, message: expect.stringMatching(/too large to store/) });
+
+    const user = (await inject('POST', '/users', { name: 'Kept' })).json();
+    const template = (await inject('POST', '/templates', { name: 'Kept' })).json();
+    for (const patch of [{ $x: 1 }, { '': 1 }, { ' name': 'x' }, { 'name.x': 1 }]) {
+      expect((await inject('PATCH', `/users/${user._id}`, patch)).statusCode).toBe(400);
+    }
+    expect((await inject('PATCH', `/templates/${template._id}`, { pushData: { 'a.b': 1 } })).statusCode).toBe(400);
+    expect((await inject('GET', `/users/${user._id}`)).json()).toEqual(user);
+    expect((await inject('GET', `/templates/${template._id}`)).json()).toEqual(template);
+    expect(await stack.database.users.countDocuments()).toBe(usersBefore + 1);
+    expect(await stack.database.templates.countDocuments()).toBe(templatesBefore + 1);
+  });
+
+  it('answers malformed and overlong URLs in the error shape', async () => {
+    const badUrl = await inject('GET', '/users/%E0%A4%A');
+    expect(badUrl.statusCode).toBe(400);
+    expect(badUrl.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/^url: /) });
+    const longId = await inject('GET', `/templates/${'a'.repeat(101)}`);
+    expect(longId.statusCode).toBe(414);
+    expect(longId.json()).toEqual({ statusCode: 414, error: 'URI Too Long', message: expect.stringMatching(/^url: /) });
+  });
+
   it('reports health, readiness and each dependency', async () => {
     expect((await inject('GET', '/-/healthz')).json()).toEqual({ status: 'OK' });
     expect((await inject('GET', '/-/ready')).statusCode).toBe(200);

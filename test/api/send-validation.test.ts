@@ -10,12 +10,26 @@ describe('POST /send rejects bad input', () => {
   const templateId = new ObjectId();
 
   beforeAll(async () => {
-    stack = await startTestStack({ worker: false, service: { activeChannels: ['email', 'sms', 'push'] } });
+    stack = await startTestStack({
+      worker: false,
+      service: {
+        activeChannels: ['email', 'sms', 'push'],
+        flowManagerConfiguration: {
+          metadataSchema: {
+            channels: 'channels',
+            recipients: 'recipients',
+            messageTitle: 'title',
+            messageContent: 'text',
+          },
+        },
+      },
+    });
     await stack.database.templates.insertOne({ _id: templateId, name: 'sms only', smsMessage: 'Hi {{user.name}}' });
   });
   afterAll(() => stack.close());
 
   const valid = { channels: ['sms'], recipients: ['u1'], messageTitle: 'T', messageContent: 'C' };
+  const nested = (depth: number) => JSON.parse('{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
 
   const cases: [string, unknown, number, RegExp][] = [
     ['a body that is not an object', [1, 2], 400, /body|expected object/i],
@@ -48,6 +62,23 @@ describe('POST /send rejects bad input', () => {
     ['an unknown field', { ...valid, recipient: ['u1'] }, 400, /recipient/],
     ['attachments of the wrong type', { ...valid, emailAttachments: 'a.pdf' }, 400, /emailAttachments/],
     ['a missing attachment', { ...valid, channels: ['email'], emailAttachments: ['nope.pdf'] }, 400, /nope\.pdf/],
+    // Found by fuzzing (test/api/fuzz.test.ts): each of these answered 500.
+    [
+      'data with a field name MongoDB refuses',
+      { ...valid, data: { a: { $x: 1 } } },
+      400,
+      /^data\.a\.\$x: cannot be stored/,
+    ],
+    ['data with a dotted field name', { ...valid, data: { 'a.b': 1 } }, 400, /^data\.a\.b: cannot be stored/],
+    ['data with an array in an array', { ...valid, data: { a: [[1]] } }, 400, /^data\.a\.0: cannot be stored/],
+    ['data nested 100 levels deep', { ...valid, data: nested(100) }, 400, /nested deeper than 50 levels/],
+    ['data of 20 MB once stored', { ...valid, data: { a: new Array(1_500_000).fill(0) } }, 413, /too large to store/],
+    [
+      'a list item with a length that is no number',
+      { ...valid, recipients: [{ length: { toString: {} } }] },
+      400,
+      /^body: cannot be validated/,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, payload, statusCode, message) => {
@@ -55,6 +86,38 @@ describe('POST /send rejects bad input', () => {
     expect(response.statusCode).toBe(statusCode);
     const body = response.json();
     expect(body).toEqual({ statusCode, error: expect.any(String), message: expect.stringMatching(message) });
+  });
+
+  const command = (key: string, payload: Record<string, unknown>) => ({
+    key,
+    value: {
+      messageLabel: 'sendNotification',
+      messagePayload: { channels: ['sms'], title: 'T', text: 'C', ...payload },
+    },
+  });
+  const sagaCases: [string, unknown, RegExp][] = [
+    // Found by fuzzing: a lone surrogate is no valid workflow id; the send was stored before Temporal refused it.
+    [
+      'a saga id that is not well-formed Unicode',
+      command('saga-\ud800', { recipients: 'u1' }),
+      /^key: must be well-formed/,
+    ],
+    [
+      'a payload value that breaks validation',
+      command('saga-1', { recipients: [{ length: { toString: {} } }] }),
+      /^body: cannot be validated/,
+    ],
+    [
+      'a payload field name MongoDB refuses',
+      command('saga-2', { recipients: 'u1', $x: 1 }),
+      /^data\.value\.messagePayload\.\$x: cannot be stored/,
+    ],
+  ];
+
+  it.each(sagaCases)('POST /saga/send: %s', async (_name, payload, message) => {
+    const response = await stack.app.inject({ method: 'POST', url: '/saga/send', payload: payload as object });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(message) });
   });
 
   it('answers malformed JSON with 400 in the error shape', async () => {
