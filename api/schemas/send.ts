@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config';
-import { errorSchema, objectIdString } from './common';
+import { errorSchema, objectIdString, templateSource } from './common';
 import { storableRecord } from './storable';
 
 const stringList = z.array(z.string());
@@ -11,8 +11,8 @@ export const sendBodySchema = z
     channels: z.array(z.enum(CHANNELS)).min(1).describe('Subset of activeChannels'),
     recipients: z.array(z.string().min(1)).optional().describe('User ids; required without clusters'),
     clusters: z.array(z.string().min(1)).optional().describe('Cluster names; required without recipients'),
-    messageTitle: z.string().optional().describe('Email subject and push title, when there is no templateId'),
-    messageContent: z.string().optional().describe('Body on every channel, when there is no templateId'),
+    messageTitle: templateSource.optional().describe('Email subject and push title, when there is no templateId'),
+    messageContent: templateSource.optional().describe('Body on every channel, when there is no templateId'),
     templateId: objectIdString.optional(),
     data: storableRecord.optional().describe('Interpolation data: {{data.*}}'),
     emailAttachments: stringList.optional().describe('Files Service names; 15 MB in all'),

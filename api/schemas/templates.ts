@@ -1,21 +1,22 @@
 import { z } from 'zod';
+import { templateSource } from './common';
 import { storableRecord } from './storable';
 
 /** Template fields (spec §2); Handlebars sources are compiled at write time so a broken one is a 400. */
 export const templateFieldsSchema = z
   .object({
     name: z.string().min(1),
-    emailTitle: z.string(),
-    emailMessage: z.string(),
-    emailHtmlMessage: z.string(),
+    emailTitle: templateSource,
+    emailMessage: templateSource,
+    emailHtmlMessage: templateSource,
     emailAttachments: z.array(z.object({ file: z.string().min(1) }).strict()),
-    smsMessage: z.string(),
-    voiceMessage: z.string(),
-    pushTitle: z.string(),
-    pushSubtitle: z.string(),
-    pushMessage: z.string(),
+    smsMessage: templateSource,
+    voiceMessage: templateSource,
+    pushTitle: templateSource,
+    pushSubtitle: templateSource,
+    pushMessage: templateSource,
     pushData: storableRecord,
-    whatsappMessage: z.string(),
+    whatsappMessage: templateSource,
   })
   .partial()
   .strict();

@@ -57,6 +57,7 @@ describe('POST /send rejects bad input', () => {
       /templateId: the template has no email(Title|Message), which channel email needs/,
     ],
     ['a content that does not compile', { ...valid, messageContent: 'Hi {{#if user.name}}' }, 400, /messageContent/],
+    ['a content over 200 000 characters', { ...valid, messageContent: 'x'.repeat(200_001) }, 400, /messageContent/],
     ['an invalid emailSender', { ...valid, emailSender: 'not-an-address' }, 400, /emailSender/],
     ['data that is not an object', { ...valid, data: 'x' }, 400, /data/],
     ['an unknown field', { ...valid, recipient: ['u1'] }, 400, /recipient/],
