@@ -858,6 +858,46 @@ describe('fuzzing the HTTP API', () => {
     await expectOnlyWhatWasAccepted(collections);
   }
 
+  /** PATCH of one stored document: a valid body with one field broken is a 4xx, and any 4xx changes nothing. */
+  async function checkPatch(collection: 'users' | 'templates', id: string, broken: fc.Arbitrary<Broken>) {
+    const input = fc.oneof(
+      anyJson.map((body) => ({ body, text: undefined as string | undefined, broken: false })),
+      broken.map(({ body, text }) => ({ body, text, broken: true })),
+    );
+    await check(
+      fc.asyncProperty(input, async ({ body, text, broken: isBroken }) => {
+        const before = await stack.database[collection].findOne({ _id: new ObjectId(id) });
+        const response = await call({ method: 'PATCH', url: `/${collection}/${id}`, ...json(body, text) });
+        if (isBroken) expect(response.statusCode).toBeGreaterThanOrEqual(400);
+        if (response.statusCode >= 400) {
+          expect(await stack.database[collection].findOne({ _id: new ObjectId(id) })).toEqual(before);
+        }
+      }),
+      400,
+      [collection],
+    );
+  }
+
+  /** POST of random bodies (never a 5xx) and of valid bodies with one field broken (a 4xx). */
+  async function checkPost(
+    collection: 'users' | 'templates',
+    randomBody: fc.Arbitrary<unknown>,
+    broken: fc.Arbitrary<Broken>,
+  ) {
+    const input = fc.oneof(
+      randomBody.map((body) => ({ body, text: undefined as string | undefined, broken: false })),
+      broken.map(({ body, text }) => ({ body, text, broken: true })),
+    );
+    await check(
+      fc.asyncProperty(input, async ({ body, text, broken: isBroken }) => {
+        const response = await call({ method: 'POST', url: `/${collection}`, ...json(body, text) });
+        if (isBroken) expect(response.statusCode).toBeGreaterThanOrEqual(400);
+      }),
+      700,
+      [collection],
+    );
+  }
+
   describe('POST /send', () => {
     it(
       'answers random JSON without a 5xx',
@@ -1024,24 +1064,7 @@ describe('fuzzing the HTTP API', () => {
 
     it(
       'PATCH: leaves the user as it was on a 4xx, and answers a valid body with one field broken with a 4xx',
-      async () => {
-        const input = fc.oneof(
-          anyJson.map((body) => ({ body, text: undefined, broken: false })),
-          brokenUser.map(({ body, text }) => ({ body, text, broken: true })),
-        );
-        await check(
-          fc.asyncProperty(input, async ({ body, text, broken }) => {
-            const before = await stack.database.users.findOne({ _id: new ObjectId(userId) });
-            const response = await call({ method: 'PATCH', url: `/users/${userId}`, ...json(body, text) });
-            if (broken) expect(response.statusCode).toBeGreaterThanOrEqual(400);
-            if (response.statusCode >= 400) {
-              expect(await stack.database.users.findOne({ _id: new ObjectId(userId) })).toEqual(before);
-            }
-          }),
-          400,
-          ['users'],
-        );
-      },
+      () => checkPatch('users', userId, brokenUser),
       TIMEOUT,
     );
 
@@ -1052,18 +1075,7 @@ describe('fuzzing the HTTP API', () => {
           anyJson,
           fc.record(Object.fromEntries(USER_FIELDS.map((field) => [field, hostileJson])), { requiredKeys: [] }),
         );
-        const input = fc.oneof(
-          randomBody.map((body) => ({ body, text: undefined, broken: false })),
-          brokenUser.map(({ body, text }) => ({ body, text, broken: true })),
-        );
-        await check(
-          fc.asyncProperty(input, async ({ body, text, broken }) => {
-            const response = await call({ method: 'POST', url: '/users', ...json(body, text) });
-            if (broken) expect(response.statusCode).toBeGreaterThanOrEqual(400);
-          }),
-          700,
-          ['users'],
-        );
+        await checkPost('users', randomBody, brokenUser);
       },
       TIMEOUT,
     );
@@ -1096,24 +1108,7 @@ describe('fuzzing the HTTP API', () => {
 
     it(
       'PATCH: leaves the template as it was on a 4xx, and answers a valid body with one field broken with a 4xx',
-      async () => {
-        const input = fc.oneof(
-          anyJson.map((body) => ({ body, text: undefined, broken: false })),
-          brokenTemplate(true).map(({ body, text }) => ({ body, text, broken: true })),
-        );
-        await check(
-          fc.asyncProperty(input, async ({ body, text, broken }) => {
-            const before = await stack.database.templates.findOne({ _id: new ObjectId(templateId) });
-            const response = await call({ method: 'PATCH', url: `/templates/${templateId}`, ...json(body, text) });
-            if (broken) expect(response.statusCode).toBeGreaterThanOrEqual(400);
-            if (response.statusCode >= 400) {
-              expect(await stack.database.templates.findOne({ _id: new ObjectId(templateId) })).toEqual(before);
-            }
-          }),
-          400,
-          ['templates'],
-        );
-      },
+      () => checkPatch('templates', templateId, brokenTemplate(true)),
       TIMEOUT,
     );
 
@@ -1127,18 +1122,7 @@ describe('fuzzing the HTTP API', () => {
             requiredKeys: ['name'],
           }),
         );
-        const input = fc.oneof(
-          randomBody.map((body) => ({ body, text: undefined, broken: false })),
-          brokenTemplate(false).map(({ body, text }) => ({ body, text, broken: true })),
-        );
-        await check(
-          fc.asyncProperty(input, async ({ body, text, broken }) => {
-            const response = await call({ method: 'POST', url: '/templates', ...json(body, text) });
-            if (broken) expect(response.statusCode).toBeGreaterThanOrEqual(400);
-          }),
-          700,
-          ['templates'],
-        );
+        await checkPost('templates', randomBody, brokenTemplate(false));
       },
       TIMEOUT,
     );
