@@ -1,4 +1,12 @@
-import { MongoClient, type Collection, type Db, type Document } from 'mongodb';
+import {
+  MongoBulkWriteError,
+  MongoClient,
+  MongoServerError,
+  type Collection,
+  type Db,
+  type Document,
+  type OptionalUnlessRequiredId,
+} from 'mongodb';
 import type { AppConfig } from './config';
 import type { AudiencePageDocument, DeliveryDocument, DispatchClaimDocument, SendDocument } from './types';
 
@@ -57,4 +65,35 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     database.sends.createIndex({ createdAt: -1 }, { name: 'by_created' }),
     database.users.createIndex({ [clusters]: 1 }, { name: 'by_cluster' }),
   ]);
+}
+
+/**
+ * Reads by a list of ids are point lookups on `_id`, this many in flight: the one access path both MongoDB and
+ * FerretDB serve from an index (FerretDB scans the collection for `$in`).
+ */
+export const POINT_LOOKUPS_IN_FLIGHT = 16;
+
+const DUPLICATE_KEY = 11000;
+
+export const isDuplicateKey = (error: unknown): boolean =>
+  error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+
+/**
+ * Inserts every document whose `_id` is free (one `insertMany`, unordered); returns the indexes of those whose
+ * `_id` was taken. Without transactions (FerretDB), the unique `_id` is what makes a write idempotent or
+ * decides which of two workers gets something. Any other write error is thrown.
+ */
+export async function insertWhereFree<T extends Document>(
+  collection: Collection<T>,
+  docs: OptionalUnlessRequiredId<T>[],
+): Promise<number[]> {
+  try {
+    await collection.insertMany(docs, { ordered: false });
+    return [];
+  } catch (error) {
+    if (!(error instanceof MongoBulkWriteError)) throw error;
+    const writeErrors = [error.writeErrors].flat();
+    if (writeErrors.length === 0 || writeErrors.some((writeError) => writeError.code !== DUPLICATE_KEY)) throw error;
+    return writeErrors.map((writeError) => writeError.index);
+  }
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { MongoBulkWriteError, MongoServerError, type AnyBulkWriteOperation, type Filter } from 'mongodb';
+import type { AnyBulkWriteOperation, Filter } from 'mongodb';
 import { mapWithConcurrency } from './concurrency';
 import type { Channel } from './config';
-import type { Database } from './db';
+import { insertWhereFree, isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
 import {
   deliveryKey,
   type DeliveryCounts,
@@ -25,10 +25,6 @@ export interface DeliveryOutcome {
   /** False for outcomes that record no provider call (skipped users, users not found). */
   attempted: boolean;
 }
-
-const DUPLICATE_KEY = 11000;
-/** See POINT_LOOKUPS_IN_FLIGHT in users-repository.ts: reads by key are point lookups on `_id`. */
-const POINT_LOOKUPS_IN_FLIGHT = 16;
 
 /**
  * The sends and deliveries ledger (spec §2). Every write is idempotent on its own (inserts and upserts keyed
@@ -104,7 +100,7 @@ export class Ledger {
       });
       return true;
     } catch (error) {
-      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
+      if (isDuplicateKey(error)) return false;
       throw error;
     }
   }
@@ -126,7 +122,8 @@ export class Ledger {
   async record(sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     const now = new Date();
-    const existing = await this.insertNew(
+    const existing = await insertWhereFree(
+      this.database.deliveries,
       outcomes.map((outcome) => ({
         _id: deliveryKey(sendId, outcome.channel, outcome.userId),
         sendId,
@@ -149,19 +146,6 @@ export class Ledger {
         existing.map((index) => outcomes[index]),
         now,
       );
-  }
-
-  /** Inserts the documents that are new; returns the indexes of those whose key already exists. */
-  private async insertNew(docs: DeliveryDocument[]): Promise<number[]> {
-    try {
-      await this.database.deliveries.insertMany(docs, { ordered: false });
-      return [];
-    } catch (error) {
-      if (!(error instanceof MongoBulkWriteError)) throw error;
-      const writeErrors = [error.writeErrors].flat();
-      if (writeErrors.length === 0 || writeErrors.some((writeError) => writeError.code !== DUPLICATE_KEY)) throw error;
-      return writeErrors.map((writeError) => writeError.index);
-    }
   }
 
   private async update(sendId: string, outcomes: DeliveryOutcome[], now: Date): Promise<void> {

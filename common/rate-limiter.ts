@@ -1,12 +1,10 @@
-import { MongoBulkWriteError } from 'mongodb';
 import type { Channel, ServiceConfig } from './config';
-import type { Database } from './db';
+import { insertWhereFree, type Database } from './db';
 
 export type ChannelLimits = ServiceConfig['rateLimits'];
 
 /** How much of a second's budget one worker reserves at a time: small enough to share, large enough to be cheap. */
 const RESERVATIONS_PER_SECOND = 10;
-const DUPLICATE_KEY = 11000;
 /** Tokens older than this are deleted (by whichever worker notices first). */
 const KEEP_WINDOWS_MS = 60_000;
 
@@ -127,7 +125,7 @@ export class ChannelRateLimiter {
         _id: `${channel}|${window}|${next + index}`,
       }));
       next = end;
-      const taken = await this.insertTokens(tokens);
+      const taken = tokens.length - (await insertWhereFree(this.database.rateTokens, tokens)).length;
       state.nextToken = end;
       if (taken > 0) {
         this.cleanUp(channel);
@@ -136,19 +134,6 @@ export class ChannelRateLimiter {
     }
     state.nextToken = limit;
     return 0;
-  }
-
-  /** Inserts the tokens it can; returns how many were free. */
-  private async insertTokens(tokens: { _id: string }[]): Promise<number> {
-    try {
-      await this.database.rateTokens.insertMany(tokens, { ordered: false });
-      return tokens.length;
-    } catch (error) {
-      if (!(error instanceof MongoBulkWriteError)) throw error;
-      const writeErrors = [error.writeErrors].flat();
-      if (writeErrors.some((writeError) => writeError.code !== DUPLICATE_KEY)) throw error;
-      return tokens.length - writeErrors.length;
-    }
   }
 
   private cleanUp(channel: Channel): void {

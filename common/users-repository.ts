@@ -1,14 +1,8 @@
 import { ObjectId, type Document, type Filter } from 'mongodb';
 import { mapWithConcurrency } from './concurrency';
 import type { ServiceConfig } from './config';
-import type { Database } from './db';
+import { POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
 import { isObjectIdHex } from './ids';
-
-/**
- * Lookups in flight when users are read one by one. Reads by a list of ids are point lookups on `_id`, the one
- * access path both MongoDB and FerretDB serve from an index (FerretDB scans the collection for `$in`).
- */
-const POINT_LOOKUPS_IN_FLIGHT = 16;
 
 /** Where paging through an audience stopped: the last `_id` seen, with its BSON type so it can be rebuilt. */
 export interface AudienceCursor {
