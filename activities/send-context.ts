@@ -6,6 +6,7 @@ import { CompiledContent } from '../common/message-content';
 import { MessageRenderer } from '../common/rendering';
 import { findTemplate, type TemplateDocument } from '../common/templates-repository';
 import type { SendDocument } from '../common/types';
+import { SharedLoads } from '../common/concurrency';
 import { PermanentProviderError } from '../common/errors';
 import type { EmailAttachment } from './channels/channel-providers';
 
@@ -25,7 +26,7 @@ const MAX_CACHED_SENDS = 64;
  * instead of once per recipient. Bounded so that a long-lived worker does not grow with every send.
  */
 export class SendContextCache {
-  private readonly contexts = new Map<string, Promise<SendContext>>();
+  private readonly contexts = new SharedLoads<SendContext>(MAX_CACHED_SENDS);
   private readonly renderer: MessageRenderer;
 
   constructor(
@@ -35,15 +36,7 @@ export class SendContextCache {
   }
 
   get(sendId: string): Promise<SendContext> {
-    let context = this.contexts.get(sendId);
-    if (!context) {
-      context = this.load(sendId);
-      // A failed load (database down) must not be cached: the activity's retry loads again.
-      context.catch(() => this.contexts.delete(sendId));
-      this.contexts.set(sendId, context);
-      if (this.contexts.size > MAX_CACHED_SENDS) this.contexts.delete(this.contexts.keys().next().value!);
-    }
-    return context;
+    return this.contexts.get(sendId, () => this.load(sendId));
   }
 
   private async load(sendId: string): Promise<SendContext> {

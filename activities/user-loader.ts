@@ -1,5 +1,6 @@
 import type { Document } from 'mongodb';
 import type { AudienceSnapshots } from '../common/audience-snapshots';
+import { SharedLoads } from '../common/concurrency';
 import type { UsersRepository } from '../common/users-repository';
 
 const CACHED_PAGES = 16;
@@ -12,7 +13,7 @@ const CACHED_PAGES = 16;
  * by id.
  */
 export class UserLoader {
-  private readonly pages = new Map<string, Promise<Map<string, Document> | null>>();
+  private readonly pages = new SharedLoads<Map<string, Document> | null>(CACHED_PAGES);
 
   constructor(
     private readonly users: UsersRepository,
@@ -33,15 +34,6 @@ export class UserLoader {
   }
 
   private page(sendId: string, page: number): Promise<Map<string, Document> | null> {
-    const key = `${sendId}|${page}`;
-    let loading = this.pages.get(key);
-    if (!loading) {
-      loading = this.snapshots.readUsers(sendId, page);
-      // A failed read (database down) must not be cached: the activity's retry reads again.
-      loading.catch(() => this.pages.delete(key));
-      this.pages.set(key, loading);
-      if (this.pages.size > CACHED_PAGES) this.pages.delete(this.pages.keys().next().value!);
-    }
-    return loading;
+    return this.pages.get(`${sendId}|${page}`, () => this.snapshots.readUsers(sendId, page));
   }
 }

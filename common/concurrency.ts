@@ -26,3 +26,24 @@ export async function mapWithConcurrency<T, R>(
   await Promise.all(lanes);
   return results;
 }
+
+/**
+ * Loads each key once and shares the promise with every caller, keeping at most `capacity` keys (the oldest
+ * go first). A failed load is forgotten, so that the next caller (an activity's retry) loads again.
+ */
+export class SharedLoads<V> {
+  private readonly loads = new Map<string, Promise<V>>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: string, load: () => Promise<V>): Promise<V> {
+    let loading = this.loads.get(key);
+    if (!loading) {
+      loading = load();
+      loading.catch(() => this.loads.delete(key));
+      this.loads.set(key, loading);
+      if (this.loads.size > this.capacity) this.loads.delete(this.loads.keys().next().value!);
+    }
+    return loading;
+  }
+}
