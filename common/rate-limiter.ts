@@ -104,7 +104,10 @@ export class ChannelRateLimiter {
       state.window = window;
       state.granted = granted;
       state.used = granted > 0 ? 1 : 0;
-      if (granted > 0) return;
+      // Tokens of a second that ended while they were being taken are dropped: spending them now would add
+      // to the next second's calls.
+      if (granted > 0 && Math.floor(this.now() / 1000) === window) return;
+      if (granted > 0) continue;
       // This second is spent across the workers: wait for the next one.
       await sleep((window + 1) * 1000 - this.now());
     }
