@@ -14,7 +14,7 @@ import type { DeliveryOutcome, Ledger } from '../common/ledger';
 import type { DeliveryDocument } from '../common/types';
 import type { RenderedMessage } from '../common/message-content';
 import type { UsersRepository } from '../common/users-repository';
-import type { ChannelProviders, ProviderReceipt } from './channels/channel-providers';
+import type { ChannelProviders, ProviderReceipt } from './providers/channel-interfaces';
 import type { ChannelRateLimiter } from '../common/rate-limiter';
 import type { UserLoader } from './user-loader';
 import type { SendContext, SendContextCache } from './send-context';

@@ -9,7 +9,7 @@ import { ChannelRateLimiter } from '../common/rate-limiter';
 import { countFailures, countSent, type DeliveryOutcome, type Ledger } from '../common/ledger';
 import type { AudienceSnapshotSummary, SendSummary } from '../common/types';
 import type { AudienceCursor, UsersRepository } from '../common/users-repository';
-import type { ChannelProviders } from './channels/channel-providers';
+import type { ChannelProviders } from './providers/channel-interfaces';
 import { dispatchDeliveries, type DispatchInput } from './dispatch';
 import { keepAlive } from './keep-alive';
 import { UserLoader } from './user-loader';

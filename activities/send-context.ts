@@ -8,7 +8,7 @@ import { findTemplate, type TemplateDocument } from '../common/templates-reposit
 import type { SendDocument } from '../common/types';
 import { SharedLoads } from '../common/concurrency';
 import { PermanentProviderError } from '../common/errors';
-import type { EmailAttachment } from './channels/channel-providers';
+import type { EmailAttachment } from './providers/channel-interfaces';
 
 /** Everything a dispatch needs about its send, loaded once per worker process and send. */
 export interface SendContext {

@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
-import { createChannelProviders } from '../activities/channels';
-import type { ProviderReceipt } from '../activities/channels/channel-providers';
+import { createChannelProviders } from '../activities/providers';
+import type { ProviderReceipt } from '../activities/providers/channel-interfaces';
 import { loadConfig, type Channel } from '../common/config';
 import { mapWithConcurrency } from '../common/concurrency';
 import { connectDatabase } from '../common/db';

@@ -1,6 +1,6 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { createChannelProviders } from '../activities/channels';
+import { createChannelProviders } from '../activities/providers';
 import type { AppConfig } from '../common/config';
 import { connectDatabase } from '../common/db';
 import { FilesServiceClient } from '../common/files-service';

@@ -1,7 +1,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type SendActivities } from '../../activities';
-import { createChannelProviders } from '../../activities/channels';
+import { createChannelProviders } from '../../activities/providers';
 import { FilesServiceClient } from '../../common/files-service';
 import { Ledger } from '../../common/ledger';
 import type { SendRequest } from '../../common/types';

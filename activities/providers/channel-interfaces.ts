@@ -1,6 +1,7 @@
 /**
- * One interface per channel (STYLE.md, after novu): a provider file implements one of these, so adding a
- * provider touches one folder. Providers throw `TransientProviderError` or `PermanentProviderError` only.
+ * One interface per channel (STYLE.md, after novu). A provider is one file in `activities/providers/`
+ * implementing every channel interface it serves (Twilio: sms and voice), so adding a provider touches one
+ * file and the factory. Providers throw `TransientProviderError` or `PermanentProviderError` only.
  */
 export interface ProviderReceipt {
   providerMessageId?: string;

@@ -1,9 +1,17 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import { PermanentProviderError, TransientProviderError } from '../../../common/errors';
-import type { EmailMessage, EmailProvider, ProviderReceipt } from '../channel-providers';
+import { z } from 'zod';
+import { PermanentProviderError, TransientProviderError } from '../../common/errors';
+import type { EmailMessage, EmailProvider, ProviderReceipt } from './channel-interfaces';
 
-/** SMTP reply codes: 4xx is "try again later", 5xx is final (RFC 5321 §4.2.1). */
-function classifySmtpError(error: unknown): TransientProviderError | PermanentProviderError {
+/** Where mail goes; `SMTP_URL` today (see `providerSettingsFromConfig`). */
+export const smtpSettingsSchema = z.strictObject({
+  /** `smtp://user:pass@host:587` (STARTTLS when the server offers it) or `smtps://` (TLS from the start). */
+  url: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL'),
+});
+export type SmtpSettings = z.infer<typeof smtpSettingsSchema>;
+
+/** SMTP reply codes: 4xx is "try again later", 5xx is final (RFC 5321 §4.2.1); no reply at all is transient. */
+export function classifySmtpError(error: unknown): TransientProviderError | PermanentProviderError {
   const { responseCode, code, message } = error as { responseCode?: number; code?: string; message: string };
   if (responseCode && responseCode >= 500)
     return new PermanentProviderError(`smtp: ${message}`, `SMTP_${responseCode}`);
@@ -12,12 +20,12 @@ function classifySmtpError(error: unknown): TransientProviderError | PermanentPr
 }
 
 /** Email over SMTP with nodemailer's pooled transport (connections are reused across messages). */
-export class SmtpEmailProvider implements EmailProvider {
+export class SmtpProvider implements EmailProvider {
   private readonly transporter: Transporter;
 
-  constructor(smtpUrl: string) {
+  constructor(settings: SmtpSettings) {
     this.transporter = nodemailer.createTransport({
-      url: smtpUrl,
+      url: settings.url,
       pool: true,
       maxConnections: 8,
       maxMessages: Infinity,

@@ -1,9 +1,22 @@
 import { createSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Env } from '../../../common/config';
-import { PermanentProviderError, TransientProviderError } from '../../../common/errors';
-import type { ProviderReceipt, PushMessage, PushProvider } from '../channel-providers';
-import { formBody, joinUrl, type ProviderHttpClient } from '../http-client';
+import { z } from 'zod';
+import { PermanentProviderError, TransientProviderError } from '../../common/errors';
+import type { ProviderReceipt, PushMessage, PushProvider } from './channel-interfaces';
+import { formBody, joinUrl, type ProviderHttpClient } from './http-client';
+
+/** What a Firebase project needs; from `FCM_*` today (see `providerSettingsFromConfig`). */
+export const fcmSettingsSchema = z.strictObject({
+  /** Base of the FCM HTTP v1 API: `https://fcm.googleapis.com` in production, the simulator locally. */
+  baseUrl: z.url(),
+  /** OAuth token endpoint the signed JWT is exchanged at, `https://oauth2.googleapis.com/token` in production. */
+  tokenUrl: z.url(),
+  /** Firebase project id, in `/v1/projects/{projectId}/messages:send`. */
+  projectId: z.string().min(1),
+  /** Path of the service-account JSON key (`client_email`, `private_key`), read at the first push. */
+  credentialsPath: z.string().min(1),
+});
+export type FcmSettings = z.infer<typeof fcmSettingsSchema>;
 
 const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 /** Refresh a little before Google's expiry so no request goes out with a token that dies in flight. */
@@ -15,7 +28,7 @@ interface ServiceAccount {
 }
 
 /** FCM v1 errors carry the precise cause in `details[].errorCode` (UNREGISTERED, INVALID_ARGUMENT, ...). */
-const readFcmError = (body: unknown) => {
+export const readFcmError = (body: unknown) => {
   const error = (body as { error?: { status?: string; message?: string; details?: { errorCode?: string }[] } })?.error;
   const code = error?.details?.find((detail) => detail.errorCode)?.errorCode ?? error?.status;
   return { code: code ? `FCM_${code}` : undefined, detail: error?.message };
@@ -25,26 +38,26 @@ const base64url = (value: string | Buffer) => Buffer.from(value).toString('base6
 
 /**
  * Push through FCM HTTP v1 with a service account: a self-signed JWT is exchanged for an OAuth access token
- * at `FCM_TOKEN_URL` (Google's token endpoint in production), cached until shortly before it expires.
+ * at `tokenUrl` (Google's token endpoint in production), cached until shortly before it expires.
  */
-export class FcmPushProvider implements PushProvider {
+export class FcmProvider implements PushProvider {
   private token?: { value: string; expiresAt: number };
   private pendingToken?: Promise<string>;
   private account?: ServiceAccount;
 
   constructor(
     private readonly http: ProviderHttpClient,
-    private readonly env: Pick<Env, 'FCM_BASE_URL' | 'FCM_TOKEN_URL' | 'FCM_PROJECT_ID' | 'FCM_CREDENTIALS_PATH'>,
+    private readonly settings: FcmSettings,
   ) {}
 
   private serviceAccount(): ServiceAccount {
     if (this.account) return this.account;
     let parsed: Partial<ServiceAccount>;
     try {
-      parsed = JSON.parse(readFileSync(this.env.FCM_CREDENTIALS_PATH, 'utf8')) as Partial<ServiceAccount>;
+      parsed = JSON.parse(readFileSync(this.settings.credentialsPath, 'utf8')) as Partial<ServiceAccount>;
     } catch (error) {
       throw new PermanentProviderError(
-        `FCM_CREDENTIALS_PATH ${this.env.FCM_CREDENTIALS_PATH} cannot be read: ${(error as Error).message}`,
+        `FCM_CREDENTIALS_PATH ${this.settings.credentialsPath} cannot be read: ${(error as Error).message}`,
         'FCM_CREDENTIALS',
       );
     }
@@ -62,7 +75,7 @@ export class FcmPushProvider implements PushProvider {
       JSON.stringify({
         iss: account.client_email,
         scope: FCM_SCOPE,
-        aud: this.env.FCM_TOKEN_URL,
+        aud: this.settings.tokenUrl,
         iat: now,
         exp: now + 3600,
       }),
@@ -72,7 +85,7 @@ export class FcmPushProvider implements PushProvider {
   }
 
   private async fetchToken(): Promise<string> {
-    const response = await this.http.call('fcm-oauth', this.env.FCM_TOKEN_URL, {
+    const response = await this.http.call('fcm-oauth', this.settings.tokenUrl, {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: formBody({
         grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
@@ -121,8 +134,8 @@ export class FcmPushProvider implements PushProvider {
       },
     };
     const url = joinUrl(
-      this.env.FCM_BASE_URL,
-      `/v1/projects/${encodeURIComponent(this.env.FCM_PROJECT_ID)}/messages:send`,
+      this.settings.baseUrl,
+      `/v1/projects/${encodeURIComponent(this.settings.projectId)}/messages:send`,
     );
     try {
       const response = await this.http.call(

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import type { ProviderReceipt, SmsProvider, TextMessage, VoiceProvider } from './channel-interfaces';
+import { basicAuth, formBody, joinUrl, type ProviderHttpClient } from './http-client';
+
+/** What a Twilio account needs; from `TWILIO_*` today (see `providerSettingsFromConfig`). */
+export const twilioSettingsSchema = z.strictObject({
+  /** Base of Twilio's REST API: `https://api.twilio.com` in production, the simulator locally. */
+  baseUrl: z.url(),
+  /** Account SID: the account of every resource and the basic-auth user. */
+  accountSid: z.string().min(1),
+  /** Auth token: the basic-auth password. */
+  authToken: z.string().min(1),
+});
+export type TwilioSettings = z.infer<typeof twilioSettingsSchema>;
+
+/** Twilio's error JSON: `{ code, message, more_info, status }`. */
+export const readTwilioError = (body: unknown) => {
+  const error = body as { code?: number; message?: string } | undefined;
+  return { code: error?.code !== undefined ? `TWILIO_${error.code}` : undefined, detail: error?.message };
+};
+
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+
+/**
+ * SMS through Twilio's Messages API and voice through its Calls API, where the message is read by `<Say>` in
+ * inline TwiML. Both are account-scoped resources (`/2010-04-01/Accounts/{sid}/...`) with basic auth, so one
+ * instance serves both channels.
+ */
+export class TwilioProvider implements SmsProvider, VoiceProvider {
+  constructor(
+    private readonly http: ProviderHttpClient,
+    private readonly settings: TwilioSettings,
+  ) {}
+
+  sendSms({ from, to, body }: TextMessage): Promise<ProviderReceipt> {
+    return this.create('Messages', { To: to, From: from, Body: body });
+  }
+
+  call({ from, to, body }: TextMessage): Promise<ProviderReceipt> {
+    const text = body.replace(/[&<>"']/g, (char) => XML_ESCAPES[char]);
+    return this.create('Calls', { To: to, From: from, Twiml: `<Response><Say>${text}</Say></Response>` });
+  }
+
+  private async create(resource: 'Messages' | 'Calls', fields: Record<string, string>): Promise<ProviderReceipt> {
+    const { baseUrl, accountSid, authToken } = this.settings;
+    const url = joinUrl(baseUrl, `/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/${resource}.json`);
+    const response = await this.http.call(
+      'twilio',
+      url,
+      {
+        headers: {
+          authorization: basicAuth(accountSid, authToken),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: formBody(fields),
+      },
+      readTwilioError,
+    );
+    return { providerMessageId: response.json<{ sid?: string }>()?.sid };
+  }
+}

@@ -1,0 +1,269 @@
+import { parseEnvironment, parseServiceConfig, type AppConfig } from '../../common/config';
+import {
+  parseRetryAfter,
+  PermanentProviderError,
+  providerErrorForStatus,
+  TransientProviderError,
+} from '../../common/errors';
+import {
+  createChannelProviders,
+  createProvider,
+  MiaSmsServiceProvider,
+  providerSettingsFromConfig,
+  ProviderSettingsError,
+  TwilioProvider,
+  type ProviderHttpClient,
+  type ProviderSpec,
+  type SmsProvider,
+  type VoiceProvider,
+} from '../../activities/providers';
+import { readFcmError } from '../../activities/providers/fcm';
+import type { ProviderRequest } from '../../activities/providers/http-client';
+import { readInfobipError } from '../../activities/providers/infobip';
+import { readKaleyraError } from '../../activities/providers/kaleyra';
+import { classifySmtpError } from '../../activities/providers/smtp';
+import { readTwilioError } from '../../activities/providers/twilio';
+
+const twilioSettings = { baseUrl: 'https://api.twilio.test/', accountSid: 'AC123', authToken: 'secret' };
+
+/** An HTTP client that records requests and answers 201 with `answer`, so providers run without a server. */
+function recordingHttp(answer: unknown = { sid: 'SM1' }) {
+  const requests: { provider: string; url: string; init: ProviderRequest }[] = [];
+  const http = {
+    async call(provider: string, url: string, init: ProviderRequest) {
+      requests.push({ provider, url, init });
+      return { status: 201, headers: {}, body: Buffer.from(JSON.stringify(answer)), json: () => answer };
+    },
+    async close() {},
+  } as unknown as ProviderHttpClient;
+  return { http, requests };
+}
+
+function configWith(providers: Record<string, string>, environment: Record<string, string> = {}): AppConfig {
+  return {
+    env: parseEnvironment(environment),
+    service: parseServiceConfig(JSON.stringify({ activeChannels: ['sms'], providers }), 'test'),
+  };
+}
+
+describe('providerErrorForStatus', () => {
+  it('makes a 429 a throttled transient error carrying Retry-After', () => {
+    const error = providerErrorForStatus('twilio', 429, 'Too Many Requests', 'TWILIO_20429', 2000);
+    expect(error).toBeInstanceOf(TransientProviderError);
+    expect(error).toMatchObject({ code: 'TWILIO_20429', retryAfterMs: 2000, throttled: true });
+    expect(error.message).toBe('twilio answered 429: Too Many Requests');
+  });
+
+  it.each([408, 500, 502, 503])(
+    'makes %i transient, not throttled, HTTP_<status> without a provider code',
+    (status) => {
+      const error = providerErrorForStatus('kaleyra', status, 'busy');
+      expect(error).toBeInstanceOf(TransientProviderError);
+      expect(error).toMatchObject({ code: `HTTP_${status}`, throttled: false });
+    },
+  );
+
+  it.each([400, 401, 403, 404, 413, 422])('makes %i permanent with the provider code', (status) => {
+    const error = providerErrorForStatus('twilio', status, 'invalid number', 'TWILIO_21211');
+    expect(error).toBeInstanceOf(PermanentProviderError);
+    expect(error.code).toBe('TWILIO_21211');
+  });
+
+  it('falls back to HTTP_<status> and cuts long messages at 500 characters', () => {
+    const error = providerErrorForStatus('fcm', 400, 'x'.repeat(1000));
+    expect(error).toBeInstanceOf(PermanentProviderError);
+    expect(error.code).toBe('HTTP_400');
+    expect(error.message).toHaveLength(500);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-01-01T00:00:00Z');
+
+  it.each([
+    ['2', 2000],
+    ['0', 0],
+    ['1.5', 1500],
+    ['-3', 0],
+  ])('reads %j seconds as %i ms', (header, expected) => {
+    expect(parseRetryAfter(header, now)).toBe(expected);
+  });
+
+  it('reads an HTTP date as the time until it, never negative', () => {
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30000);
+    expect(parseRetryAfter('Wed, 31 Dec 2025 23:59:00 GMT', now)).toBe(0);
+  });
+
+  it.each([[undefined], [''], ['soon'], [[]]])('ignores %j', (header) => {
+    expect(parseRetryAfter(header, now)).toBeUndefined();
+  });
+
+  it('takes the first of repeated headers', () => {
+    expect(parseRetryAfter(['3', '9'], now)).toBe(3000);
+  });
+});
+
+describe('provider error bodies', () => {
+  it('reads Twilio codes, including 0, and messages', () => {
+    expect(readTwilioError({ code: 21211, message: 'not a valid phone number', status: 400 })).toEqual({
+      code: 'TWILIO_21211',
+      detail: 'not a valid phone number',
+    });
+    expect(readTwilioError({ code: 0 }).code).toBe('TWILIO_0');
+  });
+
+  it('reads Kaleyra codes', () => {
+    expect(readKaleyraError({ code: 'E413', message: 'Invalid number', error: {} })).toEqual({
+      code: 'KALEYRA_E413',
+      detail: 'Invalid number',
+    });
+  });
+
+  it('prefers the FCM errorCode of details over the status', () => {
+    const body = {
+      error: {
+        status: 'NOT_FOUND',
+        message: 'Requested entity was not found.',
+        details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError' }, { errorCode: 'UNREGISTERED' }],
+      },
+    };
+    expect(readFcmError(body)).toEqual({ code: 'FCM_UNREGISTERED', detail: 'Requested entity was not found.' });
+    expect(readFcmError({ error: { status: 'UNAUTHENTICATED', message: 'bad token' } }).code).toBe(
+      'FCM_UNAUTHENTICATED',
+    );
+  });
+
+  it('reads Infobip service exceptions', () => {
+    const body = { requestError: { serviceException: { messageId: 'UNAUTHORIZED', text: 'Invalid login details' } } };
+    expect(readInfobipError(body)).toEqual({ code: 'INFOBIP_UNAUTHORIZED', detail: 'Invalid login details' });
+  });
+
+  it.each([
+    ['Twilio', readTwilioError],
+    ['Kaleyra', readKaleyraError],
+    ['FCM', readFcmError],
+    ['Infobip', readInfobipError],
+  ])('gives no %s code for a body that is not its error JSON', (_, read) => {
+    for (const body of [undefined, 'Bad Gateway', {}, { unrelated: true }]) {
+      expect(read(body).code).toBeUndefined();
+    }
+  });
+});
+
+describe('classifySmtpError', () => {
+  it('makes an SMTP 4xx reply transient', () => {
+    const error = classifySmtpError(Object.assign(new Error('Mailbox busy'), { responseCode: 450 }));
+    expect(error).toBeInstanceOf(TransientProviderError);
+    expect(error).toMatchObject({ code: 'SMTP_450', message: 'smtp: Mailbox busy' });
+  });
+
+  it('makes an SMTP 5xx reply permanent', () => {
+    const error = classifySmtpError(Object.assign(new Error('No such user'), { responseCode: 550 }));
+    expect(error).toBeInstanceOf(PermanentProviderError);
+    expect(error.code).toBe('SMTP_550');
+  });
+
+  it('makes a failure without a reply transient with the connection code', () => {
+    expect(classifySmtpError(Object.assign(new Error('refused'), { code: 'ECONNECTION' }))).toMatchObject({
+      name: 'TransientProviderError',
+      code: 'ECONNECTION',
+    });
+    expect(classifySmtpError(new Error('?')).code).toBe('SMTP_ERROR');
+  });
+});
+
+describe('createProvider', () => {
+  it('builds one Twilio object that sends sms through Messages and calls through Calls with <Say>', async () => {
+    const { http, requests } = recordingHttp();
+    const twilio = createProvider({ providerType: 'twilio', settings: twilioSettings }, { http });
+    const sms: SmsProvider = twilio;
+    const voice: VoiceProvider = twilio;
+    expect(twilio).toBeInstanceOf(TwilioProvider);
+
+    await expect(sms.sendSms({ from: '+1500', to: '+39333', body: 'Hi' })).resolves.toEqual({
+      providerMessageId: 'SM1',
+    });
+    await voice.call({ from: '+1500', to: '+39333', body: 'Tom & "Jerry" <3' });
+
+    expect(requests.map(({ provider, url }) => [provider, url])).toEqual([
+      ['twilio', 'https://api.twilio.test/2010-04-01/Accounts/AC123/Messages.json'],
+      ['twilio', 'https://api.twilio.test/2010-04-01/Accounts/AC123/Calls.json'],
+    ]);
+    expect(requests[0].init.headers?.authorization).toBe(`Basic ${Buffer.from('AC123:secret').toString('base64')}`);
+    expect(Object.fromEntries(new URLSearchParams(String(requests[0].init.body)))).toEqual({
+      To: '+39333',
+      From: '+1500',
+      Body: 'Hi',
+    });
+    expect(new URLSearchParams(String(requests[1].init.body)).get('Twiml')).toBe(
+      '<Response><Say>Tom &amp; &quot;Jerry&quot; &lt;3</Say></Response>',
+    );
+  });
+
+  it.each([
+    [{ ...twilioSettings, accountSid: '' }, /^twilio settings: accountSid: /],
+    [{ ...twilioSettings, baseUrl: 'not a url' }, /^twilio settings: baseUrl: /],
+    [{ baseUrl: twilioSettings.baseUrl, accountSid: 'AC123' }, /^twilio settings: authToken: /],
+    [{ ...twilioSettings, authtoken: 'typo' }, /^twilio settings: .*authtoken/],
+  ])('refuses bad Twilio settings %j, naming the field', (settings, message) => {
+    const { http } = recordingHttp();
+    const build = () => createProvider({ providerType: 'twilio', settings } as ProviderSpec, { http });
+    expect(build).toThrow(ProviderSettingsError);
+    expect(build).toThrow(message);
+  });
+
+  it('refuses an smtp URL that is not smtp:// or smtps://', () => {
+    const { http } = recordingHttp();
+    expect(() => createProvider({ providerType: 'smtp', settings: { url: 'http://mail' } }, { http })).toThrow(
+      'smtp settings: url: must be an smtp:// or smtps:// URL',
+    );
+  });
+
+  it('refuses an unknown provider type', () => {
+    const { http } = recordingHttp();
+    const spec = { providerType: 'sendgrid', settings: {} } as unknown as ProviderSpec;
+    expect(() => createProvider(spec, { http })).toThrow(/^unknown provider type "sendgrid"/);
+    const inherited = { providerType: 'toString', settings: {} } as unknown as ProviderSpec;
+    expect(() => createProvider(inherited, { http })).toThrow(ProviderSettingsError);
+  });
+});
+
+describe('providers from configuration', () => {
+  it('maps the environment to one spec per provider type the configuration names', () => {
+    const config = configWith(
+      { sms: 'twilio', voice: 'twilio' },
+      { TWILIO_ACCOUNT_SID: 'ACenv', KALEYRA_SID: 'HXenv', SMTP_URL: 'smtps://mail.test:465' },
+    );
+    const specs = providerSettingsFromConfig(config);
+    expect(specs.map((spec) => spec.providerType).sort()).toEqual(['fcm', 'infobip', 'smtp', 'twilio']);
+    expect(specs).toContainEqual({
+      providerType: 'twilio',
+      settings: { baseUrl: 'http://127.0.0.1:4010', accountSid: 'ACenv', authToken: 'simulator-token' },
+    });
+    expect(specs).toContainEqual({ providerType: 'smtp', settings: { url: 'smtps://mail.test:465' } });
+  });
+
+  it('gives sms and voice the same Twilio instance, and closes what it opened', async () => {
+    const providers = createChannelProviders(configWith({ sms: 'twilio', voice: 'twilio' }));
+    expect(providers.sms).toBeInstanceOf(TwilioProvider);
+    expect(providers.voice).toBe(providers.sms);
+    await expect(providers.close()).resolves.toBeUndefined();
+  });
+
+  it('refuses mia-sms-service without SMS_SERVICE_URL', () => {
+    expect(() => createChannelProviders(configWith({ sms: 'mia-sms-service' }))).toThrow(
+      'providers.sms is "mia-sms-service" but SMS_SERVICE_URL is not set',
+    );
+  });
+
+  it('builds mia-sms-service from SMS_SERVICE_URL', async () => {
+    const config = configWith({ sms: 'mia-sms-service' }, { SMS_SERVICE_URL: 'http://sms-service.test' });
+    expect(providerSettingsFromConfig(config)).toContainEqual({
+      providerType: 'mia-sms-service',
+      settings: { baseUrl: 'http://sms-service.test' },
+    });
+    const providers = createChannelProviders(config);
+    expect(providers.sms).toBeInstanceOf(MiaSmsServiceProvider);
+    await providers.close();
+  });
+});
