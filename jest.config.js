@@ -1,19 +1,40 @@
+// Two tiers (STYLE.md §6). `unit` is test/unit: pure code, no server, seconds. `integration` is the rest, against
+// the real Temporal dev server and FerretDB that its globalSetup starts; jest runs a project's globalSetup only
+// when that project has tests selected, so `npm run test:unit` starts no server.
+const transform = {
+  '^.+\\.ts$': ['ts-jest', {}],
+  // @fastify/static (under @fastify/swagger-ui) requires an ESM-only package; Node 20 loads it natively,
+  // jest's CommonJS runtime needs it compiled.
+  'node_modules/content-disposition/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs' } }],
+};
+const transformIgnorePatterns = ['/node_modules/(?!content-disposition/)'];
+
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  transform: {
-    '^.+\\.ts$': ['ts-jest', {}],
-    // @fastify/static (under @fastify/swagger-ui) requires an ESM-only package; Node 20 loads it natively,
-    // jest's CommonJS runtime needs it compiled.
-    'node_modules/content-disposition/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs' } }],
-  },
-  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/unit'],
+      transform,
+      transformIgnorePatterns,
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/unit/'],
+      transform,
+      transformIgnorePatterns,
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
+  // For the integration tests (servers, kill -9 runs). Global because jest-circus 30 ignores a project's own
+  // testTimeout, so the unit tier has it too.
   testTimeout: 60000,
   // A leaked handle must not hold CI for its 90 minutes; the suite's own servers stop in globalTeardown.
   forceExit: true,
-  // Counts for .ci/run's closing line are read from this report, not from jest's console summary.
+  // Counts for .ci/run's closing line are read from this report (both projects), not from jest's console summary.
   reporters: ['default', ['<rootDir>/test/support/count-reporter.js', {}]],
 };

@@ -1,0 +1,64 @@
+import { idempotentSendId, newSendId, retrySendId, SEND_ID_PATTERN, sagaSendId } from '../../common/ids';
+
+describe('send ids (spec §6)', () => {
+  it.each([
+    ['send-<uuid>', newSendId()],
+    ['send-idem-<hash>', idempotentSendId('order-42 confirmation')],
+    ['saga-<sagaId>', sagaSendId('order-42')],
+    ['saga-<sagaId> with . : _ and -', sagaSendId('tenant.a:order_42-b')],
+    ['saga-<sagaId> of 200 characters', sagaSendId('s'.repeat(200))],
+    ['send-<uuid>-retry-<n>', retrySendId(newSendId(), 1)],
+    ['send-idem-<hash>-retry-<n>', retrySendId(idempotentSendId('key'), 12)],
+    ['saga-<sagaId>-retry-<n>', retrySendId(sagaSendId('order-42'), 3)],
+  ])('SEND_ID_PATTERN accepts %s', (_form, id) => {
+    expect(id).toMatch(SEND_ID_PATTERN);
+  });
+
+  const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
+  it.each([
+    ['an empty string', ''],
+    ['another prefix', `message-${uuid}`],
+    ['a short uuid', `send-${uuid.slice(1)}`],
+    ['an upper-case uuid', `send-${uuid.toUpperCase()}`],
+    ['a uuid with a letter beyond f', `send-${uuid.replace('d', 'g')}`],
+    ['a hash of 31 characters', `send-idem-${'a'.repeat(31)}`],
+    ['a hash of 33 characters', `send-idem-${'a'.repeat(33)}`],
+    ['an upper-case hash', `send-idem-${'A'.repeat(32)}`],
+    ['an empty saga id', 'saga-'],
+    ['a saga id of 201 characters', `saga-${'s'.repeat(201)}`],
+    ['a saga id with a slash', 'saga-a/b'],
+    ['a saga id with a space', 'saga-order 42'],
+    ['a trailing newline', 'saga-order-42\n'],
+    ['a retry without a number', `send-${uuid}-retry-`],
+    ['a retry with a word', `send-${uuid}-retry-one`],
+    ['a retry of nothing', '-retry-1'],
+  ])('SEND_ID_PATTERN rejects %s', (_case, id) => {
+    expect(id).not.toMatch(SEND_ID_PATTERN);
+  });
+
+  it('newSendId is a fresh send-<uuid> each time', () => {
+    const first = newSendId();
+    expect(first).toMatch(/^send-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(newSendId()).not.toBe(first);
+  });
+
+  it('idempotentSendId is the first 32 hex digits of the key’s SHA-256, the same in every process', () => {
+    // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+    expect(idempotentSendId('abc')).toBe('send-idem-ba7816bf8f01cfea414140de5dae2223');
+    expect(idempotentSendId('abc')).toBe(idempotentSendId('abc'));
+  });
+
+  it.each([
+    ['an empty key', ''],
+    ['spaces and slashes', 'a key with spaces / slashes'],
+    ['non-ASCII', 'ключ ✓'],
+    ['10 000 characters', 'k'.repeat(10_000)],
+  ])('idempotentSendId of %s is send-idem- and 32 hex digits', (_case, key) => {
+    expect(idempotentSendId(key)).toMatch(/^send-idem-[0-9a-f]{32}$/);
+  });
+
+  it('idempotentSendId tells keys apart, including keys that differ only in case or spacing', () => {
+    const keys = ['order-42', 'Order-42', 'order-42 ', 'order-43'];
+    expect(new Set(keys.map(idempotentSendId)).size).toBe(keys.length);
+  });
+});

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { envSchema } from '../../common/config';
+
+// The README's Configuration section is what operators read; the code (common/config.ts, config/default.json)
+// is the truth. These tests fail when one changes without the other, naming what differs.
+const root = path.resolve(__dirname, '../..');
+const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+
+/** The text of a `## ` section, up to the next `## ` heading. */
+function section(heading: string): string {
+  const start = readme.indexOf(`\n## ${heading}\n`);
+  if (start < 0) throw new Error(`README.md has no "## ${heading}" section`);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+}
+
+const configuration = section('Configuration');
+
+/** The JSON code block whose object starts with `"activeChannels"`. */
+function configurationBlock(): unknown {
+  const blocks = [...configuration.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => match[1]);
+  const block = blocks.find((text) => /^\{\s*"activeChannels"/.test(text));
+  if (!block) throw new Error('README.md "## Configuration" has no ```json block starting with "activeChannels"');
+  return JSON.parse(block);
+}
+
+/** Backticked names in the first column of the table whose header starts with `| variable`. */
+function tableVariables(): string[] {
+  const lines = configuration.split('\n');
+  const header = lines.findIndex((line) => /^\|\s*variable\s*\|/.test(line));
+  if (header < 0) throw new Error('README.md "## Configuration" has no table with a "variable" column');
+  const names: string[] = [];
+  // Skip the header and its |---| line; the table ends at the first line that is not a row.
+  for (const line of lines.slice(header + 2)) {
+    if (!line.startsWith('|')) break;
+    const firstCell = line.split('|')[1];
+    names.push(...[...firstCell.matchAll(/`([^`]+)`/g)].map((match) => match[1]));
+  }
+  return names;
+}
+
+describe('README.md stays true to the code', () => {
+  it('shows config/default.json as the JSON configuration, key for key', () => {
+    const shipped = JSON.parse(readFileSync(path.join(root, 'config/default.json'), 'utf8'));
+    expect(configurationBlock()).toEqual(shipped);
+  });
+
+  it('lists every environment variable of envSchema, and only those', () => {
+    const documented = tableVariables();
+    const variables = Object.keys(envSchema.shape);
+    expect(documented.length).toBeGreaterThan(0);
+    expect({
+      'in envSchema, missing from the README table': variables.filter((name) => !documented.includes(name)),
+      'in the README table, not in envSchema': documented.filter((name) => !variables.includes(name)),
+    }).toEqual({ 'in envSchema, missing from the README table': [], 'in the README table, not in envSchema': [] });
+  });
+});
