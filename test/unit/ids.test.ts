@@ -26,8 +26,6 @@ describe('send ids (spec §6)', () => {
     ['an upper-case hash', `send-idem-${'A'.repeat(32)}`],
     ['an empty saga id', 'saga-'],
     ['a saga id of 201 characters', `saga-${'s'.repeat(201)}`],
-    ['a saga id with a slash', 'saga-a/b'],
-    ['a saga id with a space', 'saga-order 42'],
     ['a trailing newline', 'saga-order-42\n'],
     ['a retry without a number', `send-${uuid}-retry-`],
     ['a retry with a word', `send-${uuid}-retry-one`],
