@@ -1,10 +1,10 @@
 import type { AppConfig } from '../common/config';
 import type { Database } from '../common/db';
 import type { FilesServiceClient } from '../common/files-service';
-import type { Ledger } from '../common/ledger';
+import type { SendsRepository } from '../common/sends-repository';
 import { CompiledContent } from '../common/message-content';
 import { MessageRenderer } from '../common/rendering';
-import { findTemplate, type TemplateDocument } from '../common/templates-repository';
+import type { TemplateDocument, TemplatesRepository } from '../common/templates-repository';
 import type { SendDocument } from '../common/types';
 import { SharedLoads } from '../common/concurrency';
 import { PermanentProviderError } from '../common/errors';
@@ -30,7 +30,13 @@ export class SendContextCache {
   private readonly renderer: MessageRenderer;
 
   constructor(
-    private readonly deps: { config: AppConfig; database: Database; ledger: Ledger; files: FilesServiceClient },
+    private readonly deps: {
+      config: AppConfig;
+      database: Database;
+      sends: SendsRepository;
+      templates: TemplatesRepository;
+      files: FilesServiceClient;
+    },
   ) {
     this.renderer = new MessageRenderer(deps.config.env.DEFAULT_LOCALE);
   }
@@ -40,11 +46,9 @@ export class SendContextCache {
   }
 
   private async load(sendId: string): Promise<SendContext> {
-    const send = await this.deps.ledger.getSend(sendId);
+    const send = await this.deps.sends.get(sendId);
     if (!send) throw new Error(`send ${sendId} has no document in the sends collection`);
-    const template = send.request.templateId
-      ? await findTemplate(this.deps.database.templates, send.request.templateId)
-      : null;
+    const template = send.request.templateId ? await this.deps.templates.findById(send.request.templateId) : null;
     if (send.request.templateId && !template) {
       throw new PermanentProviderError(
         `template ${send.request.templateId} was deleted after the send was accepted`,

@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import type { AudienceSnapshots } from '../common/audience-snapshots';
+import type { AudienceSnapshots } from './audience-snapshots';
 import { SharedLoads } from '../common/concurrency';
 import type { UsersRepository } from '../common/users-repository';
 

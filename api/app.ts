@@ -9,7 +9,9 @@ import type { Database } from '../common/db';
 import { HttpError } from '../common/errors';
 import { FilesServiceClient } from '../common/files-service';
 import { Ledger } from '../common/ledger';
-import type { FanOutOptions } from '../workflows/send-message';
+import { SendsRepository } from '../common/sends-repository';
+import { TemplatesRepository } from '../common/templates-repository';
+import { UsersRepository } from '../common/users-repository';
 import { guardedValidatorCompiler, registerErrorHandling, renderFrameworkError } from './errors';
 import { healthRoutes } from './routes/health';
 import { sagaRoutes } from './routes/saga';
@@ -24,8 +26,6 @@ export interface BuildAppOptions {
   database: Database;
   /** A connected Temporal client; the app does not close it. */
   temporal: Client;
-  /** Fan-out sizes for sends started by this app; defaults suit production (tests use smaller pages). */
-  fanOut?: FanOutOptions;
   /**
    * Every this many ms, close the `running` sends whose workflow is gone (`SendService.reconcileRunning`);
    * `server.ts` sets it, tests call the service directly.
@@ -94,7 +94,17 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const files = new FilesServiceClient(config.env.FILE_SERVICE_URL);
   app.addHook('onClose', () => files.close());
   const ledger = new Ledger(database);
-  const sends = new SendService({ config, database, ledger, files, temporal, fanOut: options.fanOut });
+  const sendsRepository = new SendsRepository(database);
+  const templates = new TemplatesRepository(database);
+  const sends = new SendService({
+    config,
+    database,
+    ledger,
+    sends: sendsRepository,
+    templates,
+    files,
+    temporal,
+  });
   if (options.reconcileEveryMs) {
     const reconcile = () =>
       sends.reconcileRunning().then(
@@ -110,8 +120,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(healthRoutes, { database, temporal, metrics });
   await app.register(sendRoutes, { sends, sendWaitMs: config.env.SEND_WAIT_MS });
   await app.register(sagaRoutes, { sends, config });
-  await app.register(sendsRoutes, { ledger, temporal, config, sends });
-  await app.register(userRoutes, { users: database.users, fields: config.service.userFields });
-  await app.register(templateRoutes, { templates: database.templates, locale: config.env.DEFAULT_LOCALE });
+  await app.register(sendsRoutes, { ledger, sendsRepository, temporal, config, sends });
+  await app.register(userRoutes, {
+    users: new UsersRepository(database, config.service.userFields),
+    fields: config.service.userFields,
+  });
+  await app.register(templateRoutes, { templates, locale: config.env.DEFAULT_LOCALE });
   return app;
 }

@@ -1,13 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_FAN_OUT } from '../api/services/send-service';
 import { autocannon, LATENCY_BODY, startBareRoute, type LoadFigures } from './lib/api-latency';
 import { measureMongo, type MongoFigures } from './lib/components';
 import { runFanOut, type FanOutFigures } from './lib/fanout';
 import { round, waitUntilIdle } from './lib/proc-stats';
 import { runJsonChild, startBenchStack, type BenchStack } from './lib/stack';
-import { seedUsers, WORKER_CONCURRENCY } from './lib/workload';
+import { DEFAULT_FAN_OUT, seedUsers, WORKER_CONCURRENCY } from './lib/workload';
 
 /**
  * `npm run bench [-- --quick]`: starts its own stack, seeds users, and measures side by side in one run the

@@ -1,7 +1,11 @@
 import {
   MongoBulkWriteError,
   MongoClient,
+  MongoError,
+  MongoNetworkError,
+  MongoNotConnectedError,
   MongoServerError,
+  MongoServerSelectionError,
   type Collection,
   type Db,
   type Document,
@@ -96,4 +100,25 @@ export async function insertWhereFree<T extends Document>(
     if (writeErrors.length === 0 || writeErrors.some((writeError) => writeError.code !== DUPLICATE_KEY)) throw error;
     return writeErrors.map((writeError) => writeError.index);
   }
+}
+
+/** Labels the driver puts on errors of a connection that dropped or could not be opened. */
+const UNREACHABLE_LABELS = ['ResetPool', 'RetryableWriteError', 'RetryableError', 'SystemOverloadedError'];
+
+/**
+ * A connection dropped or refused, or no server to talk to: worth waiting for, unlike a refused write. A bulk write
+ * wraps the network error (its `errorResponse`), so labels and the wrapped error are checked too. The driver's own
+ * retryable writes do not help: FerretDB does not support them.
+ */
+export function isStoreUnreachable(error: unknown): boolean {
+  if (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoNotConnectedError
+  ) {
+    return true;
+  }
+  if (!(error instanceof MongoError)) return false;
+  if (UNREACHABLE_LABELS.some((label) => error.hasErrorLabel(label))) return true;
+  return error instanceof MongoBulkWriteError && error.errorResponse instanceof MongoNetworkError;
 }

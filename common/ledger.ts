@@ -3,15 +3,7 @@ import type { AnyBulkWriteOperation, Filter } from 'mongodb';
 import { mapWithConcurrency } from './concurrency';
 import type { Channel } from './config';
 import { insertWhereFree, isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
-import {
-  deliveryKey,
-  type DeliveryCounts,
-  type DeliveryDocument,
-  type DeliveryStatus,
-  type Failure,
-  type SendDocument,
-  type SendStatus,
-} from './types';
+import { deliveryKey, type DeliveryCounts, type DeliveryDocument, type DeliveryStatus, type Failure } from './types';
 
 /** The outcome of one attempt to deliver to one (user, channel) pair. */
 export interface DeliveryOutcome {
@@ -27,7 +19,7 @@ export interface DeliveryOutcome {
 }
 
 /**
- * The sends and deliveries ledger (spec §2). Every write is idempotent on its own (inserts and upserts keyed
+ * The deliveries ledger (README "Design"): one entry per (send, channel, user). Every write is idempotent on its own (inserts and upserts keyed
  * by the delivery's unique id) because FerretDB has no transactions and activities may run twice.
  *
  * The hot path of a send only inserts: a dispatch batch claims itself (`claimDispatch`), and a batch that
@@ -36,52 +28,6 @@ export interface DeliveryOutcome {
  */
 export class Ledger {
   constructor(private readonly database: Database) {}
-
-  async createSend(send: SendDocument): Promise<void> {
-    await this.database.sends.updateOne({ _id: send._id }, { $setOnInsert: send }, { upsert: true });
-  }
-
-  getSend(sendId: string): Promise<SendDocument | null> {
-    return this.database.sends.findOne({ _id: sendId });
-  }
-
-  async updateSend(sendId: string, fields: Partial<SendDocument>): Promise<void> {
-    await this.database.sends.updateOne({ _id: sendId }, { $set: { ...fields, updatedAt: new Date() } });
-  }
-
-  listSends(filter: {
-    status?: SendStatus;
-    from?: Date;
-    to?: Date;
-    limit: number;
-    skip: number;
-  }): Promise<SendDocument[]> {
-    const query: Filter<SendDocument> = {};
-    if (filter.status) query.status = filter.status;
-    if (filter.from || filter.to) {
-      query.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
-    }
-    return this.database.sends
-      .find(query, { projection: { 'request.recipients': 0, 'request.data': 0 } })
-      .sort({ createdAt: -1, _id: 1 })
-      .skip(filter.skip)
-      .limit(filter.limit)
-      .toArray();
-  }
-
-  async linkRetry(sendId: string, retryId: string): Promise<void> {
-    await this.database.sends.updateOne(
-      { _id: sendId },
-      { $addToSet: { retries: retryId }, $set: { updatedAt: new Date() } },
-    );
-  }
-
-  async recordFlowManagerEvent(sendId: string, label: string): Promise<void> {
-    await this.database.sends.updateOne(
-      { _id: sendId },
-      { $addToSet: { flowManagerEvents: label }, $set: { updatedAt: new Date() } },
-    );
-  }
 
   /**
    * Marks a dispatch batch (these users on this channel) as started, before any provider call. True the first
@@ -252,14 +198,6 @@ export class Ledger {
   /** Failed deliveries a retry would re-dispatch (not those of users that do not exist). */
   retryableFailures(sendId: string): Promise<number> {
     return this.database.deliveries.countDocuments({ sendId, status: 'failed', code: { $ne: 'USER_NOT_FOUND' } });
-  }
-
-  async finishSend(sendId: string, status: SendStatus, counts: DeliveryCounts, recipientCount: number): Promise<void> {
-    const now = new Date();
-    await this.database.sends.updateOne(
-      { _id: sendId },
-      { $set: { status, counts, recipientCount, updatedAt: now, completedAt: now } },
-    );
   }
 }
 

@@ -53,12 +53,70 @@ function cursorOf(id: unknown): AudienceCursor {
   return { type: 'string', value: String(id) };
 }
 
-/** Reads users for the service; field names come from `userFields` (spec §3). */
+/**
+ * The product team's users collection (`USERS_CRUD_NAME`), read and written with its own field names
+ * (`userFields`, README "Configuration"): the CRUD of `/users` and the audience reads of a send.
+ */
 export class UsersRepository {
   constructor(
     private readonly database: Database,
     private readonly fields: ServiceConfig['userFields'],
   ) {}
+
+  /** A user's id as a client gives it: matched against `userFields.id` in either stored form. */
+  private byId(id: string): Filter<Document> {
+    return { [this.fields.id]: { $in: idCandidates([id]) } };
+  }
+
+  list(filter: { cluster?: string; limit: number; skip: number }): Promise<Document[]> {
+    return this.database.users
+      .find(filter.cluster ? { [this.fields.clusters]: filter.cluster } : {})
+      .sort({ _id: 1 })
+      .skip(filter.skip)
+      .limit(filter.limit)
+      .toArray();
+  }
+
+  findById(id: string): Promise<Document | null> {
+    return this.database.users.findOne(this.byId(id));
+  }
+
+  /**
+   * The document `insert` would store for these fields: a new `_id`, and when `userFields.id` is another field,
+   * that field too (the `_id` in hex unless given). A client's own `_id` is ignored.
+   */
+  newDocument(fields: Record<string, unknown>): Document {
+    const { _id: _ignored, ...rest } = fields;
+    const _id = new ObjectId();
+    if (this.fields.id !== '_id' && rest[this.fields.id] === undefined) rest[this.fields.id] = _id.toHexString();
+    const now = new Date();
+    return { _id, ...rest, createdAt: now, updatedAt: now };
+  }
+
+  /** False when `userFields.id` is not `_id` and another user has the same id already. */
+  async insert(user: Document): Promise<boolean> {
+    if (this.fields.id !== '_id' && (await this.database.users.findOne({ [this.fields.id]: user[this.fields.id] }))) {
+      return false;
+    }
+    await this.database.users.insertOne(user);
+    return true;
+  }
+
+  /** Sets the given fields (never the id fields); null when no user has this id. */
+  update(id: string, fields: Record<string, unknown>): Promise<Document | null> {
+    const { _id: _ignored, ...rest } = fields;
+    if (this.fields.id !== '_id') delete rest[this.fields.id];
+    return this.database.users.findOneAndUpdate(
+      this.byId(id),
+      { $set: { ...rest, updatedAt: new Date() } },
+      { returnDocument: 'after' },
+    );
+  }
+
+  /** False when no user has this id. */
+  async remove(id: string): Promise<boolean> {
+    return (await this.database.users.deleteOne(this.byId(id))).deletedCount > 0;
+  }
 
   private audienceFilter({ recipients, clusters }: AudienceSelector): Filter<Document> {
     const anyOf: Filter<Document>[] = [];

@@ -1,11 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { createChannelProviders } from '../activities/providers';
+import { connectActivityDeps } from '../activities/activity-deps';
 import type { AppConfig } from '../common/config';
-import { connectDatabase } from '../common/db';
-import { FilesServiceClient } from '../common/files-service';
-import { Ledger } from '../common/ledger';
-import { UsersRepository } from '../common/users-repository';
 
 export interface RunningWorker {
   worker: Worker;
@@ -16,17 +12,8 @@ export interface RunningWorker {
 
 /** Builds the Temporal worker with the send workflows and activities; used by `npm run start:worker` and tests. */
 export async function createWorker(config: AppConfig, overrides: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
-  const database = await connectDatabase(config);
-  const providers = createChannelProviders(config);
-  const files = new FilesServiceClient(config.env.FILE_SERVICE_URL);
-  const activities = createActivities({
-    config,
-    database,
-    ledger: new Ledger(database),
-    users: new UsersRepository(database, config.service.userFields),
-    providers,
-    files,
-  });
+  const deps = await connectActivityDeps(config);
+  const activities = createActivities(deps);
   const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
@@ -34,7 +21,7 @@ export async function createWorker(config: AppConfig, overrides: Partial<WorkerO
     taskQueue: config.env.TEMPORAL_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
     activities,
-    maxConcurrentActivityTaskExecutions: 64,
+    maxConcurrentActivityTaskExecutions: config.service.worker.maxConcurrentActivities,
     ...overrides,
   });
   return {
@@ -43,7 +30,7 @@ export async function createWorker(config: AppConfig, overrides: Partial<WorkerO
       try {
         await worker.run();
       } finally {
-        await Promise.allSettled([providers.close(), files.close(), database.close(), connection.close()]);
+        await Promise.allSettled([deps.close(), connection.close()]);
       }
     },
     shutdown: () => worker.shutdown(),

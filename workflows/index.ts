@@ -1,1 +1,1 @@
-export { sendMessage, sagaSendMessage } from './send-message';
+export { sendMessage, sagaSendMessage, progressQuery } from './send-message';

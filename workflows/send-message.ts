@@ -4,6 +4,7 @@ import {
   continueAsNew,
   isCancellation,
   defineQuery,
+  log,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -12,9 +13,11 @@ import {
 import type { RetryPolicy } from '@temporalio/common';
 import type { SendActivities, DispatchInput } from '../activities';
 import type { Channel } from '../common/config';
-import type { SendSummary } from '../common/types';
+import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/failure-types';
+import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import type { SendStatus, SendSummary } from '../common/types';
 
-/** How a send pages and batches its audience; the API fills it from the configuration. */
+/** How a send pages and batches its audience; the API fills it from the configuration (`fanOut`). */
 export interface FanOutOptions {
   /** Users per page of the audience snapshot (one activity reads one page). */
   pageSize: number;
@@ -67,10 +70,11 @@ export interface SendProgress {
   done: boolean;
 }
 
+/** Live progress of a send: the Temporal UI's Queries tab, `GET /sends/:id`. */
 export const progressQuery = defineQuery<SendProgress>('progress');
 
 // Unlimited attempts: these only read and write our own stores or tell the Flow Manager, and must not be
-// lost to an outage. The Flow Manager event in particular is retried until it answers 2xx (spec §4).
+// lost to an outage. The Flow Manager event in particular is retried until it answers 2xx (README "Saga sends").
 const STORE_RETRY: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 seconds' };
 
 // These heartbeat every few seconds while they run (activities/keep-alive.ts): a crashed worker is noticed
@@ -102,7 +106,7 @@ function dispatchers(
       initialInterval: retry.initialIntervalMs,
       backoffCoefficient: retry.backoffCoefficient,
       maximumInterval: retry.maximumIntervalMs,
-      nonRetryableErrorTypes: ['PermanentProviderError', 'RetriesExhausted'],
+      nonRetryableErrorTypes: NON_RETRYABLE_DISPATCH_FAILURES,
     },
   });
   return {
@@ -112,6 +116,14 @@ function dispatchers(
     voice: activities.dispatchVoice,
     whatsapp: activities.dispatchWhatsapp,
   };
+}
+
+/** Upserts `sendStatus` (and, once the send ends, `recipientCount`) for the Temporal UI's filters. */
+function setSendStatus(status: SendStatus, recipients?: number): void {
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTES.sendStatus, value: status },
+    ...(recipients === undefined ? [] : [{ key: SEARCH_ATTRIBUTES.recipientCount, value: recipients }]),
+  ]);
 }
 
 function chunk<T>(items: T[], size: number): T[][] {
@@ -130,7 +142,7 @@ type Page = {
 };
 
 /**
- * The whole send (spec §6): records unknown recipients, snapshots the audience (ids only, in pages),
+ * The whole send (README "Design"): records unknown recipients, snapshots the audience (ids only, in pages),
  * dispatches each page in batches per channel, and totals the ledger. Failed dispatches are already in the
  * ledger, so a failed activity does not fail the send. A retry (`retryRound`) pages through the send's failed
  * deliveries instead of its audience. Deterministic: no I/O, no clocks, activities imported as types.
@@ -153,7 +165,8 @@ async function runSend(
   const dispatch = dispatchers(retry, fanOut.heartbeatTimeoutMs);
 
   if (!input.progress) {
-    upsertSearchAttributes({ sendStatus: ['running'] });
+    log.info('send started', { sendId, channels, retryRound });
+    setSendStatus('running');
     if (retryRound === undefined) {
       progress.missingRecipients = await recordMissingRecipients({ sendId });
       progress.pageCount = (await snapshotAudience({ sendId, pageSize: fanOut.pageSize })).pages;
@@ -200,6 +213,7 @@ async function runSend(
   for (let pagesThisRun = 0; ; pagesThisRun++) {
     if (pagesThisRun >= fanOut.pagesPerRun) {
       await Promise.all(inFlight);
+      log.info('send continues as new', { sendId, pagesDone: progress.pagesDone });
       await continueRun({ ...input, progress });
     }
     const page = await nextPage();
@@ -222,7 +236,8 @@ async function runSend(
     recipientCount: progress.recipientsResolved,
   });
   progress.done = true;
-  upsertSearchAttributes({ sendStatus: [summary.status], recipientCount: [summary.recipients] });
+  setSendStatus(summary.status, summary.recipients);
+  log.info('send finished', { sendId, status: summary.status, failures: summary.failureCount });
   return summary;
 }
 
@@ -235,7 +250,7 @@ export interface SagaSendInput extends SendMessageInput {
 }
 
 /**
- * `/saga/send` (spec §4): the same send, then the Flow Manager event — the success label, or the fail label
+ * `/saga/send` (README "Saga sends"): the same send, then the Flow Manager event — the success label, or the fail label
  * when every dispatch failed or the send itself failed. The event activity retries until the Flow Manager
  * answers 2xx; without a label for the outcome no event is sent.
  */

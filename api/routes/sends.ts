@@ -5,22 +5,24 @@ import { CHANNELS, type AppConfig } from '../../common/config';
 import { notFound, badRequest } from '../../common/errors';
 import { SEND_ID_PATTERN } from '../../common/ids';
 import type { Ledger } from '../../common/ledger';
-import { PROGRESS_QUERY } from '../../common/temporal-names';
+import type { SendsRepository } from '../../common/sends-repository';
 import type { SendDocument } from '../../common/types';
 import type { SendService } from '../services/send-service';
+import { progressQuery } from '../../workflows';
 
 const sendIdParams = z.object({ sendId: z.string().min(1).max(300) });
 
 /** Inspection of sends (spec §4 "Sends"): the document, live progress from the workflow, and the ledger. */
 export const sendsRoutes: FastifyPluginAsyncZod<{
   ledger: Ledger;
+  sendsRepository: SendsRepository;
   temporal: Client;
   config: AppConfig;
   sends: SendService;
-}> = async (app, { ledger, temporal, config, sends }) => {
+}> = async (app, { ledger, sendsRepository, temporal, config, sends }) => {
   const loadSend = async (sendId: string): Promise<SendDocument> => {
     if (!SEND_ID_PATTERN.test(sendId)) throw badRequest(`sendId: ${sendId} is not a send id`);
-    const send = await ledger.getSend(sendId);
+    const send = await sendsRepository.get(sendId);
     if (!send) throw notFound(`sendId: send ${sendId} not found`);
     return send;
   };
@@ -39,7 +41,7 @@ export const sendsRoutes: FastifyPluginAsyncZod<{
       if (send.status === 'running') {
         progress = await temporal.workflow
           .getHandle(send.workflowId)
-          .query(PROGRESS_QUERY)
+          .query(progressQuery)
           .catch(() => null);
       }
       return {
@@ -80,7 +82,7 @@ export const sendsRoutes: FastifyPluginAsyncZod<{
     },
     async (request) => {
       const { status, from, to, limit, skip } = request.query;
-      const sendsPage = await ledger.listSends({
+      const sendsPage = await sendsRepository.list({
         status,
         from: from ? new Date(from) : undefined,
         to: to ? new Date(to) : undefined,

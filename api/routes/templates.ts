@@ -1,11 +1,10 @@
-import { ObjectId, type Collection } from 'mongodb';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config';
 import { badRequest, notFound } from '../../common/errors';
 import { CompiledContent, MissingContentError } from '../../common/message-content';
 import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
-import { findTemplate, type TemplateDocument } from '../../common/templates-repository';
+import type { TemplateDocument, TemplatesRepository } from '../../common/templates-repository';
 import { objectIdString } from '../schemas/common';
 import { paginationQuerySchema } from '../schemas/pagination';
 import { assertStorableSize } from '../schemas/storable';
@@ -31,7 +30,7 @@ function templateChannels(template: TemplateDocument): (typeof CHANNELS)[number]
 }
 
 /** `/templates` CRUD and `POST /templates/:id/preview` (spec §4). */
-export const templateRoutes: FastifyPluginAsyncZod<{ templates: Collection; locale: string }> = async (
+export const templateRoutes: FastifyPluginAsyncZod<{ templates: TemplatesRepository; locale: string }> = async (
   app,
   options,
 ) => {
@@ -61,31 +60,21 @@ export const templateRoutes: FastifyPluginAsyncZod<{ templates: Collection; loca
         querystring: paginationQuerySchema.extend({ name: z.string().optional() }),
       },
     },
-    async (request) => {
-      const { limit, skip, name } = request.query;
-      const docs = (await templates
-        .find(name ? { name } : {})
-        .sort({ _id: 1 })
-        .skip(skip)
-        .limit(limit)
-        .toArray()) as TemplateDocument[];
-      return docs.map(present);
-    },
+    async (request) => (await templates.list(request.query)).map(present),
   );
 
   app.get('/templates/:id', { schema: { tags: ['templates'], params: idParams } }, async (request) => {
-    const template = await findTemplate(templates, request.params.id);
+    const template = await templates.findById(request.params.id);
     if (!template) throw notFound(`id: template ${request.params.id} not found`);
     return present(template);
   });
 
   app.post('/templates', { schema: { tags: ['templates'], body: templateCreateSchema } }, async (request, reply) => {
     checkSources(request.body);
-    const now = new Date();
-    const doc = { _id: new ObjectId(), ...request.body, createdAt: now, updatedAt: now };
+    const doc = templates.newDocument(request.body);
     assertStorableSize(doc);
-    await templates.insertOne(doc);
-    return reply.code(201).send(present(doc as TemplateDocument));
+    await templates.insert(doc);
+    return reply.code(201).send(present(doc));
   });
 
   app.patch(
@@ -94,20 +83,14 @@ export const templateRoutes: FastifyPluginAsyncZod<{ templates: Collection; loca
     async (request) => {
       checkSources(request.body);
       assertStorableSize(request.body);
-      const _id = new ObjectId(request.params.id);
-      const result = await templates.findOneAndUpdate(
-        { _id },
-        { $set: { ...request.body, updatedAt: new Date() } },
-        { returnDocument: 'after' },
-      );
+      const result = await templates.update(request.params.id, request.body);
       if (!result) throw notFound(`id: template ${request.params.id} not found`);
-      return present(result as TemplateDocument);
+      return present(result);
     },
   );
 
   app.delete('/templates/:id', { schema: { tags: ['templates'], params: idParams } }, async (request, reply) => {
-    const result = await templates.deleteOne({ _id: new ObjectId(request.params.id) });
-    if (result.deletedCount === 0) throw notFound(`id: template ${request.params.id} not found`);
+    if (!(await templates.remove(request.params.id))) throw notFound(`id: template ${request.params.id} not found`);
     return reply.code(204).send();
   });
 
@@ -122,7 +105,7 @@ export const templateRoutes: FastifyPluginAsyncZod<{ templates: Collection; loca
       },
     },
     async (request) => {
-      const template = await findTemplate(templates, request.params.id);
+      const template = await templates.findById(request.params.id);
       if (!template) throw notFound(`id: template ${request.params.id} not found`);
       const channels = templateChannels(template);
       const sendRequest = {

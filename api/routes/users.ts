@@ -1,9 +1,9 @@
-import { ObjectId, type Collection, type Document } from 'mongodb';
+import type { Document } from 'mongodb';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ServiceConfig } from '../../common/config';
 import { notFound, conflict } from '../../common/errors';
-import { idCandidates, userIdToString } from '../../common/users-repository';
+import { userIdToString, type UsersRepository } from '../../common/users-repository';
 import { paginationQuerySchema } from '../schemas/pagination';
 import { assertStorableSize, refineStorableDocument } from '../schemas/storable';
 
@@ -26,24 +26,18 @@ export function userSchemas(fields: ServiceConfig['userFields']) {
   return { create, patch };
 }
 
-/** `/users` CRUD (spec §4) on the product team's users collection, with its own field names. */
-export const userRoutes: FastifyPluginAsyncZod<{ users: Collection; fields: ServiceConfig['userFields'] }> = async (
-  app,
-  { users, fields },
-) => {
+/** `/users` CRUD (README "API") on the product team's users collection, with its own field names. */
+export const userRoutes: FastifyPluginAsyncZod<{
+  users: UsersRepository;
+  fields: ServiceConfig['userFields'];
+}> = async (app, { users, fields }) => {
   const schemas = userSchemas(fields);
   const idParams = z.object({ id: z.string().min(1).max(200) });
-  const byId = (id: string) => ({ [fields.id]: { $in: idCandidates([id]) } });
   const present = (doc: Document) => ({
     ...doc,
     _id: userIdToString(doc._id),
     [fields.id]: userIdToString(doc[fields.id]),
   });
-  const forbidIdChange = (body: Record<string, unknown>) => {
-    const { _id: _ignored, ...rest } = body;
-    if (fields.id !== '_id') delete rest[fields.id];
-    return rest;
-  };
 
   app.get(
     '/users',
@@ -54,49 +48,31 @@ export const userRoutes: FastifyPluginAsyncZod<{ users: Collection; fields: Serv
         querystring: paginationQuerySchema.extend({ cluster: z.string().min(1).optional() }),
       },
     },
-    async (request) => {
-      const { limit, skip, cluster } = request.query;
-      const docs = await users
-        .find(cluster ? { [fields.clusters]: cluster } : {})
-        .sort({ _id: 1 })
-        .skip(skip)
-        .limit(limit)
-        .toArray();
-      return docs.map(present);
-    },
+    async (request) => (await users.list(request.query)).map(present),
   );
 
   app.get('/users/:id', { schema: { tags: ['users'], params: idParams } }, async (request) => {
-    const doc = await users.findOne(byId(request.params.id));
+    const doc = await users.findById(request.params.id);
     if (!doc) throw notFound(`id: user ${request.params.id} not found`);
     return present(doc);
   });
 
   app.post('/users', { schema: { tags: ['users'], body: schemas.create } }, async (request, reply) => {
-    const body = { ...request.body } as Record<string, unknown>;
-    const _id = new ObjectId();
-    if (fields.id !== '_id' && body[fields.id] === undefined) body[fields.id] = _id.toHexString();
-    if (fields.id !== '_id' && (await users.findOne({ [fields.id]: body[fields.id] }))) {
-      throw conflict(`${fields.id}: a user with id ${String(body[fields.id])} exists`);
-    }
-    const { _id: _ignored, ...rest } = body;
-    const doc = { _id, ...rest, createdAt: new Date(), updatedAt: new Date() };
+    const doc = users.newDocument(request.body as Record<string, unknown>);
     assertStorableSize(doc);
-    await users.insertOne(doc);
+    if (!(await users.insert(doc))) throw conflict(`${fields.id}: a user with id ${String(doc[fields.id])} exists`);
     return reply.code(201).send(present(doc));
   });
 
   app.patch('/users/:id', { schema: { tags: ['users'], params: idParams, body: schemas.patch } }, async (request) => {
-    const update = { ...forbidIdChange(request.body as Record<string, unknown>), updatedAt: new Date() };
-    assertStorableSize(update);
-    const doc = await users.findOneAndUpdate(byId(request.params.id), { $set: update }, { returnDocument: 'after' });
+    assertStorableSize(request.body);
+    const doc = await users.update(request.params.id, request.body as Record<string, unknown>);
     if (!doc) throw notFound(`id: user ${request.params.id} not found`);
     return present(doc);
   });
 
   app.delete('/users/:id', { schema: { tags: ['users'], params: idParams } }, async (request, reply) => {
-    const result = await users.deleteOne(byId(request.params.id));
-    if (result.deletedCount === 0) throw notFound(`id: user ${request.params.id} not found`);
+    if (!(await users.remove(request.params.id))) throw notFound(`id: user ${request.params.id} not found`);
     return reply.code(204).send();
   });
 };

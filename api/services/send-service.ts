@@ -11,23 +11,16 @@ import { badRequest, conflict, HttpError, notFound } from '../../common/errors';
 import type { FilesServiceClient } from '../../common/files-service';
 import { idempotentSendId, newSendId, retrySendId, sagaSendId } from '../../common/ids';
 import type { Ledger } from '../../common/ledger';
+import type { SendsRepository } from '../../common/sends-repository';
 import { CompiledContent, MissingContentError } from '../../common/message-content';
 import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '../../common/temporal-names';
-import { findTemplate } from '../../common/templates-repository';
+import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import type { TemplatesRepository } from '../../common/templates-repository';
 import type { Failure, SendDocument, SendKind, SendRequest, SendSummary } from '../../common/types';
+import { sagaSendMessage, sendMessage } from '../../workflows';
 import type { FanOutOptions, SagaSendInput, SendMessageInput } from '../../workflows/send-message';
 import type { SendBody } from '../schemas/send';
 import { assertStorableSize } from '../schemas/storable';
-
-/** Fan-out defaults: pages of 1000 ids, batches of 250 (measured: 100 → 250 took the worker from 0.75 to 0.59 CPU-ms per delivery), one activity per delivery up to 25 users. */
-export const DEFAULT_FAN_OUT: FanOutOptions = {
-  pageSize: 1000,
-  chunkSize: 250,
-  perDeliveryLimit: 25,
-  pagesPerRun: 10,
-  heartbeatTimeoutMs: 30000,
-};
 
 /** `/send` answers with at most this many failures; `/sends/:id/deliveries?status=failed` pages through all. */
 const MAX_FAILURES_IN_RESPONSE = 10000;
@@ -36,6 +29,8 @@ const isEmail = (value: string) => z.email().safeParse(value).success;
 const unique = <T>(items: T[]) => [...new Set(items)];
 
 export type SagaOptions = SagaSendInput['saga'];
+
+type SendWorkflow = typeof sendMessage | typeof sagaSendMessage;
 
 export interface StartedSend {
   sendId: string;
@@ -62,9 +57,10 @@ export class SendService {
       config: AppConfig;
       database: Database;
       ledger: Ledger;
+      sends: SendsRepository;
+      templates: TemplatesRepository;
       files: FilesServiceClient;
       temporal: Client;
-      fanOut?: FanOutOptions;
     },
   ) {
     this.renderer = new MessageRenderer(deps.config.env.DEFAULT_LOCALE);
@@ -86,7 +82,7 @@ export class SendService {
       if (body.messageTitle === undefined) throw badRequest('messageTitle: required when templateId is not given');
       if (body.messageContent === undefined) throw badRequest('messageContent: required when templateId is not given');
     }
-    const template = body.templateId ? await findTemplate(this.deps.database.templates, body.templateId) : null;
+    const template = body.templateId ? await this.deps.templates.findById(body.templateId) : null;
     if (body.templateId && !template) throw notFound(`templateId: template ${body.templateId} not found`);
 
     const request: SendRequest = {
@@ -135,7 +131,7 @@ export class SendService {
   }
 
   fanOut(): FanOutOptions {
-    return this.deps.fanOut ?? DEFAULT_FAN_OUT;
+    return this.deps.config.service.fanOut;
   }
 
   /**
@@ -162,10 +158,10 @@ export class SendService {
       retry: this.deps.config.service.dispatchRetry,
     };
     if (options.saga) {
-      const saga = { ...input, saga: options.saga } satisfies SagaSendInput;
-      await this.startWorkflow(WORKFLOW_TYPES.sagaSendMessage, sendId, saga, request, options.saga.sagaId);
+      const saga: SagaSendInput = { ...input, saga: options.saga };
+      await this.startWorkflow(sagaSendMessage, saga, sendId, request, options.saga.sagaId);
     } else {
-      await this.startWorkflow(WORKFLOW_TYPES.sendMessage, sendId, input, request);
+      await this.startWorkflow(sendMessage, input, sendId, request);
     }
     return { sendId, workflowId: sendId };
   }
@@ -196,14 +192,14 @@ export class SendService {
     }
     const counts = await this.deps.ledger.counts(send.retryOf ?? send._id);
     const closed = { status: 'failed' as const, counts, closedBy, completedAt: closedAt };
-    await this.deps.ledger.updateSend(send._id, closed);
+    await this.deps.sends.update(send._id, closed);
     return { ...send, ...closed };
   }
 
   /** Closes the `running` sends whose workflow is gone (see `reconcile`); the API runs it at start. */
   async reconcileRunning(): Promise<number> {
     let closed = 0;
-    for (const send of await this.deps.ledger.listSends({ status: 'running', limit: 1000, skip: 0 })) {
+    for (const send of await this.deps.sends.list({ status: 'running', limit: 1000, skip: 0 })) {
       if ((await this.reconcile(send)).status !== 'running') closed++;
     }
     return closed;
@@ -214,10 +210,10 @@ export class SendService {
    * deliveries with the current provider configuration; both send documents name each other.
    */
   async retry(sendId: string): Promise<StartedSend & { retryOf: string }> {
-    const send = await this.deps.ledger.getSend(sendId);
+    const send = await this.deps.sends.get(sendId);
     if (!send) throw notFound(`sendId: send ${sendId} not found`);
     const originalId = send.retryOf ?? send._id;
-    const stored = send.retryOf ? await this.deps.ledger.getSend(originalId) : send;
+    const stored = send.retryOf ? await this.deps.sends.get(originalId) : send;
     if (!stored) throw notFound(`sendId: send ${originalId} not found`);
     const original = await this.reconcile(stored);
     if (original.status === 'running') throw conflict(`sendId: send ${originalId} is still running`);
@@ -227,7 +223,7 @@ export class SendService {
     const round = (original.retries?.length ?? 0) + 1;
     const retryId = retrySendId(originalId, round);
     await this.record(retryId, 'retry', original.request, { retryOf: originalId });
-    await this.deps.ledger.linkRetry(originalId, retryId);
+    await this.deps.sends.linkRetry(originalId, retryId);
     const input: SendMessageInput = {
       sendId: originalId,
       recordId: retryId,
@@ -236,7 +232,7 @@ export class SendService {
       fanOut: this.fanOut(),
       retry: this.deps.config.service.dispatchRetry,
     };
-    await this.startWorkflow(WORKFLOW_TYPES.sendMessage, retryId, input, original.request, original.sagaId);
+    await this.startWorkflow(sendMessage, input, retryId, original.request, original.sagaId);
     return { sendId: retryId, workflowId: retryId, retryOf: originalId };
   }
 
@@ -247,7 +243,7 @@ export class SendService {
     extra: Partial<SendDocument>,
   ): Promise<void> {
     const now = new Date();
-    await this.deps.ledger.createSend({
+    await this.deps.sends.create({
       _id: sendId,
       workflowId: sendId,
       kind,
@@ -259,35 +255,35 @@ export class SendService {
     });
   }
 
-  private async startWorkflow(
-    type: string,
+  private async startWorkflow<W extends SendWorkflow>(
+    workflow: W,
+    input: Parameters<W>[0],
     workflowId: string,
-    input: SendMessageInput,
     request: SendRequest,
     sagaId?: string,
   ) {
+    const options = {
+      workflowId,
+      taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: SEARCH_ATTRIBUTES.channels, value: request.channels },
+        ...(request.templateId ? [{ key: SEARCH_ATTRIBUTES.templateId, value: request.templateId }] : []),
+        ...(sagaId ? [{ key: SEARCH_ATTRIBUTES.sagaId, value: sagaId }] : []),
+      ],
+      // A summary for the UI, never message bodies or the audience itself.
+      memo: {
+        channels: request.channels,
+        templateId: request.templateId ?? null,
+        recipients: request.recipients.length,
+        // Temporal refuses a memo over 2 MB; names are cut so that long ones cannot fail the start.
+        clusters: request.clusters.slice(0, 20).map((cluster) => cluster.slice(0, 100)),
+        attachments: request.emailAttachments.length,
+        ...(input.retryRound ? { retryOf: input.sendId, retryRound: input.retryRound } : {}),
+      },
+    };
     try {
-      await this.deps.temporal.workflow.start(type, {
-        workflowId,
-        taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
-        args: [input],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        searchAttributes: {
-          [SEARCH_ATTRIBUTES.channels.name]: request.channels,
-          ...(request.templateId ? { [SEARCH_ATTRIBUTES.templateId.name]: [request.templateId] } : {}),
-          ...(sagaId ? { [SEARCH_ATTRIBUTES.sagaId.name]: [sagaId] } : {}),
-        },
-        // A summary for the UI, never message bodies or the audience itself.
-        memo: {
-          channels: request.channels,
-          templateId: request.templateId ?? null,
-          recipients: request.recipients.length,
-          // Temporal refuses a memo over 2 MB; names are cut so that long ones cannot fail the start.
-          clusters: request.clusters.slice(0, 20).map((cluster) => cluster.slice(0, 100)),
-          attachments: request.emailAttachments.length,
-          ...(input.retryRound ? { retryOf: input.sendId, retryRound: input.retryRound } : {}),
-        },
-      });
+      await this.deps.temporal.workflow.start(workflow, { ...options, args: [input] as Parameters<W> });
     } catch (error) {
       // The same id started before: the same send (idempotency key, redelivered saga command).
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;

@@ -84,7 +84,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
   const database = await connectDatabase(config);
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE });
-  // Production fan-out sizes (DEFAULT_FAN_OUT): the bench measures what users get.
+  // The configuration's own fan-out sizes: the bench measures what users get.
   const app = await buildApp({ config, database, temporal, logger: false });
   const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 

@@ -1,6 +1,6 @@
 import type { Collection, Document } from 'mongodb';
 import type { Channel } from '../../common/config';
-import { DEFAULT_FAN_OUT } from '../../api/services/send-service';
+import { serviceConfigSchema } from '../../common/config';
 
 /** The users every fan-out reaches, and the cluster the API-latency sends target (it has no users). */
 export const BENCH_CLUSTER = 'bench';
@@ -16,14 +16,22 @@ export const SEND_BODY = {
   data: { code: '4242' },
 };
 
+/** The production defaults of `fanOut` and `worker` (the configuration's own): the bench measures what users get. */
+export const { fanOut: DEFAULT_FAN_OUT, worker: DEFAULT_WORKER } = serviceConfigSchema.parse({
+  activeChannels: CHANNELS,
+});
+
 /**
  * Provider calls the worker can have in flight: every activity of a page runs at once (3 channels × pageSize /
- * chunkSize activities, capped by the worker's 64 activity slots), each with 16 calls in flight
- * (activities/dispatch.ts CALLS_IN_FLIGHT). The baseline uses the same number so the ratio measures overhead,
+ * chunkSize activities, capped by the worker's activity slots), each with 16 calls in flight
+ * (activities/dispatch/dispatch-deliveries.ts CALLS_IN_FLIGHT). The baseline uses the same number so the ratio measures overhead,
  * not a different degree of parallelism.
  */
 export const WORKER_CONCURRENCY =
-  Math.min(64, CHANNELS.length * Math.ceil(DEFAULT_FAN_OUT.pageSize / DEFAULT_FAN_OUT.chunkSize)) * 16;
+  Math.min(
+    DEFAULT_WORKER.maxConcurrentActivities,
+    CHANNELS.length * Math.ceil(DEFAULT_FAN_OUT.pageSize / DEFAULT_FAN_OUT.chunkSize),
+  ) * 16;
 
 const SEED_BATCH = 1000;
 

@@ -1,11 +1,10 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
+import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type SendActivities } from '../../activities';
-import { createChannelProviders } from '../../activities/providers';
-import { FilesServiceClient } from '../../common/files-service';
-import { Ledger } from '../../common/ledger';
+import { activityDepsOn } from '../../activities/activity-deps';
+import { SendsRepository } from '../../common/sends-repository';
 import type { SendRequest } from '../../common/types';
-import { UsersRepository } from '../../common/users-repository';
 import { insertUsers, person, simMessages } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -13,29 +12,16 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 describe('dispatch activities', () => {
   let stack: TestStack;
   let activities: SendActivities;
-  let ledger: Ledger;
-  let closeProviders: () => Promise<void>;
+  let closeDeps: () => Promise<void>;
 
   beforeAll(async () => {
     stack = await startTestStack({ worker: false });
-    ledger = new Ledger(stack.database);
-    const providers = createChannelProviders(stack.config);
-    const files = new FilesServiceClient(stack.config.env.FILE_SERVICE_URL);
-    closeProviders = async () => {
-      await providers.close();
-      await files.close();
-    };
-    activities = createActivities({
-      config: stack.config,
-      database: stack.database,
-      ledger,
-      users: new UsersRepository(stack.database, stack.config.service.userFields),
-      providers,
-      files,
-    });
+    const deps = activityDepsOn(stack.config, stack.database);
+    closeDeps = deps.close;
+    activities = createActivities(deps);
   });
   afterAll(async () => {
-    await closeProviders();
+    await closeDeps();
     await stack.close();
   });
   beforeEach(async () => {
@@ -47,7 +33,7 @@ describe('dispatch activities', () => {
   async function createSend(request: Partial<SendRequest>): Promise<string> {
     const sendId = `send-00000000-0000-0000-0000-${String(++sequence).padStart(12, '0')}`;
     const now = new Date();
-    await ledger.createSend({
+    await new SendsRepository(stack.database).create({
       _id: sendId,
       workflowId: sendId,
       kind: 'send',
@@ -70,7 +56,8 @@ describe('dispatch activities', () => {
     return sendId;
   }
 
-  const run = <T>(fn: () => Promise<T>, attempt = 1) => new MockActivityEnvironment({ attempt }).run(fn);
+  const run = <T>(fn: () => Promise<T>, attempt = 1) =>
+    new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('WARN') }).run(fn);
 
   it('leaves transient failures pending and asks Temporal to retry, then sends once', async () => {
     const [user] = await insertUsers(stack, [person('Transient')]);

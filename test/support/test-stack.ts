@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
+import type { WorkerOptions } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { freePort, manage, waitForPort, type ManagedProcess } from '../../script
 import { startSimulator, type RunningSimulator } from '../../simulator';
 import type { FanOutOptions } from '../../workflows/send-message';
 import { createWorker, type RunningWorker } from '../../worker/create-worker';
+import { installQuietRuntime } from './quiet-runtime';
 
 export interface TestStackOptions {
   /** Overrides of the JSON service configuration (merged over a test default with every channel active). */
@@ -45,6 +46,15 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
+/** Small pages and batches, so that a few users exercise paging, batching and `continueAsNew`. */
+export const SMALL_FAN_OUT: FanOutOptions = {
+  pageSize: 50,
+  chunkSize: 10,
+  perDeliveryLimit: 5,
+  pagesPerRun: 3,
+  heartbeatTimeoutMs: 3000,
+};
+
 /** Small retry intervals keep fault-injection tests fast without changing what they prove. */
 export const FAST_RETRY = {
   initialIntervalMs: 100,
@@ -57,18 +67,8 @@ export const FAST_RETRY = {
  * A whole service for one test file, on the suite's real Temporal and FerretDB (see global-setup.ts): its own
  * database, task queue and provider simulator, a worker, and the API built with `buildApp` for `app.inject`.
  */
-let runtimeInstalled = false;
-
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
-  if (!runtimeInstalled) {
-    // Expected activity failures (fault injection) would otherwise fill the test output with warnings.
-    try {
-      Runtime.install({ logger: new DefaultLogger('ERROR') });
-    } catch {
-      // Installed already by an earlier test file in this process: keep that one.
-    }
-    runtimeInstalled = true;
-  }
+  installQuietRuntime();
   const suffix = randomBytes(4).toString('hex');
   const simulator = await startSimulator({});
   const env = parseEnvironment({
@@ -93,6 +93,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     activeChannels: ['email', 'sms', 'push', 'voice', 'whatsapp'],
     androidIntentAction: 'OPEN_ACTIVITY',
     dispatchRetry: FAST_RETRY,
+    fanOut: options.fanOut ?? SMALL_FAN_OUT,
     ...options.service,
   });
   const config: AppConfig = { env, service };
@@ -107,13 +108,6 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     database,
     temporal,
     logger: false,
-    fanOut: options.fanOut ?? {
-      pageSize: 50,
-      chunkSize: 10,
-      perDeliveryLimit: 5,
-      pagesPerRun: 3,
-      heartbeatTimeoutMs: 3000,
-    },
   });
 
   let worker: RunningWorker | undefined;

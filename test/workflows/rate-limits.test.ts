@@ -1,4 +1,4 @@
-import { ChannelRateLimiter } from '../../common/rate-limiter';
+import { ChannelRateLimiter } from '../../activities/rate-limiter';
 import { insertUsers, person, simMessages } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 

@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
-import type { Database } from './db';
-import { audiencePageKey } from './types';
+import type { Database } from '../common/db';
+import { audiencePageKey } from '../common/types';
 
 /**
  * A send's audience as it was when the send started, in pages of `pageSize`, one document per page keyed

@@ -1,5 +1,5 @@
-import type { Channel, ServiceConfig } from './config';
-import { insertWhereFree, type Database } from './db';
+import type { Channel, ServiceConfig } from '../common/config';
+import { insertWhereFree, type Database } from '../common/db';
 
 export type ChannelLimits = ServiceConfig['rateLimits'];
 

@@ -1,0 +1,56 @@
+import type { AppConfig } from '../common/config';
+import { connectDatabase, type Database } from '../common/db';
+import { FilesServiceClient } from '../common/files-service';
+import { Ledger } from '../common/ledger';
+import { SendsRepository } from '../common/sends-repository';
+import { TemplatesRepository } from '../common/templates-repository';
+import { UsersRepository } from '../common/users-repository';
+import { createChannelProviders, type ChannelProviders } from './providers';
+
+/** What the send activities need: the stores, the providers, the Files Service. */
+export interface ActivityDeps {
+  config: AppConfig;
+  /** For the worker-only collections: audience snapshots and rate-limit tokens. */
+  database: Database;
+  ledger: Ledger;
+  sends: SendsRepository;
+  templates: TemplatesRepository;
+  users: UsersRepository;
+  providers: ChannelProviders;
+  files: FilesServiceClient;
+}
+
+/** The dependencies built on an open database; `close()` closes the providers and the Files Service client. */
+export function activityDepsOn(
+  config: AppConfig,
+  database: Database,
+  providers: ChannelProviders = createChannelProviders(config),
+): ActivityDeps & { close(): Promise<void> } {
+  const files = new FilesServiceClient(config.env.FILE_SERVICE_URL);
+  return {
+    config,
+    database,
+    ledger: new Ledger(database),
+    sends: new SendsRepository(database),
+    templates: new TemplatesRepository(database),
+    users: new UsersRepository(database, config.service.userFields),
+    providers,
+    files,
+    async close() {
+      await Promise.allSettled([providers.close(), files.close()]);
+    },
+  };
+}
+
+/** Connects to the database and builds every dependency from the configuration (the worker's start). */
+export async function connectActivityDeps(config: AppConfig): Promise<ActivityDeps & { close(): Promise<void> }> {
+  const database = await connectDatabase(config);
+  const deps = activityDepsOn(config, database);
+  return {
+    ...deps,
+    async close() {
+      await deps.close();
+      await database.close();
+    },
+  };
+}

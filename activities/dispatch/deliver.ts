@@ -1,0 +1,138 @@
+import type { Document } from 'mongodb';
+import type { AppConfig, Channel } from '../../common/config';
+import { HttpError, PermanentProviderError, TransientProviderError } from '../../common/errors';
+import type { DeliveryOutcome } from '../../common/ledger';
+import type { RenderedMessage } from '../../common/message-content';
+import type { ChannelProviders, ProviderReceipt } from '../providers';
+import type { ChannelRateLimiter } from '../rate-limiter';
+import type { SendContext } from '../send-context';
+
+/** One attempt's outcome, and how long the provider asked us to wait before the next one. */
+export interface Attempt {
+  outcome: DeliveryOutcome;
+  retryAfterMs?: number;
+}
+
+export interface DeliveryDeps {
+  config: AppConfig;
+  providers: ChannelProviders;
+  limiter: ChannelRateLimiter;
+}
+
+/** The user field each channel sends to (a user without it is `skipped` on that channel). */
+const ADDRESS_FIELD: Record<Channel, 'emailAddress' | 'phoneNumber' | 'deviceToken'> = {
+  email: 'emailAddress',
+  sms: 'phoneNumber',
+  voice: 'phoneNumber',
+  whatsapp: 'phoneNumber',
+  push: 'deviceToken',
+};
+
+/** How long a channel waits after a 429 that came without `Retry-After`. */
+const THROTTLED_PAUSE_MS = 1000;
+
+/** Hands a rendered message to the provider of its channel. */
+function sendThroughProvider(
+  deps: DeliveryDeps,
+  context: SendContext,
+  address: string,
+  message: RenderedMessage,
+): Promise<ProviderReceipt> {
+  const { sender, androidIntentAction } = deps.config.service;
+  const request = context.send.request;
+  switch (message.channel) {
+    case 'email':
+      return context.attachments().then((attachments) =>
+        deps.providers.email.sendEmail({
+          from: request.emailSender ?? sender.email,
+          to: address,
+          cc: request.emailCarbonCopies,
+          bcc: request.emailBlindCarbonCopies,
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
+          attachments,
+        }),
+      );
+    case 'sms':
+      return deps.providers.sms.sendSms({ from: sender.sms, to: address, body: message.body });
+    case 'voice':
+      return deps.providers.voice.call({ from: sender.voice, to: address, body: message.body });
+    case 'whatsapp':
+      return deps.providers.whatsapp.sendWhatsapp({ from: sender.whatsapp, to: address, body: message.body });
+    case 'push':
+      return deps.providers.push.sendPush({
+        token: address,
+        title: message.title,
+        body: message.body,
+        subtitle: message.subtitle,
+        pushData: context.template?.pushData,
+        androidIntentAction,
+      });
+  }
+}
+
+/**
+ * One attempt to deliver to one user on one channel, as an outcome for the ledger: `sent`; `skipped` (no address);
+ * `failed` for good (user gone, template that does not render, a provider's permanent refusal, attempts used up);
+ * or `pending` (a transient failure, retried by the activity's retry). A provider's 429 pauses the channel and
+ * does not count as an attempt.
+ */
+export async function attemptDelivery(
+  deps: DeliveryDeps,
+  context: SendContext,
+  channel: Channel,
+  userId: string,
+  user: Document | undefined,
+  previousAttempts: number,
+  maxAttempts: number,
+): Promise<Attempt> {
+  const base = { userId, channel };
+  const failed = (code: string, error: string, attempted: boolean): Attempt => ({
+    outcome: { ...base, status: 'failed', code, error, permanent: true, attempted },
+  });
+  if (!user) return failed('USER_NOT_FOUND', 'user not found', false);
+  const field = deps.config.service.userFields[ADDRESS_FIELD[channel]];
+  const address = user[field];
+  if (typeof address !== 'string' || address.trim() === '') {
+    return {
+      outcome: { ...base, status: 'skipped', code: 'NO_ADDRESS', error: `user has no ${field}`, attempted: false },
+    };
+  }
+  let message: RenderedMessage;
+  try {
+    message = context.content.render(channel, { user, data: context.send.request.data });
+  } catch (error) {
+    return failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`, false);
+  }
+  try {
+    const receipt = await deps.limiter.run(channel, () => sendThroughProvider(deps, context, address.trim(), message));
+    return { outcome: { ...base, status: 'sent', providerMessageId: receipt.providerMessageId, attempted: true } };
+  } catch (error) {
+    if (error instanceof PermanentProviderError) return failed(error.code, error.message, true);
+    // An attachment the Files Service refused: no retry brings it back.
+    if (error instanceof HttpError) return failed('ATTACHMENT_ERROR', error.message, true);
+    const transient =
+      error instanceof TransientProviderError ? error : new TransientProviderError((error as Error).message, 'UNKNOWN');
+    if (transient.throttled) {
+      // The provider asked us to slow down: hold the channel, and do not count it against the delivery.
+      const pauseMs = transient.retryAfterMs ?? THROTTLED_PAUSE_MS;
+      deps.limiter.pause(channel, pauseMs);
+      return {
+        outcome: { ...base, status: 'pending', code: transient.code, error: transient.message, attempted: false },
+        retryAfterMs: pauseMs,
+      };
+    }
+    const exhausted = previousAttempts + 1 >= maxAttempts;
+    return {
+      outcome: {
+        ...base,
+        status: exhausted ? 'failed' : 'pending',
+        code: transient.code,
+        error: transient.message,
+        attempted: true,
+      },
+      retryAfterMs: transient.retryAfterMs,
+    };
+  }
+}

@@ -1,0 +1,161 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Channel } from '../../common/config';
+import { mapWithConcurrency } from '../../common/concurrency';
+import { PermanentProviderError } from '../../common/errors';
+import { FAILURE_TYPES } from '../../common/failure-types';
+import type { DeliveryOutcome, Ledger } from '../../common/ledger';
+import type { DeliveryDocument } from '../../common/types';
+import type { SendContext, SendContextCache } from '../send-context';
+import type { UserLoader } from '../user-loader';
+import { attemptDelivery, type DeliveryDeps } from './deliver';
+import { OutcomeWriter } from './outcome-writer';
+
+/** Input of every `dispatch<Channel>` activity: small, ids only. */
+export interface DispatchInput {
+  sendId: string;
+  userIds: string[];
+  /** Provider attempts per delivery before a transient failure becomes final; counted in the ledger. */
+  maxAttempts: number;
+  /** The audience page the users come from, whose snapshot carries their documents (absent for a retry). */
+  page?: number;
+}
+
+export interface DispatchResult {
+  sent: number;
+  failed: number;
+  skipped: number;
+  alreadyDone: number;
+}
+
+export interface DispatchDeps extends DeliveryDeps {
+  ledger: Ledger;
+  userLoader: UserLoader;
+  contexts: SendContextCache;
+}
+
+/** Provider calls in flight per activity; the worker's activity slots multiply it. */
+const CALLS_IN_FLIGHT = 16;
+/** Each heartbeat crosses into the SDK's native core: one a second is plenty to show the worker is alive. */
+const HEARTBEAT_EVERY_MS = 1000;
+
+/** Every pending delivery of a batch failed for good before any provider call (the template is gone). */
+async function failBeforeSending(
+  deps: DispatchDeps,
+  sendId: string,
+  channel: Channel,
+  pending: string[],
+  error: PermanentProviderError,
+): Promise<never> {
+  const failed = pending.map((userId): DeliveryOutcome => ({
+    userId,
+    channel,
+    status: 'failed',
+    code: error.code,
+    error: error.message,
+    permanent: true,
+    attempted: false,
+  }));
+  await deps.ledger.record(sendId, failed);
+  throw ApplicationFailure.nonRetryable(error.message, error.code);
+}
+
+/**
+ * Delivers one message to each given user on one channel, consulting and writing the ledger: a delivery
+ * already `sent`, `skipped` or finally `failed` is never sent again, so Temporal retries and workflow
+ * resets are safe (README "Design"). Transient failures leave deliveries `pending` and fail the activity with a
+ * retryable failure, so Temporal retries just those with backoff; after `maxAttempts` they become `failed`.
+ * A single-delivery activity that fails permanently throws a non-retryable failure carrying the code, so the
+ * Temporal UI shows the failed dispatch itself.
+ */
+export async function dispatchDeliveries(
+  deps: DispatchDeps,
+  channel: Channel,
+  input: DispatchInput,
+): Promise<DispatchResult> {
+  const { sendId, userIds, maxAttempts } = input;
+  const context = Context.current();
+  // A batch that starts for the first time has nothing in the ledger yet: no state to read.
+  const firstRun = await deps.ledger.claimDispatch(sendId, channel, userIds);
+  const states = firstRun
+    ? new Map<string, DeliveryDocument>()
+    : await deps.ledger.deliveryStates(sendId, channel, userIds);
+  const pending = userIds.filter((userId) => (states.get(userId)?.status ?? 'pending') === 'pending');
+  const result: DispatchResult = { sent: 0, failed: 0, skipped: 0, alreadyDone: userIds.length - pending.length };
+  if (pending.length === 0) {
+    context.log.info('dispatch batch already done', { sendId, channel, size: userIds.length });
+    return result;
+  }
+
+  let sendContext: SendContext;
+  try {
+    sendContext = await deps.contexts.get(sendId);
+  } catch (error) {
+    if (error instanceof PermanentProviderError) return failBeforeSending(deps, sendId, channel, pending, error);
+    throw error;
+  }
+  const users = await deps.userLoader.get(sendId, pending, input.page);
+
+  const writer = new OutcomeWriter(deps.ledger, sendId);
+  let lastHeartbeat = 0;
+  const attempts = await mapWithConcurrency(pending, CALLS_IN_FLIGHT, async (userId) => {
+    await writer.beforeProviderCall();
+    const attempt = await attemptDelivery(
+      deps,
+      sendContext,
+      channel,
+      userId,
+      users.get(userId),
+      states.get(userId)?.attempts ?? 0,
+      maxAttempts,
+    );
+    context.log.debug('delivery attempted', {
+      sendId,
+      channel,
+      userId,
+      status: attempt.outcome.status,
+      code: attempt.outcome.code,
+    });
+    const now = Date.now();
+    if (now - lastHeartbeat >= HEARTBEAT_EVERY_MS) {
+      lastHeartbeat = now;
+      context.heartbeat();
+    }
+    await writer.add(attempt.outcome);
+    return attempt;
+  });
+  await writer.flush();
+
+  for (const { outcome } of attempts) {
+    if (outcome.status === 'sent') result.sent++;
+    else if (outcome.status === 'skipped') result.skipped++;
+    else if (outcome.status === 'failed') result.failed++;
+  }
+  const retrying = attempts.filter((attempt) => attempt.outcome.status === 'pending');
+  context.log.info('dispatch batch done', {
+    sendId,
+    channel,
+    size: userIds.length,
+    ...result,
+    retrying: retrying.length,
+  });
+  if (retrying.length > 0) {
+    const first = retrying[0].outcome;
+    const retryAfterMs = Math.max(0, ...retrying.map((attempt) => attempt.retryAfterMs ?? 0));
+    throw ApplicationFailure.create({
+      type: FAILURE_TYPES.transientProvider,
+      message: `${retrying.length} of ${pending.length} ${channel} deliveries will be retried: ${first.error}`,
+      details: [{ code: first.code, result }],
+      nextRetryDelay: retryAfterMs > 0 ? retryAfterMs : undefined,
+    });
+  }
+  if (userIds.length === 1 && result.failed === 1) {
+    const { outcome } = attempts[0];
+    throw ApplicationFailure.create({
+      type: outcome.permanent ? FAILURE_TYPES.permanentProvider : FAILURE_TYPES.retriesExhausted,
+      message: `${channel} to ${outcome.userId} failed (${outcome.code}): ${outcome.error}`,
+      nonRetryable: true,
+      details: [{ code: outcome.code, userId: outcome.userId, channel }],
+    });
+  }
+  return result;
+}

@@ -1,0 +1,72 @@
+import { Context } from '@temporalio/activity';
+import { isStoreUnreachable } from '../../common/db';
+import type { DeliveryOutcome, Ledger } from '../../common/ledger';
+
+/** Ledger writes are batched, but small batches keep the "sent but not yet recorded" window narrow. */
+const LEDGER_FLUSH_SIZE = 25;
+
+/** How long a flush waits for an unreachable store (a MongoDB restart, a failover) before the activity fails. */
+const LEDGER_PATIENCE_MS = 60_000;
+
+/**
+ * Records outcomes of messages the providers already accepted, waiting out a store outage (with heartbeats,
+ * so Temporal still sees a live worker): failing here would make the activity's retry send them again.
+ * Safe to repeat: `Ledger.record` is idempotent.
+ */
+async function recordPatiently(ledger: Ledger, sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
+  const deadline = Date.now() + LEDGER_PATIENCE_MS;
+  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 2000)) {
+    try {
+      await ledger.record(sendId, outcomes);
+      return;
+    } catch (error) {
+      if (!isStoreUnreachable(error) || Date.now() > deadline) throw error;
+      Context.current().heartbeat();
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+/**
+ * Buffers a dispatch's outcomes and writes them to the ledger every `LEDGER_FLUSH_SIZE`. While a flush waits for
+ * the store, no new provider call may start (`beforeProviderCall` waits): a message sent then could not be
+ * recorded, and the activity's retry would send it again. A flush that failed for good fails every later call.
+ */
+export class OutcomeWriter {
+  private readonly buffer: DeliveryOutcome[] = [];
+  private flushing: Promise<void> | null = null;
+  private failure: unknown = null;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly sendId: string,
+  ) {}
+
+  /** Resolves when a provider call may start; throws the ledger's failure once a flush has failed. */
+  async beforeProviderCall(): Promise<void> {
+    if (this.flushing) await this.flushing;
+    if (this.failure) throw this.failure;
+  }
+
+  async add(outcome: DeliveryOutcome): Promise<void> {
+    this.buffer.push(outcome);
+    if (this.buffer.length >= LEDGER_FLUSH_SIZE) await this.flush();
+  }
+
+  /** Writes everything buffered; the activity calls it once more before it returns. */
+  flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      try {
+        while (this.buffer.length > 0) {
+          await recordPatiently(this.ledger, this.sendId, this.buffer.splice(0, this.buffer.length));
+        }
+      } catch (error) {
+        this.failure ??= error;
+        throw error;
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+}

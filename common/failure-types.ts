@@ -1,0 +1,18 @@
+/**
+ * The `type` of every `ApplicationFailure` a dispatch activity throws, which the workflow's retry policy and the
+ * Temporal UI read. Declared once: activities throw them, the workflow lists the non-retryable ones.
+ */
+export const FAILURE_TYPES = {
+  /** Some deliveries of the batch failed transiently and stay `pending`: retried with backoff. */
+  transientProvider: 'TransientProviderError',
+  /** A one-delivery dispatch that a provider refused for good (an invalid number, an unregistered device). */
+  permanentProvider: 'PermanentProviderError',
+  /** A one-delivery dispatch whose attempts (`dispatchRetry.maximumAttempts`) are used up. */
+  retriesExhausted: 'RetriesExhausted',
+} as const;
+
+/** Failure types the workflow never retries: the ledger already holds the failed delivery. */
+export const NON_RETRYABLE_DISPATCH_FAILURES: string[] = [
+  FAILURE_TYPES.permanentProvider,
+  FAILURE_TYPES.retriesExhausted,
+];

@@ -1,0 +1,73 @@
+import type { Filter } from 'mongodb';
+import type { Database } from './db';
+import type { DeliveryCounts, SendDocument, SendStatus } from './types';
+
+/** Filters of `GET /sends`, newest first. */
+export interface SendListFilter {
+  status?: SendStatus;
+  /** Created at or after. */
+  from?: Date;
+  /** Created before. */
+  to?: Date;
+  limit: number;
+  skip: number;
+}
+
+/**
+ * The `sends` collection: one document per send (the request, stored once and never copied into workflow
+ * history), its status and totals. Every write is keyed by the send id, so repeating one is harmless.
+ */
+export class SendsRepository {
+  constructor(private readonly database: Database) {}
+
+  /** Inserts the send unless a document with its id exists (a repeated idempotent request keeps the first). */
+  async create(send: SendDocument): Promise<void> {
+    await this.database.sends.updateOne({ _id: send._id }, { $setOnInsert: send }, { upsert: true });
+  }
+
+  get(sendId: string): Promise<SendDocument | null> {
+    return this.database.sends.findOne({ _id: sendId });
+  }
+
+  async update(sendId: string, fields: Partial<SendDocument>): Promise<void> {
+    await this.database.sends.updateOne({ _id: sendId }, { $set: { ...fields, updatedAt: new Date() } });
+  }
+
+  /** A page of sends, newest first, without the request's recipients and data (they can be large). */
+  list(filter: SendListFilter): Promise<SendDocument[]> {
+    const query: Filter<SendDocument> = {};
+    if (filter.status) query.status = filter.status;
+    if (filter.from || filter.to) {
+      query.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
+    }
+    return this.database.sends
+      .find(query, { projection: { 'request.recipients': 0, 'request.data': 0 } })
+      .sort({ createdAt: -1, _id: 1 })
+      .skip(filter.skip)
+      .limit(filter.limit)
+      .toArray();
+  }
+
+  async linkRetry(sendId: string, retryId: string): Promise<void> {
+    await this.database.sends.updateOne(
+      { _id: sendId },
+      { $addToSet: { retries: retryId }, $set: { updatedAt: new Date() } },
+    );
+  }
+
+  /** Remembers that the Flow Manager accepted this event label, so a replay does not send it again. */
+  async recordFlowManagerEvent(sendId: string, label: string): Promise<void> {
+    await this.database.sends.updateOne(
+      { _id: sendId },
+      { $addToSet: { flowManagerEvents: label }, $set: { updatedAt: new Date() } },
+    );
+  }
+
+  async finish(sendId: string, status: SendStatus, counts: DeliveryCounts, recipientCount: number): Promise<void> {
+    const now = new Date();
+    await this.database.sends.updateOne(
+      { _id: sendId },
+      { $set: { status, counts, recipientCount, updatedAt: now, completedAt: now } },
+    );
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Records the workflow histories that `test/workflows/replay.test.ts` replays: real sends on a real Temporal
+ * dev server, FerretDB, worker and simulator (the test suite's own stack). Run it when a workflow change is
+ * meant to be incompatible (README "Changing a workflow safely"), never to make a failing replay pass:
+ *
+ *   npm run record-histories
+ *
+ * Each scenario writes `test/workflows/histories/<name>.json` (every run of the workflow, the last one last).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { ObjectId } from 'mongodb';
+import { toolPath } from '../../scripts/local-stack';
+import globalSetup from './global-setup';
+import globalTeardown from './global-teardown';
+import { insertUsers, person, waitFor } from './fixtures';
+import { startTestStack, type TestStack } from './test-stack';
+
+const HISTORIES_DIR = path.resolve(__dirname, '../workflows/histories');
+
+/** Every run of a workflow id, by when it ended, as the JSON `temporal workflow show --output json` prints. */
+async function runsOf(stack: TestStack, workflowId: string): Promise<unknown[]> {
+  const runIds: string[] = [];
+  for await (const execution of stack.temporal.workflow.list({ query: `WorkflowId = "${workflowId}"` })) {
+    runIds.push(execution.runId);
+  }
+  const histories = await Promise.all(
+    runIds.map(async (runId) => {
+      // The CLI's JSON is the format every Temporal tool reads (the SDK's own converter needs a protobufjs
+      // version that npm does not give it here).
+      const output = execFileSync(
+        toolPath('temporal'),
+        [
+          'workflow',
+          'show',
+          '--address',
+          process.env.TEST_TEMPORAL_ADDRESS!,
+          '-w',
+          workflowId,
+          '-r',
+          runId,
+          '-o',
+          'json',
+        ],
+        { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      );
+      const json = JSON.parse(output) as { events: { eventTime: string }[] };
+      return { runId, ended: Date.parse(json.events.at(-1)!.eventTime), json };
+    }),
+  );
+  return histories.sort((a, b) => a.ended - b.ended).map((run) => run.json);
+}
+
+function save(name: string, workflowId: string, runs: unknown[]): void {
+  const file = path.join(HISTORIES_DIR, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify({ workflowId, runs }, null, 1)}\n`);
+  console.log(`${name}: ${runs.length} run(s) of ${workflowId} → ${path.relative(process.cwd(), file)}`);
+}
+
+async function main(): Promise<void> {
+  mkdirSync(HISTORIES_DIR, { recursive: true });
+  await globalSetup();
+  const stack = await startTestStack({
+    fanOut: { pageSize: 4, chunkSize: 2, perDeliveryLimit: 3, pagesPerRun: 2, heartbeatTimeoutMs: 3000 },
+    service: {
+      flowManagerConfiguration: {
+        successEventLabel: 'notificationSent',
+        failEventLabel: 'notificationFailed',
+        metadataSchema: {
+          channels: 'notification.channels',
+          recipients: 'buyer.id',
+          templateId: 'notification.template',
+        },
+      },
+    },
+  });
+  try {
+    const send = async (payload: object) => {
+      const response = await stack.app.inject({ method: 'POST', url: '/send', payload });
+      if (response.statusCode !== 200) throw new Error(`POST /send answered ${response.statusCode}: ${response.body}`);
+      return response.json<{ sendId: string }>().sendId;
+    };
+    const templateId = new ObjectId();
+    await stack.database.templates.insertOne({
+      _id: templateId,
+      name: 'order',
+      smsMessage: 'Order for {{user.name}}',
+      pushTitle: 'Order',
+      pushMessage: 'For {{user.name}}',
+    });
+
+    // A small send: one activity per (user, channel), one permanent failure, one transient failure retried.
+    const small = await insertUsers(stack, [
+      person('Small1', { phoneNumber: '+15550000001' }),
+      person('Small2'),
+      person('Small3'),
+    ]);
+    await stack.sim('POST', '/faults', { target: 'sms', rejectAddresses: ['+15550000001'] });
+    await stack.sim('POST', '/faults', { target: 'email', failNext: 1 });
+    const smallId = await send({
+      channels: ['sms', 'email'],
+      recipients: [...small, new ObjectId().toHexString()],
+      messageTitle: 'Hello',
+      messageContent: 'Hello {{user.name}}',
+    });
+    save('small-send', smallId, await runsOf(stack, smallId));
+
+    // A paged send: 10 users in pages of 4, two pages per run, so the workflow continues as new.
+    const paged = await insertUsers(
+      stack,
+      Array.from({ length: 10 }, (_, index) => person(`Paged${index}`, { clusters: ['paged'] })),
+    );
+    const pagedId = await send({
+      channels: ['sms', 'push'],
+      clusters: ['paged'],
+      templateId: templateId.toHexString(),
+    });
+    if (paged.length !== 10) throw new Error('paged users not inserted');
+    save('paged-send', pagedId, await runsOf(stack, pagedId));
+
+    // A saga send and its Flow Manager event.
+    const [buyer] = await insertUsers(stack, [person('Buyer')]);
+    const sagaId = `order-${randomUUID()}`;
+    const saga = await stack.app.inject({
+      method: 'POST',
+      url: '/saga/send',
+      payload: {
+        key: sagaId,
+        value: {
+          messageLabel: 'sendNotification',
+          messagePayload: {
+            notification: { channels: ['sms'], template: templateId.toHexString() },
+            buyer: { id: buyer },
+          },
+        },
+      },
+    });
+    if (saga.statusCode !== 200) throw new Error(`POST /saga/send answered ${saga.statusCode}: ${saga.body}`);
+    await stack.temporal.workflow.getHandle(`saga-${sagaId}`).result();
+    save('saga-send', `saga-${sagaId}`, await runsOf(stack, `saga-${sagaId}`));
+
+    // A retry of the small send's failed sms, once the fault is gone.
+    await stack.sim('DELETE', '/faults');
+    const retry = await stack.app.inject({ method: 'POST', url: `/sends/${smallId}/retry` });
+    if (retry.statusCode !== 202) throw new Error(`retry answered ${retry.statusCode}: ${retry.body}`);
+    const retryId = retry.json<{ workflowId: string }>().workflowId;
+    await stack.temporal.workflow.getHandle(retryId).result();
+    save('retry-send', retryId, await runsOf(stack, retryId));
+
+    // A reset of a finished send to its first workflow task: a second run replays it against the ledger.
+    const resetUsers = await insertUsers(stack, [person('Reset1'), person('Reset2')]);
+    const resetId = await send({
+      channels: ['sms'],
+      recipients: resetUsers,
+      messageTitle: 'T',
+      messageContent: 'Reset',
+    });
+    const history = await stack.temporal.workflow.getHandle(resetId).fetchHistory();
+    const firstTask = history.events!.find((event) => event.workflowTaskCompletedEventAttributes)!;
+    const { runId } = await stack.temporal.workflowService.resetWorkflowExecution({
+      namespace: stack.config.env.TEMPORAL_NAMESPACE,
+      workflowExecution: { workflowId: resetId },
+      workflowTaskFinishEventId: firstTask.eventId,
+      requestId: randomUUID(),
+      reason: 'recording a reset run',
+    });
+    await stack.temporal.workflow.getHandle(resetId, runId!).result();
+    await waitFor(async () => (await runsOf(stack, resetId)).length === 2);
+    save('reset-send', resetId, await runsOf(stack, resetId));
+  } finally {
+    await stack.close();
+    await globalTeardown();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

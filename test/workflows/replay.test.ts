@@ -1,0 +1,40 @@
+import { Worker } from '@temporalio/worker';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { installQuietRuntime } from '../support/quiet-runtime';
+
+const HISTORIES_DIR = path.join(__dirname, 'histories');
+
+interface RecordedWorkflow {
+  workflowId: string;
+  runs: unknown[];
+}
+
+/**
+ * Replays histories recorded from real sends (test/support/record-histories.ts) against today's workflow code.
+ * A change to `workflows/` that would break the sends running in production (a new activity call, a timer, a
+ * reordering without `patched`) fails here with the event it diverged at. README "Changing a workflow safely".
+ */
+describe('recorded workflow histories replay on the current workflow code', () => {
+  const files = readdirSync(HISTORIES_DIR).filter((file) => file.endsWith('.json'));
+  beforeAll(installQuietRuntime);
+
+  it('has the recorded scenarios', () => {
+    expect(files.sort()).toEqual(
+      ['paged-send.json', 'reset-send.json', 'retry-send.json', 'saga-send.json', 'small-send.json'].sort(),
+    );
+  });
+
+  it.each(files)('%s', async (file) => {
+    const recorded = JSON.parse(readFileSync(path.join(HISTORIES_DIR, file), 'utf8')) as RecordedWorkflow;
+    const histories = recorded.runs.map((history) => ({ workflowId: recorded.workflowId, history }));
+    const failures: string[] = [];
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } },
+      histories,
+    )) {
+      if (result.error) failures.push(`${result.workflowId} run ${result.runId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
