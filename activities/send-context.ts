@@ -22,7 +22,7 @@ export interface SendContext {
 const MAX_CACHED_SENDS = 64;
 
 /**
- * A small cache of send contexts: templates compile once per send (spec §5) and attachments download once,
+ * A small cache of send contexts: templates compile once per send (README "Rendering") and attachments download once,
  * instead of once per recipient. Bounded so that a long-lived worker does not grow with every send.
  */
 export class SendContextCache {

@@ -4,7 +4,7 @@ import { loadConfig } from '../common/config';
 import { mapWithConcurrency } from '../common/concurrency';
 
 /**
- * The simulator's own ceiling ("physical limit", spec §8): provider requests as cheap as a client can make them
+ * The simulator's own ceiling ("physical limit", bench/README.md): provider requests as cheap as a client can make them
  * (prebuilt bodies, no rendering, no error classification) over the same connection pools the product uses
  * (64 keep-alive HTTP connections, 8 pooled SMTP connections). Each channel alone, then all three at once in
  * equal parts, which is the mix a fan-out sends. Prints one JSON line.
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   );
 }
 
-/** The simulator checks the JWT's shape only (spec §8), so an unsigned assertion with the right claims will do. */
+/** The simulator checks the JWT's shape only (bench/README.md), so an unsigned assertion with the right claims will do. */
 async function fcmToken(agent: Agent, tokenUrl: string): Promise<string> {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);

@@ -10,7 +10,7 @@ const optionalUrl = z.url().optional();
 const port = z.coerce.number().int().min(0).max(65535);
 
 /**
- * Environment variables (spec §3). Defaults point at the local stack that `npm run dev` starts, so a fresh
+ * Environment variables (README "Configuration"). Defaults point at the local stack that `npm run dev` starts, so a fresh
  * clone works without any setup.
  */
 export const envSchema = z.object({
@@ -64,7 +64,7 @@ export type Env = z.infer<typeof envSchema>;
 
 const dotPaths = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
-/** The JSON service configuration at `CONFIGURATION_PATH`, in the Mia shape (spec §3). */
+/** The JSON service configuration at `CONFIGURATION_PATH`, in the Mia shape (README "Configuration"). */
 export const serviceConfigSchema = z.object({
   activeChannels: z.array(z.enum(CHANNELS)).min(1),
   userFields: z

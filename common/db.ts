@@ -64,7 +64,7 @@ export function databaseName(url: string): string {
 async function ensureIndexes(database: Database, config: AppConfig): Promise<void> {
   const { clusters } = config.service.userFields;
   await Promise.all([
-    // The delivery's _id is `<sendId>|<channel>|<userId>`: the unique (sendId, userId, channel) key of spec §2.
+    // The delivery's _id is `<sendId>|<channel>|<userId>`: the unique (sendId, userId, channel) key (README "Design").
     database.deliveries.createIndex({ sendId: 1, status: 1, channel: 1 }, { name: 'by_send_status' }),
     database.sends.createIndex({ createdAt: -1 }, { name: 'by_created' }),
     database.users.createIndex({ [clusters]: 1 }, { name: 'by_cluster' }),

@@ -1,5 +1,5 @@
 /**
- * The one error shape of the HTTP API (spec §4): `{ statusCode, error, message }`, the message naming the
+ * The one error shape of the HTTP API (README "API"): `{ statusCode, error, message }`, the message naming the
  * offending field. Routes and services throw `HttpError`; the app's error handler renders it.
  */
 export interface ErrorBody {

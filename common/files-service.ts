@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 import { HttpError } from './errors';
 
-/** Mia's limit on the attachments of one send, summed (spec §4). */
+/** Mia's limit on the attachments of one send, summed (README "API"). */
 export const MAX_ATTACHMENTS_BYTES = 15 * 1024 * 1024;
 
 export interface DownloadedFile {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 /**
- * Workflow ids (spec §6): `send-<uuid>`, `send-idem-<key>`, `saga-<sagaId>`, `<sendId>-retry-<n>`.
+ * Workflow ids (README "Find a send in the Temporal UI"): `send-<uuid>`, `send-idem-<key>`, `saga-<sagaId>`, `<sendId>-retry-<n>`.
  * The send id is the workflow id of the send's first run, so a send and its workflow are found by one name.
  */
 export const newSendId = (): string => `send-${randomUUID()}`;

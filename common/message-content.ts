@@ -34,7 +34,7 @@ function requireField(template: TemplateDocument, channel: Channel, field: keyof
 }
 
 /**
- * Which texts each channel sends (spec §4): the template's channel fields when there is a template, otherwise
+ * Which texts each channel sends (README "API"): the template's channel fields when there is a template, otherwise
  * `messageTitle` (email subject, push title) and `messageContent` (every body).
  */
 export function channelSources(request: SendRequest, template: TemplateDocument | null): Sources {
@@ -79,7 +79,7 @@ export function channelSources(request: SendRequest, template: TemplateDocument 
 
 type Compiled<T> = { [K in keyof T]: undefined extends T[K] ? CompiledTemplate | undefined : CompiledTemplate };
 
-/** A send's templates compiled once and rendered for each recipient (spec §5). */
+/** A send's templates compiled once and rendered for each recipient (README "Rendering"). */
 export class CompiledContent {
   private readonly compiled: { [C in Channel]?: Compiled<ChannelSources[C]> } = {};
 

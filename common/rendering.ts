@@ -54,7 +54,7 @@ function loadLocale(locale: string): string {
 }
 
 /**
- * An isolated Handlebars instance (never the global one) with the helpers of spec §5: `dateNow`,
+ * An isolated Handlebars instance (never the global one) with the helpers of README "Rendering": `dateNow`,
  * `dateFormat date format=... tz=...` (dayjs; defaults ISO 8601 and UTC) and the handlebars-helpers collection.
  */
 export function createHandlebars(locale = 'en'): typeof Handlebars {
@@ -113,7 +113,7 @@ export class MessageRenderer {
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** A plain-text email becomes HTML: escaped, newlines as `<br/>` (spec §5). */
+/** A plain-text email becomes HTML: escaped, newlines as `<br/>` (README "Rendering"). */
 export function plainTextToHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]).replace(/\r?\n/g, '<br/>');
 }

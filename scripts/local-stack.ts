@@ -94,7 +94,7 @@ export interface TemporalOptions {
   stdio?: 'ignore' | 'inherit';
 }
 
-/** Starts `temporal server start-dev` with our search attributes registered (spec §6). */
+/** Starts `temporal server start-dev` with our search attributes registered (README "Design"). */
 export async function startTemporal(options: TemporalOptions): Promise<ManagedProcess> {
   const args = [
     'server',

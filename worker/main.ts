@@ -1,11 +1,14 @@
+import { Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config';
 import { createLogger } from '../common/logger';
 import { createWorker } from './create-worker';
+import { PinoSdkLogger } from './runtime-logger';
 
 const logger = createLogger('worker');
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  Runtime.install({ logger: new PinoSdkLogger(createLogger('temporal', config.env.LOG_LEVEL)) });
   const worker = await createWorker(config);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
   logger.info({ taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporal: config.env.TEMPORAL_ADDRESS }, 'worker started');

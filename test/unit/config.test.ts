@@ -10,7 +10,7 @@ const write = (name: string, content: unknown) => {
   return file;
 };
 
-describe('configuration (spec §3)', () => {
+describe('configuration (README "Configuration")', () => {
   it('loads the shipped default configuration with defaults for every variable', () => {
     const config = loadConfig({ CONFIGURATION_PATH: 'config/default.json' });
     expect(config.env.HTTP_PORT).toBe(3000);

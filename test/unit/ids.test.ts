@@ -1,6 +1,6 @@
 import { idempotentSendId, newSendId, retrySendId, SEND_ID_PATTERN, sagaSendId } from '../../common/ids';
 
-describe('send ids (spec §6)', () => {
+describe('send ids (README "Find a send in the Temporal UI")', () => {
   it.each([
     ['send-<uuid>', newSendId()],
     ['send-idem-<hash>', idempotentSendId('order-42 confirmation')],

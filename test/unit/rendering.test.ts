@@ -20,7 +20,7 @@ const baseRequest: SendRequest = {
   emailBlindCarbonCopies: [],
 };
 
-describe('rendering (spec §5)', () => {
+describe('rendering (README "Rendering")', () => {
   it('renders the seeds example for Mario', () => {
     expect(
       render(

@@ -29,7 +29,7 @@ const readmePayload = {
   buyer: { id: '64a000000000000000000002' },
 };
 
-describe('SagaCommandReader.toSendBody (spec §3 metadataSchema)', () => {
+describe('SagaCommandReader.toSendBody (README "Configuration" metadataSchema)', () => {
   it('reads each field from its dot path into messagePayload; data is the whole command', () => {
     const saga = command(readmePayload);
     const body = new SagaCommandReader({

@@ -1,0 +1,39 @@
+import type { Logger, LogLevel, LogMetadata } from '@temporalio/common';
+import type { Logger as PinoLogger } from 'pino';
+
+const PINO_LEVELS = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+
+/**
+ * The Temporal SDK's logger over pino, installed on the worker's runtime: the worker's own lines, the activities'
+ * context loggers (with `workflowId`, `activityType`, `attempt` added by the SDK) and the workflows' replay-aware
+ * logger all become one JSON line each at `LOG_LEVEL`. The task token is dropped: it is an opaque credential of
+ * the activity, useless in a log.
+ */
+export class PinoSdkLogger implements Logger {
+  constructor(private readonly pino: PinoLogger) {}
+
+  log(level: LogLevel, message: string, meta: LogMetadata = {}): void {
+    const { taskToken: _taskToken, ...fields } = meta;
+    this.pino[PINO_LEVELS[level]](fields, message);
+  }
+
+  trace(message: string, meta?: LogMetadata): void {
+    this.log('TRACE', message, meta);
+  }
+
+  debug(message: string, meta?: LogMetadata): void {
+    this.log('DEBUG', message, meta);
+  }
+
+  info(message: string, meta?: LogMetadata): void {
+    this.log('INFO', message, meta);
+  }
+
+  warn(message: string, meta?: LogMetadata): void {
+    this.log('WARN', message, meta);
+  }
+
+  error(message: string, meta?: LogMetadata): void {
+    this.log('ERROR', message, meta);
+  }
+}
