@@ -157,8 +157,7 @@ export class Ledger {
     if (options.channel) filter.channel = options.channel;
     if (options.cursor) filter._id = { $gt: options.cursor };
     const deliveries = await this.database.deliveries.find(filter).sort({ _id: 1 }).limit(options.limit).toArray();
-    const last = deliveries.at(-1);
-    return { deliveries, nextCursor: deliveries.length === options.limit && last ? last._id : null };
+    return { deliveries, nextCursor: nextPageCursor(deliveries, options.limit) };
   }
 
   /**
@@ -191,14 +190,21 @@ export class Ledger {
       .toArray();
     const byChannel: Partial<Record<Channel, string[]>> = {};
     for (const doc of claimed) (byChannel[doc.channel] ??= []).push(doc.userId);
-    const last = claimed.at(-1);
-    return { byChannel, next: claimed.length === limit && last ? last._id : null };
+    return { byChannel, next: nextPageCursor(claimed, limit) };
   }
 
   /** Failed deliveries a retry would re-dispatch (not those of users that do not exist). */
   retryableFailures(sendId: string): Promise<number> {
     return this.database.deliveries.countDocuments({ sendId, status: 'failed', code: { $ne: 'USER_NOT_FOUND' } });
   }
+}
+
+/**
+ * Where the page after this one starts: the last key of a full page, null after a short one. A full last page is
+ * followed by an empty one (knowing it is the last would cost a count, which FerretDB answers by scanning).
+ */
+export function nextPageCursor(page: { _id: string }[], limit: number): string | null {
+  return page.length === limit && page.length > 0 ? page[page.length - 1]._id : null;
 }
 
 export const countFailures = (counts: DeliveryCounts): number =>

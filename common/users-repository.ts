@@ -39,7 +39,8 @@ function cursorValue(cursor: AudienceCursor): unknown {
   return cursor.value;
 }
 
-function afterCursor(cursor: AudienceCursor | null): Filter<Document> {
+/** The filter of the users that come after `cursor` in `_id` order (all of them without one). */
+export function afterCursor(cursor: AudienceCursor | null): Filter<Document> {
   if (!cursor) return {};
   const later = TYPE_ORDER.slice(TYPE_ORDER.indexOf(cursor.type) + 1);
   return {
@@ -47,7 +48,8 @@ function afterCursor(cursor: AudienceCursor | null): Filter<Document> {
   } as Filter<Document>;
 }
 
-function cursorOf(id: unknown): AudienceCursor {
+/** The cursor that resumes an audience after the user with this `_id`. */
+export function cursorOf(id: unknown): AudienceCursor {
   if (id instanceof ObjectId) return { type: 'objectId', value: id.toHexString() };
   if (typeof id === 'number') return { type: 'number', value: String(id) };
   return { type: 'string', value: String(id) };
