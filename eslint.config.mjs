@@ -52,4 +52,36 @@ export default tseslint.config(
       ],
     },
   },
+  // Imports run one way (STYLE.md rule 11): api/ and worker/ on top, workflows/ and activities/ below them,
+  // common/ at the ground floor, the simulator on its own (a real provider can replace it).
+  ...[
+    {
+      files: ['api/**/*.ts'],
+      forbidden: ['activities', 'worker'],
+      why: 'the API starts workflows, never runs activities',
+    },
+    {
+      files: ['activities/**/*.ts'],
+      forbidden: ['workflows', 'api', 'worker'],
+      why: 'activities never import workflows',
+    },
+    {
+      files: ['common/**/*.ts'],
+      forbidden: ['api', 'activities', 'workflows', 'worker', 'scripts', 'simulator'],
+      why: 'common/ is the ground floor: it imports none of the others',
+    },
+    {
+      files: ['simulator/**/*.ts'],
+      forbidden: ['api', 'activities', 'workflows', 'worker', 'scripts', 'common'],
+      why: 'the simulator stands in for real providers and imports nothing of ours',
+    },
+  ].map(({ files, forbidden, why }) => ({
+    files,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: forbidden.flatMap((room) => [`**/${room}`, `**/${room}/**`]), message: why }] },
+      ],
+    },
+  })),
 );

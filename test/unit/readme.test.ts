@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { envSchema } from '../../common/config';
+import { envSchema, serviceConfigSchema } from '../../common/config';
 
 // The README's Configuration section is what operators read; the code (common/config.ts, config/default.json)
 // is the truth. These tests fail when one changes without the other, naming what differs.
@@ -54,5 +54,25 @@ describe('README.md stays true to the code', () => {
       'in envSchema, missing from the README table': variables.filter((name) => !documented.includes(name)),
       'in the README table, not in envSchema': documented.filter((name) => !variables.includes(name)),
     }).toEqual({ 'in envSchema, missing from the README table': [], 'in the README table, not in envSchema': [] });
+  });
+
+  it('gives the defaults of fanOut and worker as the configuration schema has them', () => {
+    const defaults = serviceConfigSchema.parse({ activeChannels: ['sms'] });
+    const rows = [...configuration.matchAll(/^\| `((?:fanOut|worker)\.\w+)`\s*\|[^|]*\| `(\d+)`\s*\|$/gm)];
+    const documented = Object.fromEntries(rows.map(([, key, value]) => [key, Number(value)]));
+    const actual = Object.fromEntries(
+      (['fanOut', 'worker'] as const).flatMap((group) =>
+        Object.entries(defaults[group]).map(([key, value]) => [`${group}.${key}`, value]),
+      ),
+    );
+    expect(documented).toEqual(actual);
+  });
+
+  it('quotes the fan-out figures of the code in its prose', () => {
+    const { fanOut } = serviceConfigSchema.parse({ activeChannels: ['sms'] });
+    expect(readme).toContain(`pages of ${fanOut.pageSize} ids, batches of ${fanOut.chunkSize} users per dispatch`);
+    expect(readme).toContain(`at most ${fanOut.perDeliveryLimit} users (per ${fanOut.chunkSize} users otherwise)`);
+    expect(readme).toContain(`\`continueAsNew\` every\n  ${fanOut.pagesPerRun} pages`);
+    expect(readme).toContain(`Sends of ≤ ${fanOut.perDeliveryLimit} users get one activity per (user, channel)`);
   });
 });
