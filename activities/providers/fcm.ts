@@ -4,11 +4,13 @@ import { z } from 'zod';
 import { PermanentProviderError, TransientProviderError } from '../../common/errors';
 import type { ProviderReceipt, PushMessage, PushProvider } from './channel-interfaces';
 import { formBody, joinUrl, type ProviderHttpClient } from './http-client';
+import { httpProviderSettingsSchema } from './http-settings';
 
-/** What a Firebase project needs; from `FCM_*` today (see `providerSettingsFromConfig`). */
-export const fcmSettingsSchema = z.strictObject({
-  /** Base of the FCM HTTP v1 API: `https://fcm.googleapis.com` in production, the simulator locally. */
-  baseUrl: z.url(),
+/**
+ * What a Firebase project needs; from `FCM_*` today (see `providerSettingsFromConfig`). `baseUrl` is the base of
+ * the FCM HTTP v1 API: `https://fcm.googleapis.com` in production, the simulator locally.
+ */
+export const fcmSettingsSchema = httpProviderSettingsSchema.extend({
   /** OAuth token endpoint the signed JWT is exchanged at, `https://oauth2.googleapis.com/token` in production. */
   tokenUrl: z.url(),
   /** Firebase project id, in `/v1/projects/{projectId}/messages:send`. */

@@ -18,6 +18,21 @@ export interface ProviderResponse {
 export type ErrorCodeReader = (body: unknown) => { code?: string; detail?: string };
 
 /**
+ * The reader for providers whose error JSON carries its code and text at the top, `{ code, message, ... }`
+ * (Twilio's numeric codes, Kaleyra's `E413`-style ones): the code behind the provider's prefix
+ * (`TWILIO_21211`), the message as the detail. A code is a number, 0 included, or a non-empty string; a body
+ * without one (a proxy's HTML page, `{}`) gives no code, so the status alone classifies it.
+ */
+export function codeAndMessageErrorReader(prefix: string): ErrorCodeReader {
+  return (body) => {
+    const error = body as { code?: unknown; message?: string } | undefined;
+    const code = error?.code;
+    const hasCode = typeof code === 'number' || (typeof code === 'string' && code !== '');
+    return { code: hasCode ? `${prefix}_${code}` : undefined, detail: error?.message };
+  };
+}
+
+/**
  * The HTTP side of every provider: one keep-alive pool per worker (provider calls are many, small and go to
  * few hosts), and one classification of failures: network errors and timeouts are transient, a non-2xx
  * status is classified by `providerErrorForStatus` with the provider's own code.

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import type { ProviderReceipt, TextMessage, WhatsappProvider } from './channel-interfaces';
 import { joinUrl, type ProviderHttpClient } from './http-client';
+import { httpProviderSettingsSchema } from './http-settings';
 
-/** What an Infobip account needs; from `INFOBIP_*` today (see `providerSettingsFromConfig`). */
-export const infobipSettingsSchema = z.strictObject({
-  /** The account's personal base URL (`https://<id>.api.infobip.com`), the simulator locally. */
-  baseUrl: z.url(),
+/**
+ * What an Infobip account needs; from `INFOBIP_*` today (see `providerSettingsFromConfig`). `baseUrl` is the
+ * account's personal base URL (`https://<id>.api.infobip.com`), the simulator locally.
+ */
+export const infobipSettingsSchema = httpProviderSettingsSchema.extend({
   /** API key, sent as `Authorization: App <key>`. */
   apiKey: z.string().min(1),
 });

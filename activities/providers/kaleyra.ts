@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import type { ProviderReceipt, SmsProvider, TextMessage, VoiceProvider } from './channel-interfaces';
-import { formBody, joinUrl, type ProviderHttpClient } from './http-client';
+import { codeAndMessageErrorReader, formBody, joinUrl, type ProviderHttpClient } from './http-client';
+import { httpProviderSettingsSchema } from './http-settings';
 
-/** What a Kaleyra account needs; from `KALEYRA_*` today (see `providerSettingsFromConfig`). */
-export const kaleyraSettingsSchema = z.strictObject({
-  /** Base of Kaleyra's v1 API: `https://api.kaleyra.io` in production, the simulator locally. */
-  baseUrl: z.url(),
+/**
+ * What a Kaleyra account needs; from `KALEYRA_*` today (see `providerSettingsFromConfig`). `baseUrl` is the base
+ * of Kaleyra's v1 API: `https://api.kaleyra.io` in production, the simulator locally.
+ */
+export const kaleyraSettingsSchema = httpProviderSettingsSchema.extend({
   /** API key, sent in the `api-key` header. */
   apiKey: z.string().min(1),
   /** Account SID, the first segment of every resource path (`/v1/{sid}/...`). */
@@ -14,10 +16,7 @@ export const kaleyraSettingsSchema = z.strictObject({
 export type KaleyraSettings = z.infer<typeof kaleyraSettingsSchema>;
 
 /** Kaleyra's error JSON: `{ code: 'E413', message, error: {...} }`. */
-export const readKaleyraError = (body: unknown) => {
-  const error = body as { code?: string; message?: string } | undefined;
-  return { code: error?.code ? `KALEYRA_${error.code}` : undefined, detail: error?.message };
-};
+export const readKaleyraError = codeAndMessageErrorReader('KALEYRA');
 
 /**
  * SMS through Kaleyra's messages API and voice through its outbound call API (a text-to-speech `target` read

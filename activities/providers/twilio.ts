@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import type { ProviderReceipt, SmsProvider, TextMessage, VoiceProvider } from './channel-interfaces';
-import { basicAuth, formBody, joinUrl, type ProviderHttpClient } from './http-client';
+import { basicAuth, codeAndMessageErrorReader, formBody, joinUrl, type ProviderHttpClient } from './http-client';
+import { httpProviderSettingsSchema } from './http-settings';
 
-/** What a Twilio account needs; from `TWILIO_*` today (see `providerSettingsFromConfig`). */
-export const twilioSettingsSchema = z.strictObject({
-  /** Base of Twilio's REST API: `https://api.twilio.com` in production, the simulator locally. */
-  baseUrl: z.url(),
+/**
+ * What a Twilio account needs; from `TWILIO_*` today (see `providerSettingsFromConfig`). `baseUrl` is the base of
+ * Twilio's REST API: `https://api.twilio.com` in production, the simulator locally.
+ */
+export const twilioSettingsSchema = httpProviderSettingsSchema.extend({
   /** Account SID: the account of every resource and the basic-auth user. */
   accountSid: z.string().min(1),
   /** Auth token: the basic-auth password. */
@@ -13,11 +15,8 @@ export const twilioSettingsSchema = z.strictObject({
 });
 export type TwilioSettings = z.infer<typeof twilioSettingsSchema>;
 
-/** Twilio's error JSON: `{ code, message, more_info, status }`. */
-export const readTwilioError = (body: unknown) => {
-  const error = body as { code?: number; message?: string } | undefined;
-  return { code: error?.code !== undefined ? `TWILIO_${error.code}` : undefined, detail: error?.message };
-};
+/** Twilio's error JSON: `{ code: 21211, message, more_info, status }`. */
+export const readTwilioError = codeAndMessageErrorReader('TWILIO');
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 

@@ -7,6 +7,7 @@ const PREVIEW_CHARS = 300;
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
+/** `value` as HTML text: `&<>"'` escaped, `undefined` and `null` as nothing. */
 export function escapeHtml(value: unknown): string {
   if (value === undefined || value === null) return '';
   return String(value).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
@@ -25,75 +26,77 @@ function stripTags(html: string): string {
     .trim();
 }
 
-function time(r: SimulatorRecord): string {
-  return `<td class="t">${escapeHtml(r.receivedAt.slice(11, 23))}</td>`;
+/** One column of an inbox table: its heading and what a record shows in it (HTML-escaped when rendered). */
+interface Column {
+  head: string;
+  value: (r: SimulatorRecord) => unknown;
 }
 
-function cell(value: unknown): string {
-  return `<td>${escapeHtml(value)}</td>`;
-}
+const column = (head: string, value: (r: SimulatorRecord) => unknown): Column => ({ head, value });
+/** A record field shown as it is, under its own name unless the channel calls it something else. */
+const field = (key: keyof SimulatorRecord, head: string = key): Column => column(head, (r) => r[key]);
+/** The message text, cut to a preview, under the name its channel gives it. */
+const text = (head: string): Column => column(head, (r) => preview(r.body));
 
-const SECTIONS: { channel: SimulatorChannel; title: string; head: string[]; row: (r: SimulatorRecord) => string }[] = [
+/** The tables of the inbox, one a channel; each table starts with the arrival time, then these columns. */
+const SECTIONS: { channel: SimulatorChannel; title: string; columns: Column[] }[] = [
   {
     channel: 'email',
     title: 'Email',
-    head: ['time', 'from', 'to', 'cc / bcc', 'subject', 'body', 'attachments'],
-    row: (r) =>
-      time(r) +
-      cell(r.from) +
-      cell(r.to) +
-      cell([...(r.cc ?? []), ...(r.bcc ?? []).map((b) => `bcc: ${b}`)].join(', ')) +
-      cell(r.subject) +
-      cell(preview(r.text ?? (r.html ? stripTags(r.html) : undefined))) +
-      cell((r.attachments ?? []).map((a) => `${a.filename ?? '(unnamed)'} (${a.contentType}, ${a.size} B)`).join(', ')),
+    columns: [
+      field('from'),
+      field('to'),
+      column('cc / bcc', (r) => [...(r.cc ?? []), ...(r.bcc ?? []).map((b) => `bcc: ${b}`)].join(', ')),
+      field('subject'),
+      column('body', (r) => preview(r.text ?? (r.html ? stripTags(r.html) : undefined))),
+      column('attachments', (r) =>
+        (r.attachments ?? []).map((a) => `${a.filename ?? '(unnamed)'} (${a.contentType}, ${a.size} B)`).join(', '),
+      ),
+    ],
   },
-  {
-    channel: 'sms',
-    title: 'SMS',
-    head: ['time', 'provider', 'from', 'to', 'body'],
-    row: (r) => time(r) + cell(r.provider) + cell(r.from) + cell(r.to) + cell(preview(r.body)),
-  },
+  { channel: 'sms', title: 'SMS', columns: [field('provider'), field('from'), field('to'), text('body')] },
   {
     channel: 'whatsapp',
     title: 'WhatsApp',
-    head: ['time', 'from', 'to', 'template', 'body'],
-    row: (r) => time(r) + cell(r.from) + cell(r.to) + cell(r.title) + cell(preview(r.body)),
+    columns: [field('from'), field('to'), field('title', 'template'), text('body')],
   },
   {
     channel: 'push',
     title: 'Push',
-    head: ['time', 'token', 'title', 'subtitle', 'body', 'data'],
-    row: (r) =>
-      time(r) +
-      cell(preview(r.to)) +
-      cell(r.title) +
-      cell(r.subtitle) +
-      cell(preview(r.body)) +
-      cell(r.data ? preview(JSON.stringify(r.data)) : ''),
+    columns: [
+      column('token', (r) => preview(r.to)),
+      field('title'),
+      field('subtitle'),
+      text('body'),
+      column('data', (r) => (r.data ? preview(JSON.stringify(r.data)) : '')),
+    ],
   },
-  {
-    channel: 'voice',
-    title: 'Voice',
-    head: ['time', 'provider', 'from', 'to', 'spoken text'],
-    row: (r) => time(r) + cell(r.provider) + cell(r.from) + cell(r.to) + cell(preview(r.body)),
-  },
+  { channel: 'voice', title: 'Voice', columns: [field('provider'), field('from'), field('to'), text('spoken text')] },
   {
     channel: 'event',
     title: 'Events',
-    head: ['time', 'key', 'label', 'payload'],
-    row: (r) =>
-      time(r) +
-      cell(r.to) +
-      cell(r.title) +
-      cell(preview(JSON.stringify((r.data?.value as { messagePayload?: unknown } | undefined)?.messagePayload ?? {}))),
+    columns: [
+      field('to', 'key'),
+      field('title', 'label'),
+      column('payload', (r) =>
+        preview(JSON.stringify((r.data?.value as { messagePayload?: unknown } | undefined)?.messagePayload ?? {})),
+      ),
+    ],
   },
 ];
+
+/** One record as a table row: its arrival time, then the section's columns. */
+function renderRow(r: SimulatorRecord, columns: Column[]): string {
+  const time = `<td class="t">${escapeHtml(r.receivedAt.slice(11, 23))}</td>`;
+  return `<tr>${time}${columns.map((c) => `<td>${escapeHtml(c.value(r))}</td>`).join('')}</tr>`;
+}
 
 const STYLE = `body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}h1{font-size:1.4em}
 h2{font-size:1.1em;margin-top:1.6em}table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top;word-break:break-word}
 th{background:#f4f4f4}.t{white-space:nowrap;color:#666}.muted{color:#888}`;
 
+/** The inbox page: the newest records, one table a channel, with the counters and the active faults. */
 export function renderInbox(ctx: SimulatorContext): string {
   const newestFirst = ctx.recorder.query({}, INBOX_SIZE).reverse();
   const stats = ctx.stats.snapshot();
@@ -115,14 +118,16 @@ export function renderInbox(ctx: SimulatorContext): string {
       parts.push('<p class="muted">Nothing yet.</p>');
       continue;
     }
-    parts.push('<table><tr>' + section.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('') + '</tr>');
-    for (const r of rows) parts.push(`<tr>${section.row(r)}</tr>`);
+    const head = ['time', ...section.columns.map((c) => c.head)];
+    parts.push('<table><tr>' + head.map((h) => `<th>${escapeHtml(h)}</th>`).join('') + '</tr>');
+    for (const r of rows) parts.push(renderRow(r, section.columns));
     parts.push('</table>');
   }
   parts.push('</body></html>');
   return parts.join('\n');
 }
 
+/** Serves the inbox at `/`; it reloads itself every few seconds. */
 export function registerInbox(app: FastifyInstance, ctx: SimulatorContext): void {
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(renderInbox(ctx)));
 }

@@ -1,7 +1,7 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { SimulatorContext } from '../context';
 import { uuidLike } from '../ids';
-import { bodyOf, injectFault, str } from './util';
+import { bodyOf, injectFault, reject, str } from './util';
 
 /** Infobip's error JSON: `{ requestError: { serviceException: { messageId, text } } }`. */
 export function infobipError(messageId: string, text: string, validationErrors?: Record<string, string[]>) {
@@ -22,11 +22,6 @@ const PENDING = {
   name: 'PENDING_ENROUTE',
   description: 'Message sent to next instance',
 };
-
-function reject(reply: FastifyReply, ctx: SimulatorContext, status: number, body: unknown): FastifyReply {
-  ctx.stats.rejected += 1;
-  return reply.code(status).send(body);
-}
 
 function authorized(header: string | undefined): boolean {
   return !!header && /^App \S+/.test(header);

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SimulatorContext } from '../context';
 import { hex32 } from '../ids';
-import { bodyOf, injectFault, str } from './util';
+import { bodyOf, injectFault, reject, str } from './util';
 
 interface AccountParams {
   accountSid: string;
@@ -36,16 +36,12 @@ function authorized(header: string | undefined, accountSid: string): boolean {
 }
 
 function unauthorized(reply: FastifyReply, ctx: SimulatorContext): FastifyReply {
-  ctx.stats.rejected += 1;
-  return reply
-    .code(401)
-    .header('www-authenticate', 'Basic realm="Twilio API"')
-    .send(twilioError(401, 20003, 'Authenticate'));
+  reply.header('www-authenticate', 'Basic realm="Twilio API"');
+  return reject(reply, ctx, 401, twilioError(401, 20003, 'Authenticate'));
 }
 
 function badRequest(reply: FastifyReply, ctx: SimulatorContext, code: number, message: string): FastifyReply {
-  ctx.stats.rejected += 1;
-  return reply.code(400).send(twilioError(400, code, message));
+  return reject(reply, ctx, 400, twilioError(400, code, message));
 }
 
 function decodeXml(s: string): string {
@@ -68,26 +64,50 @@ export function sayText(twiml: string): string | undefined {
   return parts.length > 0 ? parts.join(' ') : undefined;
 }
 
-export function registerTwilio(app: FastifyInstance, ctx: SimulatorContext): void {
-  app.post<{ Params: AccountParams }>(`/${API_VERSION}/Accounts/:accountSid/Messages.json`, async (request, reply) => {
-    ctx.stats.request('twilio');
-    const { accountSid } = request.params;
-    if (!authorized(request.headers.authorization, accountSid)) return unauthorized(reply, ctx);
-    const form = bodyOf(request);
-    const to = str(form.To);
-    const from = str(form.From) ?? str(form.MessagingServiceSid);
-    const body = str(form.Body);
-    if (!to) return badRequest(reply, ctx, 21604, "A 'To' phone number is required.");
-    if (!from) return badRequest(reply, ctx, 21603, "A 'From' phone number is required.");
-    if (!body && !form.MediaUrl) return badRequest(reply, ctx, 21602, 'Message body is required.');
-    if (await injectFault(ctx, 'sms', request, reply, faultError)) return reply;
-    if (ctx.faults.isRejected('sms', to)) {
-      return badRequest(reply, ctx, 21211, `The 'To' number ${to} is not a valid phone number.`);
-    }
-    const sid = 'SM' + hex32();
-    ctx.accept({ id: sid, channel: 'sms', provider: 'twilio', to, from, body, raw: form });
-    const now = twilioDate();
-    return reply.code(201).send({
+type Form = Record<string, unknown>;
+
+/** What Twilio's 201 for a created resource is made of. */
+interface Created {
+  accountSid: string;
+  sid: string;
+  to: string;
+  from?: string;
+  body?: string;
+  form: Form;
+  /** Creation time, in Twilio's date format. */
+  now: string;
+}
+
+/** A parameter check of Twilio's: the error code and message of its 400 when `met` is false. */
+type Requirement = [code: number, message: string, met: (form: Form) => boolean];
+
+/** One resource created under `/Accounts/{AccountSid}/`. */
+interface AccountResource {
+  channel: 'sms' | 'voice';
+  /** The two letters the resource's SIDs start with. */
+  sidPrefix: 'SM' | 'CA';
+  /** What Twilio answers when `To` is missing: each resource has its own code. */
+  missingTo: [code: number, message: string];
+  /** The resource's other checks, in the order Twilio makes them. */
+  requirements: Requirement[];
+  /** The sender and the text the simulator records. */
+  content(form: Form): { from?: string; body?: string };
+  /** Twilio's JSON for the created resource. */
+  created(created: Created): Record<string, unknown>;
+}
+
+/** The resources the simulator creates, by their name in the path: SMS messages and voice calls. */
+const RESOURCES: Record<'Messages' | 'Calls', AccountResource> = {
+  Messages: {
+    channel: 'sms',
+    sidPrefix: 'SM',
+    missingTo: [21604, "A 'To' phone number is required."],
+    requirements: [
+      [21603, "A 'From' phone number is required.", (form) => !!(str(form.From) ?? str(form.MessagingServiceSid))],
+      [21602, 'Message body is required.', (form) => !!str(form.Body) || !!form.MediaUrl],
+    ],
+    content: (form) => ({ from: str(form.From) ?? str(form.MessagingServiceSid), body: str(form.Body) }),
+    created: ({ accountSid, sid, to, from, body, form, now }) => ({
       account_sid: accountSid,
       api_version: API_VERSION,
       body,
@@ -108,37 +128,21 @@ export function registerTwilio(app: FastifyInstance, ctx: SimulatorContext): voi
       subresource_uris: { media: `/${API_VERSION}/Accounts/${accountSid}/Messages/${sid}/Media.json` },
       to,
       uri: `/${API_VERSION}/Accounts/${accountSid}/Messages/${sid}.json`,
-    });
-  });
-
-  app.post<{ Params: AccountParams }>(`/${API_VERSION}/Accounts/:accountSid/Calls.json`, async (request, reply) => {
-    ctx.stats.request('twilio');
-    const { accountSid } = request.params;
-    if (!authorized(request.headers.authorization, accountSid)) return unauthorized(reply, ctx);
-    const form = bodyOf(request);
-    const to = str(form.To);
-    const from = str(form.From);
-    const twiml = str(form.Twiml);
-    const url = str(form.Url);
-    if (!to) return badRequest(reply, ctx, 21201, 'No called number is specified');
-    if (!from) return badRequest(reply, ctx, 21202, 'No caller ID (From) is specified');
-    if (!twiml && !url) return badRequest(reply, ctx, 21205, 'Either Url, Twiml or ApplicationSid is required');
-    if (await injectFault(ctx, 'voice', request, reply, faultError)) return reply;
-    if (ctx.faults.isRejected('voice', to)) {
-      return badRequest(reply, ctx, 21211, `The 'To' number ${to} is not a valid phone number.`);
-    }
-    const sid = 'CA' + hex32();
-    ctx.accept({
-      id: sid,
-      channel: 'voice',
-      provider: 'twilio',
-      to,
-      from,
-      body: twiml ? sayText(twiml) : undefined,
-      raw: form,
-    });
-    const now = twilioDate();
-    return reply.code(201).send({
+    }),
+  },
+  Calls: {
+    channel: 'voice',
+    sidPrefix: 'CA',
+    missingTo: [21201, 'No called number is specified'],
+    requirements: [
+      [21202, 'No caller ID (From) is specified', (form) => !!str(form.From)],
+      [21205, 'Either Url, Twiml or ApplicationSid is required', (form) => !!str(form.Twiml) || !!str(form.Url)],
+    ],
+    content: (form) => {
+      const twiml = str(form.Twiml);
+      return { from: str(form.From), body: twiml ? sayText(twiml) : undefined };
+    },
+    created: ({ accountSid, sid, to, from, now }) => ({
       account_sid: accountSid,
       answered_by: null,
       api_version: API_VERSION,
@@ -160,6 +164,39 @@ export function registerTwilio(app: FastifyInstance, ctx: SimulatorContext): voi
       to,
       to_formatted: to,
       uri: `/${API_VERSION}/Accounts/${accountSid}/Calls/${sid}.json`,
-    });
+    }),
+  },
+};
+
+/**
+ * Registers `POST /2010-04-01/Accounts/{AccountSid}/<Resource>.json` with the checks in the order Twilio makes
+ * them: basic auth by the account SID (401), `To`, the resource's other requirements (400 with the code of the
+ * first one unmet), the simulated faults, a `To` the fault injector refuses (21211); then 201 with the resource.
+ */
+function registerAccountResource(app: FastifyInstance, ctx: SimulatorContext, name: keyof typeof RESOURCES): void {
+  const resource = RESOURCES[name];
+  app.post<{ Params: AccountParams }>(`/${API_VERSION}/Accounts/:accountSid/${name}.json`, async (request, reply) => {
+    ctx.stats.request('twilio');
+    const { accountSid } = request.params;
+    if (!authorized(request.headers.authorization, accountSid)) return unauthorized(reply, ctx);
+    const form = bodyOf(request);
+    const to = str(form.To);
+    if (!to) return badRequest(reply, ctx, ...resource.missingTo);
+    const unmet = resource.requirements.find(([, , met]) => !met(form));
+    if (unmet) return badRequest(reply, ctx, unmet[0], unmet[1]);
+    if (await injectFault(ctx, resource.channel, request, reply, faultError)) return reply;
+    if (ctx.faults.isRejected(resource.channel, to)) {
+      return badRequest(reply, ctx, 21211, `The 'To' number ${to} is not a valid phone number.`);
+    }
+    const sid = resource.sidPrefix + hex32();
+    const { from, body } = resource.content(form);
+    ctx.accept({ id: sid, channel: resource.channel, provider: 'twilio', to, from, body, raw: form });
+    return reply.code(201).send(resource.created({ accountSid, sid, to, from, body, form, now: twilioDate() }));
   });
+}
+
+/** Twilio's Messages (SMS) and Calls (voice, with inline TwiML or a URL) resources. */
+export function registerTwilio(app: FastifyInstance, ctx: SimulatorContext): void {
+  registerAccountResource(app, ctx, 'Messages');
+  registerAccountResource(app, ctx, 'Calls');
 }

@@ -17,6 +17,12 @@ export function bodyOf(request: FastifyRequest): Record<string, unknown> {
   return b && typeof b === 'object' && !Buffer.isBuffer(b) ? (b as Record<string, unknown>) : {};
 }
 
+/** Answers a request the simulated provider refuses (bad credentials, a missing field, a refused address) and counts it. */
+export function reject(reply: FastifyReply, ctx: SimulatorContext, status: number, body: unknown): FastifyReply {
+  ctx.stats.rejected += 1;
+  return reply.code(status).send(body);
+}
+
 /**
  * Applies the latency and failure faults of `target` to this call. Returns true when the
  * call has been answered (or its socket destroyed) and the handler must stop.
@@ -58,6 +64,7 @@ const REASONS: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
+/** The HTTP reason phrase of `status`, e.g. `Too Many Requests`. */
 export function reasonPhrase(status: number): string {
   return REASONS[status] ?? (status >= 500 ? 'Server Error' : 'Client Error');
 }

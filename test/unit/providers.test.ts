@@ -119,6 +119,15 @@ describe('provider error bodies', () => {
     });
   });
 
+  it('takes as a code a number or a non-empty string, whichever provider it is', () => {
+    expect(readKaleyraError({ code: 0 }).code).toBe('KALEYRA_0');
+    expect(readTwilioError({ code: 'E413' }).code).toBe('TWILIO_E413');
+    for (const code of [null, '', false, {}]) {
+      expect(readTwilioError({ code, message: 'm' })).toEqual({ code: undefined, detail: 'm' });
+      expect(readKaleyraError({ code, message: 'm' })).toEqual({ code: undefined, detail: 'm' });
+    }
+  });
+
   it('prefers the FCM errorCode of details over the status', () => {
     const body = {
       error: {
@@ -210,6 +219,15 @@ describe('createProvider', () => {
     const build = () => createProvider({ providerType: 'twilio', settings } as ProviderSpec, { http });
     expect(build).toThrow(ProviderSettingsError);
     expect(build).toThrow(message);
+  });
+
+  it.each([
+    { providerType: 'kaleyra', settings: { baseUrl: 'https://api.kaleyra.test', apiKey: 'k', sid: 'S1', sender: 'x' } },
+    { providerType: 'infobip', settings: { baseUrl: 'https://x.api.infobip.test', apiKey: 'k', sender: 'x' } },
+  ])('refuses a field $providerType does not know', (spec) => {
+    const { http } = recordingHttp();
+    expect(() => createProvider(spec as ProviderSpec, { http })).toThrow(`${spec.providerType} settings: `);
+    expect(() => createProvider(spec as ProviderSpec, { http })).toThrow(/sender/);
   });
 
   it('refuses an smtp URL that is not smtp:// or smtps://', () => {
