@@ -1,61 +1,55 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, validatorCompiler } from 'fastify-type-provider-zod';
-import type { ZodError } from 'zod';
-import { HttpError, reasonPhrase } from '../common/errors';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler, RouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import type { z } from 'zod';
+import { badRequest, errorBody, HttpError } from '../common/errors';
+import { describeIssues } from '../common/zod-issues';
+import { errorResponses, type ErrorStatus } from './schemas/common';
 
-interface ValidationIssue {
-  instancePath?: string;
-  message?: string;
-  params?: { issue?: { path?: (string | number)[]; message?: string; code?: string; keys?: string[] } };
+/** Requests of up to 5 MB; a larger body is a 413 before it is read whole. */
+export const BODY_LIMIT_BYTES = 5 * 1024 * 1024;
+
+/** A 400 names at most this many issues: enough to fix a request, short enough to read. */
+const ISSUES_IN_MESSAGE = 5;
+
+/**
+ * Parses one part of a request (`body`, `querystring`, `params`, `headers`) with its zod schema: the parsed value, or
+ * a 400 whose message names each offending field (README "API"). zod 4.6 runs a length check (`min`, `max`) even after
+ * the type check failed when the input has a `length` property, and a `length` that cannot become a number
+ * (`{"length": {"toString": {}}}`) throws a TypeError, which fastify would answer 500: that is a 400 too.
+ */
+export function parseRequestPart<T extends z.ZodType>(
+  schema: T,
+  data: unknown,
+  part: string,
+): { value: z.output<T> } | { error: HttpError } {
+  try {
+    const result = schema.safeParse(data);
+    if (result.success) return { value: result.data };
+    return { error: badRequest(describeIssues(result.error.issues, { root: part, limit: ISSUES_IN_MESSAGE })) };
+  } catch (error) {
+    return { error: badRequest(`${part}: cannot be validated (${(error as Error).message})`) };
+  }
 }
 
-/** Renders zod issues as `field.path: message`, so the message names the offending field (spec §4). */
-function describeValidation(context: string | undefined, issues: ValidationIssue[]): string {
-  return issues
-    .slice(0, 5)
-    .map((issue) => {
-      const zodIssue = issue.params?.issue;
-      const path = zodIssue?.path?.length
-        ? zodIssue.path.join('.')
-        : (issue.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-      const keys = zodIssue?.code === 'unrecognized_keys' && zodIssue.keys ? zodIssue.keys.join(', ') : '';
-      const field = keys || path || context || 'body';
-      return `${field}: ${zodIssue?.message ?? issue.message ?? 'invalid'}`;
-    })
-    .join('; ');
-}
+/** Route validation with the route's zod schemas (`parseRequestPart`). */
+const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
+  ({ schema, httpPart }) =>
+  (data) =>
+    parseRequestPart(schema, data, httpPart ?? 'body');
 
-/** `field.path: message` for each issue of a zod error raised outside route validation. */
-export function describeZodError(error: ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => {
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '';
-      return `${keys || issue.path.join('.') || 'body'}: ${issue.message}`;
-    })
-    .join('; ');
-}
-
-/** The 400 for a value whose validation threw instead of failing (see `guardedValidatorCompiler`). */
-export function unvalidatable(part: string, error: unknown): HttpError {
-  return new HttpError(400, `${part}: cannot be validated (${(error as Error).message})`);
+function sendError(reply: FastifyReply, statusCode: number, message: string) {
+  return reply.code(statusCode).send(errorBody(statusCode, message));
 }
 
 /**
- * The zod validator compiler, with a 400 when validation throws: zod 4.6 runs a length check (`min`, `max`)
- * even after the type check failed when the input has a `length` property, and a `length` that cannot become a
- * number (`{"length": {"toString": {}}}`) throws a TypeError, which fastify answers 500.
+ * An error fastify raised itself about the request's `url` (routing) or `body` (content type, size, JSON): its own
+ * 4xx with its message after the part it concerns, or a 500 that is logged and tells the client nothing more.
  */
-export const guardedValidatorCompiler: typeof validatorCompiler = (route) => {
-  const validate = validatorCompiler(route);
-  return (data: unknown) => {
-    try {
-      return validate(data);
-    } catch (error) {
-      return { error: unvalidatable(route.httpPart ?? 'body', error) };
-    }
-  };
-};
+function sendFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, part: 'url' | 'body') {
+  const statusCode = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+  if (statusCode === 500) request.log.error({ err: error }, 'unhandled error');
+  return sendError(reply, statusCode, statusCode === 500 ? 'internal error' : `${part}: ${error.message}`);
+}
 
 /**
  * Fastify's `frameworkErrors` option: errors raised while routing, before any handler (a malformed
@@ -63,30 +57,45 @@ export const guardedValidatorCompiler: typeof validatorCompiler = (route) => {
  * a shape of its own.
  */
 export function renderFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const statusCode = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-  if (statusCode === 500) request.log.error({ err: error }, 'unhandled error');
-  const message = statusCode === 500 ? 'internal error' : `url: ${error.message}`;
-  return reply.code(statusCode).send({ statusCode, error: reasonPhrase(statusCode), message });
+  return sendFrameworkError(error, request, reply, 'url');
 }
 
-/** One error shape for every failure; never a 500 for bad input, never a stack trace to the client. */
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof HttpError) return reply.code(error.statusCode).send(error.toBody());
-    if (hasZodFastifySchemaValidationErrors(error)) {
-      const message = describeValidation(error.validationContext, error.validation as ValidationIssue[]);
-      return reply.code(400).send({ statusCode: 400, error: reasonPhrase(400), message });
-    }
-    const statusCode = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (statusCode === 500) request.log.error({ err: error }, 'unhandled error');
-    const message = statusCode === 500 ? 'internal error' : `body: ${error.message}`;
-    return reply.code(statusCode).send({ statusCode, error: reasonPhrase(statusCode), message });
-  });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
-      statusCode: 404,
-      error: reasonPhrase(404),
-      message: `route ${request.method} ${request.url.split('?')[0]} not found`,
-    }),
-  );
+/**
+ * Adds to a documented route the error responses every route of its kind can answer, whatever its handler does:
+ * a route's own declarations (its 404, 409, 503) stay as they are.
+ */
+function declareCommonErrors(route: RouteOptions): void {
+  const schema = route.schema;
+  if (!schema?.response || schema.hide) return;
+  const takesInput = Boolean(schema.body || schema.querystring || schema.params || schema.headers);
+  const descriptions: Partial<Record<ErrorStatus, string>> = {
+    ...(takesInput ? { 400: 'Invalid input: the message starts with the offending field' } : {}),
+    ...(route.url.includes(':') ? { 414: 'A path parameter longer than 100 characters' } : {}),
+    ...(schema.body
+      ? { 413: 'A body over 5 MB, or one too large to store', 415: 'A body that is not application/json' }
+      : {}),
+    500: 'An unexpected failure, logged; the message says nothing more',
+  };
+  route.schema = { ...schema, response: { ...errorResponses(descriptions), ...(schema.response as object) } };
 }
+
+/**
+ * One error shape for every failure (README "API"): validation, `HttpError`s, fastify's own errors and unknown
+ * routes all answer `{ statusCode, error, message }`; never a 500 for bad input, never a stack trace to the client.
+ * Documented routes registered after it declare the errors it answers for them.
+ */
+export const errorHandling = fp(
+  async (app) => {
+    app.setValidatorCompiler(validatorCompiler);
+    app.setErrorHandler((error: FastifyError, request, reply) =>
+      error instanceof HttpError
+        ? sendError(reply, error.statusCode, error.message)
+        : sendFrameworkError(error, request, reply, 'body'),
+    );
+    app.setNotFoundHandler((request, reply) =>
+      sendError(reply, 404, `route ${request.method} ${request.url.split('?')[0]} not found`),
+    );
+    app.addHook('onRoute', declareCommonErrors);
+  },
+  { name: 'error-handling' },
+);

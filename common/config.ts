@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { describeIssues } from './zod-issues';
 
 /** Every channel the service knows; `activeChannels` picks a subset. */
 export const CHANNELS = ['email', 'sms', 'push', 'voice', 'whatsapp'] as const;
@@ -180,10 +181,6 @@ export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
 }
 
-function describeIssues(prefix: string, error: z.ZodError): string {
-  return error.issues.map((issue) => `${prefix}${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
-}
-
 /** Parses the service JSON configuration from a string; exported for tests and the dev script. */
 export function parseServiceConfig(json: string, source: string): ServiceConfig {
   let raw: unknown;
@@ -194,7 +191,9 @@ export function parseServiceConfig(json: string, source: string): ServiceConfig 
   }
   const parsed = serviceConfigSchema.safeParse(raw);
   if (!parsed.success)
-    throw new ConfigurationError(`invalid configuration ${describeIssues(`${source} `, parsed.error)}`);
+    throw new ConfigurationError(
+      `invalid configuration ${describeIssues(parsed.error.issues, { prefix: `${source} `, root: '(root)' })}`,
+    );
   return parsed.data;
 }
 
@@ -204,7 +203,8 @@ export function parseEnvironment(environment: Record<string, string | undefined>
     Object.entries(environment).filter(([, value]) => value !== '' && value !== undefined),
   );
   const parsed = envSchema.safeParse(present);
-  if (!parsed.success) throw new ConfigurationError(`invalid environment ${describeIssues('', parsed.error)}`);
+  if (!parsed.success)
+    throw new ConfigurationError(`invalid environment ${describeIssues(parsed.error.issues, { root: '(root)' })}`);
   return parsed.data;
 }
 

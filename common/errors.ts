@@ -1,6 +1,6 @@
 /**
  * The one error shape of the HTTP API (README "API"): `{ statusCode, error, message }`, the message naming the
- * offending field. Routes and services throw `HttpError`; the app's error handler renders it.
+ * offending field. Routes and services throw `HttpError`; the app's error handler renders it with `errorBody`.
  */
 export interface ErrorBody {
   statusCode: number;
@@ -25,6 +25,11 @@ export function reasonPhrase(statusCode: number): string {
   return REASONS[statusCode] ?? (statusCode >= 500 ? 'Internal Server Error' : 'Bad Request');
 }
 
+/** The body of every error answer; nothing else builds one. */
+export function errorBody(statusCode: number, message: string): ErrorBody {
+  return { statusCode, error: reasonPhrase(statusCode), message };
+}
+
 export class HttpError extends Error {
   override name = 'HttpError';
   constructor(
@@ -32,10 +37,6 @@ export class HttpError extends Error {
     message: string,
   ) {
     super(message);
-  }
-
-  toBody(): ErrorBody {
-    return { statusCode: this.statusCode, error: reasonPhrase(this.statusCode), message: this.message };
   }
 }
 

@@ -16,4 +16,7 @@ export const retrySendId = (sendId: string, attempt: number): string => `${sendI
 
 export const SEND_ID_PATTERN = /^(send-[0-9a-f-]{36}|send-idem-[0-9a-f]{32}|saga-[\w.:-]{1,200})(-retry-\d+)?$/;
 
-export const isObjectIdHex = (value: string): boolean => /^[0-9a-fA-F]{24}$/.test(value);
+/** A MongoDB ObjectId in hex (templates' ids, users' ids of that form); the API's schemas and the repositories use it. */
+export const OBJECT_ID_PATTERN = /^[0-9a-fA-F]{24}$/;
+
+export const isObjectIdHex = (value: string): boolean => OBJECT_ID_PATTERN.test(value);

@@ -1,9 +1,11 @@
-import type { Client } from '@temporalio/client';
-import type { FastifyPluginAsync } from 'fastify';
-import type { Registry } from 'prom-client';
-import type { Database } from '../../common/db';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 
-type Check = { name: string; healthy: boolean; error?: string };
+const checkSchema = z.object({ name: z.string(), healthy: z.boolean(), error: z.string().optional() });
+type Check = z.infer<typeof checkSchema>;
+
+const statusSchema = z.object({ status: z.enum(['OK', 'KO']) });
+const checkUpSchema = statusSchema.extend({ checks: z.array(checkSchema) });
 
 async function check(name: string, probe: () => Promise<unknown>): Promise<Check> {
   try {
@@ -17,32 +19,65 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<Check
   }
 }
 
-/** Health routes, outside authentication (spec §4): liveness, readiness, and one line per dependency. */
-export const healthRoutes: FastifyPluginAsync<{ database: Database; temporal: Client; metrics: Registry }> = async (
-  app,
-  { database, temporal, metrics },
-) => {
+/** Health routes, outside authentication (README "API"): liveness, readiness, and one line per dependency. */
+export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { database, temporal } = app;
   const checks = () =>
     Promise.all([
       check('mongodb', () => database.db.command({ ping: 1 })),
       check('temporal', () => temporal.workflowService.getSystemInfo({})),
     ]);
+  const health = { tags: ['health'], security: [] };
 
-  app.get('/-/healthz', { schema: { hide: true } }, async () => ({ status: 'OK' }));
+  app.get(
+    '/-/healthz',
+    {
+      schema: {
+        ...health,
+        operationId: 'getLiveness',
+        summary: 'The process answers',
+        response: { 200: z.object({ status: z.literal('OK') }).describe('The process runs') },
+      },
+    },
+    async () => ({ status: 'OK' as const }),
+  );
 
-  app.get('/-/ready', { schema: { hide: true } }, async (_request, reply) => {
-    const results = await checks();
-    const ready = results.every((result) => result.healthy);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'OK' : 'KO' });
-  });
+  app.get(
+    '/-/ready',
+    {
+      schema: {
+        ...health,
+        operationId: 'getReadiness',
+        summary: 'MongoDB and Temporal answer',
+        response: {
+          200: statusSchema.describe('Ready'),
+          503: statusSchema.describe('MongoDB or Temporal does not answer'),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const ready = (await checks()).every((result) => result.healthy);
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'OK' : 'KO' });
+    },
+  );
 
-  app.get('/-/check-up', { schema: { hide: true } }, async (_request, reply) => {
-    const results = await checks();
-    const healthy = results.every((result) => result.healthy);
-    return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'OK' : 'KO', checks: results });
-  });
-
-  app.get('/-/metrics', { schema: { hide: true } }, async (_request, reply) =>
-    reply.type(metrics.contentType).send(await metrics.metrics()),
+  app.get(
+    '/-/check-up',
+    {
+      schema: {
+        ...health,
+        operationId: 'getCheckUp',
+        summary: 'Each dependency, healthy or not',
+        response: {
+          200: checkUpSchema.describe('Every dependency is healthy'),
+          503: checkUpSchema.describe('A dependency is not'),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const results = await checks();
+      const healthy = results.every((result) => result.healthy);
+      return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'OK' : 'KO', checks: results });
+    },
   );
 };

@@ -1,22 +1,20 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AppConfig } from '../../common/config';
+import { z } from 'zod';
 import { HttpError } from '../../common/errors';
 import { sendFlowManagerEvent } from '../../common/flow-manager';
-import { describeZodError, unvalidatable } from '../errors';
+import { parseRequestPart } from '../errors';
+import { errorResponses } from '../schemas/common';
 import { sagaCommandSchema } from '../schemas/saga';
 import { sendBodySchema } from '../schemas/send';
 import { SagaCommandReader } from '../services/saga-command';
-import type { SendService } from '../services/send-service';
 
 /**
- * `POST /saga/send` (spec §4): a Flow Manager command becomes a send whose workflow (`saga-<sagaId>`) ends by
- * sending the Flow Manager its success or fail event. An invalid command answers 4xx and, when a fail label
- * is configured, sends the fail event at once.
+ * `POST /saga/send` (README "Saga sends"): a Flow Manager command becomes a send whose workflow (`saga-<sagaId>`) ends
+ * by sending the Flow Manager its success or fail event. An invalid command answers 4xx and, when a fail label is
+ * configured, sends the fail event at once.
  */
-export const sagaRoutes: FastifyPluginAsyncZod<{ sends: SendService; config: AppConfig }> = async (
-  app,
-  { sends, config },
-) => {
+export const sagaRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { config, sendPreparation, sendStarter } = app;
   const flowManager = config.service.flowManagerConfiguration;
   const reader = new SagaCommandReader(flowManager);
 
@@ -25,10 +23,18 @@ export const sagaRoutes: FastifyPluginAsyncZod<{ sends: SendService; config: App
     {
       schema: {
         tags: ['send'],
+        operationId: 'sagaSend',
         summary: 'Send from a Flow Manager command',
         description:
           '200 with an empty body once the saga workflow has started; a redelivered command starts nothing new.',
         body: sagaCommandSchema,
+        response: {
+          200: z.undefined().describe('The saga send has started (or had, for a redelivered command); no body'),
+          ...errorResponses({
+            404: 'The command names no template',
+            503: 'The Files Service cannot be reached to check the attachments',
+          }),
+        },
       },
       onError: async (request, _reply, error) => {
         const sagaId = (request.body as { key?: unknown } | undefined)?.key;
@@ -46,16 +52,10 @@ export const sagaRoutes: FastifyPluginAsyncZod<{ sends: SendService; config: App
       },
     },
     async (request, reply) => {
-      const sendBody = reader.toSendBody(request.body);
-      let body: ReturnType<typeof sendBodySchema.safeParse>;
-      try {
-        body = sendBodySchema.safeParse(sendBody);
-      } catch (error) {
-        throw unvalidatable('body', error);
-      }
-      if (!body.success) throw new HttpError(400, describeZodError(body.error));
-      const sendRequest = await sends.prepare(body.data);
-      const started = await sends.start(sendRequest, {
+      const body = parseRequestPart(sendBodySchema, reader.toSendBody(request.body), 'body');
+      if ('error' in body) throw body.error;
+      const sendRequest = await sendPreparation.prepare(body.value);
+      const started = await sendStarter.start(sendRequest, {
         saga: {
           sagaId: request.body.key,
           successEventLabel: flowManager?.successEventLabel,

@@ -1,33 +1,39 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { sendBodySchema, sendHeadersSchema, sendResponses } from '../schemas/send';
-import type { SendService } from '../services/send-service';
+import { errorResponses } from '../schemas/common';
+import { sendAcceptedSchema, sendBodySchema, sendCompletedSchema, sendHeadersSchema } from '../schemas/send';
 
-export interface SendRoutesOptions {
-  sends: SendService;
-  sendWaitMs: number;
-}
+/** `POST /send` (README "API"). */
+export const sendRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { sendPreparation, sendStarter, sendResults } = app;
+  const waitMs = app.config.env.SEND_WAIT_MS;
 
-/** `POST /send` (spec §4). */
-export const sendRoutes: FastifyPluginAsyncZod<SendRoutesOptions> = async (app, { sends, sendWaitMs }) => {
   app.post(
     '/send',
     {
       schema: {
+        tags: ['send'],
+        operationId: 'send',
         summary: 'Send a message to users over channels',
         description:
           'Answers 200 with the failures once the send has finished within SEND_WAIT_MS, otherwise 202 with a status URL. `Prefer: respond-async` answers 202 at once.',
-        tags: ['send'],
         body: sendBodySchema,
         headers: sendHeadersSchema,
-        response: sendResponses,
+        response: {
+          200: sendCompletedSchema,
+          202: sendAcceptedSchema,
+          ...errorResponses({
+            404: 'templateId names no template',
+            503: 'The Files Service cannot be reached to check the attachments',
+          }),
+        },
       },
     },
     async (request, reply) => {
-      const sendRequest = await sends.prepare(request.body);
-      const started = await sends.start(sendRequest, { idempotencyKey: request.headers['idempotency-key'] });
+      const sendRequest = await sendPreparation.prepare(request.body);
+      const started = await sendStarter.start(sendRequest, { idempotencyKey: request.headers['idempotency-key'] });
       request.log.info({ sendId: started.sendId, channels: sendRequest.channels }, 'send started');
       const respondAsync = /respond-async/i.test(request.headers.prefer ?? '');
-      const outcome = await sends.await(started, respondAsync ? 0 : sendWaitMs);
+      const outcome = await sendResults.waitFor(started, respondAsync ? 0 : waitMs);
       if (outcome.state === 'running')
         return reply.code(202).header('location', outcome.body.statusUrl).send(outcome.body);
       return reply.code(200).send(outcome.body);

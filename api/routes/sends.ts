@@ -1,28 +1,48 @@
-import type { Client } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CHANNELS, type AppConfig } from '../../common/config';
-import { notFound, badRequest } from '../../common/errors';
+import { badRequest, notFound } from '../../common/errors';
 import { SEND_ID_PATTERN } from '../../common/ids';
-import type { Ledger } from '../../common/ledger';
-import type { SendsRepository } from '../../common/sends-repository';
 import type { SendDocument } from '../../common/types';
-import type { SendService } from '../services/send-service';
 import { progressQuery } from '../../workflows';
+import { errorResponses } from '../schemas/common';
+import { sendAcceptedSchema } from '../schemas/send';
+import {
+  deliveriesPageSchema,
+  deliveriesQuerySchema,
+  sendDetailSchema,
+  sendIdParams,
+  sendsQuerySchema,
+  sendSummarySchema,
+} from '../schemas/sends';
+import { runningSend } from '../services/send-result';
 
-const sendIdParams = z.object({ sendId: z.string().min(1).max(300) });
+/** A send document as `GET /sends` lists it; `GET /sends/:sendId` adds to it. */
+const sendSummary = (send: SendDocument) => ({
+  sendId: send._id,
+  kind: send.kind,
+  status: send.status,
+  workflowId: send.workflowId,
+  channels: send.request.channels,
+  templateId: send.request.templateId ?? null,
+  recipients: send.recipientCount ?? null,
+  counts: send.counts ?? null,
+  retryOf: send.retryOf ?? null,
+  createdAt: send.createdAt,
+  completedAt: send.completedAt ?? null,
+});
 
-/** Inspection of sends (spec §4 "Sends"): the document, live progress from the workflow, and the ledger. */
-export const sendsRoutes: FastifyPluginAsyncZod<{
-  ledger: Ledger;
-  sendsRepository: SendsRepository;
-  temporal: Client;
-  config: AppConfig;
-  sends: SendService;
-}> = async (app, { ledger, sendsRepository, temporal, config, sends }) => {
+const unknownSend = errorResponses({ 404: 'No send has this id' });
+
+/**
+ * Inspection and retry of sends (README "Inspect through the API", "Retry failed deliveries"): the document, live
+ * progress from the workflow, and the ledger. Reading a send writes nothing.
+ */
+export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { config, temporal, sendReconciler, sendRetry } = app;
+  const { sends, ledger } = app.repositories;
   const loadSend = async (sendId: string): Promise<SendDocument> => {
     if (!SEND_ID_PATTERN.test(sendId)) throw badRequest(`sendId: ${sendId} is not a send id`);
-    const send = await sendsRepository.get(sendId);
+    const send = await sends.get(sendId);
     if (!send) throw notFound(`sendId: send ${sendId} not found`);
     return send;
   };
@@ -31,36 +51,37 @@ export const sendsRoutes: FastifyPluginAsyncZod<{
 
   app.get(
     '/sends/:sendId',
-    { schema: { tags: ['sends'], summary: 'A send: status, counts, failures, progress', params: sendIdParams } },
+    {
+      schema: {
+        tags: ['sends'],
+        operationId: 'getSend',
+        summary: 'A send: status, counts, failures, progress',
+        params: sendIdParams,
+        response: { 200: sendDetailSchema.describe('The send as it reads now'), ...unknownSend },
+      },
+    },
     async (request) => {
-      const send = await sends.reconcile(await loadSend(request.params.sendId));
+      const stored = await loadSend(request.params.sendId);
+      // A send whose workflow is gone reads closed at once; the periodic reconciliation stores it so.
+      const send = { ...stored, ...(await sendReconciler.closure(stored)) };
       // A retry (`<sendId>-retry-<n>`) re-dispatches the original's deliveries, which stay keyed by the original.
       const ledgerId = send.retryOf ?? send._id;
       const [counts, failures] = await Promise.all([ledger.counts(ledgerId), ledger.failures(ledgerId, 100)]);
-      let progress: unknown = null;
-      if (send.status === 'running') {
-        progress = await temporal.workflow
-          .getHandle(send.workflowId)
-          .query(progressQuery)
-          .catch(() => null);
-      }
+      const progress =
+        send.status === 'running'
+          ? await temporal.workflow
+              .getHandle(send.workflowId)
+              .query(progressQuery)
+              .catch(() => null)
+          : null;
       return {
-        sendId: send._id,
-        kind: send.kind,
-        status: send.status,
-        workflowId: send.workflowId,
+        ...sendSummary(send),
         temporalUiUrl: temporalUiLink(send.workflowId),
-        channels: send.request.channels,
-        templateId: send.request.templateId ?? null,
-        recipients: send.recipientCount ?? null,
         counts,
         failures,
         progress,
-        retryOf: send.retryOf ?? null,
         retries: send.retries ?? [],
         closedBy: send.closedBy ?? null,
-        createdAt: send.createdAt,
-        completedAt: send.completedAt ?? null,
       };
     },
   );
@@ -70,38 +91,22 @@ export const sendsRoutes: FastifyPluginAsyncZod<{
     {
       schema: {
         tags: ['sends'],
+        operationId: 'listSends',
         summary: 'Recent sends, newest first',
-        querystring: z.object({
-          status: z.enum(['running', 'completed', 'failed']).optional(),
-          from: z.iso.datetime({ offset: true }).optional().describe('created at or after (ISO 8601)'),
-          to: z.iso.datetime({ offset: true }).optional().describe('created before (ISO 8601)'),
-          limit: z.coerce.number().int().min(1).max(500).default(50),
-          skip: z.coerce.number().int().min(0).max(100000).default(0),
-        }),
+        querystring: sendsQuerySchema,
+        response: { 200: sendSummarySchema.array().describe('Sends, newest first') },
       },
     },
     async (request) => {
       const { status, from, to, limit, skip } = request.query;
-      const sendsPage = await sendsRepository.list({
+      const page = await sends.list({
         status,
         from: from ? new Date(from) : undefined,
         to: to ? new Date(to) : undefined,
         limit,
         skip,
       });
-      return sendsPage.map((send) => ({
-        sendId: send._id,
-        kind: send.kind,
-        status: send.status,
-        workflowId: send.workflowId,
-        channels: send.request.channels,
-        templateId: send.request.templateId ?? null,
-        recipients: send.recipientCount ?? null,
-        counts: send.counts ?? null,
-        retryOf: send.retryOf ?? null,
-        createdAt: send.createdAt,
-        completedAt: send.completedAt ?? null,
-      }));
+      return page.map(sendSummary);
     },
   );
 
@@ -110,18 +115,23 @@ export const sendsRoutes: FastifyPluginAsyncZod<{
     {
       schema: {
         tags: ['sends'],
+        operationId: 'retrySend',
         summary: "Re-dispatch a send's failed deliveries as a new workflow",
         params: sendIdParams,
+        response: {
+          202: sendAcceptedSchema
+            .extend({ retryOf: z.string().describe('The send retried') })
+            .describe('The retry runs; follow statusUrl'),
+          ...unknownSend,
+          ...errorResponses({ 409: 'The send is still running, or no delivery of it failed' }),
+        },
       },
     },
     async (request, reply) => {
       await loadSend(request.params.sendId);
-      const started = await sends.retry(request.params.sendId);
-      const statusUrl = sends.statusUrl(started.sendId);
-      return reply
-        .code(202)
-        .header('location', statusUrl)
-        .send({ ...started, status: 'running', statusUrl });
+      const { retryOf, ...started } = await sendRetry.retry(request.params.sendId);
+      const body = { ...runningSend(started), retryOf };
+      return reply.code(202).header('location', body.statusUrl).send(body);
     },
   );
 
@@ -130,14 +140,11 @@ export const sendsRoutes: FastifyPluginAsyncZod<{
     {
       schema: {
         tags: ['sends'],
+        operationId: 'listDeliveries',
         summary: 'The ledger of a send, paginated',
         params: sendIdParams,
-        querystring: z.object({
-          status: z.enum(['pending', 'sent', 'failed', 'skipped']).optional(),
-          channel: z.enum(CHANNELS).optional(),
-          cursor: z.string().max(500).optional(),
-          limit: z.coerce.number().int().min(1).max(1000).default(100),
-        }),
+        querystring: deliveriesQuerySchema,
+        response: { 200: deliveriesPageSchema.describe('A page of the ledger, in key order'), ...unknownSend },
       },
     },
     async (request) => {

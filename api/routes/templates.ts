@@ -4,19 +4,22 @@ import { CHANNELS } from '../../common/config';
 import { badRequest, notFound } from '../../common/errors';
 import { CompiledContent, MissingContentError } from '../../common/message-content';
 import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
-import type { TemplateDocument, TemplatesRepository } from '../../common/templates-repository';
-import { objectIdString } from '../schemas/common';
+import type { TemplateDocument } from '../../common/templates-repository';
+import { errorResponses, objectIdString } from '../schemas/common';
 import { paginationQuerySchema } from '../schemas/pagination';
 import { assertStorableSize } from '../schemas/storable';
 import {
   previewBodySchema,
+  previewSchema,
   TEMPLATE_TEXT_FIELDS,
   templateCreateSchema,
   templateFieldsSchema,
+  templateSchema,
   type TemplateFields,
 } from '../schemas/templates';
 
 const idParams = z.object({ id: objectIdString });
+const unknownTemplate = errorResponses({ 404: 'No template has this id' });
 
 /** The channels a template has content for, in the order of `CHANNELS`. */
 function templateChannels(template: TemplateDocument): (typeof CHANNELS)[number][] {
@@ -29,13 +32,10 @@ function templateChannels(template: TemplateDocument): (typeof CHANNELS)[number]
   });
 }
 
-/** `/templates` CRUD and `POST /templates/:id/preview` (spec §4). */
-export const templateRoutes: FastifyPluginAsyncZod<{ templates: TemplatesRepository; locale: string }> = async (
-  app,
-  options,
-) => {
-  const { templates } = options;
-  const renderer = new MessageRenderer(options.locale);
+/** `/templates` CRUD and `POST /templates/:id/preview` (README "API"). */
+export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { templates } = app.repositories;
+  const renderer = new MessageRenderer(app.config.env.DEFAULT_LOCALE);
 
   const checkSources = (fields: TemplateFields) => {
     for (const { field, html } of TEMPLATE_TEXT_FIELDS) {
@@ -50,63 +50,110 @@ export const templateRoutes: FastifyPluginAsyncZod<{ templates: TemplatesReposit
     }
   };
   const present = (doc: TemplateDocument) => ({ ...doc, _id: doc._id.toHexString() });
+  /** What the repository found for template `id` (a document, a deletion), or the 404. */
+  const found = <T>(result: T | null | false, id: string): T => {
+    if (!result) throw notFound(`id: template ${id} not found`);
+    return result;
+  };
 
   app.get(
     '/templates',
     {
       schema: {
         tags: ['templates'],
+        operationId: 'listTemplates',
         summary: 'List templates',
         querystring: paginationQuerySchema.extend({ name: z.string().optional() }),
+        response: { 200: templateSchema.array().describe('A page of templates') },
       },
     },
     async (request) => (await templates.list(request.query)).map(present),
   );
 
-  app.get('/templates/:id', { schema: { tags: ['templates'], params: idParams } }, async (request) => {
-    const template = await templates.findById(request.params.id);
-    if (!template) throw notFound(`id: template ${request.params.id} not found`);
-    return present(template);
-  });
-
-  app.post('/templates', { schema: { tags: ['templates'], body: templateCreateSchema } }, async (request, reply) => {
-    checkSources(request.body);
-    const doc = templates.newDocument(request.body);
-    assertStorableSize(doc);
-    await templates.insert(doc);
-    return reply.code(201).send(present(doc));
-  });
-
-  app.patch(
+  app.get(
     '/templates/:id',
-    { schema: { tags: ['templates'], params: idParams, body: templateFieldsSchema } },
-    async (request) => {
+    {
+      schema: {
+        tags: ['templates'],
+        operationId: 'getTemplate',
+        summary: 'A template',
+        params: idParams,
+        response: { 200: templateSchema.describe('The template'), ...unknownTemplate },
+      },
+    },
+    async (request) => present(found(await templates.findById(request.params.id), request.params.id)),
+  );
+
+  app.post(
+    '/templates',
+    {
+      schema: {
+        tags: ['templates'],
+        operationId: 'createTemplate',
+        summary: 'Create a template; every Handlebars field must compile',
+        body: templateCreateSchema,
+        response: { 201: templateSchema.describe('Created') },
+      },
+    },
+    async (request, reply) => {
       checkSources(request.body);
-      assertStorableSize(request.body);
-      const result = await templates.update(request.params.id, request.body);
-      if (!result) throw notFound(`id: template ${request.params.id} not found`);
-      return present(result);
+      const doc = templates.newDocument(request.body);
+      assertStorableSize(doc);
+      await templates.insert(doc);
+      return reply.code(201).send(present(doc));
     },
   );
 
-  app.delete('/templates/:id', { schema: { tags: ['templates'], params: idParams } }, async (request, reply) => {
-    if (!(await templates.remove(request.params.id))) throw notFound(`id: template ${request.params.id} not found`);
-    return reply.code(204).send();
-  });
+  app.patch(
+    '/templates/:id',
+    {
+      schema: {
+        tags: ['templates'],
+        operationId: 'updateTemplate',
+        summary: 'Set some fields of a template; every Handlebars field must compile',
+        params: idParams,
+        body: templateFieldsSchema,
+        response: { 200: templateSchema.describe('The template as it now is'), ...unknownTemplate },
+      },
+    },
+    async (request) => {
+      checkSources(request.body);
+      assertStorableSize(request.body);
+      return present(found(await templates.update(request.params.id, request.body), request.params.id));
+    },
+  );
+
+  app.delete(
+    '/templates/:id',
+    {
+      schema: {
+        tags: ['templates'],
+        operationId: 'deleteTemplate',
+        summary: 'Delete a template',
+        params: idParams,
+        response: { 204: z.undefined().describe('Deleted; no body'), ...unknownTemplate },
+      },
+    },
+    async (request, reply) => {
+      found(await templates.remove(request.params.id), request.params.id);
+      return reply.code(204).send();
+    },
+  );
 
   app.post(
     '/templates/:id/preview',
     {
       schema: {
         tags: ['templates'],
+        operationId: 'previewTemplate',
         summary: 'Render a template for a user and data, sending nothing',
         params: idParams,
         body: previewBodySchema,
+        response: { 200: previewSchema, ...unknownTemplate },
       },
     },
     async (request) => {
-      const template = await templates.findById(request.params.id);
-      if (!template) throw notFound(`id: template ${request.params.id} not found`);
+      const template = found(await templates.findById(request.params.id), request.params.id);
       const channels = templateChannels(template);
       const sendRequest = {
         channels,

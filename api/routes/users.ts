@@ -2,14 +2,18 @@ import type { Document } from 'mongodb';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ServiceConfig } from '../../common/config';
-import { notFound, conflict } from '../../common/errors';
-import { userIdToString, type UsersRepository } from '../../common/users-repository';
+import { conflict, notFound } from '../../common/errors';
+import { userIdToString } from '../../common/users-repository';
+import { errorResponses } from '../schemas/common';
 import { paginationQuerySchema } from '../schemas/pagination';
 import { assertStorableSize, refineStorableDocument } from '../schemas/storable';
 
 /**
- * The users body schema follows `userFields`: with `{ emailAddress: "email" }` the address is validated under
- * `email`. Other fields pass through (templates read them as `user.*`), as long as the database can store them.
+ * The users schemas follow `userFields`: with `{ emailAddress: "email" }` the address is validated under `email`.
+ * Other fields pass through (templates read them as `user.*`), as long as the database can store them. A user as
+ * the API answers it has its ids as strings and every other field as stored: the collection is the product team's,
+ * so the fields the service reads are held to their types (may be null), not to the write rules (an answer that
+ * does not fit its schema would be a 500).
  */
 export function userSchemas(fields: ServiceConfig['userFields']) {
   const known = {
@@ -23,16 +27,29 @@ export function userSchemas(fields: ServiceConfig['userFields']) {
   const create = fieldsSchema
     .extend(fields.id === '_id' ? {} : { [fields.id]: z.string().min(1).optional() })
     .superRefine(refineStorableDocument);
-  return { create, patch };
+  const user = z.looseObject({
+    _id: z.string(),
+    [fields.id]: z.string(),
+    [fields.emailAddress]: z.string().nullish(),
+    [fields.phoneNumber]: z.string().nullish(),
+    [fields.deviceToken]: z.string().nullish(),
+    [fields.clusters]: z.array(z.string()).nullish(),
+  });
+  return { create, patch, user };
 }
 
 /** `/users` CRUD (README "API") on the product team's users collection, with its own field names. */
-export const userRoutes: FastifyPluginAsyncZod<{
-  users: UsersRepository;
-  fields: ServiceConfig['userFields'];
-}> = async (app, { users, fields }) => {
+export const userRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { users } = app.repositories;
+  const fields = app.config.service.userFields;
   const schemas = userSchemas(fields);
   const idParams = z.object({ id: z.string().min(1).max(200) });
+  const unknownUser = errorResponses({ 404: 'No user has this id' });
+  /** What the repository found for user `id` (a document, a deletion), or the 404. */
+  const found = <T>(result: T | null | false, id: string): T => {
+    if (!result) throw notFound(`id: user ${id} not found`);
+    return result;
+  };
   const present = (doc: Document) => ({
     ...doc,
     _id: userIdToString(doc._id),
@@ -44,35 +61,84 @@ export const userRoutes: FastifyPluginAsyncZod<{
     {
       schema: {
         tags: ['users'],
+        operationId: 'listUsers',
         summary: 'List users',
         querystring: paginationQuerySchema.extend({ cluster: z.string().min(1).optional() }),
+        response: { 200: schemas.user.array().describe('A page of users') },
       },
     },
     async (request) => (await users.list(request.query)).map(present),
   );
 
-  app.get('/users/:id', { schema: { tags: ['users'], params: idParams } }, async (request) => {
-    const doc = await users.findById(request.params.id);
-    if (!doc) throw notFound(`id: user ${request.params.id} not found`);
-    return present(doc);
-  });
+  app.get(
+    '/users/:id',
+    {
+      schema: {
+        tags: ['users'],
+        operationId: 'getUser',
+        summary: 'A user',
+        params: idParams,
+        response: { 200: schemas.user.describe('The user'), ...unknownUser },
+      },
+    },
+    async (request) => present(found(await users.findById(request.params.id), request.params.id)),
+  );
 
-  app.post('/users', { schema: { tags: ['users'], body: schemas.create } }, async (request, reply) => {
-    const doc = users.newDocument(request.body as Record<string, unknown>);
-    assertStorableSize(doc);
-    if (!(await users.insert(doc))) throw conflict(`${fields.id}: a user with id ${String(doc[fields.id])} exists`);
-    return reply.code(201).send(present(doc));
-  });
+  app.post(
+    '/users',
+    {
+      schema: {
+        tags: ['users'],
+        operationId: 'createUser',
+        summary: 'Create a user',
+        body: schemas.create,
+        response: {
+          201: schemas.user.describe('Created'),
+          ...errorResponses({ 409: 'A user with this id exists' }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const doc = users.newDocument(request.body as Record<string, unknown>);
+      assertStorableSize(doc);
+      if (!(await users.insert(doc))) throw conflict(`${fields.id}: a user with id ${String(doc[fields.id])} exists`);
+      return reply.code(201).send(present(doc));
+    },
+  );
 
-  app.patch('/users/:id', { schema: { tags: ['users'], params: idParams, body: schemas.patch } }, async (request) => {
-    assertStorableSize(request.body);
-    const doc = await users.update(request.params.id, request.body as Record<string, unknown>);
-    if (!doc) throw notFound(`id: user ${request.params.id} not found`);
-    return present(doc);
-  });
+  app.patch(
+    '/users/:id',
+    {
+      schema: {
+        tags: ['users'],
+        operationId: 'updateUser',
+        summary: 'Set some fields of a user',
+        params: idParams,
+        body: schemas.patch,
+        response: { 200: schemas.user.describe('The user as it now is'), ...unknownUser },
+      },
+    },
+    async (request) => {
+      assertStorableSize(request.body);
+      const doc = await users.update(request.params.id, request.body as Record<string, unknown>);
+      return present(found(doc, request.params.id));
+    },
+  );
 
-  app.delete('/users/:id', { schema: { tags: ['users'], params: idParams } }, async (request, reply) => {
-    if (!(await users.remove(request.params.id))) throw notFound(`id: user ${request.params.id} not found`);
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/users/:id',
+    {
+      schema: {
+        tags: ['users'],
+        operationId: 'deleteUser',
+        summary: 'Delete a user',
+        params: idParams,
+        response: { 204: z.undefined().describe('Deleted; no body'), ...unknownUser },
+      },
+    },
+    async (request, reply) => {
+      found(await users.remove(request.params.id), request.params.id);
+      return reply.code(204).send();
+    },
+  );
 };

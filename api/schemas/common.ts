@@ -1,13 +1,23 @@
 import { z } from 'zod';
+import type { ErrorBody } from '../../common/errors';
+import { OBJECT_ID_PATTERN } from '../../common/ids';
 
+/** `ErrorBody` (common/errors.ts) for the OpenAPI document and the serializer of error answers. */
 export const errorSchema = z
   .object({ statusCode: z.number().int(), error: z.string(), message: z.string() })
-  .describe('Every error: the message names the offending field');
+  .describe('Every error: the message starts with the offending field') satisfies z.ZodType<ErrorBody>;
 
-export const objectIdString = z.string().regex(/^[0-9a-fA-F]{24}$/, 'must be a 24-hex ObjectId');
+/** The 4xx and 5xx statuses the API answers. */
+export type ErrorStatus = 400 | 401 | 404 | 409 | 413 | 414 | 415 | 500 | 503;
 
-/** Standard error responses for the OpenAPI document. */
-export const errorResponses = { 400: errorSchema, 404: errorSchema, 409: errorSchema };
+/** Error responses of a route, each with its own description: `errorResponses({ 404: 'No template has this id' })`. */
+export function errorResponses<S extends ErrorStatus>(descriptions: Partial<Record<S, string>>) {
+  return Object.fromEntries(
+    Object.entries(descriptions).map(([status, description]) => [status, errorSchema.describe(description as string)]),
+  ) as Record<S, typeof errorSchema>;
+}
+
+export const objectIdString = z.string().regex(OBJECT_ID_PATTERN, 'must be a 24-hex ObjectId');
 
 /**
  * A Handlebars source: at most 200 000 characters. Compiling costs about 32 µs per `{{…}}` and happens on the

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** A Flow Manager REST command (spec §4): the saga id and the command with its saga metadata. */
+/** A Flow Manager REST command (README "Saga sends"): the saga id and the command with its saga metadata. */
 export const sagaCommandSchema = z.object({
   key: z
     .string()

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config';
-import { errorSchema, objectIdString, templateSource } from './common';
+import { objectIdString, templateSource } from './common';
 import { storableRecord } from './storable';
 
 const stringList = z.array(z.string());
 
-/** `POST /send` body, the Mia contract (spec §4); cross-field rules live in `prepareSend`. */
+/** `POST /send` body, the Mia contract (README "API"); cross-field rules live in `SendPreparation.prepare`. */
 export const sendBodySchema = z
   .object({
     channels: z.array(z.enum(CHANNELS)).min(1).describe('Subset of activeChannels'),
@@ -23,30 +23,33 @@ export const sendBodySchema = z
   .strict();
 export type SendBody = z.infer<typeof sendBodySchema>;
 
+/** A (user, channel) that failed: after its retries, or a recipient id that matches no user (`USER_NOT_FOUND`). */
 export const failureSchema = z.object({
   userId: z.string(),
   channel: z.enum(CHANNELS),
   error: z.string(),
-  code: z.string().optional(),
+  code: z.string().nullish().describe("The provider's own code, HTTP_<status>, USER_NOT_FOUND, …"),
 });
 
-export const sendCompletedSchema = z.object({
-  failures: z.array(failureSchema),
-  sendId: z.string(),
-  workflowId: z.string(),
-  recipients: z.number().int(),
-});
+export const sendCompletedSchema = z
+  .object({
+    failures: z.array(failureSchema),
+    sendId: z.string(),
+    workflowId: z.string(),
+    recipients: z.number().int().describe('Users found'),
+  })
+  .describe('The send has ended');
 
-export const sendAcceptedSchema = z.object({
-  sendId: z.string(),
-  workflowId: z.string(),
-  status: z.literal('running'),
-  statusUrl: z.string(),
-});
+export const sendAcceptedSchema = z
+  .object({
+    sendId: z.string(),
+    workflowId: z.string(),
+    status: z.literal('running'),
+    statusUrl: z.string().describe('GET it for the status; also the Location header'),
+  })
+  .describe('The send runs on; follow statusUrl');
 
 export const sendHeadersSchema = z.object({
   prefer: z.string().optional().describe('respond-async: answer 202 at once'),
   'idempotency-key': z.string().min(1).max(200).optional().describe('Repeating the request returns the same send'),
 });
-
-export const sendResponses = { 200: sendCompletedSchema, 202: sendAcceptedSchema, 400: errorSchema, 404: errorSchema };

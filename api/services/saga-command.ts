@@ -39,9 +39,9 @@ function loadFunction(file: string, setting: string): (command: SagaCommand) => 
 }
 
 /**
- * Turns a Flow Manager command into a `/send` body through `metadataSchema` (spec §3): each field is a dot path
- * into `value.messagePayload`, or a list of paths whose values are concatenated; list fields accept a single
- * value. `data` is the whole command unless `getDataFilePath` says otherwise.
+ * Turns a Flow Manager command into a `/send` body through `metadataSchema` (README "Configuration"): each field is a
+ * dot path into `value.messagePayload`, or a list of paths whose values are concatenated; list fields accept a
+ * single value. `data` is the whole command unless `getDataFilePath` says otherwise.
  */
 export class SagaCommandReader {
   private readonly templateIdOf?: (command: SagaCommand) => unknown;

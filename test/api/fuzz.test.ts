@@ -7,8 +7,8 @@ import { waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * Property-based fuzzing of the HTTP API (spec §4: "No input, however malformed, yields a 500"; "A 4xx starts
- * nothing"). Thousands of generated requests go through `app.inject` against the real stack: totally random
+ * Property-based fuzzing of the HTTP API (README "API": "A 4xx starts, stores and sends nothing; no input
+ * yields a 500"). Thousands of generated requests go through `app.inject` against the real stack: totally random
  * JSON, near-valid bodies with exactly one field broken, valid bodies with hostile contents, malformed JSON
  * texts, Content-Type variations, random ids and query strings, huge and deeply nested bodies.
  *

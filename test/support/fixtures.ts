@@ -1,4 +1,6 @@
 import { ObjectId } from 'mongodb';
+import { randomUUID } from 'node:crypto';
+import type { SendDocument } from '../../common/types';
 import type { TestStack } from './test-stack';
 
 export interface SimMessage {
@@ -53,4 +55,33 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Stores a send document the way the API stores one before it starts the workflow (an sms to nobody, `running`),
+ * and starts nothing: what a crash between the two leaves behind.
+ */
+export async function storeRunningSend(stack: TestStack, createdAt: Date): Promise<SendDocument> {
+  const sendId = `send-${randomUUID()}`;
+  const send: SendDocument = {
+    _id: sendId,
+    workflowId: sendId,
+    kind: 'send',
+    status: 'running',
+    createdAt,
+    updatedAt: createdAt,
+    request: {
+      channels: ['sms'],
+      recipients: ['nobody'],
+      clusters: [],
+      messageTitle: 'T',
+      messageContent: 'C',
+      data: {},
+      emailAttachments: [],
+      emailCarbonCopies: [],
+      emailBlindCarbonCopies: [],
+    },
+  };
+  await stack.database.sends.insertOne(send);
+  return send;
 }

@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { randomUUID } from 'node:crypto';
-import { insertUsers, person, simMessages, waitFor, type SimMessage } from '../support/fixtures';
+import { insertUsers, person, simMessages, storeRunningSend, waitFor, type SimMessage } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 const FLOW_MANAGER = {
@@ -226,35 +226,15 @@ describe('operating sends', () => {
     await stack.temporal.workflow.getHandle(sendId).terminate('operator gave up');
     const closed = (await stack.app.inject({ method: 'GET', url: `/sends/${sendId}` })).json();
     expect(closed).toMatchObject({ status: 'failed', closedBy: 'TERMINATED' });
+    // GET only reads it so; the periodic reconciliation (every minute) stores it, and lists it as failed.
+    await stack.app.sendReconciler.closeRunning();
     const listed = (await stack.app.inject({ method: 'GET', url: '/sends?status=failed&limit=100' })).json();
     expect(JSON.stringify(listed)).toContain(sendId);
   });
 
   it('closes a stored send whose workflow never started (API died in between), after a grace period', async () => {
-    const stored = (sendId: string, createdAt: Date) =>
-      stack.database.sends.insertOne({
-        _id: sendId,
-        workflowId: sendId,
-        kind: 'send',
-        status: 'running',
-        createdAt,
-        updatedAt: createdAt,
-        request: {
-          channels: ['sms'],
-          recipients: ['nobody'],
-          clusters: [],
-          messageTitle: 'T',
-          messageContent: 'C',
-          data: {},
-          emailAttachments: [],
-          emailCarbonCopies: [],
-          emailBlindCarbonCopies: [],
-        },
-      });
-    const orphan = `send-${randomUUID()}`;
-    const starting = `send-${randomUUID()}`;
-    await stored(orphan, new Date(Date.now() - 2 * 60_000));
-    await stored(starting, new Date());
+    const { _id: orphan } = await storeRunningSend(stack, new Date(Date.now() - 2 * 60_000));
+    const { _id: starting } = await storeRunningSend(stack, new Date());
     expect((await stack.app.inject({ method: 'GET', url: `/sends/${orphan}` })).json()).toMatchObject({
       status: 'failed',
       closedBy: 'NOT_STARTED',

@@ -1,0 +1,42 @@
+import fp from 'fastify-plugin';
+import { connectDatabase, type Database } from '../../common/db';
+import { Ledger } from '../../common/ledger';
+import { SendsRepository } from '../../common/sends-repository';
+import { TemplatesRepository } from '../../common/templates-repository';
+import { UsersRepository } from '../../common/users-repository';
+
+/** The data access the API shares with the worker (common/): one of each per app. */
+export interface Repositories {
+  sends: SendsRepository;
+  templates: TemplatesRepository;
+  users: UsersRepository;
+  ledger: Ledger;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    database: Database;
+    repositories: Repositories;
+  }
+}
+
+export interface DatabasePluginOptions {
+  /** A connected database: the app uses it and leaves it open. Without one it connects, and closes on close. */
+  database?: Database;
+}
+
+/** MongoDB (or FerretDB) and the repositories over it. */
+export const databasePlugin = fp<DatabasePluginOptions>(
+  async (app, options) => {
+    const database = options.database ?? (await connectDatabase(app.config));
+    if (!options.database) app.addHook('onClose', () => database.close());
+    app.decorate('database', database);
+    app.decorate('repositories', {
+      sends: new SendsRepository(database),
+      templates: new TemplatesRepository(database),
+      users: new UsersRepository(database, app.config.service.userFields),
+      ledger: new Ledger(database),
+    });
+  },
+  { name: 'database', dependencies: ['config'] },
+);

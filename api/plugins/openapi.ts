@@ -1,0 +1,40 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fp from 'fastify-plugin';
+import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+
+/**
+ * The OpenAPI document of the routes registered after it, generated from the zod schemas that validate their input
+ * and shape their answers: `/documentation/json`, and the Swagger UI at `/documentation` (README "API").
+ */
+export const openApiPlugin = fp(
+  async (app) => {
+    const secured = app.config.env.API_KEYS.length > 0;
+    await app.register(swagger, {
+      openapi: {
+        info: {
+          title: 'Messaging Service',
+          description:
+            'Send messages to users over email, sms, push, voice and WhatsApp; every send is a Temporal workflow.',
+          version: '0.1.0',
+        },
+        tags: [
+          { name: 'send', description: 'Start sends' },
+          { name: 'sends', description: 'Inspect and retry sends' },
+          { name: 'users', description: "The product team's users" },
+          { name: 'templates', description: 'Message templates' },
+          { name: 'health', description: 'Probes and metrics, without an API key' },
+        ],
+        ...(secured
+          ? {
+              components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+              security: [{ bearer: [] }],
+            }
+          : {}),
+      },
+      transform: jsonSchemaTransform,
+    });
+    await app.register(swaggerUi, { routePrefix: '/documentation' });
+  },
+  { name: 'openapi', dependencies: ['config'] },
+);

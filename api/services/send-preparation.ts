@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import type { AppConfig } from '../../common/config';
+import { badRequest, HttpError, notFound } from '../../common/errors';
+import type { FilesServiceClient } from '../../common/files-service';
+import { CompiledContent, MissingContentError } from '../../common/message-content';
+import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
+import type { TemplatesRepository } from '../../common/templates-repository';
+import type { SendRequest } from '../../common/types';
+import type { SendBody } from '../schemas/send';
+import { assertStorableSize } from '../schemas/storable';
+
+const isEmail = (value: string) => z.email().safeParse(value).success;
+const unique = <T>(items: T[]) => [...new Set(items)];
+
+export interface SendPreparationDeps {
+  config: AppConfig;
+  templates: TemplatesRepository;
+  files: FilesServiceClient;
+}
+
+/**
+ * Validates a `POST /send` body (or a saga command read as one) against the configuration, the templates and the
+ * Files Service, and normalizes it into the request that is stored (README "API"). Every check runs before anything
+ * is stored or started, so a 4xx starts nothing.
+ */
+export class SendPreparation {
+  private readonly renderer: MessageRenderer;
+
+  constructor(private readonly deps: SendPreparationDeps) {
+    this.renderer = new MessageRenderer(deps.config.env.DEFAULT_LOCALE);
+  }
+
+  /** Checks the cross-field rules and normalizes the body; throws `HttpError` naming the field. */
+  async prepare(body: SendBody): Promise<SendRequest> {
+    const { activeChannels } = this.deps.config.service;
+    const inactive = body.channels.filter((channel) => !activeChannels.includes(channel));
+    if (inactive.length > 0) {
+      throw badRequest(`channels: ${inactive.join(', ')} not active (activeChannels: ${activeChannels.join(', ')})`);
+    }
+    const recipients = unique(body.recipients ?? []);
+    const clusters = unique(body.clusters ?? []);
+    if (recipients.length === 0 && clusters.length === 0) {
+      throw badRequest('recipients: at least one of recipients or clusters must be a non-empty list');
+    }
+    if (!body.templateId) {
+      if (body.messageTitle === undefined) throw badRequest('messageTitle: required when templateId is not given');
+      if (body.messageContent === undefined) throw badRequest('messageContent: required when templateId is not given');
+    }
+    const template = body.templateId ? await this.deps.templates.findById(body.templateId) : null;
+    if (body.templateId && !template) throw notFound(`templateId: template ${body.templateId} not found`);
+
+    const request: SendRequest = {
+      channels: unique(body.channels),
+      recipients,
+      clusters,
+      ...(template
+        ? { templateId: body.templateId }
+        : { messageTitle: body.messageTitle, messageContent: body.messageContent }),
+      data: body.data ?? {},
+      emailAttachments: unique([
+        ...(body.emailAttachments ?? []),
+        ...(template?.emailAttachments ?? []).map((a) => a.file),
+      ]),
+      emailCarbonCopies: unique((body.emailCarbonCopies ?? []).filter(isEmail)),
+      emailBlindCarbonCopies: unique((body.emailBlindCarbonCopies ?? []).filter(isEmail)),
+      ...(body.emailSender ? { emailSender: body.emailSender } : {}),
+    };
+    try {
+      new CompiledContent(request, template, this.renderer);
+    } catch (error) {
+      if (error instanceof TemplateSyntaxError || error instanceof MissingContentError) throw badRequest(error.message);
+      throw error;
+    }
+    // The request is stored whole in the send document (a saga's data holds its whole command besides).
+    assertStorableSize(request);
+    await this.checkAttachments(request, (body.emailAttachments ?? []).length > 0);
+    return request;
+  }
+
+  /** Attachments must exist and fit in 15 MB before anything starts (README "API"). */
+  private async checkAttachments(request: SendRequest, requestedAny: boolean): Promise<void> {
+    if (request.emailAttachments.length === 0) return;
+    if (!this.deps.files.configured) {
+      if (requestedAny || request.channels.includes('email')) {
+        throw badRequest('emailAttachments: attachments need a Files Service, and FILE_SERVICE_URL is not set');
+      }
+      return;
+    }
+    try {
+      await this.deps.files.downloadAll(request.emailAttachments);
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      throw new HttpError(503, `emailAttachments: the Files Service cannot be reached: ${(error as Error).message}`);
+    }
+  }
+}

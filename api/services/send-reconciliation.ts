@@ -1,0 +1,66 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Ledger } from '../../common/ledger';
+import type { SendsRepository } from '../../common/sends-repository';
+import type { SendDocument } from '../../common/types';
+
+/** How old a send document without a workflow must be before it counts as never started (not yet starting). */
+export const NOT_STARTED_GRACE_MS = 60_000;
+
+/** What a `running` send document turns into once its workflow is known to be gone. */
+export type SendClosure = Required<Pick<SendDocument, 'status' | 'closedBy' | 'completedAt'>>;
+
+export interface SendReconcilerDeps {
+  temporal: Client;
+  sends: SendsRepository;
+  ledger: Ledger;
+}
+
+/**
+ * Tells a send whose document says `running` but whose workflow has closed without finishing it (terminated,
+ * cancelled, timed out, failed: an operator's action or a bug) from one that runs: such a send is `failed`, with the
+ * workflow's status in `closedBy` (README "Replay a send (reset)"). So is a document whose workflow never started
+ * (the API died between storing the send and starting it; the client got no 2xx and nothing was sent): after a
+ * grace period, `closedBy: "NOT_STARTED"`. Without this they would read `running` forever and refuse retries.
+ *
+ * Reading a send only computes this (`closure`); `close` writes it, and only the periodic reconciliation
+ * (api/plugins/send-reconciliation.ts) and a retry call it.
+ */
+export class SendReconciler {
+  constructor(private readonly deps: SendReconcilerDeps) {}
+
+  /**
+   * The fields that close this send, or undefined while it is not `running`, its workflow still runs or completed
+   * (the workflow writes its own end), or Temporal does not answer.
+   */
+  async closure(send: SendDocument): Promise<SendClosure | undefined> {
+    if (send.status !== 'running') return undefined;
+    try {
+      const description = await this.deps.temporal.workflow.getHandle(send.workflowId).describe();
+      const status = description.status.name;
+      if (status === 'RUNNING' || status === 'COMPLETED' || status === 'CONTINUED_AS_NEW') return undefined;
+      return { status: 'failed', closedBy: status, completedAt: description.closeTime ?? new Date() };
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) return undefined;
+      if (Date.now() - send.createdAt.getTime() < NOT_STARTED_GRACE_MS) return undefined;
+      return { status: 'failed', closedBy: 'NOT_STARTED', completedAt: new Date() };
+    }
+  }
+
+  /** Writes the closure of this send, with the ledger's counts, when it has one; returns the send as it now is. */
+  async close(send: SendDocument): Promise<SendDocument> {
+    const closure = await this.closure(send);
+    if (!closure) return send;
+    const closed = { ...closure, counts: await this.deps.ledger.counts(send.retryOf ?? send._id) };
+    await this.deps.sends.update(send._id, closed);
+    return { ...send, ...closed };
+  }
+
+  /** Closes the `running` sends whose workflow is gone; returns how many it closed. */
+  async closeRunning(): Promise<number> {
+    let closed = 0;
+    for (const send of await this.deps.sends.list({ status: 'running', limit: 1000, skip: 0 })) {
+      if ((await this.close(send)).status !== 'running') closed++;
+    }
+    return closed;
+  }
+}

@@ -1,0 +1,134 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { AppConfig } from '../../common/config';
+import { idempotentSendId, newSendId, retrySendId, sagaSendId } from '../../common/ids';
+import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import type { SendsRepository } from '../../common/sends-repository';
+import type { SendDocument, SendKind, SendRequest } from '../../common/types';
+import { sagaSendMessage, sendMessage } from '../../workflows';
+import type { SagaSendInput, SendMessageInput } from '../../workflows/send-message';
+
+export type SagaOptions = SagaSendInput['saga'];
+
+type SendWorkflow = typeof sendMessage | typeof sagaSendMessage;
+
+export interface StartedSend {
+  sendId: string;
+  workflowId: string;
+}
+
+export interface SendStarterDeps {
+  config: AppConfig;
+  sends: SendsRepository;
+  temporal: Client;
+}
+
+/**
+ * Starts sends: stores the send document, then starts its workflow with the send id as workflow id (README "Design").
+ * A crash in between leaves a document without a workflow, which `SendReconciler` closes as `NOT_STARTED`.
+ */
+export class SendStarter {
+  constructor(private readonly deps: SendStarterDeps) {}
+
+  /**
+   * Stores the send and starts its workflow. With an idempotency key (or a saga id) the ids are derived from
+   * it and the workflow id is never reused, so a repeated request finds the first send instead of starting a
+   * second one.
+   */
+  async start(
+    request: SendRequest,
+    options: { idempotencyKey?: string; saga?: SagaOptions } = {},
+  ): Promise<StartedSend> {
+    const sendId = options.saga
+      ? sagaSendId(options.saga.sagaId)
+      : options.idempotencyKey
+        ? idempotentSendId(options.idempotencyKey)
+        : newSendId();
+    await this.record(sendId, options.saga ? 'saga' : 'send', request, {
+      ...(options.saga ? { sagaId: options.saga.sagaId } : {}),
+    });
+    const input = this.workflowInput({ sendId, channels: request.channels });
+    if (options.saga) {
+      const saga: SagaSendInput = { ...input, saga: options.saga };
+      await this.startWorkflow(sagaSendMessage, saga, sendId, request, options.saga.sagaId);
+    } else {
+      await this.startWorkflow(sendMessage, input, sendId, request);
+    }
+    return { sendId, workflowId: sendId };
+  }
+
+  /**
+   * Starts retry round `round` of a send that has ended (README "Retry failed deliveries"): a new workflow
+   * (`<sendId>-retry-<round>`) re-dispatches its failed deliveries, and both send documents name each other.
+   */
+  async startRetry(original: SendDocument, round: number): Promise<StartedSend> {
+    const retryId = retrySendId(original._id, round);
+    await this.record(retryId, 'retry', original.request, { retryOf: original._id });
+    await this.deps.sends.linkRetry(original._id, retryId);
+    const input = this.workflowInput({
+      sendId: original._id,
+      recordId: retryId,
+      retryRound: round,
+      channels: original.request.channels,
+    });
+    await this.startWorkflow(sendMessage, input, retryId, original.request, original.sagaId);
+    return { sendId: retryId, workflowId: retryId };
+  }
+
+  private workflowInput(send: Omit<SendMessageInput, 'fanOut' | 'retry'>): SendMessageInput {
+    return { ...send, fanOut: this.deps.config.service.fanOut, retry: this.deps.config.service.dispatchRetry };
+  }
+
+  private async record(
+    sendId: string,
+    kind: SendKind,
+    request: SendRequest,
+    extra: Partial<SendDocument>,
+  ): Promise<void> {
+    const now = new Date();
+    await this.deps.sends.create({
+      _id: sendId,
+      workflowId: sendId,
+      kind,
+      request,
+      status: 'running',
+      createdAt: now,
+      updatedAt: now,
+      ...extra,
+    });
+  }
+
+  private async startWorkflow<W extends SendWorkflow>(
+    workflow: W,
+    input: Parameters<W>[0],
+    workflowId: string,
+    request: SendRequest,
+    sagaId?: string,
+  ) {
+    const options = {
+      workflowId,
+      taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: SEARCH_ATTRIBUTES.channels, value: request.channels },
+        ...(request.templateId ? [{ key: SEARCH_ATTRIBUTES.templateId, value: request.templateId }] : []),
+        ...(sagaId ? [{ key: SEARCH_ATTRIBUTES.sagaId, value: sagaId }] : []),
+      ],
+      // A summary for the UI, never message bodies or the audience itself.
+      memo: {
+        channels: request.channels,
+        templateId: request.templateId ?? null,
+        recipients: request.recipients.length,
+        // Temporal refuses a memo over 2 MB; names are cut so that long ones cannot fail the start.
+        clusters: request.clusters.slice(0, 20).map((cluster) => cluster.slice(0, 100)),
+        attachments: request.emailAttachments.length,
+        ...(input.retryRound ? { retryOf: input.sendId, retryRound: input.retryRound } : {}),
+      },
+    };
+    try {
+      await this.deps.temporal.workflow.start(workflow, { ...options, args: [input] as Parameters<W> });
+    } catch (error) {
+      // The same id started before: the same send (idempotency key, redelivered saga command).
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { storeRunningSend } from '../support/fixtures';
+import { startTestStack, type TestStack } from '../support/test-stack';
+
+/**
+ * `GET /sends/:sendId` reads a send whose workflow is gone as closed, and writes nothing: only the periodic
+ * reconciliation (and a retry) stores it so (README "Replay a send (reset)"). No worker runs here, so a started
+ * workflow stays open until the test terminates it.
+ */
+describe('reading a send writes nothing', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ worker: false });
+  });
+  afterAll(() => stack.close());
+
+  const read = async (sendId: string) => (await stack.app.inject({ method: 'GET', url: `/sends/${sendId}` })).json();
+  const stored = (sendId: string) => stack.database.sends.findOne({ _id: sendId });
+
+  it('reads a send whose workflow was terminated as failed, and leaves its document running until reconciled', async () => {
+    const sent = await stack.app.inject({
+      method: 'POST',
+      url: '/send',
+      headers: { prefer: 'respond-async' },
+      payload: { channels: ['sms'], recipients: ['nobody'], messageTitle: 'T', messageContent: 'Never' },
+    });
+    expect(sent.statusCode).toBe(202);
+    const { sendId } = sent.json();
+    // (Not read while it runs: with no worker, the progress query would wait for one until it times out.)
+    await stack.temporal.workflow.getHandle(sendId).terminate('operator gave up');
+    const before = await stored(sendId);
+
+    expect(await read(sendId)).toMatchObject({ status: 'failed', closedBy: 'TERMINATED', counts: {} });
+    expect(await stored(sendId)).toEqual(before);
+    const listed = (await stack.app.inject({ method: 'GET', url: '/sends?status=running&limit=500' })).json();
+    expect(listed.map((send: { sendId: string }) => send.sendId)).toContain(sendId);
+
+    await stack.app.sendReconciler.closeRunning();
+    expect(await stored(sendId)).toMatchObject({ status: 'failed', closedBy: 'TERMINATED', counts: {} });
+    expect(await read(sendId)).toMatchObject({ status: 'failed', closedBy: 'TERMINATED' });
+  });
+
+  it('reads a stored send whose workflow never started as NOT_STARTED after the grace period, and writes nothing', async () => {
+    const orphan = await storeRunningSend(stack, new Date(Date.now() - 2 * 60_000));
+    const starting = await storeRunningSend(stack, new Date());
+
+    expect(await read(orphan._id)).toMatchObject({ status: 'failed', closedBy: 'NOT_STARTED' });
+    expect(await read(starting._id)).toMatchObject({ status: 'running', closedBy: null });
+    expect(await stored(orphan._id)).toEqual(orphan);
+    expect(await stored(starting._id)).toEqual(starting);
+
+    await stack.app.sendReconciler.closeRunning();
+    expect(await stored(orphan._id)).toMatchObject({ status: 'failed', closedBy: 'NOT_STARTED' });
+    expect(await stored(starting._id)).toEqual(starting);
+  });
+});
