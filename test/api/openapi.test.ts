@@ -1,0 +1,164 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { startTestStack, type TestStack } from '../support/test-stack';
+
+interface Schema {
+  type?: string;
+  required?: string[];
+  properties?: Record<string, Schema>;
+}
+interface Response {
+  description: string;
+  content?: Record<string, { schema?: Schema }>;
+}
+interface Operation {
+  operationId?: string;
+  tags?: string[];
+  parameters?: unknown[];
+  requestBody?: unknown;
+  security?: unknown[];
+  responses: Record<string, Response>;
+}
+interface Document {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  security?: unknown[];
+}
+
+/** Answers that have no body by definition: a 204, and the 200 of a saga command. */
+const EMPTY_ANSWERS = ['POST /saga/send 200'];
+
+const ROUTES = [
+  'DELETE /templates/{id}',
+  'DELETE /users/{id}',
+  'GET /-/check-up',
+  'GET /-/healthz',
+  'GET /-/metrics',
+  'GET /-/ready',
+  'GET /sends',
+  'GET /sends/{sendId}',
+  'GET /sends/{sendId}/deliveries',
+  'GET /templates',
+  'GET /templates/{id}',
+  'GET /users',
+  'GET /users/{id}',
+  'PATCH /templates/{id}',
+  'PATCH /users/{id}',
+  'POST /saga/send',
+  'POST /send',
+  'POST /sends/{sendId}/retry',
+  'POST /templates',
+  'POST /templates/{id}/preview',
+  'POST /users',
+];
+
+const operations = (document: Document) =>
+  Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({ route: `${method.toUpperCase()} ${path}`, operation })),
+  );
+
+async function documentOf(stack: TestStack): Promise<Document> {
+  const response = await stack.app.inject({ method: 'GET', url: '/documentation/json' });
+  expect(response.statusCode).toBe(200);
+  return response.json<Document>();
+}
+
+/** The OpenAPI document is what a client is generated from (README "API"): it must say all that the API answers. */
+describe('the OpenAPI document', () => {
+  let open: TestStack;
+  let secured: TestStack;
+  beforeAll(async () => {
+    [open, secured] = await Promise.all([
+      startTestStack({ worker: false }),
+      startTestStack({ worker: false, env: { API_KEYS: 'k1' } }),
+    ]);
+  });
+  afterAll(() => Promise.all([open?.close(), secured?.close()]));
+
+  it('is valid OpenAPI, with and without API keys', async () => {
+    for (const stack of [open, secured]) {
+      const document = await documentOf(stack);
+      // validate() dereferences the document it is given in place.
+      await expect(SwaggerParser.validate(structuredClone(document) as never)).resolves.toBeDefined();
+      expect(operations(document).map(({ route }) => route)).toEqual(expect.arrayContaining(ROUTES));
+      expect(operations(document)).toHaveLength(ROUTES.length);
+    }
+  });
+
+  it('names and tags every operation, once', async () => {
+    const all = operations(await documentOf(open));
+    const unnamed = all.filter(({ operation }) => !operation.operationId).map(({ route }) => route);
+    expect(unnamed).toEqual([]);
+    const untagged = all.filter(({ operation }) => !operation.tags?.length).map(({ route }) => route);
+    expect(untagged).toEqual([]);
+    const ids = all.map(({ operation }) => operation.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('gives every answer of every operation a schema and a description', async () => {
+    const all = operations(await documentOf(open));
+    const missing = all.flatMap(({ route, operation }) =>
+      Object.entries(operation.responses)
+        .filter(([status, response]) => {
+          if (status === '204' || EMPTY_ANSWERS.includes(`${route} ${status}`)) return response.content !== undefined;
+          const media = Object.values(response.content ?? {});
+          return media.length === 0 || media.some((each) => !each.schema);
+        })
+        .map(([status]) => `${route} ${status}`),
+    );
+    expect(missing).toEqual([]);
+    const undescribed = all.flatMap(({ route, operation }) =>
+      Object.entries(operation.responses)
+        // @fastify/swagger's word for a response whose schema has no description.
+        .filter(([, response]) => response.description === 'Default Response')
+        .map(([status]) => `${route} ${status}`),
+    );
+    expect(undescribed).toEqual([]);
+  });
+
+  it('declares a success, the error shape for every error, and the errors any input can cause', async () => {
+    for (const { route, operation } of operations(await documentOf(open))) {
+      const statuses = Object.keys(operation.responses);
+      expect([route, statuses.some((status) => status.startsWith('2'))]).toEqual([route, true]);
+      expect([route, statuses]).toEqual([route, expect.arrayContaining(['500'])]);
+      if (operation.parameters?.length || operation.requestBody) {
+        expect([route, statuses]).toEqual([route, expect.arrayContaining(['400'])]);
+      }
+      if (operation.requestBody) {
+        expect([route, statuses]).toEqual([route, expect.arrayContaining(['413', '415'])]);
+      }
+      for (const [status, response] of Object.entries(operation.responses)) {
+        // The readiness probes answer 503 with their own status body.
+        if (Number(status) < 400 || (route.startsWith('GET /-/') && status === '503')) continue;
+        const schema = response.content?.['application/json']?.schema;
+        expect([route, status, schema?.required]).toEqual([
+          route,
+          status,
+          expect.arrayContaining(['statusCode', 'error', 'message']),
+        ]);
+      }
+    }
+  });
+
+  it('declares the answers routes give besides: 404 for unknown ids, 409 for conflicts, 503 for the Files Service', async () => {
+    const document = await documentOf(open);
+    const statuses = (route: string) =>
+      Object.keys(operations(document).find((each) => each.route === route)!.operation.responses);
+    expect(statuses('POST /send')).toEqual(expect.arrayContaining(['200', '202', '404', '503']));
+    expect(statuses('POST /sends/{sendId}/retry')).toEqual(expect.arrayContaining(['202', '404', '409']));
+    expect(statuses('POST /users')).toEqual(expect.arrayContaining(['201', '409']));
+    expect(statuses('GET /templates/{id}')).toEqual(expect.arrayContaining(['404', '414']));
+    expect(statuses('GET /-/ready')).toEqual(expect.arrayContaining(['200', '503']));
+  });
+
+  it('with API keys, requires a bearer key and declares its 401 on every operation but health', async () => {
+    const document = await documentOf(secured);
+    expect(document.security).toEqual([{ bearer: [] }]);
+    for (const { route, operation } of operations(document)) {
+      const isPublic = route.startsWith('GET /-/');
+      expect([route, operation.security]).toEqual([route, isPublic ? [] : undefined]);
+      expect([route, Object.keys(operation.responses).includes('401')]).toEqual([route, !isPublic]);
+    }
+    const openDocument = await documentOf(open);
+    expect(operations(openDocument).filter(({ operation }) => '401' in operation.responses)).toEqual([]);
+  });
+});
