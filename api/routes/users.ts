@@ -12,8 +12,7 @@ import { assertStorableSize, refineStorableDocument } from '../schemas/storable'
  * The users schemas follow `userFields`: with `{ emailAddress: "email" }` the address is validated under `email`.
  * Other fields pass through (templates read them as `user.*`), as long as the database can store them. A user as
  * the API answers it has its ids as strings and every other field as stored: the collection is the product team's,
- * so the fields the service reads are held to their types (may be null), not to the write rules (an answer that
- * does not fit its schema would be a 500).
+ * and an answer that does not fit its schema would be a 500.
  */
 export function userSchemas(fields: ServiceConfig['userFields']) {
   const known = {
@@ -27,13 +26,17 @@ export function userSchemas(fields: ServiceConfig['userFields']) {
   const create = fieldsSchema
     .extend(fields.id === '_id' ? {} : { [fields.id]: z.string().min(1).optional() })
     .superRefine(refineStorableDocument);
+  // Documents written by other means than this API may hold any value in these fields: they are answered as
+  // stored (a number where the API would write a phone string must not turn a read into a 500).
+  const asStored = (what: string) =>
+    z.unknown().optional().describe(`${what} as stored (a string when written through this API)`);
   const user = z.looseObject({
     _id: z.string(),
     [fields.id]: z.string(),
-    [fields.emailAddress]: z.string().nullish(),
-    [fields.phoneNumber]: z.string().nullish(),
-    [fields.deviceToken]: z.string().nullish(),
-    [fields.clusters]: z.array(z.string()).nullish(),
+    [fields.emailAddress]: asStored('the email address'),
+    [fields.phoneNumber]: asStored('the phone number'),
+    [fields.deviceToken]: asStored('the device token'),
+    [fields.clusters]: asStored('the cluster names (a list of strings)'),
   });
   return { create, patch, user };
 }

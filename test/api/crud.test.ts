@@ -1,3 +1,4 @@
+import { ObjectId } from 'mongodb';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 describe('users, templates, health and documentation routes', () => {
@@ -26,6 +27,21 @@ describe('users, templates, health and documentation routes', () => {
     });
     expect((await inject('DELETE', `/users/${id}`)).statusCode).toBe(204);
     expect((await inject('GET', `/users/${id}`)).statusCode).toBe(404);
+  });
+
+  it('answers users written by other means as they are stored, whatever their field types', async () => {
+    const _id = new ObjectId();
+    await stack.database.users.insertOne({
+      _id,
+      phoneNumber: 393331112222,
+      emailAddress: 'not an address',
+      clusters: 'x',
+    });
+    const response = await inject('GET', `/users/${_id.toHexString()}`);
+    expect([response.statusCode, response.json()]).toEqual([
+      200,
+      { _id: _id.toHexString(), phoneNumber: 393331112222, emailAddress: 'not an address', clusters: 'x' },
+    ]);
   });
 
   it('validates user fields by their configured names', async () => {
