@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config';
-import { badRequest, notFound } from '../../common/errors';
+import { badRequest } from '../../common/errors';
 import { CompiledContent, MissingContentError } from '../../common/message-content';
 import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
 import type { TemplateDocument } from '../../common/templates-repository';
-import { errorResponses, objectIdString } from '../schemas/common';
+import { objectIdString } from '../schemas/common';
+import { resourceById } from './resource-by-id';
 import { paginationQuerySchema } from '../schemas/pagination';
 import { assertStorableSize } from '../schemas/storable';
 import {
@@ -19,7 +20,7 @@ import {
 } from '../schemas/templates';
 
 const idParams = z.object({ id: objectIdString });
-const unknownTemplate = errorResponses({ 404: 'No template has this id' });
+const { unknownId: unknownTemplate, found, registerDelete } = resourceById('template', idParams);
 
 /** The channels a template has content for, in the order of `CHANNELS`. */
 function templateChannels(template: TemplateDocument): (typeof CHANNELS)[number][] {
@@ -50,11 +51,6 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   };
   const present = (doc: TemplateDocument) => ({ ...doc, _id: doc._id.toHexString() });
-  /** What the repository found for template `id` (a document, a deletion), or the 404. */
-  const found = <T>(result: T | null | false, id: string): T => {
-    if (!result) throw notFound(`id: template ${id} not found`);
-    return result;
-  };
 
   app.get(
     '/templates',
@@ -123,22 +119,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.delete(
-    '/templates/:id',
-    {
-      schema: {
-        tags: ['templates'],
-        operationId: 'deleteTemplate',
-        summary: 'Delete a template',
-        params: idParams,
-        response: { 204: z.undefined().describe('Deleted; no body'), ...unknownTemplate },
-      },
-    },
-    async (request, reply) => {
-      found(await templates.remove(request.params.id), request.params.id);
-      return reply.code(204).send();
-    },
-  );
+  registerDelete(app, 'deleteTemplate', (id) => templates.remove(id));
 
   app.post(
     '/templates/:id/preview',

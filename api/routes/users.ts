@@ -2,9 +2,10 @@ import type { Document } from 'mongodb';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ServiceConfig } from '../../common/config';
-import { conflict, notFound } from '../../common/errors';
+import { conflict } from '../../common/errors';
 import { userIdToString } from '../../common/users-repository';
 import { errorResponses } from '../schemas/common';
+import { resourceById } from './resource-by-id';
 import { paginationQuerySchema } from '../schemas/pagination';
 import { assertStorableSize, refineStorableDocument } from '../schemas/storable';
 
@@ -47,12 +48,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   const fields = app.config.service.userFields;
   const schemas = userSchemas(fields);
   const idParams = z.object({ id: z.string().min(1).max(200) });
-  const unknownUser = errorResponses({ 404: 'No user has this id' });
-  /** What the repository found for user `id` (a document, a deletion), or the 404. */
-  const found = <T>(result: T | null | false, id: string): T => {
-    if (!result) throw notFound(`id: user ${id} not found`);
-    return result;
-  };
+  const { unknownId: unknownUser, found, registerDelete } = resourceById('user', idParams);
   const present = (doc: Document) => ({
     ...doc,
     _id: userIdToString(doc._id),
@@ -128,20 +124,5 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.delete(
-    '/users/:id',
-    {
-      schema: {
-        tags: ['users'],
-        operationId: 'deleteUser',
-        summary: 'Delete a user',
-        params: idParams,
-        response: { 204: z.undefined().describe('Deleted; no body'), ...unknownUser },
-      },
-    },
-    async (request, reply) => {
-      found(await users.remove(request.params.id), request.params.id);
-      return reply.code(204).send();
-    },
-  );
+  registerDelete(app, 'deleteUser', (id) => users.remove(id));
 };

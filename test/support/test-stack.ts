@@ -55,6 +55,9 @@ export const SMALL_FAN_OUT: FanOutOptions = {
   heartbeatTimeoutMs: 3000,
 };
 
+/** The configuration's own fan-out sizes, for a test that must see a send as production runs it. */
+export const PRODUCTION_FAN_OUT: FanOutOptions = serviceConfigSchema.parse({ activeChannels: ['sms'] }).fanOut;
+
 /** Small retry intervals keep fault-injection tests fast without changing what they prove. */
 export const FAST_RETRY = {
   initialIntervalMs: 100,

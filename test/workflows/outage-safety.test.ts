@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { idempotentSendId } from '../../common/ids';
 import { freePort, startFerretDb, type ManagedProcess } from '../../scripts/local-stack';
 import { simMessages, waitFor, type SimMessage } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/test-stack';
+import { PRODUCTION_FAN_OUT, startTestStack, type TestStack } from '../support/test-stack';
 
 /**
  * Crash and outage safety beyond the worker (crash-safety.test.ts): kill -9 of the API process, kill -9 of
@@ -137,7 +137,9 @@ describe('kill -9 of the API during a send', () => {
   let stack: TestStack;
 
   beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
+    // The sends go through a spawned API process, with the sizes production uses (batches of 250, a 30 s
+    // heartbeat timeout): the test is about the API's death, not about small batches on a loaded machine.
+    stack = await startTestStack({ worker: false, fanOut: PRODUCTION_FAN_OUT });
   }, 60000);
   afterAll(() => stack?.close(), 60000);
 
@@ -282,8 +284,15 @@ describe('kill -9 of the API during a send', () => {
       const duplicates = extraMessages(sms) + extraMessages(push);
       const sent = (big.counts.sms?.sent ?? 0) + (big.counts.push?.sent ?? 0);
       const failed = (big.counts.sms?.failed ?? 0) + (big.counts.push?.failed ?? 0);
-      const stuck = (await http<{ sendId: string; status: string }[]>(base(), 'GET', '/sends?status=running&limit=500'))
-        .body;
+      // Reading a send writes nothing: the API's periodic reconciliation (every minute) is what stores a send
+      // whose workflow never started as failed, so the list may show it running until then, never longer.
+      const runningSends = async () =>
+        (await http<{ sendId: string; status: string }[]>(base(), 'GET', '/sends?status=running&limit=500')).body;
+      let stuck = await runningSends();
+      for (const deadline = Date.now() + 75000; stuck.length > 0 && Date.now() < deadline;) {
+        await sleep(2000);
+        stuck = await runningSends();
+      }
       console.log(
         `crash: api-kill recipients=${size} deliveries=${2 * size} sent=${sent} failed=${failed} ` +
           `duplicates=${duplicates} atKill=sms:${atKill.sms},push:${atKill.push} ` +
