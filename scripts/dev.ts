@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
-import { loadConfig } from '../common/config';
+import { pathToFileURL } from 'node:url';
 import { connectDatabase } from '../common/db';
-import { startSimulator, type RunningSimulator } from '../simulator';
 import { DEMO_TEMPLATE_ID, seedDemoData } from './demo-data';
+import { describeSettings, isSet, redact, resolveDevSettings } from './dev-settings';
 import {
   ensureFcmServiceAccount,
   manage,
@@ -14,104 +15,205 @@ import {
   WORKER_NODE_OPTIONS,
   type ManagedProcess,
 } from './local-stack';
+import { describeExit, SupervisedProcess } from './supervisor';
 
 /**
- * `npm run dev`: the whole service on one machine. Temporal (history kept in .data/temporal.db), FerretDB on
- * SQLite in .data/ferretdb unless MONGODB_URL is set, the provider simulator, the worker and the API.
- * Ports and the data folder can be moved with DEV_* variables (see README), which the end-to-end test uses.
+ * `npm run dev`: the whole service on one machine, as a supervisor. Temporal (history kept in .data/temporal.db)
+ * unless TEMPORAL_ADDRESS is set, FerretDB on SQLite in .data/ferretdb unless MONGODB_URL is set, the provider
+ * simulator, the worker and the API, each a child process. A worker or API that exits is started again (with
+ * backoff); a server that exits stops everything. Settings the user made win over the dev stack's
+ * (scripts/dev-settings.ts). Ports and the data folder move with DEV_* variables (README "Two commands").
  */
 const root = path.resolve(__dirname, '..');
-const dataDir = path.resolve(process.env.DEV_DATA_DIR ?? path.join(root, '.data'));
-const ports = {
-  api: Number(process.env.HTTP_PORT ?? 3000),
-  temporal: Number(process.env.DEV_TEMPORAL_PORT ?? 7233),
-  temporalUi: Number(process.env.DEV_TEMPORAL_UI_PORT ?? 8233),
-  mongo: Number(process.env.DEV_FERRETDB_PORT ?? 27017),
-  simulatorHttp: Number(process.env.SIMULATOR_HTTP_PORT ?? 4010),
-  simulatorSmtp: Number(process.env.SIMULATOR_SMTP_PORT ?? 2525),
-};
+const dataDir = path.resolve(process.env.DEV_DATA_DIR || path.join(root, '.data'));
+// `node --import tsx`, not the tsx binary, which runs the script in a child of its own: the pid printed for the
+// worker must be the worker's, so that `kill -9` kills it and not a wrapper that leaves it running.
+const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
 
-const processes: ManagedProcess[] = [];
-let simulator: RunningSimulator | undefined;
+const servers: ManagedProcess[] = [];
+const apps: SupervisedProcess[] = [];
 let stopping = false;
 
-/** Stops everything that was started, newest first, so Ctrl-C leaves no server behind. */
+function log(line: string): void {
+  console.log(`[dev] ${line}`);
+}
+
+/** Stops everything that was started, newest first, so Ctrl-C leaves no process behind. */
 async function stopAll(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log('\nstopping...');
-  for (const managed of [...processes].reverse()) await managed.stop();
-  await simulator?.close();
+  // Together: stopping one must not leave time for the other to be restarted.
+  await Promise.all(apps.map((app) => app.stop()));
+  for (const server of [...servers].reverse()) await server.stop();
   process.exit(code);
 }
 
+function port(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (!isSet(raw)) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a port, got ${raw}`);
+  return value;
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Stops at once on a port that something else holds: our server would not start, and the check that it is
+ * listening would find the other one (an API that cannot bind would then be restarted forever).
+ */
+async function assertFree(ports: Record<string, number>): Promise<void> {
+  const taken: string[] = [];
+  for (const [variable, port] of Object.entries(ports)) if (!(await isFree(port))) taken.push(`${port} (${variable})`);
+  if (taken.length > 0) throw new Error(`in use: port ${taken.join(', port ')}; free it or move it with its variable`);
+}
+
+/**
+ * A server the stack cannot run without: its exit stops everything, with a message saying which one. Temporal
+ * and FerretDB share the terminal's process group, so Ctrl-C stops them too: their exit is read a moment later,
+ * once `npm run dev` has seen the same Ctrl-C.
+ */
+function watchServer(server: ManagedProcess, label: string): void {
+  servers.push(server);
+  server.child.once('exit', (code, signal) => {
+    setTimeout(() => {
+      if (stopping) return;
+      console.error(`[dev] ${label} (pid ${server.child.pid}) ${describeExit(code, signal)}: stopping everything`);
+      void stopAll(1);
+    }, 200);
+  });
+}
+
+/**
+ * Starts one of our TypeScript entry points. In a process group of its own: Ctrl-C reaches `npm run dev` alone,
+ * which stops the API and the worker, then the servers, each with one SIGTERM (a worker that got the
+ * terminal's SIGINT as well would be shut down twice).
+ */
+function runTypeScript(entry: string, env: NodeJS.ProcessEnv, stdout: 'inherit' | 'ignore' = 'inherit'): ChildProcess {
+  return spawn(process.execPath, ['--import', tsxLoader, path.join(root, entry)], {
+    env,
+    stdio: ['ignore', stdout, 'inherit'],
+    detached: true,
+  });
+}
+
+/** The worker's heap limit (local-stack.ts), unless the user's NODE_OPTIONS sets one. */
+function workerNodeOptions(own: string | undefined): string {
+  if (own?.includes('--max-old-space-size')) return own;
+  return [own, WORKER_NODE_OPTIONS].filter(isSet).join(' ');
+}
+
 async function main(): Promise<void> {
-  mkdirSync(dataDir, { recursive: true });
-  process.on('SIGINT', () => void stopAll(0));
-  process.on('SIGTERM', () => void stopAll(0));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stopAll(0));
+  process.on('uncaughtException', (error) => {
+    console.error(`npm run dev failed: ${error.stack ?? error.message}`);
+    void stopAll(1);
+  });
 
-  console.log('starting Temporal dev server...');
-  processes.push(
-    await startTemporal({ port: ports.temporal, uiPort: ports.temporalUi, dbFile: path.join(dataDir, 'temporal.db') }),
-  );
-
-  let mongoUrl = process.env.MONGODB_URL;
-  if (!mongoUrl) {
-    console.log('starting FerretDB (SQLite in .data/ferretdb)...');
-    processes.push(await startFerretDb({ port: ports.mongo, dir: path.join(dataDir, 'ferretdb') }));
-    mongoUrl = `mongodb://127.0.0.1:${ports.mongo}/messaging`;
-  }
-
-  simulator = await startSimulator({ httpPort: ports.simulatorHttp, smtpPort: ports.simulatorSmtp });
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    HTTP_PORT: String(ports.api),
-    MONGODB_URL: mongoUrl,
-    TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
-    TEMPORAL_UI_URL: `http://localhost:${ports.temporalUi}`,
-    SMTP_URL: process.env.SMTP_URL ?? simulator.smtpUrl,
-    TWILIO_BASE_URL: process.env.TWILIO_BASE_URL ?? simulator.httpUrl,
-    KALEYRA_BASE_URL: process.env.KALEYRA_BASE_URL ?? simulator.httpUrl,
-    FCM_BASE_URL: process.env.FCM_BASE_URL ?? simulator.httpUrl,
-    FCM_TOKEN_URL: process.env.FCM_TOKEN_URL ?? `${simulator.httpUrl}/token`,
-    FCM_CREDENTIALS_PATH:
-      process.env.FCM_CREDENTIALS_PATH ?? ensureFcmServiceAccount(path.join(dataDir, 'fcm-service-account.json')),
-    INFOBIP_BASE_URL: process.env.INFOBIP_BASE_URL ?? simulator.httpUrl,
-    FILE_SERVICE_URL: process.env.FILE_SERVICE_URL ?? simulator.httpUrl,
-    FLOW_MANAGER_URL: process.env.FLOW_MANAGER_URL ?? simulator.httpUrl,
+  const ports = {
+    api: port('HTTP_PORT', 3000),
+    temporal: port('DEV_TEMPORAL_PORT', 7233),
+    temporalUi: port('DEV_TEMPORAL_UI_PORT', 8233),
+    mongo: port('DEV_FERRETDB_PORT', 27017),
+    simulatorHttp: port('SIMULATOR_HTTP_PORT', 4010),
+    simulatorSmtp: port('SIMULATOR_SMTP_PORT', 2525),
   };
+  const simulatorUrl = `http://127.0.0.1:${ports.simulatorHttp}`;
+  // Validated before anything starts, so a bad value stops `npm run dev` with its name at once.
+  const {
+    env,
+    config,
+    settings,
+    startTemporal: ownTemporal,
+    startFerretDb: ownFerretDb,
+  } = resolveDevSettings(
+    { ...process.env, HTTP_PORT: String(ports.api) },
+    {
+      temporalAddress: `127.0.0.1:${ports.temporal}`,
+      temporalUiUrl: `http://localhost:${ports.temporalUi}`,
+      mongoUrl: `mongodb://127.0.0.1:${ports.mongo}/messaging`,
+      simulatorHttpUrl: simulatorUrl,
+      simulatorSmtpUrl: `smtp://127.0.0.1:${ports.simulatorSmtp}`,
+      fcmCredentialsPath: path.join(dataDir, 'fcm-service-account.json'),
+    },
+  );
+  console.log('Settings (yours win; npm run dev fills in what you left unset):');
+  for (const line of describeSettings(settings, config.env.CONFIGURATION_PATH)) console.log(line);
+  await assertFree({
+    HTTP_PORT: ports.api,
+    ...(ownTemporal ? { DEV_TEMPORAL_PORT: ports.temporal, DEV_TEMPORAL_UI_PORT: ports.temporalUi } : {}),
+    ...(ownFerretDb ? { DEV_FERRETDB_PORT: ports.mongo } : {}),
+    SIMULATOR_HTTP_PORT: ports.simulatorHttp,
+    SIMULATOR_SMTP_PORT: ports.simulatorSmtp,
+  });
 
-  // Validate once here so a bad value stops `npm run dev` with the variable's name, before anything forks.
-  const config = loadConfig(env);
+  mkdirSync(dataDir, { recursive: true });
+  if (!isSet(process.env.FCM_CREDENTIALS_PATH)) ensureFcmServiceAccount(config.env.FCM_CREDENTIALS_PATH);
+  if (ownTemporal) {
+    console.log('starting Temporal dev server...');
+    const dbFile = path.join(dataDir, 'temporal.db');
+    watchServer(await startTemporal({ port: ports.temporal, uiPort: ports.temporalUi, dbFile }), 'Temporal');
+  }
+  if (ownFerretDb) {
+    const dir = path.join(dataDir, 'ferretdb');
+    console.log(`starting FerretDB (SQLite in ${dir})...`);
+    watchServer(await startFerretDb({ port: ports.mongo, dir }), 'FerretDB');
+  }
+  console.log('starting the provider simulator...');
+  const simulator = runTypeScript(
+    'simulator/main.ts',
+    {
+      ...process.env,
+      SIMULATOR_HTTP_PORT: String(ports.simulatorHttp),
+      SIMULATOR_SMTP_PORT: String(ports.simulatorSmtp),
+    },
+    'ignore',
+  );
+  watchServer(manage('simulator', simulator), 'the provider simulator');
+  await waitForPort(ports.simulatorHttp, 30000, simulator);
+  await waitForPort(ports.simulatorSmtp, 30000, simulator);
+
   const database = await connectDatabase(config);
   await seedDemoData(database, config.service.userFields);
   await database.close();
 
-  const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
-  for (const [name, entry] of [
-    ['worker', 'worker/main.ts'],
-    ['api', 'api/server.ts'],
-  ] as const) {
-    const childEnv = name === 'worker' ? { ...env, NODE_OPTIONS: WORKER_NODE_OPTIONS } : env;
-    const child = spawn(tsx, [path.join(root, entry)], { env: childEnv, stdio: 'inherit' });
-    child.once('exit', (code) => {
-      if (!stopping) {
-        console.error(`${name} exited with code ${code}`);
-        void stopAll(1);
-      }
-    });
-    processes.push(manage(name, child));
-  }
+  const onExitBeforeReady = (message: string) => {
+    if (stopping) return;
+    console.error(`[dev] ${message}: stopping everything`);
+    void stopAll(1);
+  };
+  const workerEnv = { ...env, NODE_OPTIONS: workerNodeOptions(env.NODE_OPTIONS) };
+  apps.push(
+    new SupervisedProcess({
+      name: 'worker',
+      start: () => runTypeScript('worker/main.ts', workerEnv),
+      onExitBeforeReady,
+      log,
+    }),
+    new SupervisedProcess({ name: 'api', start: () => runTypeScript('api/server.ts', env), onExitBeforeReady, log }),
+  );
   await waitForPort(ports.api, 60000);
+  for (const app of apps) app.restartOnExit();
 
   const api = `http://localhost:${ports.api}`;
+  const pids = [...servers.map((server) => ({ name: server.name, pid: server.child.pid })), ...apps];
   console.log(`
 Messaging Service is running.
   API              ${api}
   OpenAPI docs     ${api}/documentation
-  Temporal UI      http://localhost:${ports.temporalUi}
-  Simulator inbox  ${simulator.httpUrl}/
-  MongoDB          ${mongoUrl}
+  Temporal UI      ${config.env.TEMPORAL_UI_URL}
+  Simulator inbox  ${simulatorUrl}/
+  MongoDB          ${redact(config.env.MONGODB_URL)}
+
+Processes (a worker or API that exits is started again; Temporal, FerretDB or the simulator exiting stops everything):
+${pids.map(({ name, pid }) => `  ${name.padEnd(10)} pid ${pid}`).join('\n')}
 
 Try it (the seeds' example, to the "demo" cluster):
   curl -s -X POST ${api}/send -H 'content-type: application/json' -d '{
