@@ -10,7 +10,16 @@ async function main(): Promise<void> {
   const config = loadConfig();
   Runtime.install({ logger: new PinoSdkLogger(createLogger('temporal', config.env.LOG_LEVEL)) });
   const worker = await createWorker(config);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
+  // A second signal (a terminal's Ctrl-C reaches the whole process group, a supervisor may add its own) must not
+  // call shutdown() again: the SDK refuses that with an IllegalStateError.
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      worker.shutdown();
+    });
+  }
   logger.info({ taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporal: config.env.TEMPORAL_ADDRESS }, 'worker started');
   await worker.run();
   logger.info('worker stopped');
