@@ -7,6 +7,7 @@ import { BODY_LIMIT_BYTES, errorHandling, renderFrameworkError } from './errors'
 import { authPlugin } from './plugins/auth';
 import { configPlugin } from './plugins/config';
 import { databasePlugin } from './plugins/database';
+import { drainingPlugin } from './plugins/draining';
 import { filesServicePlugin } from './plugins/files-service';
 import { metricsPlugin } from './plugins/metrics';
 import { openApiPlugin } from './plugins/openapi';
@@ -50,6 +51,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.setSerializerCompiler(serializerCompiler);
   try {
     await app.register(configPlugin, { config });
+    await app.register(drainingPlugin);
     await app.register(errorHandling);
     await app.register(authPlugin);
     await app.register(openApiPlugin);

@@ -8,12 +8,14 @@ export async function mapWithConcurrency<T, R>(
   items: T[],
   limit: number,
   worker: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
+  /** Checked before each item: once true, no lane starts another item and the result has holes. */
+  shouldStop: () => boolean = () => false,
+): Promise<(R | undefined)[]> {
+  const results = new Array<R | undefined>(items.length);
   let next = 0;
   let failed = false;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (!failed && next < items.length) {
+    while (!failed && next < items.length && !shouldStop()) {
       const index = next++;
       try {
         results[index] = await worker(items[index]);

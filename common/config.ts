@@ -138,11 +138,27 @@ export const serviceConfigSchema = z.object({
     })
     .strict()
     .prefault({}),
+  /** The API process (`npm run start:api`). */
+  api: z
+    .object({
+      /**
+       * After SIGTERM readiness answers 503 for this long before the API stops taking connections: set it to the
+       * time your load balancer needs to notice (its probe interval times its failure threshold).
+       */
+      shutdownDelayMs: z.number().int().min(0).max(120_000).default(0),
+    })
+    .strict()
+    .prefault({}),
   /** The worker process (`npm run start:worker`). */
   worker: z
     .object({
       /** Activities one worker runs at once; each dispatch batch has 16 provider calls in flight. */
       maxConcurrentActivities: z.number().int().min(1).max(1000).default(64),
+      /**
+       * After SIGTERM the worker polls no new task and lets running activities finish for this long; then they are
+       * cancelled: a dispatch records what it sent and leaves the rest to another worker.
+       */
+      shutdownGraceMs: z.number().int().min(0).max(600_000).default(20_000),
     })
     .strict()
     .prefault({}),

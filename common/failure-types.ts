@@ -9,6 +9,8 @@ export const FAILURE_TYPES = {
   permanentProvider: 'PermanentProviderError',
   /** A one-delivery dispatch whose attempts (`dispatchRetry.maximumAttempts`) are used up. */
   retriesExhausted: 'RetriesExhausted',
+  /** A dispatch cancelled mid-batch (a worker shutting down): what it did not attempt is retried elsewhere. */
+  cancelled: 'DispatchCancelled',
 } as const;
 
 /** Failure types the workflow never retries: the ledger already holds the failed delivery. */

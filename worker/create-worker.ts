@@ -22,6 +22,7 @@ export async function createWorker(config: AppConfig, overrides: Partial<WorkerO
     workflowsPath: require.resolve('../workflows'),
     activities,
     maxConcurrentActivityTaskExecutions: config.service.worker.maxConcurrentActivities,
+    shutdownGraceTime: config.service.worker.shutdownGraceMs,
     ...overrides,
   });
   return {

@@ -97,33 +97,49 @@ export async function dispatchDeliveries(
 
   const writer = new OutcomeWriter(deps.ledger, sendId);
   let lastHeartbeat = 0;
-  const attempts = await mapWithConcurrency(pending, CALLS_IN_FLIGHT, async (userId) => {
-    await writer.beforeProviderCall();
-    const attempt = await attemptDelivery(
-      deps,
-      sendContext,
-      channel,
-      userId,
-      users.get(userId),
-      states.get(userId)?.attempts ?? 0,
-      maxAttempts,
-    );
-    context.log.debug('delivery attempted', {
-      sendId,
-      channel,
-      userId,
-      status: attempt.outcome.status,
-      code: attempt.outcome.code,
-    });
-    const now = Date.now();
-    if (now - lastHeartbeat >= HEARTBEAT_EVERY_MS) {
-      lastHeartbeat = now;
-      context.heartbeat();
-    }
-    await writer.add(attempt.outcome);
-    return attempt;
-  });
+  // Cancelled (the worker's shutdown grace ran out, or the workflow was cancelled): no new provider call starts,
+  // the calls in flight finish and are recorded, and what was never attempted is left pending for the retry.
+  const cancelled = () => context.cancellationSignal.aborted;
+  const results = await mapWithConcurrency(
+    pending,
+    CALLS_IN_FLIGHT,
+    async (userId) => {
+      await writer.beforeProviderCall();
+      const attempt = await attemptDelivery(
+        deps,
+        sendContext,
+        channel,
+        userId,
+        users.get(userId),
+        states.get(userId)?.attempts ?? 0,
+        maxAttempts,
+      );
+      context.log.debug('delivery attempted', {
+        sendId,
+        channel,
+        userId,
+        status: attempt.outcome.status,
+        code: attempt.outcome.code,
+      });
+      const now = Date.now();
+      if (now - lastHeartbeat >= HEARTBEAT_EVERY_MS) {
+        lastHeartbeat = now;
+        context.heartbeat();
+      }
+      await writer.add(attempt.outcome);
+      return attempt;
+    },
+    cancelled,
+  );
   await writer.flush();
+  const attempts = results.filter((attempt) => attempt !== undefined);
+  if (attempts.length < pending.length) {
+    context.log.info('dispatch batch cancelled', { sendId, channel, size: userIds.length, attempted: attempts.length });
+    throw ApplicationFailure.create({
+      type: FAILURE_TYPES.cancelled,
+      message: `${pending.length - attempts.length} of ${pending.length} ${channel} deliveries were not attempted: the activity was cancelled`,
+    });
+  }
 
   for (const { outcome } of attempts) {
     if (outcome.status === 'sent') result.sent++;

@@ -51,12 +51,12 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'MongoDB and Temporal answer',
         response: {
           200: statusSchema.describe('Ready'),
-          503: statusSchema.describe('MongoDB or Temporal does not answer'),
+          503: statusSchema.describe('MongoDB or Temporal does not answer, or the API is stopping'),
         },
       },
     },
     async (_request, reply) => {
-      const ready = (await checks()).every((result) => result.healthy);
+      const ready = !app.draining && (await checks()).every((result) => result.healthy);
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'OK' : 'KO' });
     },
   );
