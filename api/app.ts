@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppConfig } from '../common/config';
 import type { Database } from '../common/db';
+import { loggerOptions, userAddressFields } from '../common/logger';
 import { BODY_LIMIT_BYTES, errorHandling, renderFrameworkError } from './errors';
 import { authPlugin } from './plugins/auth';
 import { configPlugin } from './plugins/config';
@@ -11,6 +12,7 @@ import { drainingPlugin } from './plugins/draining';
 import { filesServicePlugin } from './plugins/files-service';
 import { metricsPlugin } from './plugins/metrics';
 import { openApiPlugin } from './plugins/openapi';
+import { retentionPlugin } from './plugins/retention';
 import { sendReconciliationPlugin } from './plugins/send-reconciliation';
 import { sendServicesPlugin } from './plugins/send-services';
 import { temporalPlugin } from './plugins/temporal';
@@ -30,7 +32,10 @@ export interface BuildAppOptions {
   temporal?: Client;
   /** How often the `running` sends whose workflow is gone are closed. Default: 60 000 (a minute). */
   reconcileEveryMs?: number;
-  /** pino options, or false to log nothing (tests). Default: `{ level: LOG_LEVEL }`. */
+  /**
+   * pino options, or false to log nothing (tests). Default: `loggerOptions` at `LOG_LEVEL`, which redacts credentials,
+   * addresses and message content (README "Design", Logs).
+   */
   logger?: boolean | object;
 }
 
@@ -42,7 +47,9 @@ export interface BuildAppOptions {
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
-    logger: options.logger ?? { level: config.env.LOG_LEVEL },
+    logger:
+      options.logger ??
+      loggerOptions(config.env.LOG_LEVEL, { redactFields: userAddressFields(config.service.userFields) }),
     bodyLimit: BODY_LIMIT_BYTES,
     // Error bodies already name the field; ajv's own coercion is replaced by zod.
     ajv: { customOptions: { coerceTypes: false } },
@@ -60,6 +67,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(temporalPlugin, { temporal: options.temporal });
     await app.register(filesServicePlugin);
     await app.register(sendReconciliationPlugin, { everyMs: options.reconcileEveryMs });
+    await app.register(retentionPlugin);
     await app.register(sendServicesPlugin);
     for (const routes of [healthRoutes, sendRoutes, sagaRoutes, sendsRoutes, userRoutes, templateRoutes]) {
       await app.register(routes);

@@ -60,6 +60,8 @@ export const envSchema = z.object({
         : [],
     ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Days a send's documents (send, deliveries, audience, dispatch claims) are kept (README "Retention"). */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });
 export type Env = z.infer<typeof envSchema>;
 

@@ -12,6 +12,7 @@ import {
   type OptionalUnlessRequiredId,
 } from 'mongodb';
 import type { AppConfig } from './config';
+import { ensureRetentionIndex, expiringCollections } from './retention';
 import type { AudiencePageDocument, DeliveryDocument, DispatchClaimDocument, SendDocument } from './types';
 
 /** The service's collections; users and templates belong to the product team, sends and deliveries to us. */
@@ -66,8 +67,16 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
   await Promise.all([
     // The delivery's _id is `<sendId>|<channel>|<userId>`: the unique (sendId, userId, channel) key (README "Design").
     database.deliveries.createIndex({ sendId: 1, status: 1, channel: 1 }, { name: 'by_send_status' }),
-    database.sends.createIndex({ createdAt: -1 }, { name: 'by_created' }),
     database.users.createIndex({ [clusters]: 1 }, { name: 'by_cluster' }),
+    // TTL indexes of `RETENTION_DAYS` (README "Retention"); the sends' one also orders `GET /sends`, so a store
+    // without TTL indexes keeps it plain.
+    ...expiringCollections(database).map((collection) =>
+      ensureRetentionIndex(
+        collection,
+        config.env.RETENTION_DAYS,
+        collection.collectionName === database.sends.collectionName,
+      ),
+    ),
   ]);
 }
 

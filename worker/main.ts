@@ -1,6 +1,6 @@
 import { Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config';
-import { createLogger } from '../common/logger';
+import { createLogger, userAddressFields } from '../common/logger';
 import { createWorker } from './create-worker';
 import { PinoSdkLogger } from './runtime-logger';
 
@@ -8,7 +8,8 @@ const logger = createLogger('worker');
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  Runtime.install({ logger: new PinoSdkLogger(createLogger('temporal', config.env.LOG_LEVEL)) });
+  const redactFields = userAddressFields(config.service.userFields);
+  Runtime.install({ logger: new PinoSdkLogger(createLogger('temporal', config.env.LOG_LEVEL, { redactFields })) });
   const worker = await createWorker(config);
   // A second signal (a terminal's Ctrl-C reaches the whole process group, a supervisor may add its own) must not
   // call shutdown() again: the SDK refuses that with an IllegalStateError.

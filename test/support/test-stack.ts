@@ -26,6 +26,14 @@ export interface TestStackOptions {
   workerOptions?: Partial<WorkerOptions>;
 }
 
+/** How a test spawns the worker or the API as a process. */
+export interface SpawnOptions {
+  /** Variables over the stack's environment (e.g. `LOG_LEVEL`, `API_KEYS`). */
+  env?: Record<string, string>;
+  /** Receives everything the process writes (stdout and stderr), e.g. to read its log lines. */
+  onOutput?: (text: string) => void;
+}
+
 export interface TestStack {
   config: AppConfig;
   database: Database;
@@ -35,12 +43,15 @@ export interface TestStack {
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
   /** The worker as its own process (`tsx worker/main.ts`), which a test may SIGKILL like a crash. */
-  spawnWorkerProcess(): Promise<ManagedProcess>;
+  spawnWorkerProcess(options?: SpawnOptions): Promise<ManagedProcess>;
   /**
    * The API as its own process (`tsx api/server.ts`) on `port` (a free one by default), with the stack's
    * environment and service configuration; resolves once it listens. A test may SIGKILL it like a crash.
    */
-  spawnApiProcess(port?: number): Promise<{ process: ManagedProcess; port: number; url: string }>;
+  spawnApiProcess(
+    port?: number,
+    options?: SpawnOptions,
+  ): Promise<{ process: ManagedProcess; port: number; url: string }>;
   /** Control API of the simulator: `sim('GET', '/messages?channel=sms')`. */
   sim<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, json?: unknown): Promise<T>;
   close(): Promise<void>;
@@ -144,14 +155,28 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   };
   // `node --import tsx`, not the `tsx` binary: tsx runs the script in a child process of its own, so a SIGKILL
   // of the binary would kill its wrapper and leave the real worker or API running, orphaned.
-  const spawnTs = (entry: string, env: NodeJS.ProcessEnv, stdout: 'pipe' | 'ignore') =>
-    spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+  const spawnTs = (
+    entry: string,
+    env: NodeJS.ProcessEnv,
+    stdout: 'pipe' | 'ignore',
+    onOutput?: (text: string) => void,
+  ) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
       cwd: root,
       env,
-      stdio: ['ignore', stdout, 'inherit'],
+      stdio: ['ignore', onOutput ? 'pipe' : stdout, onOutput ? 'pipe' : 'inherit'],
     });
-  const spawnWorkerProcess = async () => {
-    const child = spawnTs('worker/main.ts', processEnvironment(), 'pipe');
+    if (onOutput) {
+      child.stdout!.on('data', (chunk: Buffer) => onOutput(chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => {
+        onOutput(chunk.toString());
+        process.stderr.write(chunk);
+      });
+    }
+    return child;
+  };
+  const spawnWorkerProcess = async (options: SpawnOptions = {}) => {
+    const child = spawnTs('worker/main.ts', processEnvironment(options.env), 'pipe', options.onOutput);
     const managed = manage('worker', child);
     childProcesses.push(managed);
     // The worker logs one JSON line `worker started` once it polls.
@@ -165,13 +190,14 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     });
     return managed;
   };
-  const spawnApiProcess = async (port?: number) => {
+  const spawnApiProcess = async (port?: number, options: SpawnOptions = {}) => {
     const apiPort = port ?? (await freePort());
     // Request logs would flood the test output; errors still reach stderr.
     const child = spawnTs(
       'api/server.ts',
-      processEnvironment({ HTTP_PORT: String(apiPort), LOG_LEVEL: 'error' }),
+      processEnvironment({ HTTP_PORT: String(apiPort), LOG_LEVEL: 'error', ...options.env }),
       'ignore',
+      options.onOutput,
     );
     const managed = manage('api', child);
     childProcesses.push(managed);
