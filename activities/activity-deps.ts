@@ -5,6 +5,7 @@ import { Ledger } from '../common/ledger';
 import { SendsRepository } from '../common/sends-repository';
 import { TemplatesRepository } from '../common/templates-repository';
 import { UsersRepository } from '../common/users-repository';
+import type { ActivityMetrics } from './activity-metrics';
 import { createChannelProviders, type ChannelProviders } from './providers';
 
 /** What the send activities need: the stores, the providers, the Files Service. */
@@ -18,6 +19,8 @@ export interface ActivityDeps {
   users: UsersRepository;
   providers: ChannelProviders;
   files: FilesServiceClient;
+  /** Where dispatches count what they do (README "Metrics"). Default: metrics of their own that nothing serves. */
+  metrics?: ActivityMetrics;
 }
 
 /** The dependencies built on an open database; `close()` closes the providers and the Files Service client. */

@@ -1,4 +1,5 @@
 import type { ActivityDeps } from './activity-deps';
+import { ActivityMetrics } from './activity-metrics';
 import { createAudienceActivities } from './audience';
 import { AudienceSnapshots } from './audience-snapshots';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
@@ -9,6 +10,7 @@ import { SendContextCache } from './send-context';
 import { UserLoader } from './user-loader';
 
 export type { ActivityDeps } from './activity-deps';
+export { ActivityMetrics } from './activity-metrics';
 export type { DispatchInput, DispatchResult } from './dispatch/dispatch-deliveries';
 
 /**
@@ -18,11 +20,13 @@ export type { DispatchInput, DispatchResult } from './dispatch/dispatch-deliveri
  */
 export function createActivities(deps: ActivityDeps) {
   const snapshots = new AudienceSnapshots(deps.database);
+  const metrics = deps.metrics ?? new ActivityMetrics();
   const dispatchDeps: DispatchDeps = {
     ...deps,
+    metrics,
     contexts: new SendContextCache(deps),
     userLoader: new UserLoader(deps.users, snapshots),
-    limiter: new ChannelRateLimiter(deps.database, deps.config.service.rateLimits),
+    limiter: new ChannelRateLimiter(deps.database, deps.config.service.rateLimits, metrics),
   };
   return {
     ...createAudienceActivities(deps, snapshots),

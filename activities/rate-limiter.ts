@@ -1,5 +1,6 @@
 import type { Channel, ServiceConfig } from '../common/config';
 import { insertWhereFree, type Database } from '../common/db';
+import { ActivityMetrics, type RateLimitWaitReason } from './activity-metrics';
 
 export type ChannelLimits = ServiceConfig['rateLimits'];
 
@@ -30,6 +31,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *   Tokens taken but unused are lost, never exceeded: the limit is an upper bound.
  * - `concurrency` caps the calls in flight per worker process.
  * - `pause` stops a channel in this process for a provider's `Retry-After` after a 429.
+ * Each time it holds calls it counts the wait and its seconds by reason (`messaging_rate_limit_waits_total`).
  */
 export class ChannelRateLimiter {
   private readonly states = new Map<Channel, ChannelState>();
@@ -38,6 +40,7 @@ export class ChannelRateLimiter {
   constructor(
     private readonly database: Database,
     private readonly limits: ChannelLimits,
+    private readonly metrics: ActivityMetrics = new ActivityMetrics(),
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -46,9 +49,11 @@ export class ChannelRateLimiter {
     const limit = this.limits[channel];
     if (!limit) return call();
     const state = this.state(channel);
-    if (limit.concurrency !== undefined) {
+    if (limit.concurrency !== undefined && state.inFlight >= limit.concurrency) {
+      const since = this.now();
       while (state.inFlight >= limit.concurrency)
         await new Promise<void>((resolve) => state.waitingForSlot.push(resolve));
+      this.waited(channel, 'concurrency', since);
     }
     state.inFlight++;
     try {
@@ -91,6 +96,7 @@ export class ChannelRateLimiter {
       const now = this.now();
       if (state.pausedUntil > now) {
         await sleep(state.pausedUntil - now);
+        this.waited(channel, 'retry_after', now);
         continue;
       }
       if (perSecond === undefined) return;
@@ -109,8 +115,15 @@ export class ChannelRateLimiter {
       if (granted > 0 && Math.floor(this.now() / 1000) === window) return;
       if (granted > 0) continue;
       // This second is spent across the workers: wait for the next one.
-      await sleep((window + 1) * 1000 - this.now());
+      const since = this.now();
+      await sleep((window + 1) * 1000 - since);
+      this.waited(channel, 'per_second', since);
     }
+  }
+
+  /** Counts a wait that began at `since`; the calls queued behind it on the channel waited with it. */
+  private waited(channel: Channel, reason: RateLimitWaitReason, since: number): void {
+    this.metrics.rateLimitWait(channel, reason, (this.now() - since) / 1000);
   }
 
   /**

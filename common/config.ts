@@ -16,6 +16,8 @@ const port = z.coerce.number().int().min(0).max(65535);
  */
 export const envSchema = z.object({
   HTTP_PORT: port.default(3000),
+  /** The worker's Prometheus `/metrics` (README "Metrics"); unset: the worker serves no metrics. */
+  WORKER_METRICS_PORT: port.min(1).optional(),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('messaging'),

@@ -1,5 +1,5 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities, type ActivityMetrics } from '../activities';
 import { connectActivityDeps } from '../activities/activity-deps';
 import type { AppConfig } from '../common/config';
 
@@ -10,10 +10,17 @@ export interface RunningWorker {
   shutdown(): void;
 }
 
-/** Builds the Temporal worker with the send workflows and activities; used by `npm run start:worker` and tests. */
-export async function createWorker(config: AppConfig, overrides: Partial<WorkerOptions> = {}): Promise<RunningWorker> {
+/**
+ * Builds the Temporal worker with the send workflows and activities; used by `npm run start:worker` and tests.
+ * `metrics`: where the activities count (the served ones of `WorkerMetricsServer`); default: metrics nothing serves.
+ */
+export async function createWorker(
+  config: AppConfig,
+  overrides: Partial<WorkerOptions> = {},
+  metrics?: ActivityMetrics,
+): Promise<RunningWorker> {
   const deps = await connectActivityDeps(config);
-  const activities = createActivities(deps);
+  const activities = createActivities({ ...deps, metrics });
   const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,

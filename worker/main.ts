@@ -2,6 +2,7 @@ import { Runtime } from '@temporalio/worker';
 import { loadConfig } from '../common/config';
 import { createLogger, userAddressFields } from '../common/logger';
 import { createWorker } from './create-worker';
+import { WorkerMetricsServer } from './metrics-server';
 import { PinoSdkLogger } from './runtime-logger';
 
 const logger = createLogger('worker');
@@ -9,8 +10,13 @@ const logger = createLogger('worker');
 async function main(): Promise<void> {
   const config = loadConfig();
   const redactFields = userAddressFields(config.service.userFields);
-  Runtime.install({ logger: new PinoSdkLogger(createLogger('temporal', config.env.LOG_LEVEL, { redactFields })) });
-  const worker = await createWorker(config);
+  const metricsPort = config.env.WORKER_METRICS_PORT;
+  const metrics = metricsPort === undefined ? undefined : await WorkerMetricsServer.start(metricsPort);
+  Runtime.install({
+    logger: new PinoSdkLogger(createLogger('temporal', config.env.LOG_LEVEL, { redactFields })),
+    telemetryOptions: metrics?.telemetryOptions,
+  });
+  const worker = await createWorker(config, {}, metrics?.activityMetrics);
   // A second signal (a terminal's Ctrl-C reaches the whole process group, a supervisor may add its own) must not
   // call shutdown() again: the SDK refuses that with an IllegalStateError.
   let stopping = false;
@@ -21,8 +27,12 @@ async function main(): Promise<void> {
       worker.shutdown();
     });
   }
-  logger.info({ taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporal: config.env.TEMPORAL_ADDRESS }, 'worker started');
+  logger.info(
+    { taskQueue: config.env.TEMPORAL_TASK_QUEUE, temporal: config.env.TEMPORAL_ADDRESS, metricsPort: metrics?.port },
+    'worker started',
+  );
   await worker.run();
+  await metrics?.close();
   logger.info('worker stopped');
 }
 

@@ -3,6 +3,7 @@ import type { AppConfig, Channel } from '../../common/config';
 import { HttpError, PermanentProviderError, TransientProviderError } from '../../common/errors';
 import type { DeliveryOutcome } from '../../common/ledger';
 import type { RenderedMessage } from '../../common/message-content';
+import type { ActivityMetrics } from '../activity-metrics';
 import type { ChannelProviders, ProviderReceipt } from '../providers';
 import type { ChannelRateLimiter } from '../rate-limiter';
 import type { SendContext } from '../send-context';
@@ -17,6 +18,7 @@ export interface DeliveryDeps {
   config: AppConfig;
   providers: ChannelProviders;
   limiter: ChannelRateLimiter;
+  metrics: ActivityMetrics;
 }
 
 /** The user field each channel sends to (a user without it is `skipped` on that channel). */
@@ -109,11 +111,16 @@ export async function attemptDelivery(
     const receipt = await deps.limiter.run(channel, () => sendThroughProvider(deps, context, address.trim(), message));
     return { outcome: { ...base, status: 'sent', providerMessageId: receipt.providerMessageId, attempted: true } };
   } catch (error) {
-    if (error instanceof PermanentProviderError) return failed(error.code, error.message, true);
-    // An attachment the Files Service refused: no retry brings it back.
+    // An attachment the Files Service refused: no retry brings it back, and the provider was never called.
     if (error instanceof HttpError) return failed('ATTACHMENT_ERROR', error.message, true);
+    const provider = deps.config.service.providers[channel];
+    if (error instanceof PermanentProviderError) {
+      deps.metrics.providerError(channel, provider, error.code);
+      return failed(error.code, error.message, true);
+    }
     const transient =
       error instanceof TransientProviderError ? error : new TransientProviderError((error as Error).message, 'UNKNOWN');
+    deps.metrics.providerError(channel, provider, transient.code);
     if (transient.throttled) {
       // The provider asked us to slow down: hold the channel, and do not count it against the delivery.
       const pauseMs = transient.retryAfterMs ?? THROTTLED_PAUSE_MS;

@@ -56,6 +56,7 @@ async function failBeforeSending(
     attempted: false,
   }));
   await deps.ledger.record(sendId, failed);
+  deps.metrics.deliveriesRecorded(deps.config.service.providers[channel], failed);
   throw ApplicationFailure.nonRetryable(error.message, error.code);
 }
 
@@ -65,13 +66,23 @@ async function failBeforeSending(
  * resets are safe (README "Design"). Transient failures leave deliveries `pending` and fail the activity with a
  * retryable failure, so Temporal retries just those with backoff; after `maxAttempts` they become `failed`.
  * A single-delivery activity that fails permanently throws a non-retryable failure carrying the code, so the
- * Temporal UI shows the failed dispatch itself.
+ * Temporal UI shows the failed dispatch itself. Every run is timed, however it ends
+ * (`messaging_dispatch_batch_duration_seconds`).
  */
 export async function dispatchDeliveries(
   deps: DispatchDeps,
   channel: Channel,
   input: DispatchInput,
 ): Promise<DispatchResult> {
+  const batchDone = deps.metrics.dispatchBatchTimer(channel, deps.config.service.providers[channel]);
+  try {
+    return await dispatchBatch(deps, channel, input);
+  } finally {
+    batchDone();
+  }
+}
+
+async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: DispatchInput): Promise<DispatchResult> {
   const { sendId, userIds, maxAttempts } = input;
   const context = Context.current();
   // A batch that starts for the first time has nothing in the ledger yet: no state to read.
@@ -95,7 +106,7 @@ export async function dispatchDeliveries(
   }
   const users = await deps.userLoader.get(sendId, pending, input.page);
 
-  const writer = new OutcomeWriter(deps.ledger, sendId);
+  const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel]);
   let lastHeartbeat = 0;
   // Cancelled (the worker's shutdown grace ran out, or the workflow was cancelled): no new provider call starts,
   // the calls in flight finish and are recorded, and what was never attempted is left pending for the retry.

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { isStoreUnreachable } from '../../common/db';
 import type { DeliveryOutcome, Ledger } from '../../common/ledger';
+import type { ActivityMetrics } from '../activity-metrics';
 
 /** Ledger writes are batched, but small batches keep the "sent but not yet recorded" window narrow. */
 const LEDGER_FLUSH_SIZE = 25;
@@ -37,9 +38,12 @@ export class OutcomeWriter {
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
 
+  /** @param provider the channel's provider, the `provider` label of the deliveries counted once recorded */
   constructor(
     private readonly ledger: Ledger,
     private readonly sendId: string,
+    private readonly metrics: ActivityMetrics,
+    private readonly provider: string,
   ) {}
 
   /** Resolves when a provider call may start; throws the ledger's failure once a flush has failed. */
@@ -58,7 +62,11 @@ export class OutcomeWriter {
     this.flushing ??= (async () => {
       try {
         while (this.buffer.length > 0) {
-          await recordPatiently(this.ledger, this.sendId, this.buffer.splice(0, this.buffer.length));
+          const outcomes = this.buffer.splice(0, this.buffer.length);
+          const flushed = this.metrics.ledgerFlushTimer();
+          await recordPatiently(this.ledger, this.sendId, outcomes);
+          flushed();
+          this.metrics.deliveriesRecorded(this.provider, outcomes);
         }
       } catch (error) {
         this.failure ??= error;

@@ -1,3 +1,4 @@
+import { ActivityMetrics } from '../../activities/activity-metrics';
 import { ChannelRateLimiter } from '../../activities/rate-limiter';
 import { insertUsers, person, simMessages } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -22,7 +23,11 @@ describe('per-channel rate limits', () => {
   it('holds perSecond across two limiters sharing the database (two workers), and caps concurrency', async () => {
     // A channel of its own, so that the send below does not share its windows.
     const limits = { whatsapp: { perSecond: PER_SECOND, concurrency: 3 } };
-    const workers = [new ChannelRateLimiter(stack.database, limits), new ChannelRateLimiter(stack.database, limits)];
+    const metrics = new ActivityMetrics();
+    const workers = [
+      new ChannelRateLimiter(stack.database, limits, metrics),
+      new ChannelRateLimiter(stack.database, limits, metrics),
+    ];
     const calls: number[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
@@ -42,6 +47,14 @@ describe('per-channel rate limits', () => {
     // 35 calls at 10 a second need at least three second boundaries.
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
     expect(maxInFlight).toBeLessThanOrEqual(2 * 3);
+    // Both limits held calls, and the waits are counted (README "Metrics", "Are we throttled?").
+    const waits = async (name: string, reason: string) => {
+      const { values } = await metrics.registry.getSingleMetric(name)!.get();
+      return values.find((value) => value.labels.channel === 'whatsapp' && value.labels.reason === reason)?.value ?? 0;
+    };
+    expect(await waits('messaging_rate_limit_waits_total', 'per_second')).toBeGreaterThan(0);
+    expect(await waits('messaging_rate_limit_waits_total', 'concurrency')).toBeGreaterThan(0);
+    expect(await waits('messaging_rate_limit_wait_seconds_total', 'per_second')).toBeGreaterThan(0.5);
   }, 30000);
 
   it('paces a send to rateLimits.sms.perSecond, and everything is delivered', async () => {
