@@ -12,6 +12,7 @@ import { drainingPlugin } from './plugins/draining';
 import { filesServicePlugin } from './plugins/files-service';
 import { metricsPlugin } from './plugins/metrics';
 import { openApiPlugin } from './plugins/openapi';
+import { rateLimitPlugin } from './plugins/rate-limit';
 import { retentionPlugin } from './plugins/retention';
 import { sendReconciliationPlugin } from './plugins/send-reconciliation';
 import { sendServicesPlugin } from './plugins/send-services';
@@ -61,6 +62,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(drainingPlugin);
     await app.register(errorHandling);
     await app.register(authPlugin);
+    await app.register(rateLimitPlugin);
     await app.register(openApiPlugin);
     await app.register(metricsPlugin);
     await app.register(databasePlugin, { database: options.database });

@@ -5,8 +5,18 @@ import { badRequest, errorBody, HttpError } from '../common/errors';
 import { describeIssues } from '../common/zod-issues';
 import { errorResponses, type ErrorStatus } from './schemas/common';
 
-/** Requests of up to 5 MB; a larger body is a 413 before it is read whole. */
-export const BODY_LIMIT_BYTES = 5 * 1024 * 1024;
+/**
+ * What a request body may weigh when its route sets no `bodyLimit` (README "API"): 64 KB, plenty for a user; a
+ * larger body is a 413 before it is read whole.
+ */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** The `bodyLimit` of the routes that carry a message or a template (sends, templates): 5 MB. */
+export const MESSAGE_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
+
+/** `64 KB`, `5 MB`. */
+const formatBytes = (bytes: number): string =>
+  bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MB` : `${Math.round(bytes / 1024)} KB`;
 
 /** A 400 names at most this many issues: enough to fix a request, short enough to read. */
 const ISSUES_IN_MESSAGE = 5;
@@ -64,7 +74,7 @@ export function renderFrameworkError(error: FastifyError, request: FastifyReques
  * Adds to a documented route the error responses every route of its kind can answer, whatever its handler does:
  * a route's own declarations (its 404, 409, 503) stay as they are.
  */
-function declareCommonErrors(route: RouteOptions): void {
+function declareCommonErrors(route: RouteOptions, bodyLimit: number): void {
   const schema = route.schema;
   if (!schema?.response || schema.hide) return;
   const takesInput = Boolean(schema.body || schema.querystring || schema.params || schema.headers);
@@ -72,7 +82,10 @@ function declareCommonErrors(route: RouteOptions): void {
     ...(takesInput ? { 400: 'Invalid input: the message starts with the offending field' } : {}),
     ...(route.url.includes(':') ? { 414: 'A path parameter longer than 100 characters' } : {}),
     ...(schema.body
-      ? { 413: 'A body over 5 MB, or one too large to store', 415: 'A body that is not application/json' }
+      ? {
+          413: `A body over ${formatBytes(bodyLimit)}, or one too large to store`,
+          415: 'A body that is not application/json',
+        }
       : {}),
     500: 'An unexpected failure, logged; the message says nothing more',
   };
@@ -95,7 +108,9 @@ export const errorHandling = fp(
     app.setNotFoundHandler((request, reply) =>
       sendError(reply, 404, `route ${request.method} ${request.url.split('?')[0]} not found`),
     );
-    app.addHook('onRoute', declareCommonErrors);
+    app.addHook('onRoute', (route) =>
+      declareCommonErrors(route, route.bodyLimit ?? app.initialConfig.bodyLimit ?? BODY_LIMIT_BYTES),
+    );
   },
   { name: 'error-handling' },
 );

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseApiKeys } from './api-keys';
 import { describeIssues } from './zod-issues';
 
 /** Every channel the service knows; `activeChannels` picks a subset. */
@@ -60,7 +61,14 @@ export const envSchema = z.object({
             .map((key) => key.trim())
             .filter(Boolean)
         : [],
-    ),
+    )
+    .superRefine((entries, context) => {
+      try {
+        parseApiKeys(entries);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Days a send's documents (send, deliveries, audience, dispatch claims) are kept (README "Retention"). */
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
@@ -150,6 +158,17 @@ export const serviceConfigSchema = z.object({
        * time your load balancer needs to notice (its probe interval times its failure threshold).
        */
       shutdownDelayMs: z.number().int().min(0).max(120_000).default(0),
+      /**
+       * Per API key (per client IP without `API_KEYS`), per API process: at most `max` requests to the sending routes
+       * in `timeWindowMs`, then 429 with `Retry-After` (README "API").
+       */
+      rateLimit: z
+        .object({
+          max: z.number().int().min(1).default(6000),
+          timeWindowMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+        })
+        .strict()
+        .prefault({}),
     })
     .strict()
     .prefault({}),

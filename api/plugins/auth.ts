@@ -1,7 +1,33 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
+import { parseApiKeys, SCOPES, type ApiKey, type Scope } from '../../common/api-keys';
 import { HttpError } from '../../common/errors';
 import { errorResponses } from '../schemas/common';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The scope an API key needs for this route when `API_KEYS` is set: `config: { scope: 'read' }`. A route that
+     * names none needs `admin`, so a route nobody thought about is not open to every key. The routes of the `send`
+     * scope also share the per-key rate limit (api/plugins/rate-limit.ts).
+     */
+    scope?: Scope;
+  }
+  interface FastifyRequest {
+    /** The API key the request came with, once checked; null without `API_KEYS` and on the public routes. */
+    apiKey: AuthenticatedKey | null;
+  }
+}
+
+/** A key a request presented and that `API_KEYS` holds: an id that is not the key (for rate limits) and its scopes. */
+export interface AuthenticatedKey {
+  /** The start of the key's SHA-256, hex: names the key in counters without holding it. */
+  id: string;
+  scopes: readonly Scope[];
+}
+
+/** The scope of a route that names none. */
+export const DEFAULT_SCOPE: Scope = 'admin';
 
 /** Paths that answer without an API key: health and metrics (`/-/`) for probes, the documentation for people. */
 const PUBLIC_PREFIXES = ['/-/', '/documentation'];
@@ -11,35 +37,59 @@ export const isPublicPath = (url: string): boolean => PUBLIC_PREFIXES.some((pref
 const sha256 = (value: string) => createHash('sha256').update(value).digest();
 
 /**
- * Whether a presented key is one of `keys`, in a time that tells nothing about the keys: digests of equal length
+ * The entry of `keys` a presented key is, in a time that tells nothing about the keys: digests of equal length
  * compared with `timingSafeEqual`, and every key compared.
  */
-function keyMatcher(keys: string[]): (presented: string) => boolean {
-  const digests = keys.map(sha256);
+function keyMatcher(keys: ApiKey[]): (presented: string) => AuthenticatedKey | undefined {
+  const known = keys.map(({ key, scopes }) => {
+    const digest = sha256(key);
+    return { digest, key: { id: digest.toString('hex').slice(0, 16), scopes } };
+  });
   return (presented) => {
     const digest = sha256(presented);
-    return digests.reduce((found, key) => timingSafeEqual(key, digest) || found, false);
+    return known.reduce<AuthenticatedKey | undefined>(
+      (found, candidate) => (timingSafeEqual(candidate.digest, digest) ? candidate.key : found),
+      undefined,
+    );
   };
 }
 
 /**
  * With `API_KEYS` set, every route but the public ones wants `Authorization: Bearer <key>` and answers 401 without a
- * valid one (README "Configuration"); documented routes registered after it declare that 401. Without keys, a no-op.
+ * valid one, 403 when the key lacks the route's scope (`config.scope`, README "Configuration"); documented routes
+ * registered after it declare both. Without keys, routes are open.
  */
 export const authPlugin = fp(
   async (app) => {
-    const keys = app.config.env.API_KEYS;
+    app.decorateRequest('apiKey', null);
+    app.addHook('onRoute', (route) => {
+      const scope = route.config?.scope;
+      if (scope !== undefined && !SCOPES.includes(scope))
+        throw new Error(`${route.method} ${route.url}: scope "${String(scope)}" is not one of ${SCOPES.join(', ')}`);
+    });
+    const keys = parseApiKeys(app.config.env.API_KEYS);
     if (keys.length === 0) return;
-    const isKey = keyMatcher(keys);
+    const authenticate = keyMatcher(keys);
     app.addHook('onRequest', async (request) => {
       if (isPublicPath(request.url)) return;
-      const key = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-      if (!key || !isKey(key)) throw new HttpError(401, 'authorization: a valid "Bearer <API key>" is required');
+      const presented = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      const key = presented === undefined ? undefined : authenticate(presented);
+      if (!key) throw new HttpError(401, 'authorization: a valid "Bearer <API key>" is required');
+      request.apiKey = key;
+      // An unknown route answers its 404 to any valid key.
+      if (request.is404) return;
+      const scope = request.routeOptions.config.scope ?? DEFAULT_SCOPE;
+      if (!key.scopes.includes(scope))
+        throw new HttpError(403, `authorization: this API key lacks the "${scope}" scope this route needs`);
     });
     app.addHook('onRoute', (route) => {
       if (isPublicPath(route.url) || !route.schema?.response) return;
-      const unauthorized = errorResponses({ 401: 'No valid "Authorization: Bearer <API key>"' });
-      route.schema = { ...route.schema, response: { ...unauthorized, ...(route.schema.response as object) } };
+      const scope = route.config?.scope ?? DEFAULT_SCOPE;
+      const denied = errorResponses({
+        401: 'No valid "Authorization: Bearer <API key>"',
+        403: `The API key lacks the "${scope}" scope`,
+      });
+      route.schema = { ...route.schema, response: { ...denied, ...(route.schema.response as object) } };
     });
   },
   { name: 'auth', dependencies: ['config'] },

@@ -21,6 +21,7 @@ export function resourceById(resource: 'user' | 'template', idParams: z.ZodObjec
     app.delete(
       `/${resource}s/:id`,
       {
+        config: { scope: 'admin' },
         schema: {
           tags: [`${resource}s`],
           operationId,

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpError } from '../../common/errors';
 import { sendFlowManagerEvent } from '../../common/flow-manager';
-import { parseRequestPart } from '../errors';
+import { MESSAGE_BODY_LIMIT_BYTES, parseRequestPart } from '../errors';
 import { errorResponses } from '../schemas/common';
 import { sagaCommandSchema } from '../schemas/saga';
 import { sendBodySchema } from '../schemas/send';
@@ -21,6 +21,8 @@ export const sagaRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/saga/send',
     {
+      config: { scope: 'send' },
+      bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
       schema: {
         tags: ['send'],
         operationId: 'sagaSend',

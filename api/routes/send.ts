@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { MESSAGE_BODY_LIMIT_BYTES } from '../errors';
 import { errorResponses } from '../schemas/common';
 import { sendAcceptedSchema, sendBodySchema, sendCompletedSchema, sendHeadersSchema } from '../schemas/send';
 
@@ -10,6 +11,8 @@ export const sendRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/send',
     {
+      config: { scope: 'send' },
+      bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
       schema: {
         tags: ['send'],
         operationId: 'send',

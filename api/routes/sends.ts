@@ -52,6 +52,7 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/sends/:sendId',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['sends'],
         operationId: 'getSend',
@@ -89,6 +90,7 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/sends',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['sends'],
         operationId: 'listSends',
@@ -113,6 +115,7 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/sends/:sendId/retry',
     {
+      config: { scope: 'send' },
       schema: {
         tags: ['sends'],
         operationId: 'retrySend',
@@ -138,6 +141,7 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/sends/:sendId/deliveries',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['sends'],
         operationId: 'listDeliveries',

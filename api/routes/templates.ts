@@ -5,6 +5,7 @@ import { badRequest } from '../../common/errors';
 import { CompiledContent, MissingContentError } from '../../common/message-content';
 import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
 import type { TemplateDocument } from '../../common/templates-repository';
+import { MESSAGE_BODY_LIMIT_BYTES } from '../errors';
 import { objectIdString } from '../schemas/common';
 import { resourceById } from './resource-by-id';
 import { paginationQuerySchema } from '../schemas/pagination';
@@ -55,6 +56,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/templates',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['templates'],
         operationId: 'listTemplates',
@@ -69,6 +71,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/templates/:id',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['templates'],
         operationId: 'getTemplate',
@@ -83,6 +86,8 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/templates',
     {
+      config: { scope: 'admin' },
+      bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
       schema: {
         tags: ['templates'],
         operationId: 'createTemplate',
@@ -103,6 +108,8 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch(
     '/templates/:id',
     {
+      config: { scope: 'admin' },
+      bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
       schema: {
         tags: ['templates'],
         operationId: 'updateTemplate',
@@ -124,6 +131,9 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/templates/:id/preview',
     {
+      config: { scope: 'read' },
+      // The user and data of a send, as large as a send's.
+      bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
       schema: {
         tags: ['templates'],
         operationId: 'previewTemplate',

@@ -58,6 +58,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/users',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['users'],
         operationId: 'listUsers',
@@ -72,6 +73,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/users/:id',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['users'],
         operationId: 'getUser',
@@ -86,6 +88,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/users',
     {
+      config: { scope: 'admin' },
       schema: {
         tags: ['users'],
         operationId: 'createUser',
@@ -108,6 +111,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch(
     '/users/:id',
     {
+      config: { scope: 'admin' },
       schema: {
         tags: ['users'],
         operationId: 'updateUser',

@@ -99,7 +99,11 @@ describe('users, templates, health and documentation routes', () => {
         message: expect.stringMatching(message),
       });
     }
-    const tooLarge = await inject('POST', '/users', { zeros: new Array(1_500_000).fill(0) });
+    // 3 MB of JSON, within the templates' 5 MB body limit, grow past MongoDB's 16 MB as BSON.
+    const tooLarge = await inject('POST', '/templates', {
+      name: 'huge',
+      pushData: { zeros: new Array(1_500_000).fill(0) },
+    });
     expect(tooLarge.statusCode).toBe(413);
     expect(tooLarge.json()).toMatchObject({ statusCode: 413, message: expect.stringMatching(/too large to store/) });
 

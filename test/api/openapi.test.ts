@@ -161,4 +161,26 @@ describe('the OpenAPI document', () => {
     const openDocument = await documentOf(open);
     expect(operations(openDocument).filter(({ operation }) => '401' in operation.responses)).toEqual([]);
   });
+  it('with API keys, declares the 403 of a key without the scope on every operation but health', async () => {
+    for (const { route, operation } of operations(await documentOf(secured))) {
+      expect([route, Object.keys(operation.responses).includes('403')]).toEqual([route, !route.startsWith('GET /-/')]);
+    }
+    expect(operations(await documentOf(open)).filter(({ operation }) => '403' in operation.responses)).toEqual([]);
+  });
+
+  it("declares the rate limit's 429 on the sending routes only, and each route's body limit in its 413", async () => {
+    for (const stack of [open, secured]) {
+      const limited = operations(await documentOf(stack))
+        .filter(({ operation }) => '429' in operation.responses)
+        .map(({ route }) => route);
+      expect(limited.sort()).toEqual(['POST /saga/send', 'POST /send', 'POST /sends/{sendId}/retry']);
+    }
+    const document = await documentOf(open);
+    const tooLarge = (route: string) =>
+      operations(document).find((each) => each.route === route)!.operation.responses['413'].description;
+    for (const route of ['POST /send', 'POST /saga/send', 'POST /templates', 'PATCH /templates/{id}'])
+      expect([route, tooLarge(route)]).toEqual([route, expect.stringMatching(/^A body over 5 MB/)]);
+    for (const route of ['POST /users', 'PATCH /users/{id}'])
+      expect([route, tooLarge(route)]).toEqual([route, expect.stringMatching(/^A body over 64 KB/)]);
+  });
 });

@@ -68,6 +68,13 @@ describe('README.md stays true to the code', () => {
     expect(documented).toEqual(actual);
   });
 
+  it('quotes the default rate limit of the sending routes', () => {
+    const { rateLimit } = serviceConfigSchema.parse({ activeChannels: ['sms'] }).api;
+    expect(configuration).toContain(
+      `(\`{ "max": ${rateLimit.max}, "timeWindowMs": ${rateLimit.timeWindowMs} }\` unless set)`,
+    );
+  });
+
   it('quotes the fan-out figures of the code in its prose', () => {
     const { fanOut } = serviceConfigSchema.parse({ activeChannels: ['sms'] });
     expect(readme).toContain(`pages of ${fanOut.pageSize} ids, batches of ${fanOut.chunkSize} users per dispatch`);
