@@ -45,10 +45,18 @@ export function activityDepsOn(
   };
 }
 
-/** Connects to the database and builds every dependency from the configuration (the worker's start). */
+/**
+ * Builds every dependency from the configuration and connects to the database (the worker's start). The providers
+ * come first: a missing or malformed provider setting stops the boot at once (`createChannelProviders`), before
+ * any connection is tried.
+ */
 export async function connectActivityDeps(config: AppConfig): Promise<ActivityDeps & { close(): Promise<void> }> {
-  const database = await connectDatabase(config);
-  const deps = activityDepsOn(config, database);
+  const providers = createChannelProviders(config);
+  const database = await connectDatabase(config).catch(async (error: unknown) => {
+    await providers.close();
+    throw error;
+  });
+  const deps = activityDepsOn(config, database, providers);
   return {
     ...deps,
     async close() {

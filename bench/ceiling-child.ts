@@ -32,7 +32,8 @@ async function main(): Promise<void> {
   };
   const fcmUrl = `${env.FCM_BASE_URL}/v1/projects/${env.FCM_PROJECT_ID}/messages:send`;
   const fcmHeaders = {
-    authorization: `Bearer ${await fcmToken(agent, env.FCM_TOKEN_URL)}`,
+    // The bench runs in the development profile (bench/lib/stack.ts), which sets every provider setting.
+    authorization: `Bearer ${await fcmToken(agent, env.FCM_TOKEN_URL!)}`,
     'content-type': 'application/json',
   };
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseApiKeys } from './api-keys';
+import { knownKeysOnly, strictObject } from './strict-object';
 import { describeIssues } from './zod-issues';
 
 /** Every channel the service knows; `activeChannels` picks a subset. */
@@ -10,12 +11,72 @@ export type Channel = (typeof CHANNELS)[number];
 
 const optionalUrl = z.url().optional();
 const port = z.coerce.number().int().min(0).max(65535);
+/**
+ * A provider's setting: its shape is checked by the provider's own schema (activities/providers), by the worker,
+ * and only for the providers of active channels (README "Configuration").
+ */
+const providerSetting = z.string().optional();
+
+/** `MESSAGING_PROFILE`: `development` points every provider setting left unset at the simulator. */
+export const PROFILES = ['production', 'development'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+/** The provider settings of the environment, each filled in by a profile or required. */
+export type ProviderVariable =
+  | 'SMTP_URL'
+  | 'TWILIO_BASE_URL'
+  | 'TWILIO_ACCOUNT_SID'
+  | 'TWILIO_AUTH_TOKEN'
+  | 'KALEYRA_BASE_URL'
+  | 'KALEYRA_API_KEY'
+  | 'KALEYRA_SID'
+  | 'FCM_BASE_URL'
+  | 'FCM_TOKEN_URL'
+  | 'FCM_PROJECT_ID'
+  | 'FCM_CREDENTIALS_PATH'
+  | 'INFOBIP_BASE_URL'
+  | 'INFOBIP_API_KEY';
+
+const SIMULATOR_URL = 'http://127.0.0.1:4010';
 
 /**
- * Environment variables (README "Configuration"). Defaults point at the local stack that `npm run dev` starts, so a fresh
- * clone works without any setup.
+ * What each profile fills in for the provider settings left unset. `production` (the default) only the public
+ * endpoints that are the same for every account; credentials, the SMTP server and Infobip's per-account host have
+ * no default, so a forgotten one stops the worker instead of sending somewhere else. `development` (set by
+ * `npm run dev`, the tests and the bench) the provider simulator at its default ports with the credentials it
+ * accepts: the only place the simulator is a default.
+ */
+export const PROFILE_DEFAULTS: Record<Profile, Partial<Record<ProviderVariable, string>>> = {
+  production: {
+    TWILIO_BASE_URL: 'https://api.twilio.com',
+    KALEYRA_BASE_URL: 'https://api.kaleyra.io',
+    FCM_BASE_URL: 'https://fcm.googleapis.com',
+    FCM_TOKEN_URL: 'https://oauth2.googleapis.com/token',
+  },
+  development: {
+    SMTP_URL: 'smtp://127.0.0.1:2525',
+    TWILIO_BASE_URL: SIMULATOR_URL,
+    TWILIO_ACCOUNT_SID: 'ACsimulator',
+    TWILIO_AUTH_TOKEN: 'simulator-token',
+    KALEYRA_BASE_URL: SIMULATOR_URL,
+    KALEYRA_API_KEY: 'simulator-key',
+    KALEYRA_SID: 'HXsimulator',
+    FCM_BASE_URL: SIMULATOR_URL,
+    FCM_TOKEN_URL: `${SIMULATOR_URL}/token`,
+    FCM_PROJECT_ID: 'simulator-project',
+    // Where `npm run dev` writes the simulator's throwaway key (`ensureFcmServiceAccount`) with DEV_DATA_DIR unset.
+    FCM_CREDENTIALS_PATH: '.data/fcm-service-account.json',
+    INFOBIP_BASE_URL: SIMULATOR_URL,
+    INFOBIP_API_KEY: 'simulator-key',
+  },
+};
+
+/**
+ * Environment variables (README "Configuration"). The provider settings have no default here: `PROFILE_DEFAULTS`
+ * fills them in per `MESSAGING_PROFILE`, and the worker requires those of the active channels.
  */
 export const envSchema = z.object({
+  MESSAGING_PROFILE: z.enum(PROFILES).default('production'),
   HTTP_PORT: port.default(3000),
   /** The worker's Prometheus `/metrics` (README "Metrics"); unset: the worker serves no metrics. */
   WORKER_METRICS_PORT: port.min(1).optional(),
@@ -30,22 +91,19 @@ export const envSchema = z.object({
   USERS_CRUD_NAME: z.string().min(1).default('users'),
   TEMPLATES_CRUD_NAME: z.string().min(1).default('templates'),
   CONFIGURATION_PATH: z.string().min(1).default('config/default.json'),
-  SMTP_URL: z
-    .string()
-    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
-    .default('smtp://127.0.0.1:2525'),
-  TWILIO_BASE_URL: z.url().default('http://127.0.0.1:4010'),
-  TWILIO_ACCOUNT_SID: z.string().min(1).default('ACsimulator'),
-  TWILIO_AUTH_TOKEN: z.string().min(1).default('simulator-token'),
-  KALEYRA_BASE_URL: z.url().default('http://127.0.0.1:4010'),
-  KALEYRA_API_KEY: z.string().min(1).default('simulator-key'),
-  KALEYRA_SID: z.string().min(1).default('HXsimulator'),
-  FCM_BASE_URL: z.url().default('http://127.0.0.1:4010'),
-  FCM_TOKEN_URL: z.url().default('http://127.0.0.1:4010/token'),
-  FCM_PROJECT_ID: z.string().min(1).default('simulator-project'),
-  FCM_CREDENTIALS_PATH: z.string().min(1).default('.data/fcm-service-account.json'),
-  INFOBIP_BASE_URL: z.url().default('http://127.0.0.1:4010'),
-  INFOBIP_API_KEY: z.string().min(1).default('simulator-key'),
+  SMTP_URL: providerSetting,
+  TWILIO_BASE_URL: providerSetting,
+  TWILIO_ACCOUNT_SID: providerSetting,
+  TWILIO_AUTH_TOKEN: providerSetting,
+  KALEYRA_BASE_URL: providerSetting,
+  KALEYRA_API_KEY: providerSetting,
+  KALEYRA_SID: providerSetting,
+  FCM_BASE_URL: providerSetting,
+  FCM_TOKEN_URL: providerSetting,
+  FCM_PROJECT_ID: providerSetting,
+  FCM_CREDENTIALS_PATH: providerSetting,
+  INFOBIP_BASE_URL: providerSetting,
+  INFOBIP_API_KEY: providerSetting,
   FILE_SERVICE_URL: optionalUrl,
   SMS_SERVICE_URL: optionalUrl,
   FLOW_MANAGER_URL: optionalUrl,
@@ -77,136 +135,118 @@ export type Env = z.infer<typeof envSchema>;
 
 const dotPaths = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
-/** The JSON service configuration at `CONFIGURATION_PATH`, in the Mia shape (README "Configuration"). */
-export const serviceConfigSchema = z.object({
+/**
+ * The JSON service configuration at `CONFIGURATION_PATH`, in the Mia shape (README "Configuration"). Every object
+ * refuses keys it does not know (`strictObject`): a misspelt key would otherwise be a setting that does nothing.
+ */
+export const serviceConfigSchema = strictObject({
   activeChannels: z.array(z.enum(CHANNELS)).min(1),
-  userFields: z
-    .object({
-      id: z.string().min(1).default('_id'),
-      emailAddress: z.string().min(1).default('emailAddress'),
-      phoneNumber: z.string().min(1).default('phoneNumber'),
-      deviceToken: z.string().min(1).default('deviceToken'),
-      clusters: z.string().min(1).default('clusters'),
-    })
-    .prefault({}),
-  sender: z
-    .object({
-      email: z.email().default('noreply@example.com'),
-      sms: z.string().min(1).default('+15005550006'),
-      voice: z.string().min(1).default('+15005550006'),
-      whatsapp: z.string().min(1).default('+15005550006'),
-    })
-    .prefault({}),
+  userFields: strictObject({
+    id: z.string().min(1).default('_id'),
+    emailAddress: z.string().min(1).default('emailAddress'),
+    phoneNumber: z.string().min(1).default('phoneNumber'),
+    deviceToken: z.string().min(1).default('deviceToken'),
+    clusters: z.string().min(1).default('clusters'),
+  }).prefault({}),
+  sender: strictObject({
+    email: z.email().default('noreply@example.com'),
+    sms: z.string().min(1).default('+15005550006'),
+    voice: z.string().min(1).default('+15005550006'),
+    whatsapp: z.string().min(1).default('+15005550006'),
+  }).prefault({}),
   androidIntentAction: z.string().min(1).optional(),
-  providers: z
-    .object({
-      email: z.enum(['smtp']).default('smtp'),
-      sms: z.enum(['twilio', 'kaleyra', 'mia-sms-service']).default('twilio'),
-      voice: z.enum(['kaleyra', 'twilio']).default('kaleyra'),
-      push: z.enum(['fcm']).default('fcm'),
-      whatsapp: z.enum(['infobip']).default('infobip'),
-    })
-    .prefault({}),
+  providers: strictObject({
+    email: z.enum(['smtp']).default('smtp'),
+    sms: z.enum(['twilio', 'kaleyra', 'mia-sms-service']).default('twilio'),
+    voice: z.enum(['kaleyra', 'twilio']).default('kaleyra'),
+    push: z.enum(['fcm']).default('fcm'),
+    whatsapp: z.enum(['infobip']).default('infobip'),
+  }).prefault({}),
   /**
    * Provider limits per channel, e.g. `{ "sms": { "perSecond": 50 } }`: `perSecond` across all workers (a
    * shared counter per second in MongoDB), `concurrency` calls in flight per worker. See common/rate-limiter.ts.
    */
-  rateLimits: z
-    .partialRecord(
+  rateLimits: knownKeysOnly(
+    CHANNELS,
+    z.partialRecord(
       z.enum(CHANNELS),
-      z
-        .object({
-          perSecond: z.number().positive().optional(),
-          concurrency: z.number().int().min(1).optional(),
-        })
-        .strict(),
-    )
-    .default({}),
+      strictObject({
+        perSecond: z.number().positive().optional(),
+        concurrency: z.number().int().min(1).optional(),
+      }),
+    ),
+  ).default({}),
   /** Temporal retry policy of every dispatch activity; transient provider errors are retried this way. */
-  dispatchRetry: z
-    .object({
-      initialIntervalMs: z.number().int().min(1).default(1000),
-      backoffCoefficient: z.number().min(1).default(2),
-      maximumIntervalMs: z.number().int().min(1).default(30000),
-      maximumAttempts: z.number().int().min(1).max(100).default(5),
-    })
-    .prefault({}),
+  dispatchRetry: strictObject({
+    initialIntervalMs: z.number().int().min(1).default(1000),
+    backoffCoefficient: z.number().min(1).default(2),
+    maximumIntervalMs: z.number().int().min(1).default(30000),
+    maximumAttempts: z.number().int().min(1).max(100).default(5),
+  }).prefault({}),
   /**
    * How a send pages and batches its audience (README "Design"). Measured: batches of 100 → 250 took the worker
    * from 0.75 to 0.59 CPU-ms per delivery and halved the history.
    */
-  fanOut: z
-    .object({
-      /** Users per page of the audience snapshot (one activity reads one page). */
-      pageSize: z.number().int().min(1).max(10_000).default(1000),
-      /** Users per dispatch activity (batch) in large sends. */
-      chunkSize: z.number().int().min(1).max(1000).default(250),
-      /** Sends of at most this many users get one activity per (user, channel), visible one by one in the UI. */
-      perDeliveryLimit: z.number().int().min(0).max(1000).default(25),
-      /** Pages per workflow run before `continueAsNew`, which bounds every history whatever the audience. */
-      pagesPerRun: z.number().int().min(1).max(100).default(10),
-      /** A dispatch whose worker stops heartbeating for this long (a crash) is retried on another worker. */
-      heartbeatTimeoutMs: z.number().int().min(1000).default(30000),
-    })
-    .strict()
-    .prefault({}),
+  fanOut: strictObject({
+    /** Users per page of the audience snapshot (one activity reads one page). */
+    pageSize: z.number().int().min(1).max(10_000).default(1000),
+    /** Users per dispatch activity (batch) in large sends. */
+    chunkSize: z.number().int().min(1).max(1000).default(250),
+    /** Sends of at most this many users get one activity per (user, channel), visible one by one in the UI. */
+    perDeliveryLimit: z.number().int().min(0).max(1000).default(25),
+    /** Pages per workflow run before `continueAsNew`, which bounds every history whatever the audience. */
+    pagesPerRun: z.number().int().min(1).max(100).default(10),
+    /** A dispatch whose worker stops heartbeating for this long (a crash) is retried on another worker. */
+    heartbeatTimeoutMs: z.number().int().min(1000).default(30000),
+  }).prefault({}),
   /** The API process (`npm run start:api`). */
-  api: z
-    .object({
-      /**
-       * After SIGTERM readiness answers 503 for this long before the API stops taking connections: set it to the
-       * time your load balancer needs to notice (its probe interval times its failure threshold).
-       */
-      shutdownDelayMs: z.number().int().min(0).max(120_000).default(0),
-      /**
-       * Per API key (per client IP without `API_KEYS`), per API process: at most `max` requests to the sending routes
-       * in `timeWindowMs`, then 429 with `Retry-After` (README "API").
-       */
-      rateLimit: z
-        .object({
-          max: z.number().int().min(1).default(6000),
-          timeWindowMs: z.number().int().min(1000).max(3_600_000).default(60_000),
-        })
-        .strict()
-        .prefault({}),
-    })
-    .strict()
-    .prefault({}),
+  api: strictObject({
+    /**
+     * After SIGTERM readiness answers 503 for this long before the API stops taking connections: set it to the
+     * time your load balancer needs to notice (its probe interval times its failure threshold).
+     */
+    shutdownDelayMs: z.number().int().min(0).max(120_000).default(0),
+    /**
+     * Per API key (per client IP without `API_KEYS`), per API process: at most `max` requests to the sending routes
+     * in `timeWindowMs`, then 429 with `Retry-After` (README "API").
+     */
+    rateLimit: strictObject({
+      max: z.number().int().min(1).default(6000),
+      timeWindowMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+    }).prefault({}),
+  }).prefault({}),
   /** The worker process (`npm run start:worker`). */
-  worker: z
-    .object({
-      /** Activities one worker runs at once; each dispatch batch has 16 provider calls in flight. */
-      maxConcurrentActivities: z.number().int().min(1).max(1000).default(64),
-      /**
-       * After SIGTERM the worker polls no new task and lets running activities finish for this long; then they are
-       * cancelled: a dispatch records what it sent and leaves the rest to another worker.
-       */
-      shutdownGraceMs: z.number().int().min(0).max(600_000).default(20_000),
-    })
-    .strict()
-    .prefault({}),
-  flowManagerConfiguration: z
-    .object({
+  worker: strictObject({
+    /** Activities one worker runs at once; each dispatch batch has 16 provider calls in flight. */
+    maxConcurrentActivities: z.number().int().min(1).max(1000).default(64),
+    /**
+     * After SIGTERM the worker polls no new task and lets running activities finish for this long; then they are
+     * cancelled: a dispatch records what it sent and leaves the rest to another worker.
+     */
+    shutdownGraceMs: z.number().int().min(0).max(600_000).default(20_000),
+  }).prefault({}),
+  flowManagerConfiguration: strictObject(
+    {
       serviceUrl: z.url().optional(),
       successEventLabel: z.string().min(1).optional(),
       failEventLabel: z.string().min(1).optional(),
-      metadataSchema: z
-        .object({
-          channels: dotPaths,
-          recipients: dotPaths.optional(),
-          clusters: dotPaths.optional(),
-          messageTitle: dotPaths.optional(),
-          messageContent: dotPaths.optional(),
-          templateId: dotPaths.optional(),
-          emailAttachments: dotPaths.optional(),
-          emailCarbonCopies: dotPaths.optional(),
-          emailBlindCarbonCopies: dotPaths.optional(),
-        })
-        .optional(),
+      metadataSchema: strictObject({
+        channels: dotPaths,
+        recipients: dotPaths.optional(),
+        clusters: dotPaths.optional(),
+        messageTitle: dotPaths.optional(),
+        messageContent: dotPaths.optional(),
+        templateId: dotPaths.optional(),
+        emailAttachments: dotPaths.optional(),
+        emailCarbonCopies: dotPaths.optional(),
+        emailBlindCarbonCopies: dotPaths.optional(),
+      }).optional(),
       getTemplateIdFilePath: z.string().min(1).optional(),
       getDataFilePath: z.string().min(1).optional(),
-    })
-    .optional(),
+    },
+    // The Mia-Platform documentation spells these two with a lower-case l; its users' files do too.
+    { aliases: { successEventlabel: 'successEventLabel', failEventlabel: 'failEventLabel' } },
+  ).optional(),
 });
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
 
@@ -236,7 +276,10 @@ export function parseServiceConfig(json: string, source: string): ServiceConfig 
   return parsed.data;
 }
 
-/** Validates environment variables; empty strings count as unset. */
+/**
+ * Validates environment variables, then fills in the provider settings left unset with `MESSAGING_PROFILE`'s
+ * (`PROFILE_DEFAULTS`); empty strings count as unset.
+ */
 export function parseEnvironment(environment: Record<string, string | undefined>): Env {
   const present = Object.fromEntries(
     Object.entries(environment).filter(([, value]) => value !== '' && value !== undefined),
@@ -244,7 +287,7 @@ export function parseEnvironment(environment: Record<string, string | undefined>
   const parsed = envSchema.safeParse(present);
   if (!parsed.success)
     throw new ConfigurationError(`invalid environment ${describeIssues(parsed.error.issues, { root: '(root)' })}`);
-  return parsed.data;
+  return { ...PROFILE_DEFAULTS[parsed.data.MESSAGING_PROFILE], ...parsed.data };
 }
 
 /**

@@ -4,6 +4,7 @@ import { flowManagerUrl, loadConfig, type AppConfig } from '../common/config';
  * Which settings `npm run dev` fills in, and with what. The rule: a setting of the user's (an environment
  * variable, or the configuration file's `flowManagerConfiguration.serviceUrl` for the Flow Manager) always wins;
  * the dev stack only fills in what was left unset. Empty values count as unset, as they do for the service.
+ * `MESSAGING_PROFILE=development` is one of them: the provider credentials become the simulator's.
  */
 
 /** Where the dev stack's own servers listen; each value is what a setting left unset points at. */
@@ -53,6 +54,8 @@ export function resolveDevSettings(environment: NodeJS.ProcessEnv, stack: DevSta
   const startTemporal = !isSet(environment.TEMPORAL_ADDRESS);
   const startFerretDb = !isSet(environment.MONGODB_URL);
   const defaults: Record<string, string> = {
+    // The simulator's credentials, and the simulator for every provider setting not filled in below.
+    MESSAGING_PROFILE: 'development',
     // With a Temporal of the user's there is no dev UI to link to: the service's own default stays.
     ...(startTemporal ? { TEMPORAL_ADDRESS: stack.temporalAddress, TEMPORAL_UI_URL: stack.temporalUiUrl } : {}),
     ...(startFerretDb ? { MONGODB_URL: stack.mongoUrl } : {}),

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { checkChannelProviders } from '../activities/providers';
 import { connectDatabase } from '../common/db';
 import { DEMO_TEMPLATE_ID, seedDemoData } from './demo-data';
 import { describeSettings, isSet, redact, resolveDevSettings } from './dev-settings';
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
     simulatorSmtp: port('SIMULATOR_SMTP_PORT', 2525),
   };
   const simulatorUrl = `http://127.0.0.1:${ports.simulatorHttp}`;
+  const fcmCredentialsPath = path.join(dataDir, 'fcm-service-account.json');
   // Validated before anything starts, so a bad value stops `npm run dev` with its name at once.
   const {
     env,
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
       mongoUrl: `mongodb://127.0.0.1:${ports.mongo}/messaging`,
       simulatorHttpUrl: simulatorUrl,
       simulatorSmtpUrl: `smtp://127.0.0.1:${ports.simulatorSmtp}`,
-      fcmCredentialsPath: path.join(dataDir, 'fcm-service-account.json'),
+      fcmCredentialsPath,
     },
   );
   console.log('Settings (yours win; npm run dev fills in what you left unset):');
@@ -155,7 +157,9 @@ async function main(): Promise<void> {
   });
 
   mkdirSync(dataDir, { recursive: true });
-  if (!isSet(process.env.FCM_CREDENTIALS_PATH)) ensureFcmServiceAccount(config.env.FCM_CREDENTIALS_PATH);
+  if (!isSet(process.env.FCM_CREDENTIALS_PATH)) ensureFcmServiceAccount(fcmCredentialsPath);
+  // What the worker will check at its boot (provider settings, the FCM key), checked before anything starts.
+  await checkChannelProviders(config);
   if (ownTemporal) {
     console.log('starting Temporal dev server...');
     const dbFile = path.join(dataDir, 'temporal.db');

@@ -1,10 +1,11 @@
-import { createSign } from 'node:crypto';
+import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { PermanentProviderError, TransientProviderError } from '../../common/errors';
 import type { ProviderReceipt, PushMessage, PushProvider } from './channel-interfaces';
 import { formBody, joinUrl, type ProviderHttpClient } from './http-client';
 import { httpProviderSettingsSchema } from './http-settings';
+import { ProviderSettingsError } from './settings-error';
 
 /**
  * What a Firebase project needs; from `FCM_*` today (see `providerSettingsFromConfig`). `baseUrl` is the base of
@@ -15,7 +16,7 @@ export const fcmSettingsSchema = httpProviderSettingsSchema.extend({
   tokenUrl: z.url(),
   /** Firebase project id, in `/v1/projects/{projectId}/messages:send`. */
   projectId: z.string().min(1),
-  /** Path of the service-account JSON key (`client_email`, `private_key`), read at the first push. */
+  /** Path of the service-account JSON key (`client_email`, `private_key`), read when the provider is built. */
   credentialsPath: z.string().min(1),
 });
 export type FcmSettings = z.infer<typeof fcmSettingsSchema>;
@@ -24,9 +25,40 @@ const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 /** Refresh a little before Google's expiry so no request goes out with a token that dies in flight. */
 const EXPIRY_MARGIN_MS = 60_000;
 
-interface ServiceAccount {
-  client_email: string;
-  private_key: string;
+/** What the JWT is signed with: the service account's `client_email` and its parsed `private_key`. */
+export interface ServiceAccount {
+  clientEmail: string;
+  privateKey: KeyObject;
+}
+
+/**
+ * Reads and checks the service-account JSON key at `credentialsPath`: `client_email` and a `private_key` that parses
+ * as a PEM private key. Called when the provider is built, that is at the worker's boot: a key that cannot sign
+ * stops the boot instead of failing every push.
+ */
+export function readServiceAccount(credentialsPath: string): ServiceAccount {
+  const refuse = (problem: string) =>
+    ProviderSettingsError.of('fcm', [{ setting: 'credentialsPath', message: `${credentialsPath} ${problem}` }]);
+  let text: string;
+  try {
+    text = readFileSync(credentialsPath, 'utf8');
+  } catch (error) {
+    throw refuse(`cannot be read: ${(error as Error).message}`);
+  }
+  let account: { client_email?: unknown; private_key?: unknown };
+  try {
+    account = JSON.parse(text) as typeof account;
+  } catch (error) {
+    throw refuse(`is not a service-account JSON key: ${(error as Error).message}`);
+  }
+  if (typeof account?.client_email !== 'string' || account.client_email === '') throw refuse('has no client_email');
+  if (typeof account.private_key !== 'string' || account.private_key === '') throw refuse('has no private_key');
+  try {
+    return { clientEmail: account.client_email, privateKey: createPrivateKey(account.private_key) };
+  } catch (error) {
+    // The key itself stays out of the message: it is a secret.
+    throw refuse(`has a private_key that is not a PEM private key (${(error as Error).message})`);
+  }
 }
 
 /** FCM v1 errors carry the precise cause in `details[].errorCode` (UNREGISTERED, INVALID_ARGUMENT, ...). */
@@ -45,29 +77,14 @@ const base64url = (value: string | Buffer) => Buffer.from(value).toString('base6
 export class FcmProvider implements PushProvider {
   private token?: { value: string; expiresAt: number };
   private pendingToken?: Promise<string>;
-  private account?: ServiceAccount;
+  private readonly account: ServiceAccount;
 
+  /** Reads the service account (`readServiceAccount`): a `ProviderSettingsError` when it cannot be used. */
   constructor(
     private readonly http: ProviderHttpClient,
     private readonly settings: FcmSettings,
-  ) {}
-
-  private serviceAccount(): ServiceAccount {
-    if (this.account) return this.account;
-    let parsed: Partial<ServiceAccount>;
-    try {
-      parsed = JSON.parse(readFileSync(this.settings.credentialsPath, 'utf8')) as Partial<ServiceAccount>;
-    } catch (error) {
-      throw new PermanentProviderError(
-        `FCM_CREDENTIALS_PATH ${this.settings.credentialsPath} cannot be read: ${(error as Error).message}`,
-        'FCM_CREDENTIALS',
-      );
-    }
-    if (!parsed.client_email || !parsed.private_key) {
-      throw new PermanentProviderError('FCM service account lacks client_email or private_key', 'FCM_CREDENTIALS');
-    }
-    this.account = parsed as ServiceAccount;
-    return this.account;
+  ) {
+    this.account = readServiceAccount(settings.credentialsPath);
   }
 
   private signedAssertion(account: ServiceAccount): string {
@@ -75,14 +92,14 @@ export class FcmProvider implements PushProvider {
     const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
     const claims = base64url(
       JSON.stringify({
-        iss: account.client_email,
+        iss: account.clientEmail,
         scope: FCM_SCOPE,
         aud: this.settings.tokenUrl,
         iat: now,
         exp: now + 3600,
       }),
     );
-    const signature = createSign('RSA-SHA256').update(`${header}.${claims}`).sign(account.private_key);
+    const signature = createSign('RSA-SHA256').update(`${header}.${claims}`).sign(account.privateKey);
     return `${header}.${claims}.${base64url(signature)}`;
   }
 
@@ -91,7 +108,7 @@ export class FcmProvider implements PushProvider {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: formBody({
         grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-        assertion: this.signedAssertion(this.serviceAccount()),
+        assertion: this.signedAssertion(this.account),
       }),
     });
     const json = response.json<{ access_token?: string; expires_in?: number }>();

@@ -1,11 +1,13 @@
 import type { z } from 'zod';
-import type { AppConfig } from '../../common/config';
+import { ConfigurationError, type AppConfig, type Channel, type Env } from '../../common/config';
 import type { ChannelProviders } from './channel-interfaces';
 import { fcmSettingsSchema, FcmProvider, type FcmSettings } from './fcm';
 import { ProviderHttpClient } from './http-client';
+import { InactiveChannelProvider } from './inactive-channel';
 import { infobipSettingsSchema, InfobipProvider, type InfobipSettings } from './infobip';
 import { kaleyraSettingsSchema, KaleyraProvider, type KaleyraSettings } from './kaleyra';
 import { miaSmsServiceSettingsSchema, MiaSmsServiceProvider, type MiaSmsServiceSettings } from './mia-sms-service';
+import { ProviderSettingsError } from './settings-error';
 import { smtpSettingsSchema, SmtpProvider, type SmtpSettings } from './smtp';
 import { twilioSettingsSchema, TwilioProvider, type TwilioSettings } from './twilio';
 
@@ -36,18 +38,6 @@ export type ProviderSpec = {
 export interface SharedProviderResources {
   /** The worker's one pooled HTTP client; its owner closes it, not the providers. */
   http: ProviderHttpClient;
-}
-
-/** Settings that fail their provider's schema, or a provider type nobody knows. */
-export class ProviderSettingsError extends Error {
-  override name = 'ProviderSettingsError';
-  constructor(
-    message: string,
-    /** The `providerType` of the refused spec, as given. */
-    readonly providerType: string,
-  ) {
-    super(message);
-  }
 }
 
 interface ProviderBuilder<T extends ProviderType> {
@@ -88,80 +78,129 @@ export function createProvider<S extends ProviderSpec>(
   }
   const parsed = builder.schema.safeParse(spec.settings);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(settings)'}: ${issue.message}`);
-    throw new ProviderSettingsError(`${spec.providerType} settings: ${issues.join('; ')}`, spec.providerType);
+    throw ProviderSettingsError.of(
+      spec.providerType,
+      parsed.error.issues.map((issue) => ({ setting: issue.path.join('.'), message: issue.message })),
+    );
   }
   return builder.build(parsed.data, shared);
 }
 
-/**
- * The spec of every provider type that `config.service.providers` names, from today's environment variables
- * (README "Configuration"): one spec per type however many channels it serves.
- */
-export function providerSettingsFromConfig(config: AppConfig): ProviderSpec[] {
-  const { env, service } = config;
-  const specOf = (type: ProviderType): ProviderSpec => {
-    switch (type) {
-      case 'twilio':
-        return {
-          providerType: type,
-          settings: {
-            baseUrl: env.TWILIO_BASE_URL,
-            accountSid: env.TWILIO_ACCOUNT_SID,
-            authToken: env.TWILIO_AUTH_TOKEN,
-          },
-        };
-      case 'kaleyra':
-        return {
-          providerType: type,
-          settings: { baseUrl: env.KALEYRA_BASE_URL, apiKey: env.KALEYRA_API_KEY, sid: env.KALEYRA_SID },
-        };
-      case 'infobip':
-        return { providerType: type, settings: { baseUrl: env.INFOBIP_BASE_URL, apiKey: env.INFOBIP_API_KEY } };
-      case 'fcm':
-        return {
-          providerType: type,
-          settings: {
-            baseUrl: env.FCM_BASE_URL,
-            tokenUrl: env.FCM_TOKEN_URL,
-            projectId: env.FCM_PROJECT_ID,
-            credentialsPath: env.FCM_CREDENTIALS_PATH,
-          },
-        };
-      case 'smtp':
-        return { providerType: type, settings: { url: env.SMTP_URL } };
-      case 'mia-sms-service':
-        // The one provider without a default: it is chosen only by users who already run the SMS Service.
-        if (!env.SMS_SERVICE_URL) throw new Error('providers.sms is "mia-sms-service" but SMS_SERVICE_URL is not set');
-        return { providerType: type, settings: { baseUrl: env.SMS_SERVICE_URL } };
-    }
-  };
-  return [...new Set(Object.values(service.providers))].map(specOf);
+/** The environment variable of each setting of each provider type (README "Configuration"). */
+const SETTING_VARIABLES: { [T in ProviderType]: Record<keyof ProviderTypes[T]['settings'], keyof Env> } = {
+  twilio: { baseUrl: 'TWILIO_BASE_URL', accountSid: 'TWILIO_ACCOUNT_SID', authToken: 'TWILIO_AUTH_TOKEN' },
+  kaleyra: { baseUrl: 'KALEYRA_BASE_URL', apiKey: 'KALEYRA_API_KEY', sid: 'KALEYRA_SID' },
+  infobip: { baseUrl: 'INFOBIP_BASE_URL', apiKey: 'INFOBIP_API_KEY' },
+  fcm: {
+    baseUrl: 'FCM_BASE_URL',
+    tokenUrl: 'FCM_TOKEN_URL',
+    projectId: 'FCM_PROJECT_ID',
+    credentialsPath: 'FCM_CREDENTIALS_PATH',
+  },
+  smtp: { url: 'SMTP_URL' },
+  'mia-sms-service': { baseUrl: 'SMS_SERVICE_URL' },
+};
+
+/** The active channels each provider type serves, per `activeChannels` and `providers.<channel>`. */
+export function activeProviderTypes(config: AppConfig): Map<ProviderType, Channel[]> {
+  const served = new Map<ProviderType, Channel[]>();
+  for (const channel of config.service.activeChannels) {
+    const type = config.service.providers[channel];
+    served.set(type, [...(served.get(type) ?? []), channel]);
+  }
+  return served;
 }
 
 /**
- * Builds the provider of each channel named by `providers` in the service configuration (README "Channels and
- * providers"): one instance per provider type, shared by the channels it serves (Twilio for sms and voice is
- * one instance), all on one pooled HTTP client. `close()` closes the providers that hold connections, then
- * the HTTP client.
+ * The spec of every provider type an active channel uses (`activeChannels`, `providers.<channel>`), from today's
+ * environment variables (README "Configuration"): one spec per type however many channels it serves. An inactive
+ * channel's provider needs nothing. The settings are as the environment has them: `createProvider` checks them.
+ */
+export function providerSettingsFromConfig(config: AppConfig): ProviderSpec[] {
+  return [...activeProviderTypes(config).keys()].map(
+    (type) =>
+      ({
+        providerType: type,
+        settings: Object.fromEntries(
+          Object.entries(SETTING_VARIABLES[type]).map(([setting, variable]) => [setting, config.env[variable]]),
+        ),
+      }) as ProviderSpec,
+  );
+}
+
+/** One refused provider setting, in the name an operator sets. */
+interface VariableProblem {
+  /** `TWILIO_AUTH_TOKEN: required (twilio sends sms, voice)`, `TWILIO_BASE_URL: Invalid URL (twilio sends sms)`. */
+  text: string;
+  /** The variable is unset. */
+  missing: boolean;
+}
+
+function describeInVariables(config: AppConfig, error: ProviderSettingsError, channels: Channel[]): VariableProblem[] {
+  const type = error.providerType as ProviderType;
+  const variables: Record<string, keyof Env | undefined> = SETTING_VARIABLES[type];
+  const uses = `${type} sends ${channels.join(', ')}`;
+  if (error.issues.length === 0) return [{ text: `${error.message} (${uses})`, missing: false }];
+  return error.issues.map(({ setting, message }) => {
+    const variable = variables[setting.split('.')[0]];
+    if (!variable) return { text: `${type} settings: ${setting}: ${message} (${uses})`, missing: false };
+    const missing = config.env[variable] === undefined;
+    return { text: `${variable}: ${missing ? 'required' : message} (${uses})`, missing };
+  });
+}
+
+/**
+ * Builds the provider of each active channel named by `providers` in the service configuration (README "Channels
+ * and providers"): one instance per provider type, shared by the channels it serves (Twilio for sms and voice is
+ * one instance), all on one pooled HTTP client; an inactive channel gets a provider that refuses every message.
+ * Building checks every setting (FCM reads its service account), so that the worker refuses to boot, with a
+ * `ConfigurationError` naming each variable that is missing or malformed, instead of failing at the first message.
+ * `close()` closes the providers that hold connections, then the HTTP client.
  */
 export function createChannelProviders(config: AppConfig): ChannelProviders {
-  const specs = providerSettingsFromConfig(config);
+  const served = activeProviderTypes(config);
   const http = new ProviderHttpClient();
-  const instances = new Map<ProviderType, ProviderOf<ProviderType>>(
-    specs.map((spec) => [spec.providerType, createProvider(spec, { http })]),
-  );
-  const instance = <T extends ProviderType>(type: T) => instances.get(type) as ProviderOf<T>;
-  const { providers } = config.service;
-  return {
-    email: instance(providers.email),
-    sms: instance(providers.sms),
-    voice: instance(providers.voice),
-    push: instance(providers.push),
-    whatsapp: instance(providers.whatsapp),
-    async close() {
-      for (const provider of instances.values()) if ('close' in provider) await provider.close();
-      await http.close();
-    },
+  const instances = new Map<ProviderType, ProviderOf<ProviderType>>();
+  const problems: VariableProblem[] = [];
+  for (const spec of providerSettingsFromConfig(config)) {
+    try {
+      instances.set(spec.providerType, createProvider(spec, { http }));
+    } catch (error) {
+      if (!(error instanceof ProviderSettingsError)) throw error;
+      problems.push(...describeInVariables(config, error, served.get(spec.providerType) ?? []));
+    }
+  }
+  const close = async () => {
+    for (const provider of instances.values()) if ('close' in provider) await provider.close();
+    await http.close();
   };
+  if (problems.length > 0) {
+    void close();
+    // Outside the development profile nothing points at the simulator: say so to whoever expected it to.
+    const hint =
+      config.env.MESSAGING_PROFILE !== 'development' && problems.some((problem) => problem.missing)
+        ? " (no provider credential has a default; MESSAGING_PROFILE=development gives the simulator's)"
+        : '';
+    const described = problems.map((problem) => problem.text).join('; ');
+    throw new ConfigurationError(`invalid environment for the active channels: ${described}${hint}`);
+  }
+  const { activeChannels, providers } = config.service;
+  const providerOf = <T extends ProviderType>(channel: Channel, type: T) =>
+    activeChannels.includes(channel) ? (instances.get(type) as ProviderOf<T>) : new InactiveChannelProvider(channel);
+  return {
+    email: providerOf('email', providers.email),
+    sms: providerOf('sms', providers.sms),
+    voice: providerOf('voice', providers.voice),
+    push: providerOf('push', providers.push),
+    whatsapp: providerOf('whatsapp', providers.whatsapp),
+    close,
+  };
+}
+
+/**
+ * What the worker checks of its providers at boot, without sending anything: builds them from the configuration and
+ * closes them. Throws the same `ConfigurationError` as the worker (`npm run check-config`, `npm run dev`).
+ */
+export async function checkChannelProviders(config: AppConfig): Promise<void> {
+  await createChannelProviders(config).close();
 }

@@ -63,6 +63,8 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
 
   const simulator = await startSimulator({});
   const env: Record<string, string> = {
+    // The simulator's credentials for what is not set below (common/config.ts PROFILE_DEFAULTS).
+    MESSAGING_PROFILE: 'development',
     MONGODB_URL: mongoUrl,
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
     TEMPORAL_TASK_QUEUE: 'bench',

@@ -19,6 +19,7 @@ const stack: DevStack = {
 };
 /** Each setting npm run dev fills in, and its value for `stack`. */
 const filled: [name: string, value: string][] = [
+  ['MESSAGING_PROFILE', 'development'],
   ['TEMPORAL_ADDRESS', '127.0.0.1:17233'],
   ['TEMPORAL_UI_URL', 'http://localhost:18233'],
   ['MONGODB_URL', 'mongodb://127.0.0.1:27117/messaging'],
@@ -56,6 +57,8 @@ describe('the settings npm run dev fills in', () => {
     expect(settings.env).toMatchObject({ ...Object.fromEntries(filled), FLOW_MANAGER_URL: stack.simulatorHttpUrl });
     expect(settings.settings.every((setting) => setting.source === 'npm run dev')).toBe(true);
     expect(settings.config.env.TWILIO_BASE_URL).toBe(stack.simulatorHttpUrl);
+    // The development profile gives the simulator's credentials, which npm run dev does not list.
+    expect(settings.config.env.TWILIO_AUTH_TOKEN).toBe('simulator-token');
   });
 
   it('keeps every variable the user set, and starts no Temporal or FerretDB of its own for theirs', () => {
@@ -64,10 +67,13 @@ describe('the settings npm run dev fills in', () => {
     own.MONGODB_URL = 'mongodb://db.example/app';
     own.SMTP_URL = 'smtp://mail.example:587';
     own.FCM_CREDENTIALS_PATH = '/secrets/fcm.json';
+    own.MESSAGING_PROFILE = 'production';
     const settings = resolveDevSettings({ ...own, FLOW_MANAGER_URL: 'http://flow.example' }, stack);
     expect(settings).toMatchObject({ startTemporal: false, startFerretDb: false });
     expect(settings.env).toMatchObject({ ...own, FLOW_MANAGER_URL: 'http://flow.example' });
     expect(settings.settings.every((setting) => setting.source === 'yours')).toBe(true);
+    // Your profile too: out of development, no credential defaults to the simulator's.
+    expect(settings.config.env.TWILIO_AUTH_TOKEN).toBeUndefined();
   });
 
   it("fills no Temporal UI link when the Temporal is the user's", () => {
@@ -109,7 +115,8 @@ describe('the settings npm run dev fills in', () => {
   });
 
   it('refuses a bad setting with its name, as the service would', () => {
-    expect(() => resolveDevSettings({ TWILIO_BASE_URL: 'not a url' }, stack)).toThrow(/TWILIO_BASE_URL/);
+    expect(() => resolveDevSettings({ FILE_SERVICE_URL: 'not a url' }, stack)).toThrow(/FILE_SERVICE_URL/);
+    expect(() => resolveDevSettings({ MESSAGING_PROFILE: 'dev' }, stack)).toThrow(/MESSAGING_PROFILE/);
     expect(() => resolveDevSettings({ CONFIGURATION_PATH: path.join(dir, 'missing.json') }, stack)).toThrow(
       /CONFIGURATION_PATH .*missing\.json cannot be read/,
     );

@@ -33,6 +33,7 @@ const UNSET = Object.fromEntries(
     'FILE_SERVICE_URL',
     'FLOW_MANAGER_URL',
     'CONFIGURATION_PATH',
+    'MESSAGING_PROFILE',
   ].map((variable) => [variable, '']),
 );
 
@@ -400,41 +401,58 @@ describe('npm run dev with FLOW_MANAGER_URL set, when a server dies', () => {
   }, 30000);
 });
 
-describe('npm run dev on a port in use', () => {
-  it('stops at once, naming the port and its variable, before it starts anything', async () => {
+/** `npm run dev` on free ports (but `env`'s), to its exit: what a start refused before anything started looks like. */
+async function runDevToExit(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'messaging-dev-refused-'));
+  const ports = ['HTTP_PORT', 'DEV_TEMPORAL_PORT', 'DEV_TEMPORAL_UI_PORT', 'DEV_FERRETDB_PORT', 'SIMULATOR_HTTP_PORT'];
+  try {
+    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['scripts/dev.ts'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        ...UNSET,
+        ...Object.fromEntries(
+          await Promise.all(
+            [...ports, 'SIMULATOR_SMTP_PORT'].map(async (variable) => [variable, String(await freePort())]),
+          ),
+        ),
+        DEV_DATA_DIR: dataDir,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk) => (output += chunk));
+    child.stderr!.on('data', (chunk) => (output += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, output };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+describe('npm run dev refused before it starts anything', () => {
+  it('on a port in use, naming the port and its variable', async () => {
     const holder = createServer();
     const port = await freePort();
     await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
     try {
-      const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['scripts/dev.ts'], {
-        cwd: root,
-        env: {
-          ...process.env,
-          ...UNSET,
-          ...Object.fromEntries(
-            await Promise.all(
-              [
-                'HTTP_PORT',
-                'DEV_TEMPORAL_PORT',
-                'DEV_TEMPORAL_UI_PORT',
-                'DEV_FERRETDB_PORT',
-                'SIMULATOR_SMTP_PORT',
-              ].map(async (variable) => [variable, String(await freePort())]),
-            ),
-          ),
-          SIMULATOR_HTTP_PORT: String(port),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout!.on('data', (chunk) => (output += chunk));
-      child.stderr!.on('data', (chunk) => (output += chunk));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const { code, output } = await runDevToExit({ SIMULATOR_HTTP_PORT: String(port) });
       expect(code).toBe(1);
       expect(output).toContain(`in use: port ${port} (SIMULATOR_HTTP_PORT);`);
       expect(output).not.toContain('starting Temporal');
     } finally {
       holder.close();
     }
+  }, 30000);
+
+  it("on a provider setting the worker would refuse, with the worker's message", async () => {
+    const { code, output } = await runDevToExit({ TWILIO_BASE_URL: 'api.twilio.com' });
+    expect(code).toBe(1);
+    expect(output).toContain(
+      'invalid environment for the active channels: TWILIO_BASE_URL: Invalid URL (twilio sends sms)',
+    );
+    expect(output).toMatch(/MESSAGING_PROFILE +development +npm run dev/);
+    expect(output).not.toContain('starting Temporal');
   }, 30000);
 });

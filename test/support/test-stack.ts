@@ -86,6 +86,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const suffix = randomBytes(4).toString('hex');
   const simulator = await startSimulator({});
   const env = parseEnvironment({
+    // The simulator's credentials for what is not set below; spawned processes inherit it with the rest of `env`.
+    MESSAGING_PROFILE: 'development',
     MONGODB_URL: `mongodb://127.0.0.1:${process.env.TEST_MONGODB_PORT}/test_${suffix}`,
     TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
     TEMPORAL_TASK_QUEUE: `test-${suffix}`,

@@ -1,7 +1,7 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigurationError, loadConfig, parseServiceConfig } from '../../common/config';
+import { ConfigurationError, loadConfig, parseEnvironment, parseServiceConfig } from '../../common/config';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
 const write = (name: string, content: unknown) => {
@@ -37,7 +37,7 @@ describe('configuration (README "Configuration")', () => {
   it.each([
     [{ HTTP_PORT: 'eighty' }, /HTTP_PORT/],
     [{ MONGODB_URL: 'postgres://x' }, /MONGODB_URL/],
-    [{ SMTP_URL: 'http://mail' }, /SMTP_URL/],
+    [{ MESSAGING_PROFILE: 'staging' }, /MESSAGING_PROFILE/],
     [{ FILE_SERVICE_URL: 'not a url' }, /FILE_SERVICE_URL/],
     [{ CONFIGURATION_PATH: '/nonexistent/config.json' }, /CONFIGURATION_PATH/],
   ])('names the bad variable %j', (env, pattern) => {
@@ -63,5 +63,98 @@ describe('configuration (README "Configuration")', () => {
     expect(
       loadConfig({ CONFIGURATION_PATH: 'config/default.json', FILE_SERVICE_URL: '' }).env.FILE_SERVICE_URL,
     ).toBeUndefined();
+  });
+});
+
+describe('MESSAGING_PROFILE (README "Configuration")', () => {
+  it('production, the default, fills in only the public endpoints: no credential, no SMTP server, no simulator', () => {
+    const env = parseEnvironment({});
+    expect(env.MESSAGING_PROFILE).toBe('production');
+    expect(env).toMatchObject({
+      TWILIO_BASE_URL: 'https://api.twilio.com',
+      KALEYRA_BASE_URL: 'https://api.kaleyra.io',
+      FCM_BASE_URL: 'https://fcm.googleapis.com',
+      FCM_TOKEN_URL: 'https://oauth2.googleapis.com/token',
+    });
+    for (const name of [
+      'SMTP_URL',
+      'TWILIO_ACCOUNT_SID',
+      'TWILIO_AUTH_TOKEN',
+      'KALEYRA_API_KEY',
+      'KALEYRA_SID',
+      'FCM_PROJECT_ID',
+      'FCM_CREDENTIALS_PATH',
+      'INFOBIP_BASE_URL',
+      'INFOBIP_API_KEY',
+    ] as const)
+      expect({ [name]: env[name] }).toEqual({ [name]: undefined });
+    expect(JSON.stringify(env)).not.toContain('127.0.0.1:4010');
+  });
+
+  it('development points every provider setting left unset at the simulator, with its credentials', () => {
+    const env = parseEnvironment({ MESSAGING_PROFILE: 'development' });
+    expect(env).toMatchObject({
+      SMTP_URL: 'smtp://127.0.0.1:2525',
+      TWILIO_BASE_URL: 'http://127.0.0.1:4010',
+      TWILIO_ACCOUNT_SID: 'ACsimulator',
+      TWILIO_AUTH_TOKEN: 'simulator-token',
+      KALEYRA_BASE_URL: 'http://127.0.0.1:4010',
+      FCM_TOKEN_URL: 'http://127.0.0.1:4010/token',
+      FCM_CREDENTIALS_PATH: '.data/fcm-service-account.json',
+      INFOBIP_BASE_URL: 'http://127.0.0.1:4010',
+      INFOBIP_API_KEY: 'simulator-key',
+    });
+  });
+
+  it('keeps a setting of yours over the profile; an empty one counts as unset', () => {
+    const env = parseEnvironment({ MESSAGING_PROFILE: 'development', TWILIO_AUTH_TOKEN: 'mine', SMTP_URL: '' });
+    expect(env.TWILIO_AUTH_TOKEN).toBe('mine');
+    expect(env.SMTP_URL).toBe('smtp://127.0.0.1:2525');
+    expect(parseEnvironment({ TWILIO_BASE_URL: 'https://twilio.proxy.example' }).TWILIO_BASE_URL).toBe(
+      'https://twilio.proxy.example',
+    );
+  });
+});
+
+describe('the JSON configuration is strict (README "Configuration")', () => {
+  const parse = (json: unknown) =>
+    parseServiceConfig(JSON.stringify({ activeChannels: ['sms'], ...(json as object) }), 'test');
+  const flowManager = (labels: Record<string, string>) =>
+    parse({ flowManagerConfiguration: { serviceUrl: 'http://flow-manager', ...labels } }).flowManagerConfiguration;
+
+  it.each([
+    [{ activeChanels: ['sms'] }, 'activeChanels: unknown key (did you mean activeChannels?)'],
+    [{ userFields: { phonenumber: 'phone' } }, 'userFields.phonenumber: unknown key (did you mean phoneNumber?)'],
+    [{ fanOut: { pageSise: 10 } }, 'fanOut.pageSise: unknown key (did you mean pageSize?)'],
+    [{ rateLimits: { sm: { perSecond: 1 } } }, 'rateLimits.sm: unknown key (did you mean sms?)'],
+    [{ rateLimits: { sms: { perSecnd: 1 } } }, 'rateLimits.sms.perSecnd: unknown key (did you mean perSecond?)'],
+    [
+      { flowManagerConfiguration: { metadataSchema: { channels: 'c', templateID: 't' } } },
+      'flowManagerConfiguration.metadataSchema.templateID: unknown key (did you mean templateId?)',
+    ],
+    [{ kafka: {} }, 'kafka: unknown key (known: activeChannels, userFields, sender,'],
+  ])('refuses the unknown key of %j, naming it and the nearest known key', (json, message) => {
+    expect(() => parse(json)).toThrow(ConfigurationError);
+    expect(() => parse(json)).toThrow(message);
+  });
+
+  it("suggests the label for a misspelling that is not one of Mia's", () => {
+    expect(() => flowManager({ successEventlabl: 'sent' })).toThrow(
+      'test flowManagerConfiguration.successEventlabl: unknown key (did you mean successEventLabel?)',
+    );
+  });
+
+  it("accepts Mia's own spellings successEventlabel and failEventlabel as the labels", () => {
+    expect(flowManager({ successEventlabel: 'sent', failEventlabel: 'failed' })).toMatchObject({
+      successEventLabel: 'sent',
+      failEventLabel: 'failed',
+    });
+    expect(flowManager({ successEventlabel: 'sent' })).not.toHaveProperty('successEventlabel');
+  });
+
+  it('refuses a label given in both spellings', () => {
+    expect(() => flowManager({ successEventLabel: 'a', successEventlabel: 'b' })).toThrow(
+      'flowManagerConfiguration.successEventlabel: alias of successEventLabel, which is given too',
+    );
   });
 });

@@ -1,4 +1,7 @@
-import { parseEnvironment, parseServiceConfig, type AppConfig } from '../../common/config';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigurationError, parseEnvironment, parseServiceConfig, type AppConfig } from '../../common/config';
 import {
   parseRetryAfter,
   PermanentProviderError,
@@ -8,6 +11,7 @@ import {
 import {
   createChannelProviders,
   createProvider,
+  FcmProvider,
   MiaSmsServiceProvider,
   providerSettingsFromConfig,
   ProviderSettingsError,
@@ -23,6 +27,7 @@ import { readInfobipError } from '../../activities/providers/infobip';
 import { readKaleyraError } from '../../activities/providers/kaleyra';
 import { classifySmtpError } from '../../activities/providers/smtp';
 import { readTwilioError } from '../../activities/providers/twilio';
+import { ensureFcmServiceAccount } from '../../scripts/local-stack';
 
 const twilioSettings = { baseUrl: 'https://api.twilio.test/', accountSid: 'AC123', authToken: 'secret' };
 
@@ -39,10 +44,14 @@ function recordingHttp(answer: unknown = { sid: 'SM1' }) {
   return { http, requests };
 }
 
-function configWith(providers: Record<string, string>, environment: Record<string, string> = {}): AppConfig {
+function configWith(
+  providers: Record<string, string>,
+  environment: Record<string, string> = { MESSAGING_PROFILE: 'development' },
+  activeChannels = ['sms'],
+): AppConfig {
   return {
     env: parseEnvironment(environment),
-    service: parseServiceConfig(JSON.stringify({ activeChannels: ['sms'], providers }), 'test'),
+    service: parseServiceConfig(JSON.stringify({ activeChannels, providers }), 'test'),
   };
 }
 
@@ -247,13 +256,14 @@ describe('createProvider', () => {
 });
 
 describe('providers from configuration', () => {
-  it('maps the environment to one spec per provider type the configuration names', () => {
+  it('maps the environment to one spec per provider type an active channel uses', () => {
     const config = configWith(
       { sms: 'twilio', voice: 'twilio' },
-      { TWILIO_ACCOUNT_SID: 'ACenv', KALEYRA_SID: 'HXenv', SMTP_URL: 'smtps://mail.test:465' },
+      { MESSAGING_PROFILE: 'development', TWILIO_ACCOUNT_SID: 'ACenv', SMTP_URL: 'smtps://mail.test:465' },
+      ['sms', 'voice', 'email'],
     );
     const specs = providerSettingsFromConfig(config);
-    expect(specs.map((spec) => spec.providerType).sort()).toEqual(['fcm', 'infobip', 'smtp', 'twilio']);
+    expect(specs.map((spec) => spec.providerType).sort()).toEqual(['smtp', 'twilio']);
     expect(specs).toContainEqual({
       providerType: 'twilio',
       settings: { baseUrl: 'http://127.0.0.1:4010', accountSid: 'ACenv', authToken: 'simulator-token' },
@@ -262,15 +272,17 @@ describe('providers from configuration', () => {
   });
 
   it('gives sms and voice the same Twilio instance, and closes what it opened', async () => {
-    const providers = createChannelProviders(configWith({ sms: 'twilio', voice: 'twilio' }));
+    const providers = createChannelProviders(
+      configWith({ sms: 'twilio', voice: 'twilio' }, { MESSAGING_PROFILE: 'development' }, ['sms', 'voice']),
+    );
     expect(providers.sms).toBeInstanceOf(TwilioProvider);
     expect(providers.voice).toBe(providers.sms);
     await expect(providers.close()).resolves.toBeUndefined();
   });
 
-  it('refuses mia-sms-service without SMS_SERVICE_URL', () => {
+  it('refuses mia-sms-service without SMS_SERVICE_URL, in the development profile too', () => {
     expect(() => createChannelProviders(configWith({ sms: 'mia-sms-service' }))).toThrow(
-      'providers.sms is "mia-sms-service" but SMS_SERVICE_URL is not set',
+      'SMS_SERVICE_URL: required (mia-sms-service sends sms)',
     );
   });
 
@@ -283,5 +295,101 @@ describe('providers from configuration', () => {
     const providers = createChannelProviders(config);
     expect(providers.sms).toBeInstanceOf(MiaSmsServiceProvider);
     await providers.close();
+  });
+});
+
+describe('the worker refuses to boot without the settings of an active channel (README "Configuration")', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'provider-settings-'));
+  const write = (name: string, content: string) => {
+    const file = path.join(dir, name);
+    writeFileSync(file, content);
+    return file;
+  };
+  const fcmKey = ensureFcmServiceAccount(path.join(dir, 'fcm.json'));
+  const twilio = { TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 'token' };
+  const boot = (environment: Record<string, string>, activeChannels: string[], providers = {}) =>
+    createChannelProviders(configWith(providers, environment, activeChannels));
+
+  it.each([
+    [{ TWILIO_ACCOUNT_SID: 'AC1' }, 'TWILIO_AUTH_TOKEN: required (twilio sends sms, voice)'],
+    [{ TWILIO_AUTH_TOKEN: 'token' }, 'TWILIO_ACCOUNT_SID: required (twilio sends sms, voice)'],
+    [{ ...twilio, TWILIO_BASE_URL: 'api.twilio.com' }, 'TWILIO_BASE_URL: Invalid URL (twilio sends sms, voice)'],
+  ])('names the variable missing or malformed in %j', (environment, message) => {
+    const start = () => boot(environment, ['sms', 'voice'], { sms: 'twilio', voice: 'twilio' });
+    expect(start).toThrow(ConfigurationError);
+    expect(start).toThrow(message);
+  });
+
+  it('names every missing variable at once, and says the simulator is only a development default', () => {
+    expect(() => boot({}, ['email', 'whatsapp'])).toThrow(
+      'invalid environment for the active channels: SMTP_URL: required (smtp sends email); ' +
+        'INFOBIP_BASE_URL: required (infobip sends whatsapp); INFOBIP_API_KEY: required (infobip sends whatsapp) ' +
+        "(no provider credential has a default; MESSAGING_PROFILE=development gives the simulator's)",
+    );
+  });
+
+  it('needs nothing for an inactive channel, whose provider refuses every message for good', async () => {
+    const providers = boot({ SMTP_URL: 'smtp://mail.example:587' }, ['email']);
+    await expect(providers.sms.sendSms({ from: '+1', to: '+2', body: 'x' })).rejects.toMatchObject({
+      constructor: PermanentProviderError,
+      code: 'CHANNEL_INACTIVE',
+    });
+    await expect(providers.push.sendPush({ token: 't', title: 't', body: 'b' })).rejects.toThrow(
+      'push is not in activeChannels',
+    );
+    await providers.close();
+  });
+
+  it('takes the public endpoints as base URLs outside the development profile', () => {
+    const specs = providerSettingsFromConfig(configWith({}, twilio, ['sms']));
+    expect(specs).toEqual([
+      {
+        providerType: 'twilio',
+        settings: { baseUrl: 'https://api.twilio.com', ...{ accountSid: 'AC1', authToken: 'token' } },
+      },
+    ]);
+  });
+
+  it('builds every provider from the development profile alone (but the FCM key, which npm run dev writes)', async () => {
+    const providers = boot({ MESSAGING_PROFILE: 'development', FCM_CREDENTIALS_PATH: fcmKey }, [
+      'email',
+      'sms',
+      'push',
+      'voice',
+      'whatsapp',
+    ]);
+    expect(providers.push).toBeInstanceOf(FcmProvider);
+    await providers.close();
+  });
+
+  describe('reads the FCM service account at boot, when push is active', () => {
+    const fcm = (credentialsPath: string, activeChannels = ['push']) =>
+      boot({ MESSAGING_PROFILE: 'development', FCM_CREDENTIALS_PATH: credentialsPath }, activeChannels);
+
+    it.each([
+      ['missing', path.join(dir, 'absent.json'), /FCM_CREDENTIALS_PATH: \S+absent\.json cannot be read: ENOENT/],
+      ['not JSON', write('not-json.json', 'nope'), /not-json\.json is not a service-account JSON key/],
+      ['without client_email', write('no-email.json', '{"private_key":"x"}'), /no-email\.json has no client_email/],
+      [
+        'without private_key',
+        write('no-key.json', '{"client_email":"a@b.iam.gserviceaccount.com"}'),
+        /no-key\.json has no private_key/,
+      ],
+      [
+        'with a private_key that is no PEM key',
+        write(
+          'bad-key.json',
+          JSON.stringify({ client_email: 'a@b', private_key: '-----BEGIN PRIVATE KEY-----\nnope' }),
+        ),
+        /bad-key\.json has a private_key that is not a PEM private key/,
+      ],
+    ])('refuses a file %s, naming FCM_CREDENTIALS_PATH', (_case, file, message) => {
+      expect(() => fcm(file)).toThrow(ConfigurationError);
+      expect(() => fcm(file)).toThrow(message);
+    });
+
+    it('reads nothing when push is not active', async () => {
+      await fcm(path.join(dir, 'absent.json'), ['sms']).close();
+    });
   });
 });

@@ -1,0 +1,101 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createChannelProviders } from '../../activities/providers';
+import { loadConfig } from '../../common/config';
+import { checkConfiguration, redactSetting } from '../../scripts/config-report';
+import { ensureFcmServiceAccount } from '../../scripts/local-stack';
+
+/** `npm run check-config` (README "Configuration"): the boot's checks without a boot, secrets never printed. */
+const root = path.resolve(__dirname, '../..');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'check-config-'));
+const secrets = {
+  TWILIO_AUTH_TOKEN: 'twilio-secret-0001',
+  KALEYRA_API_KEY: 'kaleyra-secret-0002',
+  INFOBIP_API_KEY: 'infobip-secret-0003',
+  API_KEYS: 'api-secret-0004,api-secret-0005',
+};
+const environment = {
+  ...secrets,
+  CONFIGURATION_PATH: 'config/default.json',
+  SMTP_URL: 'smtp://mailer:smtp-secret-0006@mail.example.com:587',
+  MONGODB_URL: 'mongodb://app:mongo-secret-0007@db1.example.com:27017,db2.example.com:27017/messaging',
+  TWILIO_ACCOUNT_SID: 'AC0123',
+  KALEYRA_SID: 'HX0123',
+  FCM_PROJECT_ID: 'project-0123',
+  FCM_CREDENTIALS_PATH: ensureFcmServiceAccount(path.join(dir, 'fcm.json')),
+  INFOBIP_BASE_URL: 'https://xyz.api.infobip.com',
+};
+
+describe('npm run check-config', () => {
+  it('prints the effective configuration, defaults and profile applied, with no secret in it', async () => {
+    const report = await checkConfiguration(environment);
+    for (const secret of [
+      ...Object.values(secrets).flatMap((value) => value.split(',')),
+      'smtp-secret',
+      'mongo-secret',
+    ])
+      expect(report).not.toContain(secret);
+    expect(report).toMatch(/TWILIO_AUTH_TOKEN +\*\*\* +set/);
+    expect(report).toContain('smtp://mailer:***@mail.example.com:587');
+    expect(report).toContain('mongodb://app:***@db1.example.com:27017,db2.example.com:27017/messaging');
+    expect(report).toMatch(/TWILIO_BASE_URL +https:\/\/api\.twilio\.com +production profile/);
+    expect(report).toMatch(/TWILIO_ACCOUNT_SID +AC0123 +set/);
+    expect(report).toMatch(/HTTP_PORT +3000 +default/);
+    expect(report).toMatch(/FILE_SERVICE_URL +- +unset/);
+    // The JSON configuration after its defaults: a key config/default.json leaves out is there.
+    expect(report).toContain('"maximumAttempts": 5');
+    expect(report).toContain('"deviceToken": "deviceToken"');
+  });
+
+  it.each([
+    ['TWILIO_AUTH_TOKEN', 'abc', '***'],
+    ['API_KEYS', 'k1,k2', '***'],
+    ['FCM_PRIVATE_KEY', 'anything', '***'],
+    ['SOME_JSON', '{"private_key":"-----BEGIN PRIVATE KEY-----\\nMII"}', '***'],
+    ['SMTP_URL', 'smtps://user@example.com:pa:ss@mail.example.com', 'smtps://user@example.com:***@mail.example.com'],
+    ['SMTP_URL', 'smtp://mailer:p@ss@mail.example.com', 'smtp://mailer:***@mail.example.com'],
+    ['SMTP_URL', 'smtp://mail.example.com:25', 'smtp://mail.example.com:25'],
+    ['TWILIO_ACCOUNT_SID', 'AC123', 'AC123'],
+  ])('redacts %s=%s as %s', (name, value, printed) => {
+    expect(redactSetting(name, value)).toBe(printed);
+  });
+
+  it("refuses what the worker refuses, with the worker's message", async () => {
+    const { TWILIO_AUTH_TOKEN: _, ...withoutToken } = environment;
+    const boot = (() => {
+      try {
+        createChannelProviders(loadConfig(withoutToken));
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(boot).toContain('TWILIO_AUTH_TOKEN: required (twilio sends sms)');
+    await expect(checkConfiguration(withoutToken)).rejects.toThrow(boot);
+  });
+
+  it('exits 1 with the message alone when the configuration is invalid, 0 with the report when it is valid', () => {
+    const configurationPath = path.join(dir, 'mia.json');
+    writeFileSync(
+      configurationPath,
+      JSON.stringify({ activeChannels: ['email'], flowManagerConfiguration: { successEventLable: 'sent' } }),
+    );
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'scripts/check-config.ts'], {
+        cwd: root,
+        env: { PATH: process.env.PATH, ...env },
+        encoding: 'utf8',
+      });
+    const invalid = run({ ...environment, CONFIGURATION_PATH: configurationPath });
+    expect({ status: invalid.status, stderr: invalid.stderr.trim(), stdout: invalid.stdout }).toEqual({
+      status: 1,
+      stderr:
+        'invalid configuration CONFIGURATION_PATH flowManagerConfiguration.successEventLable: unknown key (did you mean successEventLabel?)',
+      stdout: '',
+    });
+    const valid = run(environment);
+    expect(valid.status).toBe(0);
+    expect(valid.stdout).toContain('Environment (MESSAGING_PROFILE=production');
+  });
+});
