@@ -1,25 +1,30 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { FlowManagerNotConfiguredError, sendFlowManagerEvent } from '../common/flow-manager';
+import { SagaFailEventsRepository } from '../common/saga-fail-events';
 import type { ActivityDeps } from './activity-deps';
 import { keepAlive } from './keep-alive';
 
 export interface FlowManagerEventInput {
   sagaId: string;
   messageLabel: string;
+  /** The saga's send, which records the labels delivered; absent for the fail event of a command that started none. */
   sendId?: string;
 }
 
 /**
- * `notifyFlowManager`: tells the Flow Manager how a saga's send ended; retried by Temporal until it answers 2xx.
- * Each label goes to the Flow Manager once per send: a replay (workflow reset) that ends the same way sends
- * nothing again.
+ * `notifyFlowManager`: tells the Flow Manager how a saga ended; retried by Temporal until it answers 2xx. Each label
+ * goes to the Flow Manager once per saga: a replay (workflow reset) sends nothing again. The labels delivered are
+ * recorded in the saga's send document, or, for a command refused before any send (`sagaFailEvent`), in
+ * `saga_fail_events` (README "Saga sends").
  */
 export function createFlowManagerActivity(deps: ActivityDeps) {
+  const failEvents = new SagaFailEventsRepository(deps.database);
+  const delivered = async ({ sagaId, sendId }: FlowManagerEventInput): Promise<string[] | undefined> =>
+    sendId ? (await deps.sends.get(sendId))?.flowManagerEvents : (await failEvents.get(sagaId))?.deliveredLabels;
   return {
     notifyFlowManager: (input: FlowManagerEventInput): Promise<void> =>
       keepAlive(async () => {
-        const send = input.sendId ? await deps.sends.get(input.sendId) : null;
-        if (send?.flowManagerEvents?.includes(input.messageLabel)) return;
+        if ((await delivered(input))?.includes(input.messageLabel)) return;
         try {
           await sendFlowManagerEvent(deps.config, input);
         } catch (error) {
@@ -28,6 +33,7 @@ export function createFlowManagerActivity(deps: ActivityDeps) {
           throw error;
         }
         if (input.sendId) await deps.sends.recordFlowManagerEvent(input.sendId, input.messageLabel);
+        else await failEvents.recordDelivered(input.sagaId, input.messageLabel);
       }),
   };
 }

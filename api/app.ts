@@ -4,7 +4,7 @@ import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-
 import type { AppConfig } from '../common/config';
 import type { Database } from '../common/db';
 import { loggerOptions, userAddressFields } from '../common/logger';
-import { BODY_LIMIT_BYTES, errorHandling, renderFrameworkError } from './errors';
+import { BODY_LIMIT_BYTES, errorHandling, MAX_PARAM_LENGTH, renderFrameworkError } from './errors';
 import { authPlugin } from './plugins/auth';
 import { configPlugin } from './plugins/config';
 import { databasePlugin } from './plugins/database';
@@ -52,6 +52,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       options.logger ??
       loggerOptions(config.env.LOG_LEVEL, { redactFields: userAddressFields(config.service.userFields) }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // Send ids carry any saga id, percent-encoded (README "Find a send in the Temporal UI").
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Error bodies already name the field; ajv's own coercion is replaced by zod.
     ajv: { customOptions: { coerceTypes: false } },
     frameworkErrors: renderFrameworkError,

@@ -1,6 +1,9 @@
+import { isGrpcServiceError, ServiceError } from '@temporalio/client';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import { MongoTopologyClosedError } from 'mongodb';
 import type { z } from 'zod';
+import { isStoreUnreachable } from '../common/db';
 import { badRequest, errorBody, HttpError } from '../common/errors';
 import { describeIssues } from '../common/zod-issues';
 import { errorResponses, type ErrorStatus } from './schemas/common';
@@ -17,6 +20,12 @@ export const MESSAGE_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
 /** `64 KB`, `5 MB`. */
 const formatBytes = (bytes: number): string =>
   bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MB` : `${Math.round(bytes / 1024)} KB`;
+
+/**
+ * The longest path parameter, percent-encoded (fastify's `maxParamLength`; longer is a 414): a send id of any saga id
+ * `/saga/send` accepts, 200 characters that take 9 each when encoded, and a retry suffix.
+ */
+export const MAX_PARAM_LENGTH = 2000;
 
 /** A 400 names at most this many issues: enough to fix a request, short enough to read. */
 const ISSUES_IN_MESSAGE = 5;
@@ -51,14 +60,41 @@ function sendError(reply: FastifyReply, statusCode: number, message: string) {
   return reply.code(statusCode).send(errorBody(statusCode, message));
 }
 
+/** gRPC DEADLINE_EXCEEDED and UNAVAILABLE: the Temporal server does not answer. */
+const TEMPORAL_UNREACHABLE_CODES = new Set([4, 14]);
+
+/** Temporal cannot be reached (down, a wrong address, too slow): a 503, worth trying again later. */
+export function isTemporalUnreachable(error: unknown): boolean {
+  const cause = error instanceof ServiceError ? error.cause : error;
+  return isGrpcServiceError(cause) && TEMPORAL_UNREACHABLE_CODES.has(cause.code);
+}
+
 /**
- * An error fastify raised itself about the request's `url` (routing) or `body` (content type, size, JSON): its own
- * 4xx with its message after the part it concerns, or a 500 that is logged and tells the client nothing more.
+ * What the client is answered for an error (README "API"): an `HttpError` as it is; MongoDB or Temporal out of reach
+ * a 503 naming it; an error fastify raised itself about the request's `url` (routing) or `body` (content type, size,
+ * JSON) its own 4xx with its message after the part it concerns; anything else a 500 that tells nothing more.
  */
-function sendFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, part: 'url' | 'body') {
-  const statusCode = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-  if (statusCode === 500) request.log.error({ err: error }, 'unhandled error');
-  return sendError(reply, statusCode, statusCode === 500 ? 'internal error' : `${part}: ${error.message}`);
+export function httpErrorFor(error: Error & { statusCode?: number }, part: 'url' | 'body' = 'body'): HttpError {
+  if (error instanceof HttpError) return error;
+  // A closed client (the API stopping, or one whose first connection failed) cannot reach MongoDB either.
+  if (isStoreUnreachable(error) || error instanceof MongoTopologyClosedError) {
+    return new HttpError(503, 'MongoDB cannot be reached; try again later');
+  }
+  if (isTemporalUnreachable(error)) return new HttpError(503, 'Temporal cannot be reached; try again later');
+  const { statusCode } = error;
+  if (statusCode && statusCode >= 400 && statusCode < 500)
+    return new HttpError(statusCode, `${part}: ${error.message}`);
+  return new HttpError(500, 'internal error');
+}
+
+/** Answers `httpErrorFor(error)`; a 500 or a 503 is logged with the error itself. */
+function sendErrorFor(error: FastifyError, request: FastifyRequest, reply: FastifyReply, part: 'url' | 'body') {
+  const answer = httpErrorFor(error, part);
+  if (answer.statusCode === 500) request.log.error({ err: error }, 'unhandled error');
+  else if (answer.statusCode === 503 && !(error instanceof HttpError)) {
+    request.log.warn({ err: error }, 'a dependency cannot be reached');
+  }
+  return sendError(reply, answer.statusCode, answer.message);
 }
 
 /**
@@ -67,7 +103,7 @@ function sendFrameworkError(error: FastifyError, request: FastifyRequest, reply:
  * a shape of its own.
  */
 export function renderFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  return sendFrameworkError(error, request, reply, 'url');
+  return sendErrorFor(error, request, reply, 'url');
 }
 
 /**
@@ -80,7 +116,7 @@ function declareCommonErrors(route: RouteOptions, bodyLimit: number): void {
   const takesInput = Boolean(schema.body || schema.querystring || schema.params || schema.headers);
   const descriptions: Partial<Record<ErrorStatus, string>> = {
     ...(takesInput ? { 400: 'Invalid input: the message starts with the offending field' } : {}),
-    ...(route.url.includes(':') ? { 414: 'A path parameter longer than 100 characters' } : {}),
+    ...(route.url.includes(':') ? { 414: `A path parameter longer than ${MAX_PARAM_LENGTH} characters` } : {}),
     ...(schema.body
       ? {
           413: `A body over ${formatBytes(bodyLimit)}, or one too large to store`,
@@ -88,6 +124,10 @@ function declareCommonErrors(route: RouteOptions, bodyLimit: number): void {
         }
       : {}),
     500: 'An unexpected failure, logged; the message says nothing more',
+    // The probes under /-/ answer for the dependencies themselves.
+    ...(route.url.startsWith('/-/')
+      ? {}
+      : { 503: 'MongoDB or Temporal cannot be reached; the request may be repeated' }),
   };
   route.schema = { ...schema, response: { ...errorResponses(descriptions), ...(schema.response as object) } };
 }
@@ -100,11 +140,7 @@ function declareCommonErrors(route: RouteOptions, bodyLimit: number): void {
 export const errorHandling = fp(
   async (app) => {
     app.setValidatorCompiler(validatorCompiler);
-    app.setErrorHandler((error: FastifyError, request, reply) =>
-      error instanceof HttpError
-        ? sendError(reply, error.statusCode, error.message)
-        : sendFrameworkError(error, request, reply, 'body'),
-    );
+    app.setErrorHandler((error: FastifyError, request, reply) => sendErrorFor(error, request, reply, 'body'));
     app.setNotFoundHandler((request, reply) =>
       sendError(reply, 404, `route ${request.method} ${request.url.split('?')[0]} not found`),
     );

@@ -10,11 +10,31 @@ export const newSendId = (): string => `send-${randomUUID()}`;
 export const idempotentSendId = (key: string): string =>
   `send-idem-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 
+/**
+ * The workflow id of a saga: its send (`sagaSendMessage`), or the fail event of a command that started none
+ * (`sagaFailEvent`). One id for both, so that Temporal lets one of them own the saga (README "Saga sends").
+ */
 export const sagaSendId = (sagaId: string): string => `saga-${sagaId}`;
 
 export const retrySendId = (sendId: string, attempt: number): string => `${sendId}-retry-${attempt}`;
 
-export const SEND_ID_PATTERN = /^(send-[0-9a-f-]{36}|send-idem-[0-9a-f]{32}|saga-[\w.:-]{1,200})(-retry-\d+)?$/;
+/** A saga id (the Flow Manager's `key`) has 1 to this many UTF-16 code units, of any character. */
+export const SAGA_ID_MAX_LENGTH = 200;
+
+/** Saga ids that would read as a retry of another saga's send (`saga-<sagaId>-retry-<n>`) are refused. */
+export const RETRY_SUFFIX = /-retry-\d+$/;
+
+/** Lone surrogates cannot be encoded as UTF-8, which Temporal needs for a workflow id. */
+export const isWellFormed = (text: string): boolean => !/\p{Cs}/u.test(text);
+
+/** The forms of a send id; `isSendId` adds that a saga id must be well-formed. 200 = `SAGA_ID_MAX_LENGTH`. */
+export const SEND_ID_PATTERN = /^(send-[0-9a-f-]{36}|send-idem-[0-9a-f]{32}|saga-[\s\S]{1,200})(-retry-\d+)?$/;
+
+/**
+ * Whether `id` is the id of a send or a retry: any saga id `/saga/send` accepts gives one (in a URL it is
+ * percent-encoded, `/sends/saga-order%2042`).
+ */
+export const isSendId = (id: string): boolean => SEND_ID_PATTERN.test(id) && isWellFormed(id);
 
 /** A MongoDB ObjectId in hex (templates' ids, users' ids of that form); the API's schemas and the repositories use it. */
 export const OBJECT_ID_PATTERN = /^[0-9a-fA-F]{24}$/;

@@ -32,6 +32,8 @@ export interface SendDocument {
   retryOf?: string;
   /** Set when the workflow closed without finishing the send: its Temporal status (e.g. `TERMINATED`). */
   closedBy?: string;
+  /** For a send with an `Idempotency-Key`: the digest of its normalized body, which a repeat must match. */
+  requestDigest?: string;
   /** For a saga send: the Flow Manager event labels already delivered (each at most once). */
   flowManagerEvents?: string[];
   /** For an original send: the ids of its retries, newest last. */

@@ -1,1 +1,1 @@
-export { sendMessage, sagaSendMessage, progressQuery } from './send-message';
+export { sendMessage, sagaSendMessage, sagaFailEvent, progressQuery } from './send-message';

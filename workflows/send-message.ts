@@ -14,6 +14,7 @@ import type { RetryPolicy } from '@temporalio/common';
 import type { SendActivities, DispatchInput } from '../activities';
 import type { Channel } from '../common/config';
 import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/failure-types';
+import type { SagaFailEvent } from '../common/saga-fail-events';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { SendStatus, SendSummary } from '../common/types';
 
@@ -267,4 +268,13 @@ export async function sagaSendMessage(input: SagaSendInput): Promise<SendSummary
   const label = summary.status === 'failed' ? failEventLabel : successEventLabel;
   if (label) await notifyFlowManager({ sagaId, messageLabel: label, sendId: input.sendId });
   return summary;
+}
+
+/**
+ * The fail event of a saga command refused (4xx or 5xx) before any send started (README "Saga sends"). The API starts
+ * it with the saga's own workflow id (`saga-<sagaId>`), so a redelivered command does not send it twice and a saga
+ * whose send has started gets no fail event from here; `notifyFlowManager` retries until the Flow Manager answers 2xx.
+ */
+export async function sagaFailEvent(event: SagaFailEvent): Promise<void> {
+  await notifyFlowManager({ sagaId: event.sagaId, messageLabel: event.messageLabel });
 }

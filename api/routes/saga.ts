@@ -1,22 +1,52 @@
+import type { FastifyError, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpError } from '../../common/errors';
-import { sendFlowManagerEvent } from '../../common/flow-manager';
-import { MESSAGE_BODY_LIMIT_BYTES, parseRequestPart } from '../errors';
+import { httpErrorFor, isTemporalUnreachable, MESSAGE_BODY_LIMIT_BYTES, parseRequestPart } from '../errors';
 import { errorResponses } from '../schemas/common';
-import { sagaCommandSchema } from '../schemas/saga';
+import { sagaCommandSchema, sagaIdOf } from '../schemas/saga';
 import { sendBodySchema } from '../schemas/send';
 import { SagaCommandReader } from '../services/saga-command';
 
+/** The reason kept with a fail event (its workflow's input): the answer the command got, cut to this length. */
+const REASON_MAX_CHARS = 500;
+
 /**
  * `POST /saga/send` (README "Saga sends"): a Flow Manager command becomes a send whose workflow (`saga-<sagaId>`) ends
- * by sending the Flow Manager its success or fail event. An invalid command answers 4xx and, when a fail label is
- * configured, sends the fail event at once.
+ * by sending the Flow Manager its success or fail event. A command answered 4xx or 5xx sends the fail event, when a
+ * fail label is configured, through a workflow of its own (`SagaFailEvents`) that retries it until the Flow Manager
+ * answers 2xx; when neither Temporal nor MongoDB can take it the answer is a 503 and a redelivery carries it.
  */
 export const sagaRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { config, sendPreparation, sendStarter } = app;
+  const { config, sendPreparation, sendStarter, sagaFailEvents } = app;
   const flowManager = config.service.flowManagerConfiguration;
+  const failEventLabel = flowManager?.failEventLabel;
   const reader = new SagaCommandReader(flowManager);
+
+  /** Records the fail event of a refused command, then lets the app's error handler answer (a 503 if it could not). */
+  const refuse = async (error: FastifyError, request: FastifyRequest): Promise<never> => {
+    const sagaId = sagaIdOf(request.body);
+    if (!failEventLabel || sagaId === undefined) throw error;
+    const answer = httpErrorFor(error);
+    const reason = `${answer.statusCode} ${answer.message}`.slice(0, REASON_MAX_CHARS);
+    try {
+      const recorded = await sagaFailEvents.record(
+        { sagaId, messageLabel: failEventLabel, reason },
+        { temporalDown: isTemporalUnreachable(error) },
+      );
+      request.log.info({ sagaId, statusCode: answer.statusCode, failEvent: recorded.how }, 'saga command refused');
+      if (recorded.how === 'queued' && recorded.startError) {
+        request.log.warn({ err: recorded.startError, sagaId }, 'Temporal did not take the fail event: it is queued');
+      }
+    } catch (recordError) {
+      request.log.error({ err: recordError, sagaId }, 'the fail event of a refused saga command could not be recorded');
+      throw new HttpError(
+        503,
+        `${answer.message} (and its fail event could not be recorded: Temporal and MongoDB cannot be reached; redeliver the command)`,
+      );
+    }
+    throw error;
+  };
 
   app.post(
     '/saga/send',
@@ -28,40 +58,29 @@ export const sagaRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'sagaSend',
         summary: 'Send from a Flow Manager command',
         description:
-          '200 with an empty body once the saga workflow has started; a redelivered command starts nothing new.',
+          '200 with an empty body once the saga workflow has started; a redelivered command starts nothing new. Any other answer sends the fail event, when one is configured.',
         body: sagaCommandSchema,
         response: {
           200: z.undefined().describe('The saga send has started (or had, for a redelivered command); no body'),
           ...errorResponses({
             404: 'The command names no template',
-            503: 'The Files Service cannot be reached to check the attachments',
+            409: 'An earlier command for this saga was refused: its fail event is the saga’s outcome',
+            503: 'The Files Service, MongoDB or Temporal cannot be reached',
           }),
         },
       },
-      onError: async (request, _reply, error) => {
-        const sagaId = (request.body as { key?: unknown } | undefined)?.key;
-        const isClientError =
-          error instanceof HttpError ? error.statusCode < 500 : (error as { statusCode?: number }).statusCode === 400;
-        if (!flowManager?.failEventLabel || typeof sagaId !== 'string' || !sagaId || !isClientError) return;
-        try {
-          await sendFlowManagerEvent(config, { sagaId, messageLabel: flowManager.failEventLabel });
-        } catch (notifyError) {
-          request.log.error(
-            { err: notifyError, sagaId },
-            'the fail event for an invalid saga command was not delivered',
-          );
-        }
-      },
+      errorHandler: refuse,
     },
     async (request, reply) => {
       const body = parseRequestPart(sendBodySchema, reader.toSendBody(request.body), 'body');
       if ('error' in body) throw body.error;
       const sendRequest = await sendPreparation.prepare(body.value);
+      if (failEventLabel) await sagaFailEvents.assertNotRefused(request.body.key);
       const started = await sendStarter.start(sendRequest, {
         saga: {
           sagaId: request.body.key,
           successEventLabel: flowManager?.successEventLabel,
-          failEventLabel: flowManager?.failEventLabel,
+          failEventLabel,
         },
       });
       request.log.info({ sendId: started.sendId, sagaId: request.body.key }, 'saga send started');

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { MESSAGE_BODY_LIMIT_BYTES } from '../errors';
 import { errorResponses } from '../schemas/common';
 import { sendAcceptedSchema, sendBodySchema, sendCompletedSchema, sendHeadersSchema } from '../schemas/send';
+import { requestDigest } from '../services/request-digest';
 
 /** `POST /send` (README "API"). */
 export const sendRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -26,14 +27,17 @@ export const sendRoutes: FastifyPluginAsyncZod = async (app) => {
           202: sendAcceptedSchema,
           ...errorResponses({
             404: 'templateId names no template',
-            503: 'The Files Service cannot be reached to check the attachments',
+            422: 'The Idempotency-Key was used for a different request',
+            503: 'The Files Service, MongoDB or Temporal cannot be reached',
           }),
         },
       },
     },
     async (request, reply) => {
       const sendRequest = await sendPreparation.prepare(request.body);
-      const started = await sendStarter.start(sendRequest, { idempotencyKey: request.headers['idempotency-key'] });
+      const key = request.headers['idempotency-key'];
+      const idempotency = key === undefined ? undefined : { key, digest: requestDigest(request.body) };
+      const started = await sendStarter.start(sendRequest, { idempotency });
       request.log.info({ sendId: started.sendId, channels: sendRequest.channels }, 'send started');
       const respondAsync = /respond-async/i.test(request.headers.prefer ?? '');
       const outcome = await sendResults.waitFor(started, respondAsync ? 0 : waitMs);

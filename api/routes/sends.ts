@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest, notFound } from '../../common/errors';
-import { SEND_ID_PATTERN } from '../../common/ids';
+import { isSendId } from '../../common/ids';
 import type { SendDocument } from '../../common/types';
 import { progressQuery } from '../../workflows';
 import { errorResponses } from '../schemas/common';
@@ -41,7 +41,7 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, temporal, sendReconciler, sendRetry } = app;
   const { sends, ledger } = app.repositories;
   const loadSend = async (sendId: string): Promise<SendDocument> => {
-    if (!SEND_ID_PATTERN.test(sendId)) throw badRequest(`sendId: ${sendId} is not a send id`);
+    if (!isSendId(sendId)) throw badRequest(`sendId: ${sendId} is not a send id`);
     const send = await sends.get(sendId);
     if (!send) throw notFound(`sendId: send ${sendId} not found`);
     return send;

@@ -8,7 +8,7 @@ export const errorSchema = z
   .describe('Every error: the message starts with the offending field') satisfies z.ZodType<ErrorBody>;
 
 /** The 4xx and 5xx statuses the API answers. */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 414 | 415 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 414 | 415 | 422 | 429 | 500 | 503;
 
 /** Error responses of a route, each with its own description: `errorResponses({ 404: 'No template has this id' })`. */
 export function errorResponses<S extends ErrorStatus>(descriptions: Partial<Record<S, string>>) {

@@ -5,6 +5,16 @@ import { storableRecord } from './storable';
 
 const stringList = z.array(z.string());
 
+/** The list fields of a `/send` body: each value a list, its order and repeats of no meaning to the send. */
+export const SEND_LIST_FIELDS = [
+  'channels',
+  'recipients',
+  'clusters',
+  'emailAttachments',
+  'emailCarbonCopies',
+  'emailBlindCarbonCopies',
+] as const;
+
 /** `POST /send` body, the Mia contract (README "API"); cross-field rules live in `SendPreparation.prepare`. */
 export const sendBodySchema = z
   .object({
@@ -51,5 +61,10 @@ export const sendAcceptedSchema = z
 
 export const sendHeadersSchema = z.object({
   prefer: z.string().optional().describe('respond-async: answer 202 at once'),
-  'idempotency-key': z.string().min(1).max(200).optional().describe('Repeating the request returns the same send'),
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Repeating the request returns the same send; the key with a different body is a 422'),
 });

@@ -2,17 +2,10 @@ import path from 'node:path';
 import type { ServiceConfig } from '../../common/config';
 import { badRequest } from '../../common/errors';
 import type { SagaCommand } from '../schemas/saga';
+import { SEND_LIST_FIELDS } from '../schemas/send';
 
 type MetadataSchema = NonNullable<NonNullable<ServiceConfig['flowManagerConfiguration']>['metadataSchema']>;
 
-const LIST_FIELDS = [
-  'channels',
-  'recipients',
-  'clusters',
-  'emailAttachments',
-  'emailCarbonCopies',
-  'emailBlindCarbonCopies',
-] as const;
 const TEXT_FIELDS = ['messageTitle', 'messageContent', 'templateId'] as const;
 
 function readPath(source: unknown, dotPath: string): unknown {
@@ -66,7 +59,7 @@ export class SagaCommandReader {
         .filter((value) => value !== undefined && value !== null);
     };
     const body: Record<string, unknown> = {};
-    for (const field of LIST_FIELDS) {
+    for (const field of SEND_LIST_FIELDS) {
       const found = values(field);
       if (found.length > 0) body[field] = found.flat();
     }

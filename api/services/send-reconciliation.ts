@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Ledger } from '../../common/ledger';
 import type { SendsRepository } from '../../common/sends-repository';
 import type { SendDocument } from '../../common/types';
+import { sagaFailEvent } from '../../workflows';
 
 /** How old a send document without a workflow must be before it counts as never started (not yet starting). */
 export const NOT_STARTED_GRACE_MS = 60_000;
@@ -20,7 +21,9 @@ export interface SendReconcilerDeps {
  * cancelled, timed out, failed: an operator's action or a bug) from one that runs: such a send is `failed`, with the
  * workflow's status in `closedBy` (README "Replay a send (reset)"). So is a document whose workflow never started
  * (the API died between storing the send and starting it; the client got no 2xx and nothing was sent): after a
- * grace period, `closedBy: "NOT_STARTED"`. Without this they would read `running` forever and refuse retries.
+ * grace period, `closedBy: "NOT_STARTED"`; at once when a saga's id turns out to be owned by the fail event of a
+ * refused command for that saga (README "Saga sends"). Without this they would read `running` forever and refuse
+ * retries.
  *
  * Reading a send only computes this (`closure`); `close` writes it, and only the periodic reconciliation
  * (api/plugins/send-reconciliation.ts) and a retry call it.
@@ -36,6 +39,9 @@ export class SendReconciler {
     if (send.status !== 'running') return undefined;
     try {
       const description = await this.deps.temporal.workflow.getHandle(send.workflowId).describe();
+      // The saga's id is owned by the fail event of a refused command (README "Saga sends"): this send never starts.
+      if (description.type === sagaFailEvent.name)
+        return { status: 'failed', closedBy: 'NOT_STARTED', completedAt: new Date() };
       const status = description.status.name;
       if (status === 'RUNNING' || status === 'COMPLETED' || status === 'CONTINUED_AS_NEW') return undefined;
       return { status: 'failed', closedBy: status, completedAt: description.closeTime ?? new Date() };

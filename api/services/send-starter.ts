@@ -1,13 +1,21 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { AppConfig } from '../../common/config';
+import { conflict, HttpError } from '../../common/errors';
 import { idempotentSendId, newSendId, retrySendId, sagaSendId } from '../../common/ids';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import type { SendsRepository } from '../../common/sends-repository';
 import type { SendDocument, SendKind, SendRequest } from '../../common/types';
 import { sagaSendMessage, sendMessage } from '../../workflows';
 import type { SagaSendInput, SendMessageInput } from '../../workflows/send-message';
+import { refusedSaga } from './saga-fail-events';
 
 export type SagaOptions = SagaSendInput['saga'];
+
+/** A client's `Idempotency-Key` and the digest of its request's body (`requestDigest`). */
+export interface IdempotencyOptions {
+  key: string;
+  digest: string;
+}
 
 type SendWorkflow = typeof sendMessage | typeof sagaSendMessage;
 
@@ -32,24 +40,22 @@ export class SendStarter {
   /**
    * Stores the send and starts its workflow. With an idempotency key (or a saga id) the ids are derived from
    * it and the workflow id is never reused, so a repeated request finds the first send instead of starting a
-   * second one.
+   * second one. A key already used for a different body is a 422 (README "API").
    */
   async start(
     request: SendRequest,
-    options: { idempotencyKey?: string; saga?: SagaOptions } = {},
+    options: { idempotency?: IdempotencyOptions; saga?: SagaOptions } = {},
   ): Promise<StartedSend> {
-    const sendId = options.saga
-      ? sagaSendId(options.saga.sagaId)
-      : options.idempotencyKey
-        ? idempotentSendId(options.idempotencyKey)
-        : newSendId();
-    await this.record(sendId, options.saga ? 'saga' : 'send', request, {
-      ...(options.saga ? { sagaId: options.saga.sagaId } : {}),
+    const { idempotency, saga } = options;
+    const sendId = saga ? sagaSendId(saga.sagaId) : idempotency ? idempotentSendId(idempotency.key) : newSendId();
+    await this.record(sendId, saga ? 'saga' : 'send', request, {
+      ...(saga ? { sagaId: saga.sagaId } : {}),
+      ...(idempotency ? { requestDigest: idempotency.digest } : {}),
     });
+    if (idempotency) await this.assertSameRequest(sendId, idempotency);
     const input = this.workflowInput({ sendId, channels: request.channels });
-    if (options.saga) {
-      const saga: SagaSendInput = { ...input, saga: options.saga };
-      await this.startWorkflow(sagaSendMessage, saga, sendId, request, options.saga.sagaId);
+    if (saga) {
+      await this.startWorkflow(sagaSendMessage, { ...input, saga }, sendId, request, saga.sagaId);
     } else {
       await this.startWorkflow(sendMessage, input, sendId, request);
     }
@@ -72,6 +78,17 @@ export class SendStarter {
     });
     await this.startWorkflow(sendMessage, input, retryId, original.request, original.sagaId);
     return { sendId: retryId, workflowId: retryId };
+  }
+
+  /**
+   * The send stored under this key was asked with the same body (the same digest). A send stored before digests
+   * were kept has none and is taken as the same, as it always was.
+   */
+  private async assertSameRequest(sendId: string, idempotency: IdempotencyOptions): Promise<void> {
+    const stored = await this.deps.sends.get(sendId);
+    if (stored?.requestDigest !== undefined && stored.requestDigest !== idempotency.digest) {
+      throw new HttpError(422, `Idempotency-Key: ${idempotency.key} was used for a different request`);
+    }
   }
 
   private workflowInput(send: Omit<SendMessageInput, 'fanOut' | 'retry'>): SendMessageInput {
@@ -129,6 +146,11 @@ export class SendStarter {
     } catch (error) {
       // The same id started before: the same send (idempotency key, redelivered saga command).
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      // Unless the fail event of a refused command for this saga took the id first (README "Saga sends"); the
+      // document just stored is closed as never started by the periodic reconciliation.
+      const { type } = await this.deps.temporal.workflow.getHandle(workflowId).describe();
+      if (type === workflow.name) return;
+      throw sagaId ? refusedSaga(sagaId) : conflict(`sendId: ${workflowId} is taken by a ${type} workflow`);
     }
   }
 }

@@ -210,6 +210,28 @@ describe('POST /send end to end through Temporal (README "API")', () => {
     expect(second.json().sendId).toBe(first.json().sendId);
     expect(await simMessages(stack, 'channel=sms')).toHaveLength(1);
   });
+
+  it('answers 422 naming an Idempotency-Key reused for a different body; the same body in another order is the same send', async () => {
+    const [user] = await insertUsers(stack, [person('Twice')]);
+    const key = `key-${user}`;
+    const payload = { channels: ['sms'], recipients: [user], messageTitle: 'T', messageContent: 'First' };
+    const first = await send(payload, { 'idempotency-key': key });
+    expect(first.statusCode).toBe(200);
+
+    const reordered = { messageContent: 'First', messageTitle: 'T', recipients: [user, user], channels: ['sms'] };
+    const same = await send(reordered, { 'idempotency-key': key });
+    expect(same.statusCode).toBe(200);
+    expect(same.json().sendId).toBe(first.json().sendId);
+
+    const other = await send({ ...payload, messageContent: 'Second' }, { 'idempotency-key': key });
+    expect(other.statusCode).toBe(422);
+    expect(other.json()).toEqual({
+      statusCode: 422,
+      error: 'Unprocessable Entity',
+      message: `Idempotency-Key: ${key} was used for a different request`,
+    });
+    expect((await simMessages(stack, 'channel=sms')).map((message) => message.body)).toEqual(['First']);
+  });
 });
 
 describe('configuration-driven sends', () => {

@@ -1,4 +1,5 @@
-import { idempotentSendId, newSendId, retrySendId, SEND_ID_PATTERN, sagaSendId } from '../../common/ids';
+import { idempotentSendId, isSendId, newSendId, retrySendId, sagaSendId } from '../../common/ids';
+import { sagaKeySchema } from '../../api/schemas/saga';
 
 describe('send ids (README "Find a send in the Temporal UI")', () => {
   it.each([
@@ -7,11 +8,15 @@ describe('send ids (README "Find a send in the Temporal UI")', () => {
     ['saga-<sagaId>', sagaSendId('order-42')],
     ['saga-<sagaId> with . : _ and -', sagaSendId('tenant.a:order_42-b')],
     ['saga-<sagaId> of 200 characters', sagaSendId('s'.repeat(200))],
+    ['saga-<sagaId> with spaces, slashes and a query', sagaSendId('order 42/a?b=1#c%')],
+    ['saga-<sagaId> with non-ASCII and an emoji', sagaSendId('ordine-è-✓-😀')],
+    ['saga-<sagaId> with a newline', sagaSendId('order-42\n')],
     ['send-<uuid>-retry-<n>', retrySendId(newSendId(), 1)],
     ['send-idem-<hash>-retry-<n>', retrySendId(idempotentSendId('key'), 12)],
     ['saga-<sagaId>-retry-<n>', retrySendId(sagaSendId('order-42'), 3)],
-  ])('SEND_ID_PATTERN accepts %s', (_form, id) => {
-    expect(id).toMatch(SEND_ID_PATTERN);
+    ['saga-<sagaId of 200 characters>-retry-<n>', retrySendId(sagaSendId('✓'.repeat(200)), 999)],
+  ])('isSendId accepts %s', (_form, id) => {
+    expect(isSendId(id)).toBe(true);
   });
 
   const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -26,12 +31,36 @@ describe('send ids (README "Find a send in the Temporal UI")', () => {
     ['an upper-case hash', `send-idem-${'A'.repeat(32)}`],
     ['an empty saga id', 'saga-'],
     ['a saga id of 201 characters', `saga-${'s'.repeat(201)}`],
-    ['a trailing newline', 'saga-order-42\n'],
+    ['a saga id with a lone surrogate', 'saga-order-\ud800'],
     ['a retry without a number', `send-${uuid}-retry-`],
     ['a retry with a word', `send-${uuid}-retry-one`],
     ['a retry of nothing', '-retry-1'],
-  ])('SEND_ID_PATTERN rejects %s', (_case, id) => {
-    expect(id).not.toMatch(SEND_ID_PATTERN);
+  ])('isSendId rejects %s', (_case, id) => {
+    expect(isSendId(id)).toBe(false);
+  });
+
+  // README "Saga sends": every key /saga/send accepts names a send that GET /sends/:sendId and its retry accept.
+  it.each([
+    ['order-42'],
+    ['tenant.a:order_42-b'],
+    ['order 42'],
+    ['a/b?c#d%e&f'],
+    ['ключ ✓ 😀'],
+    ['line\nbreak\ttab'],
+    ['k'.repeat(200)],
+  ])('the saga key %j gives a send id, and ids of its retries', (key) => {
+    expect(sagaKeySchema.safeParse(key).success).toBe(true);
+    expect(isSendId(sagaSendId(key))).toBe(true);
+    expect(isSendId(retrySendId(sagaSendId(key), 7))).toBe(true);
+  });
+
+  it.each([
+    ['an empty key', ''],
+    ['201 characters', 'k'.repeat(201)],
+    ['a lone surrogate', 'a\ud800b'],
+    ['a key that reads as a retry of another saga', 'order-42-retry-1'],
+  ])('the saga key schema refuses %s', (_case, key) => {
+    expect(sagaKeySchema.safeParse(key).success).toBe(false);
   });
 
   it('newSendId is a fresh send-<uuid> each time', () => {

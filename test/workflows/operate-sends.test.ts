@@ -91,16 +91,18 @@ describe('operating sends', () => {
     ]);
   });
 
-  it('answers an invalid command with 400, sends the fail event at once and starts nothing', async () => {
+  it('answers an invalid command with 400, sends the fail event through its own workflow and starts no send', async () => {
     const sagaId = `saga-${randomUUID()}`;
     const response = await sagaSend(command(sagaId, { notification: { channels: ['pigeon'] }, buyer: { id: 'x' } }));
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ statusCode: 400, message: expect.stringMatching(/channels/) });
-    const found = await events(sagaId);
+    const found = await waitFor(async () => ((await events(sagaId)).length > 0 ? events(sagaId) : undefined));
     expect(found.map((event) => (event.data as { value: { messageLabel: string } }).value.messageLabel)).toEqual([
       'notificationFailed',
     ]);
     expect(await stack.database.sends.countDocuments({ sagaId })).toBe(0);
+    const workflow = await stack.temporal.workflow.getHandle(`saga-${sagaId}`).describe();
+    expect(workflow.type).toBe('sagaFailEvent');
   });
 
   it('retries only the failed deliveries, once, after the fault is cleared', async () => {
