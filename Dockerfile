@@ -1,8 +1,38 @@
-# Image for docker-compose.yml: the API, the worker and the simulator share it.
-FROM node:20-bookworm-slim
+# syntax=docker/dockerfile:1
+# One image for the API and the worker; the command chooses (README "Deploy"):
+#   docker build -t messaging-service .
+#   docker run … messaging-service                                                    the API
+#   docker run … messaging-service node --max-old-space-size=384 dist/worker/main.js  the worker
+# `--target simulator` is the provider simulator docker-compose.yml stands in for the providers with.
+
+# Node 24 (LTS until April 2028); the code keeps running on Node ≥ 20.19 (package.json "engines").
+ARG NODE_IMAGE=node:24.21.0-trixie-slim
+
+# Build: every dependency, TypeScript included; `npm run build` compiles the service into dist/.
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY . .
-# A throwaway service account for the simulator's OAuth endpoint; mount Google's JSON key in production.
-RUN node -e "const c=require('crypto');const {privateKey}=c.generateKeyPairSync('rsa',{modulusLength:2048});require('fs').writeFileSync('config/fcm-service-account.json',JSON.stringify({client_email:'messaging@compose.iam.gserviceaccount.com',private_key:privateKey.export({type:'pkcs8',format:'pem'})}))"
+RUN npm run build
+
+# The provider simulator is dev tooling (smtp-server, mailparser, tsx are devDependencies): it runs from the
+# build stage, which has them.
+FROM build AS simulator
+USER node
+EXPOSE 4010 2525
+CMD ["node", "--import", "tsx", "simulator/main.ts"]
+
+# Runtime (the default target): production dependencies and dist/ only, as the unprivileged user `node`.
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY config ./config
+# A volume mounted on .data (docker-compose.yml's FCM key) takes this folder's owner, so `node` can write it.
+RUN mkdir .data && chown node:node .data
+USER node
+EXPOSE 3000
+CMD ["node", "dist/api/server.js"]
