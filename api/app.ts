@@ -12,11 +12,12 @@ import { drainingPlugin } from './plugins/draining';
 import { filesServicePlugin } from './plugins/files-service';
 import { metricsPlugin } from './plugins/metrics';
 import { openApiPlugin } from './plugins/openapi';
-import { rateLimitPlugin } from './plugins/rate-limit';
 import { retentionPlugin } from './plugins/retention';
+import { rateLimitPlugin } from './plugins/rate-limit';
 import { sendReconciliationPlugin } from './plugins/send-reconciliation';
 import { sendServicesPlugin } from './plugins/send-services';
 import { temporalPlugin } from './plugins/temporal';
+import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { sagaRoutes } from './routes/saga';
 import { sendRoutes } from './routes/send';
@@ -73,7 +74,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(sendReconciliationPlugin, { everyMs: options.reconcileEveryMs });
     await app.register(retentionPlugin);
     await app.register(sendServicesPlugin);
-    for (const routes of [healthRoutes, sendRoutes, sagaRoutes, sendsRoutes, userRoutes, templateRoutes]) {
+    for (const routes of [healthRoutes, sendRoutes, sagaRoutes, sendsRoutes, userRoutes, templateRoutes, codecRoutes]) {
       await app.register(routes);
     }
   } catch (error) {

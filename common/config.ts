@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseApiKeys } from './api-keys';
 import { knownKeysOnly, strictObject } from './strict-object';
+import { parseCodecKeys } from './encryption-codec';
 import { describeIssues } from './zod-issues';
 
 /** Every channel the service knows; `activeChannels` picks a subset. */
@@ -46,7 +47,7 @@ const SIMULATOR_URL = 'http://127.0.0.1:4010';
  * `npm run dev`, the tests and the bench) the provider simulator at its default ports with the credentials it
  * accepts: the only place the simulator is a default.
  */
-export const PROFILE_DEFAULTS: Record<Profile, Partial<Record<ProviderVariable, string>>> = {
+export const PROFILE_DEFAULTS: Record<Profile, Partial<Record<ProviderVariable | 'TEMPORAL_CODEC_KEYS', string>>> = {
   production: {
     TWILIO_BASE_URL: 'https://api.twilio.com',
     KALEYRA_BASE_URL: 'https://api.kaleyra.io',
@@ -68,6 +69,8 @@ export const PROFILE_DEFAULTS: Record<Profile, Partial<Record<ProviderVariable, 
     FCM_CREDENTIALS_PATH: '.data/fcm-service-account.json',
     INFOBIP_BASE_URL: SIMULATOR_URL,
     INFOBIP_API_KEY: 'simulator-key',
+    // A fixed key, public like the rest of this profile: histories kept in .data/temporal.db stay readable.
+    TEMPORAL_CODEC_KEYS: 'dev:T3NKMdyGTggBUv8ptY1HVf3N1dQT4iT9Wzx+JbYsD7g=',
   },
 };
 
@@ -84,6 +87,18 @@ export const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('messaging'),
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  /** `id:base64key,…`, AES-256 keys of the payload codec; the first encrypts (README "Encryption of workflow data"). */
+  TEMPORAL_CODEC_KEYS: z
+    .string()
+    .optional()
+    .superRefine((value, context) => {
+      if (value === undefined) return;
+      try {
+        parseCodecKeys(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
   MONGODB_URL: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// connection string')

@@ -163,7 +163,12 @@ async function main(): Promise<void> {
   if (ownTemporal) {
     console.log('starting Temporal dev server...');
     const dbFile = path.join(dataDir, 'temporal.db');
-    watchServer(await startTemporal({ port: ports.temporal, uiPort: ports.temporalUi, dbFile }), 'Temporal');
+    // The UI decodes payloads through the API (README "Encryption of workflow data").
+    const uiCodecEndpoint = `http://localhost:${ports.api}/codec`;
+    watchServer(
+      await startTemporal({ port: ports.temporal, uiPort: ports.temporalUi, dbFile, uiCodecEndpoint }),
+      'Temporal',
+    );
   }
   if (ownFerretDb) {
     const dir = path.join(dataDir, 'ferretdb');

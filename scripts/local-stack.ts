@@ -92,6 +92,8 @@ export interface TemporalOptions {
   logFile?: string;
   /** Extra lines to pass through to stdout/stderr. */
   stdio?: 'ignore' | 'inherit';
+  /** The codec server the Web UI decodes payloads with (the API's `/codec`), so that it shows them decrypted. */
+  uiCodecEndpoint?: string;
 }
 
 /** Starts `temporal server start-dev` with our search attributes registered (README "Design"). */
@@ -109,6 +111,7 @@ export async function startTemporal(options: TemporalOptions): Promise<ManagedPr
     'error',
     ...searchAttributeFlags(),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
+    ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
   ];
   const child = spawn(toolPath('temporal'), args, { stdio: options.stdio ?? 'ignore' });
   const managed = manage('temporal', child);

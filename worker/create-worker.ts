@@ -2,6 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities, type ActivityMetrics } from '../activities';
 import { connectActivityDeps } from '../activities/activity-deps';
 import type { AppConfig } from '../common/config';
+import { temporalDataConverter } from '../common/data-converter';
 
 export interface RunningWorker {
   worker: Worker;
@@ -19,6 +20,8 @@ export async function createWorker(
   overrides: Partial<WorkerOptions> = {},
   metrics?: ActivityMetrics,
 ): Promise<RunningWorker> {
+  // Before connecting: a missing key stops the boot with its name.
+  const dataConverter = temporalDataConverter(config.env);
   const deps = await connectActivityDeps(config);
   const activities = createActivities({ ...deps, metrics });
   const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });
@@ -28,6 +31,9 @@ export async function createWorker(
     taskQueue: config.env.TEMPORAL_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
     activities,
+    // Inputs, results and failure messages are stored encrypted (README "Encryption of workflow data"); a prebuilt
+    // `workflowBundle` must be bundled with `FAILURE_CONVERTER_PATH` too.
+    dataConverter,
     maxConcurrentActivityTaskExecutions: config.service.worker.maxConcurrentActivities,
     shutdownGraceTime: config.service.worker.shutdownGraceMs,
     ...overrides,

@@ -71,7 +71,8 @@ export const authPlugin = fp(
     if (keys.length === 0) return;
     const authenticate = keyMatcher(keys);
     app.addHook('onRequest', async (request) => {
-      if (isPublicPath(request.url)) return;
+      // A browser's CORS preflight never carries credentials (the Temporal UI's to /codec, api/routes/codec.ts).
+      if (isPublicPath(request.url) || request.method === 'OPTIONS') return;
       const presented = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
       const key = presented === undefined ? undefined : authenticate(presented);
       if (!key) throw new HttpError(401, 'authorization: a valid "Bearer <API key>" is required');

@@ -24,6 +24,7 @@ export const openApiPlugin = fp(
           { name: 'users', description: "The product team's users" },
           { name: 'templates', description: 'Message templates' },
           { name: 'health', description: 'Probes and metrics, without an API key' },
+          { name: 'codec', description: 'The payload codec of the Temporal UI: workflow data decrypted' },
         ],
         ...(secured
           ? {

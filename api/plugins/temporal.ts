@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import fp from 'fastify-plugin';
+import { temporalDataConverter } from '../../common/data-converter';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,15 +14,17 @@ export interface TemporalPluginOptions {
   temporal?: Client;
 }
 
-/** The Temporal client of `TEMPORAL_ADDRESS` and `TEMPORAL_NAMESPACE`. */
+/** The Temporal client of `TEMPORAL_ADDRESS` and `TEMPORAL_NAMESPACE`, encrypting what it writes to history. */
 export const temporalPlugin = fp<TemporalPluginOptions>(
   async (app, options) => {
     let temporal = options.temporal;
     if (!temporal) {
       const { TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE } = app.config.env;
+      // Before connecting: a missing key stops the boot with its name.
+      const dataConverter = temporalDataConverter(app.config.env);
       const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
       app.addHook('onClose', () => connection.close());
-      temporal = new Client({ connection, namespace: TEMPORAL_NAMESPACE });
+      temporal = new Client({ connection, namespace: TEMPORAL_NAMESPACE, dataConverter });
     }
     app.decorate('temporal', temporal);
   },

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildApp } from '../../api/app';
 import { loadConfig, type AppConfig } from '../../common/config';
+import { temporalDataConverter } from '../../common/data-converter';
 import { connectDatabase, type Database } from '../../common/db';
 import {
   ensureFcmServiceAccount,
@@ -87,7 +88,11 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
   config.service.api.rateLimit.max = Number.MAX_SAFE_INTEGER;
   const database = await connectDatabase(config);
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.env.TEMPORAL_NAMESPACE });
+  const temporal = new Client({
+    connection,
+    namespace: config.env.TEMPORAL_NAMESPACE,
+    dataConverter: temporalDataConverter(config.env),
+  });
   // The configuration's own fan-out sizes: the bench measures what users get.
   const app = await buildApp({ config, database, temporal, logger: false });
   const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });

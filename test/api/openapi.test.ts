@@ -48,6 +48,8 @@ const ROUTES = [
   'POST /sends/{sendId}/retry',
   'POST /templates',
   'POST /templates/{id}/preview',
+  'POST /codec/decode',
+  'POST /codec/encode',
   'POST /users',
 ];
 
@@ -161,6 +163,7 @@ describe('the OpenAPI document', () => {
     const openDocument = await documentOf(open);
     expect(operations(openDocument).filter(({ operation }) => '401' in operation.responses)).toEqual([]);
   });
+
   it('with API keys, declares the 403 of a key without the scope on every operation but health', async () => {
     for (const { route, operation } of operations(await documentOf(secured))) {
       expect([route, Object.keys(operation.responses).includes('403')]).toEqual([route, !route.startsWith('GET /-/')]);

@@ -189,7 +189,7 @@ describe('POST /send end to end through Temporal (README "API")', () => {
   });
 
   // Found by fuzzing (test/api/fuzz.test.ts): the memo over 2 MB failed the start with a 500, the send stored.
-  it('accepts cluster names of any length; the workflow memo keeps the first 100 characters of each', async () => {
+  it('accepts cluster names of any length; the workflow memo counts them and names none', async () => {
     const clusters = ['a', 'b', 'c'].map((letter) => letter.repeat(1_000_000));
     const response = await send(
       { channels: ['sms'], clusters, messageTitle: 'T', messageContent: 'C' },
@@ -197,7 +197,7 @@ describe('POST /send end to end through Temporal (README "API")', () => {
     );
     expect(response.statusCode).toBe(202);
     const { memo } = await stack.temporal.workflow.getHandle(response.json().workflowId).describe();
-    expect(memo?.clusters).toEqual(['a', 'b', 'c'].map((letter) => letter.repeat(100)));
+    expect(memo?.clusters).toBe(3);
   });
 
   it('never sends twice for the same Idempotency-Key', async () => {

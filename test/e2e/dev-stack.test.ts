@@ -267,6 +267,11 @@ describe('npm run dev, end to end', () => {
     }
     const ui = await fetch(`http://localhost:${stack.ports.temporalUi}/`);
     expect(ui.status).toBe(200);
+    // The UI decodes the encrypted payloads through the API (README "Encryption of workflow data").
+    const uiSettings = await json<{ Codec: { Endpoint: string } }>(
+      `http://localhost:${stack.ports.temporalUi}/api/v1/settings`,
+    );
+    expect(uiSettings.Codec.Endpoint).toBe(`http://localhost:${stack.ports.api}/codec`);
   });
 
   it("leaves the configuration file's Flow Manager: a saga send's event reaches it, not the simulator", async () => {

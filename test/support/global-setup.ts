@@ -2,6 +2,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { FAILURE_CONVERTER_PATH } from '../../common/data-converter';
 import {
   ensureFcmServiceAccount,
   freePort,
@@ -30,6 +31,8 @@ export default async function globalSetup(): Promise<void> {
 
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    // The worker's failure converter (createWorker), which a prebuilt bundle must carry itself.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
   });
   const bundlePath = path.join(workDir, 'workflow-bundle.js');

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildApp } from '../../api/app';
 import { parseEnvironment, serviceConfigSchema, type AppConfig } from '../../common/config';
+import { temporalDataConverter } from '../../common/data-converter';
 import { connectDatabase, type Database } from '../../common/db';
 import { freePort, manage, waitForPort, type ManagedProcess } from '../../scripts/local-stack';
 import { startSimulator, type RunningSimulator } from '../../simulator';
@@ -118,7 +119,11 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     throw error;
   });
   const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const temporal = new Client({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter: temporalDataConverter(env),
+  });
   const app = await buildApp({
     config,
     database,

@@ -1,6 +1,8 @@
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PROFILE_DEFAULTS } from '../../common/config';
+import { temporalDataConverter } from '../../common/data-converter';
 import { installQuietRuntime } from '../support/quiet-runtime';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');
@@ -30,7 +32,11 @@ describe('recorded workflow histories replay on the current workflow code', () =
     const histories = recorded.runs.map((history) => ({ workflowId: recorded.workflowId, history }));
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories(
-      { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } },
+      {
+        workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+        // The service's codec: the histories were recorded in plaintext, before encryption, and must still replay.
+        dataConverter: temporalDataConverter(PROFILE_DEFAULTS.development),
+      },
       histories,
     )) {
       if (result.error) failures.push(`${result.workflowId} run ${result.runId}: ${result.error.message}`);
