@@ -1,11 +1,11 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type SendActivities } from '../../activities';
 import { activityDepsOn } from '../../activities/activity-deps';
 import { SendsRepository } from '../../common/sends-repository';
 import type { SendRequest } from '../../common/types';
 import { insertUsers, person, simMessages } from '../support/fixtures';
+import { quietTestLogger } from '../support/quiet-runtime';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /** Dispatch activities against the simulator (MockActivityEnvironment gives them an activity context). */
@@ -57,7 +57,7 @@ describe('dispatch activities', () => {
   }
 
   const run = <T>(fn: () => Promise<T>, attempt = 1) =>
-    new MockActivityEnvironment({ attempt }, { logger: new DefaultLogger('WARN') }).run(fn);
+    new MockActivityEnvironment({ attempt }, { logger: quietTestLogger() }).run(fn);
 
   it('leaves transient failures pending and asks Temporal to retry, then sends once', async () => {
     const [user] = await insertUsers(stack, [person('Transient')]);

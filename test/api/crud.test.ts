@@ -1,4 +1,5 @@
 import { ObjectId } from 'mongodb';
+import { MAX_PARAM_LENGTH } from '../../api/errors';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 describe('users, templates, health and documentation routes', () => {
@@ -123,7 +124,7 @@ describe('users, templates, health and documentation routes', () => {
     const badUrl = await inject('GET', '/users/%E0%A4%A');
     expect(badUrl.statusCode).toBe(400);
     expect(badUrl.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/^url: /) });
-    const longId = await inject('GET', `/templates/${'a'.repeat(101)}`);
+    const longId = await inject('GET', `/templates/${'a'.repeat(MAX_PARAM_LENGTH + 1)}`);
     expect(longId.statusCode).toBe(414);
     expect(longId.json()).toEqual({ statusCode: 414, error: 'URI Too Long', message: expect.stringMatching(/^url: /) });
   });

@@ -7,16 +7,24 @@ let installed = false;
 const DISPATCH_FAILURE_TYPES = new Set<string>(Object.values(FAILURE_TYPES));
 
 /**
- * A dispatch that fails on purpose (a test's injected provider fault) is an expected outcome, recorded in the
+ * An activity that fails on purpose (a test's injected provider fault) is an expected outcome, recorded in the
  * ledger and asserted by the test: the SDK's `Activity failed` warning for it is noise. Every other warning shows.
  */
-function isExpectedDispatchFailure(entry: LogEntry): boolean {
+function isExpectedActivityFailure(entry: LogEntry): boolean {
   const error = entry.meta?.error;
-  return (
-    entry.message === 'Activity failed' &&
-    error instanceof ApplicationFailure &&
-    DISPATCH_FAILURE_TYPES.has(error.type ?? '')
-  );
+  if (entry.message !== 'Activity failed') return false;
+  if (error instanceof ApplicationFailure && DISPATCH_FAILURE_TYPES.has(error.type ?? '')) return true;
+  // A fault the simulator injected (a Flow Manager answering 503, …): what the test asked for.
+  return error instanceof Error && error.message.includes('Simulated');
+}
+
+/** The logger of test workers and mock activity environments: `WARN`, without the failures a test injected. */
+export function quietTestLogger(): DefaultLogger {
+  return new DefaultLogger('WARN', (entry) => {
+    if (isExpectedActivityFailure(entry)) return;
+    const { level, message, meta } = entry;
+    console.error(`[${level}] ${message}`, meta ?? '');
+  });
 }
 
 /**
@@ -26,13 +34,8 @@ function isExpectedDispatchFailure(entry: LogEntry): boolean {
 export function installQuietRuntime(): void {
   if (installed) return;
   installed = true;
-  const logger = new DefaultLogger('WARN', (entry) => {
-    if (isExpectedDispatchFailure(entry)) return;
-    const { level, message, meta } = entry;
-    console.error(`[${level}] ${message}`, meta ?? '');
-  });
   try {
-    Runtime.install({ logger });
+    Runtime.install({ logger: quietTestLogger() });
   } catch {
     // Installed already by an earlier test file in this process: keep that one.
   }
