@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppConfig } from '../common/config';
+import { encryptionCodec } from '../common/data-converter';
 import type { Database } from '../common/db';
 import { loggerOptions, userAddressFields } from '../common/logger';
 import { BODY_LIMIT_BYTES, errorHandling, MAX_PARAM_LENGTH, renderFrameworkError } from './errors';
@@ -48,6 +49,9 @@ export interface BuildAppOptions {
  */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  // Before connecting to anything: a missing or malformed TEMPORAL_CODEC_KEYS stops the boot with its name, not with
+  // a database plugin's timeout when MongoDB is unreachable too (the codec routes and the Temporal client need it).
+  encryptionCodec(config.env);
   const app = Fastify({
     logger:
       options.logger ??

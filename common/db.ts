@@ -12,7 +12,7 @@ import {
   type OptionalUnlessRequiredId,
 } from 'mongodb';
 import type { AppConfig } from './config';
-import { ensureRetentionIndex, expiringCollections } from './retention';
+import { ensureRetentionIndex, type ExpiringDocument } from './retention';
 import type { AudiencePageDocument, DeliveryDocument, DispatchClaimDocument, SendDocument } from './types';
 
 /** The service's collections; users and templates belong to the product team, sends and deliveries to us. */
@@ -61,6 +61,15 @@ export function databaseName(url: string): string {
   const name = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]*)/.exec(url)?.[1];
   return name ? decodeURIComponent(name) : 'messaging';
 }
+
+/**
+ * The collections of a send whose documents expire `RETENTION_DAYS` after their `createdAt` (README "Retention"),
+ * children before sends, each typed by what the retention reads of it.
+ */
+export const expiringCollections = (database: Database): Collection<ExpiringDocument>[] =>
+  [database.deliveries, database.audiencePages, database.dispatchClaims, database.sends].map(({ collectionName }) =>
+    database.db.collection<ExpiringDocument>(collectionName),
+  );
 
 async function ensureIndexes(database: Database, config: AppConfig): Promise<void> {
   const { clusters } = config.service.userFields;

@@ -1,5 +1,4 @@
 import { MongoServerError, type Collection } from 'mongodb';
-import type { Database } from './db';
 
 /** The index on `createdAt` of every expiring collection: a TTL index where the store has them. */
 export const RETENTION_INDEX = 'by_created';
@@ -16,16 +15,7 @@ const NOT_IMPLEMENTED = 238;
 const errorCode = (error: unknown) => (error instanceof MongoServerError ? error.code : undefined);
 
 /** What the expiring collections have in common: an `_id` and the date the retention counts from. */
-type ExpiringDocument = { _id: string; createdAt: Date };
-
-/**
- * The collections of a send whose documents expire `RETENTION_DAYS` after their `createdAt` (README "Retention"),
- * children before sends, each typed by what the retention reads of it.
- */
-export const expiringCollections = (database: Database): Collection<ExpiringDocument>[] =>
-  [database.deliveries, database.audiencePages, database.dispatchClaims, database.sends].map(({ collectionName }) =>
-    database.db.collection<ExpiringDocument>(collectionName),
-  );
+export type ExpiringDocument = { _id: string; createdAt: Date };
 
 /** Creates `by_created` with this TTL, or changes the TTL of the `by_created` that is there. */
 async function applyTtl(collection: Collection<ExpiringDocument>, expireAfterSeconds: number): Promise<void> {
@@ -83,14 +73,14 @@ export interface PurgeOptions {
  * its deliveries if a purge stops half-way. Returns how many documents went, per collection.
  */
 export async function purgeExpired(
-  database: Database,
+  collections: Collection<ExpiringDocument>[],
   retentionDays: number,
   options: PurgeOptions = {},
 ): Promise<Record<string, number>> {
   const before = options.before ?? new Date(Date.now() - retentionDays * DAY_MS);
   const batchSize = options.batchSize ?? 1000;
   const deleted: Record<string, number> = {};
-  for (const collection of expiringCollections(database)) {
+  for (const collection of collections) {
     let count = 0;
     for (;;) {
       const expired = await collection

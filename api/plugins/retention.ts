@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin';
+import { expiringCollections } from '../../common/db';
 import { purgeExpired } from '../../common/retention';
 
 export interface RetentionPluginOptions {
@@ -21,7 +22,7 @@ export const retentionPlugin = fp<RetentionPluginOptions>(
 
     const purge = async (): Promise<void> => {
       try {
-        const deleted = await purgeExpired(app.database, retentionDays);
+        const deleted = await purgeExpired(expiringCollections(app.database), retentionDays);
         if (Object.values(deleted).some((count) => count > 0)) {
           app.log.info({ deleted, retentionDays }, 'documents past their retention deleted');
         }

@@ -7,7 +7,7 @@ type ZodApp = Parameters<FastifyPluginAsyncZod>[0];
 
 /**
  * What the routes of a resource addressed by `/:id` share (users, templates): the documented 404, the guard that
- * turns "nothing has this id" into it, and the `DELETE` route, which is the same for both.
+ * turns "nothing has this id" into it, and the `GET` and `DELETE` routes of one, which are the same for both.
  */
 export function resourceById(resource: 'user' | 'template', idParams: z.ZodObject<{ id: z.ZodType<string> }>) {
   const unknownId = errorResponses({ 404: `No ${resource} has this id` });
@@ -16,24 +16,39 @@ export function resourceById(resource: 'user' | 'template', idParams: z.ZodObjec
     if (!result) throw notFound(`id: ${resource} ${id} not found`);
     return result;
   };
+  /** The options of a route on `/<resource>s/:id`: its scope, its documentation, its answers and the 404. */
+  const byIdOptions = <R extends Record<number, z.ZodType>>(
+    scope: 'read' | 'admin',
+    operationId: string,
+    summary: string,
+    response: R,
+  ) => ({
+    config: { scope },
+    schema: { tags: [`${resource}s`], operationId, summary, params: idParams, response: { ...response, ...unknownId } },
+  });
+  const url = `/${resource}s/:id`;
+  /** `GET /<resource>s/:id`: the document as `present` shapes it (and `answer` documents it), or 404. */
+  const registerGet = <D>(
+    app: ZodApp,
+    operationId: string,
+    answer: z.ZodType,
+    findById: (id: string) => Promise<D | null>,
+    present: (document: D) => unknown,
+  ) =>
+    app.get(
+      url,
+      byIdOptions('read', operationId, `A ${resource}`, { 200: answer.describe(`The ${resource}`) }),
+      async (request) => present(found(await findById(request.params.id), request.params.id)),
+    );
   /** `DELETE /<resource>s/:id`: 204, or 404 when nothing has this id. */
   const registerDelete = (app: ZodApp, operationId: string, remove: (id: string) => Promise<boolean>) =>
     app.delete(
-      `/${resource}s/:id`,
-      {
-        config: { scope: 'admin' },
-        schema: {
-          tags: [`${resource}s`],
-          operationId,
-          summary: `Delete a ${resource}`,
-          params: idParams,
-          response: { 204: z.undefined().describe('Deleted; no body'), ...unknownId },
-        },
-      },
+      url,
+      byIdOptions('admin', operationId, `Delete a ${resource}`, { 204: z.undefined().describe('Deleted; no body') }),
       async (request, reply) => {
         found(await remove(request.params.id), request.params.id);
         return reply.code(204).send();
       },
     );
-  return { unknownId, found, registerDelete };
+  return { unknownId, found, registerGet, registerDelete };
 }

@@ -21,7 +21,7 @@ import {
 } from '../schemas/templates';
 
 const idParams = z.object({ id: objectIdString });
-const { unknownId: unknownTemplate, found, registerDelete } = resourceById('template', idParams);
+const { unknownId: unknownTemplate, found, registerGet, registerDelete } = resourceById('template', idParams);
 
 /** The channels a template has content for, in the order of `CHANNELS`. */
 function templateChannels(template: TemplateDocument): (typeof CHANNELS)[number][] {
@@ -68,20 +68,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => (await templates.list(request.query)).map(present),
   );
 
-  app.get(
-    '/templates/:id',
-    {
-      config: { scope: 'read' },
-      schema: {
-        tags: ['templates'],
-        operationId: 'getTemplate',
-        summary: 'A template',
-        params: idParams,
-        response: { 200: templateSchema.describe('The template'), ...unknownTemplate },
-      },
-    },
-    async (request) => present(found(await templates.findById(request.params.id), request.params.id)),
-  );
+  registerGet(app, 'getTemplate', templateSchema, (id) => templates.findById(id), present);
 
   app.post(
     '/templates',

@@ -48,7 +48,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   const fields = app.config.service.userFields;
   const schemas = userSchemas(fields);
   const idParams = z.object({ id: z.string().min(1).max(200) });
-  const { unknownId: unknownUser, found, registerDelete } = resourceById('user', idParams);
+  const { unknownId: unknownUser, found, registerGet, registerDelete } = resourceById('user', idParams);
   const present = (doc: Document) => ({
     ...doc,
     _id: userIdToString(doc._id),
@@ -70,20 +70,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => (await users.list(request.query)).map(present),
   );
 
-  app.get(
-    '/users/:id',
-    {
-      config: { scope: 'read' },
-      schema: {
-        tags: ['users'],
-        operationId: 'getUser',
-        summary: 'A user',
-        params: idParams,
-        response: { 200: schemas.user.describe('The user'), ...unknownUser },
-      },
-    },
-    async (request) => present(found(await users.findById(request.params.id), request.params.id)),
-  );
+  registerGet(app, 'getUser', schemas.user, (id) => users.findById(id), present);
 
   app.post(
     '/users',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { buildApp } from '../../api/app';
+import { expiringCollections } from '../../common/db';
 import { ensureRetentionIndex, purgeExpired, RETENTION_INDEX } from '../../common/retention';
 import { waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -55,7 +56,7 @@ describe('retention of sends, deliveries, audience snapshots and dispatch claims
   it('purgeExpired deletes what is older than the retention, in batches, and keeps what is newer', async () => {
     const old = await insertAged(91, 5);
     const recent = await insertAged(89, 3);
-    const deleted = await purgeExpired(stack.database, 90, { batchSize: 2 });
+    const deleted = await purgeExpired(expiringCollections(stack.database), 90, { batchSize: 2 });
     expect(deleted).toEqual(Object.fromEntries(COLLECTIONS.map((name) => [name, 5])));
     expect(await remaining(old)).toEqual(Object.fromEntries(COLLECTIONS.map((name) => [name, 0])));
     expect(await remaining(recent)).toEqual(Object.fromEntries(COLLECTIONS.map((name) => [name, 3])));
