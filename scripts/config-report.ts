@@ -1,5 +1,6 @@
 import { checkChannelProviders } from '../activities/providers';
 import { envSchema, loadConfig, PROFILE_DEFAULTS, type AppConfig } from '../common/config';
+import { encryptionCodec } from '../common/data-converter';
 
 /** What a secret is printed as. */
 export const HIDDEN = '***';
@@ -14,9 +15,15 @@ const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#:]*):[^/?#]*@/i;
 
 /**
  * A setting as it may be printed: a secret's value (`*_TOKEN`, `*_API_KEY`, `API_KEYS`, a PEM private key) as `***`,
- * a URL's password as `***`; anything else as it is.
+ * the payload codec's keys with their ids only (`k2:***,k1:***`: which key encrypts shows, no key does), a URL's
+ * password as `***`; anything else as it is.
  */
 export function redactSetting(name: string, value: string): string {
+  if (name === 'TEMPORAL_CODEC_KEYS')
+    return value
+      .split(',')
+      .map((entry) => `${entry.includes(':') ? entry.slice(0, entry.indexOf(':')).trim() : ''}:${HIDDEN}`)
+      .join(',');
   if (SECRET_NAME.test(name) || value.includes('-----BEGIN')) return HIDDEN;
   return value.replace(URL_PASSWORD, `$1:${HIDDEN}@`);
 }
@@ -71,6 +78,8 @@ export function describeEffectiveConfig(environment: NodeJS.ProcessEnv, config: 
  */
 export async function checkConfiguration(environment: NodeJS.ProcessEnv): Promise<string> {
   const config = loadConfig(environment);
+  // Both processes stop at boot without the payload codec's keys (README "Encryption of workflow data").
+  encryptionCodec(config.env);
   await checkChannelProviders(config);
   return describeEffectiveConfig(environment, config);
 }

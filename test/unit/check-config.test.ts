@@ -16,8 +16,11 @@ const secrets = {
   INFOBIP_API_KEY: 'infobip-secret-0003',
   API_KEYS: 'api-secret-0004,api-secret-0005',
 };
+const codecKey = Buffer.alloc(32, 7).toString('base64');
+
 const environment = {
   ...secrets,
+  TEMPORAL_CODEC_KEYS: `k1:${codecKey}`,
   CONFIGURATION_PATH: 'config/default.json',
   SMTP_URL: 'smtp://mailer:smtp-secret-0006@mail.example.com:587',
   MONGODB_URL: 'mongodb://app:mongo-secret-0007@db1.example.com:27017,db2.example.com:27017/messaging',
@@ -35,9 +38,11 @@ describe('npm run check-config', () => {
       ...Object.values(secrets).flatMap((value) => value.split(',')),
       'smtp-secret',
       'mongo-secret',
+      codecKey,
     ])
       expect(report).not.toContain(secret);
     expect(report).toMatch(/TWILIO_AUTH_TOKEN +\*\*\* +set/);
+    expect(report).toMatch(/TEMPORAL_CODEC_KEYS +k1:\*\*\* +set/);
     expect(report).toContain('smtp://mailer:***@mail.example.com:587');
     expect(report).toContain('mongodb://app:***@db1.example.com:27017,db2.example.com:27017/messaging');
     expect(report).toMatch(/TWILIO_BASE_URL +https:\/\/api\.twilio\.com +production profile/);
@@ -52,6 +57,7 @@ describe('npm run check-config', () => {
   it.each([
     ['TWILIO_AUTH_TOKEN', 'abc', '***'],
     ['API_KEYS', 'k1,k2', '***'],
+    ['TEMPORAL_CODEC_KEYS', 'new:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=,old:YWJj', 'new:***,old:***'],
     ['FCM_PRIVATE_KEY', 'anything', '***'],
     ['SOME_JSON', '{"private_key":"-----BEGIN PRIVATE KEY-----\\nMII"}', '***'],
     ['SMTP_URL', 'smtps://user@example.com:pa:ss@mail.example.com', 'smtps://user@example.com:***@mail.example.com'],
@@ -60,6 +66,11 @@ describe('npm run check-config', () => {
     ['TWILIO_ACCOUNT_SID', 'AC123', 'AC123'],
   ])('redacts %s=%s as %s', (name, value, printed) => {
     expect(redactSetting(name, value)).toBe(printed);
+  });
+
+  it('refuses a production environment without TEMPORAL_CODEC_KEYS, naming it, as the API and the worker do', async () => {
+    const { TEMPORAL_CODEC_KEYS: _, ...withoutKeys } = environment;
+    await expect(checkConfiguration(withoutKeys)).rejects.toThrow(/^TEMPORAL_CODEC_KEYS: required/);
   });
 
   it("refuses what the worker refuses, with the worker's message", async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigurationError, parseEnvironment, PROFILE_DEFAULTS } from '../../common/config';
+import { buildApp } from '../../api/app';
+import { ConfigurationError, loadConfig, parseEnvironment, PROFILE_DEFAULTS } from '../../common/config';
 import { temporalDataConverter } from '../../common/data-converter';
 import { parseCodecKeys } from '../../common/encryption-codec';
 
@@ -16,5 +17,13 @@ describe('TEMPORAL_CODEC_KEYS', () => {
     expect(() => temporalDataConverter(parseEnvironment({}))).toThrow(/TEMPORAL_CODEC_KEYS: required/);
     expect(parseCodecKeys(PROFILE_DEFAULTS.development.TEMPORAL_CODEC_KEYS!)).toHaveLength(1);
     expect(temporalDataConverter(parseEnvironment({ MESSAGING_PROFILE: 'development' })).payloadCodecs).toHaveLength(1);
+  });
+
+  it("stops the API's boot naming it before the API connects to anything", async () => {
+    // MongoDB unreachable too: the refusal names the key, not the database plugin's timeout.
+    const config = loadConfig({ MONGODB_URL: 'mongodb://127.0.0.1:1/messaging?serverSelectionTimeoutMS=20000' });
+    const started = Date.now();
+    await expect(buildApp({ config, logger: false })).rejects.toThrow(/^TEMPORAL_CODEC_KEYS: required/);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 });
