@@ -57,6 +57,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       options.logger ??
       loggerOptions(config.env.LOG_LEVEL, { redactFields: userAddressFields(config.service.userFields) }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // Longer than MongoDB's server selection (10 s), so that an unreachable store stops the boot with its own message
+    // (`MONGODB_URL: cannot connect to …`), not with fastify's "plugin did not start in time".
+    pluginTimeout: 30_000,
     // Send ids carry any saga id, percent-encoded (README "Find a send in the Temporal UI").
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Error bodies already name the field; ajv's own coercion is replaced by zod.

@@ -38,7 +38,13 @@ export interface Database {
  */
 export async function connectDatabase(config: AppConfig, options: { ensureIndexes?: boolean } = {}): Promise<Database> {
   const client = new MongoClient(config.env.MONGODB_URL, { serverSelectionTimeoutMS: 10000, maxPoolSize: 50 });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    // Named by its variable and host, never its credentials: the boot's message must say what to fix.
+    const host = /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]*)/.exec(config.env.MONGODB_URL)?.[1] ?? 'the server';
+    throw new Error(`MONGODB_URL: cannot connect to ${host}: ${(error as Error).message}`, { cause: error });
+  }
   const db = client.db(databaseName(config.env.MONGODB_URL));
   const database: Database = {
     client,
