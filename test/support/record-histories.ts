@@ -3,7 +3,8 @@
  * dev server, FerretDB, worker and simulator (the test suite's own stack). Run it when a workflow change is
  * meant to be incompatible (README "Changing a workflow safely"), never to make a failing replay pass:
  *
- *   npm run record-histories
+ *   npm run record-histories                      # every scenario
+ *   npm run record-histories -- saga-fail-event   # only the scenarios named (a new one, without re-recording the rest)
  *
  * Each scenario writes `test/workflows/histories/<name>.json` (every run of the workflow, the last one last).
  */
@@ -53,7 +54,11 @@ async function runsOf(stack: TestStack, workflowId: string): Promise<unknown[]> 
   return histories.sort((a, b) => a.ended - b.ended).map((run) => run.json);
 }
 
+/** Scenario names given on the command line: only those are written (all of them without any). */
+const ONLY = process.argv.slice(2);
+
 function save(name: string, workflowId: string, runs: unknown[]): void {
+  if (ONLY.length > 0 && !ONLY.includes(name)) return;
   const file = path.join(HISTORIES_DIR, `${name}.json`);
   writeFileSync(file, `${JSON.stringify({ workflowId, runs }, null, 1)}\n`);
   console.log(`${name}: ${runs.length} run(s) of ${workflowId} → ${path.relative(process.cwd(), file)}`);
@@ -169,6 +174,26 @@ async function main(): Promise<void> {
     await stack.temporal.workflow.getHandle(resetId, runId!).result();
     await waitFor(async () => (await runsOf(stack, resetId)).length === 2);
     save('reset-send', resetId, await runsOf(stack, resetId));
+
+    // A refused saga command: its fail event goes out through a `sagaFailEvent` workflow on the saga's id.
+    const refusedSagaId = `refused-${randomUUID()}`;
+    const refused = await stack.app.inject({
+      method: 'POST',
+      url: '/saga/send',
+      payload: {
+        key: refusedSagaId,
+        value: { messageLabel: 'sendNotification', messagePayload: { notification: {} } },
+      },
+    });
+    if (refused.statusCode !== 400) throw new Error(`a refused saga answered ${refused.statusCode}: ${refused.body}`);
+    await waitFor(async () => {
+      const description = await stack.temporal.workflow
+        .getHandle(`saga-${refusedSagaId}`)
+        .describe()
+        .catch(() => null);
+      return description?.status.name === 'COMPLETED';
+    });
+    save('saga-fail-event', `saga-${refusedSagaId}`, await runsOf(stack, `saga-${refusedSagaId}`));
   } finally {
     await stack.close();
     await globalTeardown();

@@ -23,7 +23,14 @@ describe('recorded workflow histories replay on the current workflow code', () =
 
   it('has the recorded scenarios', () => {
     expect(files.sort()).toEqual(
-      ['paged-send.json', 'reset-send.json', 'retry-send.json', 'saga-send.json', 'small-send.json'].sort(),
+      [
+        'paged-send.json',
+        'reset-send.json',
+        'retry-send.json',
+        'saga-fail-event.json',
+        'saga-send.json',
+        'small-send.json',
+      ].sort(),
     );
   });
 
