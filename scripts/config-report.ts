@@ -1,5 +1,6 @@
 import { checkChannelProviders } from '../activities/providers';
-import { envSchema, loadConfig, PROFILE_DEFAULTS, type AppConfig } from '../common/config';
+import { envSchema, loadConfig, type AppConfig } from '../common/config';
+import { PROFILE_DEFAULTS } from '../common/profiles';
 import { encryptionCodec } from '../common/data-converter';
 
 /** What a secret is printed as. */

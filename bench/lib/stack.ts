@@ -64,7 +64,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
 
   const simulator = await startSimulator({});
   const env: Record<string, string> = {
-    // The simulator's credentials for what is not set below (common/config.ts PROFILE_DEFAULTS).
+    // The simulator's credentials for what is not set below (common/profiles.ts PROFILE_DEFAULTS).
     MESSAGING_PROFILE: 'development',
     MONGODB_URL: mongoUrl,
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,

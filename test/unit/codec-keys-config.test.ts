@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildApp } from '../../api/app';
-import { ConfigurationError, loadConfig, parseEnvironment, PROFILE_DEFAULTS } from '../../common/config';
+import { ConfigurationError, loadConfig, parseEnvironment } from '../../common/config';
+import { PROFILE_DEFAULTS } from '../../common/profiles';
 import { temporalDataConverter } from '../../common/data-converter';
 import { parseCodecKeys } from '../../common/encryption-codec';
 

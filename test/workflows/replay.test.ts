@@ -1,7 +1,7 @@
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROFILE_DEFAULTS } from '../../common/config';
+import { PROFILE_DEFAULTS } from '../../common/profiles';
 import { temporalDataConverter } from '../../common/data-converter';
 import { installQuietRuntime } from '../support/quiet-runtime';
 
