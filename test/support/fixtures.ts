@@ -85,3 +85,34 @@ export async function storeRunningSend(stack: TestStack, createdAt: Date): Promi
   await stack.database.sends.insertOne(send);
   return send;
 }
+
+/**
+ * Resets a workflow to its first completed workflow task (what "replay from the start" does in the UI and the CLI);
+ * resolves with the new run's id.
+ */
+export async function resetToFirstWorkflowTask(stack: TestStack, workflowId: string, reason: string): Promise<string> {
+  const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
+  const firstTask = history.events!.find((event) => event.workflowTaskCompletedEventAttributes)!;
+  const { runId } = await stack.temporal.workflowService.resetWorkflowExecution({
+    namespace: stack.config.env.TEMPORAL_NAMESPACE,
+    workflowExecution: { workflowId },
+    workflowTaskFinishEventId: firstTask.eventId,
+    requestId: randomUUID(),
+    reason,
+  });
+  return runId!;
+}
+
+/** `POST /saga/send` of a Flow Manager command: the saga id and its metadata (`value.messagePayload`). */
+export function postSagaCommand(
+  stack: TestStack,
+  sagaId: string,
+  messagePayload: Record<string, unknown>,
+  messageLabel = 'sendNotification',
+) {
+  return stack.app.inject({
+    method: 'POST',
+    url: '/saga/send',
+    payload: { key: sagaId, value: { messageLabel, messagePayload } },
+  });
+}

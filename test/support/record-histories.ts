@@ -16,7 +16,7 @@ import { ObjectId } from 'mongodb';
 import { toolPath } from '../../scripts/local-stack';
 import globalSetup from './global-setup';
 import globalTeardown from './global-teardown';
-import { insertUsers, person, waitFor } from './fixtures';
+import { insertUsers, person, postSagaCommand, resetToFirstWorkflowTask, waitFor } from './fixtures';
 import { startTestStack, type TestStack } from './test-stack';
 
 const HISTORIES_DIR = path.resolve(__dirname, '../workflows/histories');
@@ -128,19 +128,9 @@ async function main(): Promise<void> {
     // A saga send and its Flow Manager event.
     const [buyer] = await insertUsers(stack, [person('Buyer')]);
     const sagaId = `order-${randomUUID()}`;
-    const saga = await stack.app.inject({
-      method: 'POST',
-      url: '/saga/send',
-      payload: {
-        key: sagaId,
-        value: {
-          messageLabel: 'sendNotification',
-          messagePayload: {
-            notification: { channels: ['sms'], template: templateId.toHexString() },
-            buyer: { id: buyer },
-          },
-        },
-      },
+    const saga = await postSagaCommand(stack, sagaId, {
+      notification: { channels: ['sms'], template: templateId.toHexString() },
+      buyer: { id: buyer },
     });
     if (saga.statusCode !== 200) throw new Error(`POST /saga/send answered ${saga.statusCode}: ${saga.body}`);
     await stack.temporal.workflow.getHandle(`saga-${sagaId}`).result();
@@ -162,29 +152,14 @@ async function main(): Promise<void> {
       messageTitle: 'T',
       messageContent: 'Reset',
     });
-    const history = await stack.temporal.workflow.getHandle(resetId).fetchHistory();
-    const firstTask = history.events!.find((event) => event.workflowTaskCompletedEventAttributes)!;
-    const { runId } = await stack.temporal.workflowService.resetWorkflowExecution({
-      namespace: stack.config.env.TEMPORAL_NAMESPACE,
-      workflowExecution: { workflowId: resetId },
-      workflowTaskFinishEventId: firstTask.eventId,
-      requestId: randomUUID(),
-      reason: 'recording a reset run',
-    });
-    await stack.temporal.workflow.getHandle(resetId, runId!).result();
+    const runId = await resetToFirstWorkflowTask(stack, resetId, 'recording a reset run');
+    await stack.temporal.workflow.getHandle(resetId, runId).result();
     await waitFor(async () => (await runsOf(stack, resetId)).length === 2);
     save('reset-send', resetId, await runsOf(stack, resetId));
 
     // A refused saga command: its fail event goes out through a `sagaFailEvent` workflow on the saga's id.
     const refusedSagaId = `refused-${randomUUID()}`;
-    const refused = await stack.app.inject({
-      method: 'POST',
-      url: '/saga/send',
-      payload: {
-        key: refusedSagaId,
-        value: { messageLabel: 'sendNotification', messagePayload: { notification: {} } },
-      },
-    });
+    const refused = await postSagaCommand(stack, refusedSagaId, { notification: {} });
     if (refused.statusCode !== 400) throw new Error(`a refused saga answered ${refused.statusCode}: ${refused.body}`);
     await waitFor(async () => {
       const description = await stack.temporal.workflow

@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { randomUUID } from 'node:crypto';
-import { insertUsers, person, simMessages, waitFor } from '../support/fixtures';
+import { insertUsers, person, postSagaCommand, simMessages, waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
@@ -40,17 +40,12 @@ describe('crash safety', () => {
     let worker = await stack.spawnWorkerProcess();
 
     const sagaId = `crash-${randomUUID()}`;
-    const response = await stack.app.inject({
-      method: 'POST',
-      url: '/saga/send',
-      payload: {
-        key: sagaId,
-        value: {
-          messageLabel: 'send',
-          messagePayload: { channels: ['sms'], clusters: ['crash'], template: templateId.toHexString() },
-        },
-      },
-    });
+    const response = await postSagaCommand(
+      stack,
+      sagaId,
+      { channels: ['sms'], clusters: ['crash'], template: templateId.toHexString() },
+      'send',
+    );
     expect(response.statusCode).toBe(200);
 
     await waitFor(async () => ((await simMessages(stack, 'channel=sms')).length >= 10 ? true : undefined));

@@ -1,6 +1,14 @@
 import { ObjectId } from 'mongodb';
 import { randomUUID } from 'node:crypto';
-import { insertUsers, person, simMessages, storeRunningSend, waitFor, type SimMessage } from '../support/fixtures';
+import {
+  insertUsers,
+  person,
+  resetToFirstWorkflowTask,
+  simMessages,
+  storeRunningSend,
+  waitFor,
+  type SimMessage,
+} from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 const FLOW_MANAGER = {
@@ -161,17 +169,8 @@ describe('operating sends', () => {
     const { sendId } = sent.json();
     expect(await simMessages(stack)).toHaveLength(6);
 
-    const handle = stack.temporal.workflow.getHandle(sendId);
-    const history = await handle.fetchHistory();
-    const firstTask = history.events!.find((event) => event.workflowTaskCompletedEventAttributes)!;
-    const { runId } = await stack.temporal.workflowService.resetWorkflowExecution({
-      namespace: stack.config.env.TEMPORAL_NAMESPACE,
-      workflowExecution: { workflowId: sendId },
-      workflowTaskFinishEventId: firstTask.eventId,
-      requestId: randomUUID(),
-      reason: 'replay test',
-    });
-    const replayed = stack.temporal.workflow.getHandle(sendId, runId!);
+    const runId = await resetToFirstWorkflowTask(stack, sendId, 'replay test');
+    const replayed = stack.temporal.workflow.getHandle(sendId, runId);
     const summary = await replayed.result();
     expect(summary).toMatchObject({ status: 'completed', recipients: 3 });
     const replayHistory = await replayed.fetchHistory();
@@ -197,16 +196,8 @@ describe('operating sends', () => {
     await stack.temporal.workflow.getHandle(workflowId).result();
     expect(await events(sagaId)).toHaveLength(1);
 
-    const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
-    const firstTask = history.events!.find((event) => event.workflowTaskCompletedEventAttributes)!;
-    const { runId } = await stack.temporal.workflowService.resetWorkflowExecution({
-      namespace: stack.config.env.TEMPORAL_NAMESPACE,
-      workflowExecution: { workflowId },
-      workflowTaskFinishEventId: firstTask.eventId,
-      requestId: randomUUID(),
-      reason: 'saga replay test',
-    });
-    await stack.temporal.workflow.getHandle(workflowId, runId!).result();
+    const runId = await resetToFirstWorkflowTask(stack, workflowId, 'saga replay test');
+    await stack.temporal.workflow.getHandle(workflowId, runId).result();
     expect(await events(sagaId)).toHaveLength(1);
     expect(await simMessages(stack, 'channel=sms')).toHaveLength(2);
   });
