@@ -35,6 +35,8 @@ export interface DispatchDeps extends DeliveryDeps {
 
 /** Provider calls in flight per activity; the worker's activity slots multiply it. */
 const CALLS_IN_FLIGHT = 16;
+const DEBUG_LEVELS = new Set(['debug', 'trace']);
+
 /** Each heartbeat crosses into the SDK's native core: one a second is plenty to show the worker is alive. */
 const HEARTBEAT_EVERY_MS = 1000;
 
@@ -111,6 +113,8 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
   // Cancelled (the worker's shutdown grace ran out, or the workflow was cancelled): no new provider call starts,
   // the calls in flight finish and are recorded, and what was never attempted is left pending for the retry.
   const cancelled = () => context.cancellationSignal.aborted;
+  // The SDK builds each line's metadata before the level is checked: on this path, per delivery, only when it shows.
+  const logEachDelivery = DEBUG_LEVELS.has(deps.config.env.LOG_LEVEL);
   const results = await mapWithConcurrency(
     pending,
     CALLS_IN_FLIGHT,
@@ -125,13 +129,15 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
         states.get(userId)?.attempts ?? 0,
         maxAttempts,
       );
-      context.log.debug('delivery attempted', {
-        sendId,
-        channel,
-        userId,
-        status: attempt.outcome.status,
-        code: attempt.outcome.code,
-      });
+      if (logEachDelivery) {
+        context.log.debug('delivery attempted', {
+          sendId,
+          channel,
+          userId,
+          status: attempt.outcome.status,
+          code: attempt.outcome.code,
+        });
+      }
       const now = Date.now();
       if (now - lastHeartbeat >= HEARTBEAT_EVERY_MS) {
         lastHeartbeat = now;
