@@ -88,6 +88,28 @@ export const envSchema = z.object({
       }
     }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * `id:base64key,…`, AES-256-GCM keys of the registered providers' credentials at rest; the first encrypts
+   * (README "OS1-style messaging"). Unset: `/providers` refuses to store credentials.
+   */
+  PROVIDER_CREDENTIALS_KEYS: z
+    .string()
+    .optional()
+    .superRefine((value, context) => {
+      if (value === undefined) return;
+      try {
+        parseCodecKeys(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
+  /** Where providers reach this API from outside: the base of the webhook URLs it hands them. */
+  PUBLIC_BASE_URL: z.url().optional(),
+  /**
+   * The service's own secret: the tokens in the webhook URLs it gives providers and each API key's callback signing
+   * secret derive from it (README "OS1-style messaging"). Unset: callbacks and provider webhooks are refused.
+   */
+  WEBHOOK_SECRET: z.string().min(16).optional(),
   /** Days a send's documents (send, deliveries, audience, dispatch claims) are kept (README "Retention"). */
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });

@@ -29,6 +29,18 @@ export interface Database {
   dispatchClaims: Collection<DispatchClaimDocument>;
   /** Provider calls per channel and second, shared by every worker (`rateLimits`): one token per call. */
   rateTokens: Collection<{ _id: string }>;
+  /** Registered providers (`/providers`), keyed by name; credentials encrypted (README "OS1-style messaging"). */
+  providers: Collection<Document>;
+  /** One document per channel that has a tenant default provider, keyed by channel: the store keeps it one. */
+  tenantDefaults: Collection<{ _id: string; provider: string }>;
+  /** Notifications under admin review (`/notifications`). */
+  notifications: Collection<Document>;
+  /** `POST /messages` requests: the messages with their addresses, the callback, the resolved templates. */
+  messageRequests: Collection<Document>;
+  /** Delivery status events owed to a request's callback URL, keyed by (delivery, status): each posted once. */
+  callbackEvents: Collection<Document>;
+  /** A provider's message id → the ledger entry it delivers, for the providers' delivery reports. */
+  providerMessages: Collection<Document>;
   close(): Promise<void>;
 }
 
@@ -56,6 +68,12 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     audiencePages: db.collection<AudiencePageDocument>('audience_pages'),
     dispatchClaims: db.collection<DispatchClaimDocument>('dispatch_claims'),
     rateTokens: db.collection<{ _id: string }>('rate_tokens'),
+    providers: db.collection('providers'),
+    tenantDefaults: db.collection<{ _id: string; provider: string }>('tenant_defaults'),
+    notifications: db.collection('notifications'),
+    messageRequests: db.collection('message_requests'),
+    callbackEvents: db.collection('callback_events'),
+    providerMessages: db.collection('provider_messages'),
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) await ensureIndexes(database, config);

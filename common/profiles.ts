@@ -32,7 +32,7 @@ const SIMULATOR_URL = 'http://127.0.0.1:4010';
  * `npm run dev`, the tests and the bench) the provider simulator at its default ports with the credentials it
  * accepts: the only place the simulator is a default.
  */
-export const PROFILE_DEFAULTS: Record<Profile, Partial<Record<ProviderVariable | 'TEMPORAL_CODEC_KEYS', string>>> = {
+export const PROFILE_DEFAULTS: Record<Profile, Partial<Record<ProviderVariable | 'TEMPORAL_CODEC_KEYS' | 'PROVIDER_CREDENTIALS_KEYS' | 'WEBHOOK_SECRET', string>>> = {
   production: {
     TWILIO_BASE_URL: 'https://api.twilio.com',
     KALEYRA_BASE_URL: 'https://api.kaleyra.io',
@@ -56,5 +56,8 @@ export const PROFILE_DEFAULTS: Record<Profile, Partial<Record<ProviderVariable |
     INFOBIP_API_KEY: 'simulator-key',
     // A fixed key, public like the rest of this profile: histories kept in .data/temporal.db stay readable.
     TEMPORAL_CODEC_KEYS: 'dev:T3NKMdyGTggBUv8ptY1HVf3N1dQT4iT9Wzx+JbYsD7g=',
+    // Public too: credentials registered on `npm run dev` are the simulator's, and .data/ keeps them across restarts.
+    PROVIDER_CREDENTIALS_KEYS: 'dev:0AlB09G2rzjOiIIw51kD+rDJVqSVlXz/1Cw3uivNObE=',
+    WEBHOOK_SECRET: 'development-webhook-secret',
   },
 };
