@@ -32,7 +32,10 @@ const SIMULATOR_URL = 'http://127.0.0.1:4010';
  * `npm run dev`, the tests and the bench) the provider simulator at its default ports with the credentials it
  * accepts: the only place the simulator is a default.
  */
-export const PROFILE_DEFAULTS: Record<Profile, Partial<Record<ProviderVariable | 'TEMPORAL_CODEC_KEYS' | 'PROVIDER_CREDENTIALS_KEYS' | 'WEBHOOK_SECRET', string>>> = {
+export const PROFILE_DEFAULTS: Record<
+  Profile,
+  Partial<Record<ProviderVariable | 'TEMPORAL_CODEC_KEYS' | 'PROVIDER_CREDENTIALS_KEYS' | 'WEBHOOK_SECRET', string>>
+> = {
   production: {
     TWILIO_BASE_URL: 'https://api.twilio.com',
     KALEYRA_BASE_URL: 'https://api.kaleyra.io',
