@@ -1,25 +1,10 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { PermanentProviderError, TransientProviderError } from '../../common/errors';
+import type { FcmSettings } from '../../common/provider-settings';
 import type { ProviderReceipt, PushMessage, PushProvider } from './channel-interfaces';
 import { formBody, joinUrl, type ProviderHttpClient } from './http-client';
-import { httpProviderSettingsSchema } from './http-settings';
 import { ProviderSettingsError } from './settings-error';
-
-/**
- * What a Firebase project needs; from `FCM_*` today (see `providerSettingsFromConfig`). `baseUrl` is the base of
- * the FCM HTTP v1 API: `https://fcm.googleapis.com` in production, the simulator locally.
- */
-export const fcmSettingsSchema = httpProviderSettingsSchema.extend({
-  /** OAuth token endpoint the signed JWT is exchanged at, `https://oauth2.googleapis.com/token` in production. */
-  tokenUrl: z.url(),
-  /** Firebase project id, in `/v1/projects/{projectId}/messages:send`. */
-  projectId: z.string().min(1),
-  /** Path of the service-account JSON key (`client_email`, `private_key`), read when the provider is built. */
-  credentialsPath: z.string().min(1),
-});
-export type FcmSettings = z.infer<typeof fcmSettingsSchema>;
 
 const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 /** Refresh a little before Google's expiry so no request goes out with a token that dies in flight. */
@@ -45,16 +30,28 @@ export function readServiceAccount(credentialsPath: string): ServiceAccount {
   } catch (error) {
     throw refuse(`cannot be read: ${(error as Error).message}`);
   }
-  let account: { client_email?: unknown; private_key?: unknown };
+  let account: unknown;
   try {
-    account = JSON.parse(text) as typeof account;
+    account = JSON.parse(text);
   } catch (error) {
     throw refuse(`is not a service-account JSON key: ${(error as Error).message}`);
   }
-  if (typeof account?.client_email !== 'string' || account.client_email === '') throw refuse('has no client_email');
-  if (typeof account.private_key !== 'string' || account.private_key === '') throw refuse('has no private_key');
+  return serviceAccountFrom(account, refuse);
+}
+
+/**
+ * Checks a service-account key given as settings (`serviceAccount`, a registered provider's credentials) or read
+ * from a file: `client_email` and a `private_key` that parses as a PEM private key.
+ */
+export function serviceAccountFrom(
+  account: unknown,
+  refuse = (problem: string) => ProviderSettingsError.of('fcm', [{ setting: 'serviceAccount', message: problem }]),
+): ServiceAccount {
+  const key = account as { client_email?: unknown; private_key?: unknown } | null;
+  if (typeof key?.client_email !== 'string' || key.client_email === '') throw refuse('has no client_email');
+  if (typeof key.private_key !== 'string' || key.private_key === '') throw refuse('has no private_key');
   try {
-    return { clientEmail: account.client_email, privateKey: createPrivateKey(account.private_key) };
+    return { clientEmail: key.client_email, privateKey: createPrivateKey(key.private_key) };
   } catch (error) {
     // The key itself stays out of the message: it is a secret.
     throw refuse(`has a private_key that is not a PEM private key (${(error as Error).message})`);
@@ -79,12 +76,17 @@ export class FcmProvider implements PushProvider {
   private pendingToken?: Promise<string>;
   private readonly account: ServiceAccount;
 
-  /** Reads the service account (`readServiceAccount`): a `ProviderSettingsError` when it cannot be used. */
+  /**
+   * Reads the service account (`readServiceAccount`, or the key given as `serviceAccount`): a
+   * `ProviderSettingsError` when it cannot be used.
+   */
   constructor(
     private readonly http: ProviderHttpClient,
     private readonly settings: FcmSettings,
   ) {
-    this.account = readServiceAccount(settings.credentialsPath);
+    this.account = settings.serviceAccount
+      ? serviceAccountFrom(settings.serviceAccount)
+      : readServiceAccount(settings.credentialsPath ?? '');
   }
 
   private signedAssertion(account: ServiceAccount): string {

@@ -13,9 +13,23 @@ export {
 export { ProviderSettingsError, type SettingIssue } from './settings-error';
 export { InactiveChannelProvider } from './inactive-channel';
 export { ProviderHttpClient } from './http-client';
-export { FcmProvider, fcmSettingsSchema, readServiceAccount, type FcmSettings } from './fcm';
-export { InfobipProvider, infobipSettingsSchema, type InfobipSettings } from './infobip';
-export { KaleyraProvider, kaleyraSettingsSchema, type KaleyraSettings } from './kaleyra';
-export { MiaSmsServiceProvider, miaSmsServiceSettingsSchema, type MiaSmsServiceSettings } from './mia-sms-service';
-export { SmtpProvider, smtpSettingsSchema, type SmtpSettings } from './smtp';
-export { TwilioProvider, twilioSettingsSchema, type TwilioSettings } from './twilio';
+export { FcmProvider, readServiceAccount, serviceAccountFrom } from './fcm';
+export { InfobipProvider } from './infobip';
+export { KaleyraProvider } from './kaleyra';
+export { MiaSmsServiceProvider } from './mia-sms-service';
+export { SmtpProvider } from './smtp';
+export { TwilioProvider } from './twilio';
+export {
+  fcmSettingsSchema,
+  infobipSettingsSchema,
+  kaleyraSettingsSchema,
+  miaSmsServiceSettingsSchema,
+  smtpSettingsSchema,
+  twilioSettingsSchema,
+  type FcmSettings,
+  type InfobipSettings,
+  type KaleyraSettings,
+  type MiaSmsServiceSettings,
+  type SmtpSettings,
+  type TwilioSettings,
+} from '../../common/provider-settings';

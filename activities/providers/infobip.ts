@@ -1,17 +1,6 @@
-import { z } from 'zod';
+import type { InfobipSettings } from '../../common/provider-settings';
 import type { ProviderReceipt, TextMessage, WhatsappProvider } from './channel-interfaces';
 import { joinUrl, type ProviderHttpClient } from './http-client';
-import { httpProviderSettingsSchema } from './http-settings';
-
-/**
- * What an Infobip account needs; from `INFOBIP_*` today (see `providerSettingsFromConfig`). `baseUrl` is the
- * account's personal base URL (`https://<id>.api.infobip.com`), the simulator locally.
- */
-export const infobipSettingsSchema = httpProviderSettingsSchema.extend({
-  /** API key, sent as `Authorization: App <key>`. */
-  apiKey: z.string().min(1),
-});
-export type InfobipSettings = z.infer<typeof infobipSettingsSchema>;
 
 /** Infobip's error JSON: `{ requestError: { serviceException: { messageId, text } } }`. */
 export const readInfobipError = (body: unknown) => {
@@ -30,9 +19,9 @@ export class InfobipProvider implements WhatsappProvider {
   async sendWhatsapp({ from, to, body }: TextMessage): Promise<ProviderReceipt> {
     const response = await this.http.call(
       'infobip',
-      joinUrl(this.settings.baseUrl, '/whatsapp/1/message/text'),
+      joinUrl(this.settings.baseUrl ?? this.settings.apiBaseUrl ?? '', '/whatsapp/1/message/text'),
       {
-        headers: { authorization: `App ${this.settings.apiKey}`, 'content-type': 'application/json' },
+        headers: { authorization: `App ${this.settings.apiKey ?? ''}`, 'content-type': 'application/json' },
         body: JSON.stringify({ from, to, content: { text: body } }),
       },
       readInfobipError,

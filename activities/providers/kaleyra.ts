@@ -1,19 +1,6 @@
-import { z } from 'zod';
+import type { KaleyraSettings } from '../../common/provider-settings';
 import type { ProviderReceipt, SmsProvider, TextMessage, VoiceProvider } from './channel-interfaces';
 import { codeAndMessageErrorReader, formBody, joinUrl, type ProviderHttpClient } from './http-client';
-import { httpProviderSettingsSchema } from './http-settings';
-
-/**
- * What a Kaleyra account needs; from `KALEYRA_*` today (see `providerSettingsFromConfig`). `baseUrl` is the base
- * of Kaleyra's v1 API: `https://api.kaleyra.io` in production, the simulator locally.
- */
-export const kaleyraSettingsSchema = httpProviderSettingsSchema.extend({
-  /** API key, sent in the `api-key` header. */
-  apiKey: z.string().min(1),
-  /** Account SID, the first segment of every resource path (`/v1/{sid}/...`). */
-  sid: z.string().min(1),
-});
-export type KaleyraSettings = z.infer<typeof kaleyraSettingsSchema>;
 
 /** Kaleyra's error JSON: `{ code: 'E413', message, error: {...} }`. */
 export const readKaleyraError = codeAndMessageErrorReader('KALEYRA');

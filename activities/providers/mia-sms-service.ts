@@ -1,13 +1,6 @@
-import { z } from 'zod';
+import type { MiaSmsServiceSettings } from '../../common/provider-settings';
 import type { ProviderReceipt, SmsProvider, TextMessage } from './channel-interfaces';
 import { joinUrl, type ProviderHttpClient } from './http-client';
-
-/** Where Mia-Platform's SMS Service runs; `SMS_SERVICE_URL` today (see `providerSettingsFromConfig`). */
-export const miaSmsServiceSettingsSchema = z.strictObject({
-  /** Base URL of the SMS Service; messages go to `POST {baseUrl}/send`. */
-  baseUrl: z.url(),
-});
-export type MiaSmsServiceSettings = z.infer<typeof miaSmsServiceSettingsSchema>;
 
 /** Mia-Platform's SMS Service plugin, for users who already run it: `POST {baseUrl}/send`. */
 export class MiaSmsServiceProvider implements SmsProvider {

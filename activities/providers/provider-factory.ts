@@ -1,37 +1,39 @@
-import type { z } from 'zod';
 import { ConfigurationError, type AppConfig, type Channel, type Env } from '../../common/config';
-import type { ChannelProviders } from './channel-interfaces';
-import { fcmSettingsSchema, FcmProvider, type FcmSettings } from './fcm';
+import { PROVIDER_SETTINGS_SCHEMAS, type ProviderSettings, type ProviderType } from '../../common/provider-settings';
+import type { ChannelProviders, EmailProvider, SmsProvider } from './channel-interfaces';
+import { FcmProvider } from './fcm';
 import { ProviderHttpClient } from './http-client';
 import { InactiveChannelProvider } from './inactive-channel';
-import { infobipSettingsSchema, InfobipProvider, type InfobipSettings } from './infobip';
-import { kaleyraSettingsSchema, KaleyraProvider, type KaleyraSettings } from './kaleyra';
-import { miaSmsServiceSettingsSchema, MiaSmsServiceProvider, type MiaSmsServiceSettings } from './mia-sms-service';
+import { InfobipProvider } from './infobip';
+import { KaleyraProvider } from './kaleyra';
+import { MiaSmsServiceProvider } from './mia-sms-service';
 import { ProviderSettingsError } from './settings-error';
-import { smtpSettingsSchema, SmtpProvider, type SmtpSettings } from './smtp';
-import { twilioSettingsSchema, TwilioProvider, type TwilioSettings } from './twilio';
+import { SmtpProvider } from './smtp';
+import { TwilioProvider } from './twilio';
 
-/** Each provider type with its settings and what it builds; the one list to extend with a new provider. */
-interface ProviderTypes {
-  twilio: { settings: TwilioSettings; provider: TwilioProvider };
-  kaleyra: { settings: KaleyraSettings; provider: KaleyraProvider };
-  infobip: { settings: InfobipSettings; provider: InfobipProvider };
-  fcm: { settings: FcmSettings; provider: FcmProvider };
-  smtp: { settings: SmtpSettings; provider: SmtpProvider };
-  'mia-sms-service': { settings: MiaSmsServiceSettings; provider: MiaSmsServiceProvider };
+export type { ProviderType } from '../../common/provider-settings';
+
+/** What each provider type builds; the one list to extend with a new provider (its settings: common/provider-settings). */
+interface ProviderClasses {
+  twilio: TwilioProvider;
+  kaleyra: KaleyraProvider;
+  infobip: InfobipProvider;
+  fcm: FcmProvider;
+  smtp: SmtpProvider;
+  'mia-sms-service': MiaSmsServiceProvider;
+  ses: EmailProvider;
+  pinpoint: SmsProvider;
 }
 
-export type ProviderType = keyof ProviderTypes;
-
 /** What `createProvider` builds for a type; Twilio's implements both `SmsProvider` and `VoiceProvider`. */
-export type ProviderOf<T extends ProviderType> = ProviderTypes[T]['provider'];
+export type ProviderOf<T extends ProviderType> = ProviderClasses[T];
 
 /**
  * One provider to build: its type and its own settings, e.g.
  * `{ providerType: 'twilio', settings: { baseUrl, accountSid, authToken } }`.
  */
 export type ProviderSpec = {
-  [T in ProviderType]: { providerType: T; settings: ProviderTypes[T]['settings'] };
+  [T in ProviderType]: { providerType: T; settings: ProviderSettings<T> };
 }[ProviderType];
 
 /** What every provider built by one `createChannelProviders` shares. */
@@ -40,20 +42,25 @@ export interface SharedProviderResources {
   http: ProviderHttpClient;
 }
 
-interface ProviderBuilder<T extends ProviderType> {
-  schema: z.ZodType<ProviderTypes[T]['settings']>;
-  build(settings: ProviderTypes[T]['settings'], shared: SharedProviderResources): ProviderOf<T>;
-}
+/** Builds a provider from settings its type's schema (`PROVIDER_SETTINGS_SCHEMAS`) has accepted. */
+type ProviderBuilder<T extends ProviderType> = (
+  settings: ProviderSettings<T>,
+  shared: SharedProviderResources,
+) => ProviderOf<T>;
 
 const BUILDERS: { [T in ProviderType]: ProviderBuilder<T> } = {
-  twilio: { schema: twilioSettingsSchema, build: (settings, { http }) => new TwilioProvider(http, settings) },
-  kaleyra: { schema: kaleyraSettingsSchema, build: (settings, { http }) => new KaleyraProvider(http, settings) },
-  infobip: { schema: infobipSettingsSchema, build: (settings, { http }) => new InfobipProvider(http, settings) },
-  fcm: { schema: fcmSettingsSchema, build: (settings, { http }) => new FcmProvider(http, settings) },
-  smtp: { schema: smtpSettingsSchema, build: (settings) => new SmtpProvider(settings) },
-  'mia-sms-service': {
-    schema: miaSmsServiceSettingsSchema,
-    build: (settings, { http }) => new MiaSmsServiceProvider(http, settings),
+  twilio: (settings, { http }) => new TwilioProvider(http, settings),
+  kaleyra: (settings, { http }) => new KaleyraProvider(http, settings),
+  infobip: (settings, { http }) => new InfobipProvider(http, settings),
+  fcm: (settings, { http }) => new FcmProvider(http, settings),
+  smtp: (settings) => new SmtpProvider(settings),
+  'mia-sms-service': (settings, { http }) => new MiaSmsServiceProvider(http, settings),
+  // Built through the AWS SDK from the next commit on; until then refused like an unknown type.
+  ses: () => {
+    throw new ProviderSettingsError('ses providers are not built yet', 'ses');
+  },
+  pinpoint: () => {
+    throw new ProviderSettingsError('pinpoint providers are not built yet', 'pinpoint');
   },
 };
 
@@ -70,24 +77,34 @@ export function createProvider<S extends ProviderSpec>(
   // The schema and the builder looked up by one type belong together, which TypeScript cannot see across a union.
   const builder = (Object.hasOwn(BUILDERS, spec.providerType) ? BUILDERS[spec.providerType] : undefined) as
     ProviderBuilder<S['providerType']> | undefined;
-  if (!builder) {
+  const schema = PROVIDER_SETTINGS_SCHEMAS[spec.providerType];
+  if (!builder || !schema) {
     throw new ProviderSettingsError(
       `unknown provider type "${String(spec.providerType)}" (known: ${Object.keys(BUILDERS).join(', ')})`,
       String(spec.providerType),
     );
   }
-  const parsed = builder.schema.safeParse(spec.settings);
+  const parsed = schema.safeParse(spec.settings);
   if (!parsed.success) {
     throw ProviderSettingsError.of(
       spec.providerType,
       parsed.error.issues.map((issue) => ({ setting: issue.path.join('.'), message: issue.message })),
     );
   }
-  return builder.build(parsed.data, shared);
+  return builder(parsed.data as ProviderSettings<S['providerType']>, shared);
 }
 
-/** The environment variable of each setting of each provider type (README "Configuration"). */
-const SETTING_VARIABLES: { [T in ProviderType]: Record<keyof ProviderTypes[T]['settings'], keyof Env> } = {
+/** The provider types the service configuration can name for a channel (`providers.<channel>`). */
+type ConfiguredProviderType = AppConfig['service']['providers'][Channel];
+type ConfiguredProviderSpec = Extract<ProviderSpec, { providerType: ConfiguredProviderType }>;
+
+/**
+ * The environment variable of each setting of each provider type the configuration can name (README
+ * "Configuration"); the others (SES, Pinpoint) exist only as registered providers.
+ */
+const SETTING_VARIABLES: {
+  [T in ConfiguredProviderType]: Partial<Record<keyof ProviderSettings<T>, keyof Env>>;
+} = {
   twilio: { baseUrl: 'TWILIO_BASE_URL', accountSid: 'TWILIO_ACCOUNT_SID', authToken: 'TWILIO_AUTH_TOKEN' },
   kaleyra: { baseUrl: 'KALEYRA_BASE_URL', apiKey: 'KALEYRA_API_KEY', sid: 'KALEYRA_SID' },
   infobip: { baseUrl: 'INFOBIP_BASE_URL', apiKey: 'INFOBIP_API_KEY' },
@@ -102,8 +119,8 @@ const SETTING_VARIABLES: { [T in ProviderType]: Record<keyof ProviderTypes[T]['s
 };
 
 /** The active channels each provider type serves, per `activeChannels` and `providers.<channel>`. */
-export function activeProviderTypes(config: AppConfig): Map<ProviderType, Channel[]> {
-  const served = new Map<ProviderType, Channel[]>();
+export function activeProviderTypes(config: AppConfig): Map<ConfiguredProviderType, Channel[]> {
+  const served = new Map<ConfiguredProviderType, Channel[]>();
   for (const channel of config.service.activeChannels) {
     const type = config.service.providers[channel];
     served.set(type, [...(served.get(type) ?? []), channel]);
@@ -116,7 +133,7 @@ export function activeProviderTypes(config: AppConfig): Map<ProviderType, Channe
  * environment variables (README "Configuration"): one spec per type however many channels it serves. An inactive
  * channel's provider needs nothing. The settings are as the environment has them: `createProvider` checks them.
  */
-export function providerSettingsFromConfig(config: AppConfig): ProviderSpec[] {
+export function providerSettingsFromConfig(config: AppConfig): ConfiguredProviderSpec[] {
   return [...activeProviderTypes(config).keys()].map(
     (type) =>
       ({
@@ -124,7 +141,7 @@ export function providerSettingsFromConfig(config: AppConfig): ProviderSpec[] {
         settings: Object.fromEntries(
           Object.entries(SETTING_VARIABLES[type]).map(([setting, variable]) => [setting, config.env[variable]]),
         ),
-      }) as ProviderSpec,
+      }) as ConfiguredProviderSpec,
   );
 }
 
@@ -137,7 +154,7 @@ interface VariableProblem {
 }
 
 function describeInVariables(config: AppConfig, error: ProviderSettingsError, channels: Channel[]): VariableProblem[] {
-  const type = error.providerType as ProviderType;
+  const type = error.providerType as ConfiguredProviderType;
   const variables: Record<string, keyof Env | undefined> = SETTING_VARIABLES[type];
   const uses = `${type} sends ${channels.join(', ')}`;
   if (error.issues.length === 0) return [{ text: `${error.message} (${uses})`, missing: false }];
@@ -160,7 +177,7 @@ function describeInVariables(config: AppConfig, error: ProviderSettingsError, ch
 export function createChannelProviders(config: AppConfig): ChannelProviders {
   const served = activeProviderTypes(config);
   const http = new ProviderHttpClient();
-  const instances = new Map<ProviderType, ProviderOf<ProviderType>>();
+  const instances = new Map<ConfiguredProviderType, ProviderOf<ConfiguredProviderType>>();
   const problems: VariableProblem[] = [];
   for (const spec of providerSettingsFromConfig(config)) {
     try {
@@ -185,7 +202,7 @@ export function createChannelProviders(config: AppConfig): ChannelProviders {
     throw new ConfigurationError(`invalid environment for the active channels: ${described}${hint}`);
   }
   const { activeChannels, providers } = config.service;
-  const providerOf = <T extends ProviderType>(channel: Channel, type: T) =>
+  const providerOf = <T extends ConfiguredProviderType>(channel: Channel, type: T) =>
     activeChannels.includes(channel) ? (instances.get(type) as ProviderOf<T>) : new InactiveChannelProvider(channel);
   return {
     email: providerOf('email', providers.email),

@@ -1,14 +1,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import { z } from 'zod';
 import { PermanentProviderError, TransientProviderError } from '../../common/errors';
+import type { SmtpSettings } from '../../common/provider-settings';
 import type { EmailMessage, EmailProvider, ProviderReceipt } from './channel-interfaces';
-
-/** Where mail goes; `SMTP_URL` today (see `providerSettingsFromConfig`). */
-export const smtpSettingsSchema = z.strictObject({
-  /** `smtp://user:pass@host:587` (STARTTLS when the server offers it) or `smtps://` (TLS from the start). */
-  url: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL'),
-});
-export type SmtpSettings = z.infer<typeof smtpSettingsSchema>;
 
 /** SMTP reply codes: 4xx is "try again later", 5xx is final (RFC 5321 §4.2.1); no reply at all is transient. */
 export function classifySmtpError(error: unknown): TransientProviderError | PermanentProviderError {

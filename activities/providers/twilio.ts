@@ -1,19 +1,6 @@
-import { z } from 'zod';
+import type { TwilioSettings } from '../../common/provider-settings';
 import type { ProviderReceipt, SmsProvider, TextMessage, VoiceProvider } from './channel-interfaces';
 import { basicAuth, codeAndMessageErrorReader, formBody, joinUrl, type ProviderHttpClient } from './http-client';
-import { httpProviderSettingsSchema } from './http-settings';
-
-/**
- * What a Twilio account needs; from `TWILIO_*` today (see `providerSettingsFromConfig`). `baseUrl` is the base of
- * Twilio's REST API: `https://api.twilio.com` in production, the simulator locally.
- */
-export const twilioSettingsSchema = httpProviderSettingsSchema.extend({
-  /** Account SID: the account of every resource and the basic-auth user. */
-  accountSid: z.string().min(1),
-  /** Auth token: the basic-auth password. */
-  authToken: z.string().min(1),
-});
-export type TwilioSettings = z.infer<typeof twilioSettingsSchema>;
 
 /** Twilio's error JSON: `{ code: 21211, message, more_info, status }`. */
 export const readTwilioError = codeAndMessageErrorReader('TWILIO');
