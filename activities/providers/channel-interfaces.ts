@@ -22,6 +22,8 @@ export interface EmailMessage {
   text?: string;
   html: string;
   attachments: EmailAttachment[];
+  /** Where the provider posts delivery reports for this message, when it takes one per message. Absent: none. */
+  statusCallbackUrl?: string;
 }
 
 export interface EmailProvider {
@@ -33,6 +35,10 @@ export interface TextMessage {
   from: string;
   to: string;
   body: string;
+  /** A registered template's id at the provider/regulator (OS1 `externalRef`; Pinpoint TemplateId, DLT). */
+  templateRef?: string;
+  /** Where the provider posts delivery reports for this message (Twilio StatusCallback). Absent: none. */
+  statusCallbackUrl?: string;
 }
 
 export interface SmsProvider {
@@ -44,8 +50,25 @@ export interface VoiceProvider {
   call(message: TextMessage): Promise<ProviderReceipt>;
 }
 
+/** A WhatsApp button: a link (`value` is its URL, or a template's URL suffix) or a quick reply (its title). */
+export type WhatsappButton = { type: 'url'; value: string } | { type: 'quickReply'; value: string };
+
+/** What a WhatsApp message may carry besides its text; the provider decides how (see infobip.ts). */
+export interface WhatsappMedia {
+  document?: { url: string; filename?: string };
+  image?: { url: string };
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
+}
+
+export interface WhatsappMessage extends TextMessage {
+  /** A template approved at the provider (Infobip templateName = OS1 externalRef) and its body placeholders. */
+  template?: { name: string; language: string; placeholders: string[] };
+  media?: WhatsappMedia;
+  buttons?: WhatsappButton[];
+}
+
 export interface WhatsappProvider {
-  sendWhatsapp(message: TextMessage): Promise<ProviderReceipt>;
+  sendWhatsapp(message: WhatsappMessage): Promise<ProviderReceipt>;
 }
 
 export interface PushMessage {
