@@ -18,18 +18,24 @@ export { InfobipProvider } from './infobip';
 export { KaleyraProvider } from './kaleyra';
 export { MiaSmsServiceProvider } from './mia-sms-service';
 export { SmtpProvider } from './smtp';
+export { SesProvider } from './ses';
+export { PinpointSmsProvider } from './pinpoint';
 export { TwilioProvider } from './twilio';
 export {
   fcmSettingsSchema,
   infobipSettingsSchema,
   kaleyraSettingsSchema,
   miaSmsServiceSettingsSchema,
+  pinpointSettingsSchema,
+  sesSettingsSchema,
   smtpSettingsSchema,
   twilioSettingsSchema,
   type FcmSettings,
   type InfobipSettings,
   type KaleyraSettings,
   type MiaSmsServiceSettings,
+  type PinpointSettings,
+  type SesSettings,
   type SmtpSettings,
   type TwilioSettings,
 } from '../../common/provider-settings';

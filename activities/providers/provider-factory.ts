@@ -1,13 +1,15 @@
 import { ConfigurationError, type AppConfig, type Channel, type Env } from '../../common/config';
 import { PROVIDER_SETTINGS_SCHEMAS, type ProviderSettings, type ProviderType } from '../../common/provider-settings';
-import type { ChannelProviders, EmailProvider, SmsProvider } from './channel-interfaces';
+import type { ChannelProviders } from './channel-interfaces';
 import { FcmProvider } from './fcm';
 import { ProviderHttpClient } from './http-client';
 import { InactiveChannelProvider } from './inactive-channel';
 import { InfobipProvider } from './infobip';
 import { KaleyraProvider } from './kaleyra';
 import { MiaSmsServiceProvider } from './mia-sms-service';
+import { PinpointSmsProvider } from './pinpoint';
 import { ProviderSettingsError } from './settings-error';
+import { SesProvider } from './ses';
 import { SmtpProvider } from './smtp';
 import { TwilioProvider } from './twilio';
 
@@ -21,8 +23,8 @@ interface ProviderClasses {
   fcm: FcmProvider;
   smtp: SmtpProvider;
   'mia-sms-service': MiaSmsServiceProvider;
-  ses: EmailProvider;
-  pinpoint: SmsProvider;
+  ses: SesProvider;
+  pinpoint: PinpointSmsProvider;
 }
 
 /** What `createProvider` builds for a type; Twilio's implements both `SmsProvider` and `VoiceProvider`. */
@@ -55,13 +57,9 @@ const BUILDERS: { [T in ProviderType]: ProviderBuilder<T> } = {
   fcm: (settings, { http }) => new FcmProvider(http, settings),
   smtp: (settings) => new SmtpProvider(settings),
   'mia-sms-service': (settings, { http }) => new MiaSmsServiceProvider(http, settings),
-  // Built through the AWS SDK from the next commit on; until then refused like an unknown type.
-  ses: () => {
-    throw new ProviderSettingsError('ses providers are not built yet', 'ses');
-  },
-  pinpoint: () => {
-    throw new ProviderSettingsError('pinpoint providers are not built yet', 'pinpoint');
-  },
+  // Each holds its own AWS SDK client (signing, its own connection pool): closed with the provider.
+  ses: (settings) => new SesProvider(settings),
+  pinpoint: (settings) => new PinpointSmsProvider(settings),
 };
 
 /**

@@ -1,0 +1,67 @@
+import {
+  PinpointSMSVoiceV2Client,
+  SendTextMessageCommand,
+  type SendTextMessageCommandInput,
+} from '@aws-sdk/client-pinpoint-sms-voice-v2';
+import type { PinpointSettings } from '../../common/provider-settings';
+import { classifyAwsError } from './aws-errors';
+import type { ProviderReceipt, SmsProvider, TextMessage } from './channel-interfaces';
+
+/** How long one call may take before it counts as a transient failure (the activity retries it). */
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * The `SendTextMessage` request of one SMS. The origination identity is the message's `from` (the template's
+ * origination number), else the settings' `originationNumber`, else none (AWS picks one of the account's). A
+ * registered template (`templateRef`, OS1 `externalRef`) and the settings' `entityId` are the v2 API's
+ * `DestinationCountryParameters` `IN_TEMPLATE_ID` and `IN_ENTITY_ID` (v1's `TemplateId` and `EntityId`, India's
+ * DLT registration), sent only when set.
+ */
+export function pinpointSendTextInput(message: TextMessage, settings: PinpointSettings): SendTextMessageCommandInput {
+  const originationIdentity = message.from || settings.originationNumber;
+  const countryParameters = {
+    ...(message.templateRef ? { IN_TEMPLATE_ID: message.templateRef } : {}),
+    ...(settings.entityId ? { IN_ENTITY_ID: settings.entityId } : {}),
+  };
+  return {
+    DestinationPhoneNumber: message.to,
+    ...(originationIdentity ? { OriginationIdentity: originationIdentity } : {}),
+    MessageBody: message.body,
+    MessageType: 'TRANSACTIONAL',
+    ...(Object.keys(countryParameters).length > 0 ? { DestinationCountryParameters: countryParameters } : {}),
+  };
+}
+
+/**
+ * SMS through AWS End User Messaging SMS, the Pinpoint SMS and Voice API v2 (`SendTextMessage`), with the official
+ * AWS SDK v3 client signed with the settings' access key. The endpoint is the settings' `endpoint`, else the SDK's
+ * own resolution (`AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2`, `AWS_ENDPOINT_URL`). Delivery events go through
+ * configuration sets, not per message, so `statusCallbackUrl` is unused. The SDK's own retries are off: the
+ * delivery's retry policy decides.
+ */
+export class PinpointSmsProvider implements SmsProvider {
+  private readonly client: PinpointSMSVoiceV2Client;
+
+  constructor(private readonly settings: PinpointSettings) {
+    this.client = new PinpointSMSVoiceV2Client({
+      region: settings.region,
+      credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
+      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS, connectionTimeout: 5_000 },
+    });
+  }
+
+  async sendSms(message: TextMessage): Promise<ProviderReceipt> {
+    try {
+      const output = await this.client.send(new SendTextMessageCommand(pinpointSendTextInput(message, this.settings)));
+      return { providerMessageId: output.MessageId };
+    } catch (error) {
+      throw classifyAwsError('pinpoint', error);
+    }
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+}
