@@ -110,6 +110,11 @@ export const envSchema = z.object({
    * secret derive from it (README "OS1-style messaging"). Unset: callbacks and provider webhooks are refused.
    */
   WEBHOOK_SECRET: z.string().min(16).optional(),
+  /**
+   * Whether the URLs callers give (callbacks, media to check) may reach loopback and private addresses; `false`
+   * keeps a caller from reaching this network's insides through them. The development profile sets `true`.
+   */
+  ALLOW_PRIVATE_NETWORK_URLS: z.enum(['true', 'false']).optional(),
   /** Days a send's documents (send, deliveries, audience, dispatch claims) are kept (README "Retention"). */
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });
@@ -158,6 +163,10 @@ export const serviceConfigSchema = strictObject({
       }),
     ),
   ).default({}),
+  /** `POST /messages` callbacks (README "OS1-style messaging"): each is retried until 2xx for this long. */
+  callbacks: strictObject({
+    retryWindowMinutes: z.number().int().min(1).max(10080).default(1440),
+  }).prefault({}),
   /** Temporal retry policy of every dispatch activity; transient provider errors are retried this way. */
   dispatchRetry: strictObject({
     initialIntervalMs: z.number().int().min(1).default(1000),

@@ -32,10 +32,13 @@ const SIMULATOR_URL = 'http://127.0.0.1:4010';
  * `npm run dev`, the tests and the bench) the provider simulator at its default ports with the credentials it
  * accepts: the only place the simulator is a default.
  */
-export const PROFILE_DEFAULTS: Record<
-  Profile,
-  Partial<Record<ProviderVariable | 'TEMPORAL_CODEC_KEYS' | 'PROVIDER_CREDENTIALS_KEYS' | 'WEBHOOK_SECRET', string>>
-> = {
+type ProfileValues = Partial<
+  Record<ProviderVariable | 'TEMPORAL_CODEC_KEYS' | 'PROVIDER_CREDENTIALS_KEYS' | 'WEBHOOK_SECRET', string> & {
+    ALLOW_PRIVATE_NETWORK_URLS: 'true' | 'false';
+  }
+>;
+
+export const PROFILE_DEFAULTS: Record<Profile, ProfileValues> = {
   production: {
     TWILIO_BASE_URL: 'https://api.twilio.com',
     KALEYRA_BASE_URL: 'https://api.kaleyra.io',
@@ -62,5 +65,7 @@ export const PROFILE_DEFAULTS: Record<
     // Public too: credentials registered on `npm run dev` are the simulator's, and .data/ keeps them across restarts.
     PROVIDER_CREDENTIALS_KEYS: 'dev:0AlB09G2rzjOiIIw51kD+rDJVqSVlXz/1Cw3uivNObE=',
     WEBHOOK_SECRET: 'development-webhook-secret',
+    // Callbacks to a receiver on this machine (a test's, `npm run dev`'s).
+    ALLOW_PRIVATE_NETWORK_URLS: 'true',
   },
 };

@@ -19,7 +19,11 @@ export interface SendRequest {
 
 export type SendStatus = 'running' | 'completed' | 'failed';
 export type SendKind = 'send' | 'saga' | 'retry';
-export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'skipped';
+/**
+ * `delivered` and `read` come later, from a provider's delivery report (README "OS1-style messaging"); a ledger
+ * entry only moves forward: pending → sent → delivered → read, or to failed.
+ */
+export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'delivered' | 'read';
 
 export interface SendDocument {
   _id: string;
@@ -118,4 +122,15 @@ export interface DispatchClaimDocument {
   channel: Channel;
   size: number;
   createdAt: Date;
+}
+
+/** What a finished `deliverMessages` workflow returns (README "OS1-style messaging"). */
+export interface MessagesSummary {
+  requestId: string;
+  workflowId: string;
+  /** `failed` when every address failed; otherwise `completed`, with the failures in `counts`. */
+  status: SendStatus;
+  addresses: number;
+  counts: DeliveryCounts;
+  failureCount: number;
 }

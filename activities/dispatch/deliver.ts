@@ -107,16 +107,43 @@ export async function attemptDelivery(
   } catch (error) {
     return failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`, false);
   }
+  return attemptProviderCall(
+    deps,
+    { channel, provider: deps.config.service.providers[channel] },
+    base,
+    previousAttempts,
+    maxAttempts,
+    () => sendThroughProvider(deps, context, address.trim(), message),
+  );
+}
+
+/**
+ * One provider call under the channel's rate limit, as a ledger outcome: `sent`, `failed` for good (a permanent
+ * refusal, an attachment the Files Service refused, attempts used up) or `pending` (transient: the activity's retry
+ * tries again). A provider's 429 pauses the channel and does not count as an attempt. Shared by `/send` and
+ * `/messages` dispatches; `provider` names the provider type in the metrics.
+ */
+export async function attemptProviderCall(
+  deps: DeliveryDeps,
+  target: { channel: Channel; provider: string },
+  base: { userId: string; channel: Channel },
+  previousAttempts: number,
+  maxAttempts: number,
+  call: () => Promise<ProviderReceipt>,
+): Promise<Attempt> {
+  const { channel, provider } = target;
+  const failed = (code: string, error: string): Attempt => ({
+    outcome: { ...base, status: 'failed', code, error, permanent: true, attempted: true },
+  });
   try {
-    const receipt = await deps.limiter.run(channel, () => sendThroughProvider(deps, context, address.trim(), message));
+    const receipt = await deps.limiter.run(channel, call);
     return { outcome: { ...base, status: 'sent', providerMessageId: receipt.providerMessageId, attempted: true } };
   } catch (error) {
     // An attachment the Files Service refused: no retry brings it back, and the provider was never called.
-    if (error instanceof HttpError) return failed('ATTACHMENT_ERROR', error.message, true);
-    const provider = deps.config.service.providers[channel];
+    if (error instanceof HttpError) return failed('ATTACHMENT_ERROR', error.message);
     if (error instanceof PermanentProviderError) {
       deps.metrics.providerError(channel, provider, error.code);
-      return failed(error.code, error.message, true);
+      return failed(error.code, error.message);
     }
     const transient =
       error instanceof TransientProviderError ? error : new TransientProviderError((error as Error).message, 'UNKNOWN');

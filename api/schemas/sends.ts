@@ -4,7 +4,14 @@ import type { DeliveryStatus, SendKind, SendStatus } from '../../common/types';
 import { failureSchema } from './send';
 
 const sendStatus = z.enum(['running', 'completed', 'failed']) satisfies z.ZodType<SendStatus>;
-const deliveryStatus = z.enum(['pending', 'sent', 'failed', 'skipped']) satisfies z.ZodType<DeliveryStatus>;
+const deliveryStatus = z.enum([
+  'pending',
+  'sent',
+  'failed',
+  'skipped',
+  'delivered',
+  'read',
+]) satisfies z.ZodType<DeliveryStatus>;
 const sendKind = z.enum(['send', 'saga', 'retry']) satisfies z.ZodType<SendKind>;
 
 export const sendIdParams = z.object({ sendId: z.string().min(1).max(300) });

@@ -1,0 +1,88 @@
+import type { Collection, Document } from 'mongodb';
+import type { Database } from './db';
+
+/** The channels of `POST /messages` (seed 004): one array of message objects each. */
+export const MESSAGE_CHANNELS = ['sms', 'email', 'whatsapp'] as const;
+export type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
+
+export interface WhatsappMedia {
+  document?: { url: string; filename?: string };
+  image?: { url: string };
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
+}
+
+export interface WhatsappButton {
+  type: 'url' | 'quickReply';
+  value: string;
+}
+
+/** One message object of a request as accepted: addresses normalized, provider and template resolved by name. */
+export interface StoredMessage {
+  /** `<requestId>-<n>`, what the callbacks and `GET /messages/:requestId` name it by. */
+  messageId: string;
+  /** Its place in the request, from 1: the ledger's key is `<requestId>|<channel>|<n>/<address index>`. */
+  n: number;
+  channel: MessageChannel;
+  /** The mode template's name; its content is read when the message is dispatched. */
+  template: string;
+  /** The registered provider that sends it; null: the configured provider of the channel (README "Configuration"). */
+  provider: string | null;
+  data: Record<string, unknown>;
+  /** E.164 phone numbers or email addresses; cc and bcc (email) travel on each `to` address's email. */
+  to: string[];
+  cc: string[];
+  bcc: string[];
+  from?: string;
+  senderId?: string;
+  originationNumber?: string;
+  media?: WhatsappMedia;
+  buttons?: WhatsappButton[];
+}
+
+export type MessageRequestStatus = 'running' | 'completed' | 'failed';
+
+export interface MessageRequestDocument {
+  /** `msg-<uuid>`: also the workflow id. */
+  _id: string;
+  /** The notification it was sent by (`POST /messages/notifications`). */
+  notification?: string;
+  /** The API key that asked (`AuthenticatedKey.id`), whose secret signs the callbacks; null without `API_KEYS`. */
+  apiKeyId: string | null;
+  callback?: { url: string; meta: Record<string, unknown> };
+  messages: StoredMessage[];
+  status: MessageRequestStatus;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt?: Date;
+}
+
+/** The ledger's `userId` of one address of one message: `<n>/<address index>`. */
+export const messageAddressKey = (n: number, addressIndex: number): string => `${n}/${addressIndex}`;
+
+/** The message number and address index of a ledger `userId` written by `messageAddressKey`. */
+export function parseMessageAddressKey(key: string): { n: number; addressIndex: number } {
+  const [n, addressIndex] = key.split('/').map(Number);
+  return { n, addressIndex };
+}
+
+/** `POST /messages` requests (`message_requests`), keyed by request id. */
+export class MessageRequestsRepository {
+  private readonly requests: Collection<Document>;
+
+  constructor(database: Pick<Database, 'messageRequests'>) {
+    this.requests = database.messageRequests;
+  }
+
+  async create(request: MessageRequestDocument): Promise<void> {
+    await this.requests.insertOne(request as unknown as Document);
+  }
+
+  async get(requestId: string): Promise<MessageRequestDocument | null> {
+    return (await this.requests.findOne({ _id: requestId as never })) as MessageRequestDocument | null;
+  }
+
+  async finish(requestId: string, status: MessageRequestStatus): Promise<void> {
+    const now = new Date();
+    await this.requests.updateOne({ _id: requestId as never }, { $set: { status, updatedAt: now, completedAt: now } });
+  }
+}
