@@ -1,5 +1,6 @@
-import { ObjectId, type Collection, type Document } from 'mongodb';
-import type { Database } from './db';
+import { createHash } from 'node:crypto';
+import { ObjectId, type Collection, type Document, type Filter } from 'mongodb';
+import { isDuplicateKey, type Database } from './db';
 import { isObjectIdHex } from './ids';
 
 /** A message template (README "API"); every field is optional, channels use the ones they need. */
@@ -24,6 +25,76 @@ export interface TemplateDocument {
 /** The fields of a template a client writes: everything but its id and timestamps. */
 export type TemplateFields = Omit<TemplateDocument, '_id' | 'createdAt' | 'updatedAt'>;
 
+/** The channels a mode template (OS1 shape, README "API") is written for. */
+export const TEMPLATE_MODES = ['sms', 'email', 'whatsapp'] as const;
+export type TemplateMode = (typeof TEMPLATE_MODES)[number];
+
+/** A WhatsApp button of a mode template, in its one stored form (the seed's `{"quick reply": {…}}` normalized). */
+export interface TemplateButton {
+  type: 'url' | 'quickReply';
+  value: string;
+}
+
+/** WhatsApp media of a mode template: a document, an image and a location, each optional. */
+export interface TemplateMedia {
+  document?: { url: string; filename?: string };
+  image?: { url: string };
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
+}
+
+/**
+ * A mode template (OS1 shape, README "API"): addressed by its unique name, written for one channel, its
+ * placeholders (`{{orderId}}`) bound to a message's `data`. Its `_id` derives from its name (`modeTemplateId`).
+ */
+export interface ModeTemplateDocument {
+  _id: ObjectId;
+  name: string;
+  mode: TemplateMode;
+  data: {
+    /** Handlebars, compiled at write time. */
+    body: string;
+    /** Email only; Handlebars too. */
+    subject?: string;
+    /** Email only: `text/html` bodies are escaped when they render. */
+    format?: 'text/plain' | 'text/html';
+    /** The sender (an address, a number); absent: the provider's configured one. */
+    from?: string;
+    /** The template's id at the provider or regulator: Pinpoint's TemplateId or DLT id, Infobip's template name. */
+    externalRef?: string;
+    /** SMS: the origination identity (a number, a sender id, a pool). */
+    originationNumber?: string;
+    /** WhatsApp: the language of the template approved at the provider (`en`, `en_GB`). */
+    language?: string;
+    media?: TemplateMedia;
+    buttons?: TemplateButton[];
+  };
+  isActive: boolean;
+  tags: string[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The fields of a mode template a client writes. */
+export type ModeTemplateFields = Omit<ModeTemplateDocument, '_id' | 'createdAt' | 'updatedAt'>;
+
+/** What `PATCH /templates/:id` may change of a mode template: never its name or mode. `data` is replaced whole. */
+export type ModeTemplatePatch = Partial<Pick<ModeTemplateDocument, 'data' | 'isActive' | 'tags'>>;
+
+/** Whether a stored template is a mode template (it has a `mode`) rather than one of Mia's. */
+export const isModeTemplate = (template: TemplateDocument): template is TemplateDocument & ModeTemplateDocument =>
+  typeof (template as { mode?: unknown }).mode === 'string';
+
+/**
+ * The `_id` of the mode template named `name`: the first 12 bytes of sha256('mode-template:' + name). The store's
+ * unique `_id` keeps names unique on MongoDB and FerretDB alike, with no index of our own in the product team's
+ * collection, and a template is found by name with a point lookup.
+ */
+export const modeTemplateId = (name: string): ObjectId =>
+  new ObjectId(createHash('sha256').update(`mode-template:${name}`).digest().subarray(0, 12));
+
+/** Mode templates are those with a `mode`; Mia's have none. */
+const MODE_TEMPLATE: Filter<Document> = { mode: { $in: [...TEMPLATE_MODES] } };
+
 /** The product team's templates collection (`TEMPLATES_CRUD_NAME`), addressed by ObjectId. */
 export class TemplatesRepository {
   private readonly templates: Collection<Document>;
@@ -32,15 +103,39 @@ export class TemplatesRepository {
     this.templates = database.templates;
   }
 
-  /** The template with this 24-hex id; null for an unknown id or one that is not an ObjectId. */
+  /**
+   * The template with this 24-hex id; null for an unknown id or one that is not an ObjectId. Either kind: a mode
+   * template is told apart by `isModeTemplate`.
+   */
   async findById(id: string): Promise<TemplateDocument | null> {
     if (!isObjectIdHex(id)) return null;
     return (await this.templates.findOne({ _id: new ObjectId(id) })) as TemplateDocument | null;
   }
 
-  async list(filter: { name?: string; limit: number; skip: number }): Promise<TemplateDocument[]> {
+  /** The mode template named `name` (active or not), by a point lookup on its derived `_id`; null when none. */
+  async findModeTemplate(name: string): Promise<ModeTemplateDocument | null> {
+    return (await this.templates.findOne({
+      _id: modeTemplateId(name),
+      ...MODE_TEMPLATE,
+    })) as ModeTemplateDocument | null;
+  }
+
+  /** Templates of both kinds; `mode` or `tag` select mode templates only. */
+  async list(filter: {
+    name?: string;
+    mode?: TemplateMode;
+    tag?: string;
+    limit: number;
+    skip: number;
+  }): Promise<TemplateDocument[]> {
+    const query: Filter<Document> = {
+      ...(filter.name !== undefined ? { name: filter.name } : {}),
+      ...(filter.mode !== undefined || filter.tag !== undefined ? MODE_TEMPLATE : {}),
+      ...(filter.mode !== undefined ? { mode: filter.mode } : {}),
+      ...(filter.tag !== undefined ? { tags: filter.tag } : {}),
+    };
     return (await this.templates
-      .find(filter.name ? { name: filter.name } : {})
+      .find(query)
       .sort({ _id: 1 })
       .skip(filter.skip)
       .limit(filter.limit)
@@ -57,11 +152,38 @@ export class TemplatesRepository {
     await this.templates.insertOne(template);
   }
 
-  /** Sets the given fields; null when no template has this id. */
+  /** The mode template `createModeTemplate` would store, so that a caller can check its size first. */
+  newModeTemplate(fields: ModeTemplateFields): ModeTemplateDocument {
+    const now = new Date();
+    return { _id: modeTemplateId(fields.name), ...fields, createdAt: now, updatedAt: now };
+  }
+
+  /** False when a mode template of this name exists: the store refused its `_id`. */
+  async insertModeTemplate(template: ModeTemplateDocument): Promise<boolean> {
+    try {
+      await this.templates.insertOne(template);
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Sets the given fields of a mode template (`data` replaced whole); null when no mode template has this id. */
+  async updateModeTemplate(id: string, patch: ModeTemplatePatch): Promise<ModeTemplateDocument | null> {
+    if (!isObjectIdHex(id)) return null;
+    return (await this.templates.findOneAndUpdate(
+      { _id: new ObjectId(id), ...MODE_TEMPLATE },
+      { $set: { ...patch, updatedAt: new Date() } },
+      { returnDocument: 'after' },
+    )) as ModeTemplateDocument | null;
+  }
+
+  /** Sets the given fields of one of Mia's templates; null when no such template has this id. */
   async update(id: string, fields: TemplateFields): Promise<TemplateDocument | null> {
     if (!isObjectIdHex(id)) return null;
     return (await this.templates.findOneAndUpdate(
-      { _id: new ObjectId(id) },
+      { _id: new ObjectId(id), mode: { $exists: false } },
       { $set: { ...fields, updatedAt: new Date() } },
       { returnDocument: 'after' },
     )) as TemplateDocument | null;

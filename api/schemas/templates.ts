@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { TEMPLATE_MODES } from '../../common/templates-repository';
 import { objectIdString, templateSource } from './common';
+import { paginationQuerySchema } from './pagination';
 import { storableRecord } from './storable';
 
 /**
@@ -104,3 +106,177 @@ export const previewSchema = z
   })
   .partial()
   .describe('One message per channel the template has content for, rendered');
+
+// Mode templates (OS1 shape, README "API"): one channel each, addressed by a unique name.
+
+/** A name of a mode template or a notification: what a message or a notification names it by. */
+export const resourceName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
+
+/** Optional text the seed writes as `""` when it has none (`"from": ""`): an empty one is stored as absent. */
+const optionalText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .optional()
+    .transform((value) => (value === '' ? undefined : value));
+
+const mediaSchema = z.strictObject({
+  document: z.strictObject({ url: httpUrl, filename: z.string().min(1).max(240).optional() }).optional(),
+  image: z.strictObject({ url: httpUrl }).optional(),
+  location: z
+    .strictObject({
+      latitude: z.number().min(-90).max(90),
+      longitude: z.number().min(-180).max(180),
+      name: z.string().max(1000).optional(),
+      address: z.string().max(1000).optional(),
+    })
+    .optional(),
+});
+
+/** The spellings of a quick reply button's key: the seed's `"quick reply"` and the usual identifiers. */
+const QUICK_REPLY_KEYS = ['quick reply', 'quickReply', 'quick_reply'];
+
+/**
+ * `{"url": {"value": …}}` or `{"quick reply": {"value": …}}` (seed 004) as `{type, value}`, the one stored form;
+ * anything else is left for the schema to refuse with its own message.
+ */
+function normalizeButton(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  const keys = Object.keys(input);
+  if (keys.length !== 1) return input;
+  const [key] = keys;
+  const type = key === 'url' ? 'url' : QUICK_REPLY_KEYS.includes(key) ? 'quickReply' : undefined;
+  const inner = (input as Record<string, unknown>)[key];
+  if (!type || typeof inner !== 'object' || inner === null || Array.isArray(inner)) return input;
+  return { type, ...inner };
+}
+
+const buttonSchema = z
+  .preprocess(
+    normalizeButton,
+    z.discriminatedUnion('type', [
+      // Infobip's own `{{1}}` placeholder may end the URL: the provider fills it, not our rendering.
+      z.strictObject({ type: z.literal('url'), value: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL') }),
+      z.strictObject({ type: z.literal('quickReply'), value: z.string().min(1).max(256) }),
+    ]),
+  )
+  .describe('{"type": "url" | "quickReply", "value"}; also written {"url": {"value"}} or {"quick reply": {"value"}}');
+
+const body = templateSource.min(1).describe("Handlebars; placeholders bind to the message's data: {{orderId}}");
+
+/** `data` of each mode: what the channel's messages use, nothing else (a misspelt field is a 400). */
+export const MODE_DATA_SCHEMAS = {
+  sms: z.strictObject({
+    body,
+    from: optionalText(64),
+    externalRef: optionalText(200).describe('The registered template or DLT id (Pinpoint TemplateId)'),
+    originationNumber: optionalText(256).describe('The origination identity: a number, sender id or pool'),
+  }),
+  email: z.strictObject({
+    body,
+    subject: templateSource.min(1).describe('Handlebars'),
+    format: z.enum(['text/plain', 'text/html']).default('text/plain'),
+    from: optionalText(320),
+  }),
+  whatsapp: z.strictObject({
+    body,
+    from: optionalText(64),
+    externalRef: optionalText(512).describe("The template's name at the provider (Infobip templateName)"),
+    language: optionalText(16).describe('The language of the template at the provider: en, en_GB'),
+    media: mediaSchema.optional(),
+    buttons: z.array(buttonSchema).max(10).optional(),
+  }),
+} as const;
+
+const tagsSchema = z
+  .array(z.string().min(1).max(100))
+  .max(50)
+  .transform((tags) => [...new Set(tags)]);
+
+const modeTemplateCreate = <M extends keyof typeof MODE_DATA_SCHEMAS>(mode: M) =>
+  z.strictObject({
+    name: resourceName.describe('Unique among mode templates; it cannot change'),
+    mode: z.literal(mode),
+    data: MODE_DATA_SCHEMAS[mode],
+    isActive: z.boolean().default(true).describe('An inactive template is refused at send'),
+    tags: tagsSchema.default([]),
+  });
+
+/**
+ * `POST /templates`: a mode template when the body has a `mode`, one of Mia's otherwise (whose fields are as they
+ * were, and where `mode` has no place).
+ */
+export const templateOrModeTemplateCreateSchema = z.discriminatedUnion('mode', [
+  templateCreateSchema.extend({ mode: z.undefined().optional() }),
+  modeTemplateCreate('sms'),
+  modeTemplateCreate('email'),
+  modeTemplateCreate('whatsapp'),
+]);
+
+/**
+ * `PATCH /templates/:id`: Mia's fields, or a mode template's `data` (replaced whole, checked against the stored
+ * template's mode), `isActive` and `tags`. Which fields apply depends on the stored template, so `data` is checked in
+ * the route.
+ */
+export const templatePatchSchema = templateFieldsSchema.extend({
+  mode: z.enum(TEMPLATE_MODES).optional().describe('Never changes: refused'),
+  data: storableRecord.optional().describe("A mode template's data, replaced whole"),
+  isActive: z.boolean().optional(),
+  tags: tagsSchema.optional(),
+});
+export type TemplatePatch = z.infer<typeof templatePatchSchema>;
+
+/** The fields only mode templates have: refused in a patch of Mia's template. */
+export const MODE_TEMPLATE_ONLY_FIELDS = ['mode', 'data', 'isActive', 'tags'] as const;
+
+/** A stored mode template as the API answers it. */
+export const modeTemplateSchema = z.object({
+  _id: objectIdString,
+  name: z.string(),
+  mode: z.enum(TEMPLATE_MODES),
+  data: z
+    .object({
+      body: z.string(),
+      subject: z.string().optional(),
+      format: z.enum(['text/plain', 'text/html']).optional(),
+      from: z.string().optional(),
+      externalRef: z.string().optional(),
+      originationNumber: z.string().optional(),
+      language: z.string().optional(),
+      media: z
+        .object({
+          document: z.object({ url: z.string(), filename: z.string().optional() }).optional(),
+          image: z.object({ url: z.string() }).optional(),
+          location: z
+            .object({
+              latitude: z.number(),
+              longitude: z.number(),
+              name: z.string().optional(),
+              address: z.string().optional(),
+            })
+            .optional(),
+        })
+        .optional(),
+      buttons: z.array(z.object({ type: z.enum(['url', 'quickReply']), value: z.string() })).optional(),
+    })
+    .loose(),
+  isActive: z.boolean(),
+  tags: z.array(z.string()),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+
+/** Either kind of template, as the API answers it: mode templates have a `mode`. */
+export const anyTemplateSchema = z.union([modeTemplateSchema, templateSchema]);
+
+export const templateListQuerySchema = paginationQuerySchema.extend({
+  name: z.string().optional(),
+  mode: z.enum(TEMPLATE_MODES).optional().describe('Mode templates of this mode'),
+  tag: z.string().optional().describe('Mode templates with this tag'),
+});

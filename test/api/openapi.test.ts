@@ -39,6 +39,7 @@ const ROUTES = [
   'GET /sends/{sendId}/deliveries',
   'GET /templates',
   'GET /templates/{id}',
+  'GET /templates/by-name/{name}',
   'GET /users',
   'GET /users/{id}',
   'PATCH /templates/{id}',
