@@ -1,0 +1,76 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { parseCodecKeys, type CodecKey } from './encryption-codec';
+
+/** A registered provider's credentials at rest: AES-256-GCM, each part base64. */
+export interface EncryptedCredentials {
+  /** The `PROVIDER_CREDENTIALS_KEYS` entry that encrypted them, so that a rotated key still decrypts. */
+  keyId: string;
+  iv: string;
+  tag: string;
+  data: string;
+}
+
+const CIPHER = 'aes-256-gcm';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** Why credentials cannot be stored: the API answers it as a 503. */
+export const NO_CREDENTIALS_KEY =
+  'PROVIDER_CREDENTIALS_KEYS is not set: provider credentials are stored only encrypted (README "Configuration")';
+
+/**
+ * Encrypts and decrypts the credentials of registered providers (README "OS1-style messaging") with the keys of
+ * `PROVIDER_CREDENTIALS_KEYS` (`id:base64key,…`, as `TEMPORAL_CODEC_KEYS`): the first key encrypts, every key
+ * decrypts, so keys rotate by putting a new one first. The key id is the GCM additional data: a document relabelled
+ * with another key id fails instead of decrypting. Errors name a key by its id, never a key or a credential.
+ */
+export class CredentialsCipher {
+  private readonly keys: Map<string, Buffer>;
+  private readonly encryptWith: CodecKey | undefined;
+
+  /** `keysEnv`: `PROVIDER_CREDENTIALS_KEYS` as configured; unset, the cipher decrypts nothing and encrypts nothing. */
+  constructor(keysEnv: string | undefined) {
+    const keys = keysEnv === undefined || keysEnv.trim() === '' ? [] : parseCodecKeys(keysEnv);
+    this.keys = new Map(keys.map(({ id, key }) => [id, key]));
+    this.encryptWith = keys[0];
+  }
+
+  /** Whether a key is configured to encrypt with. */
+  get canEncrypt(): boolean {
+    return this.encryptWith !== undefined;
+  }
+
+  encrypt(credentials: Record<string, unknown>): EncryptedCredentials {
+    if (!this.encryptWith) throw new Error(NO_CREDENTIALS_KEY);
+    const { id, key } = this.encryptWith;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv(CIPHER, key, iv).setAAD(Buffer.from(id));
+    const data = Buffer.concat([cipher.update(JSON.stringify(credentials), 'utf8'), cipher.final()]);
+    return {
+      keyId: id,
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      data: data.toString('base64'),
+    };
+  }
+
+  decrypt(encrypted: EncryptedCredentials): Record<string, unknown> {
+    const key = this.keys.get(encrypted.keyId);
+    if (!key)
+      throw new Error(
+        `PROVIDER_CREDENTIALS_KEYS has no key "${encrypted.keyId}", which encrypted these credentials: keep it listed after the new one until every provider is re-registered`,
+      );
+    const iv = Buffer.from(encrypted.iv, 'base64');
+    const tag = Buffer.from(encrypted.tag, 'base64');
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES)
+      throw new Error(`credentials encrypted with key "${encrypted.keyId}" are malformed`);
+    const decipher = createDecipheriv(CIPHER, key, iv).setAAD(Buffer.from(encrypted.keyId)).setAuthTag(tag);
+    let plain: Buffer;
+    try {
+      plain = Buffer.concat([decipher.update(Buffer.from(encrypted.data, 'base64')), decipher.final()]);
+    } catch {
+      throw new Error(`credentials do not decrypt with key "${encrypted.keyId}" (altered, or another key of that id)`);
+    }
+    return JSON.parse(plain.toString('utf8')) as Record<string, unknown>;
+  }
+}

@@ -1,0 +1,192 @@
+import type { Collection, Filter } from 'mongodb';
+import type { Channel } from './config';
+import type { EncryptedCredentials } from './credentials-cipher';
+import { isDuplicateKey, type Database } from './db';
+import type { ProviderType } from './provider-settings';
+
+/**
+ * A registered provider (`/providers`, README "OS1-style messaging"), keyed by its name. Its credentials are the
+ * settings of its type, encrypted (`CredentialsCipher`); only the names of their fields are kept in the clear.
+ */
+export interface ProviderDocument {
+  _id: string;
+  name: string;
+  providerType: ProviderType;
+  channel: Channel;
+  credentials: EncryptedCredentials;
+  /** The names of the credentials' fields, which a client may be shown (never their values). */
+  credentialFields: string[];
+  isActive: boolean;
+  /**
+   * The provider asked to be its channel's tenant default. The default itself is the channel's `tenantDefaults`
+   * document (`tenantDefault(channel)`, `defaultProviders()`): this flag is what tells a live claim there from one a
+   * crash left behind.
+   */
+  isTenantDefault: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What `PATCH /providers/:name` may change: credentials are replaced whole. */
+export type ProviderPatch = Partial<
+  Pick<ProviderDocument, 'isActive' | 'isTenantDefault' | 'credentials' | 'credentialFields'>
+>;
+
+/** A write the store refused: the name is taken, or the channel has another tenant default (`holder`). */
+export class ProviderConflictError extends Error {
+  override name = 'ProviderConflictError';
+  constructor(
+    readonly field: 'name' | 'isTenantDefault',
+    message: string,
+    readonly holder?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How often a claim of a tenant default is tried again after the store changed under it. */
+const CLAIM_ATTEMPTS = 5;
+
+/**
+ * The provider registry. At most one tenant default per channel, kept by the store: the channel's document in
+ * `tenantDefaults` (`_id` = channel) names it, and only one insert of an `_id` succeeds, so of two concurrent
+ * claims one wins without reading first. A claim whose provider is gone or no longer asks to be the default (a
+ * crash between two writes) is taken over with a compare-and-set on the provider it names.
+ */
+export class ProvidersRepository {
+  private readonly providers: Collection<ProviderDocument>;
+  private readonly defaults: Collection<{ _id: string; provider: string }>;
+
+  constructor(database: Pick<Database, 'providers' | 'tenantDefaults'>) {
+    this.providers = database.providers as unknown as Collection<ProviderDocument>;
+    this.defaults = database.tenantDefaults;
+  }
+
+  get(name: string): Promise<ProviderDocument | null> {
+    return this.providers.findOne({ _id: name });
+  }
+
+  list(filter: {
+    channel?: Channel;
+    providerType?: ProviderType;
+    limit: number;
+    skip: number;
+  }): Promise<ProviderDocument[]> {
+    const query: Filter<ProviderDocument> = {
+      ...(filter.channel !== undefined ? { channel: filter.channel } : {}),
+      ...(filter.providerType !== undefined ? { providerType: filter.providerType } : {}),
+    };
+    return this.providers.find(query).sort({ _id: 1 }).skip(filter.skip).limit(filter.limit).toArray();
+  }
+
+  /** The channel's tenant default, or null (none, or a claim a crash left behind). Active or not. */
+  async tenantDefault(channel: Channel): Promise<ProviderDocument | null> {
+    const entry = await this.defaults.findOne({ _id: channel });
+    if (!entry) return null;
+    const provider = await this.get(entry.provider);
+    return provider && this.holds(provider, channel) ? provider : null;
+  }
+
+  /** Each channel's tenant default provider's name: how a list answers `isTenantDefault`. */
+  async defaultProviders(): Promise<Map<string, string>> {
+    const entries = await this.defaults.find({}).toArray();
+    return new Map(entries.map((entry) => [entry._id, entry.provider]));
+  }
+
+  /**
+   * Stores a new provider and, when it asks to be, makes it its channel's default. `ProviderConflictError` when the
+   * name is taken or the channel has a default: then nothing is stored.
+   */
+  async create(provider: ProviderDocument): Promise<void> {
+    try {
+      await this.providers.insertOne(provider);
+    } catch (error) {
+      if (isDuplicateKey(error))
+        throw new ProviderConflictError('name', `name: a provider named "${provider.name}" exists`);
+      throw error;
+    }
+    if (!provider.isTenantDefault) return;
+    try {
+      await this.claimDefault(provider.channel, provider.name);
+    } catch (error) {
+      // Ours: names are unique, and its creation time tells it from one created again since.
+      await this.providers.deleteOne({ _id: provider._id, createdAt: provider.createdAt });
+      throw error;
+    }
+  }
+
+  /**
+   * Applies a patch; null when no provider has this name. Becoming the default is claimed before the other fields
+   * are set, so a refused claim (`ProviderConflictError`) changes nothing; giving it up frees the channel.
+   */
+  async update(name: string, patch: ProviderPatch): Promise<ProviderDocument | null> {
+    const { isTenantDefault, ...fields } = patch;
+    if (isTenantDefault === true) {
+      const before = await this.providers.findOneAndUpdate({ _id: name }, { $set: { isTenantDefault: true } });
+      if (!before) return null;
+      try {
+        await this.claimDefault(before.channel, name);
+      } catch (error) {
+        if (!before.isTenantDefault)
+          await this.providers.updateOne({ _id: name }, { $set: { isTenantDefault: false } });
+        throw error;
+      }
+    }
+    const after = await this.providers.findOneAndUpdate(
+      { _id: name },
+      { $set: { ...fields, ...(isTenantDefault === false ? { isTenantDefault: false } : {}), updatedAt: new Date() } },
+      { returnDocument: 'after' },
+    );
+    if (after && isTenantDefault === false) await this.defaults.deleteOne({ _id: after.channel, provider: name });
+    return after;
+  }
+
+  /** False when no provider has this name; a default it was is freed. */
+  async remove(name: string): Promise<boolean> {
+    const removed = await this.providers.findOneAndDelete({ _id: name });
+    if (!removed) return false;
+    await this.defaults.deleteOne({ _id: removed.channel, provider: name });
+    return true;
+  }
+
+  /** Whether `provider`'s claim of `channel` is live: it exists there and still asks to be the default. */
+  private holds(provider: ProviderDocument, channel: Channel): boolean {
+    return provider.isTenantDefault && provider.channel === channel;
+  }
+
+  /**
+   * Makes `name` the channel's default: an insert of the channel's `_id`, which only one claimant wins. A claim that
+   * is held answers `ProviderConflictError` naming its provider, unless that provider does not hold it any more
+   * (gone, or no longer asking): then it is taken over by a compare-and-set, which again only one claimant wins.
+   */
+  private async claimDefault(channel: Channel, name: string): Promise<void> {
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      try {
+        await this.defaults.insertOne({ _id: channel, provider: name });
+        return;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+      }
+      const entry = await this.defaults.findOne({ _id: channel });
+      if (!entry) continue;
+      if (entry.provider === name) return;
+      const holder = await this.get(entry.provider);
+      if (holder && this.holds(holder, channel)) {
+        throw new ProviderConflictError(
+          'isTenantDefault',
+          `isTenantDefault: ${channel} has a tenant default provider, "${entry.provider}"; make that one not the default first`,
+          entry.provider,
+        );
+      }
+      const taken = await this.defaults.updateOne(
+        { _id: channel, provider: entry.provider },
+        { $set: { provider: name } },
+      );
+      if (taken.modifiedCount === 1) return;
+    }
+    throw new ProviderConflictError(
+      'isTenantDefault',
+      `isTenantDefault: ${channel}'s tenant default changed while this request claimed it; try again`,
+    );
+  }
+}
