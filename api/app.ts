@@ -20,6 +20,7 @@ import { sendServicesPlugin } from './plugins/send-services';
 import { temporalPlugin } from './plugins/temporal';
 import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
+import { notificationRoutes } from './routes/notifications';
 import { sagaRoutes } from './routes/saga';
 import { sendRoutes } from './routes/send';
 import { sendsRoutes } from './routes/sends';
@@ -81,7 +82,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(sendReconciliationPlugin, { everyMs: options.reconcileEveryMs });
     await app.register(retentionPlugin);
     await app.register(sendServicesPlugin);
-    for (const routes of [healthRoutes, sendRoutes, sagaRoutes, sendsRoutes, userRoutes, templateRoutes, codecRoutes]) {
+    for (const routes of [
+      healthRoutes,
+      sendRoutes,
+      sagaRoutes,
+      sendsRoutes,
+      userRoutes,
+      templateRoutes,
+      notificationRoutes,
+      codecRoutes,
+    ]) {
       await app.register(routes);
     }
   } catch (error) {

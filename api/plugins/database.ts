@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin';
 import { connectDatabase, type Database } from '../../common/db';
 import { Ledger } from '../../common/ledger';
+import { NotificationsRepository } from '../../common/notifications-repository';
+import { ProvidersRepository } from '../../common/providers-repository';
 import { SendsRepository } from '../../common/sends-repository';
 import { TemplatesRepository } from '../../common/templates-repository';
 import { UsersRepository } from '../../common/users-repository';
@@ -11,6 +13,8 @@ export interface Repositories {
   templates: TemplatesRepository;
   users: UsersRepository;
   ledger: Ledger;
+  notifications: NotificationsRepository;
+  providers: ProvidersRepository;
 }
 
 declare module 'fastify' {
@@ -36,6 +40,8 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       templates: new TemplatesRepository(database),
       users: new UsersRepository(database, app.config.service.userFields),
       ledger: new Ledger(database),
+      notifications: new NotificationsRepository(database),
+      providers: new ProvidersRepository(database),
     });
   },
   { name: 'database', dependencies: ['config'] },

@@ -6,10 +6,13 @@ import { errorResponses } from '../schemas/common';
 type ZodApp = Parameters<FastifyPluginAsyncZod>[0];
 
 /**
- * What the routes of a resource addressed by `/:id` share (users, templates): the documented 404, the guard that
- * turns "nothing has this id" into it, and the `GET` and `DELETE` routes of one, which are the same for both.
+ * What the routes of a resource addressed by `/:id` share (users, templates, notifications): the documented 404, the guard that
+ * turns "nothing has this id" into it, and the `GET` and `DELETE` routes of one, which are the same for each.
  */
-export function resourceById(resource: 'user' | 'template', idParams: z.ZodObject<{ id: z.ZodType<string> }>) {
+export function resourceById(
+  resource: 'user' | 'template' | 'notification',
+  idParams: z.ZodObject<{ id: z.ZodType<string> }>,
+) {
   const unknownId = errorResponses({ 404: `No ${resource} has this id` });
   /** What the repository found for `id` (a document, a deletion), or the 404 naming the id. */
   const found = <T>(result: T | null | false, id: string): T => {

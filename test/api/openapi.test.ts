@@ -40,6 +40,12 @@ const ROUTES = [
   'GET /templates',
   'GET /templates/{id}',
   'GET /templates/by-name/{name}',
+  'GET /notifications',
+  'GET /notifications/{id}',
+  'POST /notifications',
+  'POST /notifications/{id}/enable',
+  'POST /notifications/{id}/disable',
+  'DELETE /notifications/{id}',
   'GET /users',
   'GET /users/{id}',
   'PATCH /templates/{id}',
@@ -177,7 +183,12 @@ describe('the OpenAPI document', () => {
       const limited = operations(await documentOf(stack))
         .filter(({ operation }) => '429' in operation.responses)
         .map(({ route }) => route);
-      expect(limited.sort()).toEqual(['POST /saga/send', 'POST /send', 'POST /sends/{sendId}/retry']);
+      expect(limited.sort()).toEqual([
+        'POST /notifications',
+        'POST /saga/send',
+        'POST /send',
+        'POST /sends/{sendId}/retry',
+      ]);
     }
     const document = await documentOf(open);
     const tooLarge = (route: string) =>
