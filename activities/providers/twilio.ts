@@ -18,8 +18,14 @@ export class TwilioProvider implements SmsProvider, VoiceProvider {
     private readonly settings: TwilioSettings,
   ) {}
 
-  sendSms({ from, to, body }: TextMessage): Promise<ProviderReceipt> {
-    return this.create('Messages', { To: to, From: from, Body: body });
+  /** With a `statusCallbackUrl`, Twilio posts the message's status changes there (`StatusCallback`), signed. */
+  sendSms({ from, to, body, statusCallbackUrl }: TextMessage): Promise<ProviderReceipt> {
+    return this.create('Messages', {
+      To: to,
+      From: from,
+      Body: body,
+      ...(statusCallbackUrl ? { StatusCallback: statusCallbackUrl } : {}),
+    });
   }
 
   call({ from, to, body }: TextMessage): Promise<ProviderReceipt> {
