@@ -1,5 +1,6 @@
 import { FaultInjector } from './faults';
 import { NewRecord, Recorder, SimulatorRecord } from './recorder';
+import { DeliveryReporter } from './reports';
 import { Stats } from './stats';
 
 /** State shared by the HTTP and SMTP sides of one simulator instance. */
@@ -7,17 +8,21 @@ export interface SimulatorContext {
   recorder: Recorder;
   faults: FaultInjector;
   stats: Stats;
+  /** The delivery reports posted to the status callbacks messages name. */
+  reports: DeliveryReporter;
   /** Records an accepted message and counts it. */
   accept(record: NewRecord): SimulatorRecord;
 }
 
-export function createContext(maxRecords: number): SimulatorContext {
+/** `reportHosts`: hosts besides loopback that delivery reports may be posted to. */
+export function createContext(maxRecords: number, reportHosts: readonly string[] = []): SimulatorContext {
   const recorder = new Recorder(maxRecords);
   const stats = new Stats();
   return {
     recorder,
     faults: new FaultInjector(),
     stats,
+    reports: new DeliveryReporter(reportHosts),
     accept(record) {
       stats.accepted += 1;
       return recorder.add(record);

@@ -6,6 +6,7 @@ import { createSmtpServer } from './smtp';
 export type { RecordedAttachment, SimulatorChannel, SimulatorProvider, SimulatorRecord } from './recorder';
 export type { FaultSpec, FaultTarget, TargetFaultsView } from './faults';
 export type { StatsSnapshot } from './stats';
+export type { ReportConfig, ReportRecord } from './reports';
 
 export interface SimulatorOptions {
   /** Interface to listen on for both servers. Default `127.0.0.1`. */
@@ -16,6 +17,8 @@ export interface SimulatorOptions {
   smtpPort?: number;
   /** Records kept in memory; the oldest are dropped beyond it. Default 500000. */
   maxRecords?: number;
+  /** Hosts besides loopback that delivery reports may be posted to (`SIMULATOR_REPORT_HOSTS`). Default none. */
+  reportHosts?: readonly string[];
 }
 
 export interface RunningSimulator {
@@ -37,7 +40,7 @@ function connectableHost(host: string): string {
 /** Starts the HTTP and SMTP sides of the provider simulator. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const host = options.host ?? '127.0.0.1';
-  const ctx = createContext(options.maxRecords ?? 500_000);
+  const ctx = createContext(options.maxRecords ?? 500_000, options.reportHosts);
 
   const http = buildHttpServer(ctx);
   await http.listen({ host, port: options.httpPort ?? 0 });
@@ -70,6 +73,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       closing ??= (async () => {
         // Pooled SMTP clients keep connections open; tell them to go rather than wait for closeTimeout.
         for (const connection of smtp.connections) connection.send(421, 'Server shutting down');
+        ctx.reports.clear();
         await Promise.all([http.close(), new Promise<void>((resolve) => smtp.close(() => resolve()))]);
       })();
       return closing;

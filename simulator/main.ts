@@ -16,6 +16,10 @@ async function main(): Promise<void> {
     host: process.env.SIMULATOR_HOST || undefined,
     httpPort: port('SIMULATOR_HTTP_PORT', 4010),
     smtpPort: port('SIMULATOR_SMTP_PORT', 2525),
+    reportHosts: (process.env.SIMULATOR_REPORT_HOSTS ?? '')
+      .split(',')
+      .map((host) => host.trim())
+      .filter(Boolean),
   });
   console.log(`provider simulator: http ${simulator.httpUrl}  smtp ${simulator.smtpUrl}  inbox ${simulator.httpUrl}/`);
 

@@ -2,7 +2,8 @@
 export type SimulatorChannel = 'email' | 'sms' | 'push' | 'voice' | 'whatsapp' | 'event';
 
 /** Providers the simulator plays. */
-export type SimulatorProvider = 'smtp' | 'twilio' | 'kaleyra' | 'fcm' | 'infobip' | 'mia-sms-service' | 'flow-manager';
+export type SimulatorProvider =
+  'smtp' | 'ses' | 'twilio' | 'kaleyra' | 'pinpoint' | 'fcm' | 'infobip' | 'mia-sms-service' | 'flow-manager';
 
 export const SIMULATOR_CHANNELS: readonly SimulatorChannel[] = ['email', 'sms', 'push', 'voice', 'whatsapp', 'event'];
 

@@ -7,7 +7,7 @@ export interface StatsSnapshot {
   rejected: number;
   /** Requests failed or dropped by an injected fault. */
   failedByFault: number;
-  /** FCM OAuth access tokens issued. */
+  /** OAuth access tokens issued (FCM's, Infobip's). */
   tokensIssued: number;
 }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { SimulatorContext } from '../context';
 import { FAULT_TARGETS, FaultTarget, faultSpecSchema } from '../faults';
 import type { RecordFilter } from '../recorder';
+import { reportConfigSchema } from '../reports';
 
 interface MessagesQuery {
   channel?: string;
@@ -35,6 +36,7 @@ export function registerControl(app: FastifyInstance, ctx: SimulatorContext): vo
   app.delete('/messages', async (_request, reply) => {
     ctx.recorder.clear();
     ctx.stats.reset();
+    ctx.reports.clear();
     return reply.code(204).send();
   });
 
@@ -60,6 +62,34 @@ export function registerControl(app: FastifyInstance, ctx: SimulatorContext): vo
     }
     ctx.faults.clear(target as FaultTarget | undefined);
     return { faults: ctx.faults.snapshot() };
+  });
+
+  // Delivery reports posted to status callbacks (simulator/reports.ts): what was sent, and when and how.
+  app.get<{ Querystring: { provider?: string; messageId?: string; kind?: string } }>('/reports', async (request) => ({
+    reports: ctx.reports.query({
+      provider: request.query.provider || undefined,
+      messageId: request.query.messageId || undefined,
+      kind: request.query.kind || undefined,
+    }),
+  }));
+
+  app.get('/reports/config', async () => ctx.reports.settings());
+
+  app.put('/reports/config', async (request, reply) => {
+    const parsed = reportConfigSchema.safeParse(request.body ?? {});
+    if (!parsed.success) {
+      return reply.code(400).send({
+        error: 'invalid report configuration',
+        issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      });
+    }
+    return ctx.reports.configure(parsed.data);
+  });
+
+  /** Forgets the reports, cancels the pending ones and restores the default configuration. */
+  app.delete('/reports', async (_request, reply) => {
+    ctx.reports.reset();
+    return reply.code(204).send();
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

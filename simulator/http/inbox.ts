@@ -44,6 +44,7 @@ const SECTIONS: { channel: SimulatorChannel; title: string; columns: Column[] }[
     channel: 'email',
     title: 'Email',
     columns: [
+      field('provider'),
       field('from'),
       field('to'),
       column('cc / bcc', (r) => [...(r.cc ?? []), ...(r.bcc ?? []).map((b) => `bcc: ${b}`)].join(', ')),
@@ -58,7 +59,13 @@ const SECTIONS: { channel: SimulatorChannel; title: string; columns: Column[] }[
   {
     channel: 'whatsapp',
     title: 'WhatsApp',
-    columns: [field('from'), field('to'), field('title', 'template'), text('body')],
+    columns: [
+      field('from'),
+      field('to'),
+      field('title', 'template'),
+      text('body'),
+      column('content', (r) => (r.data ? preview(JSON.stringify(r.data)) : '')),
+    ],
   },
   {
     channel: 'push',
@@ -121,6 +128,27 @@ export function renderInbox(ctx: SimulatorContext): string {
     const head = ['time', ...section.columns.map((c) => c.head)];
     parts.push('<table><tr>' + head.map((h) => `<th>${escapeHtml(h)}</th>`).join('') + '</tr>');
     for (const r of rows) parts.push(renderRow(r, section.columns));
+    parts.push('</table>');
+  }
+  const reports = ctx.reports.query().slice(-INBOX_SIZE).reverse();
+  parts.push(`<h2>Delivery reports <span class="muted">(${reports.length})</span></h2>`);
+  if (reports.length === 0) parts.push('<p class="muted">None yet.</p>');
+  else {
+    const head = ['scheduled', 'provider', 'kind', 'message id', 'to', 'url', 'outcome', 'attempts'];
+    parts.push('<table><tr>' + head.map((h) => `<th>${escapeHtml(h)}</th>`).join('') + '</tr>');
+    for (const report of reports) {
+      const cells = [
+        report.scheduledAt.slice(11, 23),
+        report.provider,
+        report.kind,
+        report.messageId,
+        report.to,
+        report.url,
+        report.error ? `${report.outcome}: ${report.error}` : report.outcome,
+        report.attempts,
+      ];
+      parts.push(`<tr>${cells.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`);
+    }
     parts.push('</table>');
   }
   parts.push('</body></html>');

@@ -1,6 +1,7 @@
 import { parse as parseQueryString } from 'node:querystring';
 import Fastify, { FastifyInstance } from 'fastify';
 import type { SimulatorContext } from '../context';
+import { registerAws } from './aws';
 import { registerControl } from './control';
 import { registerFcm } from './fcm';
 import { registerFilesService } from './files-service';
@@ -22,6 +23,7 @@ export function buildHttpServer(ctx: SimulatorContext): FastifyInstance {
   registerFcm(app, ctx);
   registerKaleyra(app, ctx);
   registerInfobip(app, ctx);
+  registerAws(app, ctx);
   registerMiaSmsService(app, ctx);
   registerFilesService(app, ctx);
   registerFlowManager(app, ctx);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { SimulatorContext } from '../context';
 import { hex32 } from '../ids';
+import { twilioSignature } from '../reports';
 import { bodyOf, injectFault, reject, str } from './util';
 
 interface AccountParams {
@@ -33,6 +34,46 @@ function authorized(header: string | undefined, accountSid: string): boolean {
   const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon > 0 && decoded.slice(0, colon) === accountSid && colon < decoded.length - 1;
+}
+
+/** The auth token of a basic-auth header (its password), which Twilio signs the account's callbacks with. */
+function authTokenOf(header: string | undefined): string {
+  const decoded = Buffer.from((header ?? '').slice(6), 'base64').toString('utf8');
+  return decoded.slice(decoded.indexOf(':') + 1);
+}
+
+/**
+ * Schedules the status callback of an SMS whose request named a `StatusCallback`: Twilio's form-encoded report,
+ * `MessageStatus=delivered` (or `undelivered` with `ErrorCode=30003` for a recipient the reports configuration
+ * lists), signed in `X-Twilio-Signature` with the auth token the message was sent with.
+ */
+function reportStatus(ctx: SimulatorContext, accountSid: string, authToken: string, sid: string, form: Form): void {
+  const url = str(form.StatusCallback);
+  const to = str(form.To);
+  if (!url || !to) return;
+  const undeliverable = ctx.reports.isUndeliverable(to);
+  const status = undeliverable ? 'undelivered' : 'delivered';
+  const params: Record<string, string> = {
+    AccountSid: accountSid,
+    ApiVersion: API_VERSION,
+    From: str(form.From) ?? str(form.MessagingServiceSid) ?? '',
+    MessageSid: sid,
+    MessageStatus: status,
+    SmsSid: sid,
+    SmsStatus: status,
+    To: to,
+    ...(undeliverable ? { ErrorCode: '30003' } : {}),
+  };
+  ctx.reports.schedule({
+    provider: 'twilio',
+    kind: undeliverable ? 'undelivered' : 'delivered',
+    messageId: sid,
+    to,
+    url,
+    contentType: 'application/x-www-form-urlencoded',
+    headers: { 'x-twilio-signature': twilioSignature(authToken, url, params) },
+    body: new URLSearchParams(params).toString(),
+  });
 }
 
 function unauthorized(reply: FastifyReply, ctx: SimulatorContext): FastifyReply {
@@ -191,6 +232,8 @@ function registerAccountResource(app: FastifyInstance, ctx: SimulatorContext, na
     const sid = resource.sidPrefix + hex32();
     const { from, body } = resource.content(form);
     ctx.accept({ id: sid, channel: resource.channel, provider: 'twilio', to, from, body, raw: form });
+    if (resource.channel === 'sms')
+      reportStatus(ctx, accountSid, authTokenOf(request.headers.authorization), sid, form);
     return reply.code(201).send(resource.created({ accountSid, sid, to, from, body, form, now: twilioDate() }));
   });
 }
