@@ -1,12 +1,19 @@
+import { CallbackEvents } from '../common/callback-events';
 import type { AppConfig } from '../common/config';
+import { CredentialsCipher } from '../common/credentials-cipher';
 import { connectDatabase, type Database } from '../common/db';
+import { DeliveryReports } from '../common/delivery-reports';
 import { FilesServiceClient } from '../common/files-service';
 import { Ledger } from '../common/ledger';
+import { MessageRequestsRepository } from '../common/message-requests';
+import { OutgoingHttpClient } from '../common/outgoing-http';
+import { ProvidersRepository } from '../common/providers-repository';
 import { SendsRepository } from '../common/sends-repository';
 import { TemplatesRepository } from '../common/templates-repository';
 import { UsersRepository } from '../common/users-repository';
 import type { ActivityMetrics } from './activity-metrics';
 import { createChannelProviders, type ChannelProviders } from './providers';
+import { RegisteredProviders } from './providers/registered-providers';
 
 /** What the send activities need: the stores, the providers, the Files Service. */
 export interface ActivityDeps {
@@ -19,6 +26,14 @@ export interface ActivityDeps {
   users: UsersRepository;
   providers: ChannelProviders;
   files: FilesServiceClient;
+  /** `POST /messages`: the requests, their callback outbox, the provider ids their delivery reports name. */
+  messageRequests: MessageRequestsRepository;
+  callbackEvents: CallbackEvents;
+  deliveryReports: DeliveryReports;
+  /** The providers of `/providers`, built from their decrypted credentials by name. */
+  registered: RegisteredProviders;
+  /** Callbacks go to URLs callers gave: private addresses refused unless `ALLOW_PRIVATE_NETWORK_URLS`. */
+  callbackHttp: OutgoingHttpClient;
   /** Where dispatches count what they do (README "Metrics"). Default: metrics of their own that nothing serves. */
   metrics?: ActivityMetrics;
 }
@@ -30,6 +45,14 @@ export function activityDepsOn(
   providers: ChannelProviders = createChannelProviders(config),
 ): ActivityDeps & { close(): Promise<void> } {
   const files = new FilesServiceClient(config.env.FILE_SERVICE_URL);
+  const registered = new RegisteredProviders(
+    new ProvidersRepository(database),
+    new CredentialsCipher(config.env.PROVIDER_CREDENTIALS_KEYS),
+  );
+  const callbackHttp = new OutgoingHttpClient({
+    allowPrivateNetworks: config.env.ALLOW_PRIVATE_NETWORK_URLS === 'true',
+    maxResponseBytes: 64 * 1024,
+  });
   return {
     config,
     database,
@@ -39,8 +62,13 @@ export function activityDepsOn(
     users: new UsersRepository(database, config.service.userFields),
     providers,
     files,
+    messageRequests: new MessageRequestsRepository(database),
+    callbackEvents: new CallbackEvents(database),
+    deliveryReports: new DeliveryReports(database),
+    registered,
+    callbackHttp,
     async close() {
-      await Promise.allSettled([providers.close(), files.close()]);
+      await Promise.allSettled([providers.close(), files.close(), registered.close(), callbackHttp.close()]);
     },
   };
 }

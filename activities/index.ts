@@ -5,6 +5,7 @@ import { AudienceSnapshots } from './audience-snapshots';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
 import { createFinishSendActivity } from './finish-send';
 import { createFlowManagerActivity } from './flow-manager';
+import { createMessageActivities } from './messages';
 import { ChannelRateLimiter } from './rate-limiter';
 import { SendContextCache } from './send-context';
 import { UserLoader } from './user-loader';
@@ -12,21 +13,24 @@ import { UserLoader } from './user-loader';
 export type { ActivityDeps } from './activity-deps';
 export { ActivityMetrics } from './activity-metrics';
 export type { DispatchInput, DispatchResult } from './dispatch/dispatch-deliveries';
+export type { MessageDispatchInput, MessageDispatchResult } from './messages';
 
 /**
  * The send activities, built from their dependencies (STYLE.md: `createActivities(deps)`), so tests pass real
  * clients pointed at the simulator without module mocking. Each group lives in its own file: who a send goes
- * to (audience.ts), the dispatches (dispatch/), the totals (finish-send.ts), the saga event (flow-manager.ts).
+ * to (audience.ts), the dispatches (dispatch/), the totals (finish-send.ts), the saga event (flow-manager.ts), and
+ * `POST /messages` (messages/).
  */
 export function createActivities(deps: ActivityDeps) {
   const snapshots = new AudienceSnapshots(deps.database);
   const metrics = deps.metrics ?? new ActivityMetrics();
+  const limiter = new ChannelRateLimiter(deps.database, deps.config.service.rateLimits, metrics);
   const dispatchDeps: DispatchDeps = {
     ...deps,
     metrics,
     contexts: new SendContextCache(deps),
     userLoader: new UserLoader(deps.users, snapshots),
-    limiter: new ChannelRateLimiter(deps.database, deps.config.service.rateLimits, metrics),
+    limiter,
   };
   return {
     ...createAudienceActivities(deps, snapshots),
@@ -37,6 +41,7 @@ export function createActivities(deps: ActivityDeps) {
     dispatchWhatsapp: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'whatsapp', input),
     ...createFinishSendActivity(deps, snapshots),
     ...createFlowManagerActivity(deps),
+    ...createMessageActivities(deps, { metrics, limiter }),
   };
 }
 

@@ -11,6 +11,7 @@ import { configPlugin } from './plugins/config';
 import { databasePlugin } from './plugins/database';
 import { drainingPlugin } from './plugins/draining';
 import { filesServicePlugin } from './plugins/files-service';
+import { messageServicesPlugin } from './plugins/message-services';
 import { metricsPlugin } from './plugins/metrics';
 import { openApiPlugin } from './plugins/openapi';
 import { retentionPlugin } from './plugins/retention';
@@ -20,12 +21,14 @@ import { sendServicesPlugin } from './plugins/send-services';
 import { temporalPlugin } from './plugins/temporal';
 import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
+import { messageRoutes } from './routes/messages';
 import { notificationRoutes } from './routes/notifications';
 import { sagaRoutes } from './routes/saga';
 import { sendRoutes } from './routes/send';
 import { sendsRoutes } from './routes/sends';
 import { templateRoutes } from './routes/templates';
 import { userRoutes } from './routes/users';
+import { webhookRoutes } from './routes/webhooks';
 
 export interface BuildAppOptions {
   /** The configuration, validated once at boot (`loadConfig`). */
@@ -82,6 +85,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(sendReconciliationPlugin, { everyMs: options.reconcileEveryMs });
     await app.register(retentionPlugin);
     await app.register(sendServicesPlugin);
+    await app.register(messageServicesPlugin);
     for (const routes of [
       healthRoutes,
       sendRoutes,
@@ -90,6 +94,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       userRoutes,
       templateRoutes,
       notificationRoutes,
+      messageRoutes,
+      webhookRoutes,
       codecRoutes,
     ]) {
       await app.register(routes);

@@ -64,8 +64,10 @@ export class DeliveryReports {
   }
 
   /**
-   * Moves the report's ledger entry forward. Null when the message is not one of ours or the entry is already
-   * past the reported status (the report changed nothing, and no callback is owed).
+   * Moves the report's ledger entry forward. Null when the message is not one of ours or the entry is past the
+   * reported status (the report changes nothing and no callback is owed). An entry already at the reported status is
+   * a repeated report, maybe of one whose callback a crash lost: it is answered as a change again, and the callback
+   * outbox, keyed by the change, keeps it to one event.
    */
   async apply(report: DeliveryReport): Promise<{ requestId: string; deliveryKey: string } | null> {
     const known = await this.providerMessages.findOne({
@@ -85,6 +87,8 @@ export class DeliveryReports {
         },
       },
     );
-    return moved.modifiedCount === 1 ? { requestId: known.requestId, deliveryKey: known.deliveryKey } : null;
+    if (moved.modifiedCount === 1) return { requestId: known.requestId, deliveryKey: known.deliveryKey };
+    const entry = await this.deliveries.findOne({ _id: known.deliveryKey }, { projection: { status: 1 } });
+    return entry?.status === report.status ? { requestId: known.requestId, deliveryKey: known.deliveryKey } : null;
   }
 }

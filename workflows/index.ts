@@ -1,1 +1,2 @@
 export { sendMessage, sagaSendMessage, sagaFailEvent, progressQuery } from './send-message';
+export { deliverMessages, postMessageCallbacks } from './deliver-messages';

@@ -29,8 +29,11 @@ export interface AuthenticatedKey {
 /** The scope of a route that names none. */
 export const DEFAULT_SCOPE: Scope = 'admin';
 
-/** Paths that answer without an API key: health and metrics (`/-/`) for probes, the documentation for people. */
-const PUBLIC_PREFIXES = ['/-/', '/documentation'];
+/**
+ * Paths that answer without an API key: health and metrics (`/-/`) for probes, the documentation for people, and the
+ * providers' webhooks, which prove themselves by the token in their URL (api/routes/webhooks.ts).
+ */
+const PUBLIC_PREFIXES = ['/-/', '/documentation', '/webhooks/'];
 
 export const isPublicPath = (url: string): boolean => PUBLIC_PREFIXES.some((prefix) => url.startsWith(prefix));
 

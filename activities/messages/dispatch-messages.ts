@@ -1,0 +1,303 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { CallbackEvents, CallbackPayload } from '../../common/callback-events';
+import { SharedLoads, mapWithConcurrency } from '../../common/concurrency';
+import { PermanentProviderError } from '../../common/errors';
+import { FAILURE_TYPES } from '../../common/failure-types';
+import type { DeliveryReports, ReportingProvider } from '../../common/delivery-reports';
+import type { DeliveryOutcome, Ledger } from '../../common/ledger';
+import {
+  messageAddressKey,
+  type MessageChannel,
+  type MessageRequestDocument,
+  type MessageRequestsRepository,
+  type StoredMessage,
+} from '../../common/message-requests';
+import { deliveryKey, type DeliveryDocument } from '../../common/types';
+import { providerWebhookUrl } from '../../common/webhook-urls';
+import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
+import { OutcomeWriter } from '../dispatch/outcome-writer';
+import type { ProviderReceipt } from '../providers';
+import type { MessageChannelProvider, RegisteredProviders } from '../providers/registered-providers';
+import type { ModeTemplate, OsMessageRenderer, ProviderMessage } from './render-message';
+
+/** Input of `dispatchMessages`: message objects `first`…`last` (their `n`) of one channel of one request. */
+export interface MessageDispatchInput {
+  requestId: string;
+  channel: MessageChannel;
+  first: number;
+  last: number;
+  maxAttempts: number;
+}
+
+export interface MessageDispatchResult {
+  sent: number;
+  failed: number;
+  alreadyDone: number;
+}
+
+/** Where `dispatchMessages` finds mode templates by name. */
+export interface ModeTemplateSource {
+  findModeTemplate(name: string): Promise<ModeTemplate | null>;
+}
+
+export interface MessageDispatchDeps extends DeliveryDeps {
+  ledger: Ledger;
+  messageRequests: MessageRequestsRepository;
+  templates: ModeTemplateSource;
+  registered: RegisteredProviders;
+  callbackEvents: CallbackEvents;
+  deliveryReports: DeliveryReports;
+  renderer: OsMessageRenderer;
+  requestCache: SharedLoads<MessageRequestDocument>;
+}
+
+/** Provider calls in flight per activity, as for `/send`. */
+const CALLS_IN_FLIGHT = 16;
+
+/** The provider families that report deliveries on a webhook of ours, and the path of each. */
+const REPORT_WEBHOOKS: Partial<Record<string, { provider: ReportingProvider; path: string }>> = {
+  twilio: { provider: 'twilio', path: '/webhooks/twilio/status' },
+  infobip: { provider: 'infobip', path: '/webhooks/infobip/reports' },
+};
+
+/** The provider one message goes through: a registered one by name, or the configured one of its channel. */
+interface ResolvedProvider {
+  providerType: string;
+  /** The registered name; null for the configured provider. */
+  name: string | null;
+  instance: MessageChannelProvider;
+}
+
+function send(provider: ResolvedProvider, rendered: ProviderMessage): Promise<ProviderReceipt> {
+  const { instance } = provider;
+  const refuse = () =>
+    Promise.reject(
+      new PermanentProviderError(
+        `provider ${provider.name ?? provider.providerType} does not send ${rendered.channel}`,
+        'CHANNEL_NOT_SERVED',
+      ),
+    );
+  switch (rendered.channel) {
+    case 'sms':
+      return instance.sendSms ? instance.sendSms(rendered.message) : refuse();
+    case 'email':
+      return instance.sendEmail ? instance.sendEmail(rendered.message) : refuse();
+    case 'whatsapp':
+      return instance.sendWhatsapp ? instance.sendWhatsapp(rendered.message) : refuse();
+  }
+}
+
+/** Where the provider reports this message's delivery, with the provider's name for its credentials. */
+function statusCallbackUrl(deps: MessageDispatchDeps, provider: ResolvedProvider): string | undefined {
+  const webhook = REPORT_WEBHOOKS[provider.providerType];
+  if (!webhook || !deps.config.env.WEBHOOK_SECRET) return undefined;
+  const url = providerWebhookUrl(deps.config.env, webhook.path);
+  return provider.name ? `${url}&provider=${encodeURIComponent(provider.name)}` : url;
+}
+
+/**
+ * Sends message objects `first`…`last` of one channel of a `POST /messages` request, one ledger entry per address
+ * (`<requestId>|<channel>|<n>/<address index>`), exactly as `/send` dispatches do (README "Design"): a batch claims
+ * itself, a retried or replayed batch reads the ledger and sends only what is still pending, transient failures fail
+ * the activity for Temporal to retry with backoff. Each address's status changes go to the callback outbox, and
+ * each sent message's provider id is remembered for its delivery report.
+ */
+export async function dispatchMessages(
+  deps: MessageDispatchDeps,
+  input: MessageDispatchInput,
+): Promise<MessageDispatchResult> {
+  const { requestId, channel, first, last, maxAttempts } = input;
+  const context = Context.current();
+  const request = await deps.requestCache.get(requestId, async () => {
+    const found = await deps.messageRequests.get(requestId);
+    if (!found) throw new Error(`message request ${requestId} has no document`);
+    return found;
+  });
+  const messages = request.messages.filter(
+    (message) => message.channel === channel && message.n >= first && message.n <= last,
+  );
+  const addresses = messages.flatMap((message) =>
+    message.to.map((to, index) => ({ message, to, key: messageAddressKey(message.n, index) })),
+  );
+  const keys = addresses.map(({ key }) => key);
+  const firstRun = await deps.ledger.claimDispatch(requestId, channel, keys);
+  const states = firstRun
+    ? new Map<string, DeliveryDocument>()
+    : await deps.ledger.deliveryStates(requestId, channel, keys);
+  const pending = addresses.filter(({ key }) => (states.get(key)?.status ?? 'pending') === 'pending');
+  const result: MessageDispatchResult = { sent: 0, failed: 0, alreadyDone: addresses.length - pending.length };
+  if (pending.length === 0) return result;
+
+  const event = (
+    message: StoredMessage,
+    to: string,
+    key: string,
+    change: Omit<CallbackPayload, 'eventId' | 'requestId' | 'messageId' | 'channel' | 'to' | 'timestamp'>,
+  ): CallbackPayload => ({
+    eventId: `${deliveryKey(requestId, channel, key)}|${change.status}`,
+    requestId,
+    messageId: message.messageId,
+    channel,
+    to,
+    timestamp: new Date().toISOString(),
+    ...change,
+  });
+  const owesCallbacks = request.callback !== undefined;
+  if (owesCallbacks) {
+    await deps.callbackEvents.add(
+      pending.map(({ message, to, key }) => event(message, to, key, { status: 'queued' })),
+      pending.map(({ key }) => deliveryKey(requestId, channel, key)),
+    );
+  }
+
+  // One lookup per template and provider in the batch, not per address.
+  const templates = new Map<string, Promise<ModeTemplate | null>>();
+  const templateOf = (name: string) => {
+    if (!templates.has(name)) templates.set(name, deps.templates.findModeTemplate(name));
+    return templates.get(name)!;
+  };
+  const providers = new Map<string | null, Promise<ResolvedProvider>>();
+  const providerOf = (name: string | null): Promise<ResolvedProvider> => {
+    if (!providers.has(name)) {
+      providers.set(
+        name,
+        name === null
+          ? Promise.resolve({
+              providerType: deps.config.service.providers[channel],
+              name: null,
+              instance: deps.providers[channel] as MessageChannelProvider,
+            })
+          : deps.registered.get(name).then(({ providerType, instance }) => ({ providerType, name, instance })),
+      );
+    }
+    return providers.get(name)!;
+  };
+
+  const writer = new OutcomeWriter(deps.ledger, requestId, deps.metrics, deps.config.service.providers[channel]);
+  const attempted = new Map<string, { attempt: Attempt; providerType: string }>();
+  const cancelled = () => context.cancellationSignal.aborted;
+  let lastHeartbeat = 0;
+  await mapWithConcurrency(
+    pending,
+    CALLS_IN_FLIGHT,
+    async ({ message, to, key }) => {
+      await writer.beforeProviderCall();
+      const base = { userId: key, channel };
+      const previousAttempts = states.get(key)?.attempts ?? 0;
+      const failed = (code: string, error: string): Attempt => ({
+        outcome: { ...base, status: 'failed', code, error, permanent: true, attempted: false },
+      });
+      let attempt: Attempt | undefined;
+      let providerType: string = deps.config.service.providers[channel];
+      try {
+        const template = await templateOf(message.template);
+        const provider = await providerOf(message.provider);
+        providerType = provider.providerType;
+        let rendered: ProviderMessage | undefined;
+        if (!template) {
+          attempt = failed(
+            'TEMPLATE_NOT_FOUND',
+            `template "${message.template}" was deleted after the request was accepted`,
+          );
+        } else if (!template.isActive) {
+          attempt = failed(
+            'TEMPLATE_INACTIVE',
+            `template "${message.template}" was deactivated after the request was accepted`,
+          );
+        } else {
+          try {
+            rendered = deps.renderer.render(message, template, to);
+          } catch (error) {
+            attempt = failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`);
+          }
+        }
+        if (rendered) {
+          const callbackUrl = statusCallbackUrl(deps, provider);
+          const toSend = callbackUrl
+            ? ({ ...rendered, message: { ...rendered.message, statusCallbackUrl: callbackUrl } } as ProviderMessage)
+            : rendered;
+          attempt = await attemptProviderCall(
+            deps,
+            { channel, provider: provider.providerType },
+            base,
+            previousAttempts,
+            maxAttempts,
+            () => send(provider, toSend),
+          );
+        }
+      } catch (error) {
+        // The registered provider is gone or inactive: no retry brings it back.
+        if (!(error instanceof PermanentProviderError)) throw error;
+        attempt = failed(error.code, error.message);
+      }
+      if (!attempt) throw new Error('unreachable: every path sets an attempt');
+      attempted.set(key, { attempt, providerType });
+      const now = Date.now();
+      if (now - lastHeartbeat >= 1000) {
+        lastHeartbeat = now;
+        context.heartbeat();
+      }
+      await writer.add(attempt.outcome);
+    },
+    cancelled,
+  );
+  await writer.flush();
+
+  const finals = pending.filter(({ key }) => {
+    const status = attempted.get(key)?.attempt.outcome.status;
+    return status === 'sent' || status === 'failed';
+  });
+  await deps.deliveryReports.remember(
+    requestId,
+    finals.flatMap(({ key }) => {
+      const { attempt, providerType } = attempted.get(key)!;
+      const webhook = REPORT_WEBHOOKS[providerType];
+      const id = attempt.outcome.providerMessageId;
+      return webhook && id && attempt.outcome.status === 'sent'
+        ? [{ provider: webhook.provider, providerMessageId: id, deliveryKey: deliveryKey(requestId, channel, key) }]
+        : [];
+    }),
+  );
+  if (owesCallbacks) {
+    await deps.callbackEvents.add(
+      finals.map(({ message, to, key }) => {
+        const { outcome } = attempted.get(key)!.attempt;
+        return event(message, to, key, {
+          status: outcome.status === 'sent' ? 'sent' : 'failed',
+          ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+          ...(outcome.status === 'failed' ? { code: outcome.code, error: outcome.error } : {}),
+        });
+      }),
+      finals.map(({ key }) => deliveryKey(requestId, channel, key)),
+    );
+  }
+
+  const outcomes: DeliveryOutcome[] = [...attempted.values()].map(({ attempt }) => attempt.outcome);
+  if (outcomes.length < pending.length) {
+    throw ApplicationFailure.create({
+      type: FAILURE_TYPES.cancelled,
+      message: `${pending.length - outcomes.length} of ${pending.length} ${channel} messages were not attempted: the activity was cancelled`,
+    });
+  }
+  result.sent = outcomes.filter((outcome) => outcome.status === 'sent').length;
+  result.failed = outcomes.filter((outcome) => outcome.status === 'failed').length;
+  const retrying = [...attempted.values()].filter(({ attempt }) => attempt.outcome.status === 'pending');
+  context.log.info('message batch done', {
+    requestId,
+    channel,
+    size: addresses.length,
+    ...result,
+    retrying: retrying.length,
+  });
+  if (retrying.length > 0) {
+    const firstRetry = retrying[0].attempt;
+    const retryAfterMs = Math.max(0, ...retrying.map(({ attempt }) => attempt.retryAfterMs ?? 0));
+    throw ApplicationFailure.create({
+      type: FAILURE_TYPES.transientProvider,
+      message: `${retrying.length} of ${pending.length} ${channel} messages will be retried: ${firstRetry.outcome.error}`,
+      details: [{ code: firstRetry.outcome.code, result }],
+      nextRetryDelay: retryAfterMs > 0 ? retryAfterMs : undefined,
+    });
+  }
+  return result;
+}

@@ -1,0 +1,36 @@
+import { SharedLoads } from '../../common/concurrency';
+import type { MessageRequestDocument } from '../../common/message-requests';
+import { MessageRenderer } from '../../common/rendering';
+import type { ActivityDeps } from '../activity-deps';
+import type { ActivityMetrics } from '../activity-metrics';
+import type { ChannelRateLimiter } from '../rate-limiter';
+import { dispatchMessages, type MessageDispatchInput } from './dispatch-messages';
+import { finishMessages } from './finish-messages';
+import { postCallbacks } from './post-callbacks';
+import { OsMessageRenderer } from './render-message';
+
+export type { MessageDispatchInput, MessageDispatchResult } from './dispatch-messages';
+
+/** Requests kept in memory per worker: each batch of a request reads it once. */
+const CACHED_REQUESTS = 64;
+
+/**
+ * The activities of `POST /messages` (README "OS1-style messaging"): dispatching a batch of message objects, posting
+ * the callbacks, and the totals. They share the `/send` dispatches' rate limiter and metrics.
+ */
+export function createMessageActivities(
+  deps: ActivityDeps,
+  shared: { metrics: ActivityMetrics; limiter: ChannelRateLimiter },
+) {
+  const dispatchDeps = {
+    ...deps,
+    ...shared,
+    renderer: new OsMessageRenderer(new MessageRenderer(deps.config.env.DEFAULT_LOCALE), deps.config.service.sender),
+    requestCache: new SharedLoads<MessageRequestDocument>(CACHED_REQUESTS),
+  };
+  return {
+    dispatchMessages: (input: MessageDispatchInput) => dispatchMessages(dispatchDeps, input),
+    postCallbacks: (input: { requestId: string }) => postCallbacks(deps, input),
+    finishMessages: (input: { requestId: string; workflowId: string }) => finishMessages(deps, input),
+  };
+}

@@ -1,0 +1,78 @@
+import type { Channel } from '../../common/config';
+import { PermanentProviderError } from '../../common/errors';
+import type { EmailProvider, SmsProvider, WhatsappProvider } from './channel-interfaces';
+import { ProviderHttpClient } from './http-client';
+import { createProvider, type ProviderSpec } from './provider-factory';
+
+/** What the worker reads of a registered provider (`/providers`): the registry's document, credentials encrypted. */
+export interface RegisteredProviderDocument {
+  name: string;
+  providerType: string;
+  channel: Channel;
+  credentials: unknown;
+  isActive: boolean;
+  updatedAt: Date;
+}
+
+export interface ProviderRegistry {
+  get(name: string): Promise<RegisteredProviderDocument | null>;
+}
+
+export interface CredentialsDecrypter {
+  decrypt(encrypted: never): Record<string, unknown>;
+}
+
+/** A provider that can send on the message channels; each instance implements the ones its type serves. */
+export type MessageChannelProvider = Partial<EmailProvider & SmsProvider & WhatsappProvider> & {
+  close?(): Promise<void> | void;
+};
+
+export interface RegisteredProvider {
+  name: string;
+  providerType: string;
+  channel: Channel;
+  instance: MessageChannelProvider;
+}
+
+interface Built {
+  updatedAt: number;
+  provider: RegisteredProvider;
+}
+
+/**
+ * The registered providers as the worker uses them (README "OS1-style messaging"): looked up by name for each
+ * dispatch batch, their credentials decrypted only here, in the worker's memory (never in a workflow's input or a
+ * log line), and built once per version of the registry's document: a changed credential is used from the next batch.
+ */
+export class RegisteredProviders {
+  private readonly built = new Map<string, Built>();
+  private readonly http = new ProviderHttpClient();
+
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly cipher: CredentialsDecrypter,
+  ) {}
+
+  /** The provider registered under `name`; a `PermanentProviderError` when it is gone or inactive. */
+  async get(name: string): Promise<RegisteredProvider> {
+    const document = await this.registry.get(name);
+    if (!document) throw new PermanentProviderError(`provider "${name}" is no longer registered`, 'PROVIDER_NOT_FOUND');
+    if (!document.isActive) throw new PermanentProviderError(`provider "${name}" is inactive`, 'PROVIDER_INACTIVE');
+    const cached = this.built.get(name);
+    if (cached && cached.updatedAt === document.updatedAt.getTime()) return cached.provider;
+    const settings = this.cipher.decrypt(document.credentials as never);
+    const instance = createProvider({ providerType: document.providerType, settings } as ProviderSpec, {
+      http: this.http,
+    }) as MessageChannelProvider;
+    if (cached) await cached.provider.instance.close?.();
+    const provider = { name, providerType: document.providerType, channel: document.channel, instance };
+    this.built.set(name, { updatedAt: document.updatedAt.getTime(), provider });
+    return provider;
+  }
+
+  async close(): Promise<void> {
+    for (const { provider } of this.built.values()) await provider.instance.close?.();
+    this.built.clear();
+    await this.http.close();
+  }
+}

@@ -1,0 +1,31 @@
+import fp from 'fastify-plugin';
+import { CallbackEvents } from '../../common/callback-events';
+import { MessageRequestsRepository } from '../../common/message-requests';
+import { MessageRequests } from '../services/message-requests';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    messageRequests: MessageRequests;
+  }
+}
+
+/** `POST /messages` and its status (api/services/message-requests.ts). */
+export const messageServicesPlugin = fp(
+  async (app) => {
+    const { config, database, temporal } = app;
+    const { templates, providers, ledger } = app.repositories;
+    app.decorate(
+      'messageRequests',
+      new MessageRequests({
+        config,
+        templates,
+        providers,
+        ledger,
+        requests: new MessageRequestsRepository(database),
+        callbackEvents: new CallbackEvents(database),
+        temporal,
+      }),
+    );
+  },
+  { name: 'message-services', dependencies: ['config', 'database', 'temporal'] },
+);

@@ -1,0 +1,211 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { parse as parseQueryString } from 'node:querystring';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { CallbackEvents, type CallbackPayload } from '../../common/callback-events';
+import { CredentialsCipher } from '../../common/credentials-cipher';
+import { DeliveryReports, type DeliveryReport } from '../../common/delivery-reports';
+import { HttpError } from '../../common/errors';
+import { MessageRequestsRepository, parseMessageAddressKey } from '../../common/message-requests';
+import { publicBaseUrl, verifyWebhookToken } from '../../common/webhook-urls';
+import { postMessageCallbacks } from '../../workflows';
+import { errorResponses } from '../schemas/common';
+
+const TWILIO_STATUS_PATH = '/webhooks/twilio/status';
+const INFOBIP_REPORTS_PATH = '/webhooks/infobip/reports';
+
+const webhookQuery = z.object({
+  token: z.string().max(200).optional(),
+  provider: z.string().max(200).optional().describe('The registered provider the report is about'),
+});
+
+/** Twilio's `X-Twilio-Signature`: base64 HMAC-SHA1 of the URL it called and its POST fields sorted by name. */
+export function twilioSignature(authToken: string, url: string, fields: Record<string, string>): string {
+  const signed = Object.keys(fields)
+    .sort()
+    .reduce((text, name) => text + name + fields[name], url);
+  return createHmac('sha1', authToken).update(signed, 'utf8').digest('base64');
+}
+
+const sameText = (a: string, b: string) => {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+};
+
+/** Twilio's message statuses that are news to us; `queued`, `sending`, `sent` we knew when it answered. */
+const TWILIO_STATUSES: Record<string, DeliveryReport['status']> = {
+  delivered: 'delivered',
+  read: 'read',
+  undelivered: 'failed',
+  failed: 'failed',
+};
+
+/** Infobip's status groups that end a message; `PENDING` says nothing new. */
+const INFOBIP_FINAL_GROUPS: Record<string, DeliveryReport['status']> = {
+  DELIVERED: 'delivered',
+  UNDELIVERABLE: 'failed',
+  REJECTED: 'failed',
+  EXPIRED: 'failed',
+};
+
+const infobipReportsBody = z.object({
+  results: z
+    .array(
+      z
+        .object({
+          messageId: z.string().min(1),
+          status: z.object({ groupName: z.string(), name: z.string().optional() }).loose().optional(),
+          error: z.object({ groupName: z.string().optional(), name: z.string().optional() }).loose().optional(),
+          seenAt: z.string().optional(),
+        })
+        .loose(),
+    )
+    .max(1000),
+});
+
+/**
+ * The providers' delivery reports (README "OS1-style messaging"): each webhook checks that the call comes from whom
+ * this service gave the URL to (the `token` only this service computes; Twilio's signature with the account's auth
+ * token as well), answers at once, moves the ledger entry the provider's message id names forward (sent → delivered
+ * → read, or failed), and owes the request's callback one event per change, posted by a `postMessageCallbacks`
+ * workflow whose id names the change, so a repeated report starts nothing.
+ */
+export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { config, database, temporal } = app;
+  const { providers } = app.repositories;
+  const reports = new DeliveryReports(database);
+  const callbackEvents = new CallbackEvents(database);
+  const requests = new MessageRequestsRepository(database);
+  const cipher = new CredentialsCipher(config.env.PROVIDER_CREDENTIALS_KEYS);
+  const retryWindowMs = config.service.callbacks.retryWindowMinutes * 60_000;
+
+  // Twilio posts HTML forms; parsed here only, for these routes.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, parseQueryString(body as string)),
+  );
+
+  const refuseUnlessToken = (path: string, token: string | undefined) => {
+    if (!verifyWebhookToken(config.env, path, token))
+      throw new HttpError(401, 'token: this webhook URL was not issued by this service');
+  };
+
+  async function owe(report: DeliveryReport): Promise<void> {
+    const moved = await reports.apply(report);
+    if (!moved) return;
+    const request = await requests.get(moved.requestId);
+    if (!request?.callback) return;
+    const [, channel, addressKey] = moved.deliveryKey.split('|');
+    const { n, addressIndex } = parseMessageAddressKey(addressKey);
+    const message = request.messages.find((candidate) => candidate.n === n && candidate.channel === channel);
+    if (!message) return;
+    const payload: CallbackPayload = {
+      eventId: `${moved.deliveryKey}|${report.status}`,
+      requestId: request._id,
+      messageId: message.messageId,
+      channel: message.channel,
+      to: message.to[addressIndex],
+      status: report.status,
+      providerMessageId: report.providerMessageId,
+      ...(report.code ? { code: report.code } : {}),
+      ...(report.error ? { error: report.error } : {}),
+      timestamp: new Date().toISOString(),
+    };
+    await callbackEvents.add([payload], [moved.deliveryKey]);
+    try {
+      await temporal.workflow.start(postMessageCallbacks, {
+        workflowId: `callbacks-${payload.eventId}`,
+        taskQueue: config.env.TEMPORAL_TASK_QUEUE,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        args: [{ requestId: request._id, retryWindowMs }],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+
+  /** The auth token Twilio signed with: the registered provider's, or the configured account's. */
+  async function twilioAuthToken(providerName: string | undefined): Promise<string | undefined> {
+    if (providerName === undefined) return config.env.TWILIO_AUTH_TOKEN;
+    const provider = await providers.get(providerName);
+    if (provider?.providerType !== 'twilio') return undefined;
+    const credentials = cipher.decrypt(provider.credentials);
+    return typeof credentials.authToken === 'string' ? credentials.authToken : undefined;
+  }
+
+  const unauthorized = errorResponses({ 401: 'The token or the provider signature is missing or wrong' });
+
+  app.post(
+    TWILIO_STATUS_PATH,
+    {
+      schema: {
+        tags: ['webhooks'],
+        operationId: 'twilioStatusCallback',
+        summary: "Twilio's message status callbacks (StatusCallback), signed X-Twilio-Signature",
+        querystring: webhookQuery,
+        body: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+        response: { 204: z.null(), ...unauthorized },
+      },
+    },
+    async (request, reply) => {
+      refuseUnlessToken(TWILIO_STATUS_PATH, request.query.token);
+      const fields = Object.fromEntries(
+        Object.entries(request.body).map(([name, value]) => [name, Array.isArray(value) ? value[0] : value]),
+      );
+      const authToken = await twilioAuthToken(request.query.provider);
+      const presented = request.headers['x-twilio-signature'];
+      const expected = authToken && twilioSignature(authToken, `${publicBaseUrl(config.env)}${request.url}`, fields);
+      if (!expected || typeof presented !== 'string' || !sameText(presented, expected))
+        throw new HttpError(401, 'x-twilio-signature: missing, or not signed with the account auth token');
+      const status = TWILIO_STATUSES[fields.MessageStatus ?? ''];
+      if (status && fields.MessageSid) {
+        await owe({
+          provider: 'twilio',
+          providerMessageId: fields.MessageSid,
+          status,
+          ...(status === 'failed'
+            ? {
+                code: fields.ErrorCode ? `TWILIO_${fields.ErrorCode}` : 'TWILIO_UNDELIVERED',
+                error: fields.ErrorMessage ?? fields.MessageStatus,
+              }
+            : {}),
+        });
+      }
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    INFOBIP_REPORTS_PATH,
+    {
+      schema: {
+        tags: ['webhooks'],
+        operationId: 'infobipReports',
+        summary: "Infobip's delivery and seen reports (notifyUrl), several results per call",
+        querystring: webhookQuery,
+        body: infobipReportsBody,
+        response: { 204: z.null(), ...unauthorized },
+      },
+    },
+    async (request, reply) => {
+      refuseUnlessToken(INFOBIP_REPORTS_PATH, request.query.token);
+      for (const result of request.body.results) {
+        const status = result.seenAt ? 'read' : INFOBIP_FINAL_GROUPS[result.status?.groupName ?? ''];
+        if (!status) continue;
+        await owe({
+          provider: 'infobip',
+          providerMessageId: result.messageId,
+          status,
+          ...(status === 'failed'
+            ? {
+                code: `INFOBIP_${result.error?.name ?? result.status?.name ?? result.status?.groupName}`,
+                error: result.status?.name ?? 'undeliverable',
+              }
+            : {}),
+        });
+      }
+      return reply.code(204).send(null);
+    },
+  );
+};
