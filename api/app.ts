@@ -23,6 +23,7 @@ import { codecRoutes } from './routes/codec';
 import { healthRoutes } from './routes/health';
 import { messageRoutes } from './routes/messages';
 import { notificationRoutes } from './routes/notifications';
+import { providerRoutes } from './routes/providers';
 import { sagaRoutes } from './routes/saga';
 import { sendRoutes } from './routes/send';
 import { sendsRoutes } from './routes/sends';
@@ -94,6 +95,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       userRoutes,
       templateRoutes,
       notificationRoutes,
+      providerRoutes,
       messageRoutes,
       webhookRoutes,
       codecRoutes,

@@ -190,3 +190,10 @@ export class ProvidersRepository {
     );
   }
 }
+
+/**
+ * The path of a WhatsApp provider's inbound webhook (README "OS1-style messaging"), whose token `providerWebhookUrl`
+ * derives from this very path: the route that receives it rebuilds the path from the name the same way.
+ */
+export const whatsappInboundWebhookPath = (name: string): string =>
+  `/webhooks/whatsapp/${encodeURIComponent(name)}/communications`;

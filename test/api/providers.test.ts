@@ -1,0 +1,389 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app';
+import { CredentialsCipher, type EncryptedCredentials } from '../../common/credentials-cipher';
+import { loggerOptions } from '../../common/logger';
+import { ProvidersRepository } from '../../common/providers-repository';
+import { verifyWebhookToken } from '../../common/webhook-urls';
+import { startTestStack, type TestStack } from '../support/test-stack';
+
+/** Seed 004's two registerProvider samples, as written: only `region "ap south 1"` reads as "ap-south-1". */
+const SEED_SES = {
+  name: 'aws ses external',
+  providerType: 'ses',
+  credentials: {
+    accessKeyId: 'yourAccessKeyId',
+    region: 'ap-south-1',
+    secretAccessKey: 'yourSecretAccessKey',
+    projectId: 'yourAccountIdForReference',
+  },
+  isActive: true,
+  isTenantDefault: true,
+};
+const SEED_INFOBIP = {
+  name: 'test infobip',
+  providerType: 'infobip',
+  credentials: {
+    clientId: 'your client id',
+    clientSecret: 'your client secret',
+    apiBaseUrl: 'https://api.infobip.com',
+  },
+  isActive: true,
+  isTenantDefault: true,
+};
+
+/** Secret values of credentials no answer, stored document or log line may hold. */
+const SECRETS = ['yourAccessKeyId', 'yourSecretAccessKey', 'your client id', 'your client secret'];
+
+const twilio = (name: string, extra: object = {}) => ({
+  name,
+  providerType: 'twilio',
+  channel: 'sms',
+  credentials: { baseUrl: 'http://127.0.0.1:4010', accountSid: 'ACregistered', authToken: `token-${name}` },
+  ...extra,
+});
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+describe('the provider registry /providers', () => {
+  let stack: TestStack;
+  const extraApps: FastifyInstance[] = [];
+  beforeAll(async () => {
+    stack = await startTestStack({
+      worker: false,
+      env: { API_KEYS: 'admin-key:admin+read, reader:read, sender:send' },
+    });
+  });
+  afterAll(async () => {
+    await Promise.all(extraApps.map((app) => app.close()));
+    await stack?.close();
+  });
+
+  const call = (app: FastifyInstance, key: string) => (method: Method, url: string, payload?: object) =>
+    app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(payload ? { payload } : {}) });
+  const admin = (method: Method, url: string, payload?: object) => call(stack.app, 'admin-key')(method, url, payload);
+  const reader = (method: Method, url: string) => call(stack.app, 'reader')(method, url);
+  const stored = (name: string) => stack.database.providers.findOne({ _id: name as never });
+  const repository = () => new ProvidersRepository(stack.database);
+
+  /** The stack's API with other environment variables (keys rotated or unset), logging to `lines` if given. */
+  async function appWith(env: Record<string, string | undefined>, lines?: string[]): Promise<FastifyInstance> {
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines?.push(String(chunk));
+        done();
+      },
+    });
+    const app = await buildApp({
+      config: { ...stack.config, env: { ...stack.config.env, ...env } },
+      database: stack.database,
+      temporal: stack.temporal,
+      logger: lines ? { ...loggerOptions('trace'), stream } : false,
+    });
+    extraApps.push(app);
+    return app;
+  }
+
+  it("registers the seed's samples as written: the type's only channel, the WhatsApp inbound webhook URL", async () => {
+    const ses = await admin('POST', '/providers', SEED_SES);
+    expect(ses.statusCode).toBe(201);
+    expect(ses.json()).toEqual({
+      name: 'aws ses external',
+      providerType: 'ses',
+      channel: 'email',
+      isActive: true,
+      isTenantDefault: true,
+      credentialFields: ['accessKeyId', 'projectId', 'region', 'secretAccessKey'],
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+    });
+    const infobip = await admin('POST', '/providers', SEED_INFOBIP);
+    expect(infobip.statusCode).toBe(201);
+    const path = '/webhooks/whatsapp/test%20infobip/communications';
+    expect(infobip.json()).toMatchObject({
+      channel: 'whatsapp',
+      isTenantDefault: true,
+      credentialFields: ['apiBaseUrl', 'clientId', 'clientSecret'],
+      inboundWebhookUrl: expect.stringMatching(
+        /^http:\/\/localhost:3000\/webhooks\/whatsapp\/test%20infobip\/communications\?token=[0-9a-f]{32}$/,
+      ),
+    });
+    const token = new URL(infobip.json().inboundWebhookUrl).searchParams.get('token');
+    expect(verifyWebhookToken(stack.config.env, path, token)).toBe(true);
+    // The worker's reads (the lead's POST /messages): by name, and the channel's default.
+    expect((await repository().tenantDefault('email'))?.name).toBe('aws ses external');
+    expect((await repository().tenantDefault('whatsapp'))?.name).toBe('test infobip');
+    expect(await repository().tenantDefault('sms')).toBeNull();
+    expect((await repository().get('test infobip'))?.providerType).toBe('infobip');
+  });
+
+  it('never answers credentials, stores none in the clear, and decrypts them with the configured keys', async () => {
+    const answers = [
+      await reader('GET', '/providers'),
+      await reader('GET', '/providers/aws%20ses%20external'),
+      await reader('GET', '/providers/test%20infobip'),
+      await admin('PATCH', '/providers/aws%20ses%20external', { isActive: true }),
+    ];
+    for (const answer of answers) {
+      expect(answer.statusCode).toBe(200);
+      for (const secret of SECRETS) expect(answer.body).not.toContain(secret);
+      expect(answer.body).not.toContain('"credentials"');
+    }
+    expect(answers[0].json().map((provider: { name: string }) => provider.name)).toEqual([
+      'aws ses external',
+      'test infobip',
+    ]);
+    const cipher = new CredentialsCipher(stack.config.env.PROVIDER_CREDENTIALS_KEYS);
+    for (const [name, sample] of [
+      ['aws ses external', SEED_SES],
+      ['test infobip', SEED_INFOBIP],
+    ] as const) {
+      const document = await stored(name);
+      const raw = JSON.stringify(document);
+      for (const secret of SECRETS) expect(raw).not.toContain(secret);
+      const credentials = document!.credentials as EncryptedCredentials;
+      expect(credentials).toEqual({
+        keyId: 'dev',
+        iv: expect.any(String),
+        tag: expect.any(String),
+        data: expect.any(String),
+      });
+      expect(cipher.decrypt(credentials)).toEqual(sample.credentials);
+    }
+  });
+
+  it('writes no credential to the log, at trace, whether accepted or refused', async () => {
+    const lines: string[] = [];
+    const app = await appWith({}, lines);
+    const logged = call(app, 'admin-key');
+    expect(
+      (await logged('POST', '/providers', { ...SEED_SES, name: 'logged', isTenantDefault: false })).statusCode,
+    ).toBe(201);
+    const refused = await logged('POST', '/providers', {
+      ...SEED_SES,
+      name: 'logged refused',
+      credentials: { ...SEED_SES.credentials, region: 'yourSecretAccessKey' },
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).not.toContain('yourSecretAccessKey');
+    expect((await logged('PATCH', '/providers/logged', { credentials: SEED_SES.credentials })).statusCode).toBe(200);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const secret of SECRETS) expect(lines.join('')).not.toContain(secret);
+  });
+
+  it('rotates keys: a document encrypted with the old key decrypts after a new key is put first', async () => {
+    const oldKeys = stack.config.env.PROVIDER_CREDENTIALS_KEYS!;
+    const rotatedKeys = `new:${randomBytes(32).toString('base64')},${oldKeys}`;
+    const rotated = call(await appWith({ PROVIDER_CREDENTIALS_KEYS: rotatedKeys }), 'admin-key');
+    const created = await rotated('POST', '/providers', twilio('rotated'));
+    expect(created.statusCode).toBe(201);
+    const newDocument = (await stored('rotated'))!.credentials as EncryptedCredentials;
+    const oldDocument = (await stored('aws ses external'))!.credentials as EncryptedCredentials;
+    expect([newDocument.keyId, oldDocument.keyId]).toEqual(['new', 'dev']);
+    const cipher = new CredentialsCipher(rotatedKeys);
+    expect(cipher.decrypt(oldDocument)).toEqual(SEED_SES.credentials);
+    expect(cipher.decrypt(newDocument)).toMatchObject({ authToken: 'token-rotated' });
+    expect(() => new CredentialsCipher(oldKeys).decrypt(newDocument)).toThrow(/no key "new"/);
+    // Replacing the credentials re-encrypts them under the new key.
+    expect(
+      (await rotated('PATCH', '/providers/aws%20ses%20external', { credentials: SEED_SES.credentials })).statusCode,
+    ).toBe(200);
+    expect(((await stored('aws ses external'))!.credentials as EncryptedCredentials).keyId).toBe('new');
+    expect((await rotated('DELETE', '/providers/rotated')).statusCode).toBe(204);
+  });
+
+  it('answers 503 naming PROVIDER_CREDENTIALS_KEYS when unset, and stores nothing', async () => {
+    const keyless = call(await appWith({ PROVIDER_CREDENTIALS_KEYS: undefined }), 'admin-key');
+    const before = await stack.database.providers.countDocuments();
+    const created = await keyless('POST', '/providers', twilio('keyless'));
+    expect([created.statusCode, created.json()]).toEqual([
+      503,
+      {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: expect.stringMatching(/^PROVIDER_CREDENTIALS_KEYS is not set/),
+      },
+    ]);
+    const patched = await keyless('PATCH', '/providers/aws%20ses%20external', { credentials: SEED_SES.credentials });
+    expect([patched.statusCode, patched.json().message]).toEqual([
+      503,
+      expect.stringMatching(/^PROVIDER_CREDENTIALS_KEYS/),
+    ]);
+    expect(await stack.database.providers.countDocuments()).toBe(before);
+    // What needs no key still works.
+    expect((await keyless('PATCH', '/providers/aws%20ses%20external', { isActive: true })).statusCode).toBe(200);
+  });
+
+  it('lets exactly one of concurrent creates become the default of a channel', async () => {
+    const names = Array.from({ length: 8 }, (_, index) => `racer ${index}`);
+    const answers = await Promise.all(
+      names.map((name) => admin('POST', '/providers', twilio(name, { isTenantDefault: true }))),
+    );
+    const statuses = answers.map((answer) => answer.statusCode);
+    expect(statuses.filter((status) => status === 201)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(7);
+    const winner = names[statuses.indexOf(201)];
+    for (const answer of answers.filter((each) => each.statusCode === 409))
+      expect(answer.json().message).toMatch(/^isTenantDefault: sms has a tenant default provider/);
+    expect(await stack.database.providers.countDocuments({ _id: { $in: names } as never })).toBe(1);
+    expect(await stack.database.tenantDefaults.findOne({ _id: 'sms' })).toEqual({ _id: 'sms', provider: winner });
+
+    // Concurrent patches of existing providers: one wins again.
+    const voice = ['voice a', 'voice b', 'voice c', 'voice d'];
+    for (const name of voice)
+      expect((await admin('POST', '/providers', twilio(name, { channel: 'voice' }))).statusCode).toBe(201);
+    const patches = await Promise.all(
+      voice.map((name) => admin('PATCH', `/providers/${encodeURIComponent(name)}`, { isTenantDefault: true })),
+    );
+    expect(patches.map((answer) => answer.statusCode).sort()).toEqual([200, 409, 409, 409]);
+    const listed = (await reader('GET', '/providers?channel=voice')).json() as {
+      name: string;
+      isTenantDefault: boolean;
+    }[];
+    expect(listed.filter((provider) => provider.isTenantDefault)).toHaveLength(1);
+    expect(listed.filter((provider) => !provider.isTenantDefault)).toHaveLength(3);
+  });
+
+  it('keeps one default per channel: a second is a 409 naming the first, freed by PATCH false and by DELETE', async () => {
+    const holder = (await repository().tenantDefault('sms'))!.name;
+    const second = await admin('POST', '/providers', twilio('second default', { isTenantDefault: true }));
+    expect([second.statusCode, second.json()]).toEqual([
+      409,
+      { statusCode: 409, error: 'Conflict', message: expect.stringContaining(`"${holder}"`) },
+    ]);
+    expect(await stored('second default')).toBeNull();
+    expect((await admin('POST', '/providers', twilio('second default'))).statusCode).toBe(201);
+    const refused = await admin('PATCH', '/providers/second%20default', { isTenantDefault: true, isActive: false });
+    expect(refused.statusCode).toBe(409);
+    // A refused patch changes nothing of what it carried.
+    expect((await reader('GET', '/providers/second%20default')).json()).toMatchObject({
+      isActive: true,
+      isTenantDefault: false,
+    });
+
+    const freed = await admin('PATCH', `/providers/${encodeURIComponent(holder)}`, { isTenantDefault: false });
+    expect([freed.statusCode, freed.json().isTenantDefault]).toEqual([200, false]);
+    expect(await repository().tenantDefault('sms')).toBeNull();
+    const claimed = await admin('PATCH', '/providers/second%20default', { isTenantDefault: true });
+    expect([claimed.statusCode, claimed.json().isTenantDefault]).toEqual([200, true]);
+    // Asking again is no conflict with itself.
+    expect((await admin('PATCH', '/providers/second%20default', { isTenantDefault: true })).statusCode).toBe(200);
+
+    expect((await admin('DELETE', '/providers/second%20default')).statusCode).toBe(204);
+    expect(await stack.database.tenantDefaults.findOne({ _id: 'sms' })).toBeNull();
+    expect((await admin('POST', '/providers', twilio('third default', { isTenantDefault: true }))).statusCode).toBe(
+      201,
+    );
+    expect((await repository().tenantDefault('sms'))?.name).toBe('third default');
+  });
+
+  it('takes over a default whose provider is gone (a crash between two writes)', async () => {
+    await stack.database.tenantDefaults.insertOne({ _id: 'push', provider: 'ghost' });
+    expect(await repository().tenantDefault('push')).toBeNull();
+    const fcm = await admin('POST', '/providers', {
+      name: 'fcm default',
+      providerType: 'fcm',
+      credentials: {
+        baseUrl: 'http://127.0.0.1:4010',
+        tokenUrl: 'http://127.0.0.1:4010/token',
+        projectId: 'p',
+        serviceAccount: { client_email: 'sa@example.com', private_key: 'not a real key' },
+      },
+      isTenantDefault: true,
+    });
+    expect([fcm.statusCode, fcm.json().channel, fcm.json().isTenantDefault]).toEqual([201, 'push', true]);
+    expect((await repository().tenantDefault('push'))?.name).toBe('fcm default');
+  });
+
+  it('refuses bad input naming the field, and stores nothing', async () => {
+    const before = await stack.database.providers.countDocuments();
+    const { secretAccessKey: _omitted, ...withoutSecret } = SEED_SES.credentials;
+    const ses = (credentials: object, extra: object = {}) => ({
+      ...SEED_SES,
+      name: 'bad',
+      isTenantDefault: false,
+      credentials,
+      ...extra,
+    });
+    const refused: [object, RegExp][] = [
+      [ses(withoutSecret), /^credentials\.secretAccessKey: /],
+      [ses({ ...SEED_SES.credentials, region: 'ap south 1' }), /^credentials\.region: /],
+      [ses({ ...SEED_SES.credentials, secretAccesKey: 'x' }), /^credentials: .*secretAccesKey/],
+      [ses(SEED_SES.credentials, { providerType: 'sendgrid' }), /^providerType: /],
+      [ses(SEED_SES.credentials, { channel: 'sms' }), /^channel: ses cannot serve sms/],
+      [ses(SEED_SES.credentials, { credentials: 'secret' }), /^credentials: /],
+      [ses(SEED_SES.credentials, { name: '' }), /^name: /],
+      [ses(SEED_SES.credentials, { isTenantDefault: 'yes' }), /^isTenantDefault: /],
+      [ses(SEED_SES.credentials, { isActive: null }), /^isActive: /],
+      [ses(SEED_SES.credentials, { credential: {} }), /credential/],
+      [{ ...twilio('bad'), channel: undefined }, /^channel: required, twilio serves sms and voice/],
+      [{ ...twilio('bad'), channel: 'push' }, /^channel: twilio cannot serve push/],
+      [
+        {
+          ...SEED_INFOBIP,
+          name: 'bad',
+          isTenantDefault: false,
+          credentials: { ...SEED_INFOBIP.credentials, apiKey: 'k' },
+        },
+        /^credentials\.clientId: give apiKey or clientId and clientSecret/,
+      ],
+      [
+        { ...SEED_INFOBIP, name: 'bad', isTenantDefault: false, credentials: { clientId: 'a', clientSecret: 'b' } },
+        /^credentials\.baseUrl: /,
+      ],
+    ];
+    for (const [payload, message] of refused) {
+      const response = await admin('POST', '/providers', payload);
+      expect([payload, response.statusCode, response.json()]).toEqual([
+        payload,
+        400,
+        { statusCode: 400, error: 'Bad Request', message: expect.stringMatching(message) },
+      ]);
+      for (const secret of SECRETS) expect(response.body).not.toContain(secret);
+    }
+    const duplicate = await admin('POST', '/providers', { ...SEED_SES, isTenantDefault: false });
+    expect([duplicate.statusCode, duplicate.json().message]).toEqual([
+      409,
+      'name: a provider named "aws ses external" exists',
+    ]);
+    const patch = await admin('PATCH', '/providers/aws%20ses%20external', { credentials: { accessKeyId: 'x' } });
+    expect([patch.statusCode, patch.json().message]).toEqual([
+      400,
+      expect.stringMatching(/^credentials\.secretAccessKey: /),
+    ]);
+    const rename = await admin('PATCH', '/providers/aws%20ses%20external', { name: 'renamed' });
+    expect([rename.statusCode, rename.json().message]).toEqual([400, expect.stringMatching(/name/)]);
+    expect(await stack.database.providers.countDocuments()).toBe(before);
+    for (const method of ['GET', 'PATCH', 'DELETE'] as const) {
+      const missing = await admin(method, '/providers/nobody', method === 'PATCH' ? { isActive: false } : undefined);
+      expect([method, missing.statusCode, missing.json().message]).toEqual([
+        method,
+        404,
+        'name: no provider is named "nobody"',
+      ]);
+    }
+  });
+
+  it('keeps writes to admin keys and reads to read keys', async () => {
+    const sender = call(stack.app, 'sender');
+    const denied: [ReturnType<typeof call>, Method, string, object | undefined, string][] = [
+      [call(stack.app, 'reader'), 'POST', '/providers', twilio('denied'), 'admin'],
+      [sender, 'POST', '/providers', twilio('denied'), 'admin'],
+      [sender, 'PATCH', '/providers/aws%20ses%20external', { isActive: false }, 'admin'],
+      [call(stack.app, 'reader'), 'DELETE', '/providers/aws%20ses%20external', undefined, 'admin'],
+      [sender, 'GET', '/providers', undefined, 'read'],
+      [sender, 'GET', '/providers/aws%20ses%20external', undefined, 'read'],
+    ];
+    for (const [as, method, url, payload, scope] of denied) {
+      const response = await as(method, url, payload);
+      expect([method, url, response.statusCode, response.json().message]).toEqual([
+        method,
+        url,
+        403,
+        expect.stringContaining(`"${scope}" scope`),
+      ]);
+    }
+    expect(await stored('denied')).toBeNull();
+  });
+});
