@@ -215,6 +215,23 @@ describe('the provider registry /providers', () => {
     expect((await keyless('PATCH', '/providers/aws%20ses%20external', { isActive: true })).statusCode).toBe(200);
   });
 
+  it('refuses a WhatsApp provider without WEBHOOK_SECRET, which its inbound webhook URL needs, naming it', async () => {
+    const unsigned = call(await appWith({ WEBHOOK_SECRET: undefined }), 'admin-key');
+    const created = await unsigned('POST', '/providers', {
+      ...SEED_INFOBIP,
+      name: 'no webhook',
+      isTenantDefault: false,
+    });
+    expect([created.statusCode, created.json().message]).toEqual([
+      503,
+      expect.stringMatching(/^WEBHOOK_SECRET is not set/),
+    ]);
+    expect(await stored('no webhook')).toBeNull();
+    // Reads answer without the URL rather than failing.
+    const read = await unsigned('GET', '/providers/test%20infobip');
+    expect([read.statusCode, read.json().inboundWebhookUrl]).toEqual([200, undefined]);
+  });
+
   it('lets exactly one of concurrent creates become the default of a channel', async () => {
     const names = Array.from({ length: 8 }, (_, index) => `racer ${index}`);
     const answers = await Promise.all(
