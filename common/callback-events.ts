@@ -1,6 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { MessageChannel } from './message-requests';
 import { insertWhereFree, type Database } from './db';
+import type { DispatchClaimDocument } from './types';
 
 /** The statuses a callback reports, in the order one address goes through them (README "OS1-style messaging"). */
 export const CALLBACK_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed'] as const;
@@ -33,13 +34,15 @@ export interface CallbackEventDocument {
   deliveryKey: string;
   payload: CallbackPayload;
   state: CallbackEventState;
-  /** A poster that takes the event holds it until then; another poster skips it meanwhile. */
-  leaseUntil: Date;
+  /** POSTs made; attempt `attempts` is the next one, claimed in `dispatch_claims` by the poster that makes it. */
   attempts: number;
   lastError?: string;
   createdAt: Date;
   deliveredAt?: Date;
 }
+
+/** The claim of one attempt to post an event (`callback|<eventId>#<attempt>`), beside the dispatch batches' claims. */
+const claimKey = (eventId: string, attempt: number) => `callback|${eventId}#${attempt}`;
 
 /** The order of an address's statuses: its events are posted in this order. */
 export const statusRank = (status: CallbackStatus): number => CALLBACK_STATUSES.indexOf(status);
@@ -50,9 +53,11 @@ export const statusRank = (status: CallbackStatus): number => CALLBACK_STATUSES.
  */
 export class CallbackEvents {
   private readonly events: Collection<CallbackEventDocument>;
+  private readonly claims: Collection<DispatchClaimDocument>;
 
-  constructor(database: Pick<Database, 'callbackEvents'>) {
+  constructor(database: Pick<Database, 'callbackEvents' | 'dispatchClaims'>) {
     this.events = database.callbackEvents as unknown as Collection<CallbackEventDocument>;
+    this.claims = database.dispatchClaims;
   }
 
   static ensureIndexes(database: Pick<Database, 'callbackEvents'>): Promise<string> {
@@ -71,7 +76,6 @@ export class CallbackEvents {
         deliveryKey: deliveryKeys[index],
         payload,
         state: 'pending' as const,
-        leaseUntil: new Date(0),
         attempts: 0,
         createdAt: now,
       })),
@@ -87,30 +91,51 @@ export class CallbackEvents {
       .toArray();
   }
 
-  /** Takes a pending event for `leaseMs` unless another poster holds it; true when taken. */
-  async lease(eventId: string, leaseMs: number): Promise<boolean> {
-    const now = new Date();
-    const result = await this.events.updateOne(
-      { _id: eventId, state: 'pending', leaseUntil: { $lte: now } },
-      { $set: { leaseUntil: new Date(now.getTime() + leaseMs) } },
+  /**
+   * Takes a pending event for one attempt, or null when it is no longer pending or another poster holds it. The claim
+   * is an insert keyed by the event and its attempt number (`dispatch_claims`), which exactly one poster wins: on
+   * FerretDB a conditional update is not, as two concurrent ones may both match. A claim older than `leaseMs` is a
+   * poster that crashed: the event moves on to its next attempt number, which can be claimed again.
+   */
+  async lease(eventId: string, leaseMs: number): Promise<CallbackEventDocument | null> {
+    const event = await this.events.findOne({ _id: eventId });
+    if (event?.state !== 'pending') return null;
+    if (await this.claim(event)) return event;
+    const holder = await this.claims.findOne({ _id: claimKey(eventId, event.attempts) });
+    if (holder && Date.now() - holder.createdAt.getTime() < leaseMs) return null;
+    // Every poster that finds the claim stale sets the same next number, and one of them wins its claim.
+    await this.events.updateOne(
+      { _id: eventId, state: 'pending', attempts: event.attempts },
+      { $set: { attempts: event.attempts + 1 } },
     );
-    return result.modifiedCount === 1;
+    const next = await this.events.findOne({ _id: eventId });
+    return next?.state === 'pending' && (await this.claim(next)) ? next : null;
   }
 
-  async delivered(eventId: string): Promise<void> {
-    const now = new Date();
+  private async claim(event: CallbackEventDocument): Promise<boolean> {
+    const taken = await insertWhereFree(this.claims, [
+      {
+        _id: claimKey(event._id, event.attempts),
+        sendId: event.requestId,
+        channel: event.payload.channel,
+        size: 1,
+        createdAt: new Date(),
+      },
+    ]);
+    return taken.length === 0;
+  }
+
+  /** The claim holder's POST was accepted. */
+  async delivered(event: CallbackEventDocument): Promise<void> {
     await this.events.updateOne(
-      { _id: eventId },
-      { $set: { state: 'delivered', deliveredAt: now, leaseUntil: now }, $inc: { attempts: 1 } },
+      { _id: event._id },
+      { $set: { state: 'delivered', deliveredAt: new Date(), attempts: event.attempts + 1 } },
     );
   }
 
-  /** A failed POST: the event is free again for the next attempt. */
-  async attemptFailed(eventId: string, error: string): Promise<void> {
-    await this.events.updateOne(
-      { _id: eventId },
-      { $set: { lastError: error, leaseUntil: new Date() }, $inc: { attempts: 1 } },
-    );
+  /** The claim holder's POST failed: the next attempt number is free to claim. */
+  async attemptFailed(event: CallbackEventDocument, error: string): Promise<void> {
+    await this.events.updateOne({ _id: event._id }, { $set: { lastError: error, attempts: event.attempts + 1 } });
   }
 
   /** The retry window ran out: the event is given up, and says so (`GET /messages/:requestId`). */

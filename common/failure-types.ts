@@ -11,6 +11,8 @@ export const FAILURE_TYPES = {
   retriesExhausted: 'RetriesExhausted',
   /** A dispatch cancelled mid-batch (a worker shutting down): what it did not attempt is retried elsewhere. */
   cancelled: 'DispatchCancelled',
+  /** A callback receiver that did not answer 2xx (`POST /messages`): retried with backoff until the window ends. */
+  callbackNotAccepted: 'CallbackNotAccepted',
 } as const;
 
 /** Failure types the workflow never retries: the ledger already holds the failed delivery. */

@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { statusRank, type CallbackEventDocument, type CallbackEvents } from '../../common/callback-events';
 import type { AppConfig } from '../../common/config';
 import { mapWithConcurrency } from '../../common/concurrency';
+import { FAILURE_TYPES } from '../../common/failure-types';
 import type { MessageRequestsRepository } from '../../common/message-requests';
 import type { OutgoingHttpClient } from '../../common/outgoing-http';
 import { callbackSecret, callbackSignature } from '../../common/webhook-urls';
@@ -18,8 +19,6 @@ const PAGE_SIZE = 500;
 const POSTS_IN_FLIGHT = 16;
 /** How long a poster holds an event it posts: longer than one POST may take (`OutgoingHttpClient`'s 10 s). */
 const LEASE_MS = 60_000;
-
-export const FAILURE_TYPE_CALLBACK = 'CallbackNotAccepted';
 
 /**
  * Posts every pending callback event of a request (README "OS1-style messaging"), each address's in the order its
@@ -59,7 +58,8 @@ export async function postCallbacks(deps: CallbackDeps, input: { requestId: stri
           continue;
         }
         // Held by another poster: it posts this address's later events too, in order.
-        if (!(await deps.callbackEvents.lease(event._id, LEASE_MS))) return;
+        const leased = await deps.callbackEvents.lease(event._id, LEASE_MS);
+        if (!leased) return;
         const body = JSON.stringify({ ...event.payload, meta });
         const timestamp = String(Math.floor(Date.now() / 1000));
         let problem: string | undefined;
@@ -81,11 +81,11 @@ export async function postCallbacks(deps: CallbackDeps, input: { requestId: stri
         }
         context.heartbeat();
         if (problem === undefined) {
-          await deps.callbackEvents.delivered(event._id);
+          await deps.callbackEvents.delivered(leased);
           posted++;
           continue;
         }
-        await deps.callbackEvents.attemptFailed(event._id, problem);
+        await deps.callbackEvents.attemptFailed(leased, problem);
         failures.push(problem);
         // The later statuses of this address wait for this one.
         return;
@@ -95,7 +95,7 @@ export async function postCallbacks(deps: CallbackDeps, input: { requestId: stri
   }
   if (failures.length > 0) {
     throw ApplicationFailure.create({
-      type: FAILURE_TYPE_CALLBACK,
+      type: FAILURE_TYPES.callbackNotAccepted,
       message: `${failures.length} callbacks not accepted (retried until the window ends): ${failures[0]}`,
     });
   }

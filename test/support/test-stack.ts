@@ -54,7 +54,7 @@ export interface TestStack {
     options?: SpawnOptions,
   ): Promise<{ process: ManagedProcess; port: number; url: string }>;
   /** Control API of the simulator: `sim('GET', '/messages?channel=sms')`. */
-  sim<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, json?: unknown): Promise<T>;
+  sim<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, json?: unknown): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -223,7 +223,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     stopWorker,
     spawnWorkerProcess,
     spawnApiProcess,
-    async sim<T>(method: 'GET' | 'POST' | 'DELETE', path: string, json?: unknown) {
+    async sim<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, json?: unknown) {
       const response = await request(`${simulator.httpUrl}${path}`, {
         method,
         headers: json === undefined ? {} : { 'content-type': 'application/json' },

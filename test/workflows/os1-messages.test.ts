@@ -1,0 +1,329 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { freePort } from '../../scripts/local-stack';
+import { sleep } from '../support/http-sends';
+import { startTestStack, type TestStack } from '../support/test-stack';
+
+interface ReceivedCallback {
+  body: Record<string, unknown>;
+  verified: boolean;
+}
+
+/**
+ * A callback receiver as the README tells users to write one: it verifies every signature and answers 2xx, or, for
+ * the first `failFirst` calls, 500 (the service must retry those).
+ */
+async function startReceiver(secretOf: () => string, failFirst = 0) {
+  const received: ReceivedCallback[] = [];
+  let calls = 0;
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      calls++;
+      if (calls <= failFirst) {
+        response.writeHead(500).end();
+        return;
+      }
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const timestamp = String(request.headers['x-timestamp']);
+      const expected = `sha256=${createHmac('sha256', secretOf()).update(`${timestamp}.${raw}`).digest('hex')}`;
+      const presented = Buffer.from(String(request.headers['x-signature']));
+      const verified = presented.length === expected.length && timingSafeEqual(presented, Buffer.from(expected));
+      received.push({ body: JSON.parse(raw), verified });
+      response.writeHead(verified ? 204 : 401).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callbacks`,
+    received,
+    calls: () => calls,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function eventually<T>(read: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await sleep(200);
+  }
+}
+
+describe('OS1 messaging: POST /messages on the real stack', () => {
+  let stack: TestStack;
+  let apiPort: number;
+  let secret = '';
+
+  beforeAll(async () => {
+    apiPort = await freePort();
+    stack = await startTestStack({
+      env: { PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`, HTTP_PORT: String(apiPort) },
+    });
+    // The providers' delivery reports come over the network, as in production.
+    await stack.app.listen({ host: '127.0.0.1', port: apiPort });
+    await stack.sim('PUT', '/reports/config', { delayMs: 50, seenDelayMs: 50 });
+    secret = (await stack.app.inject({ method: 'GET', url: '/callbacks/secret' })).json().secret;
+    const templates = [
+      {
+        name: 'order sent',
+        mode: 'sms',
+        data: { body: 'Your login OTP is {{otp}}', externalRef: '1107900000188600009' },
+        isActive: true,
+        tags: ['os1'],
+      },
+      {
+        name: 'order processed',
+        mode: 'email',
+        data: {
+          body: 'Dear customer, order {{orderId}} is delivered.',
+          subject: 'Order delivered {{orderId}}',
+          format: 'text/plain',
+          from: '',
+        },
+        isActive: true,
+      },
+      {
+        name: 'order delivered',
+        mode: 'whatsapp',
+        data: {
+          body: 'Dear {{name}}, your order {{orderId}} has been delivered',
+          externalRef: 'order_delivered_v1',
+          media: { document: { url: 'https://example.com/document.pdf', filename: 'receipt.pdf' } },
+          buttons: [{ 'quick reply': { value: 'confirm delivery' } }],
+        },
+        isActive: true,
+      },
+      { name: 'retired', mode: 'sms', data: { body: 'old' }, isActive: false },
+    ];
+    for (const template of templates) {
+      const created = await stack.app.inject({ method: 'POST', url: '/templates', payload: template });
+      expect(created.statusCode).toBe(201);
+    }
+  });
+  afterAll(() => stack.close());
+
+  const post = (url: string, payload: object) => stack.app.inject({ method: 'POST', url, payload });
+
+  it('sends sms, email and whatsapp to raw addresses, with signed callbacks from queued to delivered and read', async () => {
+    const receiver = await startReceiver(() => secret);
+    try {
+      const accepted = await post('/messages', {
+        sms: [
+          {
+            senderId: 'DLHVRY',
+            template: 'order sent',
+            data: { otp: '342365' },
+            to: [{ countryCode: '1', number: '5551234567' }],
+          },
+        ],
+        email: [
+          {
+            template: 'order processed',
+            provider: '',
+            to: ['employee@example.com'],
+            cc: ['boss@example.com'],
+            data: { orderId: 'ORD-27' },
+          },
+        ],
+        whatsapp: [
+          {
+            from: '123324242',
+            template: 'order delivered',
+            data: { name: 'John Doe', orderId: 'xyz123' },
+            to: [{ countryCode: '+91', number: '9812345600' }],
+          },
+        ],
+        callback: { url: receiver.url, meta: { tenant: 'acme' } },
+      });
+      expect(accepted.statusCode).toBe(202);
+      const { requestId, messages } = accepted.json();
+      expect(messages.map((m: { to: string[] }) => m.to)).toEqual([
+        ['+15551234567'],
+        ['employee@example.com'],
+        ['+919812345600'],
+      ]);
+
+      // sms (Twilio) and whatsapp (Infobip) report delivery; whatsapp reports the read too; email (SMTP) does not.
+      const expected = [
+        'sms:queued',
+        'sms:sent',
+        'sms:delivered',
+        'email:queued',
+        'email:sent',
+        'whatsapp:queued',
+        'whatsapp:sent',
+        'whatsapp:delivered',
+        'whatsapp:read',
+      ];
+      const seen = () => receiver.received.map(({ body }) => `${body.channel}:${body.status}`);
+      await eventually(seen, (statuses) => expected.every((status) => statuses.includes(status)));
+      expect(seen().sort()).toEqual([...expected].sort());
+      expect(receiver.received.every(({ verified }) => verified)).toBe(true);
+      expect(receiver.received[0].body).toMatchObject({ requestId, meta: { tenant: 'acme' } });
+      // An address's events arrive in the order they happened.
+      const whatsappOrder = seen().filter((status) => status.startsWith('whatsapp'));
+      expect(whatsappOrder).toEqual(['whatsapp:queued', 'whatsapp:sent', 'whatsapp:delivered', 'whatsapp:read']);
+
+      const status = await eventually(
+        async () => (await stack.app.inject({ method: 'GET', url: `/messages/${requestId}` })).json(),
+        (body) => body.status === 'completed',
+      );
+      expect(status.messages.map((m: { addresses: { status: string }[] }) => m.addresses[0].status)).toEqual([
+        'delivered',
+        'sent',
+        'read',
+      ]);
+
+      const whatsapp = (
+        await stack.sim<{ messages: { raw: Record<string, unknown> }[] }>(
+          'GET',
+          '/messages?channel=whatsapp&to=%2B919812345600',
+        )
+      ).messages[0];
+      expect(JSON.stringify(whatsapp.raw)).toContain('order_delivered_v1');
+      expect(JSON.stringify(whatsapp.raw)).toContain('John Doe');
+      const email = (
+        await stack.sim<{ messages: { subject: string; cc: string[] }[] }>(
+          'GET',
+          '/messages?channel=email&to=employee%40example.com',
+        )
+      ).messages[0];
+      expect(email).toMatchObject({ subject: 'Order delivered ORD-27', cc: ['boss@example.com'] });
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('retries a callback the receiver refuses, and never posts one change twice', async () => {
+    const receiver = await startReceiver(() => secret, 2);
+    try {
+      const accepted = await post('/messages', {
+        email: [{ template: 'order processed', to: ['retry@example.com'], data: { orderId: 'R-1' } }],
+        callback: { url: receiver.url },
+      });
+      expect(accepted.statusCode).toBe(202);
+      await eventually(
+        () => receiver.received.map(({ body }) => body.status),
+        (statuses) => statuses.includes('queued') && statuses.includes('sent'),
+      );
+      await sleep(500);
+      expect(receiver.calls()).toBeGreaterThanOrEqual(4);
+      expect(receiver.received.map(({ body }) => body.eventId).sort()).toEqual(
+        [...new Set(receiver.received.map(({ body }) => body.eventId))].sort(),
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('sends 1,000 message objects in one request, one workflow, every address once', async () => {
+    const email = Array.from({ length: 1000 }, (_, index) => ({
+      template: 'order processed',
+      to: [`bulk${index}@example.com`],
+      data: { orderId: `B-${index}` },
+    }));
+    const accepted = await post('/messages', { email });
+    expect(accepted.statusCode).toBe(202);
+    const { requestId } = accepted.json();
+    const status = await eventually(
+      async () => (await stack.app.inject({ method: 'GET', url: `/messages/${requestId}` })).json(),
+      (body) => body.status !== 'running',
+      120_000,
+    );
+    expect(status.status).toBe('completed');
+    const recorded = await stack.sim<{ messages: { to: string }[] }>('GET', '/messages?channel=email&limit=100000');
+    const bulk = recorded.messages.filter((message) => message.to.startsWith('bulk'));
+    expect(new Set(bulk.map((message) => message.to)).size).toBe(1000);
+    expect(bulk).toHaveLength(1000);
+    const history = await stack.temporal.workflow.getHandle(requestId).fetchHistory();
+    expect(history.events!.length).toBeLessThan(1000);
+  }, 180_000);
+
+  it.each([
+    [
+      'over 50 addresses',
+      {
+        email: [
+          {
+            template: 'order processed',
+            to: Array.from({ length: 40 }, (_, i) => `a${i}@example.com`),
+            cc: Array.from({ length: 11 }, (_, i) => `c${i}@example.com`),
+          },
+        ],
+      },
+      400,
+      'email[0].to: at most 50',
+    ],
+    ['a bad email', { email: [{ template: 'order processed', to: ['not-an-email'] }] }, 400, 'email.0.to.0'],
+    [
+      'a bad phone',
+      { sms: [{ template: 'order sent', to: [{ countryCode: '1', number: '555' }] }] },
+      400,
+      'sms[0].to[0]',
+    ],
+    [
+      'an unknown template',
+      { sms: [{ template: 'nope', to: [{ countryCode: '1', number: '5551234567' }] }] },
+      404,
+      'sms[0].template',
+    ],
+    [
+      'an inactive template',
+      { sms: [{ template: 'retired', to: [{ countryCode: '1', number: '5551234567' }] }] },
+      409,
+      'sms[0].template',
+    ],
+    [
+      'a template of another mode',
+      { sms: [{ template: 'order processed', to: [{ countryCode: '1', number: '5551234567' }] }] },
+      400,
+      'sms[0].template',
+    ],
+    [
+      'an unknown provider',
+      { sms: [{ template: 'order sent', provider: 'ghost', to: [{ countryCode: '1', number: '5551234567' }] }] },
+      404,
+      'sms[0].provider',
+    ],
+    [
+      'a callback URL not http(s)',
+      {
+        sms: [{ template: 'order sent', to: [{ countryCode: '1', number: '5551234567' }] }],
+        callback: { url: 'ftp://example.com/x' },
+      },
+      400,
+      'callback.url',
+    ],
+    ['no message at all', {}, 400, 'at least one message'],
+  ])('refuses %s, naming the field, and starts nothing', async (_name, payload, statusCode, field) => {
+    const before = await stack.database.messageRequests.countDocuments();
+    const answer = await post('/messages', payload);
+    expect(answer.statusCode).toBe(statusCode);
+    expect(answer.json()).toMatchObject({ statusCode });
+    expect(answer.json().message).toContain(field);
+    expect(await stack.database.messageRequests.countDocuments()).toBe(before);
+  });
+
+  it('refuses more than 1,000 message objects', async () => {
+    const sms = Array.from({ length: 1001 }, () => ({
+      template: 'order sent',
+      to: [{ countryCode: '1', number: '5551234567' }],
+    }));
+    const answer = await post('/messages', { sms });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json().message).toContain('at most 1000 message objects');
+  });
+
+  it('refuses a delivery report whose URL token is wrong', async () => {
+    const answer = await stack.app.inject({
+      method: 'POST',
+      url: '/webhooks/infobip/reports?token=forged',
+      payload: { results: [{ messageId: 'x', status: { groupName: 'DELIVERED' } }] },
+    });
+    expect(answer.statusCode).toBe(401);
+  });
+});
