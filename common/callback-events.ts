@@ -60,10 +60,6 @@ export class CallbackEvents {
     this.claims = database.dispatchClaims;
   }
 
-  static ensureIndexes(database: Pick<Database, 'callbackEvents'>): Promise<string> {
-    return database.callbackEvents.createIndex({ requestId: 1, state: 1, _id: 1 }, { name: 'by_request_state' });
-  }
-
   /** Records changes; one already recorded is left as it is (a replayed dispatch, a repeated report). */
   async add(payloads: CallbackPayload[], deliveryKeys: string[]): Promise<void> {
     if (payloads.length === 0) return;

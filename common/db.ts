@@ -91,9 +91,15 @@ export function databaseName(url: string): string {
  * children before sends, each typed by what the retention reads of it.
  */
 export const expiringCollections = (database: Database): Collection<ExpiringDocument>[] =>
-  [database.deliveries, database.audiencePages, database.dispatchClaims, database.sends].map(({ collectionName }) =>
-    database.db.collection<ExpiringDocument>(collectionName),
-  );
+  [
+    database.deliveries,
+    database.audiencePages,
+    database.dispatchClaims,
+    database.callbackEvents,
+    database.providerMessages,
+    database.messageRequests,
+    database.sends,
+  ].map(({ collectionName }) => database.db.collection<ExpiringDocument>(collectionName));
 
 async function ensureIndexes(database: Database, config: AppConfig): Promise<void> {
   const { clusters } = config.service.userFields;
@@ -101,6 +107,8 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     // The delivery's _id is `<sendId>|<channel>|<userId>`: the unique (sendId, userId, channel) key (README "Design").
     database.deliveries.createIndex({ sendId: 1, status: 1, channel: 1 }, { name: 'by_send_status' }),
     database.users.createIndex({ [clusters]: 1 }, { name: 'by_cluster' }),
+    // A request's pending callbacks, in key order (activities/messages/post-callbacks.ts).
+    database.callbackEvents.createIndex({ requestId: 1, state: 1, _id: 1 }, { name: 'by_request_state' }),
     // TTL indexes of `RETENTION_DAYS` (README "Retention"); the sends' one also orders `GET /sends`, so a store
     // without TTL indexes keeps it plain.
     ...expiringCollections(database).map((collection) =>

@@ -6,7 +6,15 @@ import { waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 const DAY_MS = 86_400_000;
-const COLLECTIONS = ['deliveries', 'audience_pages', 'dispatch_claims', 'sends'];
+const COLLECTIONS = [
+  'deliveries',
+  'audience_pages',
+  'dispatch_claims',
+  'callback_events',
+  'provider_messages',
+  'message_requests',
+  'sends',
+];
 
 /**
  * Retention on the suite's FerretDB 1.24 (README "Retention"): it has no TTL indexes, so documents past
