@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -402,5 +403,112 @@ describe('the provider registry /providers', () => {
       ]);
     }
     expect(await stored('denied')).toBeNull();
+  });
+
+  // Last: the bodies it generates may register providers and defaults, or change the seed's ses provider.
+  it('answers any body of /providers, mode templates and /notifications with a 2xx or a 4xx in the error shape', async () => {
+    const value = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom('ap-south-1', 'https://api.infobip.com', ''));
+    const credentials = fc.dictionary(
+      fc.constantFrom(
+        'accessKeyId',
+        'secretAccessKey',
+        'region',
+        'clientId',
+        'clientSecret',
+        'apiBaseUrl',
+        'apiKey',
+        'x',
+      ),
+      value,
+    );
+    const body = fc.record(
+      {
+        name: fc.oneof(fc.string({ maxLength: 120 }), value),
+        providerType: fc.oneof(fc.constantFrom('ses', 'infobip', 'twilio', 'fcm', 'smtp'), value),
+        channel: fc.oneof(fc.constantFrom('email', 'sms', 'whatsapp', 'voice'), value),
+        credentials: fc.oneof(credentials, value),
+        isActive: fc.oneof(fc.boolean(), value),
+        isTenantDefault: fc.oneof(fc.constant(false), value),
+      },
+      { requiredKeys: [] },
+    );
+    const text = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('{{x}}', '{{#if}}', 'https://a.example/{{1}}'));
+    const button = fc.oneof(
+      fc.record({ url: fc.record({ value: fc.oneof(text, value) }) }),
+      fc.record({ 'quick reply': fc.record({ value: fc.oneof(text, value) }) }),
+      fc.record({ type: fc.oneof(fc.constantFrom('url', 'quickReply'), value), value: fc.oneof(text, value) }),
+      value,
+    );
+    const modeTemplate = fc.record(
+      {
+        name: fc.oneof(fc.string({ maxLength: 60 }), value),
+        mode: fc.oneof(fc.constantFrom('sms', 'email', 'whatsapp'), value),
+        data: fc.oneof(
+          fc.record(
+            {
+              body: fc.oneof(text, value),
+              subject: fc.oneof(text, value),
+              format: fc.oneof(fc.constantFrom('text/plain', 'text/html'), value),
+              from: fc.oneof(fc.constant(''), value),
+              buttons: fc.oneof(fc.array(button, { maxLength: 3 }), value),
+              media: fc.oneof(
+                fc.record(
+                  {
+                    image: fc.oneof(fc.record({ url: fc.oneof(text, value) }), value),
+                    location: fc.record({ latitude: fc.oneof(fc.double(), value), longitude: fc.double() }),
+                  },
+                  { requiredKeys: [] },
+                ),
+                value,
+              ),
+            },
+            { requiredKeys: [] },
+          ),
+          value,
+        ),
+        isActive: fc.oneof(fc.boolean(), value),
+        tags: fc.oneof(fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }), value),
+      },
+      { requiredKeys: [] },
+    );
+    const notification = fc.record(
+      {
+        appId: fc.oneof(fc.string({ maxLength: 20 }), value),
+        name: fc.oneof(fc.string({ maxLength: 60 }), value),
+        templates: fc.oneof(
+          fc.record({ sms: fc.oneof(fc.constant('otp sms'), value), email: value, push: value }, { requiredKeys: [] }),
+          value,
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    const requests = fc.oneof(
+      fc.tuple(
+        fc.constantFrom('POST /providers', 'PATCH /providers/aws%20ses%20external'),
+        fc.oneof(body, fc.jsonValue()),
+      ),
+      fc.tuple(fc.constant('POST /templates'), fc.oneof(modeTemplate, fc.jsonValue())),
+      fc.tuple(fc.constant('POST /notifications'), fc.oneof(notification, fc.jsonValue())),
+    );
+    await fc.assert(
+      fc.asyncProperty(requests, async ([route, payload]) => {
+        const [method, url] = route.split(' ') as [Method, string];
+        const key = url === '/notifications' ? 'sender' : 'admin-key';
+        const answer = await stack.app.inject({
+          method,
+          url,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          payload: JSON.stringify(payload),
+        });
+        expect(answer.statusCode).toBeLessThan(500);
+        if (answer.statusCode >= 400)
+          expect(answer.json()).toEqual({
+            statusCode: answer.statusCode,
+            error: expect.any(String),
+            message: expect.any(String),
+          });
+      }),
+      { numRuns: 600 },
+    );
   });
 });
