@@ -15,6 +15,8 @@ export interface SendRequest {
   emailCarbonCopies: string[];
   emailBlindCarbonCopies: string[];
   emailSender?: string;
+  /** The registered provider of each channel that has one (named, or the tenant default); absent: configured. */
+  providers?: Partial<Record<Channel, string>>;
 }
 
 export type SendStatus = 'running' | 'completed' | 'failed';

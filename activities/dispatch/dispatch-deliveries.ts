@@ -7,6 +7,7 @@ import type { DeliveryOutcome, Ledger } from '../../common/ledger';
 import type { DeliveryDocument } from '../../common/types';
 import type { SendContext, SendContextCache } from '../send-context';
 import type { UserLoader } from '../user-loader';
+import { withRegisteredProvider, type RegisteredProviders } from '../providers/registered-providers';
 import { attemptDelivery, type DeliveryDeps } from './deliver';
 import { OutcomeWriter } from './outcome-writer';
 
@@ -31,6 +32,7 @@ export interface DispatchDeps extends DeliveryDeps {
   ledger: Ledger;
   userLoader: UserLoader;
   contexts: SendContextCache;
+  registered: RegisteredProviders;
 }
 
 /** Provider calls in flight per activity; the worker's activity slots multiply it. */
@@ -106,6 +108,18 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
     if (error instanceof PermanentProviderError) return failBeforeSending(deps, sendId, channel, pending, error);
     throw error;
   }
+  // A registered provider named for this channel (or its tenant default when the send was accepted).
+  let deliveryDeps: DeliveryDeps = deps;
+  const registeredName = sendContext.send.request.providers?.[channel];
+  if (registeredName !== undefined) {
+    try {
+      const registered = await deps.registered.get(registeredName);
+      deliveryDeps = { ...deps, providers: withRegisteredProvider(deps.providers, channel, registered) };
+    } catch (error) {
+      if (error instanceof PermanentProviderError) return failBeforeSending(deps, sendId, channel, pending, error);
+      throw error;
+    }
+  }
   const users = await deps.userLoader.get(sendId, pending, input.page);
 
   const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel]);
@@ -121,7 +135,7 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
     async (userId) => {
       await writer.beforeProviderCall();
       const attempt = await attemptDelivery(
-        deps,
+        deliveryDeps,
         sendContext,
         channel,
         userId,

@@ -1,6 +1,13 @@
 import type { Channel } from '../../common/config';
 import { PermanentProviderError } from '../../common/errors';
-import type { EmailProvider, SmsProvider, WhatsappProvider } from './channel-interfaces';
+import type {
+  ChannelProviders,
+  EmailProvider,
+  PushProvider,
+  SmsProvider,
+  VoiceProvider,
+  WhatsappProvider,
+} from './channel-interfaces';
 import { ProviderHttpClient } from './http-client';
 import { createProvider, type ProviderSpec } from './provider-factory';
 
@@ -23,7 +30,9 @@ export interface CredentialsDecrypter {
 }
 
 /** A provider that can send on the message channels; each instance implements the ones its type serves. */
-export type MessageChannelProvider = Partial<EmailProvider & SmsProvider & WhatsappProvider> & {
+export type MessageChannelProvider = Partial<
+  EmailProvider & SmsProvider & WhatsappProvider & VoiceProvider & PushProvider
+> & {
   close?(): Promise<void> | void;
 };
 
@@ -75,4 +84,28 @@ export class RegisteredProviders {
     this.built.clear();
     await this.http.close();
   }
+}
+
+/**
+ * The providers of a `/send` whose request names a registered provider for `channel`: the configured ones, with that
+ * channel's replaced by the registered one. A registered provider of a type that does not serve the channel refuses
+ * every message for good (`CHANNEL_NOT_SERVED`), as the API already refuses to choose one.
+ */
+export function withRegisteredProvider(
+  configured: ChannelProviders,
+  channel: Channel,
+  registered: RegisteredProvider,
+): ChannelProviders {
+  const { instance } = registered;
+  const refuse = (): never => {
+    throw new PermanentProviderError(`provider "${registered.name}" does not send ${channel}`, 'CHANNEL_NOT_SERVED');
+  };
+  const replacement: Record<Channel, object> = {
+    email: { sendEmail: instance.sendEmail?.bind(instance) ?? refuse },
+    sms: { sendSms: instance.sendSms?.bind(instance) ?? refuse },
+    voice: { call: instance.call?.bind(instance) ?? refuse },
+    push: { sendPush: instance.sendPush?.bind(instance) ?? refuse },
+    whatsapp: { sendWhatsapp: instance.sendWhatsapp?.bind(instance) ?? refuse },
+  };
+  return { ...configured, [channel]: replacement[channel] } as ChannelProviders;
 }

@@ -17,9 +17,9 @@ declare module 'fastify' {
 export const sendServicesPlugin = fp(
   async (app) => {
     const { config, temporal, files, sendReconciler } = app;
-    const { sends, templates, ledger } = app.repositories;
+    const { sends, templates, ledger, providers } = app.repositories;
     const starter = new SendStarter({ config, sends, temporal });
-    app.decorate('sendPreparation', new SendPreparation({ config, templates, files }));
+    app.decorate('sendPreparation', new SendPreparation({ config, templates, files, providers }));
     app.decorate('sendStarter', starter);
     app.decorate('sendResults', new SendResults({ temporal, ledger }));
     app.decorate('sendRetry', new SendRetry({ sends, ledger, reconciler: sendReconciler, starter }));

@@ -29,6 +29,12 @@ export const sendBodySchema = z
     emailCarbonCopies: stringList.optional().describe('Invalid addresses are dropped'),
     emailBlindCarbonCopies: stringList.optional().describe('Invalid addresses are dropped'),
     emailSender: z.email().optional().describe('Overrides sender.email'),
+    providers: z
+      .partialRecord(z.enum(CHANNELS), z.string().min(1).max(200))
+      .optional()
+      .describe(
+        'A registered provider per channel (`/providers`); default: the tenant default, then the configured one',
+      ),
   })
   .strict();
 export type SendBody = z.infer<typeof sendBodySchema>;

@@ -4,6 +4,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { CallbackEvents } from '../../common/callback-events';
 import type { AppConfig } from '../../common/config';
 import { badRequest, conflict, HttpError, notFound } from '../../common/errors';
+import { ProviderChoice } from './provider-choice';
 import type { Ledger } from '../../common/ledger';
 import {
   messageAddressKey,
@@ -16,7 +17,6 @@ import {
   MESSAGE_CHANNELS,
 } from '../../common/message-requests';
 import type { ProvidersRepository } from '../../common/providers-repository';
-import { PROVIDER_CHANNELS } from '../../common/provider-settings';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import type { ModeTemplateDocument, TemplatesRepository } from '../../common/templates-repository';
 import type { DeliveryDocument } from '../../common/types';
@@ -122,7 +122,7 @@ export class MessageRequests {
 
     const requestId = `msg-${randomUUID()}`;
     const templates = new Map<string, Promise<ModeTemplateDocument | null>>();
-    const providers = new Map<string, Promise<string | null>>();
+    const providerChoice = new ProviderChoice(this.deps);
     const messages: StoredMessage[] = [];
     for (const [index, { channel, message, field }] of incoming.entries()) {
       const addressCount = message.to.length + (message.cc?.length ?? 0) + (message.bcc?.length ?? 0);
@@ -135,7 +135,7 @@ export class MessageRequests {
         typeof address === 'string' ? address : normalizePhone(address, `${field}.to[${position}]`),
       );
       const template = await this.checkTemplate(templates, message.template, channel, `${field}.template`);
-      const provider = await this.resolveProvider(providers, message.provider, channel, `${field}.provider`);
+      const provider = await providerChoice.choose(message.provider, channel, `${field}.provider`);
       const n = index + 1;
       messages.push({
         messageId: `${requestId}-${n}`,
@@ -228,37 +228,6 @@ export class MessageRequests {
       if (!template.isActive) throw conflict(`${field}: template "${name}" is inactive`);
       return name;
     });
-  }
-
-  /** The registered provider's name, the channel's tenant default, or null for the configured provider. */
-  private resolveProvider(
-    cache: Map<string, Promise<string | null>>,
-    name: string | undefined,
-    channel: MessageChannel,
-    field: string,
-  ): Promise<string | null> {
-    const key = `${channel}|${name ?? ''}`;
-    if (!cache.has(key)) cache.set(key, this.findProvider(name, channel, field));
-    return cache.get(key)!;
-  }
-
-  private async findProvider(name: string | undefined, channel: MessageChannel, field: string): Promise<string | null> {
-    if (name !== undefined) {
-      const provider = await this.deps.providers.get(name);
-      if (!provider) throw notFound(`${field}: no provider is registered as "${name}"`);
-      if (!provider.isActive) throw conflict(`${field}: provider "${name}" is inactive`);
-      if (provider.channel !== channel || !PROVIDER_CHANNELS[provider.providerType].includes(channel))
-        throw badRequest(`${field}: provider "${name}" sends ${provider.channel}, not ${channel}`);
-      return provider.name;
-    }
-    const tenantDefault = await this.deps.providers.tenantDefault(channel);
-    if (tenantDefault?.isActive) return tenantDefault.name;
-    if (!this.deps.config.service.activeChannels.includes(channel)) {
-      throw badRequest(
-        `${field}: no provider for ${channel}: it is not in activeChannels and no active provider is registered as its default`,
-      );
-    }
-    return null;
   }
 }
 

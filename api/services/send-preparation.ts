@@ -1,13 +1,15 @@
 import { z } from 'zod';
-import type { AppConfig } from '../../common/config';
+import type { AppConfig, Channel } from '../../common/config';
 import { badRequest, HttpError, notFound } from '../../common/errors';
 import type { FilesServiceClient } from '../../common/files-service';
 import { CompiledContent, MissingContentError } from '../../common/message-content';
 import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
+import type { ProvidersRepository } from '../../common/providers-repository';
 import type { TemplatesRepository } from '../../common/templates-repository';
 import type { SendRequest } from '../../common/types';
 import type { SendBody } from '../schemas/send';
 import { assertStorableSize } from '../schemas/storable';
+import { ProviderChoice } from './provider-choice';
 
 const isEmail = (value: string) => z.email().safeParse(value).success;
 const unique = <T>(items: T[]) => [...new Set(items)];
@@ -16,6 +18,7 @@ export interface SendPreparationDeps {
   config: AppConfig;
   templates: TemplatesRepository;
   files: FilesServiceClient;
+  providers: ProvidersRepository;
 }
 
 /**
@@ -46,6 +49,11 @@ export class SendPreparation {
       if (body.messageTitle === undefined) throw badRequest('messageTitle: required when templateId is not given');
       if (body.messageContent === undefined) throw badRequest('messageContent: required when templateId is not given');
     }
+    const unrequested = Object.keys(body.providers ?? {}).filter(
+      (channel) => !body.channels.includes(channel as Channel),
+    );
+    if (unrequested.length > 0) throw badRequest(`providers.${unrequested[0]}: not one of the channels of this send`);
+    const providers = await this.chooseProviders(unique(body.channels), body.providers ?? {});
     const template = body.templateId ? await this.deps.templates.findById(body.templateId) : null;
     if (body.templateId && !template) throw notFound(`templateId: template ${body.templateId} not found`);
 
@@ -64,6 +72,7 @@ export class SendPreparation {
       emailCarbonCopies: unique((body.emailCarbonCopies ?? []).filter(isEmail)),
       emailBlindCarbonCopies: unique((body.emailBlindCarbonCopies ?? []).filter(isEmail)),
       ...(body.emailSender ? { emailSender: body.emailSender } : {}),
+      ...(Object.keys(providers).length > 0 ? { providers } : {}),
     };
     try {
       new CompiledContent(request, template, this.renderer);
@@ -75,6 +84,18 @@ export class SendPreparation {
     assertStorableSize(request);
     await this.checkAttachments(request, (body.emailAttachments ?? []).length > 0);
     return request;
+  }
+
+  /** The registered provider of each channel that gets one (README "OS1-style messaging"). */
+  private async chooseProviders(
+    channels: Channel[],
+    named: Partial<Record<Channel, string>>,
+  ): Promise<Partial<Record<Channel, string>>> {
+    const choice = new ProviderChoice(this.deps);
+    const chosen = await Promise.all(
+      channels.map(async (channel) => [channel, await choice.choose(named[channel], channel, `providers.${channel}`)]),
+    );
+    return Object.fromEntries(chosen.filter(([, name]) => name !== null));
   }
 
   /** Attachments must exist and fit in 15 MB before anything starts (README "API"). */

@@ -318,6 +318,50 @@ describe('OS1 messaging: POST /messages on the real stack', () => {
     expect(answer.json().message).toContain('at most 1000 message objects');
   });
 
+  it('lets /send name a registered provider per channel, and refuses one that is not registered', async () => {
+    const simulator = stack.simulator.httpUrl;
+    const registered = await post('/providers', {
+      name: 'sms via pinpoint',
+      providerType: 'pinpoint',
+      credentials: {
+        accessKeyId: 'AKIASIMULATOR',
+        secretAccessKey: 'secret',
+        region: 'us-east-1',
+        endpoint: simulator,
+      },
+      isActive: true,
+      isTenantDefault: false,
+    });
+    expect(registered.statusCode).toBe(201);
+    const user = await post('/users', { name: 'Ada', phoneNumber: '+15550001111' });
+    const recipients = [user.json()._id];
+    const refused = await post('/send', {
+      channels: ['sms'],
+      recipients,
+      messageTitle: 't',
+      messageContent: 'c',
+      providers: { sms: 'nobody' },
+    });
+    expect(refused.statusCode).toBe(404);
+    expect(refused.json().message).toContain('providers.sms');
+    const sent = await post('/send', {
+      channels: ['sms'],
+      recipients,
+      messageTitle: 'Hello',
+      messageContent: 'Hello through a registered provider',
+      providers: { sms: 'sms via pinpoint' },
+    });
+    expect(sent.statusCode).toBe(200);
+    expect(sent.json().failures).toEqual([]);
+    const recorded = await stack.sim<{ messages: { provider: string; body: string }[] }>(
+      'GET',
+      '/messages?channel=sms&to=%2B15550001111',
+    );
+    expect(recorded.messages.map(({ provider, body }) => ({ provider, body }))).toEqual([
+      { provider: 'pinpoint', body: 'Hello through a registered provider' },
+    ]);
+  });
+
   it('refuses a delivery report whose URL token is wrong', async () => {
     const answer = await stack.app.inject({
       method: 'POST',

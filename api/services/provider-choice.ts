@@ -1,0 +1,41 @@
+import type { AppConfig, Channel } from '../../common/config';
+import { badRequest, conflict, notFound } from '../../common/errors';
+import type { ProvidersRepository } from '../../common/providers-repository';
+import { PROVIDER_CHANNELS } from '../../common/provider-settings';
+
+/**
+ * Which provider a message goes through (README "OS1-style messaging"), decided when the request is accepted and
+ * stored with it: the registered provider it names (unknown → 404, inactive → 409, of another channel → 400, each
+ * naming `field`), else the channel's active tenant default, else the configured provider of the channel (null).
+ * One lookup per (channel, name) per request.
+ */
+export class ProviderChoice {
+  private readonly chosen = new Map<string, Promise<string | null>>();
+
+  constructor(private readonly deps: { config: AppConfig; providers: ProvidersRepository }) {}
+
+  choose(name: string | undefined, channel: Channel, field: string): Promise<string | null> {
+    const key = `${channel}|${name ?? ''}`;
+    if (!this.chosen.has(key)) this.chosen.set(key, this.find(name, channel, field));
+    return this.chosen.get(key)!;
+  }
+
+  private async find(name: string | undefined, channel: Channel, field: string): Promise<string | null> {
+    if (name !== undefined) {
+      const provider = await this.deps.providers.get(name);
+      if (!provider) throw notFound(`${field}: no provider is registered as "${name}"`);
+      if (!provider.isActive) throw conflict(`${field}: provider "${name}" is inactive`);
+      if (provider.channel !== channel || !PROVIDER_CHANNELS[provider.providerType].includes(channel))
+        throw badRequest(`${field}: provider "${name}" sends ${provider.channel}, not ${channel}`);
+      return provider.name;
+    }
+    const tenantDefault = await this.deps.providers.tenantDefault(channel);
+    if (tenantDefault?.isActive) return tenantDefault.name;
+    if (!this.deps.config.service.activeChannels.includes(channel)) {
+      throw badRequest(
+        `${field}: no provider for ${channel}: it is not in activeChannels and no active provider is registered as its default`,
+      );
+    }
+    return null;
+  }
+}
