@@ -15,6 +15,8 @@ export interface ModeTemplate {
     from?: string;
     externalRef?: string;
     originationNumber?: string;
+    /** The WhatsApp template's language at the provider. */
+    language?: string;
     media?: WhatsappMedia;
     buttons?: WhatsappButton[];
   };
@@ -26,7 +28,7 @@ export type ProviderMessage =
   | { channel: 'email'; message: EmailMessage }
   | { channel: 'whatsapp'; message: WhatsappMessage };
 
-/** The language of WhatsApp template messages: OS1 templates carry none. */
+/** The language of a WhatsApp template message whose mode template names none (seed 004's carry none). */
 const WHATSAPP_TEMPLATE_LANGUAGE = 'en';
 
 const PLACEHOLDER = /\{\{\s*([\w.]+)\s*\}\}/g;
@@ -129,7 +131,7 @@ export class OsMessageRenderer {
               ? {
                   template: {
                     name: template.data.externalRef,
-                    language: WHATSAPP_TEMPLATE_LANGUAGE,
+                    language: template.data.language ?? WHATSAPP_TEMPLATE_LANGUAGE,
                     placeholders: placeholderValues(template.data.body, data),
                   },
                 }
