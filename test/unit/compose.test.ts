@@ -20,6 +20,7 @@ interface ComposeService {
   depends_on?: string[] | Record<string, { condition?: string }>;
   restart?: string;
   volumes?: string[];
+  ports?: string[];
 }
 interface Compose {
   services: Record<string, ComposeService>;
@@ -78,6 +79,21 @@ function targetStage(service: ComposeService): DockerStage | undefined {
 const runtimeStage = stages.at(-1)!;
 /** The API's and the worker's containers: the image that has production dependencies only. */
 const serviceContainers = services.filter(([, service]) => targetStage(service) === runtimeStage);
+/** The service container whose command runs `entry` (`dist/api/server.js`), with its name. */
+function containerRunning(entry: string): [string, ComposeService] {
+  const found = serviceContainers.find(([, service]) => effectiveCommand(service).includes(entry));
+  if (!found) throw new Error(`no service runs ${entry}`);
+  return found;
+}
+/**
+ * Variables the AWS SDK reads besides the configuration schema's: the endpoints of the registered SES and Pinpoint
+ * SMS providers that name none (README "Channels and providers").
+ */
+const AWS_SDK_VARIABLES = new Set([
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_SESV2',
+  'AWS_ENDPOINT_URL_PINPOINT_SMS_VOICE_V2',
+]);
 
 /** What a container runs: its `command`, else its stage's CMD; compose splits a string command on blanks. */
 function effectiveCommand(service: ComposeService): string[] {
@@ -139,11 +155,15 @@ describe('docker-compose.yml', () => {
     );
   });
 
-  it('sets only variables of the configuration schema, with values it accepts, on the service containers', () => {
+  it('sets only variables of the configuration schema or the AWS SDK, with values they accept, on the service containers', () => {
     const known = new Set(Object.keys(envSchema.shape));
     const problems = serviceContainers.flatMap(([name, service]) => {
       const environment = environmentOf(service);
-      const unknown = Object.keys(environment).filter((key) => !known.has(key));
+      const unknown = Object.keys(environment).filter((key) => !known.has(key) && !AWS_SDK_VARIABLES.has(key));
+      for (const variable of AWS_SDK_VARIABLES) {
+        if (environment[variable] !== undefined && !URL.canParse(environment[variable]))
+          unknown.push(`${variable} is not a URL`);
+      }
       try {
         parseEnvironment(environment);
       } catch (error) {
@@ -152,6 +172,32 @@ describe('docker-compose.yml', () => {
       return unknown.map((problem) => `${name}: ${problem}`);
     });
     expect(problems).toEqual([]);
+  });
+
+  it('gives the API and the worker the same secrets and public URL, after the profile fills them in', () => {
+    const shared = ['PUBLIC_BASE_URL', 'WEBHOOK_SECRET', 'PROVIDER_CREDENTIALS_KEYS', 'TEMPORAL_CODEC_KEYS'] as const;
+    const [api, worker] = [containerRunning('dist/api/server.js'), containerRunning('dist/worker/main.js')].map(
+      ([, service]) => parseEnvironment(environmentOf(service)),
+    );
+    // The worker signs and hands out what the API verifies: webhook tokens, callback signatures, the URLs they carry.
+    for (const variable of shared) expect([variable, worker[variable]]).toEqual([variable, api[variable]]);
+    expect(api.PUBLIC_BASE_URL).toBeDefined();
+  });
+
+  it("lets providers' delivery reports reach the API, and registered AWS providers reach the simulator", () => {
+    const [apiName, api] = containerRunning('dist/api/server.js');
+    const [, worker] = containerRunning('dist/worker/main.js');
+    const [simulatorName, simulator] = services.find(([, service]) => targetStage(service)?.name === 'simulator')!;
+    const publicUrl = new URL(parseEnvironment(environmentOf(api)).PUBLIC_BASE_URL!);
+    expect([publicUrl.hostname, Number(publicUrl.port)]).toEqual([
+      apiName,
+      parseEnvironment(environmentOf(api)).HTTP_PORT,
+    ]);
+    const reportHosts = (environmentOf(simulator).SIMULATOR_REPORT_HOSTS ?? '').split(',').map((host) => host.trim());
+    expect(reportHosts).toContain(publicUrl.hostname);
+    const awsEndpoint = new URL(environmentOf(worker).AWS_ENDPOINT_URL ?? 'http://unset');
+    expect(awsEndpoint.hostname).toBe(simulatorName);
+    expect(simulator.ports ?? []).toContainEqual(expect.stringMatching(new RegExp(`:${awsEndpoint.port}$`)));
   });
 
   it('sets on the simulator only the variables it reads', () => {
