@@ -1,3 +1,4 @@
+import { CallbackCatcher } from './callbacks';
 import { FaultInjector } from './faults';
 import { NewRecord, Recorder, SimulatorRecord } from './recorder';
 import { DeliveryReporter } from './reports';
@@ -10,6 +11,8 @@ export interface SimulatorContext {
   stats: Stats;
   /** The delivery reports posted to the status callbacks messages name. */
   reports: DeliveryReporter;
+  /** The status callbacks the service posted to `POST /callbacks[/:name]`. */
+  callbacks: CallbackCatcher;
   /** Records an accepted message and counts it. */
   accept(record: NewRecord): SimulatorRecord;
 }
@@ -23,6 +26,7 @@ export function createContext(maxRecords: number, reportHosts: readonly string[]
     faults: new FaultInjector(),
     stats,
     reports: new DeliveryReporter(reportHosts),
+    callbacks: new CallbackCatcher(),
     accept(record) {
       stats.accepted += 1;
       return recorder.add(record);

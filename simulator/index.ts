@@ -7,6 +7,7 @@ export type { RecordedAttachment, SimulatorChannel, SimulatorProvider, Simulator
 export type { FaultSpec, FaultTarget, TargetFaultsView } from './faults';
 export type { StatsSnapshot } from './stats';
 export type { ReportConfig, ReportRecord } from './reports';
+export type { CallbackFault, CaughtCallback } from './callbacks';
 
 export interface SimulatorOptions {
   /** Interface to listen on for both servers. Default `127.0.0.1`. */

@@ -37,6 +37,7 @@ export function registerControl(app: FastifyInstance, ctx: SimulatorContext): vo
     ctx.recorder.clear();
     ctx.stats.reset();
     ctx.reports.clear();
+    ctx.callbacks.clear();
     return reply.code(204).send();
   });
 
@@ -61,6 +62,8 @@ export function registerControl(app: FastifyInstance, ctx: SimulatorContext): vo
       return reply.code(400).send({ error: `unknown target ${target}` });
     }
     ctx.faults.clear(target as FaultTarget | undefined);
+    // Without a target every fault goes, the callback catcher's too (PUT /callbacks/faults).
+    if (target === undefined) ctx.callbacks.clearFaults();
     return { faults: ctx.faults.snapshot() };
   });
 

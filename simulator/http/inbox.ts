@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { statusOfBody } from '../callbacks';
 import type { SimulatorContext } from '../context';
 import type { SimulatorChannel, SimulatorRecord } from '../recorder';
 
@@ -148,6 +149,33 @@ export function renderInbox(ctx: SimulatorContext): string {
         report.attempts,
       ];
       parts.push(`<tr>${cells.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`);
+    }
+    parts.push('</table>');
+  }
+  const callbacks = ctx.callbacks.query(undefined, INBOX_SIZE).reverse();
+  const callbackFaults = ctx.callbacks.faultSnapshot();
+  parts.push(`<h2>Callbacks caught <span class="muted">(${escapeHtml(ctx.callbacks.size)})</span></h2>`);
+  parts.push(
+    '<p class="muted">POSTed to <code>/callbacks/:name</code> (or <code>/callbacks</code>); ' +
+      '<code>GET /callbacks?name=</code> lists them with their headers and raw bodies.' +
+      (Object.keys(callbackFaults).length > 0
+        ? ` Active faults: <code>${escapeHtml(JSON.stringify(callbackFaults))}</code>`
+        : '') +
+      '</p>',
+  );
+  if (callbacks.length === 0) parts.push('<p class="muted">None yet.</p>');
+  else {
+    const head = ['time', 'name', 'status', 'signed', 'answered'];
+    parts.push('<table><tr>' + head.map((h) => `<th>${escapeHtml(h)}</th>`).join('') + '</tr>');
+    for (const call of callbacks) {
+      const cells = [
+        call.name,
+        statusOfBody(call.body) ?? '',
+        call.headers['x-signature'] !== undefined ? 'yes' : 'no',
+        call.answered,
+      ];
+      const time = `<td class="t">${escapeHtml(call.receivedAt.slice(11, 23))}</td>`;
+      parts.push(`<tr>${time}${cells.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`);
     }
     parts.push('</table>');
   }

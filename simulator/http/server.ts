@@ -2,6 +2,7 @@ import { parse as parseQueryString } from 'node:querystring';
 import Fastify, { FastifyInstance } from 'fastify';
 import type { SimulatorContext } from '../context';
 import { registerAws } from './aws';
+import { registerCallbacks } from './callbacks';
 import { registerControl } from './control';
 import { registerFcm } from './fcm';
 import { registerFilesService } from './files-service';
@@ -12,7 +13,7 @@ import { registerKaleyra } from './kaleyra';
 import { registerMiaSmsService } from './mia-sms-service';
 import { registerTwilio } from './twilio';
 
-/** One Fastify server for every simulated HTTP provider plus the control API and inbox. */
+/** One Fastify server for every simulated HTTP provider plus the control API, the callback catcher and the inbox. */
 export function buildHttpServer(ctx: SimulatorContext): FastifyInstance {
   const app = Fastify({ logger: false });
   // Twilio, Kaleyra and the OAuth token endpoint take HTML-form bodies, which Fastify does not parse by default.
@@ -28,6 +29,7 @@ export function buildHttpServer(ctx: SimulatorContext): FastifyInstance {
   registerFilesService(app, ctx);
   registerFlowManager(app, ctx);
   registerControl(app, ctx);
+  registerCallbacks(app, ctx);
   registerInbox(app, ctx);
   return app;
 }
