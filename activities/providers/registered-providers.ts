@@ -43,18 +43,17 @@ export interface RegisteredProvider {
   instance: MessageChannelProvider;
 }
 
-interface Built {
-  updatedAt: number;
-  provider: RegisteredProvider;
-}
-
 /**
  * The registered providers as the worker uses them (README "OS1-style messaging"): looked up by name for each
  * dispatch batch, their credentials decrypted only here, in the worker's memory (never in a workflow's input or a
- * log line), and built once per version of the registry's document: a changed credential is used from the next batch.
+ * log line), and built once per version of the registry's document: a changed credential is used from the next
+ * batch. A replaced instance is closed only when the worker stops, since a batch may still be sending through it.
  */
 export class RegisteredProviders {
-  private readonly built = new Map<string, Built>();
+  /** Keyed `<name>@<updatedAt>`: concurrent batches share one build of a version. */
+  private readonly built = new Map<string, Promise<RegisteredProvider>>();
+  private readonly current = new Map<string, string>();
+  private readonly replaced: Promise<RegisteredProvider>[] = [];
   private readonly http = new ProviderHttpClient();
 
   constructor(
@@ -67,20 +66,33 @@ export class RegisteredProviders {
     const document = await this.registry.get(name);
     if (!document) throw new PermanentProviderError(`provider "${name}" is no longer registered`, 'PROVIDER_NOT_FOUND');
     if (!document.isActive) throw new PermanentProviderError(`provider "${name}" is inactive`, 'PROVIDER_INACTIVE');
-    const cached = this.built.get(name);
-    if (cached && cached.updatedAt === document.updatedAt.getTime()) return cached.provider;
+    const version = `${name}@${document.updatedAt.getTime()}`;
+    let provider = this.built.get(version);
+    if (!provider) {
+      provider = this.build(document);
+      this.built.set(version, provider);
+      provider.catch(() => this.built.delete(version));
+      const previous = this.current.get(name);
+      if (previous && previous !== version) {
+        this.replaced.push(this.built.get(previous)!);
+        this.built.delete(previous);
+      }
+      this.current.set(name, version);
+    }
+    return provider;
+  }
+
+  private async build(document: RegisteredProviderDocument): Promise<RegisteredProvider> {
     const settings = this.cipher.decrypt(document.credentials as never);
     const instance = createProvider({ providerType: document.providerType, settings } as ProviderSpec, {
       http: this.http,
     }) as MessageChannelProvider;
-    if (cached) await cached.provider.instance.close?.();
-    const provider = { name, providerType: document.providerType, channel: document.channel, instance };
-    this.built.set(name, { updatedAt: document.updatedAt.getTime(), provider });
-    return provider;
+    return { name: document.name, providerType: document.providerType, channel: document.channel, instance };
   }
 
   async close(): Promise<void> {
-    for (const { provider } of this.built.values()) await provider.instance.close?.();
+    const all = await Promise.allSettled([...this.built.values(), ...this.replaced]);
+    for (const settled of all) if (settled.status === 'fulfilled') await settled.value.instance.close?.();
     this.built.clear();
     await this.http.close();
   }
