@@ -25,6 +25,8 @@ export const openApiPlugin = fp(
           { name: 'templates', description: "Message templates: Mia's, and mode templates (OS1) by name" },
           { name: 'notifications', description: "Notifications under an admin's review" },
           { name: 'providers', description: 'The provider registry; credentials are write-only' },
+          { name: 'messages', description: 'OS1-style sends to raw addresses, with signed callbacks' },
+          { name: 'webhooks', description: "The providers' delivery reports, proven by the token of their URL" },
           { name: 'health', description: 'Probes and metrics, without an API key' },
           { name: 'codec', description: 'The payload codec of the Temporal UI: workflow data decrypted' },
         ],

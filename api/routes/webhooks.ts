@@ -145,7 +145,8 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "Twilio's message status callbacks (StatusCallback), signed X-Twilio-Signature",
         querystring: webhookQuery,
         body: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
-        response: { 204: z.null(), ...unauthorized },
+        security: [],
+        response: { 204: z.undefined().describe('Taken; no body'), ...unauthorized },
       },
     },
     async (request, reply) => {
@@ -172,7 +173,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
             : {}),
         });
       }
-      return reply.code(204).send(null);
+      return reply.code(204).send();
     },
   );
 
@@ -185,7 +186,8 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "Infobip's delivery and seen reports (notifyUrl), several results per call",
         querystring: webhookQuery,
         body: infobipReportsBody,
-        response: { 204: z.null(), ...unauthorized },
+        security: [],
+        response: { 204: z.undefined().describe('Taken; no body'), ...unauthorized },
       },
     },
     async (request, reply) => {
@@ -205,7 +207,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
             : {}),
         });
       }
-      return reply.code(204).send(null);
+      return reply.code(204).send();
     },
   );
 };

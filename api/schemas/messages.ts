@@ -159,34 +159,38 @@ const addressStatus = z.object({
   updatedAt: z.date().nullable(),
 });
 
-export const messagesStatusSchema = z.object({
-  requestId: z.string(),
-  workflowId: z.string(),
-  status: z.enum(['running', 'completed', 'failed']),
-  notification: z.string().nullable(),
-  temporalUiUrl: z.string(),
-  callback: z
-    .object({
-      url: z.string(),
-      events: z.object({ pending: z.number().int(), delivered: z.number().int(), expired: z.number().int() }),
-    })
-    .nullable(),
-  messages: z.array(
-    z.object({
-      messageId: z.string(),
-      channel: z.enum(MESSAGE_CHANNELS),
-      template: z.string(),
-      provider: z.string().nullable(),
-      addresses: z.array(addressStatus),
-    }),
-  ),
-  createdAt: z.date(),
-  completedAt: z.date().nullable(),
-});
+export const messagesStatusSchema = z
+  .object({
+    requestId: z.string(),
+    workflowId: z.string(),
+    status: z.enum(['running', 'completed', 'failed']),
+    notification: z.string().nullable(),
+    temporalUiUrl: z.string(),
+    callback: z
+      .object({
+        url: z.string(),
+        events: z.object({ pending: z.number().int(), delivered: z.number().int(), expired: z.number().int() }),
+      })
+      .nullable(),
+    messages: z.array(
+      z.object({
+        messageId: z.string(),
+        channel: z.enum(MESSAGE_CHANNELS),
+        template: z.string(),
+        provider: z.string().nullable(),
+        addresses: z.array(addressStatus),
+      }),
+    ),
+    createdAt: z.date(),
+    completedAt: z.date().nullable(),
+  })
+  .describe("The request, each address's status, the callbacks posted");
 
 export const requestIdParams = z.object({ requestId: z.string().min(1).max(100) });
 
-export const callbackSecretSchema = z.object({
-  secret: z.string().describe('HMAC-SHA256 key of X-Signature over `${X-Timestamp}.${rawBody}`'),
-  statuses: z.array(z.enum(CALLBACK_STATUSES)),
-});
+export const callbackSecretSchema = z
+  .object({
+    secret: z.string().describe('HMAC-SHA256 key of X-Signature over `${X-Timestamp}.${rawBody}`'),
+    statuses: z.array(z.enum(CALLBACK_STATUSES)),
+  })
+  .describe("This API key's callback signing secret");
