@@ -41,6 +41,13 @@ export interface Database {
   callbackEvents: Collection<Document>;
   /** A provider's message id → the ledger entry it delivers, for the providers' delivery reports. */
   providerMessages: Collection<Document>;
+  /** Two-way WhatsApp conversations (`POST /conversations`), their transcripts, and the lock of each open one. */
+  conversations: Collection<Document>;
+  conversationEvents: Collection<Document>;
+  /** One document per open conversation, keyed by (business number, customer): the store keeps it one. */
+  conversationLocks: Collection<Document>;
+  /** Every inbound WhatsApp message, keyed by (provider, message id): a provider's repeated call is taken once. */
+  inboundMessages: Collection<Document>;
   close(): Promise<void>;
 }
 
@@ -74,6 +81,10 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     messageRequests: db.collection('message_requests'),
     callbackEvents: db.collection('callback_events'),
     providerMessages: db.collection('provider_messages'),
+    conversations: db.collection('conversations'),
+    conversationEvents: db.collection('conversation_events'),
+    conversationLocks: db.collection('conversation_locks'),
+    inboundMessages: db.collection('inbound_messages'),
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) await ensureIndexes(database, config);

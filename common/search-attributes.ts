@@ -16,6 +16,10 @@ export const SEARCH_ATTRIBUTES = {
   recipientCount: defineSearchAttributeKey('recipientCount', SearchAttributeType.INT),
   /** `running` from the first workflow task, then `completed` or `failed`. */
   sendStatus: defineSearchAttributeKey('sendStatus', SearchAttributeType.KEYWORD),
+  /** A two-way conversation's status: `sending`, `awaiting_response`, `answered`, `timed_out`, `failed`. */
+  conversationStatus: defineSearchAttributeKey('conversationStatus', SearchAttributeType.KEYWORD),
+  /** A conversation's customer as `customerHash(number)` (common/conversations.ts), never the number itself. */
+  customerHash: defineSearchAttributeKey('customerHash', SearchAttributeType.KEYWORD),
 } as const;
 
 /** The names the Temporal CLI uses for each attribute type (`--type KeywordList`). */

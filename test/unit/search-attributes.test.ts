@@ -38,6 +38,10 @@ describe('search attributes', () => {
       'recipientCount=Int',
       '--search-attribute',
       'sendStatus=Keyword',
+      '--search-attribute',
+      'conversationStatus=Keyword',
+      '--search-attribute',
+      'customerHash=Keyword',
     ]);
   });
 

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Two-way WhatsApp conversations (README "Two-way WhatsApp", seed 004's send2WayMessage): the shapes the API, the
+ * `conversation` workflow and its activities share.
+ */
+
+export const CONVERSATION_STATUSES = ['sending', 'awaiting_response', 'answered', 'timed_out', 'failed'] as const;
+export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
+
+/** Signal names of the `conversation` workflow; the inbound webhook and the delivery reports send them. */
+export const CONVERSATION_SIGNALS = {
+  /** A customer's message for the open conversation of (business number, customer). */
+  answer: 'answer',
+  /** A delivery report of one of the conversation's outgoing messages. */
+  deliveryStatus: 'deliveryStatus',
+} as const;
+
+/** What the inbound webhook signals: one inbound message of the customer. */
+export interface AnswerSignal {
+  /** The provider's id of the inbound message: a repeated delivery of it is ignored. */
+  messageId: string;
+  text: string;
+  /** ISO 8601, as the provider received it. */
+  receivedAt: string;
+}
+
+/** What a delivery report signals about an outgoing message of the conversation. */
+export interface DeliveryStatusSignal {
+  providerMessageId: string;
+  status: 'delivered' | 'read' | 'failed';
+  code?: string;
+}
+
+/** A webhook the conversation calls, signed with its own secret (HMAC-SHA256 over `timestamp.rawBody`). */
+export interface ConversationWebhook {
+  url: string;
+  secret: string;
+}
+
+/** `POST /conversations` as accepted: numbers normalized, template and provider checked. */
+export interface ConversationRequest {
+  /** The business's WhatsApp number, E.164. */
+  from: string;
+  /** The customer, E.164. */
+  to: string;
+  /** The registered WhatsApp provider (required). */
+  provider: string;
+  message: {
+    template: string;
+    data: Record<string, unknown>;
+    media?: {
+      document?: { url: string; filename?: string };
+      image?: { url: string };
+      location?: { latitude: number; longitude: number; name?: string; address?: string };
+    };
+    /** The seed's buttons: plain strings (quick replies) or `{ url: { … } }` / `{ "quick reply": { … } }`. */
+    buttons?: { type: 'url' | 'quickReply'; value: string }[];
+  };
+  acceptedResponses: { messages: string[]; webhook: ConversationWebhook }[];
+  dynamicResponseRegex?: string;
+  webhook: {
+    defaultInbound?: ConversationWebhook;
+    status?: ConversationWebhook;
+    invalidResponse?: ConversationWebhook;
+  };
+  /** Seconds, 10 s to 7 days. */
+  responseTimeout: number;
+  context: Record<string, unknown>;
+  errorMessage?: string;
+}
+
+export interface ConversationDocument {
+  /** `conv-<uuid>`: also the workflow id. */
+  _id: string;
+  request: ConversationRequest;
+  status: ConversationStatus;
+  /** `customerHash(to)`: what the Temporal UI and logs name the customer by. */
+  customerHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+  closedAt?: Date;
+}
+
+/** The kinds of entries in a conversation's transcript (`conversation_events`). */
+export type ConversationEventKind =
+  'message_sent' | 'message_failed' | 'delivery_status' | 'answer' | 'webhook_call' | 'timed_out' | 'closed';
+
+/** One transcript entry, keyed so that a retried activity writes it once. */
+export interface ConversationEventDocument {
+  /** `<conversationId>|<key>`, the key naming the step (`answer|<messageId>`, `webhook|<target>|<n>`, …). */
+  _id: string;
+  conversationId: string;
+  kind: ConversationEventKind;
+  at: Date;
+  /** What happened: the answer's text and classification, the webhook's target and HTTP outcome, … */
+  detail: Record<string, unknown>;
+}
+
+/** At most this many invalid answers, then the conversation closes as `failed`. */
+export const MAX_INVALID_ANSWERS = 20;
+
+/** The one open conversation of (business number, customer): its lock's `_id`. */
+export const conversationLockKey = (businessNumber: string, customer: string): string =>
+  `${digitsOf(businessNumber)}|${digitsOf(customer)}`;
+
+/** A phone number as its digits: providers write `+447…`, `447…` or `00447…` for one number. */
+export const digitsOf = (phone: string): string => phone.replace(/\D/g, '').replace(/^00/, '');
+
+/** The customer's number as the Temporal UI and the logs may show it: a hash, never the number. */
+export const customerHash = (phone: string): string =>
+  createHash('sha256')
+    .update(`customer:${digitsOf(phone)}`)
+    .digest('hex')
+    .slice(0, 16);
