@@ -1,5 +1,6 @@
 import { CallbackCatcher } from './callbacks';
 import { FaultInjector } from './faults';
+import { InboundReplies } from './inbound';
 import { NewRecord, Recorder, SimulatorRecord } from './recorder';
 import { DeliveryReporter } from './reports';
 import { Stats } from './stats';
@@ -13,6 +14,8 @@ export interface SimulatorContext {
   reports: DeliveryReporter;
   /** The status callbacks the service posted to `POST /callbacks[/:name]`. */
   callbacks: CallbackCatcher;
+  /** The customers' WhatsApp answers posted to the service's inbound webhook (`POST /whatsapp/reply`). */
+  inbound: InboundReplies;
   /** Records an accepted message and counts it. */
   accept(record: NewRecord): SimulatorRecord;
 }
@@ -21,12 +24,14 @@ export interface SimulatorContext {
 export function createContext(maxRecords: number, reportHosts: readonly string[] = []): SimulatorContext {
   const recorder = new Recorder(maxRecords);
   const stats = new Stats();
+  const reports = new DeliveryReporter(reportHosts);
   return {
     recorder,
     faults: new FaultInjector(),
     stats,
-    reports: new DeliveryReporter(reportHosts),
+    reports,
     callbacks: new CallbackCatcher(),
+    inbound: new InboundReplies((url) => reports.refusalOf(url)),
     accept(record) {
       stats.accepted += 1;
       return recorder.add(record);

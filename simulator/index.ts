@@ -8,6 +8,7 @@ export type { FaultSpec, FaultTarget, TargetFaultsView } from './faults';
 export type { StatsSnapshot } from './stats';
 export type { ReportConfig, ReportRecord } from './reports';
 export type { CallbackFault, CaughtCallback } from './callbacks';
+export type { InboundCall, InboundResult } from './inbound';
 
 export interface SimulatorOptions {
   /** Interface to listen on for both servers. Default `127.0.0.1`. */

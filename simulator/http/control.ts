@@ -38,6 +38,7 @@ export function registerControl(app: FastifyInstance, ctx: SimulatorContext): vo
     ctx.stats.reset();
     ctx.reports.clear();
     ctx.callbacks.clear();
+    ctx.inbound.clear();
     return reply.code(204).send();
   });
 

@@ -152,6 +152,32 @@ export function renderInbox(ctx: SimulatorContext): string {
     }
     parts.push('</table>');
   }
+  const inbound = ctx.inbound.query(undefined, INBOX_SIZE).reverse();
+  parts.push(`<h2>WhatsApp replies <span class="muted">(${escapeHtml(ctx.inbound.size)})</span></h2>`);
+  parts.push(
+    '<p class="muted">Customers\' answers posted to the inbound URL in Infobip\'s format: ' +
+      '<code>PUT /whatsapp/inbound {url}</code>, then <code>POST /whatsapp/reply {messageId | to, from, text}</code>.</p>',
+  );
+  if (inbound.length === 0) parts.push('<p class="muted">None yet.</p>');
+  else {
+    const head = ['time', 'from', 'to', 'text', 'in reply to', 'url', 'outcome'];
+    parts.push('<table><tr>' + head.map((h) => `<th>${escapeHtml(h)}</th>`).join('') + '</tr>');
+    for (const call of inbound) {
+      for (const result of call.results) {
+        const cells = [
+          result.from,
+          result.to,
+          preview(result.type === 'TEXT' ? result.text : `[${result.type}] ${result.text}`),
+          result.pairedMessageId ?? '',
+          call.url,
+          call.error ? `${call.outcome}: ${call.error}` : call.outcome,
+        ];
+        const time = `<td class="t">${escapeHtml(call.postedAt.slice(11, 23))}</td>`;
+        parts.push(`<tr>${time}${cells.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`);
+      }
+    }
+    parts.push('</table>');
+  }
   const callbacks = ctx.callbacks.query(undefined, INBOX_SIZE).reverse();
   const callbackFaults = ctx.callbacks.faultSnapshot();
   parts.push(`<h2>Callbacks caught <span class="muted">(${escapeHtml(ctx.callbacks.size)})</span></h2>`);

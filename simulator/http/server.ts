@@ -12,6 +12,7 @@ import { registerInfobip } from './infobip';
 import { registerKaleyra } from './kaleyra';
 import { registerMiaSmsService } from './mia-sms-service';
 import { registerTwilio } from './twilio';
+import { registerWhatsappInbound } from './whatsapp-inbound';
 
 /** One Fastify server for every simulated HTTP provider plus the control API, the callback catcher and the inbox. */
 export function buildHttpServer(ctx: SimulatorContext): FastifyInstance {
@@ -24,6 +25,7 @@ export function buildHttpServer(ctx: SimulatorContext): FastifyInstance {
   registerFcm(app, ctx);
   registerKaleyra(app, ctx);
   registerInfobip(app, ctx);
+  registerWhatsappInbound(app, ctx);
   registerAws(app, ctx);
   registerMiaSmsService(app, ctx);
   registerFilesService(app, ctx);
