@@ -23,13 +23,20 @@ export interface ProviderDocument {
    * crash left behind.
    */
   isTenantDefault: boolean;
+  /**
+   * WhatsApp: where an inbound message that no open conversation awaits is forwarded, signed with `secret` (README
+   * "Providers"); the secret encrypted like the credentials, and as write-only.
+   */
+  inboundWebhook?: { url: string; secret: EncryptedCredentials };
   createdAt: Date;
   updatedAt: Date;
 }
 
-/** What `PATCH /providers/:name` may change: credentials are replaced whole. */
+/** What `PATCH /providers/:name` may change: credentials are replaced whole; `inboundWebhook: null` removes it. */
 export type ProviderPatch = Partial<
-  Pick<ProviderDocument, 'isActive' | 'isTenantDefault' | 'credentials' | 'credentialFields'>
+  Pick<ProviderDocument, 'isActive' | 'isTenantDefault' | 'credentials' | 'credentialFields'> & {
+    inboundWebhook: ProviderDocument['inboundWebhook'] | null;
+  }
 >;
 
 /** A write the store refused: the name is taken, or the channel has another tenant default (`holder`). */
@@ -132,9 +139,18 @@ export class ProvidersRepository {
         throw error;
       }
     }
+    const { inboundWebhook, ...set } = fields;
     const after = await this.providers.findOneAndUpdate(
       { _id: name },
-      { $set: { ...fields, ...(isTenantDefault === false ? { isTenantDefault: false } : {}), updatedAt: new Date() } },
+      {
+        $set: {
+          ...set,
+          ...(inboundWebhook ? { inboundWebhook } : {}),
+          ...(isTenantDefault === false ? { isTenantDefault: false } : {}),
+          updatedAt: new Date(),
+        },
+        ...(inboundWebhook === null ? { $unset: { inboundWebhook: '' as const } } : {}),
+      },
       { returnDocument: 'after' },
     );
     if (after && isTenantDefault === false) await this.defaults.deleteOne({ _id: after.channel, provider: name });

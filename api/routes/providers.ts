@@ -50,6 +50,13 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     return { credentials: cipher.encrypt(credentials), credentialFields: Object.keys(credentials).sort() };
   };
 
+  /** The default inbound webhook as stored, its secret encrypted; a 400 naming it for a provider of another channel. */
+  const storedInboundWebhook = (channel: Channel, webhook: { url: string; secret: string }) => {
+    if (channel !== 'whatsapp') throw badRequest('inboundWebhook: only a whatsapp provider receives inbound messages');
+    if (!cipher.canEncrypt) throw new HttpError(503, NO_CREDENTIALS_KEY);
+    return { url: webhook.url, secret: cipher.encrypt({ secret: webhook.secret }) };
+  };
+
   /** The channel a provider of this type serves: the one named, or the type's only one; else a 400 naming it. */
   const channelOf = (providerType: ProviderType, channel: Channel | undefined): Channel => {
     const served = PROVIDER_CHANNELS[providerType];
@@ -85,6 +92,7 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
       isTenantDefault: doc.isTenantDefault && defaults.get(doc.channel) === doc.name,
       credentialFields: doc.credentialFields ?? [],
       ...(webhook !== undefined ? { inboundWebhookUrl: webhook } : {}),
+      ...(doc.inboundWebhook ? { inboundWebhook: { url: doc.inboundWebhook.url } } : {}),
       createdAt: doc.createdAt,
       updatedAt: doc.updatedAt,
     };
@@ -170,6 +178,7 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
         ...encrypted(credentials),
         isActive: body.isActive,
         isTenantDefault: body.isTenantDefault,
+        ...(body.inboundWebhook ? { inboundWebhook: storedInboundWebhook(channel, body.inboundWebhook) } : {}),
         createdAt: now,
         updatedAt: now,
       };
@@ -186,7 +195,8 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['providers'],
         operationId: 'updateProvider',
-        summary: 'Activate, deactivate, make or unmake the tenant default, or replace the credentials of a provider',
+        summary:
+          'Activate, deactivate, make or unmake the tenant default, replace the credentials or set the inbound webhook of a provider',
         params: nameParams,
         body: providerPatchSchema,
         response: {
@@ -201,13 +211,16 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { name } = request.params;
-      const { credentials, ...fields } = request.body;
+      const { credentials, inboundWebhook, ...fields } = request.body;
       const patch: ProviderPatch = { ...fields };
-      if (credentials !== undefined) {
-        // The type never changes, so the stored one says how to read the new credentials.
+      if (credentials !== undefined || inboundWebhook) {
+        // The type and channel never change, so the stored ones say how to read the new credentials and webhook.
         const current = found(await providers.get(name), name);
-        Object.assign(patch, encrypted(checkedCredentials(current.providerType, credentials)));
+        if (credentials !== undefined)
+          Object.assign(patch, encrypted(checkedCredentials(current.providerType, credentials)));
+        if (inboundWebhook) patch.inboundWebhook = storedInboundWebhook(current.channel, inboundWebhook);
       }
+      if (inboundWebhook === null) patch.inboundWebhook = null;
       const updated = found(await providers.update(name, patch).catch(storeConflict), name);
       return present(updated, await providers.defaultProviders());
     },

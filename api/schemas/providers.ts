@@ -17,6 +17,27 @@ const CREDENTIALS_DESCRIPTION =
   'kaleyra {baseUrl, apiKey, sid}; smtp {url}; fcm {baseUrl, tokenUrl, projectId, serviceAccount or credentialsPath}; ' +
   'mia-sms-service {baseUrl}. Checked against the type: a 400 names the field.';
 
+/** Where a WhatsApp provider's inbound messages go when no open conversation awaits them; the secret write-only. */
+const inboundWebhookSchema = z
+  .strictObject({
+    url: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .max(2000)
+      .describe('Receives the inbound message as JSON, signed'),
+    secret: z
+      .string()
+      .min(16)
+      .max(500)
+      .describe(
+        'Signs each call: X-Signature sha256=<hex of HMAC-SHA256(secret, X-Timestamp + "." + raw body)>; ' +
+          'write-only, stored encrypted',
+      ),
+  })
+  .describe(
+    'WhatsApp only: the default inbound webhook, where a customer message that no open conversation awaits is ' +
+      'posted (README "Providers")',
+  );
+
 /** `POST /providers` (seed 004's registerProvider); `credentials` are checked against `providerType` in the route. */
 export const providerCreateSchema = z.strictObject({
   name: providerName.describe('Unique; messages name their provider by it'),
@@ -31,6 +52,7 @@ export const providerCreateSchema = z.strictObject({
     .boolean()
     .default(false)
     .describe("The channel's default provider for messages that name none; one per channel (409 otherwise)"),
+  inboundWebhook: inboundWebhookSchema.optional(),
 });
 
 /** `PATCH /providers/:name`: credentials are replaced whole; the name, type and channel never change. */
@@ -41,6 +63,7 @@ export const providerPatchSchema = z.strictObject({
     .optional()
     .describe("true: become the channel's default (409 when another is); false: stop being it"),
   credentials: z.record(z.string(), z.unknown()).optional().describe(CREDENTIALS_DESCRIPTION),
+  inboundWebhook: inboundWebhookSchema.nullable().optional().describe('Replaced whole; null removes it'),
 });
 
 /** A registered provider as the API answers it: never its credentials, only the names of their fields. */
@@ -57,6 +80,10 @@ export const providerSchema = z.object({
     .string()
     .optional()
     .describe('WhatsApp: where the provider posts inbound messages, to register at the provider'),
+  inboundWebhook: z
+    .object({ url: z.string() })
+    .optional()
+    .describe('WhatsApp: the default inbound webhook, if one is set; its secret is never answered'),
   createdAt: z.date(),
   updatedAt: z.date(),
 });

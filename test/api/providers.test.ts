@@ -383,6 +383,79 @@ describe('the provider registry /providers', () => {
     }
   });
 
+  it("keeps a WhatsApp provider's default inbound webhook write-only: its secret encrypted, never answered", async () => {
+    const webhookSecret = 'inbound-webhook-secret-0123456789';
+    const created = await admin('POST', '/providers', {
+      ...SEED_INFOBIP,
+      name: 'inbound infobip',
+      isTenantDefault: false,
+      inboundWebhook: { url: 'https://shop.example.com/whatsapp/inbound', secret: webhookSecret },
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json().inboundWebhook).toEqual({ url: 'https://shop.example.com/whatsapp/inbound' });
+    const read = await reader('GET', '/providers/inbound%20infobip');
+    expect(read.json().inboundWebhook).toEqual({ url: 'https://shop.example.com/whatsapp/inbound' });
+    const document = await stored('inbound infobip');
+    for (const answer of [created.body, read.body, (await reader('GET', '/providers')).body, JSON.stringify(document)])
+      expect(answer).not.toContain(webhookSecret);
+    const cipher = new CredentialsCipher(stack.config.env.PROVIDER_CREDENTIALS_KEYS);
+    const storedWebhook = document!.inboundWebhook as { url: string; secret: EncryptedCredentials };
+    expect(cipher.decrypt(storedWebhook.secret)).toEqual({ secret: webhookSecret });
+
+    const replaced = await admin('PATCH', '/providers/inbound%20infobip', {
+      inboundWebhook: { url: 'http://127.0.0.1:9/inbound', secret: 'another-secret-0123456789' },
+    });
+    expect([replaced.statusCode, replaced.json().inboundWebhook]).toEqual([200, { url: 'http://127.0.0.1:9/inbound' }]);
+    // Other fields patched alone leave it as it is; null removes it.
+    expect((await admin('PATCH', '/providers/inbound%20infobip', { isActive: false })).json().inboundWebhook).toEqual({
+      url: 'http://127.0.0.1:9/inbound',
+    });
+    const removed = await admin('PATCH', '/providers/inbound%20infobip', { inboundWebhook: null });
+    expect([removed.statusCode, 'inboundWebhook' in removed.json()]).toEqual([200, false]);
+    expect((await stored('inbound infobip'))!.inboundWebhook).toBeUndefined();
+
+    const refused: [Method, string, object, RegExp][] = [
+      [
+        'POST',
+        '/providers',
+        twilio('sms with inbound', { inboundWebhook: { url: 'https://a.example', secret: webhookSecret } }),
+        /^inboundWebhook: only a whatsapp provider receives inbound messages/,
+      ],
+      [
+        'PATCH',
+        '/providers/aws%20ses%20external',
+        { inboundWebhook: { url: 'https://a.example', secret: webhookSecret } },
+        /^inboundWebhook: only a whatsapp provider receives inbound messages/,
+      ],
+      [
+        'PATCH',
+        '/providers/inbound%20infobip',
+        { inboundWebhook: { url: 'ftp://a.example', secret: webhookSecret } },
+        /^inboundWebhook\.url: /,
+      ],
+      [
+        'PATCH',
+        '/providers/inbound%20infobip',
+        { inboundWebhook: { url: 'https://a.example', secret: 'short' } },
+        /^inboundWebhook\.secret: /,
+      ],
+      [
+        'PATCH',
+        '/providers/inbound%20infobip',
+        { inboundWebhook: { url: 'https://a.example' } },
+        /^inboundWebhook\.secret: /,
+      ],
+    ];
+    for (const [method, url, payload, message] of refused) {
+      const response = await admin(method, url, payload);
+      expect([url, response.statusCode, response.json().message]).toEqual([url, 400, expect.stringMatching(message)]);
+      expect(response.body).not.toContain(webhookSecret);
+    }
+    expect(await stored('sms with inbound')).toBeNull();
+    expect((await stored('inbound infobip'))!.inboundWebhook).toBeUndefined();
+    expect((await admin('DELETE', '/providers/inbound%20infobip')).statusCode).toBe(204);
+  });
+
   it('keeps writes to admin keys and reads to read keys', async () => {
     const sender = call(stack.app, 'sender');
     const denied: [ReturnType<typeof call>, Method, string, object | undefined, string][] = [
