@@ -5,32 +5,9 @@ import { createHash } from 'node:crypto';
  * `conversation` workflow and its activities share.
  */
 
-export const CONVERSATION_STATUSES = ['sending', 'awaiting_response', 'answered', 'timed_out', 'failed'] as const;
-export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
-
-/** Signal names of the `conversation` workflow; the inbound webhook and the delivery reports send them. */
-export const CONVERSATION_SIGNALS = {
-  /** A customer's message for the open conversation of (business number, customer). */
-  answer: 'answer',
-  /** A delivery report of one of the conversation's outgoing messages. */
-  deliveryStatus: 'deliveryStatus',
-} as const;
-
-/** What the inbound webhook signals: one inbound message of the customer. */
-export interface AnswerSignal {
-  /** The provider's id of the inbound message: a repeated delivery of it is ignored. */
-  messageId: string;
-  text: string;
-  /** ISO 8601, as the provider received it. */
-  receivedAt: string;
-}
-
-/** What a delivery report signals about an outgoing message of the conversation. */
-export interface DeliveryStatusSignal {
-  providerMessageId: string;
-  status: 'delivered' | 'read' | 'failed';
-  code?: string;
-}
+// What the workflow imports too lives apart, free of Node modules (the workflow bundle may not import node:crypto).
+export * from './conversation-signals';
+import type { ConversationStatus } from './conversation-signals';
 
 /** A webhook the conversation calls, signed with its own secret (HMAC-SHA256 over `timestamp.rawBody`). */
 export interface ConversationWebhook {
@@ -40,7 +17,7 @@ export interface ConversationWebhook {
 
 /** `POST /conversations` as accepted: numbers normalized, template and provider checked. */
 export interface ConversationRequest {
-  /** The business's WhatsApp number, E.164. */
+  /** The business's WhatsApp number as its digits (`447860099299`), as providers write it; seed 004's has no `+`. */
   from: string;
   /** The customer, E.164. */
   to: string;
@@ -96,9 +73,6 @@ export interface ConversationEventDocument {
   /** What happened: the answer's text and classification, the webhook's target and HTTP outcome, … */
   detail: Record<string, unknown>;
 }
-
-/** At most this many invalid answers, then the conversation closes as `failed`. */
-export const MAX_INVALID_ANSWERS = 20;
 
 /** The one open conversation of (business number, customer): its lock's `_id`. */
 export const conversationLockKey = (businessNumber: string, customer: string): string =>

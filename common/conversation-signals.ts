@@ -1,0 +1,50 @@
+/**
+ * The part of the conversations' shapes (common/conversations.ts) that the `conversation` workflow imports: free of
+ * Node modules, since the workflow bundle may not import them. common/conversations.ts re-exports all of it.
+ */
+
+export const CONVERSATION_STATUSES = ['sending', 'awaiting_response', 'answered', 'timed_out', 'failed'] as const;
+export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
+
+/** Signal names of the `conversation` workflow; the inbound webhook and the delivery reports send them. */
+export const CONVERSATION_SIGNALS = {
+  /** A customer's message for the open conversation of (business number, customer). */
+  answer: 'answer',
+  /** A delivery report of one of the conversation's outgoing messages. */
+  deliveryStatus: 'deliveryStatus',
+} as const;
+
+/** What the inbound webhook signals: one inbound message of the customer. */
+export interface AnswerSignal {
+  /** The provider's id of the inbound message: a repeated delivery of it is ignored. */
+  messageId: string;
+  text: string;
+  /** ISO 8601, as the provider received it. */
+  receivedAt: string;
+}
+
+/** What a delivery report signals about an outgoing message of the conversation. */
+export interface DeliveryStatusSignal {
+  providerMessageId: string;
+  status: 'delivered' | 'read' | 'failed';
+  code?: string;
+}
+
+/** At most this many invalid answers, then the conversation closes as `failed`. */
+export const MAX_INVALID_ANSWERS = 20;
+
+/** What an answer is: one of `acceptedResponses` (its index), a match of `dynamicResponseRegex`, or neither. */
+export type AnswerClassification =
+  | { classification: 'accepted'; acceptedResponse: number }
+  | { classification: 'regex' }
+  | { classification: 'invalid'; regexTimedOut?: true };
+
+/** Where a webhook call goes: an entry of `acceptedResponses`, or one of `webhook`. */
+export type ConversationWebhookTarget = `accepted:${number}` | 'defaultInbound' | 'status' | 'invalidResponse';
+
+/** What a webhook call says; the activity adds the conversation id, the numbers and the context. */
+export type ConversationWebhookPayload =
+  | { event: 'answer'; status: ConversationStatus; answer: AnswerSignal & AnswerClassification }
+  | { event: 'delivery'; status: ConversationStatus; delivery: DeliveryStatusSignal }
+  | { event: 'timeout'; status: 'timed_out' }
+  | { event: 'failed'; status: 'failed'; reason: string };
