@@ -5,6 +5,7 @@ import { AudienceSnapshots } from './audience-snapshots';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
 import { createFinishSendActivity } from './finish-send';
 import { createFlowManagerActivity } from './flow-manager';
+import { createInboundActivities } from './inbound';
 import { createMessageActivities } from './messages';
 import { ChannelRateLimiter } from './rate-limiter';
 import { SendContextCache } from './send-context';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFinishSendActivity(deps, snapshots),
     ...createFlowManagerActivity(deps),
     ...createMessageActivities(deps, { metrics, limiter }),
+    ...createInboundActivities(deps),
   };
 }
 

@@ -13,6 +13,8 @@ export const FAILURE_TYPES = {
   cancelled: 'DispatchCancelled',
   /** A callback receiver that did not answer 2xx (`POST /messages`): retried with backoff until the window ends. */
   callbackNotAccepted: 'CallbackNotAccepted',
+  /** A provider's default inbound webhook that did not answer 2xx (inbound WhatsApp): retried with backoff. */
+  inboundNotAccepted: 'InboundWebhookNotAccepted',
 } as const;
 
 /** Failure types the workflow never retries: the ledger already holds the failed delivery. */

@@ -1,16 +1,20 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parse as parseQueryString } from 'node:querystring';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CallbackEvents, type CallbackPayload } from '../../common/callback-events';
+import { CONVERSATION_SIGNALS, type DeliveryStatusSignal } from '../../common/conversations';
 import { CredentialsCipher } from '../../common/credentials-cipher';
 import { DeliveryReports, type DeliveryReport } from '../../common/delivery-reports';
 import { HttpError } from '../../common/errors';
 import { MessageRequestsRepository, parseMessageAddressKey } from '../../common/message-requests';
+import { whatsappInboundWebhookPath } from '../../common/providers-repository';
 import { publicBaseUrl, verifyWebhookToken } from '../../common/webhook-urls';
 import { postMessageCallbacks } from '../../workflows';
 import { errorResponses } from '../schemas/common';
+import { providerName } from '../schemas/providers';
+import { InboundMessages } from '../services/inbound-messages';
 
 const TWILIO_STATUS_PATH = '/webhooks/twilio/status';
 const INFOBIP_REPORTS_PATH = '/webhooks/infobip/reports';
@@ -65,6 +69,40 @@ const infobipReportsBody = z.object({
     .max(1000),
 });
 
+/** Infobip's inbound WhatsApp messages (its MO format): several results per call, each one customer message. */
+const infobipInboundBody = z
+  .object({
+    results: z
+      .array(
+        z
+          .object({
+            messageId: z.string().min(1).max(200),
+            from: z.string().min(1).max(64).describe("The customer's number"),
+            to: z.string().min(1).max(64).describe('The business number written to'),
+            integrationType: z.string().optional(),
+            receivedAt: z.string().max(64).optional(),
+            pairedMessageId: z.string().max(200).nullable().optional(),
+            message: z
+              .object({
+                type: z.string().min(1).max(64),
+                text: z.string().max(65_536).optional(),
+                payload: z.string().max(65_536).optional(),
+                title: z.string().max(65_536).optional(),
+                caption: z.string().max(65_536).optional(),
+              })
+              .loose(),
+          })
+          .loose(),
+      )
+      .max(1000),
+    messageCount: z.number().int().optional(),
+    pendingMessageCount: z.number().int().optional(),
+  })
+  .loose();
+
+/** Conversation ids (`conv-<uuid>`, README "Two-way WhatsApp"): the ledger's request id of a conversation's messages. */
+const CONVERSATION_ID_PREFIX = 'conv-';
+
 /**
  * The providers' delivery reports (README "OS1-style messaging"): each webhook checks that the call comes from whom
  * this service gave the URL to (the `token` only this service computes; Twilio's signature with the account's auth
@@ -80,6 +118,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const requests = new MessageRequestsRepository(database);
   const cipher = new CredentialsCipher(config.env.PROVIDER_CREDENTIALS_KEYS);
   const retryWindowMs = config.service.callbacks.retryWindowMinutes * 60_000;
+  const inbound = new InboundMessages(database, temporal, { taskQueue: config.env.TEMPORAL_TASK_QUEUE, retryWindowMs });
 
   // Twilio posts HTML forms; parsed here only, for these routes.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
@@ -94,6 +133,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   async function owe(report: DeliveryReport): Promise<void> {
     const moved = await reports.apply(report);
     if (!moved) return;
+    if (moved.requestId.startsWith(CONVERSATION_ID_PREFIX)) return signalConversation(moved.requestId, report);
     const request = await requests.get(moved.requestId);
     if (!request?.callback) return;
     const [, channel, addressKey] = moved.deliveryKey.split('|');
@@ -122,6 +162,21 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
       });
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+
+  /** A report of a conversation's message goes to the conversation, which posts it to its status webhook. */
+  async function signalConversation(conversationId: string, report: DeliveryReport): Promise<void> {
+    const signal: DeliveryStatusSignal = {
+      providerMessageId: report.providerMessageId,
+      status: report.status,
+      ...(report.code ? { code: report.code } : {}),
+    };
+    try {
+      await temporal.workflow.getHandle(conversationId).signal(CONVERSATION_SIGNALS.deliveryStatus, signal);
+    } catch (error) {
+      // A conversation that has ended has no one left to tell; the ledger holds the status.
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
   }
 
@@ -208,6 +263,53 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
         });
       }
       return reply.code(204).send();
+    },
+  );
+
+  const inboundPath = (provider: string) => whatsappInboundWebhookPath(provider);
+
+  app.post(
+    '/webhooks/whatsapp/:provider/communications',
+    {
+      schema: {
+        tags: ['webhooks'],
+        operationId: 'whatsappInbound',
+        summary:
+          "A WhatsApp provider's inbound messages (Infobip's format, several per call): each recorded once, routed " +
+          "to the customer's open conversation or to the provider's default inbound webhook",
+        params: z.object({
+          provider: providerName.describe('The registered WhatsApp provider the URL was issued for'),
+        }),
+        querystring: webhookQuery.pick({ token: true }),
+        body: infobipInboundBody,
+        security: [],
+        response: {
+          200: z
+            .object({
+              received: z.number().int().describe('Messages recorded and routed by this call'),
+              repeated: z.number().int().describe('Messages already taken by an earlier call, skipped'),
+            })
+            .describe('Taken'),
+          ...errorResponses({
+            401: 'The token is missing or not the one issued for this provider',
+            404: 'No WhatsApp provider has this name',
+          }),
+        },
+      },
+      // The token first: a forged call learns nothing from the body's validation.
+      preValidation: async (request) => {
+        const { provider } = request.params as { provider?: string };
+        const { token } = request.query as { token?: unknown };
+        refuseUnlessToken(inboundPath(String(provider)), typeof token === 'string' ? token : undefined);
+      },
+    },
+    async (request) => {
+      const name = request.params.provider;
+      refuseUnlessToken(inboundPath(name), request.query.token);
+      const provider = await providers.get(name);
+      if (provider?.channel !== 'whatsapp')
+        throw new HttpError(404, `provider: no WhatsApp provider is named "${name}"`);
+      return inbound.receive(provider, request.body.results);
     },
   );
 };

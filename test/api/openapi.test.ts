@@ -58,6 +58,7 @@ const ROUTES = [
   'GET /callbacks/secret',
   'POST /webhooks/twilio/status',
   'POST /webhooks/infobip/reports',
+  'POST /webhooks/whatsapp/{provider}/communications',
   'PATCH /providers/{name}',
   'DELETE /providers/{name}',
   'GET /users',

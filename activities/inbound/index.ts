@@ -1,0 +1,20 @@
+import type { Collection } from 'mongodb';
+import { CredentialsCipher } from '../../common/credentials-cipher';
+import type { InboundMessageDocument } from '../../common/inbound-messages';
+import { ProvidersRepository } from '../../common/providers-repository';
+import type { ActivityDeps } from '../activity-deps';
+import { postInboundMessage } from './post-inbound-message';
+
+/** The activity of inbound WhatsApp messages that no open conversation awaits (README "Two-way WhatsApp"). */
+export function createInboundActivities(deps: ActivityDeps) {
+  const inboundDeps = {
+    config: deps.config,
+    inboundMessages: deps.database.inboundMessages as unknown as Collection<InboundMessageDocument>,
+    providers: new ProvidersRepository(deps.database),
+    cipher: new CredentialsCipher(deps.config.env.PROVIDER_CREDENTIALS_KEYS),
+    http: deps.callbackHttp,
+  };
+  return {
+    postInboundMessage: (input: { inboundId: string }) => postInboundMessage(inboundDeps, input),
+  };
+}

@@ -1,0 +1,103 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Collection } from 'mongodb';
+import type { AppConfig } from '../../common/config';
+import type { CredentialsCipher } from '../../common/credentials-cipher';
+import { FAILURE_TYPES } from '../../common/failure-types';
+import type { InboundMessageDocument, InboundWebhookPayload } from '../../common/inbound-messages';
+import { ForbiddenUrlError, type OutgoingHttpClient } from '../../common/outgoing-http';
+import type { ProvidersRepository } from '../../common/providers-repository';
+import { callbackSignature } from '../../common/webhook-urls';
+
+export interface InboundDeps {
+  config: AppConfig;
+  inboundMessages: Collection<InboundMessageDocument>;
+  providers: ProvidersRepository;
+  cipher: CredentialsCipher;
+  http: OutgoingHttpClient;
+}
+
+/**
+ * Posts one inbound message to its provider's default inbound webhook (README "Providers"), signed with that
+ * webhook's secret like the callbacks (`X-Signature: sha256=<hex of HMAC-SHA256(secret, X-Timestamp + "." + raw
+ * body)>`). The URL and the secret are read here, at the time of the post, never carried in the workflow's input or
+ * history. A 2xx is recorded on the message and ends it; anything else is recorded and fails the activity, which
+ * the workflow retries; a message whose provider has no webhook any more (or that expired) is left.
+ */
+export async function postInboundMessage(
+  deps: InboundDeps,
+  input: { inboundId: string },
+): Promise<{ posted: boolean }> {
+  const message = await deps.inboundMessages.findOne({ _id: input.inboundId });
+  if (!message) return { posted: false };
+  if (message.webhook?.deliveredAt) return { posted: true };
+  const webhook = (await deps.providers.get(message.provider))?.inboundWebhook;
+  if (!webhook) {
+    await deps.inboundMessages.updateOne(
+      { _id: message._id },
+      { $set: { 'webhook.lastError': 'the provider has no default inbound webhook any more' } },
+    );
+    return { posted: false };
+  }
+  const secret = String(deps.cipher.decrypt(webhook.secret).secret);
+  const payload: InboundWebhookPayload = {
+    event: 'inbound_message',
+    provider: message.provider,
+    messageId: message.messageId,
+    from: message.from,
+    to: message.to,
+    type: message.type,
+    text: message.text,
+    receivedAt: message.receivedAt.toISOString(),
+    pairedMessageId: message.pairedMessageId,
+    conversationId: null,
+  };
+  const body = JSON.stringify(payload);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  let status: number | undefined;
+  let problem: string | undefined;
+  try {
+    const response = await deps.http.call(webhook.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-timestamp': timestamp,
+        'x-signature': callbackSignature(secret, timestamp, body),
+        'user-agent': 'messaging-service-inbound',
+      },
+      body,
+    });
+    status = response.status;
+    if (status < 200 || status >= 300) problem = `${new URL(webhook.url).host} answered ${status}`;
+  } catch (error) {
+    problem = (error as Error).message;
+    if (error instanceof ForbiddenUrlError) {
+      await recordAttempt(deps, message._id, { lastError: problem });
+      throw ApplicationFailure.nonRetryable(problem, FAILURE_TYPES.inboundNotAccepted);
+    }
+  }
+  if (problem === undefined) {
+    await recordAttempt(deps, message._id, { lastStatus: status, deliveredAt: new Date() });
+    return { posted: true };
+  }
+  await recordAttempt(deps, message._id, {
+    ...(status !== undefined ? { lastStatus: status } : {}),
+    lastError: problem,
+  });
+  throw ApplicationFailure.create({ type: FAILURE_TYPES.inboundNotAccepted, message: problem });
+}
+
+async function recordAttempt(
+  deps: InboundDeps,
+  inboundId: string,
+  outcome: { lastStatus?: number; lastError?: string; deliveredAt?: Date },
+): Promise<void> {
+  const set = Object.fromEntries(Object.entries(outcome).map(([field, value]) => [`webhook.${field}`, value]));
+  await deps.inboundMessages.updateOne(
+    { _id: inboundId },
+    {
+      $inc: { 'webhook.attempts': 1 },
+      $set: set,
+      ...(outcome.deliveredAt ? { $unset: { 'webhook.lastError': '' as const } } : {}),
+    },
+  );
+}

@@ -1,0 +1,133 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import type { Collection } from 'mongodb';
+import { CONVERSATION_SIGNALS, conversationLockKey, type AnswerSignal } from '../../common/conversations';
+import { isDuplicateKey, type Database } from '../../common/db';
+import {
+  inboundMessageKey,
+  routeInboundWorkflowId,
+  type InboundMessageDocument,
+  type InboundRoute,
+} from '../../common/inbound-messages';
+import type { ProviderDocument } from '../../common/providers-repository';
+import { routeInboundMessage } from '../../workflows';
+
+/** One message of a provider's inbound call, as the route parsed it (Infobip's result). */
+export interface InboundResult {
+  messageId: string;
+  from: string;
+  to: string;
+  receivedAt?: string;
+  pairedMessageId?: string | null;
+  message: { type: string; text?: string; payload?: string; title?: string; caption?: string };
+}
+
+/**
+ * What a customer's message says, for the conversation to classify: the text, a tapped button's label (Infobip's
+ * `BUTTON` text, an interactive reply's title), or a medium's caption; `''` for a message with none (a location, a
+ * sticker), which a conversation takes as an invalid answer.
+ */
+export function textOf(message: InboundResult['message']): string {
+  return message.text ?? message.title ?? message.payload ?? message.caption ?? '';
+}
+
+/** An ISO time of the provider's `receivedAt` (Infobip writes `2026-01-31T12:00:00.000+0000`), or now. */
+function receivedAtOf(value: string | undefined, now: Date): Date {
+  const parsed = value === undefined ? NaN : Date.parse(value.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+  return Number.isNaN(parsed) ? now : new Date(parsed);
+}
+
+/**
+ * The inbound WhatsApp messages of `POST /webhooks/whatsapp/:provider/communications` (README "Two-way WhatsApp").
+ * Each is recorded first (`inbound_messages`, keyed by provider and message id, `routed: pending`), then routed: to
+ * the open conversation of (business number, customer), whose lock names it, as its `answer` signal; else, when the
+ * provider has a default inbound webhook, to a `routeInboundMessage` workflow that posts it there; else nowhere. The
+ * route is written last, so a repeated call of a message already routed is skipped, and one whose first call died
+ * before its route was written is routed again (a signal the conversation ignores by message id, a workflow start that
+ * its id makes happen once). Nothing is logged of the numbers or the text.
+ */
+export class InboundMessages {
+  private readonly messages: Collection<InboundMessageDocument>;
+  private readonly locks: Collection<{ _id: string; conversationId: string }>;
+
+  constructor(
+    database: Pick<Database, 'inboundMessages' | 'conversationLocks'>,
+    private readonly temporal: Client,
+    private readonly options: { taskQueue: string; retryWindowMs: number },
+  ) {
+    this.messages = database.inboundMessages as unknown as Collection<InboundMessageDocument>;
+    this.locks = database.conversationLocks as unknown as Collection<{ _id: string; conversationId: string }>;
+  }
+
+  /** Records and routes each result, in order; answers how many were new and how many repeated. */
+  async receive(provider: ProviderDocument, results: InboundResult[]): Promise<{ received: number; repeated: number }> {
+    let repeated = 0;
+    for (const result of results) {
+      const now = new Date();
+      const message: InboundMessageDocument = {
+        _id: inboundMessageKey(provider.name, result.messageId),
+        provider: provider.name,
+        messageId: result.messageId,
+        from: result.from,
+        to: result.to,
+        type: result.message.type,
+        text: textOf(result.message),
+        receivedAt: receivedAtOf(result.receivedAt, now),
+        pairedMessageId: result.pairedMessageId ?? null,
+        conversationId: null,
+        routed: 'pending',
+        createdAt: now,
+      };
+      try {
+        await this.messages.insertOne(message);
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+        const known = await this.messages.findOne({ _id: message._id }, { projection: { routed: 1 } });
+        if (known?.routed !== 'pending') {
+          repeated++;
+          continue;
+        }
+      }
+      const { routed, conversationId } = await this.route(provider, message);
+      await this.messages.updateOne({ _id: message._id }, { $set: { routed, conversationId, routedAt: new Date() } });
+    }
+    return { received: results.length - repeated, repeated };
+  }
+
+  private async route(
+    provider: ProviderDocument,
+    message: InboundMessageDocument,
+  ): Promise<{ routed: Exclude<InboundRoute, 'pending'>; conversationId: string | null }> {
+    const lock = await this.locks.findOne({ _id: conversationLockKey(message.to, message.from) });
+    if (lock) {
+      const answer: AnswerSignal = {
+        messageId: message.messageId,
+        text: message.text,
+        receivedAt: message.receivedAt.toISOString(),
+      };
+      try {
+        await this.temporal.workflow.getHandle(lock.conversationId).signal(CONVERSATION_SIGNALS.answer, answer);
+        return { routed: 'conversation', conversationId: lock.conversationId };
+      } catch (error) {
+        // Closed (or never started): the lock outlived it for a moment; the message is nobody's answer.
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    }
+    if (!provider.inboundWebhook) return { routed: 'none', conversationId: null };
+    try {
+      await this.temporal.workflow.start(routeInboundMessage, {
+        workflowId: routeInboundWorkflowId(message._id),
+        taskQueue: this.options.taskQueue,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        args: [{ inboundId: message._id, retryWindowMs: this.options.retryWindowMs }],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+    return { routed: 'default_inbound', conversationId: null };
+  }
+}
