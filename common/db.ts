@@ -108,6 +108,7 @@ export const expiringCollections = (database: Database): Collection<ExpiringDocu
     database.dispatchClaims,
     database.callbackEvents,
     database.providerMessages,
+    database.inboundMessages,
     database.messageRequests,
     database.sends,
   ].map(({ collectionName }) => database.db.collection<ExpiringDocument>(collectionName));

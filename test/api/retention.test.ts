@@ -12,6 +12,7 @@ const COLLECTIONS = [
   'dispatch_claims',
   'callback_events',
   'provider_messages',
+  'inbound_messages',
   'message_requests',
   'sends',
 ];
