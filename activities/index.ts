@@ -2,6 +2,7 @@ import type { ActivityDeps } from './activity-deps';
 import { ActivityMetrics } from './activity-metrics';
 import { createAudienceActivities } from './audience';
 import { AudienceSnapshots } from './audience-snapshots';
+import { createConversationActivities } from './conversations';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
 import { createFinishSendActivity } from './finish-send';
 import { createFlowManagerActivity } from './flow-manager';
@@ -44,6 +45,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFlowManagerActivity(deps),
     ...createMessageActivities(deps, { metrics, limiter }),
     ...createInboundActivities(deps),
+    ...createConversationActivities(deps, { metrics, limiter }),
   };
 }
 

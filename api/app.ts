@@ -20,6 +20,7 @@ import { sendReconciliationPlugin } from './plugins/send-reconciliation';
 import { sendServicesPlugin } from './plugins/send-services';
 import { temporalPlugin } from './plugins/temporal';
 import { codecRoutes } from './routes/codec';
+import { conversationRoutes } from './routes/conversations';
 import { healthRoutes } from './routes/health';
 import { messageRoutes } from './routes/messages';
 import { notificationRoutes } from './routes/notifications';
@@ -97,6 +98,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       notificationRoutes,
       providerRoutes,
       messageRoutes,
+      conversationRoutes,
       webhookRoutes,
       codecRoutes,
     ]) {

@@ -26,6 +26,7 @@ export const openApiPlugin = fp(
           { name: 'notifications', description: "Notifications under an admin's review" },
           { name: 'providers', description: 'The provider registry; credentials are write-only' },
           { name: 'messages', description: 'OS1-style sends to raw addresses, with signed callbacks' },
+          { name: 'conversations', description: "Two-way WhatsApp: a template sent, the customer's answer routed" },
           { name: 'webhooks', description: "The providers' delivery reports, proven by the token of their URL" },
           { name: 'health', description: 'Probes and metrics, without an API key' },
           { name: 'codec', description: 'The payload codec of the Temporal UI: workflow data decrypted' },

@@ -194,3 +194,6 @@ export const callbackSecretSchema = z
     statuses: z.array(z.enum(CALLBACK_STATUSES)),
   })
   .describe("This API key's callback signing secret");
+
+/** Seed 004's WhatsApp button, shared with `POST /conversations`. */
+export { buttonSchema };

@@ -23,6 +23,8 @@ export const MEDIA_RULES: Record<MediaKind, { extensions: string[]; contentTypes
   },
 };
 
+const article = (kind: MediaKind) => (kind === 'image' ? 'an image' : 'a document');
+
 /** How long the HEAD of a media URL may take: the request waits for it. */
 export const MEDIA_HEAD_TIMEOUT_MS = 3000;
 
@@ -37,7 +39,7 @@ export function mediaExtensionProblem(kind: MediaKind, url: string): string | nu
   }
   const extension = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase();
   if (!extension || !extensions.includes(extension)) {
-    return `a ${kind} must be ${extensions.join(', ')} (the URL's file name ends ${extension ? `.${extension}` : 'without an extension'})`;
+    return `${article(kind)} must be ${extensions.join(', ')} (the URL's file name ends ${extension ? `.${extension}` : 'without an extension'})`;
   }
   return null;
 }
@@ -52,11 +54,11 @@ export function mediaHeadersProblem(
   const contentType = header('content-type')?.split(';')[0].trim().toLowerCase();
   // application/octet-stream says nothing: many stores serve every file so.
   if (contentType && contentType !== 'application/octet-stream' && !contentTypes.includes(contentType)) {
-    return `a ${kind} must be ${contentTypes.join(', ')}; the URL serves ${contentType}`;
+    return `${article(kind)} must be ${contentTypes.join(', ')}; the URL serves ${contentType}`;
   }
   const length = Number(header('content-length'));
   if (Number.isFinite(length) && length > maxBytes) {
-    return `a ${kind} may weigh ${maxBytes / MB} MB at most; the URL serves ${(length / MB).toFixed(1)} MB`;
+    return `${article(kind)} may weigh ${maxBytes / MB} MB at most; the URL serves ${(length / MB).toFixed(1)} MB`;
   }
   return null;
 }

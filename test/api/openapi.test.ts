@@ -56,6 +56,9 @@ const ROUTES = [
   'POST /messages/notifications',
   'GET /messages/{requestId}',
   'GET /callbacks/secret',
+  'POST /conversations',
+  'GET /conversations',
+  'GET /conversations/{id}',
   'POST /webhooks/twilio/status',
   'POST /webhooks/infobip/reports',
   'POST /webhooks/whatsapp/{provider}/communications',
@@ -205,6 +208,7 @@ describe('the OpenAPI document', () => {
         .map(({ route }) => route);
       expect(limited.sort()).toEqual([
         'GET /callbacks/secret',
+        'POST /conversations',
         'POST /messages',
         'POST /messages/notifications',
         'POST /notifications',

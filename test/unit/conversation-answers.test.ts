@@ -52,7 +52,7 @@ describe('answer classification (README "Two-way WhatsApp")', () => {
       `${'a'.repeat(40)}!`,
     );
     expect(classified).toEqual({ classification: 'invalid', regexTimedOut: true });
-    expect(Date.now() - started).toBeLessThan(20 * REGEX_TIME_LIMIT_MS);
+    expect(Date.now() - started).toBeLessThan(3 * 2 * REGEX_TIME_LIMIT_MS);
   });
 });
 
@@ -72,7 +72,7 @@ describe('dynamicResponseRegex checked at request time', () => {
     for (const source of ['^(a+)+$', '^(\\d+)+$', '(x+x+)+y', '^(\\w|\\w)*$', '^(.*a){12}$', '^(\\s*,?\\s*)*$']) {
       const started = Date.now();
       expect([source, regexProblem(source)]).toEqual([source, expect.stringMatching(/catastrophic backtracking/)]);
-      expect(Date.now() - started).toBeLessThan(1000);
+      expect(Date.now() - started).toBeLessThan(3 * 2 * REGEX_TIME_LIMIT_MS);
     }
   });
 

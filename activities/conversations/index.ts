@@ -1,0 +1,43 @@
+import type { ConversationStatus } from '../../common/conversations';
+import { MessageRenderer } from '../../common/rendering';
+import type { AnswerSignal } from '../../common/conversations';
+import type { ActivityDeps } from '../activity-deps';
+import type { ActivityMetrics } from '../activity-metrics';
+import { OsMessageRenderer } from '../messages/render-message';
+import type { ChannelRateLimiter } from '../rate-limiter';
+import type { ConversationWebhookPayload, ConversationWebhookTarget } from '../../common/conversation-signals';
+import { ConversationStore } from './conversation-store';
+import { callConversationWebhook, classifyAnswer } from './conversation-webhooks';
+import { sendConversationMessage, type ConversationMessageInput } from './send-conversation-message';
+
+/**
+ * The activities of the `conversation` workflow (README "Two-way WhatsApp"): sending its messages, classifying the
+ * customer's answers, calling the webhooks, and writing its status. They share the dispatches' rate limiter and
+ * metrics.
+ */
+export function createConversationActivities(
+  deps: ActivityDeps,
+  shared: { metrics: ActivityMetrics; limiter: ChannelRateLimiter },
+) {
+  const store = new ConversationStore(deps.database);
+  const messageDeps = {
+    ...deps,
+    ...shared,
+    store,
+    renderer: new OsMessageRenderer(new MessageRenderer(deps.config.env.DEFAULT_LOCALE), deps.config.service.sender),
+  };
+  return {
+    sendConversationMessage: (input: ConversationMessageInput) => sendConversationMessage(messageDeps, input),
+    classifyAnswer: (input: { conversationId: string } & AnswerSignal) => classifyAnswer({ store }, input),
+    callConversationWebhook: (input: {
+      conversationId: string;
+      target: ConversationWebhookTarget;
+      n: number;
+      payload: ConversationWebhookPayload;
+    }) => callConversationWebhook({ store, callbackHttp: deps.callbackHttp }, input),
+    setConversationStatus: (input: { conversationId: string; status: ConversationStatus }) =>
+      store.setStatus(input.conversationId, input.status),
+    closeConversation: (input: { conversationId: string; status: ConversationStatus }) =>
+      store.close(input.conversationId, input.status),
+  };
+}
