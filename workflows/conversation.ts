@@ -5,6 +5,7 @@ import {
   log,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { SendActivities } from '../activities';
@@ -73,8 +74,10 @@ export async function conversation(input: ConversationInput): Promise<{ status: 
   const answers: AnswerSignal[] = [];
   const seenAnswers = new Set<string>();
   let decided = false;
+  // Answers taken before the timer fires are classified, even after it; later ones are too late.
+  let timedOut = false;
   setHandler(answerSignal, (answer) => {
-    if (decided || seenAnswers.has(answer.messageId) || answers.length >= MAX_QUEUED_ANSWERS) return;
+    if (decided || timedOut || seenAnswers.has(answer.messageId) || answers.length >= MAX_QUEUED_ANSWERS) return;
     seenAnswers.add(answer.messageId);
     answers.push(answer);
   });
@@ -127,13 +130,15 @@ export async function conversation(input: ConversationInput): Promise<{ status: 
   } else {
     show('awaiting_response');
     await setConversationStatus({ conversationId, status: 'awaiting_response' });
-    const deadline = Date.now() + input.responseTimeoutSeconds * 1000;
+    // One durable timer for the whole wait, visible as such in the history; answers and reports do not restart it.
+    void sleep(input.responseTimeoutSeconds * 1000).then(() => {
+      timedOut = true;
+    });
     let invalidAnswers = 0;
     while (!decided) {
-      const remaining = deadline - Date.now();
-      const woken = remaining > 0 && (await condition(() => answers.length > 0 || deliveries.length > 0, remaining));
+      await condition(() => timedOut || answers.length > 0 || deliveries.length > 0);
       forwardDeliveries();
-      if (!woken) {
+      if (answers.length === 0 && timedOut) {
         await close('timed_out');
         call('status', { event: 'timeout', status: 'timed_out' });
         break;

@@ -288,6 +288,28 @@ describe('two-way WhatsApp conversations on the real stack', () => {
     expect((await read(conversationId)).status).toBe('answered');
   });
 
+  it('fails after 20 invalid answers: each to webhook.invalidResponse, then the failure to webhook.status', async () => {
+    const { conversationId, body } = await start({ errorMessage: undefined });
+    const from = `+91${body.to.number}`;
+    // One provider call carrying 21 messages: the 21st comes after the end and is not taken.
+    await stack.sim('POST', '/whatsapp/replies', {
+      replies: Array.from({ length: 21 }, (_, index) => ({ from, to: '123324242', text: `wrong ${index}` })),
+    });
+    const failed = await eventually(
+      () => read(conversationId),
+      ({ status, transcript }) =>
+        status === 'failed' && transcript.filter(({ kind }) => kind === 'webhook_call').length >= 21,
+    );
+    expect(failed.transcript.filter(({ kind }) => kind === 'answer')).toHaveLength(20);
+    expect(got('invalidResponse', conversationId)).toHaveLength(20);
+    expect(got('invalidResponse', conversationId).at(-1)!.body).toMatchObject({ status: 'failed' });
+    expect(got('status', conversationId).filter(({ body: call }) => call.event === 'failed')).toMatchObject([
+      { verified: true, body: { status: 'failed', reason: '20 invalid answers' } },
+    ]);
+    // Without errorMessage the customer is told nothing: the question is the one message sent.
+    expect(failed.transcript.filter(({ kind }) => kind === 'message_sent')).toHaveLength(1);
+  });
+
   it('routes an answer matching dynamicResponseRegex to webhook.defaultInbound', async () => {
     const { conversationId } = await start();
     await answer(conversationId, ' 482913 ');
