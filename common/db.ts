@@ -109,6 +109,8 @@ export const expiringCollections = (database: Database): Collection<ExpiringDocu
     database.callbackEvents,
     database.providerMessages,
     database.inboundMessages,
+    database.conversationEvents,
+    database.conversations,
     database.messageRequests,
     database.sends,
   ].map(({ collectionName }) => database.db.collection<ExpiringDocument>(collectionName));

@@ -39,7 +39,7 @@ export class ConversationStore {
   ): Promise<void> {
     await this.events.updateOne(
       { _id: `${conversationId}|${key}` },
-      { $setOnInsert: { conversationId, kind, at: new Date(), detail } },
+      { $setOnInsert: { conversationId, kind, at: new Date(), detail, createdAt: new Date() } },
       { upsert: true },
     );
   }
@@ -53,7 +53,7 @@ export class ConversationStore {
   ): Promise<void> {
     await this.events.updateOne(
       { _id: `${conversationId}|${key}` },
-      { $set: { detail }, $setOnInsert: { conversationId, kind, at: new Date() } },
+      { $set: { detail }, $setOnInsert: { conversationId, kind, at: new Date(), createdAt: new Date() } },
       { upsert: true },
     );
   }

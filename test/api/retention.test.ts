@@ -13,6 +13,8 @@ const COLLECTIONS = [
   'callback_events',
   'provider_messages',
   'inbound_messages',
+  'conversation_events',
+  'conversations',
   'message_requests',
   'sends',
 ];
