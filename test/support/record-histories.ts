@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ObjectId } from 'mongodb';
-import { toolPath } from '../../scripts/local-stack';
+import { freePort, toolPath } from '../../scripts/local-stack';
 import globalSetup from './global-setup';
 import globalTeardown from './global-teardown';
 import { insertUsers, person, postSagaCommand, resetToFirstWorkflowTask, waitFor } from './fixtures';
@@ -67,7 +67,10 @@ function save(name: string, workflowId: string, runs: unknown[]): void {
 async function main(): Promise<void> {
   mkdirSync(HISTORIES_DIR, { recursive: true });
   await globalSetup();
+  // The providers' delivery reports and the customer's answers reach the API over the network, as in production.
+  const apiPort = await freePort();
   const stack = await startTestStack({
+    env: { PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`, HTTP_PORT: String(apiPort) },
     fanOut: { pageSize: 4, chunkSize: 2, perDeliveryLimit: 3, pagesPerRun: 2, heartbeatTimeoutMs: 3000 },
     service: {
       flowManagerConfiguration: {
@@ -81,6 +84,8 @@ async function main(): Promise<void> {
       },
     },
   });
+  await stack.app.listen({ host: '127.0.0.1', port: apiPort });
+  await stack.sim('PUT', '/reports/config', { delayMs: 50, seenDelayMs: 50 });
   try {
     const send = async (payload: object) => {
       const response = await stack.app.inject({ method: 'POST', url: '/send', payload });
@@ -169,6 +174,96 @@ async function main(): Promise<void> {
       return description?.status.name === 'COMPLETED';
     });
     save('saga-fail-event', `saga-${refusedSagaId}`, await runsOf(stack, `saga-${refusedSagaId}`));
+
+    // OS1: providers and templates for a /messages request and a two-way conversation.
+    const admin = async (url: string, payload: object) => {
+      const response = await stack.app.inject({ method: 'POST', url, payload });
+      if (response.statusCode >= 300) throw new Error(`POST ${url} answered ${response.statusCode}: ${response.body}`);
+      return response.json<Record<string, unknown>>();
+    };
+    const infobip = await admin('/providers', {
+      name: 'infobip',
+      providerType: 'infobip',
+      credentials: { clientId: 'recorder', clientSecret: 'recorder-secret', apiBaseUrl: stack.simulator.httpUrl },
+      isTenantDefault: true,
+    });
+    await admin('/templates', { name: 'otp', mode: 'sms', data: { body: 'OTP {{otp}}' } });
+    await admin('/templates', {
+      name: 'order delivered',
+      mode: 'whatsapp',
+      data: { body: 'Dear {{name}}, order {{orderId}} is delivered', externalRef: 'order_delivered' },
+    });
+    const catcher = (name: string) => `${stack.simulator.httpUrl}/callbacks/${name}`;
+
+    // A /messages request with a callback: one dispatch per message object, the callback rounds, the totals; its
+    // WhatsApp deliveries are reported delivered and read, each change posted by a postMessageCallbacks workflow.
+    const accepted = await admin('/messages', {
+      sms: [{ template: 'otp', data: { otp: '1234' }, to: [{ countryCode: '1', number: '5550000101' }] }],
+      whatsapp: [
+        {
+          template: 'order delivered',
+          data: { name: 'Ada', orderId: 'A1' },
+          to: [{ countryCode: '44', number: '7712345678' }],
+        },
+      ],
+      callback: { url: catcher('recorder'), meta: { source: 'recorder' } },
+    });
+    const requestId = accepted.requestId as string;
+    await stack.temporal.workflow.getHandle(requestId).result();
+    save('messages-request', requestId, await runsOf(stack, requestId));
+    const reportCallbacks = `callbacks-${requestId}|whatsapp|2/0|read`;
+    await waitFor(async () => {
+      const description = await stack.temporal.workflow
+        .getHandle(reportCallbacks)
+        .describe()
+        .catch(() => null);
+      return description?.status.name === 'COMPLETED';
+    });
+    save('message-callbacks', reportCallbacks, await runsOf(stack, reportCallbacks));
+
+    // A two-way conversation answered invalidly (the customer gets errorMessage), then validly.
+    await stack.sim('PUT', '/whatsapp/inbound', { url: infobip.inboundWebhookUrl });
+    const secret = 'recorder-webhook-secret';
+    const conversation = await admin('/conversations', {
+      from: '123324242',
+      message: { template: 'order delivered', data: { name: 'Ada', orderId: 'A2' } },
+      provider: 'infobip',
+      to: { countryCode: '91', number: '9812345600' },
+      acceptedResponses: [{ messages: ['1'], webhook: { url: catcher('accepted'), secret } }],
+      webhook: {
+        status: { url: catcher('status'), secret },
+        invalidResponse: { url: catcher('invalid'), secret },
+      },
+      responseTimeout: 300,
+      context: { orderId: 'A2' },
+      errorMessage: 'Please answer 1',
+    });
+    const conversationId = conversation.conversationId as string;
+    const conversationStatus = async () =>
+      (await stack.app.inject({ method: 'GET', url: `/conversations/${conversationId}` })).json<{ status: string }>()
+        .status;
+    await waitFor(async () => (await conversationStatus()) === 'awaiting_response');
+    await stack.sim('POST', '/whatsapp/reply', { to: '123324242', from: '+919812345600', text: 'maybe' });
+    await stack.sim('POST', '/whatsapp/reply', { to: '123324242', from: '+919812345600', text: '1' });
+    await stack.temporal.workflow.getHandle(conversationId).result();
+    save('conversation', conversationId, await runsOf(stack, conversationId));
+
+    // An inbound message no conversation awaits, to the provider's default inbound webhook.
+    await stack.app.inject({
+      method: 'PATCH',
+      url: '/providers/infobip',
+      payload: { inboundWebhook: { url: catcher('inbound'), secret } },
+    });
+    const inbound = await stack.sim<{ call: { body: string } }>('POST', '/whatsapp/reply', {
+      to: '123324242',
+      from: '+15550000199',
+      text: 'hello?',
+    });
+    const inboundMessageId = (JSON.parse(inbound.call.body) as { results: { messageId: string }[] }).results[0]
+      .messageId;
+    const routeId = `inbound-infobip|${inboundMessageId}`;
+    await stack.temporal.workflow.getHandle(routeId).result();
+    save('inbound-message', routeId, await runsOf(stack, routeId));
   } finally {
     await stack.close();
     await globalTeardown();

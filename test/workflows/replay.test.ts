@@ -24,6 +24,10 @@ describe('recorded workflow histories replay on the current workflow code', () =
   it('has the recorded scenarios', () => {
     expect(files.sort()).toEqual(
       [
+        'conversation.json',
+        'inbound-message.json',
+        'message-callbacks.json',
+        'messages-request.json',
         'paged-send.json',
         'reset-send.json',
         'retry-send.json',
