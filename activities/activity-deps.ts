@@ -32,6 +32,8 @@ export interface ActivityDeps {
   deliveryReports: DeliveryReports;
   /** The providers of `/providers`, built from their decrypted credentials by name. */
   registered: RegisteredProviders;
+  /** `PROVIDER_CREDENTIALS_KEYS`: opens the secrets stored encrypted (a conversation's webhooks). */
+  credentialsCipher: CredentialsCipher;
   /** Callbacks go to URLs callers gave: private addresses refused unless `ALLOW_PRIVATE_NETWORK_URLS`. */
   callbackHttp: OutgoingHttpClient;
   /** Where dispatches count what they do (README "Metrics"). Default: metrics of their own that nothing serves. */
@@ -45,10 +47,8 @@ export function activityDepsOn(
   providers: ChannelProviders = createChannelProviders(config),
 ): ActivityDeps & { close(): Promise<void> } {
   const files = new FilesServiceClient(config.env.FILE_SERVICE_URL);
-  const registered = new RegisteredProviders(
-    new ProvidersRepository(database),
-    new CredentialsCipher(config.env.PROVIDER_CREDENTIALS_KEYS),
-  );
+  const credentialsCipher = new CredentialsCipher(config.env.PROVIDER_CREDENTIALS_KEYS);
+  const registered = new RegisteredProviders(new ProvidersRepository(database), credentialsCipher);
   const callbackHttp = new OutgoingHttpClient({
     allowPrivateNetworks: config.env.ALLOW_PRIVATE_NETWORK_URLS === 'true',
     maxResponseBytes: 64 * 1024,
@@ -66,6 +66,7 @@ export function activityDepsOn(
     callbackEvents: new CallbackEvents(database),
     deliveryReports: new DeliveryReports(database),
     registered,
+    credentialsCipher,
     callbackHttp,
     async close() {
       await Promise.allSettled([providers.close(), files.close(), registered.close(), callbackHttp.close()]);

@@ -74,3 +74,19 @@ export class CredentialsCipher {
     return JSON.parse(plain.toString('utf8')) as Record<string, unknown>;
   }
 }
+
+/** How a sealed secret starts, so that a secret stored before sealing existed is still read as it was. */
+const SEALED_PREFIX = 'sealed:';
+
+/**
+ * A secret of a caller's webhook (a conversation's) as it is stored: encrypted like provider credentials, as one
+ * string, so the documents keep their shape. The activity that signs with it opens it.
+ */
+export const sealSecret = (cipher: CredentialsCipher, secret: string): string =>
+  `${SEALED_PREFIX}${Buffer.from(JSON.stringify(cipher.encrypt({ secret }))).toString('base64url')}`;
+
+export function openSecret(cipher: CredentialsCipher, stored: string): string {
+  if (!stored.startsWith(SEALED_PREFIX)) return stored;
+  const encrypted = JSON.parse(Buffer.from(stored.slice(SEALED_PREFIX.length), 'base64url').toString('utf8'));
+  return String(cipher.decrypt(encrypted as EncryptedCredentials).secret);
+}

@@ -6,10 +6,13 @@ import type { OutgoingHttpClient } from '../../common/outgoing-http';
 import { callbackSignature } from '../../common/webhook-urls';
 import type { ConversationWebhookPayload, ConversationWebhookTarget } from '../../common/conversation-signals';
 import type { ConversationStore } from './conversation-store';
+import { openSecret, type CredentialsCipher } from '../../common/credentials-cipher';
 
 export interface ConversationWebhookDeps {
   store: ConversationStore;
   callbackHttp: OutgoingHttpClient;
+  /** Opens the webhook's secret, stored sealed (`sealSecret`). */
+  cipher: CredentialsCipher;
 }
 
 /**
@@ -87,7 +90,7 @@ export async function callConversationWebhook(
       headers: {
         'content-type': 'application/json',
         'x-timestamp': timestamp,
-        'x-signature': callbackSignature(webhook.secret, timestamp, body),
+        'x-signature': callbackSignature(openSecret(deps.cipher, webhook.secret), timestamp, body),
         'user-agent': 'messaging-service-conversations',
       },
       body,

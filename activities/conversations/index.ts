@@ -34,7 +34,7 @@ export function createConversationActivities(
       target: ConversationWebhookTarget;
       n: number;
       payload: ConversationWebhookPayload;
-    }) => callConversationWebhook({ store, callbackHttp: deps.callbackHttp }, input),
+    }) => callConversationWebhook({ store, callbackHttp: deps.callbackHttp, cipher: deps.credentialsCipher }, input),
     setConversationStatus: (input: { conversationId: string; status: ConversationStatus }) =>
       store.setStatus(input.conversationId, input.status),
     closeConversation: (input: { conversationId: string; status: ConversationStatus }) =>

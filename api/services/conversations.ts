@@ -10,10 +10,12 @@ import {
   type ConversationEventDocument,
   type ConversationRequest,
   type ConversationStatus,
+  type ConversationWebhook,
 } from '../../common/conversations';
 import type { AppConfig } from '../../common/config';
 import { isDuplicateKey, type Database } from '../../common/db';
-import { badRequest, conflict, notFound } from '../../common/errors';
+import { CredentialsCipher, NO_CREDENTIALS_KEY, sealSecret } from '../../common/credentials-cipher';
+import { badRequest, conflict, HttpError, notFound } from '../../common/errors';
 import { OutgoingHttpClient } from '../../common/outgoing-http';
 import type { ProvidersRepository } from '../../common/providers-repository';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
@@ -65,12 +67,14 @@ export class Conversations {
   private readonly events: Collection<ConversationEventDocument>;
   private readonly locks: Collection<ConversationLock>;
   private readonly mediaHttp: OutgoingHttpClient;
+  private readonly cipher: CredentialsCipher;
   private indexes: Promise<unknown> | undefined;
 
   constructor(private readonly deps: ConversationDeps) {
     this.conversations = deps.database.conversations as unknown as Collection<ConversationDocument>;
     this.events = deps.database.conversationEvents as unknown as Collection<ConversationEventDocument>;
     this.locks = deps.database.conversationLocks as unknown as Collection<ConversationLock>;
+    this.cipher = new CredentialsCipher(deps.config.env.PROVIDER_CREDENTIALS_KEYS);
     this.mediaHttp = new OutgoingHttpClient({
       allowPrivateNetworks: deps.config.env.ALLOW_PRIVATE_NETWORK_URLS === 'true',
       timeoutMs: MEDIA_HEAD_TIMEOUT_MS,
@@ -132,6 +136,13 @@ export class Conversations {
   }
 
   /** The request as stored: numbers normalized, every reference checked; a 4xx naming the first bad field. */
+  /** A webhook as stored: its secret encrypted under `PROVIDER_CREDENTIALS_KEYS` (a 503 naming it without a key). */
+  private seal(webhook: ConversationWebhook): ConversationWebhook {
+    if (!this.cipher.canEncrypt)
+      throw new HttpError(503, `webhook: ${NO_CREDENTIALS_KEY}; webhook secrets are stored only encrypted`);
+    return { url: webhook.url, secret: sealSecret(this.cipher, webhook.secret) };
+  }
+
   private async check(body: ConversationBody): Promise<ConversationRequest> {
     const to = normalizePhone(body.to, 'to');
     const from = digitsOf(body.from);
@@ -168,9 +179,14 @@ export class Conversations {
         ...(media ? { media } : {}),
         ...(body.message.buttons ? { buttons: body.message.buttons } : {}),
       },
-      acceptedResponses: body.acceptedResponses,
+      acceptedResponses: body.acceptedResponses.map((accepted) => ({
+        ...accepted,
+        webhook: this.seal(accepted.webhook),
+      })),
       ...(body.dynamicResponseRegex !== undefined ? { dynamicResponseRegex: body.dynamicResponseRegex } : {}),
-      webhook: body.webhook,
+      webhook: Object.fromEntries(
+        Object.entries(body.webhook).flatMap(([target, webhook]) => (webhook ? [[target, this.seal(webhook)]] : [])),
+      ),
       responseTimeout: body.responseTimeout,
       context: body.context ?? {},
       ...(body.errorMessage !== undefined ? { errorMessage: body.errorMessage } : {}),
