@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { request } from 'undici';
 import type { SendSummary } from '../../common/types';
 import { CpuMeter, RssPoller, round } from './proc-stats';
-import type { BenchStack } from './stack';
+import type { BenchStack, BenchWorker } from './stack';
 import { CHANNELS, SEND_BODY } from './workload';
 
 export interface HistoryFigures {
@@ -11,6 +11,25 @@ export interface HistoryFigures {
   maxEvents: number;
   totalEvents: number;
   eventsPerRecipient: number;
+}
+
+export interface WorkerShare {
+  name: string;
+  slots: number;
+  /** Deliveries this worker recorded as sent during the send (its `messaging_deliveries_total{status="sent"}`). */
+  deliveries: number;
+  share: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+}
+
+export interface DuplicateFigures {
+  /** Messages the simulator accepted during the send, per channel. */
+  messages: number;
+  /** Distinct addresses among them. */
+  addresses: number;
+  /** Messages beyond the first to the same address on the same channel. */
+  duplicates: number;
 }
 
 export interface FanOutFigures {
@@ -23,33 +42,82 @@ export interface FanOutFigures {
   deliveriesPerSecond: number;
   /** From `POST /send` to the first message the simulator accepted. */
   firstDeliveryMs: number;
+  /** From the last message the simulator accepted to the workflow's result (`tail-ms`). */
+  tailMs: number;
   /** First to last accepted message: the dispatch span, without start-up and `finishSend`. */
   dispatchSeconds: number;
+  /** The largest peak RSS of the workers. */
   workerPeakRssMb: number;
-  /** CPU seconds per process during the send; 2 cores give at most 2 × seconds in total. */
+  /** CPU seconds per process during the send (`workers`: all of them); 2 cores give at most 2 × seconds in total. */
   cpuSeconds: Record<string, number>;
+  /** CPU seconds of the workers, the store and Temporal: what the durable send costs (`cpu-ratio`'s numerator). */
+  sendCpuSeconds: number;
+  workers: WorkerShare[];
+  /** Counted at the simulator per (channel, address) when asked for (small sends only: it lists every message). */
+  duplicates?: DuplicateFigures;
   history: HistoryFigures;
+  sendId: string;
+}
+
+/** `messaging_deliveries_total{status="sent"}` of one worker, summed over channels and providers. */
+async function sentByWorker(worker: BenchWorker): Promise<number> {
+  try {
+    const response = await request(`http://127.0.0.1:${worker.metricsPort}/metrics`);
+    const text = await response.body.text();
+    let sent = 0;
+    for (const line of text.split('\n')) {
+      if (line.startsWith('messaging_deliveries_total{') && line.includes('status="sent"'))
+        sent += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sent;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Every message the simulator holds on the send's channels, counted per (channel, address). */
+async function countDuplicates(stack: BenchStack, channels: string[], expected: number): Promise<DuplicateFigures> {
+  let messages = 0;
+  let addresses = 0;
+  for (const channel of channels) {
+    const { messages: records } = await stack.sim<{ messages: { to: string }[] }>(
+      'GET',
+      `/messages?channel=${channel}&limit=${expected * 2 + 1000}`,
+    );
+    messages += records.length;
+    addresses += new Set(records.map((record) => record.to)).size;
+  }
+  return { messages, addresses, duplicates: messages - addresses };
 }
 
 /**
  * One real send through the API (Prefer: respond-async), timed from the request to the workflow's result, while
- * the worker's RSS and every process's CPU are sampled.
+ * every worker's RSS and every process's CPU are sampled.
  */
 export async function runFanOut(
   stack: BenchStack,
   recipients: number,
   timeoutMs: number,
   log: (line: string) => void,
+  options: { body?: object; countDuplicates?: boolean } = {},
 ): Promise<FanOutFigures> {
+  const body = options.body ?? SEND_BODY;
   await stack.sim('DELETE', '/messages');
-  const workerPid = stack.worker!.pid!;
-  const rss = new RssPoller(workerPid).start();
-  const cpu = new CpuMeter({ worker: workerPid, ...stack.pids }).start();
+  const workers = [...stack.workers];
+  const rss = workers.map((worker) => new RssPoller(worker.pid).start());
+  const sentBefore = await Promise.all(workers.map(sentByWorker));
+  const workerPids = Object.fromEntries(workers.map((worker) => [worker.name, worker.pid]));
+  const cpu = new CpuMeter({
+    ...workerPids,
+    temporal: stack.pids.temporal,
+    store: stack.pids.store,
+    bench: stack.pids.bench,
+  }).start();
   const started = performance.now();
   const response = await request(`${stack.apiUrl}/send`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', prefer: 'respond-async' },
-    body: JSON.stringify(SEND_BODY),
+    body: JSON.stringify(body),
   });
   const accepted = (await response.body.json()) as { workflowId?: string; message?: string };
   if (response.statusCode !== 202 || !accepted.workflowId)
@@ -77,7 +145,7 @@ export async function runFanOut(
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), timeoutMs)));
   const result = handle.result().then(
-    (summary) => summary as SendSummary,
+    (summary) => ({ summary: summary as SendSummary, at: Date.now() }),
     (error: unknown) => error as Error,
   );
   try {
@@ -86,11 +154,16 @@ export async function runFanOut(
     const seconds = (performance.now() - started) / 1000;
     done = true;
     await watch;
-    const workerPeakRssMb = rss.stop();
+    const peaks = rss.map((poller) => poller.stop());
     const cpuSeconds = cpu.stop();
+    const sentAfter = await Promise.all(workers.map(sentByWorker));
+    // The newest message the simulator holds is the last provider acceptance (its clock is this process's).
+    const { messages: newest } = await stack.sim<{ messages: { receivedAt: string }[] }>('GET', '/messages?limit=1');
+    const lastAcceptedAt = newest[0] ? Date.parse(newest[0].receivedAt) : Number.NaN;
     let deliveries: number;
     let failed: number;
     let recipientsReached = recipients;
+    let tailMs = Number.NaN;
     if (outcome === 'deadline' || outcome instanceof Error) {
       if (outcome instanceof Error) log(`  send failed: ${outcome.message}`);
       // Terminating settles result(), so nothing is left polling Temporal when the stack closes.
@@ -100,12 +173,16 @@ export async function runFanOut(
       failed = 0;
       log(`  deadline of ${timeoutMs / 1000} s reached with ${deliveries} messages accepted; workflow terminated`);
     } else {
-      const counts = Object.values(outcome.counts);
+      const counts = Object.values(outcome.summary.counts);
       deliveries = counts.reduce((sum, perChannel) => sum + (perChannel?.sent ?? 0), 0);
       failed = counts.reduce((sum, perChannel) => sum + (perChannel?.failed ?? 0), 0);
-      recipientsReached = outcome.recipients;
+      recipientsReached = outcome.summary.recipients;
+      tailMs = outcome.at - lastAcceptedAt;
     }
-    const partial = typeof outcome !== 'object' || outcome instanceof Error;
+    const partial = outcome === 'deadline' || outcome instanceof Error;
+    const workerDeliveries = workers.map((_, index) => sentAfter[index] - sentBefore[index]);
+    const workerTotal = workerDeliveries.reduce((sum, count) => sum + count, 0);
+    const workerCpu = workers.reduce((sum, worker) => sum + (cpuSeconds[worker.name] ?? 0), 0);
     return {
       partial,
       recipients: recipientsReached,
@@ -114,20 +191,40 @@ export async function runFanOut(
       seconds: round(seconds),
       deliveriesPerSecond: round(deliveries / seconds, 1),
       firstDeliveryMs: Math.round(firstDeliveryMs),
+      tailMs: Math.round(tailMs),
       dispatchSeconds: round((lastCountAt - started - firstDeliveryMs) / 1000),
-      workerPeakRssMb: Math.round(workerPeakRssMb),
-      cpuSeconds,
+      workerPeakRssMb: Math.round(Math.max(...peaks)),
+      cpuSeconds: { ...cpuSeconds, workers: round(workerCpu) },
+      sendCpuSeconds: round(workerCpu + (cpuSeconds.store ?? 0) + (cpuSeconds.temporal ?? 0)),
+      workers: workers.map((worker, index) => ({
+        name: worker.name,
+        slots: worker.slots,
+        deliveries: workerDeliveries[index],
+        share: round(workerDeliveries[index] / Math.max(1, workerTotal), 3),
+        cpuSeconds: cpuSeconds[worker.name] ?? Number.NaN,
+        peakRssMb: Math.round(peaks[index]),
+      })),
+      ...(options.countDuplicates
+        ? {
+            duplicates: await countDuplicates(
+              stack,
+              ((body as { channels?: string[] }).channels ?? CHANNELS).slice(),
+              recipientsReached,
+            ),
+          }
+        : {}),
       history: await historyOf(
         stack.temporal,
         accepted.workflowId,
         partial ? deliveries / CHANNELS.length : recipientsReached,
       ),
+      sendId: accepted.workflowId,
     };
   } finally {
     done = true;
     clearTimeout(timer);
     clearInterval(progress);
-    rss.stop();
+    for (const poller of rss) poller.stop();
   }
 }
 

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -22,10 +22,26 @@ import { startSimulator, type RunningSimulator } from '../../simulator';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
+/** A worker process of the bench: its pid for /proc, its metrics port for its own delivery counts. */
+export interface BenchWorker {
+  name: string;
+  child: ChildProcess;
+  pid: number;
+  /** `WORKER_METRICS_PORT`: `messaging_deliveries_total` tells each worker's share of a send. */
+  metricsPort: number;
+  /** Activity slots (`worker.maxConcurrentActivities`). */
+  slots: number;
+}
+
+export interface WorkerOptions {
+  /** Activity slots; default: the configuration's. */
+  slots?: number;
+}
+
 /**
  * The bench's own stack, wired like test/support/test-stack.ts but on its own servers: a Temporal dev server and
- * FerretDB on free ports and a temp dir, the simulator and the API in this process, and the worker as a child
- * process (`node --import tsx worker/main.ts`), so that its RSS and CPU can be read on their own.
+ * FerretDB on free ports and a temp dir, the simulator and the API in this process, and the workers as child
+ * processes (`node --import tsx worker/main.ts`), so that their RSS and CPU can be read on their own.
  */
 export interface BenchStack {
   workDir: string;
@@ -37,11 +53,17 @@ export interface BenchStack {
   temporal: Client;
   app: FastifyInstance;
   apiUrl: string;
-  pids: { temporal?: number; ferretdb?: number; bench: number };
-  startWorker(): Promise<ChildProcess>;
-  /** SIGTERM, SIGKILL after 2 s: a terminated send's activities would otherwise keep the store busy. */
+  /** `ferretdb`, or the MongoDB URL's host (BENCH_MONGODB_URL). */
+  storeName: string;
+  /** `store`: FerretDB's pid, or BENCH_STORE_PID for an external store on this machine (else its CPU is unknown). */
+  pids: { temporal?: number; store?: number; bench: number };
+  /** Starts one more worker on the bench's task queue. */
+  startWorker(options?: WorkerOptions): Promise<BenchWorker>;
+  /** SIGTERM, SIGKILL after 2 s, every worker: a terminated send's activities would otherwise keep the store busy. */
   stopWorker(): Promise<void>;
-  worker?: ChildProcess;
+  /** The running workers; `worker` is the first. */
+  workers: BenchWorker[];
+  worker?: BenchWorker;
   sim<T = unknown>(method: 'GET' | 'DELETE', path: string): Promise<T>;
   close(): Promise<void>;
 }
@@ -97,12 +119,14 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
   const app = await buildApp({ config, database, temporal, logger: false });
   const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 
-  let worker: ManagedProcess | undefined;
+  const managedWorkers: ManagedProcess[] = [];
   // A crash of the bench must not leave a worker, Temporal or FerretDB running: 'exit' also fires on an uncaught
   // exception, and kill() is synchronous.
   process.once('exit', () => {
-    for (const server of [...servers, ...(worker ? [worker] : [])]) server.child.kill('SIGKILL');
+    for (const server of [...servers, ...managedWorkers]) server.child.kill('SIGKILL');
   });
+  const storePid =
+    ferretdb?.child.pid ?? (process.env.BENCH_STORE_PID ? Number(process.env.BENCH_STORE_PID) : undefined);
   const stack: BenchStack = {
     workDir,
     env,
@@ -112,17 +136,34 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
     temporal,
     app,
     apiUrl,
-    pids: { temporal: temporalServer.child.pid, ferretdb: ferretdb?.child.pid, bench: process.pid },
-    async startWorker() {
-      const child = spawnTs('worker/main.ts', { ...env, NODE_OPTIONS: WORKER_NODE_OPTIONS });
-      worker = manage('worker', child);
-      stack.worker = child;
+    storeName: ferretdb ? 'ferretdb' : new URL(externalMongo!).host,
+    pids: { temporal: temporalServer.child.pid, store: storePid, bench: process.pid },
+    workers: [],
+    async startWorker(options = {}) {
+      const workerEnv: Record<string, string> = { ...env, NODE_OPTIONS: WORKER_NODE_OPTIONS };
+      const slots = options.slots ?? config.service.worker.maxConcurrentActivities;
+      if (options.slots !== undefined) {
+        // The configuration file with the worker's slots changed, the rest as the API reads it.
+        const configPath = path.join(workDir, `config-${slots}-slots.json`);
+        const base = JSON.parse(readFileSync(env.CONFIGURATION_PATH, 'utf8')) as Record<string, unknown>;
+        const worker = { ...(base.worker as object | undefined), maxConcurrentActivities: slots };
+        writeFileSync(configPath, JSON.stringify({ ...base, worker }));
+        workerEnv.CONFIGURATION_PATH = configPath;
+      }
+      const metricsPort = await freePort();
+      workerEnv.WORKER_METRICS_PORT = String(metricsPort);
+      const child = spawnTs('worker/main.ts', workerEnv);
+      const name = `worker${stack.workers.length === 0 ? '' : `-${stack.workers.length + 1}`}`;
+      managedWorkers.push(manage(name, child));
+      const started: BenchWorker = { name, child, pid: child.pid!, metricsPort, slots };
+      stack.workers.push(started);
+      stack.worker = stack.workers[0];
       await waitForLine(child, /worker started/, 120_000);
-      return child;
+      return started;
     },
     async stopWorker() {
-      await worker?.stop(2000);
-      worker = undefined;
+      await Promise.all(managedWorkers.splice(0).map((worker) => worker.stop(2000)));
+      stack.workers = [];
       stack.worker = undefined;
     },
     async sim<T>(method: 'GET' | 'DELETE', route: string) {
@@ -132,7 +173,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
     },
     async close() {
       // The worker first (it holds Temporal and MongoDB connections), then our clients, then the servers.
-      await worker?.stop(5000).catch(() => undefined);
+      await Promise.all(managedWorkers.map((worker) => worker.stop(5000).catch(() => undefined)));
       for (const server of servers.reverse()) await server.stop(5000).catch(() => undefined);
       await app.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
