@@ -43,10 +43,12 @@ describe('sendMessage workflow', () => {
     expect(new Set(sms.map((message) => message.body)).size).toBe(130);
     expect(await simMessages(stack, 'channel=push')).toHaveLength(130);
 
-    // 130 users / 40 per page = 4 pages; 2 pages per run = 2 runs, each history bounded by pages, not users.
+    // 130 users / 40 per page = 4 pages; 2 pages per run = 2 runs, each history bounded by pages, not users: the
+    // first run's 16 activities take 3 events each, plus up to a workflow task (3 events) per completion when the
+    // machine is busy and none are batched, about 106; one per delivery would be 260 activities.
     const runs = await historyOfEveryRun(sendId);
     expect(runs).toHaveLength(2);
-    for (const length of runs) expect(length).toBeLessThan(100);
+    for (const length of runs) expect(length).toBeLessThan(120);
 
     const batchInputs: number[] = [];
     const handle = stack.temporal.workflow.getHandle(sendId);
