@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { countFailures, countSent } from '../common/ledger';
-import type { SendSummary } from '../common/types';
+import type { DeliveryCounts, SendSummary } from '../common/types';
 import type { ActivityDeps } from './activity-deps';
 import type { AudienceSnapshots } from './audience-snapshots';
 import { keepAlive } from './keep-alive';
@@ -14,10 +14,28 @@ export interface FinishSendInput {
   recordId?: string;
   workflowId: string;
   recipientCount: number;
+  /**
+   * The counts the workflow kept from its dispatches' results (absent: total the ledger, as a retry does), to which
+   * the stored counts of `batchesToRead` are added.
+   */
+  counts?: DeliveryCounts;
+  batchesToRead?: string[];
 }
 
 /**
- * `finishSend`: totals the ledger and closes the send document. A send fails when nothing could be delivered and
+ * The send's counts: those the workflow kept plus its batches' stored counts, one point lookup per such batch;
+ * the ledger totalled (a scan on FerretDB, growing with the whole ledger) only when they were not kept.
+ */
+async function sendCounts(deps: ActivityDeps, input: FinishSendInput): Promise<DeliveryCounts> {
+  if (input.counts) {
+    const counts = structuredClone(input.counts);
+    if (await deps.ledger.addBatchCounts(input.batchesToRead ?? [], counts)) return counts;
+  }
+  return deps.ledger.counts(input.sendId);
+}
+
+/**
+ * `finishSend`: totals the send and closes the send document. A send fails when nothing could be delivered and
  * something failed; skipped users alone do not fail it. The snapshot's copies of user documents are dropped
  * here, so no copy of user data outlives the send.
  */
@@ -29,15 +47,18 @@ export function createFinishSendActivity(deps: ActivityDeps, snapshots: Audience
           const send = await deps.sends.get(input.sendId);
           if (send?.audience) await snapshots.dropUsers(input.sendId, send.audience.pages);
         }
-        const counts = await deps.ledger.counts(input.sendId);
+        const counts = await sendCounts(deps, input);
         const failureCount = countFailures(counts);
         const status = failureCount > 0 && countSent(counts) === 0 ? 'failed' : 'completed';
+        // Read only when there are some: a query by send and status, which FerretDB answers by scanning.
+        const failures = failureCount > 0 ? await deps.ledger.failures(input.sendId, FAILURES_IN_RESULT) : [];
         if (input.recordId) {
           // A retry reports to its own document; the original keeps its audience size and takes the new totals.
           await deps.sends.finish(input.recordId, status, counts, input.recipientCount);
           await deps.sends.update(input.sendId, { status, counts, completedAt: new Date() });
         } else {
-          await deps.sends.finish(input.sendId, status, counts, input.recipientCount);
+          // With its first failures, so that `GET /sends/:id` reads a finished send from its document alone.
+          await deps.sends.finish(input.sendId, status, counts, input.recipientCount, failures);
         }
         Context.current().log.info('send totalled', { sendId: input.sendId, status, failureCount });
         return {
@@ -47,7 +68,7 @@ export function createFinishSendActivity(deps: ActivityDeps, snapshots: Audience
           recipients: input.recipientCount,
           counts,
           failureCount,
-          failures: failureCount > 0 ? await deps.ledger.failures(input.sendId, FAILURES_IN_RESULT) : [],
+          failures,
         };
       }),
   };

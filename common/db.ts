@@ -13,7 +13,13 @@ import {
 } from 'mongodb';
 import type { AppConfig } from './config';
 import { ensureRetentionIndex, type ExpiringDocument } from './retention';
-import type { AudiencePageDocument, DeliveryDocument, DispatchClaimDocument, SendDocument } from './types';
+import type {
+  AudiencePageDocument,
+  BatchCountsDocument,
+  DeliveryDocument,
+  DispatchClaimDocument,
+  SendDocument,
+} from './types';
 
 /** The service's collections; users and templates belong to the product team, sends and deliveries to us. */
 export interface Database {
@@ -27,6 +33,8 @@ export interface Database {
   audiencePages: Collection<AudiencePageDocument>;
   /** One document per dispatch batch that has started: tells a first run from a retry or a replay. */
   dispatchClaims: Collection<DispatchClaimDocument>;
+  /** The final counts of a dispatch batch whose result could not carry them (README "Design"), keyed by batch. */
+  batchCounts: Collection<BatchCountsDocument>;
   /** Provider calls per channel and second, shared by every worker (`rateLimits`): one token per call. */
   rateTokens: Collection<{ _id: string }>;
   /** Registered providers (`/providers`), keyed by name; credentials encrypted (README "OS1-style messaging"). */
@@ -74,6 +82,7 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     deliveries: db.collection<DeliveryDocument>('deliveries'),
     audiencePages: db.collection<AudiencePageDocument>('audience_pages'),
     dispatchClaims: db.collection<DispatchClaimDocument>('dispatch_claims'),
+    batchCounts: db.collection<BatchCountsDocument>('batch_counts'),
     rateTokens: db.collection<{ _id: string }>('rate_tokens'),
     providers: db.collection('providers'),
     tenantDefaults: db.collection<{ _id: string; provider: string }>('tenant_defaults'),
@@ -106,6 +115,7 @@ export const expiringCollections = (database: Database): Collection<ExpiringDocu
     database.deliveries,
     database.audiencePages,
     database.dispatchClaims,
+    database.batchCounts,
     database.callbackEvents,
     database.providerMessages,
     database.inboundMessages,

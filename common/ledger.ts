@@ -3,7 +3,25 @@ import type { AnyBulkWriteOperation, Filter } from 'mongodb';
 import { mapWithConcurrency } from './concurrency';
 import type { Channel } from './config';
 import { insertWhereFree, isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
-import { deliveryKey, type DeliveryCounts, type DeliveryDocument, type DeliveryStatus, type Failure } from './types';
+import {
+  batchCountsKey,
+  deliveryKey,
+  type DeliveryCounts,
+  type DeliveryDocument,
+  type DeliveryStatus,
+  type Failure,
+} from './types';
+
+/** How many deliveries of a batch ended in each status. */
+export type StatusCounts = Partial<Record<DeliveryStatus, number>>;
+
+/** Adds `counts` of one channel into `into` (counts[channel][status]). */
+export function addCounts(into: DeliveryCounts, channel: Channel, counts: StatusCounts): void {
+  const perChannel = (into[channel] ??= {});
+  for (const [status, count] of Object.entries(counts) as [DeliveryStatus, number][]) {
+    if (count) perChannel[status] = (perChannel[status] ?? 0) + count;
+  }
+}
 
 /** The outcome of one attempt to deliver to one (user, channel) pair. */
 export interface DeliveryOutcome {
@@ -117,7 +135,42 @@ export class Ledger {
     await this.database.deliveries.bulkWrite(operations, { ordered: false });
   }
 
-  /** counts[channel][status] for one send. */
+  /**
+   * Stores the final counts of one dispatch batch of an audience page (README "Design": counts kept as the send
+   * goes). A replace keyed by the batch, computed from the ledger's states, so an activity retry or a replay that
+   * writes it again writes the same thing.
+   */
+  async recordBatchCounts(
+    sendId: string,
+    channel: Channel,
+    page: number,
+    userIds: string[],
+    counts: StatusCounts,
+  ): Promise<void> {
+    const _id = batchCountsKey(sendId, channel, page, userIds[0]);
+    await this.database.batchCounts.replaceOne(
+      { _id },
+      { sendId, channel, counts, createdAt: new Date() },
+      { upsert: true },
+    );
+  }
+
+  /**
+   * Adds the stored counts of these batches (keys of `batchCountsKey`) into `into`, by point lookups: one per batch,
+   * never a scan. False when one is missing (a batch dispatched by a version that did not store them): the caller
+   * then totals the ledger instead.
+   */
+  async addBatchCounts(keys: string[], into: DeliveryCounts): Promise<boolean> {
+    let complete = true;
+    await mapWithConcurrency(keys, POINT_LOOKUPS_IN_FLIGHT, async (_id) => {
+      const doc = await this.database.batchCounts.findOne({ _id });
+      if (doc) addCounts(into, doc.channel, doc.counts);
+      else complete = false;
+    });
+    return complete;
+  }
+
+  /** counts[channel][status] for one send, by totalling its ledger (a scan on FerretDB: not on a send's hot path). */
   async counts(sendId: string): Promise<DeliveryCounts> {
     const rows = await this.database.deliveries
       .aggregate<{ _id: { channel: Channel; status: DeliveryStatus }; count: number }>([

@@ -1,6 +1,6 @@
 import type { Filter } from 'mongodb';
 import type { Database } from './db';
-import type { DeliveryCounts, SendDocument, SendStatus } from './types';
+import type { DeliveryCounts, Failure, SendDocument, SendStatus } from './types';
 
 /** Filters of `GET /sends`, newest first. */
 export interface SendListFilter {
@@ -41,7 +41,7 @@ export class SendsRepository {
       query.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
     }
     return this.database.sends
-      .find(query, { projection: { 'request.recipients': 0, 'request.data': 0 } })
+      .find(query, { projection: { 'request.recipients': 0, 'request.data': 0, failures: 0 } })
       .sort({ createdAt: -1, _id: 1 })
       .skip(filter.skip)
       .limit(filter.limit)
@@ -63,11 +63,18 @@ export class SendsRepository {
     );
   }
 
-  async finish(sendId: string, status: SendStatus, counts: DeliveryCounts, recipientCount: number): Promise<void> {
+  /** Closes a send with its totals; `failures`, its first failed deliveries, when they are known. */
+  async finish(
+    sendId: string,
+    status: SendStatus,
+    counts: DeliveryCounts,
+    recipientCount: number,
+    failures?: Failure[],
+  ): Promise<void> {
     const now = new Date();
     await this.database.sends.updateOne(
       { _id: sendId },
-      { $set: { status, counts, recipientCount, updatedAt: now, completedAt: now } },
+      { $set: { status, counts, recipientCount, ...(failures ? { failures } : {}), updatedAt: now, completedAt: now } },
     );
   }
 }

@@ -48,6 +48,8 @@ export interface SendDocument {
   /** Set once the audience snapshot is complete; a replay reuses it instead of taking a new one. */
   audience?: AudienceSnapshotSummary;
   counts?: DeliveryCounts;
+  /** Set by `finishSend`: the first failures in key order (`counts` says how many there are in all). */
+  failures?: Failure[];
   createdAt: Date;
   updatedAt: Date;
   completedAt?: Date;
@@ -116,6 +118,27 @@ export interface AudiencePageDocument {
 }
 
 export const audiencePageKey = (sendId: string, page: number): string => `${sendId}|${page}`;
+
+/**
+ * The key of a dispatch batch's counts (`batch_counts`): its channel, its audience page and its first user, which
+ * tell the batches of one send apart (a page's batches per channel are disjoint). Pure, so the workflow builds it
+ * too.
+ */
+export const batchCountsKey = (sendId: string, channel: Channel, page: number, firstUserId: string): string =>
+  `${sendId}|${channel}|${page}|${firstUserId}`;
+
+/**
+ * The final statuses of one dispatch batch's deliveries (`batch_counts`), written by a dispatch that found some of
+ * them already done (an activity retry, a replay): its result cannot say how those ended, so `finishSend` reads this.
+ * Written whole (a replace keyed by the batch), so writing it again is harmless.
+ */
+export interface BatchCountsDocument {
+  _id: string;
+  sendId: string;
+  channel: Channel;
+  counts: Partial<Record<DeliveryStatus, number>>;
+  createdAt: Date;
+}
 
 /** Written before a dispatch batch calls any provider (`dispatch_claims`), keyed by the batch's content. */
 export interface DispatchClaimDocument {

@@ -39,6 +39,25 @@ function cursorValue(cursor: AudienceCursor): unknown {
   return cursor.value;
 }
 
+/**
+ * An audience of listed ids alone up to this size is read by point lookups (README "Design"); a longer list is one
+ * query, since past a few thousand lookups one pass over the collection costs less.
+ */
+export const POINT_LOOKUP_AUDIENCE = 1000;
+
+const typeRank = (id: unknown): number => (typeof id === 'number' ? 0 : id instanceof ObjectId ? 2 : 1);
+/** Tells an `_id` of one BSON type from the same value in another (a string and an ObjectId of the same hex). */
+const idKey = (id: unknown): string => `${typeRank(id)}:${userIdToString(id)}`;
+
+/** BSON's order of `_id`s of the types a cursor knows: numbers, then strings (by their UTF-8 bytes), then ObjectIds. */
+export function compareIds(a: unknown, b: unknown): number {
+  const rank = typeRank(a) - typeRank(b);
+  if (rank !== 0) return rank;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (a instanceof ObjectId && b instanceof ObjectId) return Buffer.compare(a.id, b.id);
+  return Buffer.compare(Buffer.from(String(a)), Buffer.from(String(b)));
+}
+
 /** The filter of the users that come after `cursor` in `_id` order (all of them without one). */
 export function afterCursor(cursor: AudienceCursor | null): Filter<Document> {
   if (!cursor) return {};
@@ -131,9 +150,19 @@ export class UsersRepository {
   /**
    * The audience (recipients ∪ clusters), each user once, in `_id` order from `after` on, streamed by one
    * query: one pass over the store however large the audience (an indexed range on MongoDB, a single scan
-   * on FerretDB, where a paged query would scan the collection once per page).
+   * on FerretDB, where a paged query would scan the collection once per page). An audience of listed ids alone
+   * (no clusters, at most `POINT_LOOKUP_AUDIENCE` of them) is read by point lookups on `_id` instead, so that a
+   * small send costs the same whatever the size of the users collection.
    */
   async *streamAudience(selector: AudienceSelector, after: AudienceCursor | null): AsyncGenerator<AudienceMember> {
+    if (
+      this.fields.id === '_id' &&
+      selector.clusters.length === 0 &&
+      selector.recipients.length <= POINT_LOOKUP_AUDIENCE
+    ) {
+      yield* this.listedAudience(selector.recipients, after);
+      return;
+    }
     const filter = { $and: [this.audienceFilter(selector), afterCursor(after)] };
     const cursor = this.database.users.find(filter).sort({ _id: 1 }).batchSize(1000);
     try {
@@ -142,6 +171,23 @@ export class UsersRepository {
       }
     } finally {
       await cursor.close();
+    }
+  }
+
+  /**
+   * The users of these ids by point lookups (a 24-hex id in both stored forms, as the audience query matches it), in
+   * `_id` order after `after`: the same members, in the same order, as the query would stream.
+   */
+  private async *listedAudience(recipients: string[], after: AudienceCursor | null): AsyncGenerator<AudienceMember> {
+    const found = new Map<string, Document>();
+    await mapWithConcurrency(idCandidates(recipients), POINT_LOOKUPS_IN_FLIGHT, async (candidate) => {
+      const doc = await this.database.users.findOne({ _id: candidate } as Filter<Document>);
+      if (doc) found.set(idKey(doc._id), doc);
+    });
+    const docs = [...found.values()].sort((a, b) => compareIds(a._id, b._id));
+    const start = after ? docs.findIndex((doc) => compareIds(doc._id, cursorValue(after)) > 0) : 0;
+    for (const doc of start < 0 ? [] : docs.slice(start)) {
+      yield { userId: userIdToString(doc._id), user: doc, cursor: cursorOf(doc._id) };
     }
   }
 

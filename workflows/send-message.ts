@@ -11,12 +11,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
-import type { SendActivities, DispatchInput } from '../activities';
+import type { SendActivities, DispatchInput, DispatchResult } from '../activities';
 import type { Channel } from '../common/config';
 import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/failure-types';
 import type { SagaFailEvent } from '../common/saga-fail-events';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
-import type { SendStatus, SendSummary } from '../common/types';
+import { batchCountsKey, type DeliveryCounts, type SendStatus, type SendSummary } from '../common/types';
 
 /** How a send pages and batches its audience; the API fills it from the configuration (`fanOut`). */
 export interface FanOutOptions {
@@ -69,6 +69,46 @@ export interface SendProgress {
   dispatchesDone: number;
   missingRecipients: number;
   done: boolean;
+  /**
+   * The send's counts so far, from the results of its finished dispatches (README "Design": counts kept as the send
+   * goes), so that `finishSend` and `GET /sends/:id` need not total the ledger. Absent for a retry and for a send
+   * that started before they were kept; null once they could not be kept (the ledger is totalled instead).
+   */
+  counts?: DeliveryCounts | null;
+  /** Keys of batches whose results could not carry their counts (`batch_counts`), read by `finishSend`. */
+  batchesToRead?: string[];
+}
+
+/** Beyond this many batches to read, the counts are given up and `finishSend` totals the ledger. */
+const MAX_BATCHES_TO_READ = 2000;
+
+/** Adds one finished dispatch to the counts kept in `progress` (a pure function of the workflow's history). */
+function countDispatch(
+  progress: SendProgress,
+  channel: Channel,
+  batch: { sendId: string; userIds: string[]; page?: number },
+  result: DispatchResult | 'failed',
+): void {
+  const counts = progress.counts;
+  if (!counts) return;
+  const add = (status: 'sent' | 'failed' | 'skipped', count: number) => {
+    if (count === 0) return;
+    const perChannel = (counts[channel] ??= {});
+    perChannel[status] = (perChannel[status] ?? 0) + count;
+  };
+  if (result === 'failed' && batch.userIds.length === 1) {
+    // A single delivery's dispatch fails for good only when that delivery failed.
+    add('failed', 1);
+  } else if (result !== 'failed' && result.alreadyDone === 0) {
+    add('sent', result.sent);
+    add('failed', result.failed);
+    add('skipped', result.skipped);
+  } else if (batch.page !== undefined && (progress.batchesToRead ?? []).length < MAX_BATCHES_TO_READ) {
+    // The dispatch stored its batch's final counts (activities/dispatch/dispatch-deliveries.ts recordBatchCounts).
+    (progress.batchesToRead ??= []).push(batchCountsKey(batch.sendId, channel, batch.page, batch.userIds[0]));
+  } else {
+    progress.counts = null;
+  }
 }
 
 /** Live progress of a send: the Temporal UI's Queries tab, `GET /sends/:id`. */
@@ -97,7 +137,7 @@ const { snapshotAudience } = proxyActivities<SendActivities>({
 function dispatchers(
   retry: DispatchRetryOptions,
   heartbeatTimeoutMs: number,
-): Record<Channel, (input: DispatchInput) => Promise<unknown>> {
+): Record<Channel, (input: DispatchInput) => Promise<DispatchResult>> {
   // Attempts are unlimited here on purpose: per-delivery attempts are counted in the ledger (maxAttempts),
   // so a database or worker outage delays deliveries but never drops them.
   const activities = proxyActivities<SendActivities>({
@@ -161,6 +201,7 @@ async function runSend(
     dispatchesDone: 0,
     missingRecipients: 0,
     done: false,
+    ...(retryRound === undefined ? { counts: {}, batchesToRead: [] } : {}),
   };
   setHandler(progressQuery, () => progress);
   const dispatch = dispatchers(retry, fanOut.heartbeatTimeoutMs);
@@ -170,6 +211,10 @@ async function runSend(
     setSendStatus('running');
     if (retryRound === undefined) {
       progress.missingRecipients = await recordMissingRecipients({ sendId });
+      // Each is a USER_NOT_FOUND failure on every channel, in the ledger.
+      if (progress.counts && progress.missingRecipients > 0) {
+        for (const channel of channels) progress.counts[channel] = { failed: progress.missingRecipients };
+      }
       progress.pageCount = (await snapshotAudience({ sendId, pageSize: fanOut.pageSize })).pages;
     }
   }
@@ -198,10 +243,11 @@ async function runSend(
     while (inFlight.size >= window) await Promise.race(inFlight);
     const running: Promise<void> = dispatch[channel]({ sendId, userIds, page, maxAttempts: retry.maximumAttempts })
       .then(
-        () => undefined,
+        (result) => countDispatch(progress, channel, { sendId, userIds, page }, result),
         (error: unknown) => {
           // The ledger holds the failure (with its code); anything else is a bug worth failing on.
           if (!(error instanceof ActivityFailure)) throw error;
+          countDispatch(progress, channel, { sendId, userIds, page }, 'failed');
         },
       )
       .finally(() => {
@@ -235,6 +281,7 @@ async function runSend(
     recordId: input.recordId,
     workflowId: workflowInfo().workflowId,
     recipientCount: progress.recipientsResolved,
+    ...(progress.counts ? { counts: progress.counts, batchesToRead: progress.batchesToRead ?? [] } : {}),
   });
   progress.done = true;
   setSendStatus(summary.status, summary.recipients);

@@ -3,7 +3,7 @@ import type { Channel } from '../../common/config';
 import { mapWithConcurrency } from '../../common/concurrency';
 import { PermanentProviderError } from '../../common/errors';
 import { FAILURE_TYPES } from '../../common/failure-types';
-import type { DeliveryOutcome, Ledger } from '../../common/ledger';
+import { type DeliveryOutcome, type Ledger, type StatusCounts } from '../../common/ledger';
 import type { DeliveryDocument } from '../../common/types';
 import type { SendContext, SendContextCache } from '../send-context';
 import type { UserLoader } from '../user-loader';
@@ -42,14 +42,38 @@ const DEBUG_LEVELS = new Set(['debug', 'trace']);
 /** Each heartbeat crosses into the SDK's native core: one a second is plenty to show the worker is alive. */
 const HEARTBEAT_EVERY_MS = 1000;
 
+/**
+ * The final statuses of a batch's deliveries: those done before this run (`states`) and this run's outcomes. Stored
+ * for a batch of an audience page whose result cannot carry them (some were done before this run, or the activity
+ * fails for good): `finishSend` adds them up by the batch's key instead of totalling the ledger (README "Design").
+ */
+async function recordBatchCounts(
+  deps: DispatchDeps,
+  channel: Channel,
+  input: DispatchInput,
+  states: Map<string, DeliveryDocument>,
+  outcomes: DeliveryOutcome[],
+): Promise<void> {
+  if (input.page === undefined) return;
+  const counts: StatusCounts = {};
+  const final = new Map<string, string>();
+  for (const [userId, state] of states) final.set(userId, state.status);
+  for (const outcome of outcomes) final.set(outcome.userId, outcome.status);
+  for (const status of final.values())
+    counts[status as keyof StatusCounts] = (counts[status as keyof StatusCounts] ?? 0) + 1;
+  await deps.ledger.recordBatchCounts(input.sendId, channel, input.page, input.userIds, counts);
+}
+
 /** Every pending delivery of a batch failed for good before any provider call (the template is gone). */
 async function failBeforeSending(
   deps: DispatchDeps,
-  sendId: string,
   channel: Channel,
+  input: DispatchInput,
+  states: Map<string, DeliveryDocument>,
   pending: string[],
   error: PermanentProviderError,
 ): Promise<never> {
+  const { sendId } = input;
   const failed = pending.map((userId): DeliveryOutcome => ({
     userId,
     channel,
@@ -61,6 +85,7 @@ async function failBeforeSending(
   }));
   await deps.ledger.record(sendId, failed);
   deps.metrics.deliveriesRecorded(deps.config.service.providers[channel], failed);
+  await recordBatchCounts(deps, channel, input, states, failed);
   throw ApplicationFailure.nonRetryable(error.message, error.code);
 }
 
@@ -97,6 +122,7 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
   const pending = userIds.filter((userId) => (states.get(userId)?.status ?? 'pending') === 'pending');
   const result: DispatchResult = { sent: 0, failed: 0, skipped: 0, alreadyDone: userIds.length - pending.length };
   if (pending.length === 0) {
+    await recordBatchCounts(deps, channel, input, states, []);
     context.log.info('dispatch batch already done', { sendId, channel, size: userIds.length });
     return result;
   }
@@ -105,7 +131,7 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
   try {
     sendContext = await deps.contexts.get(sendId);
   } catch (error) {
-    if (error instanceof PermanentProviderError) return failBeforeSending(deps, sendId, channel, pending, error);
+    if (error instanceof PermanentProviderError) return failBeforeSending(deps, channel, input, states, pending, error);
     throw error;
   }
   // A registered provider named for this channel (or its tenant default when the send was accepted).
@@ -116,7 +142,8 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
       const registered = await deps.registered.get(registeredName);
       deliveryDeps = { ...deps, providers: withRegisteredProvider(deps.providers, channel, registered) };
     } catch (error) {
-      if (error instanceof PermanentProviderError) return failBeforeSending(deps, sendId, channel, pending, error);
+      if (error instanceof PermanentProviderError)
+        return failBeforeSending(deps, channel, input, states, pending, error);
       throw error;
     }
   }
@@ -194,6 +221,16 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
       details: [{ code: first.code, result }],
       nextRetryDelay: retryAfterMs > 0 ? retryAfterMs : undefined,
     });
+  }
+  // Its result says how this run's deliveries ended, not how the ones done before it did.
+  if (result.alreadyDone > 0) {
+    await recordBatchCounts(
+      deps,
+      channel,
+      input,
+      states,
+      attempts.map((attempt) => attempt.outcome),
+    );
   }
   if (userIds.length === 1 && result.failed === 1) {
     const { outcome } = attempts[0];

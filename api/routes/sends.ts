@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { badRequest, notFound } from '../../common/errors';
 import { isSendId } from '../../common/ids';
 import type { SendDocument } from '../../common/types';
+import { countFailures } from '../../common/ledger';
 import { progressQuery } from '../../workflows';
+import type { SendProgress } from '../../workflows/send-message';
 import { errorResponses } from '../schemas/common';
 import { sendAcceptedSchema } from '../schemas/send';
 import {
@@ -46,6 +48,29 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
     if (!send) throw notFound(`sendId: send ${sendId} not found`);
     return send;
   };
+  /**
+   * A send's counts and first failures without totalling its ledger (README "Design"): a finished send's from its
+   * document, a running one's from the counts its workflow keeps, plus the stored counts of the batches it names (a
+   * point lookup each) and the failures only when there are some. The ledger is totalled (a scan on FerretDB) only
+   * for what keeps no counts: retries and the sends they retried, sends started before counts were kept, sends
+   * whose workflow is gone.
+   */
+  const totalsOf = async (send: SendDocument, progress: SendProgress | null) => {
+    // A retry (`<sendId>-retry-<n>`) re-dispatches the original's deliveries, which stay keyed by the original.
+    const ledgerId = send.retryOf ?? send._id;
+    const kept = !send.retryOf && (send.retries ?? []).length === 0;
+    if (kept && send.status !== 'running' && send.counts && send.failures) {
+      return { counts: send.counts, failures: send.failures };
+    }
+    if (kept && send.status === 'running' && progress?.counts) {
+      const counts = structuredClone(progress.counts);
+      if (await ledger.addBatchCounts(progress.batchesToRead ?? [], counts)) {
+        return { counts, failures: countFailures(counts) > 0 ? await ledger.failures(ledgerId, 100) : [] };
+      }
+    }
+    const [counts, failures] = await Promise.all([ledger.counts(ledgerId), ledger.failures(ledgerId, 100)]);
+    return { counts, failures };
+  };
   const temporalUiLink = (workflowId: string) =>
     `${config.env.TEMPORAL_UI_URL}/namespaces/${encodeURIComponent(config.env.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(workflowId)}`;
 
@@ -65,9 +90,6 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
       const stored = await loadSend(request.params.sendId);
       // A send whose workflow is gone reads closed at once; the periodic reconciliation stores it so.
       const send = { ...stored, ...(await sendReconciler.closure(stored)) };
-      // A retry (`<sendId>-retry-<n>`) re-dispatches the original's deliveries, which stay keyed by the original.
-      const ledgerId = send.retryOf ?? send._id;
-      const [counts, failures] = await Promise.all([ledger.counts(ledgerId), ledger.failures(ledgerId, 100)]);
       const progress =
         send.status === 'running'
           ? await temporal.workflow
@@ -75,6 +97,7 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
               .query(progressQuery)
               .catch(() => null)
           : null;
+      const { counts, failures } = await totalsOf(send, progress);
       return {
         ...sendSummary(send),
         temporalUiUrl: temporalUiLink(send.workflowId),
