@@ -1,20 +1,13 @@
 import type { Collection, Document } from 'mongodb';
 import type { Database } from './db';
+import type { TemplateButton, TemplateMedia } from './templates-repository';
 
 /** The channels of `POST /messages` (seed 004): one array of message objects each. */
 export const MESSAGE_CHANNELS = ['sms', 'email', 'whatsapp'] as const;
 export type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
 
-export interface WhatsappMedia {
-  document?: { url: string; filename?: string };
-  image?: { url: string };
-  location?: { latitude: number; longitude: number; name?: string; address?: string };
-}
-
-export interface WhatsappButton {
-  type: 'url' | 'quickReply';
-  value: string;
-}
+/** A message's WhatsApp media and buttons, in the shapes mode templates store them. */
+export type { TemplateMedia as WhatsappMedia, TemplateButton as WhatsappButton } from './templates-repository';
 
 /** One message object of a request as accepted: addresses normalized, provider and template resolved by name. */
 export interface StoredMessage {
@@ -35,8 +28,8 @@ export interface StoredMessage {
   from?: string;
   senderId?: string;
   originationNumber?: string;
-  media?: WhatsappMedia;
-  buttons?: WhatsappButton[];
+  media?: TemplateMedia;
+  buttons?: TemplateButton[];
 }
 
 export type MessageRequestStatus = 'running' | 'completed' | 'failed';

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Env } from './config';
+import { ForbiddenUrlError, type OutgoingHttpClient } from './outgoing-http';
 
 /**
  * The secrets of the webhooks both ways (README "OS1-style messaging"), all derived from `WEBHOOK_SECRET`:
@@ -57,3 +58,43 @@ export const callbackSecret = (env: Pick<Env, 'WEBHOOK_SECRET'>, apiKeyId: strin
 /** `X-Signature` of a callback: `sha256=<hex>` over `timestamp + "." + rawBody`. */
 export const callbackSignature = (secret: string, timestamp: string, rawBody: string): string =>
   `sha256=${hmacHex(secret, `${timestamp}.${rawBody}`)}`;
+
+/** How a signed POST ended: `problem` is absent after a 2xx. `forbidden`: the URL may not be called at all. */
+export interface SignedPostOutcome {
+  httpStatus?: number;
+  problem?: string;
+  forbidden?: boolean;
+}
+
+/**
+ * POSTs a JSON body to a URL a caller gave, signed with `secret` (`X-Timestamp`, `X-Signature`): the one way every
+ * outgoing webhook of the service is called (callbacks, conversation webhooks, inbound messages). Never throws for
+ * the receiver's sake: a non-2xx, a network error or a refused URL is the outcome's `problem`.
+ */
+export async function postSignedJson(
+  http: Pick<OutgoingHttpClient, 'call'>,
+  target: { url: string; secret: string },
+  body: string,
+  userAgent: string,
+): Promise<SignedPostOutcome> {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  try {
+    const response = await http.call(target.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-timestamp': timestamp,
+        'x-signature': callbackSignature(target.secret, timestamp, body),
+        'user-agent': userAgent,
+      },
+      body,
+    });
+    const ok = response.status >= 200 && response.status < 300;
+    return {
+      httpStatus: response.status,
+      ...(ok ? {} : { problem: `${new URL(target.url).host} answered ${response.status}` }),
+    };
+  } catch (error) {
+    return { problem: (error as Error).message, ...(error instanceof ForbiddenUrlError ? { forbidden: true } : {}) };
+  }
+}

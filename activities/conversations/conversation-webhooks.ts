@@ -3,7 +3,7 @@ import { classifyAnswerText, type AnswerClassification } from '../../common/conv
 import type { AnswerSignal, ConversationRequest, ConversationWebhook } from '../../common/conversations';
 import { FAILURE_TYPES } from '../../common/failure-types';
 import type { OutgoingHttpClient } from '../../common/outgoing-http';
-import { callbackSignature } from '../../common/webhook-urls';
+import { postSignedJson } from '../../common/webhook-urls';
 import type { ConversationWebhookPayload, ConversationWebhookTarget } from '../../common/conversation-signals';
 import type { ConversationStore } from './conversation-store';
 import { openSecret, type CredentialsCipher } from '../../common/credentials-cipher';
@@ -80,27 +80,13 @@ export async function callConversationWebhook(
     context: request.context,
     timestamp: new Date().toISOString(),
   });
-  const timestamp = String(Math.floor(Date.now() / 1000));
   const attempt = Context.current().info.attempt;
-  let problem: string | undefined;
-  let httpStatus: number | undefined;
-  try {
-    const response = await deps.callbackHttp.call(webhook.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-timestamp': timestamp,
-        'x-signature': callbackSignature(openSecret(deps.cipher, webhook.secret), timestamp, body),
-        'user-agent': 'messaging-service-conversations',
-      },
-      body,
-    });
-    httpStatus = response.status;
-    if (response.status < 200 || response.status >= 300)
-      problem = `${new URL(webhook.url).host} answered ${response.status}`;
-  } catch (error) {
-    problem = (error as Error).message;
-  }
+  const { httpStatus, problem } = await postSignedJson(
+    deps.callbackHttp,
+    { url: webhook.url, secret: openSecret(deps.cipher, webhook.secret) },
+    body,
+    'messaging-service-conversations',
+  );
   await deps.store.recordLatest(conversationId, key, 'webhook_call', {
     eventId,
     target,

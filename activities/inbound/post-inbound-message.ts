@@ -4,9 +4,9 @@ import type { AppConfig } from '../../common/config';
 import type { CredentialsCipher } from '../../common/credentials-cipher';
 import { FAILURE_TYPES } from '../../common/failure-types';
 import type { InboundMessageDocument, InboundWebhookPayload } from '../../common/inbound-messages';
-import { ForbiddenUrlError, type OutgoingHttpClient } from '../../common/outgoing-http';
+import type { OutgoingHttpClient } from '../../common/outgoing-http';
 import type { ProvidersRepository } from '../../common/providers-repository';
-import { callbackSignature } from '../../common/webhook-urls';
+import { postSignedJson } from '../../common/webhook-urls';
 
 export interface InboundDeps {
   config: AppConfig;
@@ -51,29 +51,19 @@ export async function postInboundMessage(
     pairedMessageId: message.pairedMessageId,
     conversationId: null,
   };
-  const body = JSON.stringify(payload);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  let status: number | undefined;
-  let problem: string | undefined;
-  try {
-    const response = await deps.http.call(webhook.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-timestamp': timestamp,
-        'x-signature': callbackSignature(secret, timestamp, body),
-        'user-agent': 'messaging-service-inbound',
-      },
-      body,
-    });
-    status = response.status;
-    if (status < 200 || status >= 300) problem = `${new URL(webhook.url).host} answered ${status}`;
-  } catch (error) {
-    problem = (error as Error).message;
-    if (error instanceof ForbiddenUrlError) {
-      await recordAttempt(deps, message._id, { lastError: problem });
-      throw ApplicationFailure.nonRetryable(problem, FAILURE_TYPES.inboundNotAccepted);
-    }
+  const {
+    httpStatus: status,
+    problem,
+    forbidden,
+  } = await postSignedJson(
+    deps.http,
+    { url: webhook.url, secret },
+    JSON.stringify(payload),
+    'messaging-service-inbound',
+  );
+  if (forbidden) {
+    await recordAttempt(deps, message._id, { lastError: problem });
+    throw ApplicationFailure.nonRetryable(problem!, FAILURE_TYPES.inboundNotAccepted);
   }
   if (problem === undefined) {
     await recordAttempt(deps, message._id, { lastStatus: status, deliveredAt: new Date() });

@@ -5,7 +5,7 @@ import { mapWithConcurrency } from '../../common/concurrency';
 import { FAILURE_TYPES } from '../../common/failure-types';
 import type { MessageRequestsRepository } from '../../common/message-requests';
 import type { OutgoingHttpClient } from '../../common/outgoing-http';
-import { callbackSecret, callbackSignature } from '../../common/webhook-urls';
+import { callbackSecret, postSignedJson } from '../../common/webhook-urls';
 
 export interface CallbackDeps {
   config: AppConfig;
@@ -60,25 +60,12 @@ export async function postCallbacks(deps: CallbackDeps, input: { requestId: stri
         // Held by another poster: it posts this address's later events too, in order.
         const leased = await deps.callbackEvents.lease(event._id, LEASE_MS);
         if (!leased) return;
-        const body = JSON.stringify({ ...event.payload, meta });
-        const timestamp = String(Math.floor(Date.now() / 1000));
-        let problem: string | undefined;
-        try {
-          const response = await deps.callbackHttp.call(url, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              'x-timestamp': timestamp,
-              'x-signature': callbackSignature(secret, timestamp, body),
-              'user-agent': 'messaging-service-callbacks',
-            },
-            body,
-          });
-          if (response.status < 200 || response.status >= 300)
-            problem = `${new URL(url).host} answered ${response.status}`;
-        } catch (error) {
-          problem = (error as Error).message;
-        }
+        const { problem } = await postSignedJson(
+          deps.callbackHttp,
+          { url, secret },
+          JSON.stringify({ ...event.payload, meta }),
+          'messaging-service-callbacks',
+        );
         context.heartbeat();
         if (problem === undefined) {
           await deps.callbackEvents.delivered(leased);

@@ -1,26 +1,11 @@
 import type { AppConfig } from '../../common/config';
-import type { StoredMessage, WhatsappButton, WhatsappMedia } from '../../common/message-requests';
+import type { StoredMessage, WhatsappMedia } from '../../common/message-requests';
+import type { ModeTemplateDocument } from '../../common/templates-repository';
 import { plainTextToHtml, type MessageRenderer, type RenderContext } from '../../common/rendering';
 import type { EmailMessage, TextMessage, WhatsappMessage } from '../providers/channel-interfaces';
 
 /** What a message needs of its mode template (`/templates` with `mode`, README "OS1-style messaging"). */
-export interface ModeTemplate {
-  name: string;
-  mode: 'sms' | 'email' | 'whatsapp';
-  isActive: boolean;
-  data: {
-    body: string;
-    subject?: string;
-    format?: 'text/plain' | 'text/html';
-    from?: string;
-    externalRef?: string;
-    originationNumber?: string;
-    /** The WhatsApp template's language at the provider. */
-    language?: string;
-    media?: WhatsappMedia;
-    buttons?: WhatsappButton[];
-  };
-}
+export type ModeTemplate = Pick<ModeTemplateDocument, 'name' | 'mode' | 'isActive' | 'data'>;
 
 /** A message ready for its channel's provider, for one address. */
 export type ProviderMessage =

@@ -1,16 +1,12 @@
 import { z } from 'zod';
 import { CONVERSATION_STATUSES } from '../../common/conversations';
-import { buttonSchema, phoneSchema } from './messages';
+import { phoneSchema } from './messages';
 import { storableRecord } from './storable';
+import { httpUrl, whatsappButtonSchema, whatsappMediaSchema } from './whatsapp';
 
 /** The seed's limits of `responseTimeout`: 10 seconds to 7 days. */
 export const MIN_RESPONSE_TIMEOUT_S = 10;
 export const MAX_RESPONSE_TIMEOUT_S = 7 * 24 * 3600;
-
-const httpUrl = z
-  .url()
-  .max(2000)
-  .refine((url) => /^https?:\/\//i.test(url), 'must be an http(s) URL');
 
 const webhookSchema = z
   .object({
@@ -30,10 +26,8 @@ const conversationButton = z.union([
     .min(1)
     .max(2000)
     .transform((value) => ({ type: 'quickReply', value }) as const),
-  buttonSchema,
+  whatsappButtonSchema,
 ]);
-
-const mediaUrl = z.url().max(2000);
 
 export const conversationBodySchema = z
   .object({
@@ -45,26 +39,9 @@ export const conversationBodySchema = z
       .object({
         template: z.string().min(1).max(200).describe('An active whatsapp mode template'),
         data: storableRecord.optional().describe('Values of the template placeholders'),
-        media: z
-          .object({
-            document: z
-              .object({ url: mediaUrl, filename: z.string().max(240).optional() })
-              .strict()
-              .optional()
-              .describe('pdf, doc or docx, at most 100 MB'),
-            image: z.object({ url: mediaUrl }).strict().optional().describe('jpg, jpeg or png, at most 5 MB'),
-            location: z
-              .object({
-                latitude: z.number().min(-90).max(90),
-                longitude: z.number().min(-180).max(180),
-                name: z.string().max(1000).optional(),
-                address: z.string().max(1000).optional(),
-              })
-              .strict()
-              .optional(),
-          })
-          .strict()
-          .optional(),
+        media: whatsappMediaSchema
+          .optional()
+          .describe('document: pdf, doc or docx, at most 100 MB; image: jpg, jpeg or png, at most 5 MB; location'),
         buttons: z
           .array(conversationButton)
           .max(10)

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CALLBACK_STATUSES } from '../../common/callback-events';
 import { MESSAGE_CHANNELS } from '../../common/message-requests';
 import { storableRecord } from './storable';
+import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp';
 
 /** At most this many addresses per message object, `to`, `cc` and `bcc` together (seed 004). */
 export const MAX_ADDRESSES_PER_MESSAGE = 50;
@@ -27,45 +28,6 @@ const optionalText = z
   .max(200)
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value));
-
-const mediaSchema = z
-  .object({
-    document: z
-      .object({ url: z.url(), filename: z.string().max(240).optional() })
-      .strict()
-      .optional(),
-    image: z.object({ url: z.url() }).strict().optional(),
-    location: z
-      .object({
-        latitude: z.number().min(-90).max(90),
-        longitude: z.number().min(-180).max(180),
-        name: z.string().max(1000).optional(),
-        address: z.string().max(1000).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-
-/**
- * A WhatsApp button as seed 004 writes it, `{ "url": { "value": "…" } }` or `{ "quick reply": { "value": "…" } }`
- * (the sendMessage sample names the url's key `trackUrl`: its one string is the value), normalized to
- * `{ type, value }`.
- */
-const buttonSchema = z.record(z.string(), z.record(z.string(), z.string().max(2000))).transform((button, context) => {
-  const entries = Object.entries(button);
-  const [kind, fields] = entries[0] ?? [];
-  const type = kind === 'url' ? 'url' : /^quick[ _]?reply$/i.test(kind ?? '') ? 'quickReply' : undefined;
-  const values = Object.values(fields ?? {});
-  if (entries.length !== 1 || !type || values.length !== 1) {
-    context.addIssue({
-      code: 'custom',
-      message: 'must be { "url": { "value": "…" } } or { "quick reply": { "value": "…" } }',
-    });
-    return z.NEVER;
-  }
-  return { type, value: values[0] } as const;
-});
 
 const messageFields = {
   data: storableRecord.optional().describe('Values of the template placeholders: {{orderId}}'),
@@ -94,8 +56,8 @@ const whatsappMessage = z
     template: z.string().min(1).max(200),
     ...messageFields,
     to: z.array(phoneSchema).min(1),
-    media: mediaSchema.optional(),
-    buttons: z.array(buttonSchema).max(10).optional(),
+    media: whatsappMediaSchema.optional(),
+    buttons: z.array(whatsappButtonSchema).max(10).optional(),
   })
   .strict();
 
@@ -196,4 +158,3 @@ export const callbackSecretSchema = z
   .describe("This API key's callback signing secret");
 
 /** Seed 004's WhatsApp button, shared with `POST /conversations`. */
-export { buttonSchema };

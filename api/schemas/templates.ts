@@ -3,6 +3,7 @@ import { TEMPLATE_MODES } from '../../common/templates-repository';
 import { objectIdString, templateSource } from './common';
 import { paginationQuerySchema } from './pagination';
 import { storableRecord } from './storable';
+import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp';
 
 /**
  * The template fields (README "API"), built from what each field is: the checks of a write, or what a stored
@@ -116,8 +117,6 @@ export const resourceName = z
   .max(200)
   .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
-
 /** Optional text the seed writes as `""` when it has none (`"from": ""`): an empty one is stored as absent. */
 const optionalText = (max: number) =>
   z
@@ -125,48 +124,6 @@ const optionalText = (max: number) =>
     .max(max)
     .optional()
     .transform((value) => (value === '' ? undefined : value));
-
-const mediaSchema = z.strictObject({
-  document: z.strictObject({ url: httpUrl, filename: z.string().min(1).max(240).optional() }).optional(),
-  image: z.strictObject({ url: httpUrl }).optional(),
-  location: z
-    .strictObject({
-      latitude: z.number().min(-90).max(90),
-      longitude: z.number().min(-180).max(180),
-      name: z.string().max(1000).optional(),
-      address: z.string().max(1000).optional(),
-    })
-    .optional(),
-});
-
-/** The spellings of a quick reply button's key: the seed's `"quick reply"` and the usual identifiers. */
-const QUICK_REPLY_KEYS = ['quick reply', 'quickReply', 'quick_reply'];
-
-/**
- * `{"url": {"value": …}}` or `{"quick reply": {"value": …}}` (seed 004) as `{type, value}`, the one stored form;
- * anything else is left for the schema to refuse with its own message.
- */
-function normalizeButton(input: unknown): unknown {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
-  const keys = Object.keys(input);
-  if (keys.length !== 1) return input;
-  const [key] = keys;
-  const type = key === 'url' ? 'url' : QUICK_REPLY_KEYS.includes(key) ? 'quickReply' : undefined;
-  const inner = (input as Record<string, unknown>)[key];
-  if (!type || typeof inner !== 'object' || inner === null || Array.isArray(inner)) return input;
-  return { type, ...inner };
-}
-
-const buttonSchema = z
-  .preprocess(
-    normalizeButton,
-    z.discriminatedUnion('type', [
-      // Infobip's own `{{1}}` placeholder may end the URL: the provider fills it, not our rendering.
-      z.strictObject({ type: z.literal('url'), value: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL') }),
-      z.strictObject({ type: z.literal('quickReply'), value: z.string().min(1).max(256) }),
-    ]),
-  )
-  .describe('{"type": "url" | "quickReply", "value"}; also written {"url": {"value"}} or {"quick reply": {"value"}}');
 
 const body = templateSource.min(1).describe("Handlebars; placeholders bind to the message's data: {{orderId}}");
 
@@ -189,8 +146,8 @@ export const MODE_DATA_SCHEMAS = {
     from: optionalText(64),
     externalRef: optionalText(512).describe("The template's name at the provider (Infobip templateName)"),
     language: optionalText(16).describe('The language of the template at the provider: en, en_GB'),
-    media: mediaSchema.optional(),
-    buttons: z.array(buttonSchema).max(10).optional(),
+    media: whatsappMediaSchema.optional(),
+    buttons: z.array(whatsappButtonSchema).max(10).optional(),
   }),
 } as const;
 

@@ -1,57 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { freePort } from '../../scripts/local-stack';
+import { eventually, startCallbackReceiver as startReceiver } from '../support/callback-receiver';
 import { sleep } from '../support/http-sends';
 import { startTestStack, type TestStack } from '../support/test-stack';
-
-interface ReceivedCallback {
-  body: Record<string, unknown>;
-  verified: boolean;
-}
-
-/**
- * A callback receiver as the README tells users to write one: it verifies every signature and answers 2xx, or, for
- * the first `failFirst` calls, 500 (the service must retry those).
- */
-async function startReceiver(secretOf: () => string, failFirst = 0) {
-  const received: ReceivedCallback[] = [];
-  let calls = 0;
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      calls++;
-      if (calls <= failFirst) {
-        response.writeHead(500).end();
-        return;
-      }
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const timestamp = String(request.headers['x-timestamp']);
-      const expected = `sha256=${createHmac('sha256', secretOf()).update(`${timestamp}.${raw}`).digest('hex')}`;
-      const presented = Buffer.from(String(request.headers['x-signature']));
-      const verified = presented.length === expected.length && timingSafeEqual(presented, Buffer.from(expected));
-      received.push({ body: JSON.parse(raw), verified });
-      response.writeHead(verified ? 204 : 401).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callbacks`,
-    received,
-    calls: () => calls,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-async function eventually<T>(read: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await sleep(200);
-  }
-}
 
 describe('OS1 messaging: POST /messages on the real stack', () => {
   let stack: TestStack;
