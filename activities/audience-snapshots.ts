@@ -2,6 +2,9 @@ import type { Document } from 'mongodb';
 import type { Database } from '../common/db';
 import { audiencePageKey } from '../common/types';
 
+/** How often, at most, a dispatch waiting for a page being snapshotted looks for it. */
+const PAGE_POLL_MAX_MS = 100;
+
 /**
  * A send's audience as it was when the send started, in pages of `pageSize`, one document per page keyed
  * `<sendId>|<page>`: the user ids, and the user documents until the send finishes. Taking the audience once,
@@ -25,6 +28,21 @@ export class AudienceSnapshots {
     const doc = await this.database.audiencePages.findOne({ _id: audiencePageKey(sendId, page) });
     if (!doc) throw new Error(`page ${page} of the audience of ${sendId} is missing`);
     return doc.userIds;
+  }
+
+  /**
+   * The page's user ids once a snapshot still being taken has written it (the first pages are dispatched while the
+   * rest is read); [] when the snapshot ended with fewer pages. `pagesWhenDone` says how many pages a finished
+   * snapshot has (null while it runs). Polls the page by its key, a point lookup.
+   */
+  async waitForPage(sendId: string, page: number, pagesWhenDone: () => Promise<number | null>): Promise<string[]> {
+    for (let delayMs = 10; ; delayMs = Math.min(2 * delayMs, PAGE_POLL_MAX_MS)) {
+      const doc = await this.database.audiencePages.findOne({ _id: audiencePageKey(sendId, page) });
+      if (doc) return doc.userIds;
+      const pages = await pagesWhenDone();
+      if (pages !== null) return page >= pages ? [] : this.readPage(sendId, page);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   }
 
   /** The page's user documents by user id; null once the send has finished and dropped them. */

@@ -95,9 +95,20 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
       );
     },
 
-    /** The user ids of one page of the send's audience snapshot. */
-    loadAudiencePage: (input: { sendId: string; page: number }): Promise<string[]> =>
-      keepAlive(() => snapshots.readPage(input.sendId, input.page)),
+    /**
+     * The user ids of one page of the send's audience snapshot. With `wait`, the snapshot is still being taken: the
+     * page is awaited until written, and is empty when the snapshot ends with fewer pages.
+     */
+    loadAudiencePage: (input: { sendId: string; page: number; wait?: boolean }): Promise<string[]> =>
+      keepAlive(() =>
+        input.wait
+          ? snapshots.waitForPage(
+              input.sendId,
+              input.page,
+              async () => (await loadSend(input.sendId)).audience?.pages ?? null,
+            )
+          : snapshots.readPage(input.sendId, input.page),
+      ),
 
     /** One page of a send's failed deliveries, claimed for a retry round (reset to pending). */
     claimFailedDeliveries: (input: {

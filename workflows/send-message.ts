@@ -5,6 +5,7 @@ import {
   isCancellation,
   defineQuery,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -78,6 +79,12 @@ export interface SendProgress {
   /** Keys of batches whose results could not carry their counts (`batch_counts`), read by `finishSend`. */
   batchesToRead?: string[];
 }
+
+/**
+ * Patch (README "Changing a workflow safely"): the first pages are dispatched while the audience snapshot goes on,
+ * and the unknown recipients are recorded meanwhile, instead of one after the other.
+ */
+export const DISPATCH_DURING_SNAPSHOT = 'dispatch-during-snapshot';
 
 /** Beyond this many batches to read, the counts are given up and `finishSend` totals the ledger. */
 const MAX_BATCHES_TO_READ = 2000;
@@ -206,15 +213,34 @@ async function runSend(
   setHandler(progressQuery, () => progress);
   const dispatch = dispatchers(retry, fanOut.heartbeatTimeoutMs);
 
+  const countMissing = (missing: number) => {
+    progress.missingRecipients = missing;
+    // Each is a USER_NOT_FOUND failure on every channel, in the ledger.
+    const counts = progress.counts;
+    if (!counts || missing === 0) return;
+    for (const channel of channels) {
+      const perChannel = (counts[channel] ??= {});
+      perChannel.failed = (perChannel.failed ?? 0) + missing;
+    }
+  };
+  // The snapshot and the unknown recipients of a first run still being taken while its first pages go out.
+  let snapshotting: Promise<void> = Promise.resolve();
   if (!input.progress) {
     log.info('send started', { sendId, channels, retryRound });
     setSendStatus('running');
-    if (retryRound === undefined) {
-      progress.missingRecipients = await recordMissingRecipients({ sendId });
-      // Each is a USER_NOT_FOUND failure on every channel, in the ledger.
-      if (progress.counts && progress.missingRecipients > 0) {
-        for (const channel of channels) progress.counts[channel] = { failed: progress.missingRecipients };
-      }
+    if (retryRound === undefined && patched(DISPATCH_DURING_SNAPSHOT)) {
+      // All three start at once: a page is dispatched as soon as the snapshot has written it (loadAudiencePage
+      // waits for it), and the audience is still the one of the moment the send started.
+      snapshotting = Promise.all([
+        recordMissingRecipients({ sendId }).then(countMissing),
+        snapshotAudience({ sendId, pageSize: fanOut.pageSize }).then((summary) => {
+          progress.pageCount = summary.pages;
+        }),
+      ]).then(() => undefined);
+      // Awaited before the run ends; until then a failure must not count as unhandled.
+      snapshotting.catch(() => undefined);
+    } else if (retryRound === undefined) {
+      countMissing(await recordMissingRecipients({ sendId }));
       progress.pageCount = (await snapshotAudience({ sendId, pageSize: fanOut.pageSize })).pages;
     }
   }
@@ -230,9 +256,20 @@ async function runSend(
       const recipients = new Set(Object.values(claimed.byChannel).flat()).size;
       return { byChannel: claimed.byChannel, recipients, last: claimed.next === null, next: claimed.next };
     }
-    const userIds = await loadAudiencePage({ sendId, page: progress.pagesDone });
+    if (progress.pageCount !== null && progress.pagesDone >= progress.pageCount) {
+      // A full page read while the snapshot ran turned out to be its last.
+      return { byChannel: {}, recipients: 0, last: true, page: progress.pagesDone, next: null };
+    }
+    const snapshotRunning = progress.pageCount === null;
+    const userIds = await loadAudiencePage({
+      sendId,
+      page: progress.pagesDone,
+      ...(snapshotRunning ? { wait: true } : {}),
+    });
     const byChannel = Object.fromEntries(channels.map((channel) => [channel, userIds]));
-    const last = progress.pagesDone + 1 >= (progress.pageCount ?? 0);
+    // Only the snapshot's last page is short; a full one is the last when the finished snapshot says so.
+    const last =
+      progress.pageCount === null ? userIds.length < fanOut.pageSize : progress.pagesDone + 1 >= progress.pageCount;
     return { byChannel, recipients: userIds.length, last, page: progress.pagesDone, next: null };
   };
 
@@ -260,6 +297,7 @@ async function runSend(
   for (let pagesThisRun = 0; ; pagesThisRun++) {
     if (pagesThisRun >= fanOut.pagesPerRun) {
       await Promise.all(inFlight);
+      await snapshotting;
       log.info('send continues as new', { sendId, pagesDone: progress.pagesDone });
       await continueRun({ ...input, progress });
     }
@@ -275,6 +313,7 @@ async function runSend(
     if (page.last) break;
   }
   await Promise.all(inFlight);
+  await snapshotting;
 
   const summary = await finishSend({
     sendId,
