@@ -84,7 +84,7 @@ const SMALL_SENDS = quick
   : { samples: 100, budgetMs: 120_000, minSamples: 10 };
 const GET_SENDS = quick
   ? { samples: 20, budgetMs: 5_000, minSamples: 2 }
-  : { samples: 100, budgetMs: 60_000, minSamples: 5 };
+  : { samples: 100, budgetMs: 60_000, minSamples: 3 };
 /** The two-worker modes run right after the first size's one-worker send, on this many of its users. */
 const WORKER_MODE_RECIPIENTS = quick ? 3_000 : SIZES[0];
 const WORKER_MODES = [

@@ -20,14 +20,14 @@ export interface MongoFigures {
 
 const RUNS = 3;
 
-async function median(run: (index: number) => Promise<unknown>): Promise<number> {
+async function median(run: (index: number) => Promise<unknown>, runs = RUNS): Promise<number> {
   const times: number[] = [];
-  for (let index = 0; index < RUNS; index++) {
+  for (let index = 0; index < runs; index++) {
     const started = performance.now();
     await run(index);
     times.push(performance.now() - started);
   }
-  return round(times.sort((a, b) => a - b)[Math.floor(RUNS / 2)], 1);
+  return round(times.sort((a, b) => a - b)[Math.floor(runs / 2)], 1);
 }
 
 /**
@@ -51,7 +51,8 @@ export async function measureMongo(database: Database, userFields: ServiceConfig
     chunk(index, size).map((userId) => ({ userId, channel, status: 'sent', attempted: true }));
 
   const medianMs: Record<string, number> = {
-    [`users.streamAudience (all ${ids.length})`]: await median(() => streamAll()),
+    // Once: a scan of the whole users collection on FerretDB (20 s at 100k on a busy machine).
+    [`users.streamAudience (all ${ids.length})`]: await median(() => streamAll(), 1),
     'users.byIds(100)': await median((index) => users.byIds(chunk(index))),
     'ledger.claimDispatch(100)': await median((index) => ledger.claimDispatch(sendId, 'sms', chunk(index))),
     'ledger.deliveryStates(100)': await median((index) => ledger.deliveryStates(sendId, 'sms', chunk(index))),
