@@ -1,6 +1,9 @@
 import type { Document } from 'mongodb';
+import { mapWithConcurrency } from '../common/concurrency';
 import type { Database } from '../common/db';
 import { audiencePageKey } from '../common/types';
+
+const PAGE_DROPS_IN_FLIGHT = 4;
 
 /** How often, at most, a dispatch waiting for a page being snapshotted looks for it. */
 const PAGE_POLL_MAX_MS = 100;
@@ -52,10 +55,10 @@ export class AudienceSnapshots {
     return new Map(doc.users.map((user, index) => [doc.userIds[index], user]));
   }
 
-  /** Drops the user documents of a finished send's pages, keeping the ids. */
-  async dropUsers(sendId: string, pages: number): Promise<void> {
-    for (let page = 0; page < pages; page++) {
+  /** Drops the user documents of these pages, keeping the ids; one keyed update each. */
+  async dropUsers(sendId: string, pages: number[]): Promise<void> {
+    await mapWithConcurrency(pages, PAGE_DROPS_IN_FLIGHT, async (page) => {
       await this.database.audiencePages.updateOne({ _id: audiencePageKey(sendId, page) }, { $unset: { users: '' } });
-    }
+    });
   }
 }

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Document } from 'mongodb';
 import type { Channel } from '../common/config';
 import type { DeliveryOutcome } from '../common/ledger';
-import type { AudienceSnapshotSummary } from '../common/types';
+import { missingRecipientsKey, type AudienceSnapshotSummary } from '../common/types';
 import type { AudienceCursor } from '../common/users-repository';
 import type { ActivityDeps } from './activity-deps';
 import type { AudienceSnapshots } from './audience-snapshots';
@@ -78,6 +78,16 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
         for (let start = 0; start < outcomes.length; start += MISSING_RECIPIENTS_PER_WRITE) {
           await deps.ledger.record(sendId, outcomes.slice(start, start + MISSING_RECIPIENTS_PER_WRITE));
         }
+        // Their first failures for the send's result (the workflow counts them itself).
+        if (outcomes.length > 0) {
+          const failures = outcomes.map(({ userId, channel, error, code }) => ({
+            userId,
+            channel,
+            error: error!,
+            code,
+          }));
+          await deps.ledger.recordBatch(missingRecipientsKey(sendId), sendId, send.request.channels[0], {}, failures);
+        }
         return missing.length;
       }),
 
@@ -99,16 +109,23 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
      * The user ids of one page of the send's audience snapshot. With `wait`, the snapshot is still being taken: the
      * page is awaited until written, and is empty when the snapshot ends with fewer pages.
      */
-    loadAudiencePage: (input: { sendId: string; page: number; wait?: boolean }): Promise<string[]> =>
-      keepAlive(() =>
-        input.wait
+    loadAudiencePage: (input: {
+      sendId: string;
+      page: number;
+      wait?: boolean;
+      /** Pages whose dispatches have all ended: their copies of user documents are dropped first. */
+      dropUsersOf?: number[];
+    }): Promise<string[]> =>
+      keepAlive(async () => {
+        if (input.dropUsersOf) await snapshots.dropUsers(input.sendId, input.dropUsersOf);
+        return input.wait
           ? snapshots.waitForPage(
               input.sendId,
               input.page,
               async () => (await loadSend(input.sendId)).audience?.pages ?? null,
             )
-          : snapshots.readPage(input.sendId, input.page),
-      ),
+          : snapshots.readPage(input.sendId, input.page);
+      }),
 
     /** One page of a send's failed deliveries, claimed for a retry round (reset to pending). */
     claimFailedDeliveries: (input: {

@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
-import { countFailures, countSent } from '../common/ledger';
-import type { DeliveryCounts, SendSummary } from '../common/types';
+import { countFailures, countSent, FAILURES_PER_BATCH } from '../common/ledger';
+import type { DeliveryCounts, Failure, SendSummary } from '../common/types';
 import type { ActivityDeps } from './activity-deps';
 import type { AudienceSnapshots } from './audience-snapshots';
 import { keepAlive } from './keep-alive';
 
 /** How many failures a workflow result carries; `/send` and `/sends/:id` read the full list from the ledger. */
-const FAILURES_IN_RESULT = 100;
+const FAILURES_IN_RESULT = FAILURES_PER_BATCH;
 
 export interface FinishSendInput {
   sendId: string;
@@ -20,18 +20,28 @@ export interface FinishSendInput {
    */
   counts?: DeliveryCounts;
   batchesToRead?: string[];
+  /** The pages whose copies of user documents are still stored (absent: every page of the snapshot). */
+  pagesWithUsers?: number[];
 }
 
 /**
- * The send's counts: those the workflow kept plus its batches' stored counts, one point lookup per such batch;
- * the ledger totalled (a scan on FerretDB, growing with the whole ledger) only when they were not kept.
+ * The send's counts and first failures: the counts the workflow kept plus its batches' stored counts and failures, one
+ * point lookup per such batch; the ledger totalled (a scan on FerretDB, growing with the whole ledger) only when they
+ * were not kept.
  */
-async function sendCounts(deps: ActivityDeps, input: FinishSendInput): Promise<DeliveryCounts> {
+async function sendTotals(
+  deps: ActivityDeps,
+  input: FinishSendInput,
+): Promise<{ counts: DeliveryCounts; failures: Failure[] }> {
   if (input.counts) {
     const counts = structuredClone(input.counts);
-    if (await deps.ledger.addBatchCounts(input.batchesToRead ?? [], counts)) return counts;
+    const batches = await deps.ledger.readBatches(input.batchesToRead ?? [], counts);
+    if (batches.complete) return { counts, failures: batches.failures };
   }
-  return deps.ledger.counts(input.sendId);
+  const counts = await deps.ledger.counts(input.sendId);
+  // Read only when there are some: a query by send and status, which FerretDB answers by scanning.
+  const failures = countFailures(counts) > 0 ? await deps.ledger.failures(input.sendId, FAILURES_IN_RESULT) : [];
+  return { counts, failures };
 }
 
 /**
@@ -43,15 +53,20 @@ export function createFinishSendActivity(deps: ActivityDeps, snapshots: Audience
   return {
     finishSend: (input: FinishSendInput): Promise<SendSummary> =>
       keepAlive(async () => {
-        if (!input.recordId) {
+        if (input.pagesWithUsers) {
+          await snapshots.dropUsers(input.sendId, input.pagesWithUsers);
+        } else if (!input.recordId) {
           const send = await deps.sends.get(input.sendId);
-          if (send?.audience) await snapshots.dropUsers(input.sendId, send.audience.pages);
+          const pages = send?.audience?.pages ?? 0;
+          if (pages > 0)
+            await snapshots.dropUsers(
+              input.sendId,
+              Array.from({ length: pages }, (_, page) => page),
+            );
         }
-        const counts = await sendCounts(deps, input);
+        const { counts, failures } = await sendTotals(deps, input);
         const failureCount = countFailures(counts);
         const status = failureCount > 0 && countSent(counts) === 0 ? 'failed' : 'completed';
-        // Read only when there are some: a query by send and status, which FerretDB answers by scanning.
-        const failures = failureCount > 0 ? await deps.ledger.failures(input.sendId, FAILURES_IN_RESULT) : [];
         if (input.recordId) {
           // A retry reports to its own document; the original keeps its audience size and takes the new totals.
           await deps.sends.finish(input.recordId, status, counts, input.recipientCount);

@@ -3,14 +3,10 @@ import type { AnyBulkWriteOperation, Filter } from 'mongodb';
 import { mapWithConcurrency } from './concurrency';
 import type { Channel } from './config';
 import { insertWhereFree, isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
-import {
-  batchCountsKey,
-  deliveryKey,
-  type DeliveryCounts,
-  type DeliveryDocument,
-  type DeliveryStatus,
-  type Failure,
-} from './types';
+import { deliveryKey, type DeliveryCounts, type DeliveryDocument, type DeliveryStatus, type Failure } from './types';
+
+/** The failures a batch keeps, and a send's result and document carry: the first in key order. */
+export const FAILURES_PER_BATCH = 100;
 
 /** How many deliveries of a batch ended in each status. */
 export type StatusCounts = Partial<Record<DeliveryStatus, number>>;
@@ -136,38 +132,51 @@ export class Ledger {
   }
 
   /**
-   * Stores the final counts of one dispatch batch of an audience page (README "Design": counts kept as the send
-   * goes). A replace keyed by the batch, computed from the ledger's states, so an activity retry or a replay that
-   * writes it again writes the same thing.
+   * Stores the final counts of one batch of a send (README "Design": counts kept as the send goes), and its first
+   * failures in key order: a dispatch batch of an audience page (`batchCountsKey`) or the send's unknown recipients
+   * (`missingRecipientsKey`). A replace keyed by the batch, computed from the ledger's states, so an activity retry or
+   * a replay that writes it again writes the same thing.
    */
-  async recordBatchCounts(
+  async recordBatch(
+    key: string,
     sendId: string,
     channel: Channel,
-    page: number,
-    userIds: string[],
     counts: StatusCounts,
+    failures: Failure[],
   ): Promise<void> {
-    const _id = batchCountsKey(sendId, channel, page, userIds[0]);
+    const first = failures
+      .map((failure) => ({ failure, key: deliveryKey(sendId, failure.channel, failure.userId) }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .slice(0, FAILURES_PER_BATCH)
+      .map(({ failure }) => failure);
     await this.database.batchCounts.replaceOne(
-      { _id },
-      { sendId, channel, counts, createdAt: new Date() },
+      { _id: key },
+      { sendId, channel, counts, failures: first, createdAt: new Date() },
       { upsert: true },
     );
   }
 
   /**
-   * Adds the stored counts of these batches (keys of `batchCountsKey`) into `into`, by point lookups: one per batch,
-   * never a scan. False when one is missing (a batch dispatched by a version that did not store them): the caller
-   * then totals the ledger instead.
+   * Adds the stored counts of these batches into `into`, by point lookups: one per batch, never a scan, and returns
+   * the first `FAILURES_PER_BATCH` of their failures in key order. `complete` is false when one is missing (a batch
+   * dispatched by a version that did not store them): the caller then totals the ledger instead.
    */
-  async addBatchCounts(keys: string[], into: DeliveryCounts): Promise<boolean> {
+  async readBatches(keys: string[], into: DeliveryCounts): Promise<{ complete: boolean; failures: Failure[] }> {
     let complete = true;
+    const failures: { key: string; failure: Failure }[] = [];
     await mapWithConcurrency(keys, POINT_LOOKUPS_IN_FLIGHT, async (_id) => {
       const doc = await this.database.batchCounts.findOne({ _id });
-      if (doc) addCounts(into, doc.channel, doc.counts);
-      else complete = false;
+      if (!doc) {
+        complete = false;
+        return;
+      }
+      addCounts(into, doc.channel, doc.counts);
+      for (const failure of doc.failures ?? []) {
+        failures.push({ key: deliveryKey(doc.sendId, failure.channel, failure.userId), failure });
+      }
     });
-    return complete;
+    failures.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return { complete, failures: failures.slice(0, FAILURES_PER_BATCH).map(({ failure }) => failure) };
   }
 
   /** counts[channel][status] for one send, by totalling its ledger (a scan on FerretDB: not on a send's hot path). */

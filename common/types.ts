@@ -127,9 +127,13 @@ export const audiencePageKey = (sendId: string, page: number): string => `${send
 export const batchCountsKey = (sendId: string, channel: Channel, page: number, firstUserId: string): string =>
   `${sendId}|${channel}|${page}|${firstUserId}`;
 
+/** The key of a send's unknown recipients' failures in `batch_counts` (its counts are the workflow's own). */
+export const missingRecipientsKey = (sendId: string): string => `${sendId}|missing`;
+
 /**
- * The final statuses of one dispatch batch's deliveries (`batch_counts`), written by a dispatch that found some of
- * them already done (an activity retry, a replay): its result cannot say how those ended, so `finishSend` reads this.
+ * The final statuses of one dispatch batch's deliveries and its first failures (`batch_counts`), written by a
+ * dispatch whose result cannot say it all (some deliveries were done before it ran: an activity retry, a replay; or
+ * some failed, whose codes `finishSend` reports), so `finishSend` reads this.
  * Written whole (a replace keyed by the batch), so writing it again is harmless.
  */
 export interface BatchCountsDocument {
@@ -137,6 +141,8 @@ export interface BatchCountsDocument {
   sendId: string;
   channel: Channel;
   counts: Partial<Record<DeliveryStatus, number>>;
+  /** The batch's first failures in key order (at most 100). */
+  failures?: Failure[];
   createdAt: Date;
 }
 

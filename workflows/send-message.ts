@@ -17,7 +17,13 @@ import type { Channel } from '../common/config';
 import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/failure-types';
 import type { SagaFailEvent } from '../common/saga-fail-events';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
-import { batchCountsKey, type DeliveryCounts, type SendStatus, type SendSummary } from '../common/types';
+import {
+  batchCountsKey,
+  missingRecipientsKey,
+  type DeliveryCounts,
+  type SendStatus,
+  type SendSummary,
+} from '../common/types';
 
 /** How a send pages and batches its audience; the API fills it from the configuration (`fanOut`). */
 export interface FanOutOptions {
@@ -78,6 +84,11 @@ export interface SendProgress {
   counts?: DeliveryCounts | null;
   /** Keys of batches whose results could not carry their counts (`batch_counts`), read by `finishSend`. */
   batchesToRead?: string[];
+  /**
+   * Pages whose dispatches have all ended and whose snapshot still holds user documents, dropped by the next
+   * `loadAudiencePage` or by `finishSend`. Absent for a send that drops them all at the end.
+   */
+  pagesToDrop?: number[];
 }
 
 /**
@@ -85,6 +96,12 @@ export interface SendProgress {
  * and the unknown recipients are recorded meanwhile, instead of one after the other.
  */
 export const DISPATCH_DURING_SNAPSHOT = 'dispatch-during-snapshot';
+
+/**
+ * Patch: a page's copies of user documents are dropped once every dispatch of the page has ended (by the next
+ * `loadAudiencePage`), not all at the end by `finishSend`, which then drops only the last pages.
+ */
+export const DROP_USERS_PER_PAGE = 'drop-users-per-page';
 
 /** Beyond this many batches to read, the counts are given up and `finishSend` totals the ledger. */
 const MAX_BATCHES_TO_READ = 2000;
@@ -103,15 +120,13 @@ function countDispatch(
     const perChannel = (counts[channel] ??= {});
     perChannel[status] = (perChannel[status] ?? 0) + count;
   };
-  if (result === 'failed' && batch.userIds.length === 1) {
-    // A single delivery's dispatch fails for good only when that delivery failed.
-    add('failed', 1);
-  } else if (result !== 'failed' && result.alreadyDone === 0) {
+  if (result !== 'failed' && result.alreadyDone === 0 && result.failed === 0) {
     add('sent', result.sent);
     add('failed', result.failed);
     add('skipped', result.skipped);
   } else if (batch.page !== undefined && (progress.batchesToRead ?? []).length < MAX_BATCHES_TO_READ) {
-    // The dispatch stored its batch's final counts (activities/dispatch/dispatch-deliveries.ts recordBatchCounts).
+    // Some were done before, or failed: the dispatch stored its batch's final counts and failures
+    // (activities/dispatch/dispatch-deliveries.ts recordBatchCounts).
     (progress.batchesToRead ??= []).push(batchCountsKey(batch.sendId, channel, batch.page, batch.userIds[0]));
   } else {
     progress.counts = null;
@@ -222,12 +237,15 @@ async function runSend(
       const perChannel = (counts[channel] ??= {});
       perChannel.failed = (perChannel.failed ?? 0) + missing;
     }
+    // Their first failures, stored by recordMissingRecipients.
+    progress.batchesToRead?.push(missingRecipientsKey(sendId));
   };
   // The snapshot and the unknown recipients of a first run still being taken while its first pages go out.
   let snapshotting: Promise<void> = Promise.resolve();
   if (!input.progress) {
     log.info('send started', { sendId, channels, retryRound });
     setSendStatus('running');
+    if (retryRound === undefined && patched(DROP_USERS_PER_PAGE)) progress.pagesToDrop = [];
     if (retryRound === undefined && patched(DISPATCH_DURING_SNAPSHOT)) {
       // All three start at once: a page is dispatched as soon as the snapshot has written it (loadAudiencePage
       // waits for it), and the audience is still the one of the moment the send started.
@@ -261,10 +279,12 @@ async function runSend(
       return { byChannel: {}, recipients: 0, last: true, page: progress.pagesDone, next: null };
     }
     const snapshotRunning = progress.pageCount === null;
+    const dropUsersOf = progress.pagesToDrop?.splice(0) ?? [];
     const userIds = await loadAudiencePage({
       sendId,
       page: progress.pagesDone,
       ...(snapshotRunning ? { wait: true } : {}),
+      ...(dropUsersOf.length > 0 ? { dropUsersOf } : {}),
     });
     const byChannel = Object.fromEntries(channels.map((channel) => [channel, userIds]));
     // Only the snapshot's last page is short; a full one is the last when the finished snapshot says so.
@@ -276,8 +296,18 @@ async function runSend(
   const batchesPerPage = channels.length * Math.ceil(fanOut.pageSize / fanOut.chunkSize);
   const window = Math.max(1, fanOut.dispatchWindow ?? Math.ceil(1.5 * batchesPerPage));
   const inFlight = new Set<Promise<void>>();
+  // Dispatches in flight per page, and the page whose batches are being started: a page whose dispatches have all
+  // ended joins `pagesToDrop`.
+  const pageDispatches = new Map<number, number>();
+  let pageStarting: number | undefined;
+  const pageEnded = (page: number) => {
+    if ((pageDispatches.get(page) ?? 0) > 0 || page === pageStarting) return;
+    pageDispatches.delete(page);
+    progress.pagesToDrop?.push(page);
+  };
   const startDispatch = async (channel: Channel, userIds: string[], page: number | undefined) => {
     while (inFlight.size >= window) await Promise.race(inFlight);
+    if (page !== undefined) pageDispatches.set(page, (pageDispatches.get(page) ?? 0) + 1);
     const running: Promise<void> = dispatch[channel]({ sendId, userIds, page, maxAttempts: retry.maximumAttempts })
       .then(
         (result) => countDispatch(progress, channel, { sendId, userIds, page }, result),
@@ -290,6 +320,10 @@ async function runSend(
       .finally(() => {
         progress.dispatchesDone++;
         inFlight.delete(running);
+        if (page !== undefined) {
+          pageDispatches.set(page, (pageDispatches.get(page) ?? 1) - 1);
+          pageEnded(page);
+        }
       });
     inFlight.add(running);
   };
@@ -304,9 +338,12 @@ async function runSend(
     const page = await nextPage();
     const firstAndOnlyPage = progress.pagesDone === 0 && page.last;
     const batchSize = firstAndOnlyPage && page.recipients <= fanOut.perDeliveryLimit ? 1 : fanOut.chunkSize;
+    pageStarting = page.page;
     for (const [channel, userIds] of Object.entries(page.byChannel) as [Channel, string[]][]) {
       for (const batch of chunk(userIds, batchSize)) await startDispatch(channel, batch, page.page);
     }
+    pageStarting = undefined;
+    if (page.page !== undefined && page.recipients > 0) pageEnded(page.page);
     progress.recipientsResolved += page.recipients;
     progress.pagesDone++;
     progress.after = page.next;
@@ -321,6 +358,7 @@ async function runSend(
     workflowId: workflowInfo().workflowId,
     recipientCount: progress.recipientsResolved,
     ...(progress.counts ? { counts: progress.counts, batchesToRead: progress.batchesToRead ?? [] } : {}),
+    ...(progress.pagesToDrop ? { pagesWithUsers: progress.pagesToDrop } : {}),
   });
   progress.done = true;
   setSendStatus(summary.status, summary.recipients);

@@ -4,7 +4,7 @@ import { mapWithConcurrency } from '../../common/concurrency';
 import { PermanentProviderError } from '../../common/errors';
 import { FAILURE_TYPES } from '../../common/failure-types';
 import { type DeliveryOutcome, type Ledger, type StatusCounts } from '../../common/ledger';
-import type { DeliveryDocument } from '../../common/types';
+import { batchCountsKey, type DeliveryDocument, type DeliveryStatus, type Failure } from '../../common/types';
 import type { SendContext, SendContextCache } from '../send-context';
 import type { UserLoader } from '../user-loader';
 import { withRegisteredProvider, type RegisteredProviders } from '../providers/registered-providers';
@@ -43,9 +43,10 @@ const DEBUG_LEVELS = new Set(['debug', 'trace']);
 const HEARTBEAT_EVERY_MS = 1000;
 
 /**
- * The final statuses of a batch's deliveries: those done before this run (`states`) and this run's outcomes. Stored
- * for a batch of an audience page whose result cannot carry them (some were done before this run, or the activity
- * fails for good): `finishSend` adds them up by the batch's key instead of totalling the ledger (README "Design").
+ * The final statuses of a batch's deliveries, those done before this run (`states`) and this run's outcomes, with
+ * its failures. Stored for a batch of an audience page whose result cannot say it all (some deliveries were done
+ * before this run, some failed): `finishSend` reads it by the batch's key instead of totalling the ledger (README
+ * "Design").
  */
 async function recordBatchCounts(
   deps: DispatchDeps,
@@ -55,13 +56,16 @@ async function recordBatchCounts(
   outcomes: DeliveryOutcome[],
 ): Promise<void> {
   if (input.page === undefined) return;
+  const final = new Map<string, { status: DeliveryStatus; error?: string; code?: string }>(states);
+  for (const outcome of outcomes) final.set(outcome.userId, outcome);
   const counts: StatusCounts = {};
-  const final = new Map<string, string>();
-  for (const [userId, state] of states) final.set(userId, state.status);
-  for (const outcome of outcomes) final.set(outcome.userId, outcome.status);
-  for (const status of final.values())
-    counts[status as keyof StatusCounts] = (counts[status as keyof StatusCounts] ?? 0) + 1;
-  await deps.ledger.recordBatchCounts(input.sendId, channel, input.page, input.userIds, counts);
+  const failures: Failure[] = [];
+  for (const [userId, { status, error, code }] of final) {
+    counts[status] = (counts[status] ?? 0) + 1;
+    if (status === 'failed') failures.push({ userId, channel, error: error ?? 'failed', code });
+  }
+  const key = batchCountsKey(input.sendId, channel, input.page, input.userIds[0]);
+  await deps.ledger.recordBatch(key, input.sendId, channel, counts, failures);
 }
 
 /** Every pending delivery of a batch failed for good before any provider call (the template is gone). */
@@ -222,8 +226,8 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
       nextRetryDelay: retryAfterMs > 0 ? retryAfterMs : undefined,
     });
   }
-  // Its result says how this run's deliveries ended, not how the ones done before it did.
-  if (result.alreadyDone > 0) {
+  // Its result says how this run's deliveries ended, not how the ones done before it did, nor the failures' codes.
+  if (result.alreadyDone > 0 || result.failed > 0) {
     await recordBatchCounts(
       deps,
       channel,

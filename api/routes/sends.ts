@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { badRequest, notFound } from '../../common/errors';
 import { isSendId } from '../../common/ids';
 import type { SendDocument } from '../../common/types';
-import { countFailures } from '../../common/ledger';
 import { progressQuery } from '../../workflows';
 import type { SendProgress } from '../../workflows/send-message';
 import { errorResponses } from '../schemas/common';
@@ -50,8 +49,8 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
   };
   /**
    * A send's counts and first failures without totalling its ledger (README "Design"): a finished send's from its
-   * document, a running one's from the counts its workflow keeps, plus the stored counts of the batches it names (a
-   * point lookup each) and the failures only when there are some. The ledger is totalled (a scan on FerretDB) only
+   * document, a running one's from the counts its workflow keeps, plus the stored counts and failures of the batches it
+   * names (a point lookup each). The ledger is totalled (a scan on FerretDB) only
    * for what keeps no counts: retries and the sends they retried, sends started before counts were kept, sends
    * whose workflow is gone.
    */
@@ -64,9 +63,8 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
     }
     if (kept && send.status === 'running' && progress?.counts) {
       const counts = structuredClone(progress.counts);
-      if (await ledger.addBatchCounts(progress.batchesToRead ?? [], counts)) {
-        return { counts, failures: countFailures(counts) > 0 ? await ledger.failures(ledgerId, 100) : [] };
-      }
+      const batches = await ledger.readBatches(progress.batchesToRead ?? [], counts);
+      if (batches.complete) return { counts, failures: batches.failures };
     }
     const [counts, failures] = await Promise.all([ledger.counts(ledgerId), ledger.failures(ledgerId, 100)]);
     return { counts, failures };

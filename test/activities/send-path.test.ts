@@ -4,7 +4,7 @@ import { createActivities, type SendActivities } from '../../activities';
 import { activityDepsOn } from '../../activities/activity-deps';
 import { connectDatabase, type Database } from '../../common/db';
 import { SendsRepository } from '../../common/sends-repository';
-import { batchCountsKey, type SendRequest } from '../../common/types';
+import { batchCountsKey, missingRecipientsKey, type SendRequest } from '../../common/types';
 import { insertUsers, person, simMessages } from '../support/fixtures';
 import { quietTestLogger } from '../support/quiet-runtime';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -189,5 +189,44 @@ describe('the store work of a send', () => {
     expect(await finish([batchCountsKey(sendId, 'sms', 0, 'nobody')])).toMatchObject({
       counts: { sms: { sent: 2, skipped: 1 } },
     });
+  });
+
+  it("reports a send's failures from its batches, without a scan", async () => {
+    const users = await insertUsers(stack, [person('F1', { phoneNumber: '+15550007777' }), person('F2')]);
+    const sendId = await createSend({ recipients: [...users, 'no-such-user'] });
+    await stack.sim('POST', '/faults', { target: 'sms', rejectAddresses: ['+15550007777'] });
+    commands.length = 0;
+
+    expect(await run(() => activities.recordMissingRecipients({ sendId }))).toBe(1);
+    const result = await run(() => activities.dispatchSms({ sendId, userIds: users, page: 0, maxAttempts: 3 }));
+    expect(result).toMatchObject({ sent: 1, failed: 1, alreadyDone: 0 });
+    // What the workflow passes: the unknown recipient counted by itself, both batches named.
+    const summary = await run(() =>
+      activities.finishSend({
+        sendId,
+        workflowId: sendId,
+        recipientCount: 2,
+        counts: { sms: { failed: 1 } },
+        batchesToRead: [missingRecipientsKey(sendId), batchCountsKey(sendId, 'sms', 0, users[0])],
+      }),
+    );
+    expect(summary).toMatchObject({ counts: { sms: { sent: 1, failed: 2 } }, failureCount: 2 });
+    // In key order, as the ledger lists them.
+    expect(summary.failures).toEqual(
+      [
+        { userId: users[0], channel: 'sms', error: expect.any(String), code: expect.any(String) },
+        { userId: 'no-such-user', channel: 'sms', error: 'no user has this id', code: 'USER_NOT_FOUND' },
+      ].sort((a, b) => (a.userId < b.userId ? -1 : 1)),
+    );
+    expect(summary.failures).toEqual(
+      await stack.database.deliveries
+        .find({ sendId, status: 'failed' })
+        .sort({ _id: 1 })
+        .toArray()
+        .then((docs) => docs.map(({ userId, channel, error, code }) => ({ userId, channel, error, code }))),
+    );
+    const scans = commands.flatMap((event) => filtersOf(event).filter((filter) => !isPointLookup(filter)));
+    expect(scans).toEqual([]);
+    expect(commands.map((event) => event.commandName)).not.toContain('aggregate');
   });
 });

@@ -10,11 +10,13 @@ import { startTestStack, type TestStack } from '../support/test-stack';
  * has a message of the send (at most 15 s): a workflow that waited for the snapshot before dispatching would only
  * dispatch after that, and the history would show it.
  */
-describe('dispatch during the audience snapshot', () => {
+describe('dispatch during the audience snapshot, users dropped page by page', () => {
   let stack: TestStack;
   let worker: RunningWorker;
   let running: Promise<void>;
   let closeDeps: () => Promise<void>;
+  /** The pages that still held copies of user documents when `finishSend` started. */
+  let pagesWithUsersAtFinish: number[] | undefined;
 
   beforeAll(async () => {
     stack = await startTestStack({
@@ -37,6 +39,13 @@ describe('dispatch during the audience snapshot', () => {
           // A user who joins the cluster after the snapshot was taken is not part of this send.
           await insertUsers(stack, [person('Late', { clusters: ['early'] })]);
           return summary;
+        },
+        async finishSend(input: Parameters<typeof activities.finishSend>[0]) {
+          const pages = await stack.database.audiencePages
+            .find({ sendId: input.sendId, users: { $exists: true } })
+            .toArray();
+          pagesWithUsersAtFinish ??= pages.map((page) => page.page).sort();
+          return activities.finishSend(input);
         },
       },
     });
@@ -79,6 +88,14 @@ describe('dispatch during the audience snapshot', () => {
     expect(sms).toHaveLength(35);
     expect(new Set(sms.map((message) => message.to)).size).toBe(35);
     expect(sms.map((message) => message.body)).not.toContain('Hi Late');
+
+    // The copies of user documents go page by page as each page's dispatches end: the first run's pages before the
+    // send finishes, the rest by finishSend; none outlives the send.
+    expect(pagesWithUsersAtFinish).toBeDefined();
+    expect(pagesWithUsersAtFinish).not.toContain(0);
+    expect(pagesWithUsersAtFinish).not.toContain(1);
+    expect(await stack.database.audiencePages.countDocuments({ sendId, users: { $exists: true } })).toBe(0);
+    expect(await stack.database.audiencePages.countDocuments({ sendId })).toBe(4);
   });
 
   async function firstRunHistory(workflowId: string) {
