@@ -10,6 +10,7 @@ const COLLECTIONS = [
   'deliveries',
   'audience_pages',
   'dispatch_claims',
+  'batch_counts',
   'callback_events',
   'provider_messages',
   'inbound_messages',
