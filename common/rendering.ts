@@ -106,8 +106,25 @@ export class MessageRenderer {
       if (this.validSources.size >= VALID_SOURCES_KEPT) this.validSources.clear();
       this.validSources.add(source);
     }
-    const template = this.handlebars.compile(source, { noEscape: !options.html });
+    const template = this.environmentFor(source).compile(source, { noEscape: !options.html });
     return (context) => template(context);
+  }
+
+  /**
+   * A Handlebars environment with only the helpers `source` names (and the built-in ones). Handlebars wraps every
+   * helper of its environment on every call of a template; with the two hundred of handlebars-helpers that was the
+   * largest cost of rendering, paid once per recipient (measured with --cpu-prof on a 100k send: 3.6 of the worker's
+   * 49 CPU-seconds). A helper is called by its name, so one the source does not contain cannot be needed; a word
+   * that only looks like a helper's name adds it for nothing.
+   */
+  private environmentFor(source: string): typeof Handlebars {
+    const environment = Handlebars.create();
+    for (const word of new Set(source.match(/[A-Za-z_$][\w$-]*/g) ?? [])) {
+      if (Object.hasOwn(this.handlebars.helpers, word) && !Object.hasOwn(environment.helpers, word)) {
+        environment.registerHelper(word, this.handlebars.helpers[word]);
+      }
+    }
+    return environment;
   }
 }
 
