@@ -19,6 +19,19 @@ const port = z.coerce.number().int().min(0).max(65535);
  */
 const providerSetting = z.string().optional();
 
+/** `id:base64key,…` AES-256 keys, the first of which encrypts (the payload codec, stored credentials). */
+const aes256KeyList = z
+  .string()
+  .optional()
+  .superRefine((value, context) => {
+    if (value === undefined) return;
+    try {
+      parseCodecKeys(value);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
+
 /**
  * Environment variables (README "Configuration"). The provider settings have no default here: `PROFILE_DEFAULTS`
  * fills them in per `MESSAGING_PROFILE`, and the worker requires those of the active channels.
@@ -33,17 +46,7 @@ export const envSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('messaging'),
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
   /** `id:base64key,…`, AES-256 keys of the payload codec; the first encrypts (README "Encryption of workflow data"). */
-  TEMPORAL_CODEC_KEYS: z
-    .string()
-    .optional()
-    .superRefine((value, context) => {
-      if (value === undefined) return;
-      try {
-        parseCodecKeys(value);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: (error as Error).message });
-      }
-    }),
+  TEMPORAL_CODEC_KEYS: aes256KeyList,
   MONGODB_URL: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// connection string')
@@ -92,17 +95,7 @@ export const envSchema = z.object({
    * `id:base64key,…`, AES-256-GCM keys of the registered providers' credentials at rest; the first encrypts
    * (README "OS1-style messaging"). Unset: `/providers` refuses to store credentials.
    */
-  PROVIDER_CREDENTIALS_KEYS: z
-    .string()
-    .optional()
-    .superRefine((value, context) => {
-      if (value === undefined) return;
-      try {
-        parseCodecKeys(value);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: (error as Error).message });
-      }
-    }),
+  PROVIDER_CREDENTIALS_KEYS: aes256KeyList,
   /** Where providers reach this API from outside: the base of the webhook URLs it hands them. */
   PUBLIC_BASE_URL: z.url().optional(),
   /**
