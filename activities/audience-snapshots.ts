@@ -34,6 +34,22 @@ export class AudienceSnapshots {
   }
 
   /**
+   * The pages a snapshot has written so far (0, 1, … up to the first missing one) and their user ids: where a snapshot
+   * taken in the store's own order resumes, since no cursor can say where it stopped. One point lookup per page.
+   */
+  async writtenPages(sendId: string): Promise<{ pages: number; userIds: Set<string> }> {
+    const userIds = new Set<string>();
+    for (let page = 0; ; page++) {
+      const doc = await this.database.audiencePages.findOne(
+        { _id: audiencePageKey(sendId, page) },
+        { projection: { userIds: 1 } },
+      );
+      if (!doc) return { pages: page, userIds };
+      for (const userId of doc.userIds) userIds.add(userId);
+    }
+  }
+
+  /**
    * The page's user ids once a snapshot still being taken has written it (the first pages are dispatched while the
    * rest is read); [] when the snapshot ended with fewer pages. `pagesWhenDone` says how many pages a finished
    * snapshot has (null while it runs). Polls the page by its key, a point lookup.

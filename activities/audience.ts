@@ -3,7 +3,7 @@ import type { Document } from 'mongodb';
 import type { Channel } from '../common/config';
 import type { DeliveryOutcome } from '../common/ledger';
 import { missingRecipientsKey, type AudienceSnapshotSummary } from '../common/types';
-import type { AudienceCursor } from '../common/users-repository';
+import type { AudienceCursor, AudienceResume } from '../common/users-repository';
 import type { ActivityDeps } from './activity-deps';
 import type { AudienceSnapshots } from './audience-snapshots';
 import { keepAlive } from './keep-alive';
@@ -35,6 +35,15 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
   ): Promise<AudienceSnapshotSummary> => {
     const send = await loadSend(input.sendId);
     if (send.audience) return send.audience;
+    let resume: AudienceResume = { after: progress.after };
+    if ((await deps.users.audienceOrder(send.request)) === 'store') {
+      // No cursor says where a snapshot in the store's order stopped: the pages it wrote do, even one written just
+      // before a crash and never heartbeated, which a dispatch may already have read and must not see rewritten.
+      const written = await snapshots.writtenPages(input.sendId);
+      progress.pages = written.pages;
+      progress.recipients = written.userIds.size;
+      resume = { skip: written.userIds };
+    }
     let page: { userIds: string[]; users: Document[] } = { userIds: [], users: [] };
     let pageEnd: AudienceCursor | null = progress.after;
     const writePage = async () => {
@@ -45,7 +54,7 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
       page = { userIds: [], users: [] };
       Context.current().heartbeat(progress);
     };
-    for await (const member of deps.users.streamAudience(send.request, progress.after)) {
+    for await (const member of deps.users.streamAudience(send.request, resume)) {
       page.userIds.push(member.userId);
       page.users.push(member.user);
       pageEnd = member.cursor;

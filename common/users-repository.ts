@@ -13,9 +13,19 @@ export interface AudienceCursor {
 export interface AudienceMember {
   userId: string;
   user: Document;
-  /** Where to resume the audience after this user. */
-  cursor: AudienceCursor;
+  /** Where to resume the audience after this user; null when it streams in the store's own order. */
+  cursor: AudienceCursor | null;
 }
+
+/**
+ * The order an audience streams in: by `_id` (resumed after a cursor), or the store's own order (resumed by skipping
+ * the ids already taken) where the store cannot stream `_id` order (FerretDB sorts a query's whole result in memory
+ * before answering its first batch).
+ */
+export type AudienceOrder = 'id' | 'store';
+
+/** Where an audience stream starts: after a cursor (`_id` order), or past the ids already taken (store order). */
+export type AudienceResume = { after: AudienceCursor | null } | { skip: ReadonlySet<string> };
 
 export interface AudienceSelector {
   recipients: string[];
@@ -79,6 +89,8 @@ export function cursorOf(id: unknown): AudienceCursor {
  * (`userFields`, README "Configuration"): the CRUD of `/users` and the audience reads of a send.
  */
 export class UsersRepository {
+  private sortsInMemory: Promise<boolean> | undefined;
+
   constructor(
     private readonly database: Database,
     private readonly fields: ServiceConfig['userFields'],
@@ -147,27 +159,57 @@ export class UsersRepository {
     return anyOf.length === 1 ? anyOf[0] : { $or: anyOf };
   }
 
+  /** Whether this audience streams in `_id` order or the store's own (see `AudienceOrder`). */
+  async audienceOrder(selector: AudienceSelector): Promise<AudienceOrder> {
+    if (this.isListedAudience(selector)) return 'id';
+    return (await this.storeSortsInMemory()) ? 'store' : 'id';
+  }
+
+  /** FerretDB (which names itself in `buildInfo`) sorts in memory; MongoDB walks the `_id` index. */
+  private storeSortsInMemory(): Promise<boolean> {
+    this.sortsInMemory ??= this.database.db
+      .admin()
+      .command({ buildInfo: 1 })
+      .then((info) => info.ferretdbVersion !== undefined)
+      .catch(() => false);
+    return this.sortsInMemory;
+  }
+
+  private isListedAudience(selector: AudienceSelector): boolean {
+    return (
+      this.fields.id === '_id' && selector.clusters.length === 0 && selector.recipients.length <= POINT_LOOKUP_AUDIENCE
+    );
+  }
+
   /**
-   * The audience (recipients ∪ clusters), each user once, in `_id` order from `after` on, streamed by one
-   * query: one pass over the store however large the audience (an indexed range on MongoDB, a single scan
-   * on FerretDB, where a paged query would scan the collection once per page). An audience of listed ids alone
-   * (no clusters, at most `POINT_LOOKUP_AUDIENCE` of them) is read by point lookups on `_id` instead, so that a
-   * small send costs the same whatever the size of the users collection.
+   * The audience (recipients ∪ clusters), each user once, streamed by one query: one pass over the store however
+   * large the audience (an indexed range on MongoDB, a single scan on FerretDB, where a paged query would scan the
+   * collection once per page). In `_id` order from `resume.after` on, or with `resume.skip` in the store's own order
+   * (`audienceOrder`), which FerretDB answers batch by batch as it scans instead of after sorting everything. An
+   * audience of listed ids alone (no clusters, at most `POINT_LOOKUP_AUDIENCE` of them) is read by point lookups on
+   * `_id` instead, so that a small send costs the same whatever the size of the users collection.
    */
-  async *streamAudience(selector: AudienceSelector, after: AudienceCursor | null): AsyncGenerator<AudienceMember> {
-    if (
-      this.fields.id === '_id' &&
-      selector.clusters.length === 0 &&
-      selector.recipients.length <= POINT_LOOKUP_AUDIENCE
-    ) {
+  async *streamAudience(selector: AudienceSelector, resume: AudienceResume): AsyncGenerator<AudienceMember> {
+    const after = 'after' in resume ? resume.after : null;
+    if (this.isListedAudience(selector)) {
       yield* this.listedAudience(selector.recipients, after);
       return;
     }
-    const filter = { $and: [this.audienceFilter(selector), afterCursor(after)] };
-    const cursor = this.database.users.find(filter).sort({ _id: 1 }).batchSize(1000);
+    const cursor =
+      'skip' in resume
+        ? this.database.users.find(this.audienceFilter(selector)).batchSize(1000)
+        : this.database.users
+            .find({ $and: [this.audienceFilter(selector), afterCursor(after)] })
+            .sort({ _id: 1 })
+            .batchSize(1000);
     try {
       for await (const doc of cursor) {
-        yield { userId: userIdToString(doc[this.fields.id] ?? doc._id), user: doc, cursor: cursorOf(doc._id) };
+        const userId = userIdToString(doc[this.fields.id] ?? doc._id);
+        if ('skip' in resume) {
+          if (!resume.skip.has(userId)) yield { userId, user: doc, cursor: null };
+        } else {
+          yield { userId, user: doc, cursor: cursorOf(doc._id) };
+        }
       }
     } finally {
       await cursor.close();

@@ -42,7 +42,7 @@ export async function measureMongo(database: Database, userFields: ServiceConfig
   const selector = { recipients: [], clusters: [BENCH_CLUSTER] };
   const streamAll = async () => {
     const ids: string[] = [];
-    for await (const member of users.streamAudience(selector, null)) ids.push(member.userId);
+    for await (const member of users.streamAudience(selector, { after: null })) ids.push(member.userId);
     return ids;
   };
   const ids = await streamAll();
