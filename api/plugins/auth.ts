@@ -31,7 +31,7 @@ export const DEFAULT_SCOPE: Scope = 'admin';
 
 /**
  * Paths that answer without an API key: health and metrics (`/-/`) for probes, the documentation for people, and the
- * providers' webhooks, which prove themselves by the token in their URL (api/routes/webhooks.ts).
+ * providers' webhooks, which prove themselves by the token in their URL (api/routes/webhooks/).
  */
 const PUBLIC_PREFIXES = ['/-/', '/documentation', '/webhooks/'];
 

@@ -1,0 +1,30 @@
+import { parse as parseQueryString } from 'node:querystring';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
+import { InboundMessages } from '../../services/inbound-messages';
+import { infobipReportRoutes } from './infobip-reports';
+import { twilioStatusRoutes } from './twilio-status';
+import { whatsappInboundRoutes } from './whatsapp-inbound';
+
+/**
+ * The providers' calls to this service (README "OS1-style messaging", "Two-way WhatsApp"): their delivery reports
+ * and WhatsApp's inbound messages. Each webhook checks that the call comes from whom this service gave the URL to
+ * (the `token` only this service computes; Twilio's signature with the account's auth token as well) and answers at
+ * once.
+ */
+export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { config, database, temporal } = app;
+  const retryWindowMs = config.service.callbacks.retryWindowMinutes * 60_000;
+  const workflows = { taskQueue: config.env.TEMPORAL_TASK_QUEUE, retryWindowMs };
+
+  // Twilio posts HTML forms. Parsed for every webhook, not Twilio's alone: a form posted to another one is refused by
+  // its token or its body's schema, never with a 415.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) =>
+    done(null, parseQueryString(body as string)),
+  );
+
+  const reports = new DeliveryReportForwarder(database, temporal, workflows);
+  await app.register(twilioStatusRoutes, { reports });
+  await app.register(infobipReportRoutes, { reports });
+  await app.register(whatsappInboundRoutes, { inbound: new InboundMessages(database, temporal, workflows) });
+};

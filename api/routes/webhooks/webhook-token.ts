@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import type { Env } from '../../../common/config';
+import { HttpError } from '../../../common/errors';
+import { verifyWebhookToken } from '../../../common/webhook-urls';
+import { errorResponses } from '../../schemas/common';
+
+export const webhookQuery = z.object({
+  token: z.string().max(200).optional(),
+  provider: z.string().max(200).optional().describe('The registered provider the report is about'),
+});
+
+export const unauthorized = errorResponses({ 401: 'The token or the provider signature is missing or wrong' });
+
+/** A provider is handed a URL and nothing else, so the token in it is the proof the call comes from whom we gave it. */
+export function refuseUnlessToken(env: Pick<Env, 'WEBHOOK_SECRET'>, path: string, token: string | undefined): void {
+  if (!verifyWebhookToken(env, path, token))
+    throw new HttpError(401, 'token: this webhook URL was not issued by this service');
+}

@@ -1,0 +1,90 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import { CallbackEvents, type CallbackPayload } from '../../common/callback-events';
+import { CONVERSATION_SIGNALS, type DeliveryStatusSignal } from '../../common/conversations';
+import type { Database } from '../../common/db';
+import { DeliveryReports, type DeliveryReport } from '../../common/delivery-reports';
+import { MessageRequestsRepository, parseMessageAddressKey } from '../../common/message-requests';
+import { postMessageCallbacks } from '../../workflows';
+
+/** Conversation ids (`conv-<uuid>`, README "Two-way WhatsApp"): the ledger's request id of a conversation's messages. */
+const CONVERSATION_ID_PREFIX = 'conv-';
+
+/**
+ * The providers' delivery reports once their webhook has checked them (README "OS1-style messaging"): each moves
+ * the ledger entry the provider's message id names forward (sent → delivered → read, or failed), and owes the
+ * request's callback one event per change, posted by a `postMessageCallbacks` workflow whose id names the change, so
+ * a repeated report starts nothing. A report of a conversation's message goes to the conversation instead.
+ */
+export class DeliveryReportForwarder {
+  private readonly reports: DeliveryReports;
+  private readonly callbackEvents: CallbackEvents;
+  private readonly requests: MessageRequestsRepository;
+
+  constructor(
+    database: Pick<
+      Database,
+      'providerMessages' | 'deliveries' | 'callbackEvents' | 'dispatchClaims' | 'messageRequests'
+    >,
+    private readonly temporal: Client,
+    private readonly options: { taskQueue: string; retryWindowMs: number },
+  ) {
+    this.reports = new DeliveryReports(database);
+    this.callbackEvents = new CallbackEvents(database);
+    this.requests = new MessageRequestsRepository(database);
+  }
+
+  async forward(report: DeliveryReport): Promise<void> {
+    const moved = await this.reports.apply(report);
+    if (!moved) return;
+    if (moved.requestId.startsWith(CONVERSATION_ID_PREFIX)) return this.signalConversation(moved.requestId, report);
+    const request = await this.requests.get(moved.requestId);
+    if (!request?.callback) return;
+    const [, channel, addressKey] = moved.deliveryKey.split('|');
+    const { n, addressIndex } = parseMessageAddressKey(addressKey);
+    const message = request.messages.find((candidate) => candidate.n === n && candidate.channel === channel);
+    if (!message) return;
+    const payload: CallbackPayload = {
+      eventId: `${moved.deliveryKey}|${report.status}`,
+      requestId: request._id,
+      messageId: message.messageId,
+      channel: message.channel,
+      to: message.to[addressIndex],
+      status: report.status,
+      providerMessageId: report.providerMessageId,
+      ...(report.code ? { code: report.code } : {}),
+      ...(report.error ? { error: report.error } : {}),
+      timestamp: new Date().toISOString(),
+    };
+    await this.callbackEvents.add([payload], [moved.deliveryKey]);
+    try {
+      await this.temporal.workflow.start(postMessageCallbacks, {
+        workflowId: `callbacks-${payload.eventId}`,
+        taskQueue: this.options.taskQueue,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        args: [{ requestId: request._id, retryWindowMs: this.options.retryWindowMs }],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+
+  /** The conversation posts the report to its status webhook. */
+  private async signalConversation(conversationId: string, report: DeliveryReport): Promise<void> {
+    const signal: DeliveryStatusSignal = {
+      providerMessageId: report.providerMessageId,
+      status: report.status,
+      ...(report.code ? { code: report.code } : {}),
+    };
+    try {
+      await this.temporal.workflow.getHandle(conversationId).signal(CONVERSATION_SIGNALS.deliveryStatus, signal);
+    } catch (error) {
+      // A conversation that has ended has no one left to tell; the ledger holds the status.
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
+}
