@@ -1,7 +1,6 @@
 /**
- * WhatsApp through Infobip's WhatsApp API, authenticated as the settings say: `Authorization: App <apiKey>`, or an
- * OAuth 2.0 client-credentials token (`POST {base}/auth/1/oauth2/token`) sent as `Authorization: Bearer <token>`,
- * cached until shortly before it expires and fetched again, once, when the API answers 401 (revoked or expired early).
+ * WhatsApp through Infobip's WhatsApp API, authenticated as the settings say (an `App` key or an OAuth token,
+ * infobip-oauth.ts).
  *
  * How one `WhatsappMessage` becomes Infobip messages:
  * - With a `template` (business-initiated, any time): one `POST /whatsapp/1/message/template` with the template's
@@ -21,19 +20,10 @@
  *   Every message of the set carries the same `notifyUrl`; reports of the extra media match no delivery.
  */
 import type { InfobipSettings } from '../../common/provider-settings';
-import { PermanentProviderError, TransientProviderError } from '../../common/errors';
 import type { ProviderReceipt, WhatsappButton, WhatsappMessage, WhatsappProvider } from './channel-interfaces';
-import { formBody, joinUrl, type ProviderHttpClient } from './http-client';
-
-/** Infobip's error JSON: `{ requestError: { serviceException: { messageId, text } } }`. */
-export const readInfobipError = (body: unknown) => {
-  const error = (body as { requestError?: { serviceException?: { messageId?: string; text?: string } } })?.requestError
-    ?.serviceException;
-  return { code: error?.messageId ? `INFOBIP_${error.messageId}` : undefined, detail: error?.text };
-};
-
-/** Refresh a little before Infobip's expiry so no request goes out with a token that dies in flight. */
-const EXPIRY_MARGIN_MS = 60_000;
+import { joinUrl, type ProviderHttpClient } from './http-client';
+import { readInfobipError } from './infobip-errors';
+import { InfobipAuthorization } from './infobip-oauth';
 
 /** A WhatsApp button's title holds at most 20 characters. */
 const BUTTON_TITLE_LENGTH = 20;
@@ -44,16 +34,6 @@ const URL_BUTTON_LABEL = 'Open link';
 export interface InfobipRequest {
   path: string;
   body: Record<string, unknown>;
-}
-
-/** The settings' two authentications, resolved: which one the schema accepted. */
-type InfobipAuth = { kind: 'apiKey'; apiKey: string } | { kind: 'oauth'; clientId: string; clientSecret: string };
-
-function authOf(settings: InfobipSettings): InfobipAuth {
-  if (settings.clientId && settings.clientSecret) {
-    return { kind: 'oauth', clientId: settings.clientId, clientSecret: settings.clientSecret };
-  }
-  return { kind: 'apiKey', apiKey: settings.apiKey ?? '' };
 }
 
 const isQuickReply = (button: WhatsappButton) => button.type === 'quickReply';
@@ -233,15 +213,9 @@ function messageIdOf(answer: { messageId?: string; messages?: { messageId?: stri
   return answer?.messageId ?? answer?.messages?.[0]?.messageId;
 }
 
-/** A refusal of our credentials (an expired or revoked token), not of the message. */
-const isUnauthorized = (error: unknown) =>
-  error instanceof PermanentProviderError && /(_UNAUTHORIZED|_401|HTTP_401)$/.test(error.code);
-
 export class InfobipProvider implements WhatsappProvider {
   private readonly baseUrl: string;
-  private readonly auth: InfobipAuth;
-  private token?: { value: string; expiresAt: number };
-  private pendingToken?: Promise<string>;
+  private readonly authorization: InfobipAuthorization;
 
   constructor(
     private readonly http: ProviderHttpClient,
@@ -249,45 +223,12 @@ export class InfobipProvider implements WhatsappProvider {
   ) {
     // The schema guarantees exactly one base URL and one authentication.
     this.baseUrl = (settings.baseUrl ?? settings.apiBaseUrl)!;
-    this.auth = authOf(settings);
+    this.authorization = new InfobipAuthorization(http, this.baseUrl, settings);
   }
 
-  private async fetchToken(clientId: string, clientSecret: string): Promise<string> {
-    const response = await this.http.call(
-      'infobip-oauth',
-      joinUrl(this.baseUrl, '/auth/1/oauth2/token'),
-      {
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: formBody({ client_id: clientId, client_secret: clientSecret, grant_type: 'client_credentials' }),
-      },
-      readInfobipError,
-    );
-    const json = response.json<{ access_token?: string; expires_in?: number }>();
-    if (!json?.access_token) {
-      throw new TransientProviderError('Infobip token endpoint returned no access_token', 'INFOBIP_TOKEN');
-    }
-    const lifetimeMs = (json.expires_in ?? 3600) * 1000;
-    this.token = {
-      value: json.access_token,
-      expiresAt: Date.now() + lifetimeMs - Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 2),
-    };
-    return json.access_token;
-  }
-
-  /** `App <key>`, or `Bearer <token>` with one token request at a time however many messages wait for it. */
-  private async authorization(): Promise<string> {
-    const auth = this.auth;
-    if (auth.kind === 'apiKey') return `App ${auth.apiKey}`;
-    if (this.token && this.token.expiresAt > Date.now()) return `Bearer ${this.token.value}`;
-    this.pendingToken ??= this.fetchToken(auth.clientId, auth.clientSecret).finally(
-      () => (this.pendingToken = undefined),
-    );
-    return `Bearer ${await this.pendingToken}`;
-  }
-
-  private async post({ path, body }: InfobipRequest): Promise<string | undefined> {
-    const send = (authorization: string) =>
-      this.http.call(
+  private post({ path, body }: InfobipRequest): Promise<string | undefined> {
+    return this.authorization.authorized(async (authorization) => {
+      const response = await this.http.call(
         'infobip',
         joinUrl(this.baseUrl, path),
         {
@@ -296,16 +237,8 @@ export class InfobipProvider implements WhatsappProvider {
         },
         readInfobipError,
       );
-    // A refused token request is not retried here: its credentials are what is wrong.
-    const authorization = await this.authorization();
-    try {
-      return messageIdOf((await send(authorization)).json());
-    } catch (error) {
-      if (this.auth.kind !== 'oauth' || !isUnauthorized(error)) throw error;
-      // The token died before its announced expiry: one new token, one more try.
-      if (this.token?.value === authorization.slice('Bearer '.length)) this.token = undefined;
-      return messageIdOf((await send(await this.authorization())).json());
-    }
+      return messageIdOf(response.json());
+    });
   }
 
   async sendWhatsapp(message: WhatsappMessage): Promise<ProviderReceipt> {

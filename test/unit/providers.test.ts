@@ -23,7 +23,7 @@ import {
 } from '../../activities/providers';
 import { readFcmError } from '../../activities/providers/fcm';
 import type { ProviderRequest } from '../../activities/providers/http-client';
-import { readInfobipError } from '../../activities/providers/infobip';
+import { readInfobipError } from '../../activities/providers/infobip-errors';
 import { readKaleyraError } from '../../activities/providers/kaleyra';
 import { classifySmtpError } from '../../activities/providers/smtp';
 import { readTwilioError } from '../../activities/providers/twilio';
