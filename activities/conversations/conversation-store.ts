@@ -30,30 +30,21 @@ export class ConversationStore {
     return found;
   }
 
-  /** Writes the transcript entry of a step once; a repeat of the step (a retried activity) changes nothing. */
+  /**
+   * Writes the transcript entry of a step once: a repeat of the step (a retried activity) changes nothing. A step tried
+   * again and again (a webhook call) passes `replaceDetail`, so that its entry holds its latest outcome, in place.
+   */
   async record(
     conversationId: string,
     key: string,
     kind: ConversationEventKind,
     detail: Record<string, unknown>,
+    { replaceDetail = false }: { replaceDetail?: boolean } = {},
   ): Promise<void> {
+    const firstWrite = { conversationId, kind, at: new Date(), createdAt: new Date() };
     await this.events.updateOne(
       { _id: `${conversationId}|${key}` },
-      { $setOnInsert: { conversationId, kind, at: new Date(), detail, createdAt: new Date() } },
-      { upsert: true },
-    );
-  }
-
-  /** Writes the entry of a step that is tried again and again (a webhook call): its latest outcome, kept in place. */
-  async recordLatest(
-    conversationId: string,
-    key: string,
-    kind: ConversationEventKind,
-    detail: Record<string, unknown>,
-  ): Promise<void> {
-    await this.events.updateOne(
-      { _id: `${conversationId}|${key}` },
-      { $set: { detail }, $setOnInsert: { conversationId, kind, at: new Date(), createdAt: new Date() } },
+      replaceDetail ? { $set: { detail }, $setOnInsert: firstWrite } : { $setOnInsert: { ...firstWrite, detail } },
       { upsert: true },
     );
   }

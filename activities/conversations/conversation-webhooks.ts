@@ -87,16 +87,22 @@ export async function callConversationWebhook(
     body,
     'messaging-service-conversations',
   );
-  await deps.store.recordLatest(conversationId, key, 'webhook_call', {
-    eventId,
-    target,
-    event: payload.event,
-    url: webhook.url,
-    attempts: attempt,
-    outcome: problem === undefined ? 'delivered' : 'retrying',
-    ...(httpStatus !== undefined ? { httpStatus } : {}),
-    ...(problem !== undefined ? { error: problem } : {}),
-  });
+  await deps.store.record(
+    conversationId,
+    key,
+    'webhook_call',
+    {
+      eventId,
+      target,
+      event: payload.event,
+      url: webhook.url,
+      attempts: attempt,
+      outcome: problem === undefined ? 'delivered' : 'retrying',
+      ...(httpStatus !== undefined ? { httpStatus } : {}),
+      ...(problem !== undefined ? { error: problem } : {}),
+    },
+    { replaceDetail: true },
+  );
   if (problem !== undefined) {
     throw ApplicationFailure.create({
       type: FAILURE_TYPES.callbackNotAccepted,
