@@ -1,46 +1,6 @@
 import { modeTemplateId, TemplatesRepository } from '../../common/templates-repository';
+import { SEED_TEMPLATES } from '../support/seed-004';
 import { startTestStack, type TestStack } from '../support/test-stack';
-
-/**
- * The seed's three template samples (seed 004, createTemplates), as written: only the URLs the seed prints as
- * "https //…" read as https://…, and its keys in their camelCase.
- */
-const SEED_TEMPLATES = {
-  sms: {
-    name: 'order sent',
-    mode: 'sms',
-    data: { body: 'your login otp is {{otp}}', externalRef: '1107900000188600009', originationNumber: '+123456789' },
-    isActive: true,
-    tags: ['os1'],
-  },
-  email: {
-    name: 'order processed',
-    mode: 'email',
-    data: {
-      body: 'dear customer,\n\nyour order with the order id {{orderId}} has been delivered successfully the awb number for your order is {{awbNumber}} thank you for choosing our service \n\nsincerely,\nthe {{companyName}} team',
-      subject: 'order delivered {{orderId}}',
-      format: 'text/plain',
-      from: '',
-    },
-    isActive: true,
-  },
-  whatsapp: {
-    name: 'order delivered',
-    mode: 'whatsapp',
-    data: {
-      body: 'dear {{name}}, your order {{orderId}} has been delivered successfully ',
-      externalRef: '1243234232',
-      from: '2424242842',
-      media: {
-        document: { url: 'https://example.com/document.pdf', filename: 'delivery receipt.pdf' },
-        image: { url: 'https://example.com/image.jpg' },
-      },
-      buttons: [{ url: { value: 'https://abc.com/{{1}}' } }, { 'quick reply': { value: 'confirm delivery' } }],
-    },
-    isActive: true,
-    tags: ['os1', 'delivery'],
-  },
-} as const;
 
 describe('mode templates (OS1 shape) in /templates', () => {
   let stack: TestStack;

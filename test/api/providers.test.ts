@@ -7,32 +7,8 @@ import { CredentialsCipher, type EncryptedCredentials } from '../../common/crede
 import { loggerOptions } from '../../common/logger';
 import { ProvidersRepository } from '../../common/providers-repository';
 import { verifyWebhookToken } from '../../common/webhook-urls';
+import { SEED_INFOBIP, SEED_SES } from '../support/seed-004';
 import { startTestStack, type TestStack } from '../support/test-stack';
-
-/** Seed 004's two registerProvider samples, as written: only `region "ap south 1"` reads as "ap-south-1". */
-const SEED_SES = {
-  name: 'aws ses external',
-  providerType: 'ses',
-  credentials: {
-    accessKeyId: 'yourAccessKeyId',
-    region: 'ap-south-1',
-    secretAccessKey: 'yourSecretAccessKey',
-    projectId: 'yourAccountIdForReference',
-  },
-  isActive: true,
-  isTenantDefault: true,
-};
-const SEED_INFOBIP = {
-  name: 'test infobip',
-  providerType: 'infobip',
-  credentials: {
-    clientId: 'your client id',
-    clientSecret: 'your client secret',
-    apiBaseUrl: 'https://api.infobip.com',
-  },
-  isActive: true,
-  isTenantDefault: true,
-};
 
 /** Secret values of credentials no answer, stored document or log line may hold. */
 const SECRETS = ['yourAccessKeyId', 'yourSecretAccessKey', 'your client id', 'your client secret'];

@@ -1,6 +1,7 @@
 import { freePort } from '../../scripts/local-stack';
 import type { SimulatorRecord } from '../../simulator/recorder';
 import { eventually, startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
+import { SEED_SES, SEED_TEMPLATES } from '../support/seed-004';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
@@ -12,20 +13,6 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 
 const APP_KEY = 'os1-app-key';
 const ADMIN_KEY = 'os1-admin-key';
-
-/** Seed 004's registerProvider sample as written (only its region reads "ap south 1" in the seed's text). */
-const SEED_SES = {
-  name: 'aws ses external',
-  providerType: 'ses',
-  credentials: {
-    accessKeyId: 'yourAccessKeyId',
-    region: 'ap-south-1',
-    secretAccessKey: 'yourSecretAccessKey',
-    projectId: 'yourAccountIdForReference',
-  },
-  isActive: true,
-  isTenantDefault: true,
-};
 
 /** The sms sample's "tfn provider": a toll-free number of its own, which a message's originationNumber overrides. */
 const TFN_PROVIDER = {
@@ -63,20 +50,13 @@ const seedTemplates = [
   },
   // The whatsapp sendMessage sample names these two; they take the shape of the seed's whatsapp template sample.
   {
+    ...SEED_TEMPLATES.whatsapp,
     name: 'order delivery otp',
-    mode: 'whatsapp',
     data: {
+      ...SEED_TEMPLATES.whatsapp.data,
       body: 'Dear {{name}}, the OTP for your order {{orderId}} is {{otp}}.',
       externalRef: 'order_delivery_otp',
-      from: '2424242842',
-      media: {
-        document: { url: 'https://example.com/document.pdf', filename: 'delivery receipt.pdf' },
-        image: { url: 'https://example.com/image.jpg' },
-      },
-      buttons: [{ url: { value: 'https://abc.com/{{1}}' } }, { 'quick reply': { value: 'confirm delivery' } }],
     },
-    isActive: true,
-    tags: ['os1', 'delivery'],
   },
   {
     name: 'order confirmation',
