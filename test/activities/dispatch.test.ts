@@ -2,9 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities, type SendActivities } from '../../activities';
 import { activityDepsOn } from '../../activities/activity-deps';
-import { SendsRepository } from '../../common/sends-repository';
-import type { SendRequest } from '../../common/types';
-import { insertUsers, person, simMessages } from '../support/fixtures';
+import { insertUsers, person, sendCreator, simMessages } from '../support/fixtures';
 import { quietTestLogger } from '../support/quiet-runtime';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -29,32 +27,10 @@ describe('dispatch activities', () => {
     await stack.sim('DELETE', '/faults');
   });
 
-  let sequence = 0;
-  async function createSend(request: Partial<SendRequest>): Promise<string> {
-    const sendId = `send-00000000-0000-0000-0000-${String(++sequence).padStart(12, '0')}`;
-    const now = new Date();
-    await new SendsRepository(stack.database).create({
-      _id: sendId,
-      workflowId: sendId,
-      kind: 'send',
-      status: 'running',
-      createdAt: now,
-      updatedAt: now,
-      request: {
-        channels: ['sms'],
-        recipients: [],
-        clusters: [],
-        messageTitle: 'Title {{user.name}}',
-        messageContent: 'Body {{user.name}}',
-        data: {},
-        emailAttachments: [],
-        emailCarbonCopies: [],
-        emailBlindCarbonCopies: [],
-        ...request,
-      },
-    });
-    return sendId;
-  }
+  const createSend = sendCreator(() => stack, '0000', {
+    messageTitle: 'Title {{user.name}}',
+    messageContent: 'Body {{user.name}}',
+  });
 
   const run = <T>(fn: () => Promise<T>, attempt = 1) =>
     new MockActivityEnvironment({ attempt }, { logger: quietTestLogger() }).run(fn);

@@ -3,9 +3,8 @@ import type { CommandStartedEvent, Document } from 'mongodb';
 import { createActivities, type SendActivities } from '../../activities';
 import { activityDepsOn } from '../../activities/activity-deps';
 import { connectDatabase, type Database } from '../../common/db';
-import { SendsRepository } from '../../common/sends-repository';
-import { batchCountsKey, missingRecipientsKey, type SendRequest } from '../../common/types';
-import { insertUsers, person, simMessages } from '../support/fixtures';
+import { batchCountsKey, missingRecipientsKey } from '../../common/types';
+import { insertUsers, person, sendCreator, simMessages } from '../support/fixtures';
 import { quietTestLogger } from '../support/quiet-runtime';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -78,32 +77,11 @@ describe('the store work of a send', () => {
   const run = <T>(fn: () => Promise<T>, attempt = 1): Promise<T> =>
     new MockActivityEnvironment({ attempt }, { logger: quietTestLogger() }).run(fn);
 
-  let sequence = 0;
-  async function createSend(request: Partial<SendRequest>): Promise<string> {
-    const sendId = `send-00000000-0000-0000-0001-${String(++sequence).padStart(12, '0')}`;
-    const now = new Date();
-    await new SendsRepository(stack.database).create({
-      _id: sendId,
-      workflowId: sendId,
-      kind: 'send',
-      status: 'running',
-      createdAt: now,
-      updatedAt: now,
-      request: {
-        channels: ['sms'],
-        recipients: [],
-        clusters: [],
-        messageTitle: 'Title',
-        messageContent: 'Your code is {{data.code}}',
-        data: { code: '1234' },
-        emailAttachments: [],
-        emailCarbonCopies: [],
-        emailBlindCarbonCopies: [],
-        ...request,
-      },
-    });
-    return sendId;
-  }
+  const createSend = sendCreator(() => stack, '0001', {
+    messageTitle: 'Title',
+    messageContent: 'Your code is {{data.code}}',
+    data: { code: '1234' },
+  });
 
   it('sends to one recipient id by point lookups only, without totalling the ledger', async () => {
     // Other users and other sends' deliveries: what a scan would read.

@@ -1,6 +1,7 @@
 import { ObjectId } from 'mongodb';
 import { randomUUID } from 'node:crypto';
-import type { SendDocument } from '../../common/types';
+import { SendsRepository } from '../../common/sends-repository';
+import type { SendDocument, SendRequest } from '../../common/types';
 import type { TestStack } from './test-stack';
 
 export interface SimMessage {
@@ -84,6 +85,44 @@ export async function storeRunningSend(stack: TestStack, createdAt: Date): Promi
   };
   await stack.database.sends.insertOne(send);
   return send;
+}
+
+/**
+ * Stores `running` sends the way the API stores one before it starts the workflow, and starts nothing: the sends an
+ * activity test hands the activities itself. Each request is taken over the file's `defaults` (an sms to nobody
+ * otherwise); ids count up in the file's own `series`: `send-00000000-0000-0000-<series>-000000000001`, …. The stack
+ * is read at each call, as a test starts its own in `beforeAll`.
+ */
+export function sendCreator(
+  stack: () => TestStack,
+  series: string,
+  defaults: Partial<SendRequest>,
+): (request: Partial<SendRequest>) => Promise<string> {
+  let sequence = 0;
+  return async (request) => {
+    const sendId = `send-00000000-0000-0000-${series}-${String(++sequence).padStart(12, '0')}`;
+    const now = new Date();
+    await new SendsRepository(stack().database).create({
+      _id: sendId,
+      workflowId: sendId,
+      kind: 'send',
+      status: 'running',
+      createdAt: now,
+      updatedAt: now,
+      request: {
+        channels: ['sms'],
+        recipients: [],
+        clusters: [],
+        data: {},
+        emailAttachments: [],
+        emailCarbonCopies: [],
+        emailBlindCarbonCopies: [],
+        ...defaults,
+        ...request,
+      },
+    });
+    return sendId;
+  };
 }
 
 /**
