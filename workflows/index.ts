@@ -1,4 +1,6 @@
-export { sendMessage, sagaSendMessage, sagaFailEvent, progressQuery } from './send-message';
+export { sendMessage } from './send-message';
+export { sagaSendMessage, sagaFailEvent } from './saga-send';
+export { progressQuery } from './send-progress';
 export { deliverMessages, postMessageCallbacks } from './deliver-messages';
 export { routeInboundMessage } from './route-inbound-message';
 export { conversation } from './conversation';

@@ -1,9 +1,6 @@
 import {
   ActivityFailure,
-  ContinueAsNew,
   continueAsNew,
-  isCancellation,
-  defineQuery,
   log,
   patched,
   proxyActivities,
@@ -15,15 +12,9 @@ import type { RetryPolicy } from '@temporalio/common';
 import type { SendActivities, DispatchInput, DispatchResult } from '../activities';
 import type { Channel } from '../common/config';
 import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/failure-types';
-import type { SagaFailEvent } from '../common/saga-fail-events';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
-import {
-  batchCountsKey,
-  missingRecipientsKey,
-  type DeliveryCounts,
-  type SendStatus,
-  type SendSummary,
-} from '../common/types';
+import type { SendStatus, SendSummary } from '../common/types';
+import { countDispatch, countMissingRecipients, progressQuery, type SendProgress } from './send-progress';
 
 /** How a send pages and batches its audience; the API fills it from the configuration (`fanOut`). */
 export interface FanOutOptions {
@@ -64,33 +55,6 @@ export interface SendMessageInput {
   recordId?: string;
 }
 
-export interface SendProgress {
-  /** For a retry: the last ledger key claimed. */
-  after: string | null;
-  /** Pages in the audience snapshot (for a retry: unknown until the last page, null). */
-  pageCount: number | null;
-  /** Recipients whose dispatches have started. */
-  recipientsResolved: number;
-  /** Pages whose dispatches have started; the next page to start. */
-  pagesDone: number;
-  dispatchesDone: number;
-  missingRecipients: number;
-  done: boolean;
-  /**
-   * The send's counts so far, from the results of its finished dispatches (README "Design": counts kept as the send
-   * goes), so that `finishSend` and `GET /sends/:id` need not total the ledger. Absent for a retry and for a send
-   * that started before they were kept; null once they could not be kept (the ledger is totalled instead).
-   */
-  counts?: DeliveryCounts | null;
-  /** Keys of batches whose results could not carry their counts (`batch_counts`), read by `finishSend`. */
-  batchesToRead?: string[];
-  /**
-   * Pages whose dispatches have all ended and whose snapshot still holds user documents, dropped by the next
-   * `loadAudiencePage` or by `finishSend`. Absent for a send that drops them all at the end.
-   */
-  pagesToDrop?: number[];
-}
-
 /**
  * Patch (README "Changing a workflow safely"): the first pages are dispatched while the audience snapshot goes on,
  * and the unknown recipients are recorded meanwhile, instead of one after the other.
@@ -103,46 +67,13 @@ export const DISPATCH_DURING_SNAPSHOT = 'dispatch-during-snapshot';
  */
 export const DROP_USERS_PER_PAGE = 'drop-users-per-page';
 
-/** Beyond this many batches to read, the counts are given up and `finishSend` totals the ledger. */
-const MAX_BATCHES_TO_READ = 2000;
-
-/** Adds one finished dispatch to the counts kept in `progress` (a pure function of the workflow's history). */
-function countDispatch(
-  progress: SendProgress,
-  channel: Channel,
-  batch: { sendId: string; userIds: string[]; page?: number },
-  result: DispatchResult | 'failed',
-): void {
-  const counts = progress.counts;
-  if (!counts) return;
-  const add = (status: 'sent' | 'failed' | 'skipped', count: number) => {
-    if (count === 0) return;
-    const perChannel = (counts[channel] ??= {});
-    perChannel[status] = (perChannel[status] ?? 0) + count;
-  };
-  if (result !== 'failed' && result.alreadyDone === 0 && result.failed === 0) {
-    add('sent', result.sent);
-    add('failed', result.failed);
-    add('skipped', result.skipped);
-  } else if (batch.page !== undefined && (progress.batchesToRead ?? []).length < MAX_BATCHES_TO_READ) {
-    // Some were done before, or failed: the dispatch stored its batch's final counts and failures
-    // (activities/dispatch/dispatch-deliveries.ts recordBatchCounts).
-    (progress.batchesToRead ??= []).push(batchCountsKey(batch.sendId, channel, batch.page, batch.userIds[0]));
-  } else {
-    progress.counts = null;
-  }
-}
-
-/** Live progress of a send: the Temporal UI's Queries tab, `GET /sends/:id`. */
-export const progressQuery = defineQuery<SendProgress>('progress');
-
 // Unlimited attempts: these only read and write our own stores or tell the Flow Manager, and must not be
 // lost to an outage. The Flow Manager event in particular is retried until it answers 2xx (README "Saga sends").
-const STORE_RETRY: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 seconds' };
+export const STORE_RETRY: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 seconds' };
 
 // These heartbeat every few seconds while they run (activities/keep-alive.ts): a crashed worker is noticed
 // within the heartbeat timeout, not the start-to-close timeout.
-const { recordMissingRecipients, loadAudiencePage, claimFailedDeliveries, finishSend, notifyFlowManager } =
+const { recordMissingRecipients, loadAudiencePage, claimFailedDeliveries, finishSend } =
   proxyActivities<SendActivities>({
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '20 seconds',
@@ -210,7 +141,7 @@ type Page = {
  * ledger, so a failed activity does not fail the send. A retry (`retryRound`) pages through the send's failed
  * deliveries instead of its audience. Deterministic: no I/O, no clocks, activities imported as types.
  */
-async function runSend(
+export async function runSend(
   input: SendMessageInput,
   continueRun: (next: SendMessageInput) => Promise<never>,
 ): Promise<SendSummary> {
@@ -228,18 +159,7 @@ async function runSend(
   setHandler(progressQuery, () => progress);
   const dispatch = dispatchers(retry, fanOut.heartbeatTimeoutMs);
 
-  const countMissing = (missing: number) => {
-    progress.missingRecipients = missing;
-    // Each is a USER_NOT_FOUND failure on every channel, in the ledger.
-    const counts = progress.counts;
-    if (!counts || missing === 0) return;
-    for (const channel of channels) {
-      const perChannel = (counts[channel] ??= {});
-      perChannel.failed = (perChannel.failed ?? 0) + missing;
-    }
-    // Their first failures, stored by recordMissingRecipients.
-    progress.batchesToRead?.push(missingRecipientsKey(sendId));
-  };
+  const countMissing = (missing: number) => countMissingRecipients(progress, sendId, channels, missing);
   // The snapshot and the unknown recipients of a first run still being taken while its first pages go out.
   let snapshotting: Promise<void> = Promise.resolve();
   if (!input.progress) {
@@ -368,37 +288,4 @@ async function runSend(
 
 export async function sendMessage(input: SendMessageInput): Promise<SendSummary> {
   return runSend(input, (next) => continueAsNew<typeof sendMessage>(next));
-}
-
-export interface SagaSendInput extends SendMessageInput {
-  saga: { sagaId: string; successEventLabel?: string; failEventLabel?: string };
-}
-
-/**
- * `/saga/send` (README "Saga sends"): the same send, then the Flow Manager event — the success label, or the fail label
- * when every dispatch failed or the send itself failed. The event activity retries until the Flow Manager
- * answers 2xx; without a label for the outcome no event is sent.
- */
-export async function sagaSendMessage(input: SagaSendInput): Promise<SendSummary> {
-  const { sagaId, successEventLabel, failEventLabel } = input.saga;
-  let summary: SendSummary;
-  try {
-    summary = await runSend(input, (next) => continueAsNew<typeof sagaSendMessage>({ ...input, ...next }));
-  } catch (error) {
-    if (isCancellation(error) || error instanceof ContinueAsNew) throw error;
-    if (failEventLabel) await notifyFlowManager({ sagaId, messageLabel: failEventLabel, sendId: input.sendId });
-    throw error;
-  }
-  const label = summary.status === 'failed' ? failEventLabel : successEventLabel;
-  if (label) await notifyFlowManager({ sagaId, messageLabel: label, sendId: input.sendId });
-  return summary;
-}
-
-/**
- * The fail event of a saga command refused (4xx or 5xx) before any send started (README "Saga sends"). The API starts
- * it with the saga's own workflow id (`saga-<sagaId>`), so a redelivered command does not send it twice and a saga
- * whose send has started gets no fail event from here; `notifyFlowManager` retries until the Flow Manager answers 2xx.
- */
-export async function sagaFailEvent(event: SagaFailEvent): Promise<void> {
-  await notifyFlowManager({ sagaId: event.sagaId, messageLabel: event.messageLabel });
 }

@@ -4,7 +4,7 @@ import { badRequest, notFound } from '../../common/errors';
 import { isSendId } from '../../common/ids';
 import type { SendDocument } from '../../common/types';
 import { progressQuery } from '../../workflows';
-import type { SendProgress } from '../../workflows/send-message';
+import type { SendProgress } from '../../workflows/send-progress';
 import { errorResponses } from '../schemas/common';
 import { sendAcceptedSchema } from '../schemas/send';
 import {

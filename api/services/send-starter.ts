@@ -6,7 +6,8 @@ import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import type { SendsRepository } from '../../common/sends-repository';
 import type { SendDocument, SendKind, SendRequest } from '../../common/types';
 import { sagaSendMessage, sendMessage } from '../../workflows';
-import type { SagaSendInput, SendMessageInput } from '../../workflows/send-message';
+import type { SagaSendInput } from '../../workflows/saga-send';
+import type { SendMessageInput } from '../../workflows/send-message';
 import { refusedSaga } from './saga-fail-events';
 
 export type SagaOptions = SagaSendInput['saga'];

@@ -1,0 +1,86 @@
+import { defineQuery } from '@temporalio/workflow';
+import type { DispatchResult } from '../activities';
+import type { Channel } from '../common/config';
+import { batchCountsKey, missingRecipientsKey, type DeliveryCounts } from '../common/types';
+
+/**
+ * Where a send stands, carried across `continueAsNew` and answered by the `progress` query, with the counts it keeps
+ * as it goes (README "Design"): pure functions of the workflow's history, so replays add up the same.
+ */
+export interface SendProgress {
+  /** For a retry: the last ledger key claimed. */
+  after: string | null;
+  /** Pages in the audience snapshot (for a retry: unknown until the last page, null). */
+  pageCount: number | null;
+  /** Recipients whose dispatches have started. */
+  recipientsResolved: number;
+  /** Pages whose dispatches have started; the next page to start. */
+  pagesDone: number;
+  dispatchesDone: number;
+  missingRecipients: number;
+  done: boolean;
+  /**
+   * The send's counts so far, from the results of its finished dispatches (README "Design": counts kept as the send
+   * goes), so that `finishSend` and `GET /sends/:id` need not total the ledger. Absent for a retry and for a send
+   * that started before they were kept; null once they could not be kept (the ledger is totalled instead).
+   */
+  counts?: DeliveryCounts | null;
+  /** Keys of batches whose results could not carry their counts (`batch_counts`), read by `finishSend`. */
+  batchesToRead?: string[];
+  /**
+   * Pages whose dispatches have all ended and whose snapshot still holds user documents, dropped by the next
+   * `loadAudiencePage` or by `finishSend`. Absent for a send that drops them all at the end.
+   */
+  pagesToDrop?: number[];
+}
+
+/** Live progress of a send: the Temporal UI's Queries tab, `GET /sends/:id`. */
+export const progressQuery = defineQuery<SendProgress>('progress');
+
+/** Beyond this many batches to read, the counts are given up and `finishSend` totals the ledger. */
+const MAX_BATCHES_TO_READ = 2000;
+
+/** Adds one finished dispatch to the counts kept in `progress` (a pure function of the workflow's history). */
+export function countDispatch(
+  progress: SendProgress,
+  channel: Channel,
+  batch: { sendId: string; userIds: string[]; page?: number },
+  result: DispatchResult | 'failed',
+): void {
+  const counts = progress.counts;
+  if (!counts) return;
+  const add = (status: 'sent' | 'failed' | 'skipped', count: number) => {
+    if (count === 0) return;
+    const perChannel = (counts[channel] ??= {});
+    perChannel[status] = (perChannel[status] ?? 0) + count;
+  };
+  if (result !== 'failed' && result.alreadyDone === 0 && result.failed === 0) {
+    add('sent', result.sent);
+    add('failed', result.failed);
+    add('skipped', result.skipped);
+  } else if (batch.page !== undefined && (progress.batchesToRead ?? []).length < MAX_BATCHES_TO_READ) {
+    // Some were done before, or failed: the dispatch stored its batch's final counts and failures
+    // (activities/dispatch/dispatch-deliveries.ts recordBatchCounts).
+    (progress.batchesToRead ??= []).push(batchCountsKey(batch.sendId, channel, batch.page, batch.userIds[0]));
+  } else {
+    progress.counts = null;
+  }
+}
+
+/** Counts the listed recipient ids that match no user: each a USER_NOT_FOUND failure on every channel, in the ledger. */
+export function countMissingRecipients(
+  progress: SendProgress,
+  sendId: string,
+  channels: Channel[],
+  missing: number,
+): void {
+  progress.missingRecipients = missing;
+  const counts = progress.counts;
+  if (!counts || missing === 0) return;
+  for (const channel of channels) {
+    const perChannel = (counts[channel] ??= {});
+    perChannel.failed = (perChannel.failed ?? 0) + missing;
+  }
+  // Their first failures, stored by recordMissingRecipients.
+  progress.batchesToRead?.push(missingRecipientsKey(sendId));
+}
