@@ -8,6 +8,7 @@ import { batchCountsKey, type DeliveryDocument, type DeliveryStatus, type Failur
 import type { SendContext, SendContextCache } from '../send-context';
 import type { UserLoader } from '../user-loader';
 import { withRegisteredProvider, type RegisteredProviders } from '../providers/registered-providers';
+import { failIfNotAllAttempted, failIfRetrying } from './batch-end';
 import { attemptDelivery, type DeliveryDeps } from './deliver';
 import { OutcomeWriter } from './outcome-writer';
 
@@ -197,11 +198,8 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
   const attempts = results.filter((attempt) => attempt !== undefined);
   if (attempts.length < pending.length) {
     context.log.info('dispatch batch cancelled', { sendId, channel, size: userIds.length, attempted: attempts.length });
-    throw ApplicationFailure.create({
-      type: FAILURE_TYPES.cancelled,
-      message: `${pending.length - attempts.length} of ${pending.length} ${channel} deliveries were not attempted: the activity was cancelled`,
-    });
   }
+  failIfNotAllAttempted(channel, 'deliveries', pending.length, attempts.length);
 
   for (const { outcome } of attempts) {
     if (outcome.status === 'sent') result.sent++;
@@ -216,16 +214,7 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
     ...result,
     retrying: retrying.length,
   });
-  if (retrying.length > 0) {
-    const first = retrying[0].outcome;
-    const retryAfterMs = Math.max(0, ...retrying.map((attempt) => attempt.retryAfterMs ?? 0));
-    throw ApplicationFailure.create({
-      type: FAILURE_TYPES.transientProvider,
-      message: `${retrying.length} of ${pending.length} ${channel} deliveries will be retried: ${first.error}`,
-      details: [{ code: first.code, result }],
-      nextRetryDelay: retryAfterMs > 0 ? retryAfterMs : undefined,
-    });
-  }
+  failIfRetrying(channel, 'deliveries', pending.length, retrying, result);
   // Its result says how this run's deliveries ended, not how the ones done before it did, nor the failures' codes.
   if (result.alreadyDone > 0 || result.failed > 0) {
     await recordBatchCounts(

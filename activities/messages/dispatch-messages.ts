@@ -1,8 +1,7 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { CallbackEvents, CallbackPayload } from '../../common/callback-events';
 import { SharedLoads, mapWithConcurrency } from '../../common/concurrency';
 import { PermanentProviderError } from '../../common/errors';
-import { FAILURE_TYPES } from '../../common/failure-types';
 import type { DeliveryReports, ReportingProvider } from '../../common/delivery-reports';
 import type { DeliveryOutcome, Ledger } from '../../common/ledger';
 import {
@@ -14,6 +13,7 @@ import {
 } from '../../common/message-requests';
 import { deliveryKey, type DeliveryDocument } from '../../common/types';
 import { providerWebhookUrl } from '../../common/webhook-urls';
+import { failIfNotAllAttempted, failIfRetrying } from '../dispatch/batch-end';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
 import { OutcomeWriter } from '../dispatch/outcome-writer';
 import type { ProviderReceipt } from '../providers';
@@ -273,15 +273,12 @@ export async function dispatchMessages(
   }
 
   const outcomes: DeliveryOutcome[] = [...attempted.values()].map(({ attempt }) => attempt.outcome);
-  if (outcomes.length < pending.length) {
-    throw ApplicationFailure.create({
-      type: FAILURE_TYPES.cancelled,
-      message: `${pending.length - outcomes.length} of ${pending.length} ${channel} messages were not attempted: the activity was cancelled`,
-    });
-  }
+  failIfNotAllAttempted(channel, 'messages', pending.length, outcomes.length);
   result.sent = outcomes.filter((outcome) => outcome.status === 'sent').length;
   result.failed = outcomes.filter((outcome) => outcome.status === 'failed').length;
-  const retrying = [...attempted.values()].filter(({ attempt }) => attempt.outcome.status === 'pending');
+  const retrying = [...attempted.values()]
+    .map(({ attempt }) => attempt)
+    .filter((attempt) => attempt.outcome.status === 'pending');
   context.log.info('message batch done', {
     requestId,
     channel,
@@ -289,15 +286,6 @@ export async function dispatchMessages(
     ...result,
     retrying: retrying.length,
   });
-  if (retrying.length > 0) {
-    const firstRetry = retrying[0].attempt;
-    const retryAfterMs = Math.max(0, ...retrying.map(({ attempt }) => attempt.retryAfterMs ?? 0));
-    throw ApplicationFailure.create({
-      type: FAILURE_TYPES.transientProvider,
-      message: `${retrying.length} of ${pending.length} ${channel} messages will be retried: ${firstRetry.outcome.error}`,
-      details: [{ code: firstRetry.outcome.code, result }],
-      nextRetryDelay: retryAfterMs > 0 ? retryAfterMs : undefined,
-    });
-  }
+  failIfRetrying(channel, 'messages', pending.length, retrying, result);
   return result;
 }

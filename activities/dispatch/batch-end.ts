@@ -1,0 +1,40 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Channel } from '../../common/config';
+import { FAILURE_TYPES } from '../../common/failure-types';
+import type { Attempt } from './deliver';
+
+/**
+ * How a dispatch batch ends when not every delivery is final, shared by `/send`'s and `/messages`' dispatches: the
+ * activity fails, and Temporal's retry takes up what is still pending (the ledger says which).
+ */
+
+/** Cancelled (shutdown grace ran out, or the workflow was cancelled): what was never attempted stays pending. */
+export function failIfNotAllAttempted(channel: Channel, noun: string, pending: number, attempted: number): void {
+  if (attempted >= pending) return;
+  throw ApplicationFailure.create({
+    type: FAILURE_TYPES.cancelled,
+    message: `${pending - attempted} of ${pending} ${channel} ${noun} were not attempted: the activity was cancelled`,
+  });
+}
+
+/**
+ * Transient failures: a retryable failure carrying the first one's code and the batch's result, retried after the
+ * longest `Retry-After` a provider asked for (else the retry policy's backoff).
+ */
+export function failIfRetrying(
+  channel: Channel,
+  noun: string,
+  pending: number,
+  retrying: Attempt[],
+  result: object,
+): void {
+  if (retrying.length === 0) return;
+  const first = retrying[0].outcome;
+  const retryAfterMs = Math.max(0, ...retrying.map((attempt) => attempt.retryAfterMs ?? 0));
+  throw ApplicationFailure.create({
+    type: FAILURE_TYPES.transientProvider,
+    message: `${retrying.length} of ${pending} ${channel} ${noun} will be retried: ${first.error}`,
+    details: [{ code: first.code, result }],
+    nextRetryDelay: retryAfterMs > 0 ? retryAfterMs : undefined,
+  });
+}
