@@ -2,10 +2,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type SendActivities } from '../../activities';
 import { activityDepsOn } from '../../activities/activity-deps';
 import { AudienceSnapshots } from '../../activities/audience-snapshots';
-import { SendsRepository } from '../../common/sends-repository';
 import { UsersRepository } from '../../common/users-repository';
-import type { SendRequest } from '../../common/types';
-import { insertUsers, person } from '../support/fixtures';
+import { insertUsers, person, sendCreator } from '../support/fixtures';
 import { quietTestLogger } from '../support/quiet-runtime';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -30,32 +28,7 @@ describe('the audience snapshot of a cluster', () => {
     await stack.close();
   });
 
-  let sequence = 0;
-  async function createSend(request: Partial<SendRequest>): Promise<string> {
-    const sendId = `send-00000000-0000-0000-0002-${String(++sequence).padStart(12, '0')}`;
-    const now = new Date();
-    await new SendsRepository(stack.database).create({
-      _id: sendId,
-      workflowId: sendId,
-      kind: 'send',
-      status: 'running',
-      createdAt: now,
-      updatedAt: now,
-      request: {
-        channels: ['sms'],
-        recipients: [],
-        clusters: [],
-        messageTitle: 'Title',
-        messageContent: 'Hi',
-        data: {},
-        emailAttachments: [],
-        emailCarbonCopies: [],
-        emailBlindCarbonCopies: [],
-        ...request,
-      },
-    });
-    return sendId;
-  }
+  const createSend = sendCreator(() => stack, '0002', { messageTitle: 'Title', messageContent: 'Hi' });
 
   async function pagesOf(sendId: string): Promise<string[][]> {
     const pages = await stack.database.audiencePages.find({ sendId }).toArray();
