@@ -41,6 +41,8 @@ export const envSchema = z.object({
   HTTP_PORT: port.default(3000),
   /** The worker's Prometheus `/metrics` (README "Metrics"); unset: the worker serves no metrics. */
   WORKER_METRICS_PORT: port.min(1).optional(),
+  /** A workflow bundle built ahead (`npm run build`: dist/workflow-bundle.js); unset: the worker bundles at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('messaging'),

@@ -29,7 +29,10 @@ export async function createWorker(
     connection,
     namespace: config.env.TEMPORAL_NAMESPACE,
     taskQueue: config.env.TEMPORAL_TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    // A bundle built ahead (`npm run build`, worker/workflow-bundle.ts) spares the worker webpack and its memory.
+    ...(config.env.WORKFLOW_BUNDLE_PATH
+      ? { workflowBundle: { codePath: config.env.WORKFLOW_BUNDLE_PATH } }
+      : { workflowsPath: require.resolve('../workflows') }),
     activities,
     // Inputs, results and failure messages are stored encrypted (README "Encryption of workflow data"); a prebuilt
     // `workflowBundle` must be bundled with `FAILURE_CONVERTER_PATH` too.

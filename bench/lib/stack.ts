@@ -19,6 +19,7 @@ import {
   type ManagedProcess,
 } from '../../scripts/local-stack';
 import { startSimulator, type RunningSimulator } from '../../simulator';
+import { writeWorkflowBundle } from '../../worker/workflow-bundle';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -84,7 +85,9 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
     `temporal 127.0.0.1:${temporalPort}, mongodb ${mongoUrl}${ferretdb ? ' (FerretDB on SQLite)' : ''}, work dir ${workDir}`,
   );
 
-  const simulator = await startSimulator({});
+  // The workers load the workflows bundled ahead, as the image's worker does (README "Deploy").
+  const workflowBundlePath = path.join(workDir, 'workflow-bundle.js');
+  const [simulator] = await Promise.all([startSimulator({}), writeWorkflowBundle(workflowBundlePath)]);
   const env: Record<string, string> = {
     // The simulator's credentials for what is not set below (common/profiles.ts PROFILE_DEFAULTS).
     MESSAGING_PROFILE: 'development',
@@ -102,7 +105,8 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
     INFOBIP_BASE_URL: simulator.httpUrl,
     FLOW_MANAGER_URL: simulator.httpUrl,
     SEND_WAIT_MS: '30000',
-    // info, not warn: the worker's "worker started" line tells us its workflow bundle is built.
+    WORKFLOW_BUNDLE_PATH: workflowBundlePath,
+    // info, not warn: the worker's "worker started" line tells us it polls.
     LOG_LEVEL: 'info',
   };
   const config = loadConfig(env);

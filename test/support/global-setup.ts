@@ -1,8 +1,6 @@
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FAILURE_CONVERTER_PATH } from '../../common/data-converter';
 import {
   ensureFcmServiceAccount,
   freePort,
@@ -10,6 +8,7 @@ import {
   startTemporal,
   type ManagedProcess,
 } from '../../scripts/local-stack';
+import { writeWorkflowBundle } from '../../worker/workflow-bundle';
 
 declare global {
   var __MESSAGING_TEST_SERVERS__: ManagedProcess[] | undefined;
@@ -29,14 +28,8 @@ export default async function globalSetup(): Promise<void> {
   ]);
   globalThis.__MESSAGING_TEST_SERVERS__ = [temporal, ferretdb];
 
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    // The worker's failure converter (createWorker), which a prebuilt bundle must carry itself.
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-  });
   const bundlePath = path.join(workDir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
+  await writeWorkflowBundle(bundlePath);
 
   process.env.TEST_WORK_DIR = workDir;
   // Node 20 here; the AWS SDK's notice that its later versions need Node 22 is not a test result.

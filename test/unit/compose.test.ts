@@ -127,7 +127,14 @@ const builtFiles = builtEntryPoints();
  * point, or an npm script that is one. tsx and the sources are not in that image.
  */
 function productionCommandProblem(command: string[]): string | undefined {
-  const [program, ...args] = command;
+  // An npm script may set variables first (`WORKFLOW_BUNDLE_PATH=… node …`): each must be one of the schema's.
+  const assignments = command.slice(
+    0,
+    command.findIndex((word) => !/^[A-Z_]+=/.test(word)),
+  );
+  const unknown = assignments.map((word) => word.split('=')[0]).find((name) => !(name in envSchema.shape));
+  if (unknown) return `sets ${unknown}, not a variable of the configuration schema`;
+  const [program, ...args] = command.slice(assignments.length);
   if (program === 'npm') {
     const script = args[0] === 'run' ? args[1] : args[0];
     const body = packageJson.scripts[script];
