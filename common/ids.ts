@@ -6,9 +6,14 @@ import { createHash, randomUUID } from 'node:crypto';
  */
 export const newSendId = (): string => `send-${randomUUID()}`;
 
+const keyDigest = (key: string): string => createHash('sha256').update(key).digest('hex').slice(0, 32);
+
 /** Idempotency keys are hashed so any client string becomes a safe, bounded workflow id. */
-export const idempotentSendId = (key: string): string =>
-  `send-idem-${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+export const idempotentSendId = (key: string): string => `send-idem-${keyDigest(key)}`;
+
+/** The request id (and workflow id) of a `POST /messages` with an `Idempotency-Key`; `msg-<uuid>` without one. */
+export const messageRequestId = (idempotencyKey?: string): string =>
+  idempotencyKey === undefined ? `msg-${randomUUID()}` : `msg-idem-${keyDigest(idempotencyKey)}`;
 
 /**
  * The workflow id of a saga: its send (`sagaSendMessage`), or the fail event of a command that started none

@@ -1,5 +1,5 @@
 import type { Collection, Document } from 'mongodb';
-import type { Database } from './db';
+import { isDuplicateKey, type Database } from './db';
 import type { TemplateButton, TemplateMedia } from './templates-repository';
 
 /** The channels of `POST /messages` (seed 004): one array of message objects each. */
@@ -35,8 +35,10 @@ export interface StoredMessage {
 export type MessageRequestStatus = 'running' | 'completed' | 'failed';
 
 export interface MessageRequestDocument {
-  /** `msg-<uuid>`: also the workflow id. */
+  /** `msg-<uuid>`, or `msg-idem-<hash>` for an `Idempotency-Key`: also the workflow id. */
   _id: string;
+  /** The digest of the body of a request with an `Idempotency-Key`: a repeat with another body is refused. */
+  requestDigest?: string;
   /** The notification it was sent by (`POST /messages/notifications`). */
   notification?: string;
   /** The API key that asked (`AuthenticatedKey.id`), whose secret signs the callbacks; null without `API_KEYS`. */
@@ -66,8 +68,17 @@ export class MessageRequestsRepository {
     this.requests = database.messageRequests;
   }
 
-  async create(request: MessageRequestDocument): Promise<void> {
-    await this.requests.insertOne(request as unknown as Document);
+  /** Stores a new request; when its id is taken (a repeated `Idempotency-Key`), leaves it and answers the stored one. */
+  async createOrGet(request: MessageRequestDocument): Promise<MessageRequestDocument> {
+    try {
+      await this.requests.insertOne(request as unknown as Document);
+      return request;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const stored = await this.get(request._id);
+      if (!stored) throw error;
+      return stored;
+    }
   }
 
   async get(requestId: string): Promise<MessageRequestDocument | null> {

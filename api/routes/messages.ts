@@ -9,16 +9,24 @@ import {
   callbackSecretSchema,
   messagesAcceptedSchema,
   messagesBodySchema,
+  messagesHeadersSchema,
   messagesStatusSchema,
   notificationMessagesBodySchema,
   requestIdParams,
 } from '../schemas/messages';
 import { describeRequest } from '../services/message-requests';
+import { messagesRequestDigest, type IdempotencyOptions } from '../services/request-digest';
+
+/** The request's `Idempotency-Key` with the digest of its body (and of the notification named, if any). */
+function idempotencyOf(key: string | undefined, body: unknown): IdempotencyOptions | undefined {
+  return key === undefined ? undefined : { key, digest: messagesRequestDigest(body) };
+}
 
 const refusals = errorResponses({
   400: 'A field is malformed: too many addresses, a bad email or phone, a template of another channel',
   404: 'A template or provider named does not exist',
   409: 'A template or provider named is inactive',
+  422: 'The Idempotency-Key was used for a different request',
   503: 'WEBHOOK_SECRET is unset (callbacks), or MongoDB or Temporal cannot be reached',
 });
 
@@ -41,12 +49,16 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Send templated messages to raw addresses over sms, email and whatsapp, in bulk',
         description:
           'At most 1,000 message objects, each to at most 50 addresses (to, cc and bcc together). Answers 202 at once; every status change of every address is POSTed to callback.url, signed.',
+        headers: messagesHeadersSchema,
         body: messagesBodySchema,
         response: { 202: messagesAcceptedSchema, ...refusals },
       },
     },
     async (request, reply) => {
-      const accepted = await messageRequests.accept(request.body, { apiKeyId: request.apiKey?.id ?? null });
+      const accepted = await messageRequests.accept(request.body, {
+        apiKeyId: request.apiKey?.id ?? null,
+        idempotency: idempotencyOf(request.headers['idempotency-key'], request.body),
+      });
       request.log.info({ requestId: accepted.requestId, messages: accepted.messages.length }, 'messages accepted');
       return reply.code(202).header('location', accepted.statusUrl).send(accepted);
     },
@@ -61,6 +73,7 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['messages'],
         operationId: 'sendNotificationMessages',
         summary: 'Send by an enabled notification: its templates, per channel',
+        headers: messagesHeadersSchema,
         body: notificationMessagesBodySchema,
         response: {
           202: messagesAcceptedSchema,
@@ -96,7 +109,11 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
       );
       const accepted = await messageRequests.accept(
         { callback: rest.callback, ...withTemplates },
-        { apiKeyId: request.apiKey?.id ?? null, notification: name },
+        {
+          apiKeyId: request.apiKey?.id ?? null,
+          notification: name,
+          idempotency: idempotencyOf(request.headers['idempotency-key'], request.body),
+        },
       );
       return reply.code(202).header('location', accepted.statusUrl).send(accepted);
     },

@@ -148,6 +148,17 @@ export const messagesStatusSchema = z
   })
   .describe("The request, each address's status, the callbacks posted");
 
+export const messagesHeadersSchema = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      'Repeating the request answers the same request id and sends nothing twice; the key with a different body is a 422',
+    ),
+});
+
 export const requestIdParams = z.object({ requestId: z.string().min(1).max(100) });
 
 export const callbackSecretSchema = z

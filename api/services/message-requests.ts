@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { CallbackEvents } from '../../common/callback-events';
 import type { AppConfig } from '../../common/config';
 import { badRequest, conflict, HttpError, notFound } from '../../common/errors';
+import { messageRequestId } from '../../common/ids';
 import { ProviderChoice } from './provider-choice';
+import type { IdempotencyOptions } from './request-digest';
 import type { Ledger } from '../../common/ledger';
 import {
   messageAddressKey,
@@ -103,9 +104,13 @@ export function planMessageBatches(messages: Pick<StoredMessage, 'n' | 'channel'
 export class MessageRequests {
   constructor(private readonly deps: MessageRequestDeps) {}
 
+  /**
+   * With an `Idempotency-Key` the request id is derived from the key: a repeated request (the same body) answers the
+   * stored request and starts its workflow if a crash stopped the first before that; another body is a 422.
+   */
   async accept(
     body: IncomingMessages,
-    options: { apiKeyId: string | null; notification?: string },
+    options: { apiKeyId: string | null; notification?: string; idempotency?: IdempotencyOptions },
   ): Promise<AcceptedMessages> {
     const incoming = MESSAGE_CHANNELS.flatMap((channel) =>
       (body[channel] ?? []).map((message, index) => ({ channel, message, field: `${channel}[${index}]` })),
@@ -120,10 +125,11 @@ export class MessageRequests {
       throw new HttpError(503, 'callback: WEBHOOK_SECRET is not set, so callbacks cannot be signed');
     }
 
-    const requestId = `msg-${randomUUID()}`;
+    const { idempotency } = options;
+    const requestId = messageRequestId(idempotency?.key);
     const templates = new Map<string, Promise<ModeTemplateDocument | null>>();
     const providerChoice = new ProviderChoice(this.deps);
-    const messages: StoredMessage[] = [];
+    let messages: StoredMessage[] = [];
     for (const [index, { channel, message, field }] of incoming.entries()) {
       const addressCount = message.to.length + (message.cc?.length ?? 0) + (message.bcc?.length ?? 0);
       if (addressCount > MAX_ADDRESSES_PER_MESSAGE) {
@@ -156,8 +162,9 @@ export class MessageRequests {
     }
 
     const now = new Date();
-    await this.deps.requests.create({
+    const stored = await this.deps.requests.createOrGet({
       _id: requestId,
+      ...(idempotency ? { requestDigest: idempotency.digest } : {}),
       ...(options.notification ? { notification: options.notification } : {}),
       apiKeyId: options.apiKeyId,
       ...(body.callback ? { callback: { url: body.callback.url, meta: body.callback.meta ?? {} } } : {}),
@@ -166,6 +173,11 @@ export class MessageRequests {
       createdAt: now,
       updatedAt: now,
     });
+    if (stored.requestDigest !== idempotency?.digest) {
+      throw new HttpError(422, `Idempotency-Key: ${idempotency?.key} was used for a different request`);
+    }
+    // The stored request's messages: a provider chosen as the tenant default may have changed since the first time.
+    messages = stored.messages;
     const input: DeliverMessagesInput = {
       requestId,
       batches: planMessageBatches(messages),
@@ -175,28 +187,42 @@ export class MessageRequests {
         ? { callbacks: { retryWindowMs: this.deps.config.service.callbacks.retryWindowMinutes * 60_000 } }
         : {}),
     };
-    const channels = [...new Set(messages.map((message) => message.channel))];
-    await this.deps.temporal.workflow.start(deliverMessages, {
-      workflowId: requestId,
-      taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.channels, value: channels }],
-      // Counts and names, never addresses or data (README "Encryption of workflow data").
-      memo: {
-        kind: 'messages',
-        channels,
-        messages: messages.length,
-        addresses: messages.reduce((sum, message) => sum + message.to.length, 0),
-        notification: options.notification ?? null,
-      },
-      args: [input],
-    });
+    await this.startWorkflow(requestId, input, messages, options.notification);
     return {
       requestId,
       workflowId: requestId,
       statusUrl: `/messages/${encodeURIComponent(requestId)}`,
       messages: messages.map(({ messageId, channel, to }) => ({ messageId, channel, to, status: 'queued' })),
     };
+  }
+
+  /** Starts the request's `deliverMessages`, once: a repeated request finds it started. */
+  private async startWorkflow(
+    requestId: string,
+    input: DeliverMessagesInput,
+    messages: StoredMessage[],
+    notification: string | undefined,
+  ): Promise<void> {
+    const channels = [...new Set(messages.map((message) => message.channel))];
+    await this.deps.temporal.workflow
+      .start(deliverMessages, {
+        workflowId: requestId,
+        taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.channels, value: channels }],
+        // Counts and names, never addresses or data (README "Encryption of workflow data").
+        memo: {
+          kind: 'messages',
+          channels,
+          messages: messages.length,
+          addresses: messages.reduce((sum, message) => sum + message.to.length, 0),
+          notification: notification ?? null,
+        },
+        args: [input],
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      });
   }
 
   /** The request with each address's status from the ledger; null for an unknown id. */

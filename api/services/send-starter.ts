@@ -8,15 +8,10 @@ import type { SendDocument, SendKind, SendRequest } from '../../common/types';
 import { sagaSendMessage, sendMessage } from '../../workflows';
 import type { SagaSendInput } from '../../workflows/saga-send';
 import type { SendMessageInput } from '../../workflows/send-message';
+import type { IdempotencyOptions } from './request-digest';
 import { refusedSaga } from './saga-fail-events';
 
 export type SagaOptions = SagaSendInput['saga'];
-
-/** A client's `Idempotency-Key` and the digest of its request's body (`requestDigest`). */
-export interface IdempotencyOptions {
-  key: string;
-  digest: string;
-}
 
 type SendWorkflow = typeof sendMessage | typeof sagaSendMessage;
 

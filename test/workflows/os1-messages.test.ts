@@ -1,5 +1,6 @@
 import { freePort } from '../../scripts/local-stack';
 import { eventually, startCallbackReceiver as startReceiver } from '../support/callback-receiver';
+import { simMessages } from '../support/fixtures';
 import { sleep } from '../support/http-sends';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -168,6 +169,38 @@ describe('OS1 messaging: POST /messages on the real stack', () => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it('takes a repeated Idempotency-Key once: the same request, one workflow, each address sent once', async () => {
+    const body = {
+      sms: [{ template: 'order sent', to: [{ countryCode: '1', number: '4155550177' }], data: { otp: '771199' } }],
+    };
+    const headers = { 'idempotency-key': 'os1-idem-1' };
+    const send = (payload: object) => stack.app.inject({ method: 'POST', url: '/messages', payload, headers });
+    const [first, again] = await Promise.all([send(body), send(body)]);
+    expect([first.statusCode, again.statusCode]).toEqual([202, 202]);
+    expect(again.json()).toEqual(first.json());
+    const { requestId } = first.json();
+    expect(requestId).toMatch(/^msg-idem-/);
+    expect((await send(body)).json()).toEqual(first.json());
+
+    const status = await eventually(
+      async () => (await stack.app.inject({ method: 'GET', url: `/messages/${requestId}` })).json(),
+      (answer) => answer.status === 'completed',
+    );
+    expect(status.status).toBe('completed');
+    const sms = (await simMessages(stack, 'channel=sms')).filter((message) => message.body?.includes('771199'));
+    expect(sms).toHaveLength(1);
+
+    // The key with another body starts nothing and names the header.
+    const other = await send({
+      sms: [{ template: 'order sent', to: [{ countryCode: '1', number: '4155550177' }], data: { otp: '000000' } }],
+    });
+    expect(other.statusCode).toBe(422);
+    expect(other.json().message).toMatch(/^Idempotency-Key: os1-idem-1 was used for a different request/);
+    // Without a key every request is a new one.
+    const [plain, plainAgain] = await Promise.all([post('/messages', body), post('/messages', body)]);
+    expect(plain.json().requestId).not.toBe(plainAgain.json().requestId);
   });
 
   it('sends 1,000 message objects in one request, one workflow, every address once', async () => {
