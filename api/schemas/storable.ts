@@ -5,9 +5,10 @@ import { HttpError } from '../../common/errors';
 /**
  * Free-form values (user fields, `data`, `pushData`, a saga's payload) are stored as they come, so they must
  * be storable on both databases the service runs on (README "Design"): MongoDB and FerretDB refuse field names that
- * start with `$` or contain `.` (and empty update paths), BSON refuses NUL in a name, FerretDB refuses arrays
- * directly inside arrays, MongoDB more than 100 levels of nesting. Without these checks such bodies reached the
- * database and answered 500 (a megabyte of `[[[…` after two minutes on FerretDB).
+ * start with `$` or contain `.` (and empty update paths), BSON refuses NUL in a name, FerretDB cannot read back a
+ * name with another control character and refuses arrays directly inside arrays, MongoDB more than 100 levels of
+ * nesting. Without these checks such bodies reached the database and answered 500 (a megabyte of `[[[…` after two
+ * minutes on FerretDB).
  *
  * Nesting is counted from the free-form value, which sits a few levels down in its document (`request.data`).
  */
@@ -25,7 +26,11 @@ function fieldNameProblem(name: string): string | undefined {
   if (name === '') return 'field names must not be empty';
   if (name.startsWith('$')) return 'field names must not start with "$"';
   if (name.includes('.')) return 'field names must not contain "."';
+  // BSON ends a name at NUL; FerretDB stores the other control characters in a name unescaped, which leaves its
+  // SQLite storage unreadable: every later query of the collection fails (found by test/api/fuzz.test.ts).
   if (name.includes('\u0000')) return 'field names must not contain NUL';
+  if ([...name].some((character) => character < ' '))
+    return 'field names must not contain control characters (U+0001 to U+001F)';
   return undefined;
 }
 

@@ -199,7 +199,7 @@ const uncompilable = fc.constantFrom(
   'a {{#if x}} b',
 );
 /** Field names MongoDB or FerretDB cannot store, and values nested deeper than the service stores. */
-const unstorableKey = fc.constantFrom('$x', '$set', 'a.b', '.', 'k\u0000', '$');
+const unstorableKey = fc.constantFrom('$x', '$set', 'a.b', '.', 'k\u0000', 'k\u0003', '\t', '$');
 const deepValue = fc.integer({ min: 60, max: 2_000 }).map((depth) => {
   let value: Json = 1;
   for (let level = 0; level < depth; level++) value = level % 2 ? { a: value } : [value];

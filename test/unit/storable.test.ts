@@ -33,6 +33,8 @@ describe('findStorageProblem (what MongoDB and FerretDB refuse)', () => {
     ],
     ['a dot in a name', { user: { 'a.b': 1 } }, ['user', 'a.b'], /contain "\."/],
     ['NUL in a name', { 'a\u0000b': 1 }, ['a\u0000b'], /contain NUL/],
+    ['a control character in a name', { user: { 'k\u0003': 1 } }, ['user', 'k\u0003'], /control characters/],
+    ['a tab in a top-level name', { 'a\tb': 1 }, ['a\tb'], /control characters/],
     ['an empty name', { user: { '': 1 } }, ['user', ''], /must not be empty/],
     ['an array directly inside an array', { matrix: [[1, 2]] }, ['matrix', 0], /arrays directly inside arrays/],
     ['a nested array after other items', { list: [1, { a: 1 }, [2]] }, ['list', 2], /arrays directly inside arrays/],
