@@ -14,7 +14,13 @@ import type { Channel } from '../common/config';
 import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/failure-types';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { SendStatus, SendSummary } from '../common/types';
-import { countDispatch, countMissingRecipients, progressQuery, type SendProgress } from './send-progress';
+import {
+  countDispatch,
+  countMissingRecipients,
+  initialProgress,
+  progressQuery,
+  type SendProgress,
+} from './send-progress';
 
 /** How a send pages and batches its audience; the API fills it from the configuration (`fanOut`). */
 export interface FanOutOptions {
@@ -146,16 +152,7 @@ export async function runSend(
   continueRun: (next: SendMessageInput) => Promise<never>,
 ): Promise<SendSummary> {
   const { sendId, channels, fanOut, retry, retryRound } = input;
-  const progress: SendProgress = input.progress ?? {
-    after: null,
-    pageCount: null,
-    recipientsResolved: 0,
-    pagesDone: 0,
-    dispatchesDone: 0,
-    missingRecipients: 0,
-    done: false,
-    ...(retryRound === undefined ? { counts: {}, batchesToRead: [] } : {}),
-  };
+  const progress: SendProgress = input.progress ?? initialProgress(retryRound);
   setHandler(progressQuery, () => progress);
   const dispatch = dispatchers(retry, fanOut.heartbeatTimeoutMs);
 

@@ -34,6 +34,20 @@ export interface SendProgress {
   pagesToDrop?: number[];
 }
 
+/** The progress of a send's first run; a retry (`retryRound`) keeps no counts of its own. */
+export function initialProgress(retryRound: number | undefined): SendProgress {
+  return {
+    after: null,
+    pageCount: null,
+    recipientsResolved: 0,
+    pagesDone: 0,
+    dispatchesDone: 0,
+    missingRecipients: 0,
+    done: false,
+    ...(retryRound === undefined ? { counts: {}, batchesToRead: [] } : {}),
+  };
+}
+
 /** Live progress of a send: the Temporal UI's Queries tab, `GET /sends/:id`. */
 export const progressQuery = defineQuery<SendProgress>('progress');
 

@@ -1,19 +1,19 @@
-import { countDispatch, countMissingRecipients, type SendProgress } from '../../workflows/send-progress';
+import {
+  countDispatch,
+  countMissingRecipients,
+  initialProgress,
+  type SendProgress,
+} from '../../workflows/send-progress';
 
 /** The counts a send keeps as it goes (README "Design"): what `finishSend` reports without totalling the ledger. */
 describe('the counts a send keeps', () => {
-  const fresh = (): SendProgress => ({
-    after: null,
-    pageCount: null,
-    recipientsResolved: 0,
-    pagesDone: 0,
-    dispatchesDone: 0,
-    missingRecipients: 0,
-    done: false,
-    counts: {},
-    batchesToRead: [],
-  });
+  const fresh = (): SendProgress => initialProgress(undefined);
   const batch = { sendId: 'send-1', userIds: ['u1', 'u2', 'u3'], page: 4 };
+
+  it("starts a first run's counts empty, and a retry's without counts", () => {
+    expect(initialProgress(undefined)).toMatchObject({ counts: {}, batchesToRead: [], pagesDone: 0 });
+    expect(initialProgress(1).counts).toBeUndefined();
+  });
 
   it("adds a first run's results by channel", () => {
     const progress = fresh();
