@@ -1,11 +1,11 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, type SendActivities } from '../../activities';
-import { activityDepsOn } from '../../activities/activity-deps';
+import type { SendActivities } from '../../activities';
 import { AudienceSnapshots } from '../../activities/audience-snapshots';
 import { UsersRepository } from '../../common/users-repository';
 import { insertUsers, person, sendCreator } from '../support/fixtures';
 import { quietTestLogger } from '../support/quiet-runtime';
-import { startTestStack, type TestStack } from '../support/test-stack';
+import { useActivityStack } from '../support/activity-stack';
+import type { TestStack } from '../support/test-stack';
 
 /**
  * The audience snapshot of a cluster send (README "Design"): on FerretDB it streams in the store's own order, so that
@@ -13,19 +13,11 @@ import { startTestStack, type TestStack } from '../support/test-stack';
  * audience was read), and a snapshot retried after a crash resumes past the pages already written.
  */
 describe('the audience snapshot of a cluster', () => {
+  const started = useActivityStack();
   let stack: TestStack;
   let activities: SendActivities;
-  let closeDeps: () => Promise<void>;
-
-  beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
-    const deps = activityDepsOn(stack.config, stack.database);
-    closeDeps = deps.close;
-    activities = createActivities(deps);
-  });
-  afterAll(async () => {
-    await closeDeps();
-    await stack.close();
+  beforeAll(() => {
+    ({ stack, activities } = started);
   });
 
   const createSend = sendCreator(() => stack, '0002', { messageTitle: 'Title', messageContent: 'Hi' });

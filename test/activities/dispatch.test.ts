@@ -1,26 +1,18 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { createActivities, type SendActivities } from '../../activities';
-import { activityDepsOn } from '../../activities/activity-deps';
+import type { SendActivities } from '../../activities';
 import { insertUsers, person, sendCreator, simMessages } from '../support/fixtures';
 import { quietTestLogger } from '../support/quiet-runtime';
-import { startTestStack, type TestStack } from '../support/test-stack';
+import { useActivityStack } from '../support/activity-stack';
+import type { TestStack } from '../support/test-stack';
 
 /** Dispatch activities against the simulator (MockActivityEnvironment gives them an activity context). */
 describe('dispatch activities', () => {
+  const started = useActivityStack();
   let stack: TestStack;
   let activities: SendActivities;
-  let closeDeps: () => Promise<void>;
-
-  beforeAll(async () => {
-    stack = await startTestStack({ worker: false });
-    const deps = activityDepsOn(stack.config, stack.database);
-    closeDeps = deps.close;
-    activities = createActivities(deps);
-  });
-  afterAll(async () => {
-    await closeDeps();
-    await stack.close();
+  beforeAll(() => {
+    ({ stack, activities } = started);
   });
   beforeEach(async () => {
     await stack.sim('DELETE', '/messages');
