@@ -86,11 +86,14 @@ export class ProvidersRepository {
     return this.providers.find(query).sort({ _id: 1 }).skip(filter.skip).limit(filter.limit).toArray();
   }
 
-  /** The channel's tenant default, or null (none, or a claim a crash left behind). Active or not. */
-  async tenantDefault(channel: Channel): Promise<ProviderDocument | null> {
-    const entry = await this.defaults.findOne({ _id: channel });
-    if (!entry) return null;
-    const provider = await this.get(entry.provider);
+  /**
+   * The channel's tenant default, or null (none, or a claim a crash left behind). Active or not. `defaults`: the claims
+   * already read by `defaultProviders()`, so that a request choosing for several channels reads them once.
+   */
+  async tenantDefault(channel: Channel, defaults?: Map<string, string>): Promise<ProviderDocument | null> {
+    const name = defaults ? defaults.get(channel) : (await this.defaults.findOne({ _id: channel }))?.provider;
+    if (name === undefined) return null;
+    const provider = await this.get(name);
     return provider && this.holds(provider, channel) ? provider : null;
   }
 

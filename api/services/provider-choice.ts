@@ -7,10 +7,12 @@ import { PROVIDER_CHANNELS } from '../../common/provider-settings';
  * Which provider a message goes through (README "OS1-style messaging"), decided when the request is accepted and
  * stored with it: the registered provider it names (unknown → 404, inactive → 409, of another channel → 400, each
  * naming `field`), else the channel's active tenant default, else the configured provider of the channel (null).
- * One lookup per (channel, name) per request.
+ * One lookup per (channel, name) per request, and the tenant defaults read once.
  */
 export class ProviderChoice {
   private readonly chosen = new Map<string, Promise<string | null>>();
+  /** Every channel's tenant default claim, read once per request (a send to three channels asks for three). */
+  private defaults: Promise<Map<string, string>> | undefined;
 
   constructor(private readonly deps: { config: AppConfig; providers: ProvidersRepository }) {}
 
@@ -29,7 +31,8 @@ export class ProviderChoice {
         throw badRequest(`${field}: provider "${name}" sends ${provider.channel}, not ${channel}`);
       return provider.name;
     }
-    const tenantDefault = await this.deps.providers.tenantDefault(channel);
+    this.defaults ??= this.deps.providers.defaultProviders();
+    const tenantDefault = await this.deps.providers.tenantDefault(channel, await this.defaults);
     if (tenantDefault?.isActive) return tenantDefault.name;
     if (!this.deps.config.service.activeChannels.includes(channel)) {
       throw badRequest(
