@@ -3,20 +3,29 @@ import type { AnyBulkWriteOperation, Filter } from 'mongodb';
 import { mapWithConcurrency } from './concurrency';
 import type { Channel } from './config';
 import { insertWhereFree, isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
-import { deliveryKey, type DeliveryCounts, type DeliveryDocument, type DeliveryStatus, type Failure } from './types';
+import {
+  addCounts,
+  deliveryKey,
+  type DeliveryCounts,
+  type DeliveryDocument,
+  type DeliveryStatus,
+  type Failure,
+  type StatusCounts,
+} from './types';
 
 /** The failures a batch keeps, and a send's result and document carry: the first in key order. */
 export const FAILURES_PER_BATCH = 100;
 
-/** How many deliveries of a batch ended in each status. */
-export type StatusCounts = Partial<Record<DeliveryStatus, number>>;
-
-/** Adds `counts` of one channel into `into` (counts[channel][status]). */
-export function addCounts(into: DeliveryCounts, channel: Channel, counts: StatusCounts): void {
-  const perChannel = (into[channel] ??= {});
-  for (const [status, count] of Object.entries(counts) as [DeliveryStatus, number][]) {
-    if (count) perChannel[status] = (perChannel[status] ?? 0) + count;
-  }
+/**
+ * The first `FAILURES_PER_BATCH` of one send's failures in its ledger's key order (`<sendId>|<channel>|<userId>`, the
+ * send's own prefix left out), as the ledger lists them.
+ */
+function firstFailures(failures: Failure[]): Failure[] {
+  return failures
+    .map((failure) => ({ failure, key: `${failure.channel}|${failure.userId}` }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .slice(0, FAILURES_PER_BATCH)
+    .map(({ failure }) => failure);
 }
 
 /** The outcome of one attempt to deliver to one (user, channel) pair. */
@@ -144,14 +153,9 @@ export class Ledger {
     counts: StatusCounts,
     failures: Failure[],
   ): Promise<void> {
-    const first = failures
-      .map((failure) => ({ failure, key: deliveryKey(sendId, failure.channel, failure.userId) }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .slice(0, FAILURES_PER_BATCH)
-      .map(({ failure }) => failure);
     await this.database.batchCounts.replaceOne(
       { _id: key },
-      { sendId, channel, counts, failures: first, createdAt: new Date() },
+      { sendId, channel, counts, failures: firstFailures(failures), createdAt: new Date() },
       { upsert: true },
     );
   }
@@ -163,7 +167,7 @@ export class Ledger {
    */
   async readBatches(keys: string[], into: DeliveryCounts): Promise<{ complete: boolean; failures: Failure[] }> {
     let complete = true;
-    const failures: { key: string; failure: Failure }[] = [];
+    const failures: Failure[] = [];
     await mapWithConcurrency(keys, POINT_LOOKUPS_IN_FLIGHT, async (_id) => {
       const doc = await this.database.batchCounts.findOne({ _id });
       if (!doc) {
@@ -171,12 +175,9 @@ export class Ledger {
         return;
       }
       addCounts(into, doc.channel, doc.counts);
-      for (const failure of doc.failures ?? []) {
-        failures.push({ key: deliveryKey(doc.sendId, failure.channel, failure.userId), failure });
-      }
+      failures.push(...(doc.failures ?? []));
     });
-    failures.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return { complete, failures: failures.slice(0, FAILURES_PER_BATCH).map(({ failure }) => failure) };
+    return { complete, failures: firstFailures(failures) };
   }
 
   /** counts[channel][status] for one send, by totalling its ledger (a scan on FerretDB: not on a send's hot path). */

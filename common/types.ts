@@ -64,6 +64,21 @@ export interface AudienceSnapshotSummary {
 /** counts[channel][status] */
 export type DeliveryCounts = Partial<Record<Channel, Partial<Record<DeliveryStatus, number>>>>;
 
+/** How many deliveries of a batch ended in each status. */
+export type StatusCounts = Partial<Record<DeliveryStatus, number>>;
+
+/**
+ * Adds `counts` of one channel into `into` (counts[channel][status]); a channel appears once one of its counts is not 0.
+ * Pure: the workflow keeps a send's counts with it, and `finishSend` adds the stored batches' counts with it.
+ */
+export function addCounts(into: DeliveryCounts, channel: Channel, counts: StatusCounts): void {
+  for (const [status, count] of Object.entries(counts) as [DeliveryStatus, number][]) {
+    if (!count) continue;
+    const perChannel = (into[channel] ??= {});
+    perChannel[status] = (perChannel[status] ?? 0) + count;
+  }
+}
+
 export interface DeliveryDocument {
   /** `<sendId>|<channel>|<userId>`: the unique key that makes every dispatch idempotent. */
   _id: string;

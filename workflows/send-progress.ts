@@ -1,7 +1,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { DispatchResult } from '../activities';
 import type { Channel } from '../common/config';
-import { batchCountsKey, missingRecipientsKey, type DeliveryCounts } from '../common/types';
+import { addCounts, batchCountsKey, missingRecipientsKey, type DeliveryCounts } from '../common/types';
 
 /**
  * Where a send stands, carried across `continueAsNew` and answered by the `progress` query, with the counts it keeps
@@ -63,15 +63,8 @@ export function countDispatch(
 ): void {
   const counts = progress.counts;
   if (!counts) return;
-  const add = (status: 'sent' | 'failed' | 'skipped', count: number) => {
-    if (count === 0) return;
-    const perChannel = (counts[channel] ??= {});
-    perChannel[status] = (perChannel[status] ?? 0) + count;
-  };
   if (result !== 'failed' && result.alreadyDone === 0 && result.failed === 0) {
-    add('sent', result.sent);
-    add('failed', result.failed);
-    add('skipped', result.skipped);
+    addCounts(counts, channel, { sent: result.sent, skipped: result.skipped });
   } else if (batch.page !== undefined && (progress.batchesToRead ?? []).length < MAX_BATCHES_TO_READ) {
     // Some were done before, or failed: the dispatch stored its batch's final counts and failures
     // (activities/dispatch/dispatch-deliveries.ts recordBatchCounts).
@@ -91,10 +84,7 @@ export function countMissingRecipients(
   progress.missingRecipients = missing;
   const counts = progress.counts;
   if (!counts || missing === 0) return;
-  for (const channel of channels) {
-    const perChannel = (counts[channel] ??= {});
-    perChannel.failed = (perChannel.failed ?? 0) + missing;
-  }
+  for (const channel of channels) addCounts(counts, channel, { failed: missing });
   // Their first failures, stored by recordMissingRecipients.
   progress.batchesToRead?.push(missingRecipientsKey(sendId));
 }

@@ -3,8 +3,14 @@ import type { Channel } from '../../common/config';
 import { mapWithConcurrency } from '../../common/concurrency';
 import { PermanentProviderError } from '../../common/errors';
 import { FAILURE_TYPES } from '../../common/failure-types';
-import { type DeliveryOutcome, type Ledger, type StatusCounts } from '../../common/ledger';
-import { batchCountsKey, type DeliveryDocument, type DeliveryStatus, type Failure } from '../../common/types';
+import type { DeliveryOutcome, Ledger } from '../../common/ledger';
+import {
+  batchCountsKey,
+  type DeliveryDocument,
+  type DeliveryStatus,
+  type Failure,
+  type StatusCounts,
+} from '../../common/types';
 import type { SendContext, SendContextCache } from '../send-context';
 import type { UserLoader } from '../user-loader';
 import { withRegisteredProvider, type RegisteredProviders } from '../providers/registered-providers';
