@@ -27,8 +27,13 @@ export class AudienceSnapshots {
     );
   }
 
+  /** The page without its copies of user documents, which only `readUsers` needs. */
+  private findIds(sendId: string, page: number) {
+    return this.database.audiencePages.findOne({ _id: audiencePageKey(sendId, page) }, { projection: { userIds: 1 } });
+  }
+
   async readPage(sendId: string, page: number): Promise<string[]> {
-    const doc = await this.database.audiencePages.findOne({ _id: audiencePageKey(sendId, page) });
+    const doc = await this.findIds(sendId, page);
     if (!doc) throw new Error(`page ${page} of the audience of ${sendId} is missing`);
     return doc.userIds;
   }
@@ -40,10 +45,7 @@ export class AudienceSnapshots {
   async writtenPages(sendId: string): Promise<{ pages: number; userIds: Set<string> }> {
     const userIds = new Set<string>();
     for (let page = 0; ; page++) {
-      const doc = await this.database.audiencePages.findOne(
-        { _id: audiencePageKey(sendId, page) },
-        { projection: { userIds: 1 } },
-      );
+      const doc = await this.findIds(sendId, page);
       if (!doc) return { pages: page, userIds };
       for (const userId of doc.userIds) userIds.add(userId);
     }
@@ -56,7 +58,7 @@ export class AudienceSnapshots {
    */
   async waitForPage(sendId: string, page: number, pagesWhenDone: () => Promise<number | null>): Promise<string[]> {
     for (let delayMs = 10; ; delayMs = Math.min(2 * delayMs, PAGE_POLL_MAX_MS)) {
-      const doc = await this.database.audiencePages.findOne({ _id: audiencePageKey(sendId, page) });
+      const doc = await this.findIds(sendId, page);
       if (doc) return doc.userIds;
       const pages = await pagesWhenDone();
       if (pages !== null) return page >= pages ? [] : this.readPage(sendId, page);
