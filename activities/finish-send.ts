@@ -33,11 +33,8 @@ async function sendTotals(
   deps: ActivityDeps,
   input: FinishSendInput,
 ): Promise<{ counts: DeliveryCounts; failures: Failure[] }> {
-  if (input.counts) {
-    const counts = structuredClone(input.counts);
-    const batches = await deps.ledger.readBatches(input.batchesToRead ?? [], counts);
-    if (batches.complete) return { counts, failures: batches.failures };
-  }
+  const kept = input.counts && (await deps.ledger.keptTotals(input.counts, input.batchesToRead ?? []));
+  if (kept) return kept;
   const counts = await deps.ledger.counts(input.sendId);
   // Read only when there are some: a query by send and status, which FerretDB answers by scanning.
   const failures = countFailures(counts) > 0 ? await deps.ledger.failures(input.sendId, FAILURES_IN_RESULT) : [];

@@ -161,23 +161,28 @@ export class Ledger {
   }
 
   /**
-   * Adds the stored counts of these batches into `into`, by point lookups: one per batch, never a scan, and returns
-   * the first `FAILURES_PER_BATCH` of their failures in key order. `complete` is false when one is missing (a batch
-   * dispatched by a version that did not store them): the caller then totals the ledger instead.
+   * A send's totals without totalling its ledger: the counts its workflow kept (`kept`, not changed) plus the stored
+   * counts of these batches, by point lookups (one per batch, never a scan), with the first `FAILURES_PER_BATCH` of
+   * their failures in key order. Null when a batch is missing (dispatched by a version that did not store them): the
+   * caller then totals the ledger instead.
    */
-  async readBatches(keys: string[], into: DeliveryCounts): Promise<{ complete: boolean; failures: Failure[] }> {
+  async keptTotals(
+    kept: DeliveryCounts,
+    batchKeys: string[],
+  ): Promise<{ counts: DeliveryCounts; failures: Failure[] } | null> {
+    const counts = structuredClone(kept);
     let complete = true;
     const failures: Failure[] = [];
-    await mapWithConcurrency(keys, POINT_LOOKUPS_IN_FLIGHT, async (_id) => {
+    await mapWithConcurrency(batchKeys, POINT_LOOKUPS_IN_FLIGHT, async (_id) => {
       const doc = await this.database.batchCounts.findOne({ _id });
       if (!doc) {
         complete = false;
         return;
       }
-      addCounts(into, doc.channel, doc.counts);
+      addCounts(counts, doc.channel, doc.counts);
       failures.push(...(doc.failures ?? []));
     });
-    return { complete, failures: firstFailures(failures) };
+    return complete ? { counts, failures: firstFailures(failures) } : null;
   }
 
   /** counts[channel][status] for one send, by totalling its ledger (a scan on FerretDB: not on a send's hot path). */

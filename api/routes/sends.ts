@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest, notFound } from '../../common/errors';
 import { isSendId } from '../../common/ids';
+import { FAILURES_PER_BATCH } from '../../common/ledger';
 import type { SendDocument } from '../../common/types';
 import { progressQuery } from '../../workflows';
 import type { SendProgress } from '../../workflows/send-progress';
@@ -62,11 +63,13 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
       return { counts: send.counts, failures: send.failures };
     }
     if (kept && send.status === 'running' && progress?.counts) {
-      const counts = structuredClone(progress.counts);
-      const batches = await ledger.readBatches(progress.batchesToRead ?? [], counts);
-      if (batches.complete) return { counts, failures: batches.failures };
+      const totals = await ledger.keptTotals(progress.counts, progress.batchesToRead ?? []);
+      if (totals) return totals;
     }
-    const [counts, failures] = await Promise.all([ledger.counts(ledgerId), ledger.failures(ledgerId, 100)]);
+    const [counts, failures] = await Promise.all([
+      ledger.counts(ledgerId),
+      ledger.failures(ledgerId, FAILURES_PER_BATCH),
+    ]);
     return { counts, failures };
   };
   const temporalUiLink = (workflowId: string) =>
