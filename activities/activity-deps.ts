@@ -48,7 +48,13 @@ export function activityDepsOn(
 ): ActivityDeps & { close(): Promise<void> } {
   const files = new FilesServiceClient(config.env.FILE_SERVICE_URL);
   const credentialsCipher = new CredentialsCipher(config.env.PROVIDER_CREDENTIALS_KEYS);
-  const registered = new RegisteredProviders(new ProvidersRepository(database), credentialsCipher);
+  const registered = new RegisteredProviders(new ProvidersRepository(database), credentialsCipher, {
+    policy: {
+      anyHost: config.env.MESSAGING_PROFILE === 'development',
+      extraHosts: config.service.registeredProviders.allowedHosts,
+    },
+    allowPrivateNetworks: config.env.ALLOW_PRIVATE_NETWORK_URLS === 'true',
+  });
   const callbackHttp = new OutgoingHttpClient({
     allowPrivateNetworks: config.env.ALLOW_PRIVATE_NETWORK_URLS === 'true',
     maxResponseBytes: 64 * 1024,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseApiKeys } from './api-keys';
 import { PROFILE_DEFAULTS, PROFILES } from './profiles';
+import { PROVIDER_TYPES } from './provider-settings';
 import { knownKeysOnly, strictObject } from './strict-object';
 import { parseCodecKeys } from './encryption-codec';
 import { describeIssues } from './zod-issues';
@@ -158,6 +159,20 @@ export const serviceConfigSchema = strictObject({
       }),
     ),
   ).default({}),
+  /**
+   * Registered providers (`/providers`, README "OS1-style messaging"): outside the development profile their URLs
+   * name only their type's public hosts; `allowedHosts` adds hosts per type, a name or `*.domain`, e.g.
+   * `{ "twilio": ["twilio-proxy.example.com"], "mia-sms-service": ["sms.example.com"] }`.
+   */
+  registeredProviders: strictObject({
+    allowedHosts: knownKeysOnly(
+      PROVIDER_TYPES,
+      z.partialRecord(
+        z.enum(PROVIDER_TYPES),
+        z.array(z.string().regex(/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/, 'must be a host name or *.domain')),
+      ),
+    ).default({}),
+  }).prefault({}),
   /** `POST /messages` callbacks (README "OS1-style messaging"): each is retried until 2xx for this long. */
   callbacks: strictObject({
     retryWindowMinutes: z.number().int().min(1).max(10080).default(1440),

@@ -47,6 +47,46 @@ export class ResponseTooLargeError extends Error {
   override name = 'ResponseTooLargeError';
 }
 
+/**
+ * The connection options of an undici `Agent` whose every connection is checked after DNS resolution: net.connect
+ * calls `lookup` for host names (never for IP literals, which `checkOutgoingUrl` checks itself). With `all: true`
+ * (Node's happy-eyeballs) every address is checked, since any of them may be used.
+ */
+export function guardedConnectOptions(allowPrivate: boolean): Agent.Options['connect'] {
+  return {
+    lookup(hostname: string, options: LookupOptions, callback: (...args: unknown[]) => void) {
+      dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+        if (error) return callback(error);
+        const refused = allowPrivate ? undefined : addresses.find(({ address }) => isForbiddenAddress(address));
+        if (refused) {
+          return callback(new ForbiddenUrlError(`${hostname} resolves to ${refused.address}, a private address`));
+        }
+        if (options.all) return callback(null, addresses);
+        callback(null, addresses[0].address, addresses[0].family);
+      });
+    },
+  } as never;
+}
+
+/** Checks a URL's form and, for an IP literal, its address; a host name is checked when it resolves. */
+export function checkOutgoingUrl(url: string, allowPrivate: boolean): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ForbiddenUrlError(`${url} is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ForbiddenUrlError(`${url}: only http and https URLs are called`);
+  }
+  if (parsed.username || parsed.password) throw new ForbiddenUrlError(`${parsed.host}: credentials in a URL`);
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  if (!allowPrivate && isIP(host) && isForbiddenAddress(host)) {
+    throw new ForbiddenUrlError(`${host} is a private address`);
+  }
+  return parsed;
+}
+
 export interface OutgoingHttpOptions {
   /** Allow loopback and private addresses (the development profile, tests). Default false. */
   allowPrivateNetworks?: boolean;
@@ -78,44 +118,11 @@ export class OutgoingHttpClient {
     this.allowPrivate = options.allowPrivateNetworks ?? false;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
-    const allowPrivate = this.allowPrivate;
-    this.agent = new Agent({
-      connections: 16,
-      connect: {
-        // net.connect calls this for host names (never for IP literals, which `call` checks itself). With
-        // `all: true` (Node's happy-eyeballs) every address is checked, since any of them may be used.
-        lookup(hostname: string, options: LookupOptions, callback: (...args: unknown[]) => void) {
-          dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
-            if (error) return callback(error);
-            const refused = allowPrivate ? undefined : addresses.find(({ address }) => isForbiddenAddress(address));
-            if (refused) {
-              return callback(new ForbiddenUrlError(`${hostname} resolves to ${refused.address}, a private address`));
-            }
-            if (options.all) return callback(null, addresses);
-            callback(null, addresses[0].address, addresses[0].family);
-          });
-        },
-      } as never,
-    });
+    this.agent = new Agent({ connections: 16, connect: guardedConnectOptions(this.allowPrivate) });
   }
 
-  /** Checks the URL's form and, for an IP literal, its address; a host name is checked when it resolves. */
   private check(url: string): URL {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new ForbiddenUrlError(`${url} is not a URL`);
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new ForbiddenUrlError(`${url}: only http and https URLs are called`);
-    }
-    if (parsed.username || parsed.password) throw new ForbiddenUrlError(`${parsed.host}: credentials in a URL`);
-    const host = parsed.hostname.replace(/^\[|\]$/g, '');
-    if (!this.allowPrivate && isIP(host) && isForbiddenAddress(host)) {
-      throw new ForbiddenUrlError(`${host} is a private address`);
-    }
-    return parsed;
+    return checkOutgoingUrl(url, this.allowPrivate);
   }
 
   /** One call; a network error, a refused address, a timeout or an oversized answer throws. */

@@ -1,5 +1,10 @@
 import type { Channel } from '../../common/config';
 import { PermanentProviderError } from '../../common/errors';
+import type { ProviderType } from '../../common/provider-settings';
+import {
+  registeredSettingsProblems,
+  type RegisteredProviderPolicyOptions,
+} from '../../common/registered-provider-policy';
 import type {
   ChannelProviders,
   EmailProvider,
@@ -54,12 +59,24 @@ export class RegisteredProviders {
   private readonly built = new Map<string, Promise<RegisteredProvider>>();
   private readonly current = new Map<string, string>();
   private readonly replaced: Promise<RegisteredProvider>[] = [];
-  private readonly http = new ProviderHttpClient();
+  private readonly http: ProviderHttpClient;
 
+  /**
+   * `options.policy`: what the API checks when it stores a provider, checked again before one is built (a document
+   * stored before the rules, or written to the database directly, is refused too). `allowPrivateNetworks`: whether
+   * their calls may reach loopback and private addresses (`ALLOW_PRIVATE_NETWORK_URLS`); every call goes through the
+   * SSRF guard.
+   */
   constructor(
     private readonly registry: ProviderRegistry,
     private readonly cipher: CredentialsDecrypter,
-  ) {}
+    private readonly options: { policy: RegisteredProviderPolicyOptions; allowPrivateNetworks: boolean } = {
+      policy: { anyHost: false },
+      allowPrivateNetworks: false,
+    },
+  ) {
+    this.http = new ProviderHttpClient({ allowPrivateNetworks: options.allowPrivateNetworks });
+  }
 
   /** The provider registered under `name`; a `PermanentProviderError` when it is gone or inactive. */
   async get(name: string): Promise<RegisteredProvider> {
@@ -84,6 +101,11 @@ export class RegisteredProviders {
 
   private async build(document: RegisteredProviderDocument): Promise<RegisteredProvider> {
     const settings = this.cipher.decrypt(document.credentials as never);
+    const problems = registeredSettingsProblems(document.providerType as ProviderType, settings, this.options.policy);
+    if (problems.length > 0) {
+      const refused = problems.map(({ field, message }) => `${field}: ${message}`).join('; ');
+      throw new PermanentProviderError(`provider "${document.name}" refused: ${refused}`, 'PROVIDER_SETTINGS_REFUSED');
+    }
     const instance = createProvider({ providerType: document.providerType, settings } as ProviderSpec, {
       http: this.http,
     }) as MessageChannelProvider;

@@ -10,6 +10,7 @@ import {
   type ProviderDocument,
   type ProviderPatch,
 } from '../../common/providers-repository';
+import { registeredSettingsProblems } from '../../common/registered-provider-policy';
 import { MissingWebhookSecretError, providerWebhookUrl } from '../../common/webhook-urls';
 import { parseRequestPart } from '../errors';
 import { errorResponses } from '../schemas/common';
@@ -41,7 +42,14 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     const schema = z.object({ credentials: PROVIDER_SETTINGS_SCHEMAS[providerType] as z.ZodType });
     const parsed = parseRequestPart(schema, { credentials }, 'body');
     if ('error' in parsed) throw parsed.error;
-    return parsed.value.credentials as Record<string, unknown>;
+    const checked = parsed.value.credentials as Record<string, unknown>;
+    const problems = registeredSettingsProblems(providerType, checked, {
+      anyHost: env.MESSAGING_PROFILE === 'development',
+      extraHosts: app.config.service.registeredProviders.allowedHosts,
+    });
+    if (problems.length > 0)
+      throw badRequest(problems.map(({ field, message }) => `credentials.${field}: ${message}`).join('; '));
+    return checked;
   };
 
   /** Encrypted with the first key; a 503 naming PROVIDER_CREDENTIALS_KEYS without one. */

@@ -12,10 +12,12 @@ export const providerName = z
 
 const CREDENTIALS_DESCRIPTION =
   'The settings of the provider type, write-only (never answered, stored encrypted): ses and pinpoint ' +
-  '{accessKeyId, secretAccessKey, region, endpoint?} (ses also projectId?, pinpoint originationNumber?, entityId?); ' +
+  '{accessKeyId, secretAccessKey, region} (ses also projectId?, pinpoint originationNumber?, entityId?); ' +
   'infobip {apiBaseUrl or baseUrl, clientId and clientSecret, or apiKey}; twilio {baseUrl, accountSid, authToken}; ' +
-  'kaleyra {baseUrl, apiKey, sid}; smtp {url}; fcm {baseUrl, tokenUrl, projectId, serviceAccount or credentialsPath}; ' +
-  'mia-sms-service {baseUrl}. Checked against the type: a 400 names the field.';
+  'kaleyra {baseUrl, apiKey, sid}; smtp {url}; fcm {baseUrl, tokenUrl, projectId, serviceAccount}; ' +
+  'mia-sms-service {baseUrl}. Checked against the type: a 400 names the field. `endpoint` and `credentialsPath` are ' +
+  "configuration only; outside the development profile, URLs must name the type's public hosts " +
+  '(registeredProviders.allowedHosts adds more).';
 
 /** Where a WhatsApp provider's inbound messages go when no open conversation awaits them; the secret write-only. */
 const inboundWebhookSchema = z

@@ -359,6 +359,68 @@ describe('the provider registry /providers', () => {
     }
   });
 
+  it('refuses credentialsPath and endpoint (configuration only) and, in production, hosts not of the type', async () => {
+    const before = await stack.database.providers.countDocuments();
+    const fcm = {
+      name: 'fcm reads files',
+      providerType: 'fcm',
+      credentials: {
+        baseUrl: 'https://fcm.googleapis.com',
+        tokenUrl: 'https://oauth2.googleapis.com/token',
+        projectId: 'p',
+        credentialsPath: '/etc/messaging/other-tenant-key.json',
+      },
+    };
+    const ses = { ...SEED_SES, name: 'ses elsewhere', isTenantDefault: false };
+    const production = await appWith({ MESSAGING_PROFILE: 'production' });
+    const refusedEverywhere: [object, string][] = [
+      [fcm, 'credentials.credentialsPath: may be set in the configuration only'],
+      [
+        { ...ses, credentials: { ...SEED_SES.credentials, endpoint: 'http://169.254.169.254/' } },
+        'credentials.endpoint',
+      ],
+    ];
+    for (const app of [stack.app, production]) {
+      for (const [payload, message] of refusedEverywhere) {
+        const response = await call(app, 'admin-key')('POST', '/providers', payload);
+        expect([response.statusCode, response.json().message]).toEqual([400, expect.stringContaining(message)]);
+      }
+      const patch = await call(app, 'admin-key')('PATCH', '/providers/aws%20ses%20external', {
+        credentials: { ...SEED_SES.credentials, endpoint: 'http://10.0.0.1' },
+      });
+      expect([patch.statusCode, patch.json().message]).toEqual([400, expect.stringContaining('credentials.endpoint')]);
+    }
+    // The development profile's simulator is at 127.0.0.1; production takes the type's own hosts only.
+    const atSimulator = await call(production, 'admin-key')('POST', '/providers', twilio('twilio at loopback'));
+    expect([atSimulator.statusCode, atSimulator.json().message]).toEqual([
+      400,
+      expect.stringMatching(/^credentials\.baseUrl: 127\.0\.0\.1 is not a twilio host/),
+    ]);
+    const lookalike = twilio('twilio lookalike', {
+      credentials: { ...twilio('x').credentials, baseUrl: 'https://api.twilio.com.example.net' },
+    });
+    expect((await call(production, 'admin-key')('POST', '/providers', lookalike)).statusCode).toBe(400);
+    expect(await stack.database.providers.countDocuments()).toBe(before);
+    const real = twilio('twilio in production', {
+      credentials: { ...twilio('x').credentials, baseUrl: 'https://api.twilio.com' },
+    });
+    expect((await call(production, 'admin-key')('POST', '/providers', real)).statusCode).toBe(201);
+    // The configuration widens the list of a type.
+    const widened = await buildApp({
+      config: {
+        env: { ...stack.config.env, MESSAGING_PROFILE: 'production' },
+        service: { ...stack.config.service, registeredProviders: { allowedHosts: { twilio: ['127.0.0.1'] } } },
+      },
+      database: stack.database,
+      temporal: stack.temporal,
+      logger: false,
+    });
+    extraApps.push(widened);
+    expect((await call(widened, 'admin-key')('POST', '/providers', twilio('twilio via proxy'))).statusCode).toBe(201);
+    await admin('DELETE', '/providers/twilio%20in%20production');
+    await admin('DELETE', '/providers/twilio%20via%20proxy');
+  });
+
   it("keeps a WhatsApp provider's default inbound webhook write-only: its secret encrypted, never answered", async () => {
     const webhookSecret = 'inbound-webhook-secret-0123456789';
     const created = await admin('POST', '/providers', {

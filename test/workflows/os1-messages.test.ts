@@ -302,7 +302,8 @@ describe('OS1 messaging: POST /messages on the real stack', () => {
   });
 
   it('lets /send name a registered provider per channel, and refuses one that is not registered', async () => {
-    const simulator = stack.simulator.httpUrl;
+    // `endpoint` is configuration only: the in-process worker's AWS SDK finds the simulator the standard way.
+    process.env.AWS_ENDPOINT_URL = stack.simulator.httpUrl;
     const registered = await post('/providers', {
       name: 'sms via pinpoint',
       providerType: 'pinpoint',
@@ -310,7 +311,6 @@ describe('OS1 messaging: POST /messages on the real stack', () => {
         accessKeyId: 'AKIASIMULATOR',
         secretAccessKey: 'secret',
         region: 'us-east-1',
-        endpoint: simulator,
       },
       isActive: true,
       isTenantDefault: false,
