@@ -103,9 +103,17 @@ export const envSchema = z.object({
   PUBLIC_BASE_URL: z.url().optional(),
   /**
    * The service's own secret: the tokens in the webhook URLs it gives providers and each API key's callback signing
-   * secret derive from it (README "OS1-style messaging"). Unset: callbacks and provider webhooks are refused.
+   * secret derive from it (README "OS1-style messaging"). A comma-separated list rotates it: the first signs and
+   * issues tokens, all of them verify. Unset: callbacks and provider webhooks are refused.
    */
-  WEBHOOK_SECRET: z.string().min(16).optional(),
+  WEBHOOK_SECRET: z
+    .string()
+    .optional()
+    .superRefine((value, context) => {
+      // A list, comma-separated, for rotation: the first signs and issues tokens, every one verifies.
+      if (value !== undefined && value.split(',').some((secret) => secret.trim().length < 16))
+        context.addIssue({ code: 'custom', message: 'each comma-separated secret must be at least 16 characters' });
+    }),
   /**
    * Whether the URLs callers give (callbacks, media to check) may reach loopback and private addresses; `false`
    * keeps a caller from reaching this network's insides through them. The development profile sets `true`.

@@ -5,9 +5,13 @@ import { ForbiddenUrlError, type OutgoingHttpClient } from './outgoing-http';
 /**
  * The secrets of the webhooks both ways (README "OS1-style messaging"), all derived from `WEBHOOK_SECRET`:
  * - incoming: a provider is handed a URL and nothing else, so the URL carries the proof: `?token=<HMAC of its path>`,
- *   which only this service can compute and which `verifyWebhookToken` checks in constant time;
+ *   which only this service can compute and which `verifyWebhookToken` checks in constant time. A registered
+ *   provider's report URL carries a token of its own (`reportWebhookUrl`), which proves the calls of that provider
+ *   only: what it is sent cannot speak for another provider's messages;
  * - outgoing: each callback is signed with the calling API key's own secret (`callbackSecret`), `X-Signature:
  *   sha256=<hex of HMAC-SHA256(secret, timestamp + "." + rawBody)>` with `X-Timestamp`.
+ * `WEBHOOK_SECRET` may list several secrets, comma-separated: the first signs and issues tokens, every one verifies,
+ * so that a new secret is put first and the old one dropped once the URLs it issued are replaced.
  */
 
 type WebhookEnv = Pick<Env, 'WEBHOOK_SECRET' | 'PUBLIC_BASE_URL' | 'HTTP_PORT'>;
@@ -20,9 +24,18 @@ export class MissingWebhookSecretError extends Error {
   }
 }
 
+/** Every secret of `WEBHOOK_SECRET`, the signing one first; none when unset. */
+export const webhookSecrets = (env: Pick<Env, 'WEBHOOK_SECRET'>): string[] =>
+  (env.WEBHOOK_SECRET ?? '')
+    .split(',')
+    .map((secret) => secret.trim())
+    .filter(Boolean);
+
+/** The secret that signs and issues tokens: the first of the list. */
 function secretOf(env: Pick<Env, 'WEBHOOK_SECRET'>): string {
-  if (!env.WEBHOOK_SECRET) throw new MissingWebhookSecretError();
-  return env.WEBHOOK_SECRET;
+  const [first] = webhookSecrets(env);
+  if (!first) throw new MissingWebhookSecretError();
+  return first;
 }
 
 const hmacHex = (key: string, text: string): string => createHmac('sha256', key).update(text).digest('hex');
@@ -31,21 +44,53 @@ const hmacHex = (key: string, text: string): string => createHmac('sha256', key)
 export const publicBaseUrl = (env: Pick<Env, 'PUBLIC_BASE_URL' | 'HTTP_PORT'>): string =>
   (env.PUBLIC_BASE_URL ?? `http://localhost:${env.HTTP_PORT}`).replace(/\/+$/, '');
 
+/**
+ * What a token proves: a webhook path, and for a registered provider's reports its name (`null`: the configured
+ * provider's, whose token is the path's alone, as before tokens were per provider).
+ */
+const tokenSubject = (path: string, providerName: string | null = null): string =>
+  providerName === null ? `webhook:${path}` : `webhook:${path}|provider:${providerName}`;
+
+const tokenWith = (secret: string, subject: string): string => hmacHex(secret, subject).slice(0, 32);
+
 /** The token of one webhook path (`/webhooks/infobip/reports`): 32 hex characters, the same on every instance. */
-export const webhookToken = (env: Pick<Env, 'WEBHOOK_SECRET'>, path: string): string =>
-  hmacHex(secretOf(env), `webhook:${path}`).slice(0, 32);
+export const webhookToken = (env: Pick<Env, 'WEBHOOK_SECRET'>, path: string, providerName: string | null = null) =>
+  tokenWith(secretOf(env), tokenSubject(path, providerName));
 
 /** The absolute URL a provider is given for `path`, its token in the query. */
 export function providerWebhookUrl(env: WebhookEnv, path: string): string {
   return `${publicBaseUrl(env)}${path}?token=${webhookToken(env, path)}`;
 }
 
-/** Whether `token` is the token of `path`; false (never a throw) without `WEBHOOK_SECRET`. */
-export function verifyWebhookToken(env: Pick<Env, 'WEBHOOK_SECRET'>, path: string, token: unknown): boolean {
-  if (!env.WEBHOOK_SECRET || typeof token !== 'string') return false;
-  const expected = Buffer.from(webhookToken(env, path));
+/**
+ * The URL a provider posts delivery reports of one message to: for a registered provider, its name and a token of
+ * its own (`&provider=<name>`); for the configured one (`null`), the path's token alone.
+ */
+export function reportWebhookUrl(env: WebhookEnv, path: string, providerName: string | null): string {
+  const token = webhookToken(env, path, providerName);
+  const provider = providerName === null ? '' : `&provider=${encodeURIComponent(providerName)}`;
+  return `${publicBaseUrl(env)}${path}?token=${token}${provider}`;
+}
+
+/**
+ * Whether `token` is the token of `path` (and of `providerName`'s reports, when given) under any of the listed
+ * secrets; false (never a throw) without `WEBHOOK_SECRET`.
+ */
+export function verifyWebhookToken(
+  env: Pick<Env, 'WEBHOOK_SECRET'>,
+  path: string,
+  token: unknown,
+  providerName: string | null = null,
+): boolean {
+  if (typeof token !== 'string') return false;
   const presented = Buffer.from(token);
-  return presented.length === expected.length && timingSafeEqual(presented, expected);
+  let matched = false;
+  // Every secret is tried, matched or not, so that the time taken does not say which one matched.
+  for (const secret of webhookSecrets(env)) {
+    const expected = Buffer.from(tokenWith(secret, tokenSubject(path, providerName)));
+    if (presented.length === expected.length && timingSafeEqual(presented, expected)) matched = true;
+  }
+  return matched;
 }
 
 /**

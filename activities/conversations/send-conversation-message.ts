@@ -4,7 +4,7 @@ import { PermanentProviderError } from '../../common/errors';
 import { FAILURE_TYPES } from '../../common/failure-types';
 import type { Ledger } from '../../common/ledger';
 import { deliveryKey } from '../../common/types';
-import { providerWebhookUrl } from '../../common/webhook-urls';
+import { reportWebhookUrl } from '../../common/webhook-urls';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
 import type { ModeTemplateSource } from '../messages/dispatch-messages';
 import type { OsMessageRenderer } from '../messages/render-message';
@@ -110,8 +110,10 @@ export async function sendConversationMessage(
     }
     if (message) {
       if (providerType === 'infobip' && deps.config.env.WEBHOOK_SECRET) {
-        const reports = providerWebhookUrl(deps.config.env, INFOBIP_REPORTS_PATH);
-        message = { ...message, statusCallbackUrl: `${reports}&provider=${encodeURIComponent(request.provider)}` };
+        message = {
+          ...message,
+          statusCallbackUrl: reportWebhookUrl(deps.config.env, INFOBIP_REPORTS_PATH, request.provider),
+        };
       }
       const toSend = message;
       const instance = provider.instance;
@@ -161,7 +163,7 @@ export async function sendConversationMessage(
   const providerMessageId = outcome.providerMessageId ?? null;
   if (providerMessageId && providerType === 'infobip') {
     await deps.deliveryReports.remember(conversationId, [
-      { provider: 'infobip', providerMessageId, deliveryKey: entryKey },
+      { provider: 'infobip', providerMessageId, deliveryKey: entryKey, providerName: request.provider },
     ]);
   }
   await deps.store.record(conversationId, `message|${key}`, 'message_sent', { ...detail, providerMessageId });

@@ -2,7 +2,12 @@ import { Context } from '@temporalio/activity';
 import type { CallbackEvents, CallbackPayload } from '../../common/callback-events';
 import { SharedLoads, mapWithConcurrency } from '../../common/concurrency';
 import { PermanentProviderError } from '../../common/errors';
-import type { DeliveryReports, ReportingProvider } from '../../common/delivery-reports';
+import type {
+  AppliedEarlyReport,
+  DeliveryReports,
+  ReportingProvider,
+  SentProviderMessage,
+} from '../../common/delivery-reports';
 import type { DeliveryOutcome, Ledger } from '../../common/ledger';
 import {
   messageAddressKey,
@@ -12,7 +17,7 @@ import {
   type StoredMessage,
 } from '../../common/message-requests';
 import { deliveryKey, type DeliveryDocument } from '../../common/types';
-import { providerWebhookUrl } from '../../common/webhook-urls';
+import { reportWebhookUrl } from '../../common/webhook-urls';
 import { failIfNotAllAttempted, failIfRetrying } from '../dispatch/batch-end';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
 import { OutcomeWriter } from '../dispatch/outcome-writer';
@@ -91,8 +96,83 @@ function send(provider: ResolvedProvider, rendered: ProviderMessage): Promise<Pr
 function statusCallbackUrl(deps: MessageDispatchDeps, provider: ResolvedProvider): string | undefined {
   const webhook = REPORT_WEBHOOKS[provider.providerType];
   if (!webhook || !deps.config.env.WEBHOOK_SECRET) return undefined;
-  const url = providerWebhookUrl(deps.config.env, webhook.path);
-  return provider.name ? `${url}&provider=${encodeURIComponent(provider.name)}` : url;
+  // A registered provider is given a token of its own, which proves its own reports only.
+  return reportWebhookUrl(deps.config.env, webhook.path, provider.name);
+}
+
+/**
+ * Stores the provider id of each message sent through a provider that reports on a webhook of ours, with the
+ * registered provider it went through (whose reports alone may move it); answers the reports kept for them that it
+ * applied. A registered provider that is gone or inactive has no reports to match.
+ */
+async function rememberProviderIds(
+  deps: MessageDispatchDeps,
+  requestId: string,
+  channel: MessageChannel,
+  sent: { providerName: string | null; providerMessageId: string; key: string }[],
+): Promise<AppliedEarlyReport[]> {
+  const types = new Map<string | null, Promise<string | null>>();
+  const typeOf = (name: string | null) => {
+    if (!types.has(name))
+      types.set(
+        name,
+        name === null
+          ? Promise.resolve(deps.config.service.providers[channel])
+          : deps.registered.get(name).then(
+              ({ providerType }) => providerType,
+              (error: unknown) => {
+                if (error instanceof PermanentProviderError) return null;
+                throw error;
+              },
+            ),
+      );
+    return types.get(name)!;
+  };
+  const remembered: SentProviderMessage[] = [];
+  for (const { providerName, providerMessageId, key } of sent) {
+    const type = await typeOf(providerName);
+    const webhook = type === null ? undefined : REPORT_WEBHOOKS[type];
+    if (webhook)
+      remembered.push({
+        provider: webhook.provider,
+        providerMessageId,
+        deliveryKey: deliveryKey(requestId, channel, key),
+        providerName,
+      });
+  }
+  return deps.deliveryReports.remember(requestId, remembered);
+}
+
+/** The callback events of reports `remember` applied, each keyed by its change like the API's own. */
+async function owePostedReports(
+  deps: MessageDispatchDeps,
+  requestId: string,
+  channel: MessageChannel,
+  addresses: { message: StoredMessage; to: string; key: string }[],
+  applied: AppliedEarlyReport[],
+): Promise<void> {
+  if (applied.length === 0) return;
+  const byKey = new Map(addresses.map((address) => [deliveryKey(requestId, channel, address.key), address]));
+  const events: CallbackPayload[] = [];
+  const keys: string[] = [];
+  for (const { deliveryKey: key, report } of applied) {
+    const address = byKey.get(key);
+    if (!address) continue;
+    keys.push(key);
+    events.push({
+      eventId: `${key}|${report.status}`,
+      requestId,
+      messageId: address.message.messageId,
+      channel,
+      to: address.to,
+      status: report.status,
+      providerMessageId: report.providerMessageId,
+      ...(report.code ? { code: report.code } : {}),
+      ...(report.error ? { error: report.error } : {}),
+      timestamp: new Date().toISOString(),
+    });
+  }
+  await deps.callbackEvents.add(events, keys);
 }
 
 /**
@@ -126,6 +206,17 @@ export async function dispatchMessages(
     : await deps.ledger.deliveryStates(requestId, channel, keys);
   const pending = addresses.filter(({ key }) => (states.get(key)?.status ?? 'pending') === 'pending');
   const result: MessageDispatchResult = { sent: 0, failed: 0, alreadyDone: addresses.length - pending.length };
+  const owesCallbacks = request.callback !== undefined;
+  // A retried batch: the provider ids of what an attempt before sent are stored after its whole batch, which a crash
+  // may have cut short, so they are stored again (repeats are ignored), and reports kept for them are applied.
+  if (!firstRun) {
+    const done = addresses.flatMap(({ message, key }) => {
+      const id = states.get(key)?.providerMessageId;
+      return id ? [{ providerName: message.provider, providerMessageId: id, key }] : [];
+    });
+    const applied = await rememberProviderIds(deps, requestId, channel, done);
+    if (owesCallbacks) await owePostedReports(deps, requestId, channel, addresses, applied);
+  }
   if (pending.length === 0) return result;
 
   const event = (
@@ -142,7 +233,6 @@ export async function dispatchMessages(
     timestamp: new Date().toISOString(),
     ...change,
   });
-  const owesCallbacks = request.callback !== undefined;
   if (owesCallbacks) {
     await deps.callbackEvents.add(
       pending.map(({ message, to, key }) => event(message, to, key, { status: 'queued' })),
@@ -247,14 +337,14 @@ export async function dispatchMessages(
     const status = attempted.get(key)?.attempt.outcome.status;
     return status === 'sent' || status === 'failed';
   });
-  await deps.deliveryReports.remember(
+  const applied = await rememberProviderIds(
+    deps,
     requestId,
-    finals.flatMap(({ key }) => {
-      const { attempt, providerType } = attempted.get(key)!;
-      const webhook = REPORT_WEBHOOKS[providerType];
-      const id = attempt.outcome.providerMessageId;
-      return webhook && id && attempt.outcome.status === 'sent'
-        ? [{ provider: webhook.provider, providerMessageId: id, deliveryKey: deliveryKey(requestId, channel, key) }]
+    channel,
+    finals.flatMap(({ message, key }) => {
+      const { outcome } = attempted.get(key)!.attempt;
+      return outcome.status === 'sent' && outcome.providerMessageId
+        ? [{ providerName: message.provider, providerMessageId: outcome.providerMessageId, key }]
         : [];
     }),
   );
@@ -270,6 +360,8 @@ export async function dispatchMessages(
       }),
       finals.map(({ key }) => deliveryKey(requestId, channel, key)),
     );
+    // Reports that came before the ids were stored: owed after the `sent` they follow.
+    await owePostedReports(deps, requestId, channel, addresses, applied);
   }
 
   const outcomes: DeliveryOutcome[] = [...attempted.values()].map(({ attempt }) => attempt.outcome);

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DeliveryReport } from '../../../common/delivery-reports';
 import type { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
-import { refuseUnlessToken, unauthorized, webhookQuery } from './webhook-token';
+import { reportSender, unauthorized, webhookQuery } from './webhook-token';
 
 const INFOBIP_REPORTS_PATH = '/webhooks/infobip/reports';
 
@@ -49,12 +49,13 @@ export const infobipReportRoutes: FastifyPluginAsyncZod<{ reports: DeliveryRepor
       },
     },
     async (request, reply) => {
-      refuseUnlessToken(config.env, INFOBIP_REPORTS_PATH, request.query.token);
+      const sender = reportSender(config.env, INFOBIP_REPORTS_PATH, request.query);
       for (const result of request.body.results) {
         const status = result.seenAt ? 'read' : INFOBIP_FINAL_GROUPS[result.status?.groupName ?? ''];
         if (!status) continue;
         await reports.forward({
           provider: 'infobip',
+          sender,
           providerMessageId: result.messageId,
           status,
           ...(status === 'failed'

@@ -6,7 +6,7 @@ import type { DeliveryReport } from '../../../common/delivery-reports';
 import { HttpError } from '../../../common/errors';
 import { publicBaseUrl } from '../../../common/webhook-urls';
 import type { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
-import { refuseUnlessToken, unauthorized, webhookQuery } from './webhook-token';
+import { reportSender, unauthorized, webhookQuery } from './webhook-token';
 
 const TWILIO_STATUS_PATH = '/webhooks/twilio/status';
 
@@ -64,7 +64,7 @@ export const twilioStatusRoutes: FastifyPluginAsyncZod<{ reports: DeliveryReport
       },
     },
     async (request, reply) => {
-      refuseUnlessToken(config.env, TWILIO_STATUS_PATH, request.query.token);
+      const sender = reportSender(config.env, TWILIO_STATUS_PATH, request.query);
       const fields = Object.fromEntries(
         Object.entries(request.body).map(([name, value]) => [name, Array.isArray(value) ? value[0] : value]),
       );
@@ -77,6 +77,7 @@ export const twilioStatusRoutes: FastifyPluginAsyncZod<{ reports: DeliveryReport
       if (status && fields.MessageSid) {
         await reports.forward({
           provider: 'twilio',
+          sender,
           providerMessageId: fields.MessageSid,
           status,
           ...(status === 'failed'

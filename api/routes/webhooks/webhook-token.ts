@@ -16,3 +16,20 @@ export function refuseUnlessToken(env: Pick<Env, 'WEBHOOK_SECRET'>, path: string
   if (!verifyWebhookToken(env, path, token))
     throw new HttpError(401, 'token: this webhook URL was not issued by this service');
 }
+
+/**
+ * Who a delivery report call comes from, proven by its token: a registered provider (`provider=<name>` and that
+ * provider's own token), or the configured provider (the path's token, null). A URL issued before tokens were per
+ * provider (the path's token with `provider=<name>`) proves no registered provider: its reports reach the messages
+ * remembered before the upgrade only (common/delivery-reports.ts), and stop when the secret that issued it is dropped
+ * from `WEBHOOK_SECRET`.
+ */
+export function reportSender(
+  env: Pick<Env, 'WEBHOOK_SECRET'>,
+  path: string,
+  query: { token?: string; provider?: string },
+): string | null {
+  if (query.provider !== undefined && verifyWebhookToken(env, path, query.token, query.provider)) return query.provider;
+  if (verifyWebhookToken(env, path, query.token)) return null;
+  throw new HttpError(401, 'token: this webhook URL was not issued by this service');
+}
