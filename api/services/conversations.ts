@@ -39,6 +39,8 @@ export interface ConversationDeps {
 interface ConversationLock {
   _id: string;
   conversationId: string;
+  /** The registered provider the conversation is sent through: only its inbound webhook may answer it. */
+  provider: string;
   createdAt: Date;
 }
 
@@ -104,7 +106,7 @@ export class Conversations {
       updatedAt: now,
     };
     assertStorableSize(document);
-    await this.lock(conversationLockKey(request.from, request.to), conversationId);
+    await this.lock(conversationLockKey(request.from, request.to), conversationId, request.provider);
     try {
       await this.conversations.insertOne(document);
       const input: ConversationInput = {
@@ -198,10 +200,10 @@ export class Conversations {
    * by a conversation whose workflow is no longer running (terminated by an operator, or an API that died between
    * the lock and the start) is taken over.
    */
-  private async lock(key: string, conversationId: string): Promise<void> {
+  private async lock(key: string, conversationId: string, provider: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.locks.insertOne({ _id: key, conversationId, createdAt: new Date() });
+        await this.locks.insertOne({ _id: key, conversationId, provider, createdAt: new Date() });
         return;
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;

@@ -16,6 +16,13 @@ import {
 import type { ProviderDocument } from '../../common/providers-repository';
 import { routeInboundMessage } from '../../workflows';
 
+/** What the inbound webhook reads of a conversation's lock; `provider` is absent on locks written before it was kept. */
+interface ConversationLockDocument {
+  _id: string;
+  conversationId: string;
+  provider?: string;
+}
+
 /** One message of a provider's inbound call, as the route parsed it (Infobip's result). */
 export interface InboundResult {
   messageId: string;
@@ -44,23 +51,28 @@ function receivedAtOf(value: string | undefined, now: Date): Date {
 /**
  * The inbound WhatsApp messages of `POST /webhooks/whatsapp/:provider/communications` (README "Two-way WhatsApp").
  * Each is recorded first (`inbound_messages`, keyed by provider and message id, `routed: pending`), then routed: to
- * the open conversation of (business number, customer), whose lock names it, as its `answer` signal; else, when the
- * provider has a default inbound webhook, to a `routeInboundMessage` workflow that posts it there; else nowhere. The
- * route is written last, so a repeated call of a message already routed is skipped, and one whose first call died
+ * the open conversation of (business number, customer) when it was sent through this provider, whose lock names it,
+ * as its `answer` signal; else, when the provider has a default inbound webhook, to a `routeInboundMessage` workflow
+ * that posts it there; else nowhere. The route is written last, so a repeated call of a message already routed is skipped, and one whose first call died
  * before its route was written is routed again (a signal the conversation ignores by message id, a workflow start that
  * its id makes happen once). Nothing is logged of the numbers or the text.
  */
 export class InboundMessages {
   private readonly messages: Collection<InboundMessageDocument>;
-  private readonly locks: Collection<{ _id: string; conversationId: string }>;
+  private readonly locks: Collection<ConversationLockDocument>;
+  private readonly conversations: Collection<{ _id: string; request?: { provider?: string } }>;
 
   constructor(
-    database: Pick<Database, 'inboundMessages' | 'conversationLocks'>,
+    database: Pick<Database, 'inboundMessages' | 'conversationLocks' | 'conversations'>,
     private readonly temporal: Client,
     private readonly options: { taskQueue: string; retryWindowMs: number },
   ) {
     this.messages = database.inboundMessages as unknown as Collection<InboundMessageDocument>;
-    this.locks = database.conversationLocks as unknown as Collection<{ _id: string; conversationId: string }>;
+    this.locks = database.conversationLocks as unknown as Collection<ConversationLockDocument>;
+    this.conversations = database.conversations as unknown as Collection<{
+      _id: string;
+      request?: { provider?: string };
+    }>;
   }
 
   /** Records and routes each result, in order; answers how many were new and how many repeated. */
@@ -98,12 +110,26 @@ export class InboundMessages {
     return { received: results.length - repeated, repeated };
   }
 
+  /**
+   * Whether the open conversation was sent through `provider`: a customer's message posted to one provider's inbound
+   * URL answers that provider's conversations only (another provider, or whoever holds its URL, cannot answer them).
+   * A lock written before locks named their provider is checked against its conversation's document.
+   */
+  private async sentThrough(lock: ConversationLockDocument, provider: string): Promise<boolean> {
+    if (lock.provider !== undefined) return lock.provider === provider;
+    const conversation = await this.conversations.findOne(
+      { _id: lock.conversationId },
+      { projection: { 'request.provider': 1 } },
+    );
+    return conversation?.request?.provider === provider;
+  }
+
   private async route(
     provider: ProviderDocument,
     message: InboundMessageDocument,
   ): Promise<{ routed: Exclude<InboundRoute, 'pending'>; conversationId: string | null }> {
     const lock = await this.locks.findOne({ _id: conversationLockKey(message.to, message.from) });
-    if (lock) {
+    if (lock && (await this.sentThrough(lock, provider.name))) {
       const answer: AnswerSignal = {
         messageId: message.messageId,
         text: message.text,

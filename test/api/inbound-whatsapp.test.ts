@@ -39,14 +39,23 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
   const reply = (json: object) => stack.sim<{ call: InboundCall }>('POST', '/whatsapp/reply', json);
   const replies = (json: object) => stack.sim<{ call: InboundCall }>('POST', '/whatsapp/replies', json);
 
-  /** A conversation of `customer` that is open: its lock, and a running workflow that no worker runs. */
-  async function openConversation(customer: string): Promise<string> {
+  /**
+   * A conversation of `customer` that is open, sent through `provider`: its lock, and a running workflow that no
+   * worker runs. `provider: null`: a lock written before locks named their provider, with the conversation's document.
+   */
+  async function openConversation(customer: string, provider: string | null = 'infobip'): Promise<string> {
     const conversationId = `conv-${randomUUID()}`;
     await stack.database.conversationLocks.insertOne({
       _id: conversationLockKey(BUSINESS, customer) as never,
       conversationId,
+      ...(provider !== null ? { provider } : {}),
       createdAt: new Date(),
     });
+    if (provider === null)
+      await stack.database.conversations.insertOne({
+        _id: conversationId as never,
+        request: { provider: 'infobip', from: BUSINESS, to: customer },
+      });
     await stack.temporal.workflow.start('conversation', {
       workflowId: conversationId,
       taskQueue: idleQueue,
@@ -277,6 +286,26 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
     );
     expect(routed).toMatchObject({ routed: 'default_inbound', conversationId: null, type: 'BUTTON' });
     expect(receiver.received.map(({ body, verified }) => [body.text, verified])).toEqual([['one more thing', true]]);
+  });
+
+  it("answers a provider's conversations only with messages posted to that provider's inbound URL", async () => {
+    // A conversation sent through "quiet"; the same customer writes to the business number through "infobip".
+    const elsewhere = await openConversation('15550710', 'quiet');
+    const { call } = await reply({ from: '15550710', to: BUSINESS, text: 'Confirm' });
+    const routed = await eventually(
+      () => stored('infobip', call.results[0].messageId),
+      (message) => message?.webhook?.deliveredAt !== undefined,
+    );
+    expect(routed).toMatchObject({ routed: 'default_inbound', conversationId: null });
+    expect(await signalsOf(elsewhere)).toEqual([]);
+    // A lock written before locks named their provider is checked against its conversation's document.
+    const legacy = await openConversation('15550720', null);
+    const answered = await reply({ from: '15550720', to: BUSINESS, text: 'Confirm' });
+    expect(await stored('infobip', answered.call.results[0].messageId)).toMatchObject({
+      routed: 'conversation',
+      conversationId: legacy,
+    });
+    expect((await signalsOf(legacy)).map(({ name }) => name)).toEqual([CONVERSATION_SIGNALS.answer]);
   });
 
   it('retries the default webhook until it answers 2xx', async () => {
