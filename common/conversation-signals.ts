@@ -14,6 +14,25 @@ export const CONVERSATION_SIGNALS = {
   deliveryStatus: 'deliveryStatus',
 } as const;
 
+/**
+ * Update names of the `conversation` workflow. The inbound webhook gives an answer as the update `takeAnswer`, which
+ * it waits on: the conversation says what it did with it (`AnswerTaken`), so that an answer no running conversation
+ * took goes elsewhere instead of being recorded as routed and reaching no one.
+ */
+export const CONVERSATION_UPDATES = {
+  /** A customer's message for the open conversation; answered with `AnswerTaken`. */
+  answer: 'takeAnswer',
+} as const;
+
+/**
+ * What the conversation did with an answer: `queued` to be classified; `late` (it had decided or timed out) posted to
+ * its `webhook.defaultInbound` as a `late_answer` event; `repeated` (a message id it already took) or `dropped` (more
+ * than it keeps waiting) left alone.
+ */
+export interface AnswerTaken {
+  taken: 'queued' | 'late' | 'repeated' | 'dropped';
+}
+
 /** What the inbound webhook signals: one inbound message of the customer. */
 export interface AnswerSignal {
   /** The provider's id of the inbound message: a repeated delivery of it is ignored. */
@@ -45,6 +64,8 @@ export type ConversationWebhookTarget = `accepted:${number}` | 'defaultInbound' 
 /** What a webhook call says; the activity adds the conversation id, the numbers and the context. */
 export type ConversationWebhookPayload =
   | { event: 'answer'; status: ConversationStatus; answer: AnswerSignal & AnswerClassification }
+  /** An answer that came after the conversation decided (or timed out), to `webhook.defaultInbound`. */
+  | { event: 'late_answer'; status: ConversationStatus; answer: AnswerSignal }
   | { event: 'delivery'; status: ConversationStatus; delivery: DeliveryStatusSignal }
   | { event: 'timeout'; status: 'timed_out' }
   | { event: 'failed'; status: 'failed'; reason: string };

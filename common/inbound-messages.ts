@@ -7,7 +7,7 @@
  */
 
 /** Where an inbound message went; `pending` until it was routed (a crash in between routes it on the repeat). */
-export type InboundRoute = 'pending' | 'conversation' | 'default_inbound' | 'none';
+export type InboundRoute = 'pending' | 'conversation' | 'late_answer' | 'default_inbound' | 'none';
 
 export interface InboundMessageDocument {
   /** `inboundMessageKey(provider, messageId)`. */

@@ -2,7 +2,9 @@ import {
   ActivityFailure,
   condition,
   defineSignal,
+  defineUpdate,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -11,8 +13,10 @@ import {
 import type { SendActivities } from '../activities';
 import {
   CONVERSATION_SIGNALS,
+  CONVERSATION_UPDATES,
   MAX_INVALID_ANSWERS,
   type AnswerSignal,
+  type AnswerTaken,
   type ConversationStatus,
   type ConversationWebhookPayload,
   type ConversationWebhookTarget,
@@ -34,9 +38,15 @@ export interface ConversationInput {
 
 export const answerSignal = defineSignal<[AnswerSignal]>(CONVERSATION_SIGNALS.answer);
 export const deliveryStatusSignal = defineSignal<[DeliveryStatusSignal]>(CONVERSATION_SIGNALS.deliveryStatus);
+export const answerUpdate = defineUpdate<AnswerTaken, [AnswerSignal]>(CONVERSATION_UPDATES.answer);
+
+/** Marks histories whose late answers go to `webhook.defaultInbound` (before it, a late answer was dropped). */
+const LATE_ANSWERS_PATCH = 'late-answers-to-default-inbound';
 
 /** Answers kept waiting beyond this are dropped: a flood of messages must not grow the history without end. */
 const MAX_QUEUED_ANSWERS = MAX_INVALID_ANSWERS + 1;
+/** Late answers forwarded at most: each is one more activity in the history. */
+const MAX_LATE_ANSWERS = MAX_INVALID_ANSWERS;
 /** Delivery statuses forwarded at most: sent, delivered, read of the question and of each error message. */
 const MAX_DELIVERY_STATUSES = 3 * (MAX_INVALID_ANSWERS + 1);
 
@@ -76,11 +86,27 @@ export async function conversation(input: ConversationInput): Promise<{ status: 
   let decided = false;
   // Answers taken before the timer fires are classified, even after it; later ones are too late.
   let timedOut = false;
-  setHandler(answerSignal, (answer) => {
-    if (decided || timedOut || seenAnswers.has(answer.messageId) || answers.length >= MAX_QUEUED_ANSWERS) return;
+  let lateAnswers = 0;
+  const takeAnswer = (answer: AnswerSignal): AnswerTaken => {
+    if (seenAnswers.has(answer.messageId)) return { taken: 'repeated' };
+    if (decided || timedOut) {
+      // Too late to answer the question, but the customer wrote: the integrator hears of it, as of any message of
+      // the customer's that no conversation awaits.
+      if (lateAnswers >= MAX_LATE_ANSWERS || !patched(LATE_ANSWERS_PATCH)) return { taken: 'dropped' };
+      lateAnswers++;
+      seenAnswers.add(answer.messageId);
+      call('defaultInbound', { event: 'late_answer', status, answer });
+      return { taken: 'late' };
+    }
+    if (answers.length >= MAX_QUEUED_ANSWERS) return { taken: 'dropped' };
     seenAnswers.add(answer.messageId);
     answers.push(answer);
+    return { taken: 'queued' };
+  };
+  setHandler(answerSignal, (answer) => {
+    takeAnswer(answer);
   });
+  setHandler(answerUpdate, takeAnswer);
   const deliveries: DeliveryStatusSignal[] = [];
   const seenDeliveries = new Set<string>();
   setHandler(deliveryStatusSignal, (delivery) => {

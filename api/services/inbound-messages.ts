@@ -2,10 +2,16 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
 import type { Collection } from 'mongodb';
-import { CONVERSATION_SIGNALS, conversationLockKey, type AnswerSignal } from '../../common/conversations';
+import {
+  CONVERSATION_UPDATES,
+  conversationLockKey,
+  type AnswerSignal,
+  type AnswerTaken,
+} from '../../common/conversations';
 import { isDuplicateKey, type Database } from '../../common/db';
 import {
   inboundMessageKey,
@@ -15,6 +21,12 @@ import {
 } from '../../common/inbound-messages';
 import type { ProviderDocument } from '../../common/providers-repository';
 import { routeInboundMessage } from '../../workflows';
+
+/**
+ * How long the inbound webhook waits for a conversation to take an answer (one workflow task); past it the call
+ * fails and the provider's retry routes the message again (it is still `pending`).
+ */
+const ANSWER_UPDATE_DEADLINE_MS = 10_000;
 
 /** What the inbound webhook reads of a conversation's lock; `provider` is absent on locks written before it was kept. */
 interface ConversationLockDocument {
@@ -52,10 +64,12 @@ function receivedAtOf(value: string | undefined, now: Date): Date {
  * The inbound WhatsApp messages of `POST /webhooks/whatsapp/:provider/communications` (README "Two-way WhatsApp").
  * Each is recorded first (`inbound_messages`, keyed by provider and message id, `routed: pending`), then routed: to
  * the open conversation of (business number, customer) when it was sent through this provider, whose lock names it,
- * as its `answer` signal; else, when the provider has a default inbound webhook, to a `routeInboundMessage` workflow
- * that posts it there; else nowhere. The route is written last, so a repeated call of a message already routed is skipped, and one whose first call died
- * before its route was written is routed again (a signal the conversation ignores by message id, a workflow start that
- * its id makes happen once). Nothing is logged of the numbers or the text.
+ * as its `takeAnswer` update, which says what the conversation did with it (`late_answer`: it had decided, and posted
+ * it to its own `webhook.defaultInbound`); else, when the provider has a default inbound webhook, to a
+ * `routeInboundMessage` workflow that posts it there; else nowhere. The route is written last, so a repeated call of
+ * a message already routed is skipped, and one whose first call died before its route was written is routed again
+ * (an update the conversation answers `repeated` by message id, a workflow start that its id makes happen once).
+ * Nothing is logged of the numbers or the text.
  */
 export class InboundMessages {
   private readonly messages: Collection<InboundMessageDocument>;
@@ -135,12 +149,20 @@ export class InboundMessages {
         text: message.text,
         receivedAt: message.receivedAt.toISOString(),
       };
+      // An update, waited on: the conversation says whether it took the answer, posted it to its own
+      // `webhook.defaultInbound` (it had decided), or left it, which then goes where no conversation awaits it.
       try {
-        await this.temporal.workflow.getHandle(lock.conversationId).signal(CONVERSATION_SIGNALS.answer, answer);
-        return { routed: 'conversation', conversationId: lock.conversationId };
+        const { taken } = await this.temporal.withDeadline(Date.now() + ANSWER_UPDATE_DEADLINE_MS, () =>
+          this.temporal.workflow
+            .getHandle(lock.conversationId)
+            .executeUpdate<AnswerTaken, [AnswerSignal]>(CONVERSATION_UPDATES.answer, { args: [answer] }),
+        );
+        if (taken === 'queued' || taken === 'repeated')
+          return { routed: 'conversation', conversationId: lock.conversationId };
+        if (taken === 'late') return { routed: 'late_answer', conversationId: lock.conversationId };
       } catch (error) {
         // Closed (or never started): the lock outlived it for a moment; the message is nobody's answer.
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        if (!(error instanceof WorkflowNotFoundError) && !(error instanceof WorkflowUpdateFailedError)) throw error;
       }
     }
     if (!provider.inboundWebhook) return { routed: 'none', conversationId: null };

@@ -1,7 +1,8 @@
 import { temporal } from '@temporalio/proto';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { decodeArrayFromPayloads, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { randomUUID } from 'node:crypto';
-import { CONVERSATION_SIGNALS, conversationLockKey } from '../../common/conversations';
+import { CONVERSATION_SIGNALS, CONVERSATION_UPDATES, conversationLockKey } from '../../common/conversations';
 import { temporalDataConverter } from '../../common/data-converter';
 import type { InboundMessageDocument } from '../../common/inbound-messages';
 import { whatsappInboundWebhookPath } from '../../common/providers-repository';
@@ -19,16 +20,20 @@ const WEBHOOK_SECRET = 'default-inbound-secret-0123456789';
 
 /**
  * The inbound WhatsApp webhook (README "Two-way WhatsApp") on the real stack: the simulator plays Infobip posting its
- * inbound format to the URL the registry issued; a conversation is a workflow of this test's own, started on a task
- * queue no worker polls, so that what it was signalled stays in its history to read; the provider's default inbound
- * webhook is a receiver that verifies every signature.
+ * inbound format to the URL the registry issued; a conversation is a stand-in workflow of this test's own
+ * (test/support/conversation-stand-in.ts) on a queue of its own, so that what it was given stays in its history to
+ * read; the provider's default inbound webhook is a receiver that verifies every signature.
  */
 describe('POST /webhooks/whatsapp/:provider/communications', () => {
   let stack: TestStack;
   let receiver: CallbackReceiver;
   let inboundUrl = '';
   const openConversations: string[] = [];
-  const idleQueue = `idle-${randomUUID()}`;
+  // The conversations are stand-ins (test/support/conversation-stand-in.ts) on a queue of their own.
+  const idleQueue = `stand-in-${randomUUID()}`;
+  let standInConnection: NativeConnection | undefined;
+  let standIn: Worker | undefined;
+  let standInRun: Promise<void> | undefined;
 
   const admin = (method: 'POST' | 'PATCH', url: string, payload: object) =>
     stack.app.inject({ method, url, payload, headers: { authorization: 'Bearer admin-key' } });
@@ -40,8 +45,7 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
   const replies = (json: object) => stack.sim<{ call: InboundCall }>('POST', '/whatsapp/replies', json);
 
   /**
-   * A conversation of `customer` that is open, sent through `provider`: its lock, and a running workflow that no
-   * worker runs. `provider: null`: a lock written before locks named their provider, with the conversation's document.
+   * A conversation of `customer` that is open, sent through `provider`: its lock, and a running stand-in workflow. `provider: null`: a lock written before locks named their provider, with the conversation's document.
    */
   async function openConversation(customer: string, provider: string | null = 'infobip'): Promise<string> {
     const conversationId = `conv-${randomUUID()}`;
@@ -65,18 +69,25 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
     return conversationId;
   }
 
-  /** The signals a workflow received, by name, their argument decoded. */
+  /** The signals and updates a workflow accepted, by name, their argument decoded. */
   async function signalsOf(workflowId: string): Promise<{ name: string; input: unknown }[]> {
     const converter = loadDataConverter(temporalDataConverter(stack.config.env));
     const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
-    const signalled = (history.events ?? []).filter(
-      (event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+    const given = (history.events ?? []).filter(
+      (event) =>
+        event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED ||
+        event.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
     );
     return Promise.all(
-      signalled.map(async (event) => {
-        const attributes = event.workflowExecutionSignaledEventAttributes!;
-        const [input] = await decodeArrayFromPayloads(converter, attributes.input?.payloads);
-        return { name: attributes.signalName!, input };
+      given.map(async (event) => {
+        if (event.workflowExecutionSignaledEventAttributes) {
+          const attributes = event.workflowExecutionSignaledEventAttributes;
+          const [input] = await decodeArrayFromPayloads(converter, attributes.input?.payloads);
+          return { name: attributes.signalName!, input };
+        }
+        const update = event.workflowExecutionUpdateAcceptedEventAttributes!.acceptedRequest!.input!;
+        const [input] = await decodeArrayFromPayloads(converter, update.args?.payloads);
+        return { name: update.name!, input };
       }),
     );
   }
@@ -86,6 +97,15 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
     stack = await startTestStack({
       env: { PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`, HTTP_PORT: String(apiPort), API_KEYS: 'admin-key' },
     });
+    standInConnection = await NativeConnection.connect({ address: stack.config.env.TEMPORAL_ADDRESS });
+    standIn = await Worker.create({
+      connection: standInConnection,
+      namespace: stack.config.env.TEMPORAL_NAMESPACE,
+      taskQueue: idleQueue,
+      workflowsPath: require.resolve('../support/conversation-stand-in'),
+      dataConverter: temporalDataConverter(stack.config.env),
+    });
+    standInRun = standIn.run();
     // The simulator posts over the network to the URL the registry issued, as Infobip does.
     await stack.app.listen({ host: '127.0.0.1', port: apiPort });
     receiver = await startCallbackReceiver(() => WEBHOOK_SECRET);
@@ -113,6 +133,9 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
         .terminate()
         .catch(() => undefined);
     await receiver?.close();
+    standIn?.shutdown();
+    await standInRun;
+    await standInConnection?.close();
     await stack?.close();
   });
   beforeEach(() => {
@@ -132,7 +155,7 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
 
     expect(await signalsOf(conversationId)).toEqual([
       {
-        name: CONVERSATION_SIGNALS.answer,
+        name: CONVERSATION_UPDATES.answer,
         input: { messageId: answer.messageId, text: 'Confirm', receivedAt: expect.any(String) },
       },
     ]);
@@ -241,7 +264,7 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
     expect(direct.json()).toEqual({ received: 0, repeated: 2 });
 
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect((await signalsOf(conversationId)).map(({ name }) => name)).toEqual([CONVERSATION_SIGNALS.answer]);
+    expect((await signalsOf(conversationId)).map(({ name }) => name)).toEqual([CONVERSATION_UPDATES.answer]);
     expect(receiver.calls()).toBe(callsBefore + 1);
     const ids = call.results.map(({ messageId }) => `infobip|${messageId}`);
     expect(await stack.database.inboundMessages.countDocuments({ _id: { $in: ids as never[] } })).toBe(2);
@@ -305,7 +328,16 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
       routed: 'conversation',
       conversationId: legacy,
     });
-    expect((await signalsOf(legacy)).map(({ name }) => name)).toEqual([CONVERSATION_SIGNALS.answer]);
+    expect((await signalsOf(legacy)).map(({ name }) => name)).toEqual([CONVERSATION_UPDATES.answer]);
+  });
+
+  it('records an answer that its conversation posted on as late (it had decided) as such, not as taken', async () => {
+    const conversationId = await openConversation('15550730');
+    await stack.temporal.workflow.getHandle(conversationId).signal('decide');
+    const { call } = await reply({ from: '15550730', to: BUSINESS, text: 'Confirm, sorry for the delay' });
+    expect(await stored('infobip', call.results[0].messageId)).toMatchObject({ routed: 'late_answer', conversationId });
+    // Not the provider's default webhook: the conversation's own defaultInbound has it.
+    expect(receiver.received).toEqual([]);
   });
 
   it('retries the default webhook until it answers 2xx', async () => {
@@ -395,7 +427,12 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
     expect((await report({ status: { groupName: 'DELIVERED' } })).statusCode).toBe(204);
     expect((await report({ seenAt: '2026-01-31T12:00:01.000+0000' })).statusCode).toBe(204);
 
-    expect(await signalsOf(conversationId)).toEqual([
+    // A signal that comes while the stand-in's workflow task runs enters the history when the task completes.
+    const signalled = await eventually(
+      () => signalsOf(conversationId),
+      (signals) => signals.length >= 2,
+    );
+    expect(signalled).toEqual([
       { name: CONVERSATION_SIGNALS.deliveryStatus, input: { providerMessageId, status: 'delivered' } },
       { name: CONVERSATION_SIGNALS.deliveryStatus, input: { providerMessageId, status: 'read' } },
     ]);

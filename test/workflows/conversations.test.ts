@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { customerHash } from '../../common/conversations';
+import { conversationLockKey, customerHash } from '../../common/conversations';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { freePort } from '../../scripts/local-stack';
 import type { InboundCall } from '../../simulator/inbound';
@@ -327,6 +327,47 @@ describe('two-way WhatsApp conversations on the real stack', () => {
     // The webhooks' secrets are stored encrypted: the document holds none of them, yet every call above verified.
     const stored = JSON.stringify(await stack.database.conversations.findOne({ _id: conversationId as never }));
     for (const secret of Object.values(SECRETS)) expect(stored).not.toContain(secret);
+  });
+
+  it('posts an answer that comes after the conversation decided to webhook.defaultInbound, as a late answer', async () => {
+    // The accepted webhook keeps failing, so the decided conversation runs on, retrying it.
+    const failing = await startCallbackReceiver(() => SECRETS.accepted, 1_000_000);
+    try {
+      const { conversationId, body } = await start({
+        acceptedResponses: [{ messages: ['1'], webhook: { url: failing.url, secret: SECRETS.accepted } }],
+      });
+      await answer(conversationId, '1');
+      await eventually(
+        () => read(conversationId),
+        ({ status }) => status === 'answered',
+      );
+      // The inbound webhook read the lock just before the conversation freed it: the answer reaches the decided one.
+      const lock = {
+        _id: conversationLockKey('123324242', `+91${body.to.number}`),
+        conversationId,
+        provider: 'infobip',
+      };
+      await stack.database.conversationLocks.insertOne({ ...lock, createdAt: new Date() } as never);
+      const late = await answer(conversationId, 'ok, 1');
+      const routed = await stack.database.inboundMessages.findOne({
+        _id: `infobip|${late.results[0].messageId}` as never,
+      });
+      expect(routed).toMatchObject({ routed: 'late_answer', conversationId });
+      await eventually(
+        () => got('defaultInbound', conversationId),
+        (calls) => calls.length > 0,
+      );
+      expect(got('defaultInbound', conversationId)).toMatchObject([
+        { verified: true, body: { event: 'late_answer', status: 'answered', answer: { text: 'ok, 1' } } },
+      ]);
+      await stack.database.conversationLocks.deleteOne({ _id: lock._id as never });
+    } finally {
+      await stack.temporal.workflow
+        .getHandle([...customers.keys()].at(-1)!)
+        .terminate()
+        .catch(() => undefined);
+      await failing.close();
+    }
   });
 
   it('times out after responseTimeout without an answer: webhook.status gets the timeout', async () => {
