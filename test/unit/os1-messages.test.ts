@@ -1,3 +1,4 @@
+import { parseEnvironment } from '../../common/config';
 import { OsMessageRenderer, fillPlaceholders, placeholderValues } from '../../activities/messages/render-message';
 import { normalizePhone, planMessageBatches } from '../../api/services/message-requests';
 import { callbackSignature, providerWebhookUrl, verifyWebhookToken } from '../../common/webhook-urls';
@@ -156,6 +157,18 @@ describe('webhook secrets', () => {
       false,
     );
     expect(verifyWebhookToken({ WEBHOOK_SECRET: undefined }, '/webhooks/infobip/reports', token)).toBe(false);
+  });
+
+  it('rotates: the first listed secret issues tokens, every listed one verifies, each at least 16 characters', () => {
+    const path = '/webhooks/infobip/reports';
+    const oldToken = new URL(providerWebhookUrl(env, path)).searchParams.get('token');
+    const rotated = { ...env, WEBHOOK_SECRET: `the-new-secret-0123, ${env.WEBHOOK_SECRET}` };
+    const newToken = new URL(providerWebhookUrl(rotated, path)).searchParams.get('token');
+    expect(newToken).not.toBe(oldToken);
+    expect(verifyWebhookToken(rotated, path, oldToken)).toBe(true);
+    expect(verifyWebhookToken(rotated, path, newToken)).toBe(true);
+    expect(verifyWebhookToken({ WEBHOOK_SECRET: 'the-new-secret-0123' }, path, oldToken)).toBe(false);
+    expect(() => parseEnvironment({ WEBHOOK_SECRET: 'the-new-secret-0123,short' })).toThrow(/WEBHOOK_SECRET/);
   });
 
   it('signs callbacks as the README tells receivers to verify them', () => {
