@@ -109,12 +109,13 @@ export async function conversation(input: ConversationInput): Promise<{ status: 
   setHandler(answerUpdate, takeAnswer);
   const deliveries: DeliveryStatusSignal[] = [];
   const seenDeliveries = new Set<string>();
-  setHandler(deliveryStatusSignal, (delivery) => {
+  const takeDelivery = (delivery: DeliveryStatusSignal) => {
     const key = `${delivery.providerMessageId}|${delivery.status}`;
     if (seenDeliveries.has(key) || seenDeliveries.size >= MAX_DELIVERY_STATUSES) return;
     seenDeliveries.add(key);
     deliveries.push(delivery);
-  });
+  };
+  setHandler(deliveryStatusSignal, takeDelivery);
 
   let status: ConversationStatus = 'sending';
   const show = (next: ConversationStatus) => {
@@ -150,6 +151,9 @@ export async function conversation(input: ConversationInput): Promise<{ status: 
   };
 
   const sent = await sendConversationMessage({ conversationId, key: 'question' });
+  // Reports that came before the message's provider id was stored (recorded in the activity's result, so replay
+  // takes the same ones).
+  if (sent.status === 'sent') sent.earlyReports?.forEach(takeDelivery);
   if (sent.status === 'failed') {
     await close('failed');
     call('status', { event: 'failed', status: 'failed', reason: `the message was not sent: ${sent.code}` });
@@ -188,7 +192,8 @@ export async function conversation(input: ConversationInput): Promise<{ status: 
         break;
       }
       call('invalidResponse', { event: 'answer', status, answer: routed });
-      await sendConversationMessage({ conversationId, key: `error-${invalidAnswers}` });
+      const errorSent = await sendConversationMessage({ conversationId, key: `error-${invalidAnswers}` });
+      if (errorSent.status === 'sent') errorSent.earlyReports?.forEach(takeDelivery);
     }
   }
   // Delivery statuses that come while the last webhooks are retried are still forwarded.

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type { DeliveryStatusSignal } from '../../common/conversation-signals';
 import type { DeliveryReports } from '../../common/delivery-reports';
 import { PermanentProviderError } from '../../common/errors';
 import { FAILURE_TYPES } from '../../common/failure-types';
@@ -28,7 +29,12 @@ export interface ConversationMessageInput {
 }
 
 export type ConversationMessageResult =
-  | { status: 'sent'; providerMessageId: string | null }
+  | {
+      status: 'sent';
+      providerMessageId: string | null;
+      /** Delivery reports that came before the provider id was stored, applied now: the workflow forwards them. */
+      earlyReports?: DeliveryStatusSignal[];
+    }
   | { status: 'failed'; code: string }
   /** An `error-<n>` of a conversation without `errorMessage`. */
   | { status: 'skipped' };
@@ -161,11 +167,17 @@ export async function sendConversationMessage(
     return { status: 'failed', code: outcome.code ?? 'FAILED' };
   }
   const providerMessageId = outcome.providerMessageId ?? null;
+  let earlyReports: DeliveryStatusSignal[] = [];
   if (providerMessageId && providerType === 'infobip') {
-    await deps.deliveryReports.remember(conversationId, [
+    const applied = await deps.deliveryReports.remember(conversationId, [
       { provider: 'infobip', providerMessageId, deliveryKey: entryKey, providerName: request.provider },
     ]);
+    earlyReports = applied.map(({ report }) => ({
+      providerMessageId: report.providerMessageId,
+      status: report.status,
+      ...(report.code ? { code: report.code } : {}),
+    }));
   }
   await deps.store.record(conversationId, `message|${key}`, 'message_sent', { ...detail, providerMessageId });
-  return { status: 'sent', providerMessageId };
+  return { status: 'sent', providerMessageId, ...(earlyReports.length > 0 ? { earlyReports } : {}) };
 }

@@ -7,6 +7,7 @@ import {
 } from '@temporalio/client';
 import type { Collection } from 'mongodb';
 import {
+  CONVERSATION_SIGNALS,
   CONVERSATION_UPDATES,
   conversationLockKey,
   type AnswerSignal,
@@ -23,10 +24,11 @@ import type { ProviderDocument } from '../../common/providers-repository';
 import { routeInboundMessage } from '../../workflows';
 
 /**
- * How long the inbound webhook waits for a conversation to take an answer (one workflow task); past it the call
- * fails and the provider's retry routes the message again (it is still `pending`).
+ * How long the inbound webhook waits for a conversation to take an answer (one workflow task, milliseconds with a
+ * worker up); past it the answer is signalled instead, which the server keeps until a worker runs the conversation.
+ * Short, since the provider waits for the call's answer (Infobip-like callers give up after a few seconds).
  */
-const ANSWER_UPDATE_DEADLINE_MS = 10_000;
+const ANSWER_UPDATE_DEADLINE_MS = 2_000;
 
 /** What the inbound webhook reads of a conversation's lock; `provider` is absent on locks written before it was kept. */
 interface ConversationLockDocument {
@@ -151,18 +153,27 @@ export class InboundMessages {
       };
       // An update, waited on: the conversation says whether it took the answer, posted it to its own
       // `webhook.defaultInbound` (it had decided), or left it, which then goes where no conversation awaits it.
+      const handle = this.temporal.workflow.getHandle(lock.conversationId);
       try {
         const { taken } = await this.temporal.withDeadline(Date.now() + ANSWER_UPDATE_DEADLINE_MS, () =>
-          this.temporal.workflow
-            .getHandle(lock.conversationId)
-            .executeUpdate<AnswerTaken, [AnswerSignal]>(CONVERSATION_UPDATES.answer, { args: [answer] }),
+          handle.executeUpdate<AnswerTaken, [AnswerSignal]>(CONVERSATION_UPDATES.answer, { args: [answer] }),
         );
         if (taken === 'queued' || taken === 'repeated')
           return { routed: 'conversation', conversationId: lock.conversationId };
         if (taken === 'late') return { routed: 'late_answer', conversationId: lock.conversationId };
       } catch (error) {
-        // Closed (or never started): the lock outlived it for a moment; the message is nobody's answer.
-        if (!(error instanceof WorkflowNotFoundError) && !(error instanceof WorkflowUpdateFailedError)) throw error;
+        // Closed (or never started): the lock outlived it for a moment; the message is nobody's answer, handed on
+        // below. Anything else:
+        if (!(error instanceof WorkflowNotFoundError || error instanceof WorkflowUpdateFailedError)) {
+          // no worker took the update in time (one restarting, a backlog): the server keeps a signal until one does,
+          // and the conversation takes it as it takes the update (a late one to its `webhook.defaultInbound`).
+          try {
+            await handle.signal(CONVERSATION_SIGNALS.answer, answer);
+            return { routed: 'conversation', conversationId: lock.conversationId };
+          } catch (signalError) {
+            if (!(signalError instanceof WorkflowNotFoundError)) throw signalError;
+          }
+        }
       }
     }
     if (!provider.inboundWebhook) return { routed: 'none', conversationId: null };
