@@ -76,6 +76,7 @@ const ROUTES = [
   'POST /codec/decode',
   'POST /codec/encode',
   'POST /users',
+  'POST /erasures',
 ];
 
 const operations = (document: Document) =>
