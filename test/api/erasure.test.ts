@@ -1,5 +1,5 @@
 import { BSON, ObjectId } from 'mongodb';
-import { insertUsers, person } from '../support/fixtures';
+import { insertUsers, person, waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 const MARIO_PHONE = '+393331234567';
@@ -261,6 +261,45 @@ describe('POST /erasures', () => {
     expect(user).toMatchObject({ name: 'Anna', emailAddress: anna.email });
     expect(user).not.toHaveProperty('phoneNumber');
     expect(Object.values((await erase({ address: anna.phone })).json().touched).every((n) => n === 0)).toBe(true);
+  });
+
+  it('stops the workflow of an open conversation before its documents go', async () => {
+    const provider = await post('/providers', {
+      name: 'infobip',
+      providerType: 'infobip',
+      credentials: { apiKey: 'k', baseUrl: stack.simulator.httpUrl },
+      isActive: true,
+    });
+    expect(provider.statusCode).toBe(201);
+    const template = await post('/templates', {
+      name: 'confirm',
+      mode: 'whatsapp',
+      data: { body: 'Reply 1 to confirm {{orderId}}', externalRef: 'confirm_v1' },
+      isActive: true,
+    });
+    expect(template.statusCode).toBe(201);
+    const started = await post('/conversations', {
+      from: BUSINESS,
+      to: { countryCode: '39', number: '3335550001' },
+      provider: 'infobip',
+      message: { template: 'confirm', data: { orderId: 'ORD-1' } },
+      acceptedResponses: [{ messages: ['1'], webhook: { url: 'https://example.com/accepted', secret: 's3cret' } }],
+      webhook: {},
+      responseTimeout: 300,
+    });
+    expect(started.statusCode).toBe(202);
+    const { conversationId } = started.json();
+    const handle = stack.temporal.workflow.getHandle(conversationId);
+    await waitFor(async () => {
+      const stored = await stack.database.conversations.findOne({ _id: conversationId as never });
+      return stored?.status === 'awaiting_response';
+    });
+
+    const erased = await erase({ address: '+393335550001' });
+    expect(erased.statusCode).toBe(200);
+    expect(erased.json().touched).toMatchObject({ conversations: 1, conversationLocks: 1, deliveries: 1 });
+    expect((await handle.describe()).status.name).toBe('TERMINATED');
+    expect(await hits(['+393335550001', '393335550001', conversationId])).toEqual({});
   });
 
   it.each([
