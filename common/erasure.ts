@@ -157,28 +157,29 @@ export async function erase(
   return { erasureId: record._id, touched: eraser.touched };
 }
 
+/**
+ * What replaces a user id in keys and ledger entries: `erased-` and 12 hex digits of its keyed hash. The same on every
+ * run (while the first codec key is the same), so a repeat after a crash finds the masked copy it wrote; one per
+ * user, so the ledger keys of two erased users of one send stay apart; not the id's to anyone without the key.
+ */
+export function erasedUserTag(codecKey: CodecKey, userId: string): string {
+  return `${ERASED}-${createHmac('sha256', subjectKey(codecKey)).update(`tag:${userId}`).digest('hex').slice(0, 12)}`;
+}
+
 class Eraser {
   readonly touched = emptyTouched();
-  private readonly tagKey: Buffer;
 
   constructor(
     private readonly database: Database,
     private readonly options: ErasureOptions,
-  ) {
-    this.tagKey = subjectKey(options.hashKey);
-  }
+  ) {}
 
   private get fields() {
     return this.options.fields;
   }
 
-  /**
-   * What replaces a user id in keys and ledger entries: `erased-` and 12 hex digits of its keyed hash. The same for
-   * every run, so a repeat after a crash finds the masked copy it wrote; one per user, so the ledger keys of two erased
-   * users of one send stay apart.
-   */
   private tag(userId: string): string {
-    return `${ERASED}-${createHmac('sha256', this.tagKey).update(`tag:${userId}`).digest('hex').slice(0, 12)}`;
+    return erasedUserTag(this.options.hashKey, userId);
   }
 
   /** Erases what is keyed by the user id; answers the addresses the user and its snapshot copies held. */

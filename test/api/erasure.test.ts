@@ -1,4 +1,6 @@
 import { BSON, ObjectId } from 'mongodb';
+import { parseCodecKeys } from '../../common/encryption-codec';
+import { erasedUserTag } from '../../common/erasure';
 import { insertUsers, person, waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -261,6 +263,31 @@ describe('POST /erasures', () => {
     expect(user).toMatchObject({ name: 'Anna', emailAddress: anna.email });
     expect(user).not.toHaveProperty('phoneNumber');
     expect(Object.values((await erase({ address: anna.phone })).json().touched).every((n) => n === 0)).toBe(true);
+  });
+
+  it('finishes an erasure that stopped between a masked copy and the deletion of its original', async () => {
+    const [userId] = await insertUsers(stack, [person('Zoe')]);
+    const entry = {
+      sendId: 'send-zoe',
+      userId,
+      channel: 'sms' as const,
+      status: 'sent' as const,
+      attempts: 1,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    };
+    const tag = erasedUserTag(parseCodecKeys(stack.config.env.TEMPORAL_CODEC_KEYS!)[0], userId);
+    // What the first run left: the masked copy written, the original not deleted yet.
+    await stack.database.deliveries.insertMany([
+      { ...entry, _id: `send-zoe|sms|${userId}` },
+      { ...entry, _id: `send-zoe|sms|${tag}`, userId: tag },
+    ]);
+    const erased = await erase({ userId });
+    expect(erased.json().touched).toMatchObject({ users: 1, deliveries: 1 });
+    const ledger = await stack.database.deliveries.find({ sendId: 'send-zoe' }).toArray();
+    expect(ledger.map(({ _id, userId, status }) => ({ _id, userId, status }))).toEqual([
+      { _id: `send-zoe|sms|${tag}`, userId: tag, status: 'sent' },
+    ]);
   });
 
   it('stops the workflow of an open conversation before its documents go', async () => {
