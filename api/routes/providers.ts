@@ -12,6 +12,7 @@ import {
 } from '../../common/providers-repository';
 import { MissingWebhookSecretError, providerWebhookUrl } from '../../common/webhook-urls';
 import { parseRequestPart } from '../errors';
+import { requestHasScope } from '../plugins/auth';
 import { errorResponses } from '../schemas/common';
 import {
   providerCreateSchema,
@@ -81,9 +82,16 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   };
 
-  /** What a client is answered: never the credentials, only their fields' names. */
-  const present = (doc: ProviderDocument, defaults: Map<string, string>, requireWebhook = false) => {
-    const webhook = inboundWebhookUrl(doc, requireWebhook);
+  /**
+   * What a client is answered: never the credentials, only their fields' names; the inbound webhook URL, which holds
+   * its token, only to a key of the `providers` scope (`showWebhookUrl`).
+   */
+  const present = (
+    doc: ProviderDocument,
+    defaults: Map<string, string>,
+    { requireWebhook = false, showWebhookUrl = true } = {},
+  ) => {
+    const webhook = showWebhookUrl ? inboundWebhookUrl(doc, requireWebhook) : undefined;
     return {
       name: doc.name,
       providerType: doc.providerType,
@@ -123,7 +131,8 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const [docs, defaults] = await Promise.all([providers.list(request.query), providers.defaultProviders()]);
-      return docs.map((doc) => present(doc, defaults));
+      const showWebhookUrl = requestHasScope(request, 'providers');
+      return docs.map((doc) => present(doc, defaults, { showWebhookUrl }));
     },
   );
 
@@ -141,14 +150,16 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const doc = found(await providers.get(request.params.name), request.params.name);
-      return present(doc, await providers.defaultProviders());
+      return present(doc, await providers.defaultProviders(), {
+        showWebhookUrl: requestHasScope(request, 'providers'),
+      });
     },
   );
 
   app.post(
     '/providers',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'providers' },
       schema: {
         tags: ['providers'],
         operationId: 'createProvider',
@@ -184,14 +195,14 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
       };
       await providers.create(doc).catch(storeConflict);
       const defaults = new Map(body.isTenantDefault ? [[channel, body.name]] : []);
-      return reply.code(201).send(present(doc, defaults, true));
+      return reply.code(201).send(present(doc, defaults, { requireWebhook: true }));
     },
   );
 
   app.patch(
     '/providers/:name',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'providers' },
       schema: {
         tags: ['providers'],
         operationId: 'updateProvider',
@@ -229,7 +240,7 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     '/providers/:name',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'providers' },
       schema: {
         tags: ['providers'],
         operationId: 'deleteProvider',

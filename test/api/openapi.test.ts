@@ -1,4 +1,5 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
+import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 interface Schema {
@@ -96,7 +97,7 @@ describe('the OpenAPI document', () => {
   beforeAll(async () => {
     [open, secured] = await Promise.all([
       startTestStack({ worker: false }),
-      startTestStack({ worker: false, env: { API_KEYS: 'k1' } }),
+      startTestStack({ worker: false, env: { API_KEYS: testApiKey('k1') } }),
     ]);
   });
   afterAll(() => Promise.all([open?.close(), secured?.close()]));
