@@ -45,17 +45,17 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     return parsed.value.credentials as Record<string, unknown>;
   };
 
-  /** Encrypted with the first key; a 503 naming PROVIDER_CREDENTIALS_KEYS without one. */
-  const encrypted = (credentials: Record<string, unknown>) => {
+  /** Encrypted with the first key, bound to the provider; a 503 naming PROVIDER_CREDENTIALS_KEYS without one. */
+  const encrypted = (provider: string, credentials: Record<string, unknown>) => {
     if (!cipher.canEncrypt) throw new HttpError(503, NO_CREDENTIALS_KEY);
-    return { credentials: cipher.encrypt(credentials), credentialFields: Object.keys(credentials).sort() };
+    return { credentials: cipher.encrypt(credentials, provider), credentialFields: Object.keys(credentials).sort() };
   };
 
   /** The default inbound webhook as stored, its secret encrypted; a 400 naming it for a provider of another channel. */
-  const storedInboundWebhook = (channel: Channel, webhook: { url: string; secret: string }) => {
+  const storedInboundWebhook = (provider: string, channel: Channel, webhook: { url: string; secret: string }) => {
     if (channel !== 'whatsapp') throw badRequest('inboundWebhook: only a whatsapp provider receives inbound messages');
     if (!cipher.canEncrypt) throw new HttpError(503, NO_CREDENTIALS_KEY);
-    return { url: webhook.url, secret: cipher.encrypt({ secret: webhook.secret }) };
+    return { url: webhook.url, secret: cipher.encrypt({ secret: webhook.secret }, provider) };
   };
 
   /** The channel a provider of this type serves: the one named, or the type's only one; else a 400 naming it. */
@@ -186,10 +186,12 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
         name: body.name,
         providerType: body.providerType,
         channel,
-        ...encrypted(credentials),
+        ...encrypted(body.name, credentials),
         isActive: body.isActive,
         isTenantDefault: body.isTenantDefault,
-        ...(body.inboundWebhook ? { inboundWebhook: storedInboundWebhook(channel, body.inboundWebhook) } : {}),
+        ...(body.inboundWebhook
+          ? { inboundWebhook: storedInboundWebhook(body.name, channel, body.inboundWebhook) }
+          : {}),
         createdAt: now,
         updatedAt: now,
       };
@@ -228,8 +230,8 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
         // The type and channel never change, so the stored ones say how to read the new credentials and webhook.
         const current = found(await providers.get(name), name);
         if (credentials !== undefined)
-          Object.assign(patch, encrypted(checkedCredentials(current.providerType, credentials)));
-        if (inboundWebhook) patch.inboundWebhook = storedInboundWebhook(current.channel, inboundWebhook);
+          Object.assign(patch, encrypted(name, checkedCredentials(current.providerType, credentials)));
+        if (inboundWebhook) patch.inboundWebhook = storedInboundWebhook(name, current.channel, inboundWebhook);
       }
       if (inboundWebhook === null) patch.inboundWebhook = null;
       const updated = found(await providers.update(name, patch).catch(storeConflict), name);

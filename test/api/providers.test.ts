@@ -133,8 +133,12 @@ describe('the provider registry /providers', () => {
         iv: expect.any(String),
         tag: expect.any(String),
         data: expect.any(String),
+        provider: name,
       });
-      expect(cipher.decrypt(credentials)).toEqual(sample.credentials);
+      expect(cipher.decrypt(credentials, name)).toEqual(sample.credentials);
+      // Bound to the provider: copied into another provider's document, they do not decrypt.
+      expect(() => cipher.decrypt(credentials, 'another')).toThrow(/belong to the provider that stored them/);
+      expect(() => cipher.decrypt({ ...credentials, provider: 'another' }, 'another')).toThrow(/do not decrypt/);
     }
   });
 
@@ -167,9 +171,9 @@ describe('the provider registry /providers', () => {
     const oldDocument = (await stored('aws ses external'))!.credentials as EncryptedCredentials;
     expect([newDocument.keyId, oldDocument.keyId]).toEqual(['new', 'dev']);
     const cipher = new CredentialsCipher(rotatedKeys);
-    expect(cipher.decrypt(oldDocument)).toEqual(SEED_SES.credentials);
-    expect(cipher.decrypt(newDocument)).toMatchObject({ authToken: 'token-rotated' });
-    expect(() => new CredentialsCipher(oldKeys).decrypt(newDocument)).toThrow(/no key "new"/);
+    expect(cipher.decrypt(oldDocument, 'aws ses external')).toEqual(SEED_SES.credentials);
+    expect(cipher.decrypt(newDocument, 'rotated')).toMatchObject({ authToken: 'token-rotated' });
+    expect(() => new CredentialsCipher(oldKeys).decrypt(newDocument, 'rotated')).toThrow(/no key "new"/);
     // Replacing the credentials re-encrypts them under the new key.
     expect(
       (await rotated('PATCH', '/providers/aws%20ses%20external', { credentials: SEED_SES.credentials })).statusCode,
@@ -384,7 +388,7 @@ describe('the provider registry /providers', () => {
       expect(answer).not.toContain(webhookSecret);
     const cipher = new CredentialsCipher(stack.config.env.PROVIDER_CREDENTIALS_KEYS);
     const storedWebhook = document!.inboundWebhook as { url: string; secret: EncryptedCredentials };
-    expect(cipher.decrypt(storedWebhook.secret)).toEqual({ secret: webhookSecret });
+    expect(cipher.decrypt(storedWebhook.secret, 'inbound infobip')).toEqual({ secret: webhookSecret });
 
     const replaced = await admin('PATCH', '/providers/inbound%20infobip', {
       inboundWebhook: { url: 'http://127.0.0.1:9/inbound', secret: 'another-secret-0123456789' },
