@@ -92,6 +92,11 @@ export const envSchema = z.object({
         context.addIssue({ code: 'custom', message: (error as Error).message });
       }
     }),
+  /**
+   * `none`: no API key is checked, on purpose, because a gateway in front authenticates every request (README
+   * "Configuration"); logged at boot. Unset, the API wants `API_KEYS` outside the development profile.
+   */
+  API_AUTH: z.enum(['keys', 'none']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * `id:base64key,…`, AES-256-GCM keys of the registered providers' credentials at rest; the first encrypts
@@ -105,6 +110,11 @@ export const envSchema = z.object({
    * secret derive from it (README "OS1-style messaging"). Unset: callbacks and provider webhooks are refused.
    */
   WEBHOOK_SECRET: z.string().min(16).optional(),
+  /**
+   * The key of the conversations' `customerHash` (an HMAC of the customer's number, README "Two-way WhatsApp"), so
+   * that the hash in the Temporal UI cannot be reversed by trying every number. Unset: conversations are refused.
+   */
+  CUSTOMER_HASH_SECRET: z.string().min(16).optional(),
   /**
    * Whether the URLs callers give (callbacks, media to check) may reach loopback and private addresses; `false`
    * keeps a caller from reaching this network's insides through them. The development profile sets `true`.

@@ -8,6 +8,7 @@ import { whatsappInboundWebhookPath } from '../../common/providers-repository';
 import { providerWebhookUrl, webhookToken } from '../../common/webhook-urls';
 import { freePort } from '../../scripts/local-stack';
 import type { InboundCall } from '../../simulator';
+import { testApiKey } from '../support/api-keys';
 import { eventually, startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -23,6 +24,8 @@ const WEBHOOK_SECRET = 'default-inbound-secret-0123456789';
  * queue no worker polls, so that what it was signalled stays in its history to read; the provider's default inbound
  * webhook is a receiver that verifies every signature.
  */
+const ADMIN_KEY = testApiKey('admin-key');
+
 describe('POST /webhooks/whatsapp/:provider/communications', () => {
   let stack: TestStack;
   let receiver: CallbackReceiver;
@@ -31,7 +34,7 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
   const idleQueue = `idle-${randomUUID()}`;
 
   const admin = (method: 'POST' | 'PATCH', url: string, payload: object) =>
-    stack.app.inject({ method, url, payload, headers: { authorization: 'Bearer admin-key' } });
+    stack.app.inject({ method, url, payload, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
   const stored = (provider: string, messageId: string) =>
     stack.database.inboundMessages.findOne({
       _id: `${provider}|${messageId}` as never,
@@ -75,7 +78,11 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
   beforeAll(async () => {
     const apiPort = await freePort();
     stack = await startTestStack({
-      env: { PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`, HTTP_PORT: String(apiPort), API_KEYS: 'admin-key' },
+      env: {
+        PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
+        HTTP_PORT: String(apiPort),
+        API_KEYS: `${ADMIN_KEY}:send+read+admin`,
+      },
     });
     // The simulator posts over the network to the URL the registry issued, as Infobip does.
     await stack.app.listen({ host: '127.0.0.1', port: apiPort });
