@@ -48,6 +48,18 @@ export class SendsRepository {
       .toArray();
   }
 
+  /** A page of the `running` sends in `_id` order after `after` (the reconciler pages through all of them). */
+  runningAfter(after: string | null, limit: number): Promise<SendDocument[]> {
+    return this.database.sends
+      .find(
+        { status: 'running', ...(after !== null ? { _id: { $gt: after } } : {}) },
+        { projection: { 'request.recipients': 0, 'request.data': 0, failures: 0 } },
+      )
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+  }
+
   async linkRetry(sendId: string, retryId: string): Promise<void> {
     await this.database.sends.updateOne(
       { _id: sendId },

@@ -7,6 +7,9 @@ import { sagaFailEvent } from '../../workflows';
 /** How old a send document without a workflow must be before it counts as never started (not yet starting). */
 export const NOT_STARTED_GRACE_MS = 60_000;
 
+/** Running sends the reconciliation reads at a time. */
+const RUNNING_SENDS_PER_PAGE = 500;
+
 /** What a `running` send document turns into once its workflow is known to be gone. */
 export type SendClosure = Required<Pick<SendDocument, 'status' | 'closedBy' | 'completedAt'>>;
 
@@ -61,12 +64,19 @@ export class SendReconciler {
     return { ...send, ...closed };
   }
 
-  /** Closes the `running` sends whose workflow is gone; returns how many it closed. */
+  /**
+   * Closes the `running` sends whose workflow is gone, every one of them: paged in `_id` order after the last one
+   * seen (not by skipping, since the sends it closes leave the list as it goes). Returns how many it closed.
+   */
   async closeRunning(): Promise<number> {
     let closed = 0;
-    for (const send of await this.deps.sends.list({ status: 'running', limit: 1000, skip: 0 })) {
-      if ((await this.close(send)).status !== 'running') closed++;
+    for (let after: string | null = null; ;) {
+      const page = await this.deps.sends.runningAfter(after, RUNNING_SENDS_PER_PAGE);
+      for (const send of page) {
+        if ((await this.close(send)).status !== 'running') closed++;
+      }
+      if (page.length < RUNNING_SENDS_PER_PAGE) return closed;
+      after = page[page.length - 1]._id;
     }
-    return closed;
   }
 }

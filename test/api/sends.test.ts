@@ -52,4 +52,26 @@ describe('reading a send writes nothing', () => {
     expect(await stored(orphan._id)).toMatchObject({ status: 'failed', closedBy: 'NOT_STARTED' });
     expect(await stored(starting._id)).toEqual(starting);
   });
+
+  it('reconciles every running send, past the first thousand', async () => {
+    // 1,005 sends still starting (within the grace period) and one whose workflow never started, older than them all.
+    const starting = Array.from({ length: 1005 }, (_, index) => ({
+      _id: `send-00000000-0000-0000-0001-${String(index).padStart(12, '0')}`,
+      workflowId: `send-00000000-0000-0000-0001-${String(index).padStart(12, '0')}`,
+      kind: 'send' as const,
+      status: 'running' as const,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+      request: { channels: ['sms' as const], recipients: [], clusters: [], data: {} },
+    }));
+    await stack.database.sends.insertMany(starting as never[]);
+    const orphan = await storeRunningSend(stack, new Date(Date.now() - 5 * 60_000));
+
+    await stack.app.sendReconciler.closeRunning();
+
+    expect(await stored(orphan._id)).toMatchObject({ status: 'failed', closedBy: 'NOT_STARTED' });
+    expect(
+      await stack.database.sends.countDocuments({ _id: { $in: starting.map((send) => send._id) }, status: 'running' }),
+    ).toBe(1005);
+  }, 120_000);
 });
