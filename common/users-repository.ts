@@ -1,7 +1,7 @@
 import { ObjectId, type Document, type Filter } from 'mongodb';
 import { mapWithConcurrency } from './concurrency';
 import type { ServiceConfig } from './config';
-import { POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
+import { isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
 import { isObjectIdHex } from './ids';
 
 /** Where paging through an audience stopped: the last `_id` seen, with its BSON type so it can be rebuilt. */
@@ -130,13 +130,18 @@ export class UsersRepository {
     return { _id, ...rest, createdAt: now, updatedAt: now };
   }
 
-  /** False when `userFields.id` is not `_id` and another user has the same id already. */
+  /**
+   * False when `userFields.id` is not `_id` and another user has the same id already: the unique index on that field
+   * (common/db.ts) refuses the insert, so two concurrent creates with one id cannot both succeed.
+   */
   async insert(user: Document): Promise<boolean> {
-    if (this.fields.id !== '_id' && (await this.database.users.findOne({ [this.fields.id]: user[this.fields.id] }))) {
-      return false;
+    try {
+      await this.database.users.insertOne(user);
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
     }
-    await this.database.users.insertOne(user);
-    return true;
   }
 
   /** Sets the given fields (never the id fields); null when no user has this id. */
