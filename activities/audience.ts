@@ -200,13 +200,13 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
         });
       }),
 
-    /** One page of a send's failed deliveries, claimed for a retry round (reset to pending). */
+    /** One page of a send's failed deliveries, claimed for a retry round (reset to pending), each by one round only. */
     claimFailedDeliveries: (input: {
       sendId: string;
       round: number;
       after: string | null;
       limit: number;
     }): Promise<{ byChannel: Partial<Record<Channel, string[]>>; next: string | null }> =>
-      keepAlive(() => deps.ledger.claimFailed(input.sendId, input.round, input.after, input.limit)),
+      keepAlive(() => deps.ledger.claimFailedForRound(input.sendId, input.round, input.after, input.limit)),
   };
 }

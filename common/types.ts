@@ -181,6 +181,8 @@ export interface DispatchClaimDocument {
   sendId: string;
   channel: Channel;
   size: number;
+  /** For a retry's claim of one failed delivery (`Ledger.claimFailedForRound`): the round that owns it. */
+  round?: number;
   createdAt: Date;
 }
 

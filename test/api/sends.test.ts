@@ -1,3 +1,4 @@
+import { Ledger } from '../../common/ledger';
 import { storeRunningSend } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -74,4 +75,55 @@ describe('reading a send writes nothing', () => {
       await stack.database.sends.countDocuments({ _id: { $in: starting.map((send) => send._id) }, status: 'running' }),
     ).toBe(1005);
   }, 120_000);
+
+  /** A send that ended with `failed` deliveries of these users on sms (none started by a workflow here). */
+  async function failedSend(users: string[]) {
+    const send = await storeRunningSend(stack, new Date());
+    await stack.database.sends.updateOne({ _id: send._id }, { $set: { status: 'failed', completedAt: new Date() } });
+    await stack.database.deliveries.insertMany(
+      users.map((userId) => ({
+        _id: `${send._id}|sms|${userId}`,
+        sendId: send._id,
+        userId,
+        channel: 'sms' as const,
+        status: 'failed' as const,
+        attempts: 1,
+        permanent: false,
+        error: 'provider down',
+        createdAt: new Date(),
+        updatedAt: new Date(),
+      })),
+    );
+    return send;
+  }
+
+  it('refuses a second retry while a round runs, naming that round', async () => {
+    const send = await failedSend(['u1', 'u2']);
+    const first = await stack.app.inject({ method: 'POST', url: `/sends/${send._id}/retry` });
+    expect(first.statusCode).toBe(202);
+
+    const second = await stack.app.inject({ method: 'POST', url: `/sends/${send._id}/retry` });
+
+    expect(second.statusCode).toBe(409);
+    expect(second.json()).toMatchObject({ statusCode: 409, error: 'Conflict' });
+    expect(second.json().message).toBe(`sendId: retry ${send._id}-retry-1 of send ${send._id} is still running`);
+    expect((await stored(send._id))?.retries).toEqual([`${send._id}-retry-1`]);
+    await stack.temporal.workflow.getHandle(`${send._id}-retry-1`).terminate('test done');
+  });
+
+  it('lets one retry round alone claim each failed delivery, even when rounds claim at once', async () => {
+    const users = Array.from({ length: 300 }, (_, index) => `user-${String(index).padStart(3, '0')}`);
+    const send = await failedSend(users);
+    const ledger = new Ledger(stack.database);
+
+    const rounds = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((round) => ledger.claimFailedForRound(send._id, round, null, 1000)),
+    );
+
+    const claimed = rounds.flatMap((round) => round.byChannel.sms ?? []);
+    expect(claimed.sort()).toEqual(users);
+    // An activity retry of a round finds the same claims, and takes none of another round's.
+    const again = await ledger.claimFailedForRound(send._id, 1, null, 1000);
+    expect(again.byChannel.sms ?? []).toEqual(rounds[0].byChannel.sms ?? []);
+  });
 });
