@@ -319,6 +319,21 @@ export class Ledger {
     return { byChannel, next: nextPageCursor(claimed, limit) };
   }
 
+  /**
+   * The distinct users whose deliveries retry round `round` claimed, on any channel (a user failed on two channels is
+   * one recipient, whichever pages the round read them in). Totals the round's entries: a retry's end, not a hot path.
+   */
+  async roundRecipients(sendId: string, round: number): Promise<number> {
+    const [row] = await this.database.deliveries
+      .aggregate<{ recipients: number }>([
+        { $match: { sendId, retryRound: round } },
+        { $group: { _id: '$userId' } },
+        { $count: 'recipients' },
+      ])
+      .toArray();
+    return row?.recipients ?? 0;
+  }
+
   /** Failed deliveries a retry would re-dispatch (not those of users that do not exist). */
   retryableFailures(sendId: string): Promise<number> {
     return this.database.deliveries.countDocuments({ sendId, status: 'failed', code: { $ne: 'USER_NOT_FOUND' } });

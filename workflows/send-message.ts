@@ -307,6 +307,7 @@ export async function runSend(
     recordId: input.recordId,
     workflowId: workflowInfo().workflowId,
     recipientCount: progress.recipientsResolved,
+    ...(retryRound !== undefined ? { retryRound } : {}),
     ...(progress.counts ? { counts: progress.counts, batchesToRead: progress.batchesToRead ?? [] } : {}),
     ...(progress.pagesToDrop ? { pagesWithUsers: progress.pagesToDrop } : {}),
     ...(snapshotFailure !== undefined ? { failedWith: snapshotFailure } : {}),
