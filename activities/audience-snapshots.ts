@@ -104,9 +104,10 @@ export class AudienceSnapshots {
   ): Promise<{ userIds: string[]; last: boolean }> {
     for (let delayMs = 10; ; delayMs = Math.min(2 * delayMs, PAGE_POLL_MAX_MS)) {
       const doc = await this.findIds(sendId, page);
+      // A page that keeps its end (null in the store's order) was written knowing whether it is the last.
+      if (doc && (doc.last === true || doc.end !== undefined)) return { userIds: doc.userIds, last: doc.last === true };
       const state = await snapshotState();
-      if (doc)
-        return { userIds: doc.userIds, last: doc.last === true || (state.pages !== null && page + 1 >= state.pages) };
+      if (doc) return { userIds: doc.userIds, last: state.pages !== null && page + 1 >= state.pages };
       if (state.error !== undefined) throw audienceSnapshotFailed(state.error);
       if (state.pages !== null) {
         if (page >= state.pages) return { userIds: [], last: true };
