@@ -186,6 +186,16 @@ export const serviceConfigSchema = strictObject({
   fanOut: strictObject({
     /** Users per page of the audience snapshot (one activity reads one page). */
     pageSize: z.number().int().min(1).max(10_000).default(1000),
+    /**
+     * A page of the audience snapshot closes before its copies of user documents pass this many bytes (BSON), so a
+     * page of large users stays under the store's 16 MiB document limit; such a page holds fewer than `pageSize`.
+     */
+    pageBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(15 * 1024 * 1024)
+      .default(8 * 1024 * 1024),
     /** Users per dispatch activity (batch) in large sends. */
     chunkSize: z.number().int().min(1).max(1000).default(250),
     /** Sends of at most this many users get one activity per (user, channel), visible one by one in the UI. */
