@@ -1,12 +1,26 @@
 import type { Document } from 'mongodb';
+import { ApplicationFailure } from '@temporalio/activity';
 import { mapWithConcurrency } from '../common/concurrency';
-import type { Database } from '../common/db';
-import { audiencePageKey } from '../common/types';
+import { isDuplicateKey, type Database } from '../common/db';
+import { AUDIENCE_SNAPSHOT_FAILED, audiencePageKey } from '../common/types';
+import type { AudienceCursor } from '../common/users-repository';
 
 const PAGE_DROPS_IN_FLIGHT = 4;
 
 /** How often, at most, a dispatch waiting for a page being snapshotted looks for it. */
 const PAGE_POLL_MAX_MS = 100;
+
+/** A page of the snapshot exists already: the attempt that wrote it goes on, or crashed; this one stops. */
+export class PageWrittenBefore extends Error {
+  constructor(sendId: string, page: number) {
+    super(`page ${page} of the audience of ${sendId} was written by another attempt: resuming after it`);
+    this.name = 'PageWrittenBefore';
+  }
+}
+
+/** A snapshot that failed for good, as the page loop sees it: not retried, the send fails with this error. */
+export const audienceSnapshotFailed = (message: string): ApplicationFailure =>
+  ApplicationFailure.create({ type: AUDIENCE_SNAPSHOT_FAILED, message, nonRetryable: true });
 
 /**
  * A send's audience as it was when the send started, in pages of `pageSize`, one document per page keyed
@@ -19,17 +33,41 @@ const PAGE_POLL_MAX_MS = 100;
 export class AudienceSnapshots {
   constructor(private readonly database: Database) {}
 
-  async writePage(sendId: string, page: number, userIds: string[], users: Document[]): Promise<void> {
-    await this.database.audiencePages.replaceOne(
-      { _id: audiencePageKey(sendId, page) },
-      { sendId, page, userIds, users, createdAt: new Date() },
-      { upsert: true },
-    );
+  /**
+   * Writes a page once: a keyed insert, never a replace, so that a page a dispatch may already have read is never
+   * rewritten with other users. A page written before (by an attempt that crashed, or one still running after its
+   * heartbeat timed out) throws `PageWrittenBefore`: the retry resumes after the pages written (`writtenPages`).
+   */
+  async writePage(
+    sendId: string,
+    page: number,
+    userIds: string[],
+    users: Document[],
+    options: { end?: AudienceCursor | null; last?: boolean } = {},
+  ): Promise<void> {
+    try {
+      await this.database.audiencePages.insertOne({
+        _id: audiencePageKey(sendId, page),
+        sendId,
+        page,
+        userIds,
+        users,
+        ...(options.end !== undefined ? { end: options.end } : {}),
+        ...(options.last ? { last: true } : {}),
+        createdAt: new Date(),
+      });
+    } catch (error) {
+      if (isDuplicateKey(error)) throw new PageWrittenBefore(sendId, page);
+      throw error;
+    }
   }
 
   /** The page without its copies of user documents, which only `readUsers` needs. */
   private findIds(sendId: string, page: number) {
-    return this.database.audiencePages.findOne({ _id: audiencePageKey(sendId, page) }, { projection: { userIds: 1 } });
+    return this.database.audiencePages.findOne(
+      { _id: audiencePageKey(sendId, page) },
+      { projection: { userIds: 1, end: 1, last: 1 } },
+    );
   }
 
   async readPage(sendId: string, page: number): Promise<string[]> {
@@ -39,15 +77,43 @@ export class AudienceSnapshots {
   }
 
   /**
-   * The pages a snapshot has written so far (0, 1, … up to the first missing one) and their user ids: where a snapshot
-   * taken in the store's own order resumes, since no cursor can say where it stopped. One point lookup per page.
+   * The pages a snapshot has written so far (0, 1, … up to the first missing one), their user ids, and where the last
+   * one ends (`_id` order: absent when no page was written or the last was written before pages kept it): where a
+   * snapshot retried after a crash resumes, even past a page written after its last heartbeat. One lookup per page.
    */
-  async writtenPages(sendId: string): Promise<{ pages: number; userIds: Set<string> }> {
+  async writtenPages(sendId: string): Promise<{ pages: number; userIds: Set<string>; end?: AudienceCursor | null }> {
     const userIds = new Set<string>();
+    let end: AudienceCursor | null | undefined;
     for (let page = 0; ; page++) {
       const doc = await this.findIds(sendId, page);
-      if (!doc) return { pages: page, userIds };
+      if (!doc) return { pages: page, userIds, ...(end !== undefined ? { end } : {}) };
       for (const userId of doc.userIds) userIds.add(userId);
+      end = doc.end;
+    }
+  }
+
+  /**
+   * Page `page` and whether it is the snapshot's last, for a workflow that reads pages while the snapshot is taken:
+   * awaited until written; empty and last when the snapshot ended with fewer pages. A snapshot that failed for good
+   * (`failedSnapshot`) throws its error instead of being awaited forever.
+   */
+  async waitForPageAndEnd(
+    sendId: string,
+    page: number,
+    snapshotState: () => Promise<{ pages: number | null; error?: string }>,
+  ): Promise<{ userIds: string[]; last: boolean }> {
+    for (let delayMs = 10; ; delayMs = Math.min(2 * delayMs, PAGE_POLL_MAX_MS)) {
+      const doc = await this.findIds(sendId, page);
+      // A page that keeps its end (null in the store's order) was written knowing whether it is the last.
+      if (doc && (doc.last === true || doc.end !== undefined)) return { userIds: doc.userIds, last: doc.last === true };
+      const state = await snapshotState();
+      if (doc) return { userIds: doc.userIds, last: state.pages !== null && page + 1 >= state.pages };
+      if (state.error !== undefined) throw audienceSnapshotFailed(state.error);
+      if (state.pages !== null) {
+        if (page >= state.pages) return { userIds: [], last: true };
+        return { userIds: await this.readPage(sendId, page), last: page + 1 >= state.pages };
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
 

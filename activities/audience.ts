@@ -1,18 +1,41 @@
 import { Context } from '@temporalio/activity';
-import type { Document } from 'mongodb';
+import { BSON, MongoInvalidArgumentError, MongoServerError, type Document } from 'mongodb';
 import type { Channel } from '../common/config';
 import type { DeliveryOutcome } from '../common/ledger';
 import { missingRecipientsKey, type AudienceSnapshotSummary } from '../common/types';
 import type { AudienceCursor, AudienceResume } from '../common/users-repository';
 import type { ActivityDeps } from './activity-deps';
-import type { AudienceSnapshots } from './audience-snapshots';
+import { audienceSnapshotFailed, type AudienceSnapshots } from './audience-snapshots';
 import { keepAlive } from './keep-alive';
+
+const { calculateObjectSize } = BSON;
 
 /** How far a snapshot got; carried by its heartbeats so that a retry after a crash resumes there. */
 interface SnapshotProgress {
   pages: number;
   recipients: number;
   after: AudienceCursor | null;
+}
+
+/**
+ * The largest user a page can hold: BSON's limit of 16 MiB a document less the page's own fields (its key, send id,
+ * the user's id, the end cursor). A larger user cannot be copied on any attempt.
+ */
+const MAX_PAGE_BYTES = 16 * 1024 * 1024 - 2 * 1024;
+
+/** What one user adds to a page beside its document: its id in `userIds` and the array entries' keys. */
+const BSON_ENTRY_OVERHEAD = 32;
+
+/** A snapshot that no retry can take (the same users give the same error): the send fails with it. */
+class SnapshotCannotBeTaken extends Error {}
+
+/** The store's answers that the same write will always get: a document over the limit, an invalid value. */
+const PERMANENT_WRITE_ERRORS = new Set([2 /* BadValue */, 10334 /* BSONObjectTooLarge */, 17419, 17420]);
+
+function isPermanentSnapshotError(error: unknown): boolean {
+  if (error instanceof SnapshotCannotBeTaken || error instanceof BSON.BSONError) return true;
+  if (error instanceof MongoInvalidArgumentError) return true;
+  return error instanceof MongoServerError && typeof error.code === 'number' && PERMANENT_WRITE_ERRORS.has(error.code);
 }
 
 /** `USER_NOT_FOUND` entries are written this many at a time. */
@@ -35,32 +58,47 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
   ): Promise<AudienceSnapshotSummary> => {
     const send = await loadSend(input.sendId);
     if (send.audience) return send.audience;
-    let resume: AudienceResume = { after: progress.after };
-    if ((await deps.users.audienceOrder(send.request)) === 'store') {
-      // No cursor says where a snapshot in the store's order stopped: the pages it wrote do, even one written just
-      // before a crash and never heartbeated, which a dispatch may already have read and must not see rewritten.
-      const written = await snapshots.writtenPages(input.sendId);
-      progress.pages = written.pages;
-      progress.recipients = written.userIds.size;
-      resume = { skip: written.userIds };
-    }
-    let page: { userIds: string[]; users: Document[] } = { userIds: [], users: [] };
+    // A retry resumes after the pages written, not after its last heartbeat: a page written just before a crash and
+    // never heartbeated may have been read by a dispatch already, and must not be rewritten with other users.
+    const written = await snapshots.writtenPages(input.sendId);
+    progress.pages = written.pages;
+    progress.recipients = written.userIds.size;
+    let resume: AudienceResume;
+    if ((await deps.users.audienceOrder(send.request)) === 'store') resume = { skip: written.userIds };
+    else if (written.pages === 0) resume = { after: null };
+    else if (written.end !== undefined) resume = { after: written.end };
+    // Pages written before they kept where they end: from the last heartbeat, past every id already taken.
+    else resume = { after: progress.after, skip: written.userIds };
+    progress.after = 'after' in resume ? resume.after : null;
+
+    const pageBytes = deps.config.service.fanOut.pageBytes;
+    let page: { userIds: string[]; users: Document[]; bytes: number } = { userIds: [], users: [], bytes: 0 };
     let pageEnd: AudienceCursor | null = progress.after;
-    const writePage = async () => {
-      await snapshots.writePage(input.sendId, progress.pages, page.userIds, page.users);
+    const writePage = async (last: boolean) => {
+      await snapshots.writePage(input.sendId, progress.pages, page.userIds, page.users, { end: pageEnd, last });
       progress.pages++;
       progress.recipients += page.userIds.length;
       progress.after = pageEnd;
-      page = { userIds: [], users: [] };
+      page = { userIds: [], users: [], bytes: 0 };
       Context.current().heartbeat(progress);
     };
     for await (const member of deps.users.streamAudience(send.request, resume)) {
+      const bytes = calculateObjectSize(member.user) + Buffer.byteLength(member.userId) + BSON_ENTRY_OVERHEAD;
+      if (bytes > MAX_PAGE_BYTES) {
+        throw new SnapshotCannotBeTaken(
+          `user ${member.userId} is too large to copy into the audience snapshot (${bytes} bytes of BSON; at most ${MAX_PAGE_BYTES})`,
+        );
+      }
+      // A page closes when the next user would not fit (by count or by bytes), so that the last one is known as such.
+      if (page.userIds.length === input.pageSize || (page.userIds.length > 0 && page.bytes + bytes > pageBytes)) {
+        await writePage(false);
+      }
       page.userIds.push(member.userId);
       page.users.push(member.user);
+      page.bytes += bytes;
       pageEnd = member.cursor;
-      if (page.userIds.length === input.pageSize) await writePage();
     }
-    if (page.userIds.length > 0 || progress.pages === 0) await writePage();
+    if (page.userIds.length > 0 || progress.pages === 0) await writePage(true);
     const summary = { pages: progress.pages, recipients: progress.recipients, pageSize: input.pageSize };
     await deps.sends.update(input.sendId, { audience: summary });
     Context.current().log.info('audience snapshot taken', { sendId: input.sendId, ...summary });
@@ -105,13 +143,21 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
      * pages. Heartbeats carry the progress, so a retry after a crash resumes where the last page was written;
      * a completed snapshot is reused as it is (a replayed send sees the same pages).
      */
-    snapshotAudience(input: { sendId: string; pageSize: number }): Promise<AudienceSnapshotSummary> {
+    async snapshotAudience(input: { sendId: string; pageSize: number }): Promise<AudienceSnapshotSummary> {
       const resumed = Context.current().info.heartbeatDetails as SnapshotProgress | undefined;
       const progress: SnapshotProgress = resumed ?? { pages: 0, recipients: 0, after: null };
-      return keepAlive(
-        () => takeSnapshot(input, progress),
-        () => progress,
-      );
+      try {
+        return await keepAlive(
+          () => takeSnapshot(input, progress),
+          () => progress,
+        );
+      } catch (error) {
+        if (!isPermanentSnapshotError(error)) throw error;
+        // Failed for good: said on the send, where the page loop (`loadAudiencePage`) sees it, and not retried.
+        const message = `audience snapshot failed: ${(error as Error).message}`;
+        await deps.sends.update(input.sendId, { audienceError: message });
+        throw audienceSnapshotFailed(message);
+      }
     },
 
     /**
@@ -136,13 +182,31 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
           : snapshots.readPage(input.sendId, input.page);
       }),
 
-    /** One page of a send's failed deliveries, claimed for a retry round (reset to pending). */
+    /**
+     * Page `page` of the send's audience and whether it is the last, awaited while the snapshot is taken (a page
+     * closed by its byte budget is short yet not the last); fails, not retried, once the snapshot failed for good.
+     */
+    loadAudiencePageAndEnd: (input: {
+      sendId: string;
+      page: number;
+      /** Pages whose dispatches have all ended: their copies of user documents are dropped first. */
+      dropUsersOf?: number[];
+    }): Promise<{ userIds: string[]; last: boolean }> =>
+      keepAlive(async () => {
+        if (input.dropUsersOf) await snapshots.dropUsers(input.sendId, input.dropUsersOf);
+        return snapshots.waitForPageAndEnd(input.sendId, input.page, async () => {
+          const send = await loadSend(input.sendId);
+          return { pages: send.audience?.pages ?? null, error: send.audienceError };
+        });
+      }),
+
+    /** One page of a send's failed deliveries, claimed for a retry round (reset to pending), each by one round only. */
     claimFailedDeliveries: (input: {
       sendId: string;
       round: number;
       after: string | null;
       limit: number;
     }): Promise<{ byChannel: Partial<Record<Channel, string[]>>; next: string | null }> =>
-      keepAlive(() => deps.ledger.claimFailed(input.sendId, input.round, input.after, input.limit)),
+      keepAlive(() => deps.ledger.claimFailedForRound(input.sendId, input.round, input.after, input.limit)),
   };
 }

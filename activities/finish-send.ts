@@ -22,6 +22,10 @@ export interface FinishSendInput {
   batchesToRead?: string[];
   /** The pages whose copies of user documents are still stored (absent: every page of the snapshot). */
   pagesWithUsers?: number[];
+  /** For a retry: its round, whose recipients are counted once each across its pages (`recipientCount` is not). */
+  retryRound?: number;
+  /** The send failed as a whole with this error (its audience snapshot failed for good): `failed` whatever the counts. */
+  failedWith?: string;
 }
 
 /**
@@ -50,7 +54,14 @@ export function createFinishSendActivity(deps: ActivityDeps, snapshots: Audience
   return {
     finishSend: (input: FinishSendInput): Promise<SendSummary> =>
       keepAlive(async () => {
-        if (input.pagesWithUsers) {
+        if (input.failedWith !== undefined) {
+          // The snapshot never finished: every page it wrote may still hold its copies of user documents.
+          const written = await snapshots.writtenPages(input.sendId);
+          await snapshots.dropUsers(
+            input.sendId,
+            Array.from({ length: written.pages }, (_, page) => page),
+          );
+        } else if (input.pagesWithUsers) {
           await snapshots.dropUsers(input.sendId, input.pagesWithUsers);
         } else if (!input.recordId) {
           const send = await deps.sends.get(input.sendId);
@@ -62,25 +73,31 @@ export function createFinishSendActivity(deps: ActivityDeps, snapshots: Audience
             );
         }
         const { counts, failures } = await sendTotals(deps, input);
+        const recipientCount =
+          input.retryRound !== undefined
+            ? await deps.ledger.roundRecipients(input.sendId, input.retryRound)
+            : input.recipientCount;
         const failureCount = countFailures(counts);
-        const status = failureCount > 0 && countSent(counts) === 0 ? 'failed' : 'completed';
+        const status =
+          input.failedWith !== undefined || (failureCount > 0 && countSent(counts) === 0) ? 'failed' : 'completed';
         if (input.recordId) {
           // A retry reports to its own document; the original keeps its audience size and takes the new totals.
-          await deps.sends.finish(input.recordId, status, counts, input.recipientCount);
+          await deps.sends.finish(input.recordId, status, counts, recipientCount);
           await deps.sends.update(input.sendId, { status, counts, completedAt: new Date() });
         } else {
           // With its first failures, so that `GET /sends/:id` reads a finished send from its document alone.
-          await deps.sends.finish(input.sendId, status, counts, input.recipientCount, failures);
+          await deps.sends.finish(input.sendId, status, counts, recipientCount, failures);
         }
         Context.current().log.info('send totalled', { sendId: input.sendId, status, failureCount });
         return {
           sendId: input.sendId,
           workflowId: input.workflowId,
           status,
-          recipients: input.recipientCount,
+          recipients: recipientCount,
           counts,
           failureCount,
           failures,
+          ...(input.failedWith !== undefined ? { error: input.failedWith } : {}),
         };
       }),
   };

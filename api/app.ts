@@ -21,6 +21,7 @@ import { sendServicesPlugin } from './plugins/send-services';
 import { temporalPlugin } from './plugins/temporal';
 import { codecRoutes } from './routes/codec';
 import { conversationRoutes } from './routes/conversations';
+import { erasureRoutes } from './routes/erasures';
 import { healthRoutes } from './routes/health';
 import { messageRoutes } from './routes/messages';
 import { notificationRoutes } from './routes/notifications';
@@ -101,6 +102,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       conversationRoutes,
       webhookRoutes,
       codecRoutes,
+      erasureRoutes,
     ]) {
       await app.register(routes);
     }

@@ -93,6 +93,11 @@ export const envSchema = z.object({
         context.addIssue({ code: 'custom', message: (error as Error).message });
       }
     }),
+  /**
+   * `none`: no API key is checked, on purpose, because a gateway in front authenticates every request (README
+   * "Configuration"); logged at boot. Unset, the API wants `API_KEYS` outside the development profile.
+   */
+  API_AUTH: z.enum(['keys', 'none']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * `id:base64key,…`, AES-256-GCM keys of the registered providers' credentials at rest; the first encrypts
@@ -114,6 +119,11 @@ export const envSchema = z.object({
       if (value !== undefined && value.split(',').some((secret) => secret.trim().length < 16))
         context.addIssue({ code: 'custom', message: 'each comma-separated secret must be at least 16 characters' });
     }),
+  /**
+   * The key of the conversations' `customerHash` (an HMAC of the customer's number, README "Two-way WhatsApp"), so
+   * that the hash in the Temporal UI cannot be reversed by trying every number. Unset: conversations are refused.
+   */
+  CUSTOMER_HASH_SECRET: z.string().min(16).optional(),
   /**
    * Whether the URLs callers give (callbacks, media to check) may reach loopback and private addresses; `false`
    * keeps a caller from reaching this network's insides through them. The development profile sets `true`.
@@ -199,6 +209,16 @@ export const serviceConfigSchema = strictObject({
   fanOut: strictObject({
     /** Users per page of the audience snapshot (one activity reads one page). */
     pageSize: z.number().int().min(1).max(10_000).default(1000),
+    /**
+     * A page of the audience snapshot closes before its copies of user documents pass this many bytes (BSON), so a
+     * page of large users stays under the store's 16 MiB document limit; such a page holds fewer than `pageSize`.
+     */
+    pageBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(15 * 1024 * 1024)
+      .default(8 * 1024 * 1024),
     /** Users per dispatch activity (batch) in large sends. */
     chunkSize: z.number().int().min(1).max(1000).default(250),
     /** Sends of at most this many users get one activity per (user, channel), visible one by one in the UI. */

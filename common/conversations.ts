@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 /**
  * Two-way WhatsApp conversations (README "Two-way WhatsApp", seed 004's send2WayMessage): the shapes the API, the
@@ -52,7 +52,7 @@ export interface ConversationDocument {
   _id: string;
   request: ConversationRequest;
   status: ConversationStatus;
-  /** `customerHash(to)`: what the Temporal UI and logs name the customer by. */
+  /** `customerHash(CUSTOMER_HASH_SECRET, to)`: what the Temporal UI and logs name the customer by. */
   customerHash: string;
   createdAt: Date;
   updatedAt: Date;
@@ -81,9 +81,13 @@ export const conversationLockKey = (businessNumber: string, customer: string): s
 /** A phone number as its digits: providers write `+447…`, `447…` or `00447…` for one number. */
 export const digitsOf = (phone: string): string => phone.replace(/\D/g, '').replace(/^00/, '');
 
-/** The customer's number as the Temporal UI and the logs may show it: a hash, never the number. */
-export const customerHash = (phone: string): string =>
-  createHash('sha256')
+/**
+ * The customer's number as the Temporal UI and the logs may show it: an HMAC keyed by `CUSTOMER_HASH_SECRET`, never
+ * the number. Keyed, because phone numbers are few enough to hash them all: an unkeyed hash (what conversations
+ * started before carry) gives the number back to whoever tries them. Nothing looks a conversation up by it.
+ */
+export const customerHash = (secret: string, phone: string): string =>
+  createHmac('sha256', secret)
     .update(`customer:${digitsOf(phone)}`)
     .digest('hex')
     .slice(0, 16);

@@ -8,7 +8,17 @@ export interface EncryptedCredentials {
   iv: string;
   tag: string;
   data: string;
+  /**
+   * The registered provider whose document holds them, bound into the GCM additional data with the key id: copied
+   * into another provider's document, they do not decrypt. Absent on what was stored before the binding (key id
+   * alone) and on what belongs to no provider (a conversation's webhook secret).
+   */
+  provider?: string;
 }
+
+/** The GCM additional data: the key id alone (records of old, `sealSecret`), or the key id and the provider. */
+const additionalData = (keyId: string, provider: string | undefined): Buffer =>
+  Buffer.from(provider === undefined ? keyId : JSON.stringify(['provider', keyId, provider]));
 
 const CIPHER = 'aes-256-gcm';
 const IV_BYTES = 12;
@@ -21,8 +31,9 @@ export const NO_CREDENTIALS_KEY =
 /**
  * Encrypts and decrypts the credentials of registered providers (README "OS1-style messaging") with the keys of
  * `PROVIDER_CREDENTIALS_KEYS` (`id:base64key,…`, as `TEMPORAL_CODEC_KEYS`): the first key encrypts, every key
- * decrypts, so keys rotate by putting a new one first. The key id is the GCM additional data: a document relabelled
- * with another key id fails instead of decrypting. Errors name a key by its id, never a key or a credential.
+ * decrypts, so keys rotate by putting a new one first. The key id and the provider's name are the GCM additional
+ * data: a document relabelled with another key id, or credentials copied into another provider's document, fail
+ * instead of decrypting. Errors name a key by its id, never a key or a credential.
  */
 export class CredentialsCipher {
   private readonly keys: Map<string, Buffer>;
@@ -40,21 +51,31 @@ export class CredentialsCipher {
     return this.encryptWith !== undefined;
   }
 
-  encrypt(credentials: Record<string, unknown>): EncryptedCredentials {
+  /** `provider`: the registered provider they belong to, bound to them (`EncryptedCredentials.provider`). */
+  encrypt(credentials: Record<string, unknown>, provider?: string): EncryptedCredentials {
     if (!this.encryptWith) throw new Error(NO_CREDENTIALS_KEY);
     const { id, key } = this.encryptWith;
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv(CIPHER, key, iv).setAAD(Buffer.from(id));
+    const cipher = createCipheriv(CIPHER, key, iv).setAAD(additionalData(id, provider));
     const data = Buffer.concat([cipher.update(JSON.stringify(credentials), 'utf8'), cipher.final()]);
     return {
       keyId: id,
       iv: iv.toString('base64'),
       tag: cipher.getAuthTag().toString('base64'),
       data: data.toString('base64'),
+      ...(provider === undefined ? {} : { provider }),
     };
   }
 
-  decrypt(encrypted: EncryptedCredentials): Record<string, unknown> {
+  /**
+   * `provider`: the registered provider whose document holds them. Credentials bound to a provider decrypt only for
+   * that one; those stored before the binding existed decrypt as they were (re-registering them binds them).
+   */
+  decrypt(encrypted: EncryptedCredentials, provider?: string): Record<string, unknown> {
+    if (encrypted.provider !== undefined && encrypted.provider !== provider)
+      throw new Error(
+        `credentials of provider "${encrypted.provider}" are read for ${provider === undefined ? 'no provider' : `provider "${provider}"`}: they belong to the provider that stored them`,
+      );
     const key = this.keys.get(encrypted.keyId);
     if (!key)
       throw new Error(
@@ -64,7 +85,9 @@ export class CredentialsCipher {
     const tag = Buffer.from(encrypted.tag, 'base64');
     if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES)
       throw new Error(`credentials encrypted with key "${encrypted.keyId}" are malformed`);
-    const decipher = createDecipheriv(CIPHER, key, iv).setAAD(Buffer.from(encrypted.keyId)).setAuthTag(tag);
+    const decipher = createDecipheriv(CIPHER, key, iv)
+      .setAAD(additionalData(encrypted.keyId, encrypted.provider))
+      .setAuthTag(tag);
     let plain: Buffer;
     try {
       plain = Buffer.concat([decipher.update(Buffer.from(encrypted.data, 'base64')), decipher.final()]);

@@ -128,6 +128,7 @@ export const expiringCollections = (database: Database): Collection<ExpiringDocu
 async function ensureIndexes(database: Database, config: AppConfig): Promise<void> {
   const { clusters } = config.service.userFields;
   await Promise.all([
+    ensureUniqueUserId(database, config.service.userFields.id),
     // The delivery's _id is `<sendId>|<channel>|<userId>`: the unique (sendId, userId, channel) key (README "Design").
     database.deliveries.createIndex({ sendId: 1, status: 1, channel: 1 }, { name: 'by_send_status' }),
     database.users.createIndex({ [clusters]: 1 }, { name: 'by_cluster' }),
@@ -143,6 +144,34 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
       ),
     ),
   ]);
+}
+
+/**
+ * A `userFields.id` other than `_id` is unique in the users collection (a unique index: two `POST /users` with the same
+ * id cannot both insert, on MongoDB and FerretDB alike); users stored without that field are left out of it (a
+ * partial index). A collection that already holds two users with the same id refuses the index: the boot says so.
+ */
+async function ensureUniqueUserId(database: Database, idField: string): Promise<void> {
+  if (idField === '_id') return;
+  try {
+    await database.users
+      .createIndex(
+        { [idField]: 1 },
+        { name: 'unique_user_id', unique: true, partialFilterExpression: { [idField]: { $exists: true } } },
+      )
+      .catch((error: unknown) => {
+        // FerretDB 1.x has no partial indexes: there, a plain unique index (which ignores users without the field).
+        if (!(error instanceof MongoServerError && /partialFilterExpression/.test(error.message))) throw error;
+        return database.users.createIndex({ [idField]: 1 }, { name: 'unique_user_id', unique: true });
+      });
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+    throw new Error(
+      `userFields.id: the users collection holds two users with the same ${idField}, so it cannot be made unique; ` +
+        `give each user its own ${idField} (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
 }
 
 /**

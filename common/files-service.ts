@@ -10,6 +10,15 @@ export interface DownloadedFile {
   contentType?: string;
 }
 
+/**
+ * Whether `name` may name a file of the Files Service: `.` and `..` are path segments that a URL resolves
+ * (`/download/..` is `/`), so they would reach the service's other routes instead of a file.
+ */
+export const isFilesServiceName = (name: string): boolean => name !== '.' && name !== '..';
+
+/** Why a name is refused (`isFilesServiceName`), after the field that holds it. */
+export const NOT_A_FILE_NAME = 'must name a file: "." and ".." are refused';
+
 /** The Files Service (`GET {FILE_SERVICE_URL}/download/{name}`): attachments are fetched from it by name. */
 export class FilesServiceClient {
   private readonly agent = new Agent({ connections: 8, headersTimeout: 15000, bodyTimeout: 30000 });
@@ -27,6 +36,8 @@ export class FilesServiceClient {
    */
   async download(name: string, byteBudget = MAX_ATTACHMENTS_BYTES): Promise<DownloadedFile> {
     if (!this.baseUrl) throw new HttpError(400, 'emailAttachments: FILE_SERVICE_URL is not configured');
+    // Also here, not only in the API's schemas: a template's attachments may be written to MongoDB directly.
+    if (!isFilesServiceName(name)) throw new HttpError(400, `emailAttachments: "${name}" ${NOT_A_FILE_NAME}`);
     const url = `${this.baseUrl.replace(/\/+$/, '')}/download/${encodeURIComponent(name)}`;
     const response = await request(url, { method: 'GET', dispatcher: this.agent });
     if (response.statusCode === 404) {

@@ -6,7 +6,9 @@ import { Agent, request } from 'undici';
  * Ranges no URL given by a caller may reach (a callback, a webhook, a media URL to check), unless the configuration
  * allows private networks (the development profile does): loopback, private, link-local (cloud metadata services
  * live at 169.254.169.254), carrier-grade NAT, "this network", multicast and reserved, in IPv4 and IPv6 (IPv4-mapped
- * IPv6 addresses are checked as IPv4).
+ * IPv6 addresses are checked as IPv4). The IPv6 ranges that carry an IPv4 address to a translator (NAT64's
+ * `64:ff9b::/96` and `64:ff9b:1::/48`) and the deprecated IPv4-compatible `::/96` are refused whole: a NAT64 gateway
+ * would turn `64:ff9b::a9fe:a9fe` into 169.254.169.254 after this check.
  */
 const FORBIDDEN_SUBNETS: [string, number, 'ipv4' | 'ipv6'][] = [
   ['0.0.0.0', 8, 'ipv4'],
@@ -20,8 +22,10 @@ const FORBIDDEN_SUBNETS: [string, number, 'ipv4' | 'ipv6'][] = [
   ['198.18.0.0', 15, 'ipv4'],
   ['224.0.0.0', 4, 'ipv4'],
   ['240.0.0.0', 4, 'ipv4'],
-  ['::', 128, 'ipv6'],
-  ['::1', 128, 'ipv6'],
+  // Holds `::` and `::1` as well.
+  ['::', 96, 'ipv6'],
+  ['64:ff9b::', 96, 'ipv6'],
+  ['64:ff9b:1::', 48, 'ipv6'],
   ['fc00::', 7, 'ipv6'],
   ['fe80::', 10, 'ipv6'],
   ['ff00::', 8, 'ipv6'],

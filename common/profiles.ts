@@ -33,7 +33,10 @@ const SIMULATOR_URL = 'http://127.0.0.1:4010';
  * accepts: the only place the simulator is a default.
  */
 type ProfileValues = Partial<
-  Record<ProviderVariable | 'TEMPORAL_CODEC_KEYS' | 'PROVIDER_CREDENTIALS_KEYS' | 'WEBHOOK_SECRET', string> & {
+  Record<
+    ProviderVariable | 'TEMPORAL_CODEC_KEYS' | 'PROVIDER_CREDENTIALS_KEYS' | 'WEBHOOK_SECRET' | 'CUSTOMER_HASH_SECRET',
+    string
+  > & {
     ALLOW_PRIVATE_NETWORK_URLS: 'true' | 'false';
   }
 >;
@@ -65,6 +68,7 @@ export const PROFILE_DEFAULTS: Record<Profile, ProfileValues> = {
     // Public too: credentials registered on `npm run dev` are the simulator's, and .data/ keeps them across restarts.
     PROVIDER_CREDENTIALS_KEYS: 'dev:0AlB09G2rzjOiIIw51kD+rDJVqSVlXz/1Cw3uivNObE=',
     WEBHOOK_SECRET: 'development-webhook-secret',
+    CUSTOMER_HASH_SECRET: 'development-customer-hash-secret',
     // Callbacks to a receiver on this machine (a test's, `npm run dev`'s).
     ALLOW_PRIVATE_NETWORK_URLS: 'true',
   },

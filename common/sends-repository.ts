@@ -1,5 +1,5 @@
 import type { Filter } from 'mongodb';
-import type { Database } from './db';
+import { isDuplicateKey, type Database } from './db';
 import type { DeliveryCounts, Failure, SendDocument, SendStatus } from './types';
 
 /** Filters of `GET /sends`, newest first. */
@@ -20,9 +20,17 @@ export interface SendListFilter {
 export class SendsRepository {
   constructor(private readonly database: Database) {}
 
-  /** Inserts the send unless a document with its id exists (a repeated idempotent request keeps the first). */
+  /**
+   * Inserts the send unless a document with its id exists (a repeated idempotent request keeps the first). A keyed
+   * insert, not an upsert: FerretDB's upsert is not atomic, so concurrent identical requests could fail on it with a
+   * duplicate key (a 500) where this takes the first and leaves it.
+   */
   async create(send: SendDocument): Promise<void> {
-    await this.database.sends.updateOne({ _id: send._id }, { $setOnInsert: send }, { upsert: true });
+    try {
+      await this.database.sends.insertOne(send);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
   }
 
   get(sendId: string): Promise<SendDocument | null> {
@@ -45,6 +53,18 @@ export class SendsRepository {
       .sort({ createdAt: -1, _id: 1 })
       .skip(filter.skip)
       .limit(filter.limit)
+      .toArray();
+  }
+
+  /** A page of the `running` sends in `_id` order after `after` (the reconciler pages through all of them). */
+  runningAfter(after: string | null, limit: number): Promise<SendDocument[]> {
+    return this.database.sends
+      .find(
+        { status: 'running', ...(after !== null ? { _id: { $gt: after } } : {}) },
+        { projection: { 'request.recipients': 0, 'request.data': 0, failures: 0 } },
+      )
+      .sort({ _id: 1 })
+      .limit(limit)
       .toArray();
   }
 

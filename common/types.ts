@@ -47,6 +47,8 @@ export interface SendDocument {
   recipientCount?: number;
   /** Set once the audience snapshot is complete; a replay reuses it instead of taking a new one. */
   audience?: AudienceSnapshotSummary;
+  /** Set when the audience snapshot failed for good (e.g. a user too large to copy): the send failed with it. */
+  audienceError?: string;
   counts?: DeliveryCounts;
   /** Set by `finishSend`: the first failures in key order (`counts` says how many there are in all). */
   failures?: Failure[];
@@ -116,6 +118,8 @@ export interface SendSummary {
   failureCount: number;
   /** The first failures; the ledger has all of them. */
   failures: Failure[];
+  /** Why the send failed as a whole (its audience snapshot failed for good), when it did. */
+  error?: string;
 }
 
 export const deliveryKey = (sendId: string, channel: Channel, userId: string): string =>
@@ -129,10 +133,20 @@ export interface AudiencePageDocument {
   userIds: string[];
   /** The user documents, index for index with `userIds`, until the send finishes. */
   users?: Record<string, unknown>[];
+  /**
+   * Where the audience resumes after this page (`_id` order; null in the store's order): a snapshot retried after a
+   * crash goes on after its last written page, never rewriting one. Absent on pages written before it was kept.
+   */
+  end?: { type: 'objectId' | 'string' | 'number'; value: string } | null;
+  /** Set on the snapshot's last page: a page closed by its byte budget is shorter than `pageSize` yet not the last. */
+  last?: boolean;
   createdAt: Date;
 }
 
 export const audiencePageKey = (sendId: string, page: number): string => `${sendId}|${page}`;
+
+/** The failure `type` of an audience snapshot that failed for good: not retried, the send fails with its message. */
+export const AUDIENCE_SNAPSHOT_FAILED = 'AudienceSnapshotFailed';
 
 /**
  * The key of a dispatch batch's counts (`batch_counts`): its channel, its audience page and its first user, which
@@ -167,6 +181,8 @@ export interface DispatchClaimDocument {
   sendId: string;
   channel: Channel;
   size: number;
+  /** For a retry's claim of one failed delivery (`Ledger.claimFailedForRound`): the round that owns it. */
+  round?: number;
   createdAt: Date;
 }
 

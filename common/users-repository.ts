@@ -1,7 +1,7 @@
 import { ObjectId, type Document, type Filter } from 'mongodb';
 import { mapWithConcurrency } from './concurrency';
 import type { ServiceConfig } from './config';
-import { POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
+import { isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
 import { isObjectIdHex } from './ids';
 
 /** Where paging through an audience stopped: the last `_id` seen, with its BSON type so it can be rebuilt. */
@@ -24,8 +24,12 @@ export interface AudienceMember {
  */
 export type AudienceOrder = 'id' | 'store';
 
-/** Where an audience stream starts: after a cursor (`_id` order), or past the ids already taken (store order). */
-export type AudienceResume = { after: AudienceCursor | null } | { skip: ReadonlySet<string> };
+/**
+ * Where an audience stream starts: after a cursor (`_id` order; with `skip` too when the cursor may be behind the ids
+ * already taken), or past the ids already taken (store order).
+ */
+export type AudienceResume =
+  { after: AudienceCursor | null; skip?: ReadonlySet<string> } | { skip: ReadonlySet<string> };
 
 export interface AudienceSelector {
   recipients: string[];
@@ -126,13 +130,18 @@ export class UsersRepository {
     return { _id, ...rest, createdAt: now, updatedAt: now };
   }
 
-  /** False when `userFields.id` is not `_id` and another user has the same id already. */
+  /**
+   * False when `userFields.id` is not `_id` and another user has the same id already: the unique index on that field
+   * (common/db.ts) refuses the insert, so two concurrent creates with one id cannot both succeed.
+   */
   async insert(user: Document): Promise<boolean> {
-    if (this.fields.id !== '_id' && (await this.database.users.findOne({ [this.fields.id]: user[this.fields.id] }))) {
-      return false;
+    try {
+      await this.database.users.insertOne(user);
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
     }
-    await this.database.users.insertOne(user);
-    return true;
   }
 
   /** Sets the given fields (never the id fields); null when no user has this id. */
@@ -190,26 +199,26 @@ export class UsersRepository {
    * `_id` instead, so that a small send costs the same whatever the size of the users collection.
    */
   async *streamAudience(selector: AudienceSelector, resume: AudienceResume): AsyncGenerator<AudienceMember> {
-    const after = 'after' in resume ? resume.after : null;
+    const idOrder = 'after' in resume;
+    const after = idOrder ? resume.after : null;
+    const skip = resume.skip;
     if (this.isListedAudience(selector)) {
-      yield* this.listedAudience(selector.recipients, after);
+      for await (const member of this.listedAudience(selector.recipients, after)) {
+        if (!skip?.has(member.userId)) yield member;
+      }
       return;
     }
-    const cursor =
-      'skip' in resume
-        ? this.database.users.find(this.audienceFilter(selector)).batchSize(1000)
-        : this.database.users
-            .find({ $and: [this.audienceFilter(selector), afterCursor(after)] })
-            .sort({ _id: 1 })
-            .batchSize(1000);
+    const cursor = idOrder
+      ? this.database.users
+          .find({ $and: [this.audienceFilter(selector), afterCursor(after)] })
+          .sort({ _id: 1 })
+          .batchSize(1000)
+      : this.database.users.find(this.audienceFilter(selector)).batchSize(1000);
     try {
       for await (const doc of cursor) {
         const userId = userIdToString(doc[this.fields.id] ?? doc._id);
-        if ('skip' in resume) {
-          if (!resume.skip.has(userId)) yield { userId, user: doc, cursor: null };
-        } else {
-          yield { userId, user: doc, cursor: cursorOf(doc._id) };
-        }
+        if (skip?.has(userId)) continue;
+        yield { userId, user: doc, cursor: idOrder ? cursorOf(doc._id) : null };
       }
     } finally {
       await cursor.close();

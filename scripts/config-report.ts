@@ -1,5 +1,6 @@
 import { checkChannelProviders } from '../activities/providers';
-import { envSchema, loadConfig, type AppConfig } from '../common/config';
+import { apiAuthMode } from '../common/api-keys';
+import { ConfigurationError, envSchema, loadConfig, type AppConfig } from '../common/config';
 import { PROFILE_DEFAULTS } from '../common/profiles';
 import { encryptionCodec } from '../common/data-converter';
 
@@ -14,13 +15,16 @@ const SECRET_NAME = /(TOKEN|API_KEYS?|PASSWORD|SECRET|PRIVATE_KEY)$/i;
  */
 const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^/?#:]*):[^/?#]*@/i;
 
+/** Lists of `id:base64key` AES keys: printed with their ids only. */
+const KEY_LISTS = new Set(['TEMPORAL_CODEC_KEYS', 'PROVIDER_CREDENTIALS_KEYS']);
+
 /**
- * A setting as it may be printed: a secret's value (`*_TOKEN`, `*_API_KEY`, `API_KEYS`, a PEM private key) as `***`,
- * the payload codec's keys with their ids only (`k2:***,k1:***`: which key encrypts shows, no key does), a URL's
- * password as `***`; anything else as it is.
+ * A setting as it may be printed: a secret's value (`*_TOKEN`, `*_API_KEY`, `API_KEYS`, `*_SECRET`, a PEM private key)
+ * as `***`, the AES key lists (`TEMPORAL_CODEC_KEYS`, `PROVIDER_CREDENTIALS_KEYS`) with their ids only (`k2:***,k1:***`:
+ * which key encrypts shows, no key does), a URL's password as `***`; anything else as it is.
  */
 export function redactSetting(name: string, value: string): string {
-  if (name === 'TEMPORAL_CODEC_KEYS')
+  if (KEY_LISTS.has(name))
     return value
       .split(',')
       .map((entry) => `${entry.includes(':') ? entry.slice(0, entry.indexOf(':')).trim() : ''}:${HIDDEN}`)
@@ -79,6 +83,12 @@ export function describeEffectiveConfig(environment: NodeJS.ProcessEnv, config: 
  */
 export async function checkConfiguration(environment: NodeJS.ProcessEnv): Promise<string> {
   const config = loadConfig(environment);
+  // The API stops at boot without API_KEYS outside the development profile (README "Configuration", "API keys").
+  try {
+    apiAuthMode(config.env);
+  } catch (error) {
+    throw new ConfigurationError((error as Error).message);
+  }
   // Both processes stop at boot without the payload codec's keys (README "Encryption of workflow data").
   encryptionCodec(config.env);
   await checkChannelProviders(config);

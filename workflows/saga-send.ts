@@ -1,4 +1,11 @@
-import { ContinueAsNew, continueAsNew, isCancellation, proxyActivities } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  ContinueAsNew,
+  continueAsNew,
+  isCancellation,
+  patched,
+  proxyActivities,
+} from '@temporalio/workflow';
 import type { SendActivities } from '../activities';
 import type { SagaFailEvent } from '../common/saga-fail-events';
 import type { SendSummary } from '../common/types';
@@ -10,13 +17,20 @@ const { notifyFlowManager } = proxyActivities<SendActivities>({
   retry: STORE_RETRY,
 });
 
+/**
+ * Patch: a cancelled saga send tells the Flow Manager (its fail event, in a scope the cancellation does not reach)
+ * before it ends as cancelled. What a workflow cannot say itself (terminated, timed out) the reconciliation sends
+ * (api/services/send-reconciliation.ts).
+ */
+export const SAGA_CANCEL_FAIL_EVENT = 'saga-cancel-fail-event';
+
 export interface SagaSendInput extends SendMessageInput {
   saga: { sagaId: string; successEventLabel?: string; failEventLabel?: string };
 }
 
 /**
  * `/saga/send` (README "Saga sends"): the same send, then the Flow Manager event — the success label, or the fail label
- * when every dispatch failed or the send itself failed. The event activity retries until the Flow Manager
+ * when every dispatch failed, the send itself failed or it was cancelled. The event activity retries until the Flow Manager
  * answers 2xx; without a label for the outcome no event is sent.
  */
 export async function sagaSendMessage(input: SagaSendInput): Promise<SendSummary> {
@@ -25,7 +39,15 @@ export async function sagaSendMessage(input: SagaSendInput): Promise<SendSummary
   try {
     summary = await runSend(input, (next) => continueAsNew<typeof sagaSendMessage>({ ...input, ...next }));
   } catch (error) {
-    if (isCancellation(error) || error instanceof ContinueAsNew) throw error;
+    if (error instanceof ContinueAsNew) throw error;
+    if (isCancellation(error)) {
+      if (failEventLabel && patched(SAGA_CANCEL_FAIL_EVENT)) {
+        await CancellationScope.nonCancellable(() =>
+          notifyFlowManager({ sagaId, messageLabel: failEventLabel, sendId: input.sendId }),
+        );
+      }
+      throw error;
+    }
     if (failEventLabel) await notifyFlowManager({ sagaId, messageLabel: failEventLabel, sendId: input.sendId });
     throw error;
   }

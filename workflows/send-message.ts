@@ -1,5 +1,6 @@
 import {
   ActivityFailure,
+  ApplicationFailure,
   continueAsNew,
   log,
   patched,
@@ -13,7 +14,7 @@ import type { SendActivities, DispatchInput, DispatchResult } from '../activitie
 import type { Channel } from '../common/config';
 import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/failure-types';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
-import type { SendStatus, SendSummary } from '../common/types';
+import { AUDIENCE_SNAPSHOT_FAILED, type SendStatus, type SendSummary } from '../common/types';
 import {
   countDispatch,
   countMissingRecipients,
@@ -26,6 +27,8 @@ import {
 export interface FanOutOptions {
   /** Users per page of the audience snapshot (one activity reads one page). */
   pageSize: number;
+  /** Read by the snapshot activity from the configuration: a page closes before its users pass this many bytes. */
+  pageBytes?: number;
   /** Users per dispatch activity in large sends. */
   chunkSize: number;
   /** Sends of at most this many users get one activity per (user, channel), visible one by one in the UI. */
@@ -73,13 +76,19 @@ export const DISPATCH_DURING_SNAPSHOT = 'dispatch-during-snapshot';
  */
 export const DROP_USERS_PER_PAGE = 'drop-users-per-page';
 
+/**
+ * Patch: pages say whether they are the last (`loadAudiencePageAndEnd`), since a page closed by its byte budget is short
+ * yet not the last; a snapshot that failed for good fails the send with its error instead of being awaited forever.
+ */
+export const AUDIENCE_PAGES_END = 'audience-pages-end';
+
 // Unlimited attempts: these only read and write our own stores or tell the Flow Manager, and must not be
 // lost to an outage. The Flow Manager event in particular is retried until it answers 2xx (README "Saga sends").
 export const STORE_RETRY: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 seconds' };
 
 // These heartbeat every few seconds while they run (activities/keep-alive.ts): a crashed worker is noticed
 // within the heartbeat timeout, not the start-to-close timeout.
-const { recordMissingRecipients, loadAudiencePage, claimFailedDeliveries, finishSend } =
+const { recordMissingRecipients, loadAudiencePage, loadAudiencePageAndEnd, claimFailedDeliveries, finishSend } =
   proxyActivities<SendActivities>({
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '20 seconds',
@@ -157,6 +166,9 @@ export async function runSend(
   const dispatch = dispatchers(retry, fanOut.heartbeatTimeoutMs);
 
   const countMissing = (missing: number) => countMissingRecipients(progress, sendId, channels, missing);
+  const pagesKnowTheirEnd = retryRound === undefined && patched(AUDIENCE_PAGES_END);
+  // The error of a snapshot that failed for good: the page loop stops and the send fails with it.
+  let snapshotFailure: string | undefined;
   // The snapshot and the unknown recipients of a first run still being taken while its first pages go out.
   let snapshotting: Promise<void> = Promise.resolve();
   if (!input.progress) {
@@ -166,12 +178,16 @@ export async function runSend(
     if (retryRound === undefined && patched(DISPATCH_DURING_SNAPSHOT)) {
       // All three start at once: a page is dispatched as soon as the snapshot has written it (loadAudiencePage
       // waits for it), and the audience is still the one of the moment the send started.
-      snapshotting = Promise.all([
-        recordMissingRecipients({ sendId }).then(countMissing),
-        snapshotAudience({ sendId, pageSize: fanOut.pageSize }).then((summary) => {
-          progress.pageCount = summary.pages;
-        }),
-      ]).then(() => undefined);
+      const missingRecorded = recordMissingRecipients({ sendId }).then(countMissing);
+      const snapshotTaken = snapshotAudience({ sendId, pageSize: fanOut.pageSize }).then((summary) => {
+        progress.pageCount = summary.pages;
+      });
+      snapshotting = pagesKnowTheirEnd
+        ? // A failed snapshot is seen by the page loop; the unknown recipients are still recorded to the end.
+          Promise.allSettled([missingRecorded, snapshotTaken]).then(([missing]) => {
+            if (missing.status === 'rejected') throw missing.reason;
+          })
+        : Promise.all([missingRecorded, snapshotTaken]).then(() => undefined);
       // Awaited before the run ends; until then a failure must not count as unhandled.
       snapshotting.catch(() => undefined);
     } else if (retryRound === undefined) {
@@ -197,6 +213,15 @@ export async function runSend(
     }
     const snapshotRunning = progress.pageCount === null;
     const dropUsersOf = progress.pagesToDrop?.splice(0) ?? [];
+    if (pagesKnowTheirEnd) {
+      const { userIds, last } = await loadAudiencePageAndEnd({
+        sendId,
+        page: progress.pagesDone,
+        ...(dropUsersOf.length > 0 ? { dropUsersOf } : {}),
+      });
+      const byChannel = Object.fromEntries(channels.map((channel) => [channel, userIds]));
+      return { byChannel, recipients: userIds.length, last, page: progress.pagesDone, next: null };
+    }
     const userIds = await loadAudiencePage({
       sendId,
       page: progress.pagesDone,
@@ -252,7 +277,15 @@ export async function runSend(
       log.info('send continues as new', { sendId, pagesDone: progress.pagesDone });
       await continueRun({ ...input, progress });
     }
-    const page = await nextPage();
+    let page: Page;
+    try {
+      page = await nextPage();
+    } catch (error) {
+      const cause = error instanceof ActivityFailure ? error.cause : undefined;
+      if (!(cause instanceof ApplicationFailure && cause.type === AUDIENCE_SNAPSHOT_FAILED)) throw error;
+      snapshotFailure = cause.message;
+      break;
+    }
     const firstAndOnlyPage = progress.pagesDone === 0 && page.last;
     const batchSize = firstAndOnlyPage && page.recipients <= fanOut.perDeliveryLimit ? 1 : fanOut.chunkSize;
     pageStarting = page.page;
@@ -274,12 +307,19 @@ export async function runSend(
     recordId: input.recordId,
     workflowId: workflowInfo().workflowId,
     recipientCount: progress.recipientsResolved,
+    ...(retryRound !== undefined ? { retryRound } : {}),
     ...(progress.counts ? { counts: progress.counts, batchesToRead: progress.batchesToRead ?? [] } : {}),
     ...(progress.pagesToDrop ? { pagesWithUsers: progress.pagesToDrop } : {}),
+    ...(snapshotFailure !== undefined ? { failedWith: snapshotFailure } : {}),
   });
   progress.done = true;
   setSendStatus(summary.status, summary.recipients);
-  log.info('send finished', { sendId, status: summary.status, failures: summary.failureCount });
+  log.info('send finished', {
+    sendId,
+    status: summary.status,
+    failures: summary.failureCount,
+    ...(summary.error ? { error: summary.error } : {}),
+  });
   return summary;
 }
 

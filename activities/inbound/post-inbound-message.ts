@@ -38,7 +38,7 @@ export async function postInboundMessage(
     );
     return { posted: false };
   }
-  const secret = String(deps.cipher.decrypt(webhook.secret).secret);
+  const secret = String(deps.cipher.decrypt(webhook.secret, message.provider).secret);
   const payload: InboundWebhookPayload = {
     event: 'inbound_message',
     provider: message.provider,

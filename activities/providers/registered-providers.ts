@@ -31,7 +31,8 @@ export interface ProviderRegistry {
 }
 
 export interface CredentialsDecrypter {
-  decrypt(encrypted: never): Record<string, unknown>;
+  /** `provider`: the name of the registered provider whose document holds them (common/credentials-cipher.ts). */
+  decrypt(encrypted: never, provider?: string): Record<string, unknown>;
 }
 
 /** A provider that can send on the message channels; each instance implements the ones its type serves. */
@@ -100,7 +101,7 @@ export class RegisteredProviders {
   }
 
   private async build(document: RegisteredProviderDocument): Promise<RegisteredProvider> {
-    const settings = this.cipher.decrypt(document.credentials as never);
+    const settings = this.cipher.decrypt(document.credentials as never, document.name);
     const problems = registeredSettingsProblems(document.providerType as ProviderType, settings, this.options.policy);
     if (problems.length > 0) {
       const refused = problems.map(({ field, message }) => `${field}: ${message}`).join('; ');

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
-import { parseApiKeys, SCOPES, type ApiKey, type Scope } from '../../common/api-keys';
+import { apiAuthMode, parseApiKeys, SCOPES, type ApiKey, type Scope } from '../../common/api-keys';
+import { ConfigurationError } from '../../common/config';
 import { HttpError } from '../../common/errors';
 import { errorResponses } from '../schemas/common';
 
@@ -58,9 +59,17 @@ function keyMatcher(keys: ApiKey[]): (presented: string) => AuthenticatedKey | u
 }
 
 /**
+ * Whether the request may see what `scope` guards within a route it was let into (the inbound webhook URLs of
+ * `GET /providers` for `providers`): true when no key is checked (`API_AUTH=none`, the development profile).
+ */
+export const requestHasScope = (request: { apiKey: AuthenticatedKey | null }, scope: Scope): boolean =>
+  request.apiKey === null || request.apiKey.scopes.includes(scope);
+
+/**
  * With `API_KEYS` set, every route but the public ones wants `Authorization: Bearer <key>` and answers 401 without a
  * valid one, 403 when the key lacks the route's scope (`config.scope`, README "Configuration"); documented routes
- * registered after it declare both. Without keys, routes are open.
+ * registered after it declare both. Without keys the API does not boot outside the development profile, unless
+ * `API_AUTH=none` says a gateway in front authenticates (`apiAuthMode`); then routes are open.
  */
 export const authPlugin = fp(
   async (app) => {
@@ -70,8 +79,18 @@ export const authPlugin = fp(
       if (scope !== undefined && !SCOPES.includes(scope))
         throw new Error(`${route.method} ${route.url}: scope "${String(scope)}" is not one of ${SCOPES.join(', ')}`);
     });
+    let mode;
+    try {
+      mode = apiAuthMode(app.config.env);
+    } catch (error) {
+      throw new ConfigurationError((error as Error).message);
+    }
+    if (mode === 'none')
+      app.log.warn(
+        'API_AUTH=none: no API key is checked, every route answers whoever reaches this API; a gateway in front must authenticate every request',
+      );
+    if (mode !== 'keys') return;
     const keys = parseApiKeys(app.config.env.API_KEYS);
-    if (keys.length === 0) return;
     const authenticate = keyMatcher(keys);
     app.addHook('onRequest', async (request) => {
       // A browser's CORS preflight never carries credentials (the Temporal UI's to /codec, api/routes/codec.ts).

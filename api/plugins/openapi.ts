@@ -30,6 +30,7 @@ export const openApiPlugin = fp(
           { name: 'webhooks', description: "The providers' delivery reports, proven by the token of their URL" },
           { name: 'health', description: 'Probes and metrics, without an API key' },
           { name: 'codec', description: 'The payload codec of the Temporal UI: workflow data decrypted' },
+          { name: 'erasures', description: "A person's data erased from every collection that holds it" },
         ],
         ...(secured
           ? {

@@ -26,7 +26,7 @@ export interface SendReconciliationOptions {
 export const sendReconciliationPlugin = fp<SendReconciliationOptions>(
   async (app, { everyMs = 60_000 }) => {
     const { sends, ledger } = app.repositories;
-    const reconciler = new SendReconciler({ temporal: app.temporal, sends, ledger });
+    const reconciler = new SendReconciler({ config: app.config, temporal: app.temporal, sends, ledger });
     const sagaFailEvents = new SagaFailEvents({
       config: app.config,
       temporal: app.temporal,

@@ -55,7 +55,8 @@ export const codecRoutes: FastifyPluginAsyncZod = async (app) => {
     app.post(
       `/codec/${operation}`,
       {
-        // A history's payloads: as large as what a send carries (`POST /send`'s limit). No `scope`: admin only.
+        config: { scope: 'codec' },
+        // A history's payloads: as large as what a send carries (`POST /send`'s limit).
         bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
         schema: {
           tags: ['codec'],

@@ -41,7 +41,7 @@ export const conversationRoutes: FastifyPluginAsyncZod = async (app) => {
             400: 'A field is malformed: a phone, a webhook URL, a media type or size, the regex, responseTimeout',
             404: 'The template or provider named does not exist',
             409: 'The template or provider is inactive, or a conversation with this customer is open (its id named)',
-            503: 'MongoDB or Temporal cannot be reached',
+            503: 'CUSTOMER_HASH_SECRET or PROVIDER_CREDENTIALS_KEYS is unset, or MongoDB or Temporal cannot be reached',
           }),
         },
       },

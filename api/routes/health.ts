@@ -1,10 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
-const checkSchema = z.object({ name: z.string(), healthy: z.boolean(), error: z.string().optional() });
+const publicCheckSchema = z.object({ name: z.string(), healthy: z.boolean() });
+const checkSchema = publicCheckSchema.extend({
+  error: z.string().optional().describe("The dependency's own error, raw: it may name hosts, users or versions"),
+});
 type Check = z.infer<typeof checkSchema>;
 
 const statusSchema = z.object({ status: z.enum(['OK', 'KO']) });
+const publicCheckUpSchema = statusSchema.extend({ checks: z.array(publicCheckSchema) });
 const checkUpSchema = statusSchema.extend({ checks: z.array(checkSchema) });
 
 async function check(name: string, probe: () => Promise<unknown>): Promise<Check> {
@@ -19,7 +23,11 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<Check
   }
 }
 
-/** Health routes, outside authentication (README "API"): liveness, readiness, and one line per dependency. */
+/**
+ * Health routes (README "API"): liveness, readiness and one line per dependency outside authentication, healthy or
+ * not and nothing more; the dependencies' errors, which may name internal hosts and users, at `GET /check-up` to an
+ * admin key.
+ */
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   const { database, temporal } = app;
   const checks = () =>
@@ -67,10 +75,32 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         ...health,
         operationId: 'getCheckUp',
-        summary: 'Each dependency, healthy or not',
+        summary: 'Each dependency, healthy or not (its error at GET /check-up, admin scope)',
+        response: {
+          200: publicCheckUpSchema.describe('Every dependency is healthy'),
+          503: publicCheckUpSchema.describe('A dependency is not'),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const results = await checks();
+      const healthy = results.every((result) => result.healthy);
+      const checksWithoutErrors = results.map(({ name, healthy: each }) => ({ name, healthy: each }));
+      return reply.code(healthy ? 200 : 503).send({ status: healthy ? 'OK' : 'KO', checks: checksWithoutErrors });
+    },
+  );
+
+  app.get(
+    '/check-up',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags: ['health'],
+        operationId: 'getCheckUpDetails',
+        summary: "Each dependency, healthy or not, with a failing one's error",
         response: {
           200: checkUpSchema.describe('Every dependency is healthy'),
-          503: checkUpSchema.describe('A dependency is not'),
+          503: checkUpSchema.describe('A dependency is not; its error says why'),
         },
       },
     },

@@ -13,6 +13,7 @@ import {
 import { registeredSettingsProblems } from '../../common/registered-provider-policy';
 import { MissingWebhookSecretError, providerWebhookUrl } from '../../common/webhook-urls';
 import { parseRequestPart } from '../errors';
+import { requestHasScope } from '../plugins/auth';
 import { errorResponses } from '../schemas/common';
 import {
   providerCreateSchema,
@@ -52,17 +53,17 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     return checked;
   };
 
-  /** Encrypted with the first key; a 503 naming PROVIDER_CREDENTIALS_KEYS without one. */
-  const encrypted = (credentials: Record<string, unknown>) => {
+  /** Encrypted with the first key, bound to the provider; a 503 naming PROVIDER_CREDENTIALS_KEYS without one. */
+  const encrypted = (provider: string, credentials: Record<string, unknown>) => {
     if (!cipher.canEncrypt) throw new HttpError(503, NO_CREDENTIALS_KEY);
-    return { credentials: cipher.encrypt(credentials), credentialFields: Object.keys(credentials).sort() };
+    return { credentials: cipher.encrypt(credentials, provider), credentialFields: Object.keys(credentials).sort() };
   };
 
   /** The default inbound webhook as stored, its secret encrypted; a 400 naming it for a provider of another channel. */
-  const storedInboundWebhook = (channel: Channel, webhook: { url: string; secret: string }) => {
+  const storedInboundWebhook = (provider: string, channel: Channel, webhook: { url: string; secret: string }) => {
     if (channel !== 'whatsapp') throw badRequest('inboundWebhook: only a whatsapp provider receives inbound messages');
     if (!cipher.canEncrypt) throw new HttpError(503, NO_CREDENTIALS_KEY);
-    return { url: webhook.url, secret: cipher.encrypt({ secret: webhook.secret }) };
+    return { url: webhook.url, secret: cipher.encrypt({ secret: webhook.secret }, provider) };
   };
 
   /** The channel a provider of this type serves: the one named, or the type's only one; else a 400 naming it. */
@@ -89,9 +90,16 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   };
 
-  /** What a client is answered: never the credentials, only their fields' names. */
-  const present = (doc: ProviderDocument, defaults: Map<string, string>, requireWebhook = false) => {
-    const webhook = inboundWebhookUrl(doc, requireWebhook);
+  /**
+   * What a client is answered: never the credentials, only their fields' names; the inbound webhook URL, which holds
+   * its token, only to a key of the `providers` scope (`showWebhookUrl`).
+   */
+  const present = (
+    doc: ProviderDocument,
+    defaults: Map<string, string>,
+    { requireWebhook = false, showWebhookUrl = true } = {},
+  ) => {
+    const webhook = showWebhookUrl ? inboundWebhookUrl(doc, requireWebhook) : undefined;
     return {
       name: doc.name,
       providerType: doc.providerType,
@@ -131,7 +139,8 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const [docs, defaults] = await Promise.all([providers.list(request.query), providers.defaultProviders()]);
-      return docs.map((doc) => present(doc, defaults));
+      const showWebhookUrl = requestHasScope(request, 'providers');
+      return docs.map((doc) => present(doc, defaults, { showWebhookUrl }));
     },
   );
 
@@ -149,14 +158,16 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const doc = found(await providers.get(request.params.name), request.params.name);
-      return present(doc, await providers.defaultProviders());
+      return present(doc, await providers.defaultProviders(), {
+        showWebhookUrl: requestHasScope(request, 'providers'),
+      });
     },
   );
 
   app.post(
     '/providers',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'providers' },
       schema: {
         tags: ['providers'],
         operationId: 'createProvider',
@@ -183,23 +194,25 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
         name: body.name,
         providerType: body.providerType,
         channel,
-        ...encrypted(credentials),
+        ...encrypted(body.name, credentials),
         isActive: body.isActive,
         isTenantDefault: body.isTenantDefault,
-        ...(body.inboundWebhook ? { inboundWebhook: storedInboundWebhook(channel, body.inboundWebhook) } : {}),
+        ...(body.inboundWebhook
+          ? { inboundWebhook: storedInboundWebhook(body.name, channel, body.inboundWebhook) }
+          : {}),
         createdAt: now,
         updatedAt: now,
       };
       await providers.create(doc).catch(storeConflict);
       const defaults = new Map(body.isTenantDefault ? [[channel, body.name]] : []);
-      return reply.code(201).send(present(doc, defaults, true));
+      return reply.code(201).send(present(doc, defaults, { requireWebhook: true }));
     },
   );
 
   app.patch(
     '/providers/:name',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'providers' },
       schema: {
         tags: ['providers'],
         operationId: 'updateProvider',
@@ -225,8 +238,8 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
         // The type and channel never change, so the stored ones say how to read the new credentials and webhook.
         const current = found(await providers.get(name), name);
         if (credentials !== undefined)
-          Object.assign(patch, encrypted(checkedCredentials(current.providerType, credentials)));
-        if (inboundWebhook) patch.inboundWebhook = storedInboundWebhook(current.channel, inboundWebhook);
+          Object.assign(patch, encrypted(name, checkedCredentials(current.providerType, credentials)));
+        if (inboundWebhook) patch.inboundWebhook = storedInboundWebhook(name, current.channel, inboundWebhook);
       }
       if (inboundWebhook === null) patch.inboundWebhook = null;
       const updated = found(await providers.update(name, patch).catch(storeConflict), name);
@@ -237,7 +250,7 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     '/providers/:name',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'providers' },
       schema: {
         tags: ['providers'],
         operationId: 'deleteProvider',

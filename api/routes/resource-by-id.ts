@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { Scope } from '../../common/api-keys';
 import { notFound } from '../../common/errors';
 import { errorResponses } from '../schemas/common';
 
@@ -12,6 +13,8 @@ type ZodApp = Parameters<FastifyPluginAsyncZod>[0];
 export function resourceById(
   resource: 'user' | 'template' | 'notification',
   idParams: z.ZodObject<{ id: z.ZodType<string> }>,
+  /** The scope of `DELETE /<resource>s/:id` (`templates` for templates). */
+  deleteScope: Scope = 'admin',
 ) {
   const unknownId = errorResponses({ 404: `No ${resource} has this id` });
   /** What the repository found for `id` (a document, a deletion), or the 404 naming the id. */
@@ -21,7 +24,7 @@ export function resourceById(
   };
   /** The options of a route on `/<resource>s/:id`: its scope, its documentation, its answers and the 404. */
   const byIdOptions = <R extends Record<number, z.ZodType>>(
-    scope: 'read' | 'admin',
+    scope: Scope,
     operationId: string,
     summary: string,
     response: R,
@@ -47,7 +50,9 @@ export function resourceById(
   const registerDelete = (app: ZodApp, operationId: string, remove: (id: string) => Promise<boolean>) =>
     app.delete(
       url,
-      byIdOptions('admin', operationId, `Delete a ${resource}`, { 204: z.undefined().describe('Deleted; no body') }),
+      byIdOptions(deleteScope, operationId, `Delete a ${resource}`, {
+        204: z.undefined().describe('Deleted; no body'),
+      }),
       async (request, reply) => {
         found(await remove(request.params.id), request.params.id);
         return reply.code(204).send();

@@ -107,6 +107,7 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
         progress,
         retries: send.retries ?? [],
         closedBy: send.closedBy ?? null,
+        error: send.audienceError ?? null,
       };
     },
   );

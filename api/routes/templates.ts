@@ -31,7 +31,12 @@ import {
 } from '../schemas/templates';
 
 const idParams = z.object({ id: objectIdString });
-const { unknownId: unknownTemplate, found, registerGet, registerDelete } = resourceById('template', idParams);
+const {
+  unknownId: unknownTemplate,
+  found,
+  registerGet,
+  registerDelete,
+} = resourceById('template', idParams, 'templates');
 
 /** A copy without the keys whose value is undefined, at any depth: the driver would store them as null. */
 function withoutUndefined<T>(value: T): T {
@@ -161,7 +166,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/templates',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'templates' },
       bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
       schema: {
         tags: ['templates'],
@@ -198,7 +203,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch(
     '/templates/:id',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'templates' },
       bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
       schema: {
         tags: ['templates'],

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ErrorBody } from '../../common/errors';
+import { isFilesServiceName, NOT_A_FILE_NAME } from '../../common/files-service';
 import { OBJECT_ID_PATTERN } from '../../common/ids';
 
 /** `ErrorBody` (common/errors.ts) for the OpenAPI document and the serializer of error answers. */
@@ -25,3 +26,6 @@ export const objectIdString = z.string().regex(OBJECT_ID_PATTERN, 'must be a 24-
  */
 export const MAX_TEMPLATE_CHARS = 200_000;
 export const templateSource = z.string().max(MAX_TEMPLATE_CHARS);
+
+/** A Files Service name (`emailAttachments`): not `.` nor `..`, which a URL resolves to another route. */
+export const filesServiceName = z.string().refine(isFilesServiceName, NOT_A_FILE_NAME);

@@ -81,7 +81,9 @@ export const providerSchema = z.object({
   inboundWebhookUrl: z
     .string()
     .optional()
-    .describe('WhatsApp: where the provider posts inbound messages, to register at the provider'),
+    .describe(
+      'WhatsApp: where the provider posts inbound messages, to register at the provider; its token is a secret, shown to keys of the `providers` scope only',
+    ),
   inboundWebhook: z
     .object({ url: z.string() })
     .optional()

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config';
-import { objectIdString, templateSource } from './common';
+import { filesServiceName, objectIdString, templateSource } from './common';
 import { storableRecord } from './storable';
 
 const stringList = z.array(z.string());
@@ -25,7 +25,7 @@ export const sendBodySchema = z
     messageContent: templateSource.optional().describe('Body on every channel, when there is no templateId'),
     templateId: objectIdString.optional(),
     data: storableRecord.optional().describe('Interpolation data: {{data.*}}'),
-    emailAttachments: stringList.optional().describe('Files Service names; 15 MB in all'),
+    emailAttachments: z.array(filesServiceName).optional().describe('Files Service names; 15 MB in all'),
     emailCarbonCopies: stringList.optional().describe('Invalid addresses are dropped'),
     emailBlindCarbonCopies: stringList.optional().describe('Invalid addresses are dropped'),
     emailSender: z.email().optional().describe('Overrides sender.email'),

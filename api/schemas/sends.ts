@@ -72,6 +72,10 @@ export const sendDetailSchema = sendSummarySchema.extend({
     .string()
     .nullable()
     .describe('Why a send reads failed without having finished: its workflow status (TERMINATED, …) or NOT_STARTED'),
+  error: z
+    .string()
+    .nullable()
+    .describe('Why the send failed as a whole: its audience snapshot failed for good (e.g. a user too large to copy)'),
 });
 
 /** A ledger entry (common/types.ts `DeliveryDocument` without its `_id`). */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TEMPLATE_MODES } from '../../common/templates-repository';
-import { objectIdString, templateSource } from './common';
+import { filesServiceName, objectIdString, templateSource } from './common';
 import { paginationQuerySchema } from './pagination';
 import { storableRecord } from './storable';
 import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp';
@@ -40,7 +40,7 @@ function templateFields<
 export const templateFieldsSchema = templateFields({
   name: z.string().min(1),
   text: templateSource,
-  attachment: z.object({ file: z.string().min(1) }).strict(),
+  attachment: z.object({ file: filesServiceName.min(1) }).strict(),
   data: storableRecord,
 })
   .partial()

@@ -94,6 +94,12 @@ export class Conversations {
   }
 
   async accept(body: ConversationBody): Promise<{ conversationId: string; status: 'sending'; statusUrl: string }> {
+    const hashSecret = this.deps.config.env.CUSTOMER_HASH_SECRET;
+    if (hashSecret === undefined)
+      throw new HttpError(
+        503,
+        'CUSTOMER_HASH_SECRET is not set: a conversation names its customer in Temporal by a keyed hash only (README "Configuration")',
+      );
     const request = await this.check(body);
     const conversationId = `conv-${randomUUID()}`;
     const now = new Date();
@@ -101,7 +107,7 @@ export class Conversations {
       _id: conversationId,
       request,
       status: 'sending',
-      customerHash: customerHash(request.to),
+      customerHash: customerHash(hashSecret, request.to),
       createdAt: now,
       updatedAt: now,
     };

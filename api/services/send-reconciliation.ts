@@ -1,4 +1,10 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type Client,
+} from '@temporalio/client';
+import type { AppConfig } from '../../common/config';
 import type { Ledger } from '../../common/ledger';
 import type { SendsRepository } from '../../common/sends-repository';
 import type { SendDocument } from '../../common/types';
@@ -7,10 +13,18 @@ import { sagaFailEvent } from '../../workflows';
 /** How old a send document without a workflow must be before it counts as never started (not yet starting). */
 export const NOT_STARTED_GRACE_MS = 60_000;
 
+/** Running sends the reconciliation reads at a time. */
+const RUNNING_SENDS_PER_PAGE = 500;
+
+/** The workflow statuses of a saga send closed from outside, which its workflow could not tell the Flow Manager. */
+const CLOSED_FROM_OUTSIDE = new Set(['TERMINATED', 'TIMED_OUT', 'CANCELLED', 'CANCELED']);
+
 /** What a `running` send document turns into once its workflow is known to be gone. */
 export type SendClosure = Required<Pick<SendDocument, 'status' | 'closedBy' | 'completedAt'>>;
 
 export interface SendReconcilerDeps {
+  /** For a closed saga send's fail event: `flowManagerConfiguration.failEventLabel`, the task queue. */
+  config?: AppConfig;
   temporal: Client;
   sends: SendsRepository;
   ledger: Ledger;
@@ -57,16 +71,47 @@ export class SendReconciler {
     const closure = await this.closure(send);
     if (!closure) return send;
     const closed = { ...closure, counts: await this.deps.ledger.counts(send.retryOf ?? send._id) };
+    // The fail event first: once the send reads closed, no later run would come back to it.
+    await this.sendFailEvent(send, closure.closedBy);
     await this.deps.sends.update(send._id, closed);
     return { ...send, ...closed };
   }
 
-  /** Closes the `running` sends whose workflow is gone; returns how many it closed. */
+  /**
+   * A saga send whose workflow was terminated or timed out (or cancelled before it could say so) never told the Flow
+   * Manager (README "Saga sends"): its fail event goes out through a `sagaFailEvent` workflow of its own id
+   * (`<sendId>-fail-event`, started once), unless the send's workflow delivered that label already.
+   */
+  private async sendFailEvent(send: SendDocument, closedBy: string): Promise<void> {
+    const label = this.deps.config?.service.flowManagerConfiguration?.failEventLabel;
+    if (!label || !this.deps.config || send.kind !== 'saga' || !send.sagaId || !CLOSED_FROM_OUTSIDE.has(closedBy))
+      return;
+    if (send.flowManagerEvents?.includes(label)) return;
+    try {
+      await this.deps.temporal.workflow.start(sagaFailEvent, {
+        workflowId: `${send._id}-fail-event`,
+        taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        args: [{ sagaId: send.sagaId, messageLabel: label, reason: `its send's workflow was ${closedBy}` }],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    }
+  }
+
+  /**
+   * Closes the `running` sends whose workflow is gone, every one of them: paged in `_id` order after the last one
+   * seen (not by skipping, since the sends it closes leave the list as it goes). Returns how many it closed.
+   */
   async closeRunning(): Promise<number> {
     let closed = 0;
-    for (const send of await this.deps.sends.list({ status: 'running', limit: 1000, skip: 0 })) {
-      if ((await this.close(send)).status !== 'running') closed++;
+    for (let after: string | null = null; ;) {
+      const page = await this.deps.sends.runningAfter(after, RUNNING_SENDS_PER_PAGE);
+      for (const send of page) {
+        if ((await this.close(send)).status !== 'running') closed++;
+      }
+      if (page.length < RUNNING_SENDS_PER_PAGE) return closed;
+      after = page[page.length - 1]._id;
     }
-    return closed;
   }
 }

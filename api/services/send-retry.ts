@@ -16,8 +16,8 @@ export class SendRetry {
   constructor(private readonly deps: SendRetryDeps) {}
 
   /**
-   * Starts the next retry round of the send, or of the send a retry id retries. 409 while it runs (a send whose
-   * workflow is gone is closed first, so that it can be retried) or when no delivery failed.
+   * Starts the next retry round of the send, or of the send a retry id retries. 409 while it or its last round runs
+   * (a send whose workflow is gone is closed first, so that it can be retried) or when no delivery failed.
    */
   async retry(sendId: string): Promise<StartedSend & { retryOf: string }> {
     const send = await this.deps.sends.get(sendId);
@@ -27,6 +27,12 @@ export class SendRetry {
     if (!stored) throw notFound(`sendId: send ${originalId} not found`);
     const original = await this.deps.reconciler.close(stored);
     if (original.status === 'running') throw conflict(`sendId: send ${originalId} is still running`);
+    // One round at a time: a round claims failed deliveries as it goes, and a second one would race it for them.
+    const latestId = original.retries?.at(-1);
+    const latest = latestId ? await this.deps.sends.get(latestId) : null;
+    if (latest && (await this.deps.reconciler.close(latest)).status === 'running') {
+      throw conflict(`sendId: retry ${latest._id} of send ${originalId} is still running`);
+    }
     if ((await this.deps.ledger.retryableFailures(originalId)) === 0) {
       throw conflict(`sendId: send ${originalId} has no failed deliveries to retry`);
     }

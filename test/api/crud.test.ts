@@ -1,5 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { MAX_PARAM_LENGTH } from '../../api/errors';
+import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 describe('users, templates, health and documentation routes', () => {
@@ -164,14 +165,20 @@ describe('users, templates, health and documentation routes', () => {
 describe('API keys', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack({ worker: false, env: { API_KEYS: 'k1, k2' } });
+    stack = await startTestStack({ worker: false, env: { API_KEYS: `${testApiKey('k1')}, ${testApiKey('k2')}` } });
   });
   afterAll(() => stack.close());
 
   it('requires a bearer key on every route but health', async () => {
     expect((await stack.app.inject({ method: 'GET', url: '/users' })).statusCode).toBe(401);
     expect(
-      (await stack.app.inject({ method: 'GET', url: '/users', headers: { authorization: 'Bearer k2' } })).statusCode,
+      (
+        await stack.app.inject({
+          method: 'GET',
+          url: '/users',
+          headers: { authorization: `Bearer ${testApiKey('k2')}` },
+        })
+      ).statusCode,
     ).toBe(200);
     expect((await stack.app.inject({ method: 'GET', url: '/-/healthz' })).statusCode).toBe(200);
   });

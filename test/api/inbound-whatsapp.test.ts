@@ -9,6 +9,7 @@ import { whatsappInboundWebhookPath } from '../../common/providers-repository';
 import { providerWebhookUrl, webhookToken } from '../../common/webhook-urls';
 import { freePort } from '../../scripts/local-stack';
 import type { InboundCall } from '../../simulator';
+import { testApiKey } from '../support/api-keys';
 import { eventually, startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -24,6 +25,8 @@ const WEBHOOK_SECRET = 'default-inbound-secret-0123456789';
  * (test/support/conversation-stand-in.ts) on a queue of its own, so that what it was given stays in its history to
  * read; the provider's default inbound webhook is a receiver that verifies every signature.
  */
+const ADMIN_KEY = testApiKey('admin-key');
+
 describe('POST /webhooks/whatsapp/:provider/communications', () => {
   let stack: TestStack;
   let receiver: CallbackReceiver;
@@ -36,7 +39,7 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
   let standInRun: Promise<void> | undefined;
 
   const admin = (method: 'POST' | 'PATCH', url: string, payload: object) =>
-    stack.app.inject({ method, url, payload, headers: { authorization: 'Bearer admin-key' } });
+    stack.app.inject({ method, url, payload, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
   const stored = (provider: string, messageId: string) =>
     stack.database.inboundMessages.findOne({
       _id: `${provider}|${messageId}` as never,
@@ -95,7 +98,11 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
   beforeAll(async () => {
     const apiPort = await freePort();
     stack = await startTestStack({
-      env: { PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`, HTTP_PORT: String(apiPort), API_KEYS: 'admin-key' },
+      env: {
+        PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
+        HTTP_PORT: String(apiPort),
+        API_KEYS: `${ADMIN_KEY}:send+read+admin`,
+      },
     });
     standInConnection = await NativeConnection.connect({ address: stack.config.env.TEMPORAL_ADDRESS });
     standIn = await Worker.create({

@@ -1,4 +1,5 @@
 import { NotificationsRepository, notificationId } from '../../common/notifications-repository';
+import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /** Notifications under an admin's review (seed 004's createNotifications), with API keys of each scope. */
@@ -7,7 +8,14 @@ describe('/notifications: registered pending, reviewed by an admin', () => {
   beforeAll(async () => {
     stack = await startTestStack({
       worker: false,
-      env: { API_KEYS: 'admin-key:admin, sender:send, reader:read, everything' },
+      env: {
+        API_KEYS: [
+          `${testApiKey('admin-key')}:admin`,
+          `${testApiKey('sender')}:send`,
+          `${testApiKey('reader')}:read`,
+          `${testApiKey('everything')}:send+read+admin`,
+        ].join(','),
+      },
     });
     for (const template of [
       { name: 'otp sms', mode: 'sms', data: { body: 'your otp is {{otp}}' } },
@@ -20,7 +28,12 @@ describe('/notifications: registered pending, reviewed by an admin', () => {
   afterAll(() => stack?.close());
 
   const as = (key: string) => (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) =>
-    stack.app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(payload ? { payload } : {}) });
+    stack.app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${testApiKey(key)}` },
+      ...(payload ? { payload } : {}),
+    });
   const sender = as('sender');
   const admin = as('admin-key');
   const reader = as('reader');

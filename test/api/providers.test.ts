@@ -8,6 +8,7 @@ import { loggerOptions } from '../../common/logger';
 import { ProvidersRepository } from '../../common/providers-repository';
 import { verifyWebhookToken } from '../../common/webhook-urls';
 import { SEED_INFOBIP, SEED_SES } from '../support/seed-004';
+import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /** Secret values of credentials no answer, stored document or log line may hold. */
@@ -29,7 +30,9 @@ describe('the provider registry /providers', () => {
   beforeAll(async () => {
     stack = await startTestStack({
       worker: false,
-      env: { API_KEYS: 'admin-key:admin+read, reader:read, sender:send' },
+      env: {
+        API_KEYS: `${testApiKey('admin-key')}:admin+read, ${testApiKey('reader')}:read, ${testApiKey('sender')}:send`,
+      },
     });
   });
   afterAll(async () => {
@@ -38,7 +41,12 @@ describe('the provider registry /providers', () => {
   });
 
   const call = (app: FastifyInstance, key: string) => (method: Method, url: string, payload?: object) =>
-    app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(payload ? { payload } : {}) });
+    app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${testApiKey(key)}` },
+      ...(payload ? { payload } : {}),
+    });
   const admin = (method: Method, url: string, payload?: object) => call(stack.app, 'admin-key')(method, url, payload);
   const reader = (method: Method, url: string) => call(stack.app, 'reader')(method, url);
   const stored = (name: string) => stack.database.providers.findOne({ _id: name as never });
@@ -125,8 +133,12 @@ describe('the provider registry /providers', () => {
         iv: expect.any(String),
         tag: expect.any(String),
         data: expect.any(String),
+        provider: name,
       });
-      expect(cipher.decrypt(credentials)).toEqual(sample.credentials);
+      expect(cipher.decrypt(credentials, name)).toEqual(sample.credentials);
+      // Bound to the provider: copied into another provider's document, they do not decrypt.
+      expect(() => cipher.decrypt(credentials, 'another')).toThrow(/belong to the provider that stored them/);
+      expect(() => cipher.decrypt({ ...credentials, provider: 'another' }, 'another')).toThrow(/do not decrypt/);
     }
   });
 
@@ -159,9 +171,9 @@ describe('the provider registry /providers', () => {
     const oldDocument = (await stored('aws ses external'))!.credentials as EncryptedCredentials;
     expect([newDocument.keyId, oldDocument.keyId]).toEqual(['new', 'dev']);
     const cipher = new CredentialsCipher(rotatedKeys);
-    expect(cipher.decrypt(oldDocument)).toEqual(SEED_SES.credentials);
-    expect(cipher.decrypt(newDocument)).toMatchObject({ authToken: 'token-rotated' });
-    expect(() => new CredentialsCipher(oldKeys).decrypt(newDocument)).toThrow(/no key "new"/);
+    expect(cipher.decrypt(oldDocument, 'aws ses external')).toEqual(SEED_SES.credentials);
+    expect(cipher.decrypt(newDocument, 'rotated')).toMatchObject({ authToken: 'token-rotated' });
+    expect(() => new CredentialsCipher(oldKeys).decrypt(newDocument, 'rotated')).toThrow(/no key "new"/);
     // Replacing the credentials re-encrypts them under the new key.
     expect(
       (await rotated('PATCH', '/providers/aws%20ses%20external', { credentials: SEED_SES.credentials })).statusCode,
@@ -438,7 +450,7 @@ describe('the provider registry /providers', () => {
       expect(answer).not.toContain(webhookSecret);
     const cipher = new CredentialsCipher(stack.config.env.PROVIDER_CREDENTIALS_KEYS);
     const storedWebhook = document!.inboundWebhook as { url: string; secret: EncryptedCredentials };
-    expect(cipher.decrypt(storedWebhook.secret)).toEqual({ secret: webhookSecret });
+    expect(cipher.decrypt(storedWebhook.secret, 'inbound infobip')).toEqual({ secret: webhookSecret });
 
     const replaced = await admin('PATCH', '/providers/inbound%20infobip', {
       inboundWebhook: { url: 'http://127.0.0.1:9/inbound', secret: 'another-secret-0123456789' },
@@ -494,13 +506,34 @@ describe('the provider registry /providers', () => {
     expect((await admin('DELETE', '/providers/inbound%20infobip')).statusCode).toBe(204);
   });
 
-  it('keeps writes to admin keys and reads to read keys', async () => {
+  it('shows the inbound webhook URL, which holds its token, to keys of the providers scope only', async () => {
+    const registered = await admin('POST', '/providers', {
+      ...SEED_INFOBIP,
+      name: 'token holder',
+      isTenantDefault: false,
+    });
+    expect(registered.json().inboundWebhookUrl).toMatch(/\?token=[0-9a-f]{32}$/);
+    const listed = await reader('GET', '/providers');
+    const one = await reader('GET', '/providers/token%20holder');
+    expect([listed.statusCode, one.statusCode]).toEqual([200, 200]);
+    expect(listed.json().map((provider: { name: string }) => provider.name)).toContain('token holder');
+    for (const answer of [listed, one]) {
+      expect(answer.body).not.toContain('inboundWebhookUrl');
+      expect(answer.body).not.toContain('token=');
+    }
+    expect((await admin('GET', '/providers/token%20holder')).json().inboundWebhookUrl).toBe(
+      registered.json().inboundWebhookUrl,
+    );
+    expect((await admin('DELETE', '/providers/token%20holder')).statusCode).toBe(204);
+  });
+
+  it('keeps writes to providers keys and reads to read keys', async () => {
     const sender = call(stack.app, 'sender');
     const denied: [ReturnType<typeof call>, Method, string, object | undefined, string][] = [
-      [call(stack.app, 'reader'), 'POST', '/providers', twilio('denied'), 'admin'],
-      [sender, 'POST', '/providers', twilio('denied'), 'admin'],
-      [sender, 'PATCH', '/providers/aws%20ses%20external', { isActive: false }, 'admin'],
-      [call(stack.app, 'reader'), 'DELETE', '/providers/aws%20ses%20external', undefined, 'admin'],
+      [call(stack.app, 'reader'), 'POST', '/providers', twilio('denied'), 'providers'],
+      [sender, 'POST', '/providers', twilio('denied'), 'providers'],
+      [sender, 'PATCH', '/providers/aws%20ses%20external', { isActive: false }, 'providers'],
+      [call(stack.app, 'reader'), 'DELETE', '/providers/aws%20ses%20external', undefined, 'providers'],
       [sender, 'GET', '/providers', undefined, 'read'],
       [sender, 'GET', '/providers/aws%20ses%20external', undefined, 'read'],
     ];
@@ -608,7 +641,7 @@ describe('the provider registry /providers', () => {
         const answer = await stack.app.inject({
           method,
           url,
-          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          headers: { authorization: `Bearer ${testApiKey(key)}`, 'content-type': 'application/json' },
           payload: JSON.stringify(payload),
         });
         expect(answer.statusCode).toBeLessThan(500);

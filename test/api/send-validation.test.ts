@@ -63,6 +63,19 @@ describe('POST /send rejects bad input', () => {
     ['an unknown field', { ...valid, recipient: ['u1'] }, 400, /recipient/],
     ['attachments of the wrong type', { ...valid, emailAttachments: 'a.pdf' }, 400, /emailAttachments/],
     ['a missing attachment', { ...valid, channels: ['email'], emailAttachments: ['nope.pdf'] }, 400, /nope\.pdf/],
+    // `/download/..` would be the Files Service's `/`.
+    [
+      'an attachment named ..',
+      { ...valid, channels: ['email'], emailAttachments: ['a.pdf', '..'] },
+      400,
+      /^emailAttachments\.1: must name a file: "\." and "\.\." are refused$/,
+    ],
+    [
+      'an attachment named .',
+      { ...valid, channels: ['email'], emailAttachments: ['.'] },
+      400,
+      /^emailAttachments\.0: must name a file/,
+    ],
     // Found by fuzzing (test/api/fuzz.test.ts): each of these answered 500.
     [
       'data with a field name MongoDB refuses',
@@ -119,6 +132,22 @@ describe('POST /send rejects bad input', () => {
     const response = await stack.app.inject({ method: 'POST', url: '/saga/send', payload: payload as object });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(message) });
+  });
+
+  it('refuses a template attachment named . or .., naming the field, and stores nothing', async () => {
+    for (const file of ['.', '..']) {
+      const response = await stack.app.inject({
+        method: 'POST',
+        url: '/templates',
+        payload: { name: `attachment ${file}`, emailTitle: 'T', emailMessage: 'M', emailAttachments: [{ file }] },
+      });
+      expect([file, response.statusCode, response.json().message]).toEqual([
+        file,
+        400,
+        'emailAttachments.0.file: must name a file: "." and ".." are refused',
+      ]);
+    }
+    expect(await stack.database.templates.countDocuments({ name: /^attachment / })).toBe(0);
   });
 
   it('answers malformed JSON with 400 in the error shape', async () => {

@@ -1,3 +1,4 @@
+import { Ledger } from '../../common/ledger';
 import { storeRunningSend } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -51,5 +52,78 @@ describe('reading a send writes nothing', () => {
     await stack.app.sendReconciler.closeRunning();
     expect(await stored(orphan._id)).toMatchObject({ status: 'failed', closedBy: 'NOT_STARTED' });
     expect(await stored(starting._id)).toEqual(starting);
+  });
+
+  it('reconciles every running send, past the first thousand', async () => {
+    // 1,005 sends still starting (within the grace period) and one whose workflow never started, older than them all.
+    const starting = Array.from({ length: 1005 }, (_, index) => ({
+      _id: `send-00000000-0000-0000-0001-${String(index).padStart(12, '0')}`,
+      workflowId: `send-00000000-0000-0000-0001-${String(index).padStart(12, '0')}`,
+      kind: 'send' as const,
+      status: 'running' as const,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+      request: { channels: ['sms' as const], recipients: [], clusters: [], data: {} },
+    }));
+    await stack.database.sends.insertMany(starting as never[]);
+    const orphan = await storeRunningSend(stack, new Date(Date.now() - 5 * 60_000));
+
+    await stack.app.sendReconciler.closeRunning();
+
+    expect(await stored(orphan._id)).toMatchObject({ status: 'failed', closedBy: 'NOT_STARTED' });
+    expect(
+      await stack.database.sends.countDocuments({ _id: { $in: starting.map((send) => send._id) }, status: 'running' }),
+    ).toBe(1005);
+  }, 120_000);
+
+  /** A send that ended with `failed` deliveries of these users on sms (none started by a workflow here). */
+  async function failedSend(users: string[]) {
+    const send = await storeRunningSend(stack, new Date());
+    await stack.database.sends.updateOne({ _id: send._id }, { $set: { status: 'failed', completedAt: new Date() } });
+    await stack.database.deliveries.insertMany(
+      users.map((userId) => ({
+        _id: `${send._id}|sms|${userId}`,
+        sendId: send._id,
+        userId,
+        channel: 'sms' as const,
+        status: 'failed' as const,
+        attempts: 1,
+        permanent: false,
+        error: 'provider down',
+        createdAt: new Date(),
+        updatedAt: new Date(),
+      })),
+    );
+    return send;
+  }
+
+  it('refuses a second retry while a round runs, naming that round', async () => {
+    const send = await failedSend(['u1', 'u2']);
+    const first = await stack.app.inject({ method: 'POST', url: `/sends/${send._id}/retry` });
+    expect(first.statusCode).toBe(202);
+
+    const second = await stack.app.inject({ method: 'POST', url: `/sends/${send._id}/retry` });
+
+    expect(second.statusCode).toBe(409);
+    expect(second.json()).toMatchObject({ statusCode: 409, error: 'Conflict' });
+    expect(second.json().message).toBe(`sendId: retry ${send._id}-retry-1 of send ${send._id} is still running`);
+    expect((await stored(send._id))?.retries).toEqual([`${send._id}-retry-1`]);
+    await stack.temporal.workflow.getHandle(`${send._id}-retry-1`).terminate('test done');
+  });
+
+  it('lets one retry round alone claim each failed delivery, even when rounds claim at once', async () => {
+    const users = Array.from({ length: 300 }, (_, index) => `user-${String(index).padStart(3, '0')}`);
+    const send = await failedSend(users);
+    const ledger = new Ledger(stack.database);
+
+    const rounds = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((round) => ledger.claimFailedForRound(send._id, round, null, 1000)),
+    );
+
+    const claimed = rounds.flatMap((round) => round.byChannel.sms ?? []);
+    expect(claimed.sort()).toEqual(users);
+    // An activity retry of a round finds the same claims, and takes none of another round's.
+    const again = await ledger.claimFailedForRound(send._id, 1, null, 1000);
+    expect(again.byChannel.sms ?? []).toEqual(rounds[0].byChannel.sms ?? []);
   });
 });

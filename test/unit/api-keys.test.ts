@@ -1,29 +1,50 @@
-import { parseApiKeys, SCOPES } from '../../common/api-keys';
+import { apiAuthMode, BARE_KEY_SCOPES, MIN_KEY_LENGTH, parseApiKeys } from '../../common/api-keys';
 import { ConfigurationError, parseEnvironment } from '../../common/config';
 
+/** A key of `MIN_KEY_LENGTH` characters that starts with `name`, so that the tests read which key is which. */
+const key = (name: string) => name.padEnd(MIN_KEY_LENGTH, '-0123456789abcdef');
+
 describe('API_KEYS entries with scopes (README "Configuration")', () => {
-  it('gives a bare key every scope, as before scopes existed', () => {
-    expect(parseApiKeys(['k1', 'k2'])).toEqual([
-      { key: 'k1', scopes: [...SCOPES] },
-      { key: 'k2', scopes: [...SCOPES] },
+  it('gives a bare key send and read only, not the scopes that change the service', () => {
+    expect(BARE_KEY_SCOPES).toEqual(['send', 'read']);
+    expect(parseApiKeys([key('k1'), key('k2')])).toEqual([
+      { key: key('k1'), scopes: ['send', 'read'] },
+      { key: key('k2'), scopes: ['send', 'read'] },
     ]);
   });
 
   it('reads the scopes after the last ":", joined by "+", spaces around them ignored', () => {
-    expect(parseApiKeys(['sender:send', 'ops: read + admin', 'a:b:read', 'twice:read+read'])).toEqual([
-      { key: 'sender', scopes: ['send'] },
-      { key: 'ops', scopes: ['read', 'admin'] },
-      { key: 'a:b', scopes: ['read'] },
-      { key: 'twice', scopes: ['read'] },
+    expect(
+      parseApiKeys([
+        `${key('sender')}:send`,
+        `${key('ops')}: read + templates`,
+        `${key('a:b')}:read`,
+        `${key('twice')}:read+read`,
+        `${key('registry')}:providers+codec`,
+      ]),
+    ).toEqual([
+      { key: key('sender'), scopes: ['send'] },
+      { key: key('ops'), scopes: ['read', 'templates'] },
+      { key: key('a:b'), scopes: ['read'] },
+      { key: key('twice'), scopes: ['read'] },
+      { key: key('registry'), scopes: ['providers', 'codec'] },
+    ]);
+  });
+
+  it('gives admin templates, providers and codec as well, but neither send nor read', () => {
+    expect(parseApiKeys([`${key('admin')}:admin`])).toEqual([
+      { key: key('admin'), scopes: ['templates', 'providers', 'codec', 'admin'] },
     ]);
   });
 
   it.each([
-    ['an unknown scope', ['k1', 'k2:write'], /^entry 2: what follows its last ":" is not scopes/],
-    ['no scope after the ":"', ['k1:'], /^entry 1: .* is not scopes/],
-    ['a key with a ":" and no scopes', ['abc:secret-part'], /must end with ":<scopes>"/],
+    ['an unknown scope', [key('k1'), `${key('k2')}:write`], /^entry 2: what follows its last ":" is not scopes/],
+    ['no scope after the ":"', [`${key('k1')}:`], /^entry 1: .* is not scopes/],
+    ['a key with a ":" and no scopes', [`${key('abc')}:secret-part`], /must end with ":<scopes>"/],
     ['no key before the ":"', [':read'], /^entry 1 has no key/],
-    ['a key listed twice', ['k1:send', 'k1:read'], /^entry 2 repeats the key of entry 1$/],
+    ['a key listed twice', [`${key('k1')}:send`, `${key('k1')}:read`], /^entry 2 repeats the key of entry 1$/],
+    ['a key of 31 characters', [key('k1'), 'k2'.padEnd(31, 'x')], /^entry 2: its key is shorter than 32 characters/],
+    ['a short key with scopes', ['k1-short:send'], /^entry 1: its key is shorter than 32 characters/],
   ])('refuses %s, naming the entry by its position and never its text', (_name, entries, message) => {
     let error: Error | undefined;
     try {
@@ -32,12 +53,40 @@ describe('API_KEYS entries with scopes (README "Configuration")', () => {
       error = caught as Error;
     }
     expect(error?.message).toMatch(message);
-    for (const text of ['write', 'secret-part', 'k1']) expect(error?.message).not.toContain(text);
+    for (const text of ['write', 'secret-part', 'k1', 'k2']) expect(error?.message).not.toContain(text);
   });
 
-  it('stops the boot on a malformed entry, naming API_KEYS, and keeps the entries as given for the API', () => {
-    expect(() => parseEnvironment({ API_KEYS: 'k1:send,k2:sned' })).toThrow(ConfigurationError);
-    expect(() => parseEnvironment({ API_KEYS: 'k1:send,k2:sned' })).toThrow(/API_KEYS: entry 2: /);
-    expect(parseEnvironment({ API_KEYS: ' k1:send+read , k2 ' }).API_KEYS).toEqual(['k1:send+read', 'k2']);
+  it('stops the boot on a malformed or short entry, naming API_KEYS, and keeps the entries as given for the API', () => {
+    expect(() => parseEnvironment({ API_KEYS: `${key('k1')}:send,${key('k2')}:sned` })).toThrow(ConfigurationError);
+    expect(() => parseEnvironment({ API_KEYS: `${key('k1')}:send,${key('k2')}:sned` })).toThrow(/API_KEYS: entry 2: /);
+    expect(() => parseEnvironment({ API_KEYS: 'k1:send' })).toThrow(/API_KEYS: entry 1: its key is shorter/);
+    expect(parseEnvironment({ API_KEYS: ` ${key('k1')}:send+read , ${key('k2')} ` }).API_KEYS).toEqual([
+      `${key('k1')}:send+read`,
+      key('k2'),
+    ]);
+  });
+});
+
+describe('how the API authenticates without API_KEYS (README "Configuration")', () => {
+  const mode = (variables: Record<string, string>) => () => apiAuthMode(parseEnvironment(variables));
+
+  it('refuses to boot outside the development profile, naming API_KEYS and API_AUTH', () => {
+    expect(mode({})).toThrow(/^API_KEYS: required outside the development profile.*API_AUTH=none/);
+    expect(mode({ MESSAGING_PROFILE: 'production' })).toThrow(/^API_KEYS: required/);
+  });
+
+  it('checks keys when they are set, in every profile', () => {
+    expect(mode({ API_KEYS: key('k1') })()).toBe('keys');
+    expect(mode({ API_KEYS: key('k1'), MESSAGING_PROFILE: 'development' })()).toBe('keys');
+  });
+
+  it('stays open without keys in the development profile, and with API_AUTH=none on purpose', () => {
+    expect(mode({ MESSAGING_PROFILE: 'development' })()).toBe('open-development');
+    expect(mode({ API_AUTH: 'none' })()).toBe('none');
+  });
+
+  it('refuses API_AUTH=none beside API_KEYS, and an API_AUTH it does not know', () => {
+    expect(mode({ API_AUTH: 'none', API_KEYS: key('k1') })).toThrow(/API_KEYS and API_AUTH=none are both set/);
+    expect(mode({ API_AUTH: 'off' })).toThrow(/API_AUTH/);
   });
 });

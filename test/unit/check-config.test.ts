@@ -14,13 +14,17 @@ const secrets = {
   TWILIO_AUTH_TOKEN: 'twilio-secret-0001',
   KALEYRA_API_KEY: 'kaleyra-secret-0002',
   INFOBIP_API_KEY: 'infobip-secret-0003',
-  API_KEYS: 'api-secret-0004,api-secret-0005',
+  API_KEYS: 'api-secret-0004-0123456789abcdef0123,api-secret-0005-0123456789abcdef0123',
+  WEBHOOK_SECRET: 'webhook-secret-0008',
+  CUSTOMER_HASH_SECRET: 'customer-hash-secret-0009',
 };
 const codecKey = Buffer.alloc(32, 7).toString('base64');
+const credentialsKey = Buffer.alloc(32, 9).toString('base64');
 
 const environment = {
   ...secrets,
   TEMPORAL_CODEC_KEYS: `k1:${codecKey}`,
+  PROVIDER_CREDENTIALS_KEYS: `c2:${credentialsKey},c1:${codecKey}`,
   CONFIGURATION_PATH: 'config/default.json',
   SMTP_URL: 'smtp://mailer:smtp-secret-0006@mail.example.com:587',
   MONGODB_URL: 'mongodb://app:mongo-secret-0007@db1.example.com:27017,db2.example.com:27017/messaging',
@@ -39,8 +43,10 @@ describe('npm run check-config', () => {
       'smtp-secret',
       'mongo-secret',
       codecKey,
+      credentialsKey,
     ])
       expect(report).not.toContain(secret);
+    expect(report).toMatch(/PROVIDER_CREDENTIALS_KEYS +c2:\*\*\*,c1:\*\*\* +set/);
     expect(report).toMatch(/TWILIO_AUTH_TOKEN +\*\*\* +set/);
     expect(report).toMatch(/TEMPORAL_CODEC_KEYS +k1:\*\*\* +set/);
     expect(report).toContain('smtp://mailer:***@mail.example.com:587');
@@ -58,6 +64,8 @@ describe('npm run check-config', () => {
     ['TWILIO_AUTH_TOKEN', 'abc', '***'],
     ['API_KEYS', 'k1,k2', '***'],
     ['TEMPORAL_CODEC_KEYS', 'new:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=,old:YWJj', 'new:***,old:***'],
+    ['PROVIDER_CREDENTIALS_KEYS', 'new:MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=,old:YWJj', 'new:***,old:***'],
+    ['CUSTOMER_HASH_SECRET', 'anything-long-enough', '***'],
     ['FCM_PRIVATE_KEY', 'anything', '***'],
     ['SOME_JSON', '{"private_key":"-----BEGIN PRIVATE KEY-----\\nMII"}', '***'],
     ['SMTP_URL', 'smtps://user@example.com:pa:ss@mail.example.com', 'smtps://user@example.com:***@mail.example.com'],
@@ -71,6 +79,14 @@ describe('npm run check-config', () => {
   it('refuses a production environment without TEMPORAL_CODEC_KEYS, naming it, as the API and the worker do', async () => {
     const { TEMPORAL_CODEC_KEYS: _, ...withoutKeys } = environment;
     await expect(checkConfiguration(withoutKeys)).rejects.toThrow(/^TEMPORAL_CODEC_KEYS: required/);
+  });
+
+  it('refuses a production environment without API_KEYS, naming it, as the API does, unless API_AUTH=none', async () => {
+    const { API_KEYS: _, ...withoutKeys } = environment;
+    await expect(checkConfiguration(withoutKeys)).rejects.toThrow(
+      /^API_KEYS: required outside the development profile/,
+    );
+    await expect(checkConfiguration({ ...withoutKeys, API_AUTH: 'none' })).resolves.toMatch(/API_AUTH +none +set/);
   });
 
   it("refuses what the worker refuses, with the worker's message", async () => {

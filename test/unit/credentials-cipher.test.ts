@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { CredentialsCipher } from '../../common/credentials-cipher';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { CredentialsCipher, type EncryptedCredentials } from '../../common/credentials-cipher';
 
 const key = () => randomBytes(32).toString('base64');
 const SECRET = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG', region: 'ap-south-1' };
@@ -62,5 +62,49 @@ describe('CredentialsCipher (PROVIDER_CREDENTIALS_KEYS)', () => {
       expect(cipher.canEncrypt).toBe(false);
       expect(() => cipher.encrypt(SECRET)).toThrow(/^PROVIDER_CREDENTIALS_KEYS is not set/);
     }
+  });
+
+  it("binds the provider's name into the authenticated data: another provider's document does not decrypt them", () => {
+    const cipher = new CredentialsCipher(`k1:${oldKey}`);
+    const bound = cipher.encrypt(SECRET, 'ses external');
+    expect(bound.provider).toBe('ses external');
+    expect(cipher.decrypt(bound, 'ses external')).toEqual(SECRET);
+    const refusals: [string, () => unknown, RegExp][] = [
+      ['read for another provider', () => cipher.decrypt(bound, 'ses internal'), /belong to the provider/],
+      ['read for no provider', () => cipher.decrypt(bound), /belong to the provider/],
+      [
+        'relabelled with the other name',
+        () => cipher.decrypt({ ...bound, provider: 'ses internal' }, 'ses internal'),
+        /do not decrypt/,
+      ],
+      ['stripped of the name', () => cipher.decrypt({ ...bound, provider: undefined }), /do not decrypt/],
+    ];
+    for (const [what, refusal, message] of refusals) {
+      let error = '';
+      try {
+        refusal();
+      } catch (caught) {
+        error = (caught as Error).message;
+      }
+      expect([what, error]).toEqual([what, expect.stringMatching(message)]);
+    }
+  });
+
+  it('still decrypts credentials stored before the binding (the key id alone), whoever reads them', () => {
+    // As the cipher wrote them before: AES-256-GCM with the key id as the only additional data.
+    const iv = randomBytes(12);
+    const writer = createCipheriv('aes-256-gcm', Buffer.from(oldKey, 'base64'), iv).setAAD(Buffer.from('k1'));
+    const data = Buffer.concat([writer.update(JSON.stringify(SECRET), 'utf8'), writer.final()]);
+    const stored: EncryptedCredentials = {
+      keyId: 'k1',
+      iv: iv.toString('base64'),
+      tag: writer.getAuthTag().toString('base64'),
+      data: data.toString('base64'),
+    };
+    const cipher = new CredentialsCipher(`k2:${newKey},k1:${oldKey}`);
+    expect(cipher.decrypt(stored, 'ses external')).toEqual(SECRET);
+    expect(cipher.decrypt(stored)).toEqual(SECRET);
+    // Without a provider (a conversation's webhook secret, `sealSecret`): written and read as before.
+    expect(cipher.encrypt(SECRET)).not.toHaveProperty('provider');
   });
 });

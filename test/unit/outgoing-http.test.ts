@@ -50,16 +50,32 @@ describe('outgoing calls to URLs that callers give', () => {
     ['fe80::1'],
     ['::ffff:127.0.0.1'],
     ['::ffff:10.0.0.1'],
+    // NAT64 (RFC 6052, RFC 8215): a translator would reach the IPv4 address in the last 32 bits.
+    ['64:ff9b::7f00:1'],
+    ['64:ff9b::169.254.169.254'],
+    ['64:ff9b::808:808'],
+    ['64:ff9b:1::a00:1'],
+    ['64:ff9b:1:ffff::1'],
+    // IPv4-compatible (deprecated, RFC 4291): `::127.0.0.1`.
+    ['::7f00:1'],
+    ['::169.254.169.254'],
+    ['::a00:1'],
   ])('%s is a forbidden address', (address) => {
     expect(isForbiddenAddress(address)).toBe(true);
   });
 
-  it.each([['8.8.8.8'], ['172.32.0.1'], ['100.128.0.1'], ['2001:4860:4860::8888'], ['::ffff:8.8.8.8']])(
-    '%s is a public address',
-    (address) => {
-      expect(isForbiddenAddress(address)).toBe(false);
-    },
-  );
+  it.each([
+    ['8.8.8.8'],
+    ['172.32.0.1'],
+    ['100.128.0.1'],
+    ['2001:4860:4860::8888'],
+    ['::ffff:8.8.8.8'],
+    ['64:ff9a:ffff:ffff:ffff:ffff:ffff:ffff'],
+    ['64:ff9b:2::1'],
+    ['::1:0:0:1'],
+  ])('%s is a public address', (address) => {
+    expect(isForbiddenAddress(address)).toBe(false);
+  });
 
   it.each([
     ['an IPv4 literal', () => `http://127.0.0.1:${port}/`],

@@ -249,7 +249,9 @@ describe('two-way WhatsApp conversations on the real stack', () => {
     await handle.result();
     const { typedSearchAttributes } = await handle.describe();
     expect(typedSearchAttributes.get(SEARCH_ATTRIBUTES.conversationStatus)).toBe('answered');
-    expect(typedSearchAttributes.get(SEARCH_ATTRIBUTES.customerHash)).toBe(customerHash(phone));
+    expect(typedSearchAttributes.get(SEARCH_ATTRIBUTES.customerHash)).toBe(
+      customerHash(stack.config.env.CUSTOMER_HASH_SECRET!, phone),
+    );
     // The pair is free again.
     const again = await post({ ...body, responseTimeout: 10 });
     expect(again.statusCode).toBe(202);

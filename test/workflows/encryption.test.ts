@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { buildApp } from '../../api/app';
 import { ENCRYPTION_KEY_ID } from '../../common/encryption-codec';
 import { insertUsers, person } from '../support/fixtures';
+import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
@@ -115,7 +116,7 @@ describe('workflow data is encrypted in Temporal', () => {
 
   it('wants an API key when API keys are on, except for the preflight', async () => {
     const app = await buildApp({
-      config: { ...stack.config, env: { ...stack.config.env, API_KEYS: ['codec-test-key'] } },
+      config: { ...stack.config, env: { ...stack.config.env, API_KEYS: [`${testApiKey('codec')}:codec`] } },
       database: stack.database,
       temporal: stack.temporal,
       logger: false,
@@ -124,7 +125,7 @@ describe('workflow data is encrypted in Temporal', () => {
       const post = (headers: Record<string, string>) =>
         app.inject({ method: 'POST', url: '/codec/decode', headers, payload: { payloads: [] } });
       expect((await post({})).statusCode).toBe(401);
-      expect((await post({ authorization: 'Bearer codec-test-key' })).statusCode).toBe(200);
+      expect((await post({ authorization: `Bearer ${testApiKey('codec')}` })).statusCode).toBe(200);
       const preflight = await app.inject({ method: 'OPTIONS', url: '/codec/decode' });
       expect(preflight.statusCode).toBe(204);
     } finally {

@@ -38,7 +38,7 @@ describe('logs of a send hold no personal data', () => {
 
   it('scans the API and worker output of a send with refused recipients and finds none of them', async () => {
     const smtpUrl = stack.simulator.smtpUrl.replace('smtp://', `smtp://mailer:${smtpPassword}@`);
-    const env = { LOG_LEVEL: 'debug', API_KEYS: apiKey, SMTP_URL: smtpUrl };
+    const env = { LOG_LEVEL: 'debug', API_KEYS: `${apiKey}:send+read+admin`, SMTP_URL: smtpUrl };
     const worker = await stack.spawnWorkerProcess({ env, onOutput: (text) => (outputs.worker += text) });
     const api = await stack.spawnApiProcess(undefined, { env, onOutput: (text) => (outputs.api += text) });
     const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {

@@ -113,6 +113,40 @@ describe('operating sends', () => {
     expect(workflow.type).toBe('sagaFailEvent');
   });
 
+  it("counts a retry's recipients once each, across the pages and channels it claimed them in", async () => {
+    // 30 users failed on email and sms: 60 failed deliveries, in retry pages of 50 (email's 30 and sms's first 20,
+    // then sms's last 10), so 10 users come in both pages.
+    const users = await insertUsers(
+      stack,
+      Array.from({ length: 30 }, (_, index) =>
+        person(`Twice${index}`, { phoneNumber: `+1555001${String(index).padStart(4, '0')}` }),
+      ),
+    );
+    await stack.sim('POST', '/faults', { target: '*', status: 400, failForMs: 60_000 });
+    const sent = await stack.app.inject({
+      method: 'POST',
+      url: '/send',
+      payload: {
+        channels: ['email', 'sms'],
+        recipients: users,
+        messageTitle: 'T',
+        messageContent: 'Both {{user.name}}',
+      },
+    });
+    expect(await stack.database.sends.findOne({ _id: sent.json().sendId })).toMatchObject({
+      status: 'failed',
+      counts: { email: { failed: 30 }, sms: { failed: 30 } },
+    });
+    await stack.sim('DELETE', '/faults');
+
+    const retry = await stack.app.inject({ method: 'POST', url: `/sends/${sent.json().sendId}/retry` });
+    expect(retry.statusCode).toBe(202);
+    const summary = await stack.temporal.workflow.getHandle(retry.json().workflowId).result();
+
+    expect(summary).toMatchObject({ status: 'completed', recipients: 30 });
+    expect(await stack.database.sends.findOne({ _id: retry.json().sendId })).toMatchObject({ recipientCount: 30 });
+  });
+
   it('retries only the failed deliveries, once, after the fault is cleared', async () => {
     const [ok, flaky] = await insertUsers(stack, [
       person('RetryOk'),

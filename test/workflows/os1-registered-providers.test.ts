@@ -2,6 +2,7 @@ import { freePort } from '../../scripts/local-stack';
 import type { SimulatorRecord } from '../../simulator/recorder';
 import { eventually, startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
 import { SEED_SES, SEED_TEMPLATES } from '../support/seed-004';
+import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
@@ -11,8 +12,8 @@ import { startTestStack, type TestStack } from '../support/test-stack';
  * seed's samples are adapted only where they carry placeholders (URLs, "YourAccessKeyId"-like values).
  */
 
-const APP_KEY = 'os1-app-key';
-const ADMIN_KEY = 'os1-admin-key';
+const APP_KEY = testApiKey('os1-app-key');
+const ADMIN_KEY = testApiKey('os1-admin-key');
 
 /** The sms sample's "tfn provider": a toll-free number of its own, which a message's originationNumber overrides. */
 const TFN_PROVIDER = {
@@ -98,7 +99,7 @@ describe('OS1 messaging through registered providers (seed 004) on the real stac
       env: {
         PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
         HTTP_PORT: String(apiPort),
-        API_KEYS: `${ADMIN_KEY},${APP_KEY}:send+read`,
+        API_KEYS: `${ADMIN_KEY}:send+read+admin,${APP_KEY}:send+read`,
       },
     });
     // The registered SES and Pinpoint credentials name no endpoint: the SDK of the in-process worker finds the

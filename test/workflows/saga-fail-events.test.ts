@@ -184,6 +184,47 @@ describe('saga fail events', () => {
     expect(await stack.database.sends.countDocuments({ sagaId: unreachableSaga })).toBe(0);
   });
 
+  /** A saga send whose sms takes 30 s at the provider: its workflow still runs when the test closes it. */
+  const slowSagaSend = async (sagaId: string) => {
+    await stack.sim('POST', '/faults', { target: 'sms', latencyMs: 30_000 });
+    expect((await sagaSend(stack.app, await valid(sagaId))).statusCode).toBe(200);
+    const handle = stack.temporal.workflow.getHandle(`saga-${sagaId}`);
+    await waitFor(async () => (await handle.describe()).status.name === 'RUNNING');
+    return handle;
+  };
+
+  it('sends the fail event of a saga send that is cancelled, once, from its workflow', async () => {
+    const sagaId = `cancelled-${randomUUID()}`;
+    const handle = await slowSagaSend(sagaId);
+
+    await handle.cancel();
+
+    expect(await settledLabels(sagaId)).toEqual(['notificationFailed']);
+    await waitFor(async () => (await handle.describe()).status.name === 'CANCELLED');
+    await stack.app.sendReconciler.closeRunning();
+    expect(await stack.database.sends.findOne({ _id: `saga-${sagaId}` })).toMatchObject({
+      status: 'failed',
+      closedBy: 'CANCELLED',
+      flowManagerEvents: ['notificationFailed'],
+    });
+    expect(await settledLabels(sagaId)).toEqual(['notificationFailed']);
+  });
+
+  it('sends the fail event of a saga send that is terminated, once, from the reconciliation', async () => {
+    const sagaId = `terminated-${randomUUID()}`;
+    const handle = await slowSagaSend(sagaId);
+
+    await handle.terminate('operator gave up');
+    await stack.app.sendReconciler.closeRunning();
+    await stack.app.sendReconciler.closeRunning();
+
+    expect(await settledLabels(sagaId)).toEqual(['notificationFailed']);
+    expect(await stack.database.sends.findOne({ _id: `saga-${sagaId}` })).toMatchObject({
+      status: 'failed',
+      closedBy: 'TERMINATED',
+    });
+  });
+
   it('closes a stored saga send whose id the fail event took as never started (a start that lost the race)', async () => {
     const sagaId = `race-${randomUUID()}`;
     const stored = await storeRunningSend(stack, new Date());

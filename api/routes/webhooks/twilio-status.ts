@@ -46,7 +46,7 @@ export const twilioStatusRoutes: FastifyPluginAsyncZod<{ reports: DeliveryReport
     if (providerName === undefined) return config.env.TWILIO_AUTH_TOKEN;
     const provider = await providers.get(providerName);
     if (provider?.providerType !== 'twilio') return undefined;
-    const credentials = cipher.decrypt(provider.credentials);
+    const credentials = cipher.decrypt(provider.credentials, provider.name);
     return typeof credentials.authToken === 'string' ? credentials.authToken : undefined;
   }
 
