@@ -4,6 +4,7 @@ import type { FilesServiceClient } from '../common/files-service';
 import type { SendsRepository } from '../common/sends-repository';
 import { CompiledContent } from '../common/message-content';
 import { MessageRenderer } from '../common/rendering';
+import { renderPoolOptions, sharedRenderPool, type RenderPool } from '../common/render-pool';
 import type { TemplateDocument, TemplatesRepository } from '../common/templates-repository';
 import type { SendDocument } from '../common/types';
 import { SharedLoads } from '../common/concurrency';
@@ -15,6 +16,8 @@ export interface SendContext {
   send: SendDocument;
   template: TemplateDocument | null;
   content: CompiledContent;
+  /** Renders on the process's render threads, with the configured time budget and output cap (README "Rendering"). */
+  renderPool: RenderPool;
   /** Downloaded on first use by an email dispatch, then shared by every email of the send. */
   attachments(): Promise<EmailAttachment[]>;
 }
@@ -28,6 +31,7 @@ const MAX_CACHED_SENDS = 64;
 export class SendContextCache {
   private readonly contexts = new SharedLoads<SendContext>(MAX_CACHED_SENDS);
   private readonly renderer: MessageRenderer;
+  private readonly renderPool: RenderPool;
 
   constructor(
     private readonly deps: {
@@ -39,6 +43,7 @@ export class SendContextCache {
     },
   ) {
     this.renderer = new MessageRenderer(deps.config.env.DEFAULT_LOCALE);
+    this.renderPool = sharedRenderPool(renderPoolOptions(deps.config.env));
   }
 
   get(sendId: string): Promise<SendContext> {
@@ -61,6 +66,7 @@ export class SendContextCache {
       send,
       template,
       content,
+      renderPool: this.renderPool,
       attachments: () => {
         attachments ??= this.deps.files.downloadAll(send.request.emailAttachments);
         attachments.catch(() => (attachments = undefined));
