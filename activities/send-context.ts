@@ -3,7 +3,7 @@ import type { Database } from '../common/db';
 import type { FilesServiceClient } from '../common/files-service';
 import type { SendsRepository } from '../common/sends-repository';
 import { CompiledContent } from '../common/message-content';
-import { MessageRenderer } from '../common/rendering';
+import { MessageRenderer, TemplateSyntaxError } from '../common/rendering';
 import { renderPoolOptions, sharedRenderPool, type RenderPool } from '../common/render-pool';
 import type { TemplateDocument, TemplatesRepository } from '../common/templates-repository';
 import type { SendDocument } from '../common/types';
@@ -60,7 +60,14 @@ export class SendContextCache {
         'TEMPLATE_NOT_FOUND',
       );
     }
-    const content = new CompiledContent(send.request, template, this.renderer);
+    let content: CompiledContent;
+    try {
+      content = new CompiledContent(send.request, template, this.renderer);
+    } catch (error) {
+      // Accepted by an API that allowed what this worker refuses (a helper since dropped): no retry renders it.
+      if (error instanceof TemplateSyntaxError) throw new PermanentProviderError(error.message, 'RENDER_ERROR');
+      throw error;
+    }
     let attachments: Promise<EmailAttachment[]> | undefined;
     return {
       send,
