@@ -1,6 +1,6 @@
 import type { Channel } from './config';
 import type { RenderOutcome, RenderPool, TemplateSource } from './render-pool';
-import { MessageRenderer, plainTextToHtml, type CompiledTemplate, type RenderContext } from './rendering';
+import { MessageRenderer, plainTextToHtml, userFieldsOf, type CompiledTemplate, type RenderContext } from './rendering';
 import type { TemplateDocument } from './templates-repository';
 import type { SendRequest } from './types';
 
@@ -84,12 +84,36 @@ export function channelSources(request: SendRequest, template: TemplateDocument 
   return sources;
 }
 
+/** The user fields any of `templates` reads. */
+function readFields(templates: (TemplateSource | null)[]): string[] | 'all' {
+  const fields = new Set<string>();
+  for (const template of templates) {
+    if (!template) continue;
+    const read = userFieldsOf(template.source);
+    if (read === 'all') return 'all';
+    read.forEach((field) => fields.add(field));
+  }
+  return [...fields];
+}
+
+/**
+ * The user's own `fields`: what crosses to the render thread. Null-prototype, so that a field named `__proto__`
+ * stays a field.
+ */
+function pick(user: Record<string, unknown>, fields: string[]): Record<string, unknown> {
+  const picked = Object.create(null) as Record<string, unknown>;
+  for (const field of fields) if (Object.hasOwn(user, field)) picked[field] = user[field];
+  return picked;
+}
+
 type Compiled<T> = { [K in keyof T]: undefined extends T[K] ? CompiledTemplate | undefined : CompiledTemplate };
 
 /** A send's templates compiled once and rendered for each recipient (README "Rendering"). */
 export class CompiledContent {
   private readonly compiled: { [C in Channel]?: Compiled<ChannelSources[C]> } = {};
   private readonly sources: Sources;
+  /** Per channel, the user fields its templates read (`userFieldsOf`), found on first use. */
+  private readonly userFields: { [C in Channel]?: string[] | 'all' } = {};
 
   /** @throws TemplateSyntaxError naming the field that does not compile; MissingContentError */
   constructor(request: SendRequest, template: TemplateDocument | null, renderer: MessageRenderer) {
@@ -131,9 +155,10 @@ export class CompiledContent {
     data: RenderContext['data'],
   ): Promise<(RenderedMessage | RenderFailure)[]> {
     const templates = this.templatesOf(channel);
+    const fields = (this.userFields[channel] ??= readFields(templates));
     const outcomes = await pool.render(
       templates,
-      users.map((user) => ({ user })),
+      users.map((user) => ({ user: fields === 'all' ? user : pick(user, fields) })),
       data,
     );
     return outcomes.map((outcome) => (outcome.code ? outcome : this.fromTexts(channel, outcome.texts)));

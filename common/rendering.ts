@@ -154,6 +154,25 @@ export class MessageRenderer {
   }
 }
 
+/**
+ * The fields of `user` a template reads, or `'all'` when it may read the whole document (`{{#each user}}`,
+ * `{{#with user}}`, `{{this}}`, a `../` path): the render pool sends a thread only these, as a render reads nothing
+ * else of the user. A `user.x` path inside another context (`{{#with data}}{{user.x}}{{/with}}`) only adds a field.
+ */
+export function userFieldsOf(source: string): string[] | 'all' {
+  const fields = new Set<string>();
+  let all = false;
+  const visitor = new Handlebars.Visitor();
+  visitor.PathExpression = (path: hbs.AST.PathExpression) => {
+    const parts = path.data ? (path.parts[0] === 'root' ? path.parts.slice(1) : undefined) : path.parts;
+    if (parts === undefined) return; // @index, @key, @first, ...: not the user
+    if (parts.length === 0 || path.depth > 0 || (parts[0] === 'user' && parts.length === 1)) all = true;
+    else if (parts[0] === 'user') fields.add(String(parts[1]));
+  };
+  visitor.accept(Handlebars.parse(source));
+  return all ? 'all' : [...fields];
+}
+
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** A plain-text email becomes HTML: escaped, newlines as `<br/>` (README "Rendering"). */

@@ -1,4 +1,4 @@
-import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
+import { MessageRenderer, TemplateSyntaxError, userFieldsOf } from '../../common/rendering';
 import { ALLOWED_HELPER_NAMES } from '../../common/template-helpers';
 
 const renderer = new MessageRenderer('en', 1000);
@@ -104,5 +104,21 @@ describe('template helpers (README "Rendering")', () => {
       render('{{#each data.items}}{{#each @root.data.items}}xx{{/each}}{{/each}}', {}, { items: Array(100).fill(0) }),
     ).toThrow(/each produced more than 1000 characters/);
     expect(render('{{replace "abc" "b" "x"}}')).toBe('axc');
+  });
+});
+
+describe('userFieldsOf: the user fields a template reads, which alone cross to the render thread', () => {
+  it.each([
+    ['Hi {{user.firstName}} {{capitalize user.lastName}} {{data.code}}', ['firstName', 'lastName']],
+    ['{{#if (eq user.type "a")}}{{@root.user.name}}{{/if}}{{#each data.items}}{{@index}}{{/each}}', ['type', 'name']],
+    ['{{#each user.tags}}{{this}}{{/each}}', 'all'],
+    ['{{#with user}}{{name}}{{/with}}', 'all'],
+    ['{{#each data.items}}{{../user.name}}{{/each}}', 'all'],
+    ['{{lookup @root "user"}}', 'all'],
+    ['{{this.user.name}}', ['name']],
+    ['No fields at all', []],
+  ])('%s reads %j', (source, fields) => {
+    const read = userFieldsOf(source);
+    expect(read === 'all' ? read : [...read].sort()).toEqual(fields === 'all' ? fields : [...fields].sort());
   });
 });
