@@ -178,6 +178,8 @@ export class RenderPool {
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
       // The TypeScript entry registers its own loader: the thread needs none of the process's flags.
       execArgv: [],
+      // Nor its environment, where the provider credentials are: a template's thread has nothing to read there.
+      env: {},
     });
     worker.unref();
     const slot: Slot = { worker, clock: new BigInt64Array(clockBuffer) };
