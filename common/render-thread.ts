@@ -1,3 +1,4 @@
+import Handlebars from 'handlebars';
 import { parentPort, workerData } from 'node:worker_threads';
 import { MessageRenderer, type CompiledTemplate, type RenderContext } from './rendering';
 import type { RenderOutcome, RenderTask, RenderThreadData, RenderThreadResult } from './render-pool';
@@ -9,6 +10,10 @@ import { RenderLimitError } from './template-helpers';
  * that the pool can end this thread when one render runs past the budget; a render that ends past it, or whose
  * output is over the cap, is a `RENDER_LIMIT` outcome.
  */
+
+// Handlebars prints a denied prototype access (`{{user.constructor}}`, which renders empty) to stderr, outside the
+// service's structured, redacted logs: a template author could fill them. The denial itself is what matters.
+Handlebars.logger.log = () => undefined;
 
 const { locale, timeoutMs, maxOutputBytes, clock: clockBuffer } = workerData as RenderThreadData;
 const clock = new BigInt64Array(clockBuffer);

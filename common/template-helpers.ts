@@ -205,7 +205,8 @@ function loadLibraryHelpers(): Record<string, Helper> {
 /**
  * Registers exactly the allowed helpers on `instance` (and removes Handlebars' own that are not), each wrapped so
  * that a string it returns over `maxOutputChars` stops the render: an amplifying helper (`replace`, `join`, a block
- * helper's loop) fails as soon as its result is too large, instead of after the whole message is built.
+ * helper's loop) fails as soon as its result is too large, instead of after the whole message is built. A string or
+ * array argument longer than `maxOutputChars` stops it too.
  */
 export function registerAllowedHelpers(instance: typeof Handlebars, maxOutputChars: number): void {
   const library = loadLibraryHelpers();
@@ -220,6 +221,13 @@ export function registerAllowedHelpers(instance: typeof Handlebars, maxOutputCha
 
 function capped(name: string, helper: Helper, maxOutputChars: number): Helper {
   return function (this: unknown, ...args: unknown[]) {
+    // Nor is a helper given more: what it builds from a huge string or array (`split`, `length`'s key list) can be
+    // one allocation larger than a render thread's heap allowance, which ends the process, not only the thread.
+    for (const arg of args) {
+      if ((typeof arg === 'string' || Array.isArray(arg)) && arg.length > maxOutputChars) {
+        throw new RenderLimitError(`helper ${name} was given more than ${maxOutputChars} characters or items`);
+      }
+    }
     const result = helper.apply(this, args);
     if (typeof result === 'string' && result.length > maxOutputChars) {
       throw new RenderLimitError(`helper ${name} produced more than ${maxOutputChars} characters`);

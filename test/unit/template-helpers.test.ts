@@ -105,6 +105,20 @@ describe('template helpers (README "Rendering")', () => {
     ).toThrow(/each produced more than 1000 characters/);
     expect(render('{{replace "abc" "b" "x"}}')).toBe('axc');
   });
+
+  it('stops a helper given a string or an array over the output cap (what it builds from one can end the process)', () => {
+    expect(() => render('{{split data.text "a"}}', {}, { text: 'ab'.repeat(501) })).toThrow(
+      /split was given more than 1000 characters or items/,
+    );
+    expect(() => render('{{length data.items}}', {}, { items: Array(1001).fill(0) })).toThrow(/length was given/);
+    expect(
+      render(
+        '{{length data.items}} {{length (split data.text "a")}}',
+        {},
+        { items: Array(1000).fill(0), text: 'ab'.repeat(500) },
+      ),
+    ).toBe('1000 501');
+  });
 });
 
 describe('userFieldsOf: the user fields a template reads, which alone cross to the render thread', () => {
