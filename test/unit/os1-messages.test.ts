@@ -110,6 +110,28 @@ describe('OS1 message rendering', () => {
     });
   });
 
+  it('fails a mode template over the render budget with RENDER_LIMIT, on the render threads', async () => {
+    const strictPool = new RenderPool({ locale: 'en', timeoutMs: 200, maxOutputBytes: 1024 * 1024 });
+    const strict = new OsMessageRenderer(new MessageRenderer('en'), strictPool, sender);
+    const items = Array.from({ length: 1000 }, (_, index) => index);
+    try {
+      await expect(
+        strict.render(
+          message({ data: { items } }),
+          {
+            name: 't',
+            mode: 'sms',
+            isActive: true,
+            data: { body: '{{#each items}}{{#each @root.items}}{{#each @root.items}}{{/each}}{{/each}}{{/each}}' },
+          },
+          '+1',
+        ),
+      ).rejects.toMatchObject({ name: 'RenderFailedError', code: 'RENDER_LIMIT' });
+    } finally {
+      await strictPool.close();
+    }
+  });
+
   it('leaves a placeholder the data does not fill as written (a WhatsApp button parameter)', () => {
     expect(fillPlaceholders('https://abc.com/{{1}}/{{ id }}', { id: 7 })).toBe('https://abc.com/{{1}}/7');
     expect(placeholderValues('{{a}} and {{ b.c }}', { a: 1, b: { c: 'x' } })).toEqual(['1', 'x']);
