@@ -103,6 +103,27 @@ describe('templates cannot reach the worker (README "Rendering")', () => {
     await expectNextSendDelivered();
   });
 
+  it('answers a preview over the render budget with a 400 naming RENDER_LIMIT, the API carrying on', async () => {
+    const created = await stack.app.inject({
+      method: 'POST',
+      url: '/templates',
+      payload: {
+        name: 'runaway',
+        smsMessage:
+          '{{#each data.items}}{{#each @root.data.items}}{{#each @root.data.items}}{{/each}}{{/each}}{{/each}}',
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    const preview = await stack.app.inject({
+      method: 'POST',
+      url: `/templates/${created.json()._id}/preview`,
+      payload: { data: { items: Array.from({ length: 1000 }, (_, index) => index) } },
+    });
+    expect(preview.statusCode).toBe(400);
+    expect(preview.json().message).toMatch(/^data: .*RENDER_LIMIT/);
+    expect((await stack.app.inject({ method: 'GET', url: `/templates/${created.json()._id}` })).statusCode).toBe(200);
+  });
+
   it('fails a message over the output cap with RENDER_LIMIT', async () => {
     const [user] = await insertUsers(stack, [person('Large')]);
     const response = await smsTo(user, '{{#each data.items}}{{@root.data.text}}{{/each}}', {
