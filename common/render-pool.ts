@@ -34,10 +34,14 @@ export interface RenderTask {
   data?: Record<string, unknown>;
 }
 
-/** @internal what a thread posts back */
+/**
+ * @internal what a thread posts back: the texts of every context, one row of `templates.length` after another (flat,
+ * which costs a third of an array per context to copy across), and the contexts that failed, by index.
+ */
 export interface RenderThreadResult {
   id: number;
-  outcomes: RenderOutcome[];
+  texts: (string | undefined)[];
+  failures: [index: number, code: 'RENDER_LIMIT' | 'RENDER_ERROR', error: string][];
 }
 
 /** @internal a thread's `workerData` */
@@ -202,7 +206,11 @@ export class RenderPool {
   private finished(index: number, slot: Slot, result: RenderThreadResult): void {
     const task = slot.task;
     if (!task || task.id !== result.id || this.slots[index] !== slot) return;
-    slot.posted!.forEach((contextIndex, i) => (task.outcomes[contextIndex] = result.outcomes[i]));
+    const width = task.templates.length;
+    const failed = new Map(result.failures.map(([i, code, error]) => [i, { code, error }]));
+    slot.posted!.forEach((contextIndex, i) => {
+      task.outcomes[contextIndex] = failed.get(i) ?? { texts: result.texts.slice(i * width, (i + 1) * width) };
+    });
     slot.task = undefined;
     slot.posted = undefined;
     slot.worker.unref();

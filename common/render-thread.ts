@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
 import { parentPort, workerData } from 'node:worker_threads';
 import { MessageRenderer, type CompiledTemplate, type RenderContext } from './rendering';
-import type { RenderOutcome, RenderTask, RenderThreadData, RenderThreadResult } from './render-pool';
+import type { RenderTask, RenderThreadData, RenderThreadResult } from './render-pool';
 import { RenderLimitError } from './template-helpers';
 
 /**
@@ -35,50 +35,66 @@ function compiledFor(source: string, html: boolean): CompiledTemplate {
   return template;
 }
 
-function outputBytes(texts: (string | undefined)[]): number {
+/** The UTF-8 bytes of `texts` from `first` on (one context's). */
+function outputBytes(texts: (string | undefined)[], first: number): number {
   let chars = 0;
-  for (const text of texts) chars += text?.length ?? 0;
+  for (let i = first; i < texts.length; i++) chars += texts[i]?.length ?? 0;
   // A UTF-16 unit is at most 3 bytes of UTF-8: only a large message needs counting.
   if (chars * 3 <= maxOutputBytes) return chars;
-  return texts.reduce((bytes, text) => bytes + (text ? Buffer.byteLength(text) : 0), 0);
+  let bytes = 0;
+  for (let i = first; i < texts.length; i++) bytes += texts[i] ? Buffer.byteLength(texts[i]!) : 0;
+  return bytes;
 }
 
-function renderOne(task: RenderTask, index: number): RenderOutcome {
+/** Renders one context's texts onto `texts`, or answers why it failed (its texts then stay undefined). */
+function renderOne(task: RenderTask, index: number, texts: (string | undefined)[]): Failure | undefined {
   const started = Date.now();
   Atomics.store(clock, 1, BigInt(index));
   Atomics.store(clock, 0, BigInt(started));
+  const first = texts.length;
   try {
     const context = (
       task.data === undefined ? task.contexts[index] : { ...task.contexts[index], data: task.data }
     ) as RenderContext;
-    const texts = task.templates.map((template) =>
-      template === null ? undefined : compiledFor(template.source, template.html)(context),
-    );
+    for (const template of task.templates) {
+      texts.push(template === null ? undefined : compiledFor(template.source, template.html)(context));
+    }
     const elapsed = Date.now() - started;
     if (elapsed > timeoutMs) return limit(`rendering took ${elapsed} ms, over the ${timeoutMs} ms budget`);
-    if (outputBytes(texts) > maxOutputBytes) return limit(`the message is over the ${maxOutputBytes}-byte output cap`);
-    return { texts };
+    if (outputBytes(texts, first) > maxOutputBytes) {
+      return limit(`the message is over the ${maxOutputBytes}-byte output cap`);
+    }
+    return undefined;
   } catch (error) {
     if (error instanceof RenderLimitError) return limit(error.message);
     // V8's own ceiling on a string's length: an output far over any cap.
     if (error instanceof RangeError && /Invalid string length/.test(error.message)) {
       return limit(`the message is over the ${maxOutputBytes}-byte output cap`);
     }
-    return {
-      code: 'RENDER_ERROR',
-      error: `rendering failed: ${String((error as Error).message).slice(0, ERROR_CHARS)}`,
-    };
+    return ['RENDER_ERROR', `rendering failed: ${String((error as Error).message).slice(0, ERROR_CHARS)}`];
+  } finally {
+    // One row per context, whatever happened: the caller clears the row of a failed one.
+    texts.length = first + task.templates.length;
   }
 }
 
-function limit(error: string): RenderOutcome {
-  return { code: 'RENDER_LIMIT', error };
+type Failure = ['RENDER_LIMIT' | 'RENDER_ERROR', string];
+
+function limit(error: string): Failure {
+  return ['RENDER_LIMIT', error];
 }
 
 parentPort!.on('message', (task: RenderTask) => {
-  const outcomes: RenderOutcome[] = [];
-  for (let index = 0; index < task.contexts.length; index++) outcomes.push(renderOne(task, index));
+  const texts: (string | undefined)[] = [];
+  const failures: RenderThreadResult['failures'] = [];
+  for (let index = 0; index < task.contexts.length; index++) {
+    const failure = renderOne(task, index, texts);
+    if (failure) {
+      texts.fill(undefined, index * task.templates.length);
+      failures.push([index, ...failure]);
+    }
+  }
   Atomics.store(clock, 0, 0n);
-  const result: RenderThreadResult = { id: task.id, outcomes };
+  const result: RenderThreadResult = { id: task.id, texts, failures };
   parentPort!.postMessage(result);
 });

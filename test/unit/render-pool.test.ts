@@ -71,6 +71,21 @@ describe('RenderPool (README "Rendering")', () => {
     expect(outcome).toEqual({ code: 'RENDER_ERROR', error: 'rendering failed: expected a number' });
   });
 
+  it('keeps each context its own texts when one between fails halfway through its templates', async () => {
+    const outcomes = await pool.render(
+      [
+        { source: '{{user.a}}', html: false },
+        { source: '{{abs user.n}}', html: false },
+      ],
+      [{ user: { a: 'x', n: -1 } }, { user: { a: 'y', n: 'bad' } }, { user: { a: 'z', n: 2 } }],
+    );
+    expect(outcomes).toEqual([
+      { texts: ['x', '1'] },
+      { code: 'RENDER_ERROR', error: 'rendering failed: expected a number' },
+      { texts: ['z', '2'] },
+    ]);
+  });
+
   it('takes its limits from the configuration: 1 s and 1 MiB by default', () => {
     expect(renderPoolOptions(parseEnvironment({}))).toEqual({
       locale: 'en',
