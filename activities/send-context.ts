@@ -3,7 +3,8 @@ import type { Database } from '../common/db';
 import type { FilesServiceClient } from '../common/files-service';
 import type { SendsRepository } from '../common/sends-repository';
 import { CompiledContent } from '../common/message-content';
-import { MessageRenderer } from '../common/rendering';
+import { MessageRenderer, TemplateSyntaxError } from '../common/rendering';
+import { renderPoolOptions, sharedRenderPool, type RenderPool } from '../common/render-pool';
 import type { TemplateDocument, TemplatesRepository } from '../common/templates-repository';
 import type { SendDocument } from '../common/types';
 import { SharedLoads } from '../common/concurrency';
@@ -15,6 +16,8 @@ export interface SendContext {
   send: SendDocument;
   template: TemplateDocument | null;
   content: CompiledContent;
+  /** Renders on the process's render threads, with the configured time budget and output cap (README "Rendering"). */
+  renderPool: RenderPool;
   /** Downloaded on first use by an email dispatch, then shared by every email of the send. */
   attachments(): Promise<EmailAttachment[]>;
 }
@@ -28,6 +31,7 @@ const MAX_CACHED_SENDS = 64;
 export class SendContextCache {
   private readonly contexts = new SharedLoads<SendContext>(MAX_CACHED_SENDS);
   private readonly renderer: MessageRenderer;
+  private readonly renderPool: RenderPool;
 
   constructor(
     private readonly deps: {
@@ -39,6 +43,7 @@ export class SendContextCache {
     },
   ) {
     this.renderer = new MessageRenderer(deps.config.env.DEFAULT_LOCALE);
+    this.renderPool = sharedRenderPool(renderPoolOptions(deps.config.env));
   }
 
   get(sendId: string): Promise<SendContext> {
@@ -55,12 +60,20 @@ export class SendContextCache {
         'TEMPLATE_NOT_FOUND',
       );
     }
-    const content = new CompiledContent(send.request, template, this.renderer);
+    let content: CompiledContent;
+    try {
+      content = new CompiledContent(send.request, template, this.renderer);
+    } catch (error) {
+      // Accepted by an API that allowed what this worker refuses (a helper since dropped): no retry renders it.
+      if (error instanceof TemplateSyntaxError) throw new PermanentProviderError(error.message, 'RENDER_ERROR');
+      throw error;
+    }
     let attachments: Promise<EmailAttachment[]> | undefined;
     return {
       send,
       template,
       content,
+      renderPool: this.renderPool,
       attachments: () => {
         attachments ??= this.deps.files.downloadAll(send.request.emailAttachments);
         attachments.catch(() => (attachments = undefined));

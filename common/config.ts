@@ -74,6 +74,15 @@ export const envSchema = z.object({
   SMS_SERVICE_URL: optionalUrl,
   FLOW_MANAGER_URL: optionalUrl,
   DEFAULT_LOCALE: z.string().min(2).default('en'),
+  /** Wall-clock budget of rendering one message, all its fields (README "Rendering"); over it: `RENDER_LIMIT`. */
+  RENDER_TIMEOUT_MS: z.coerce.number().int().min(10).max(60000).default(1000),
+  /** Largest rendered message, all its fields, in UTF-8 bytes (README "Rendering"); over it: `RENDER_LIMIT`. */
+  RENDER_MAX_OUTPUT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   SEND_WAIT_MS: z.coerce.number().int().min(0).default(30000),
   API_KEYS: z
     .string()

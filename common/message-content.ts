@@ -1,5 +1,6 @@
 import type { Channel } from './config';
-import { MessageRenderer, plainTextToHtml, type CompiledTemplate, type RenderContext } from './rendering';
+import type { RenderOutcome, RenderPool, TemplateSource } from './render-pool';
+import { MessageRenderer, plainTextToHtml, userFieldsOf, type CompiledTemplate, type RenderContext } from './rendering';
 import type { TemplateDocument } from './templates-repository';
 import type { SendRequest } from './types';
 
@@ -17,6 +18,12 @@ export type RenderedMessage =
   | { channel: 'email'; subject: string; text?: string; html: string }
   | { channel: 'sms' | 'voice' | 'whatsapp'; body: string }
   | { channel: 'push'; title: string; body: string; subtitle?: string };
+
+/** Why a message could not be rendered: `RENDER_LIMIT` (over the time budget or the output cap) or `RENDER_ERROR`. */
+export interface RenderFailure {
+  code: 'RENDER_LIMIT' | 'RENDER_ERROR';
+  error: string;
+}
 
 /** Thrown when a template lacks what a requested channel needs; the API answers 400 with this message. */
 export class MissingContentError extends Error {
@@ -77,15 +84,41 @@ export function channelSources(request: SendRequest, template: TemplateDocument 
   return sources;
 }
 
+/** The user fields any of `templates` reads. */
+function readFields(templates: (TemplateSource | null)[]): string[] | 'all' {
+  const fields = new Set<string>();
+  for (const template of templates) {
+    if (!template) continue;
+    const read = userFieldsOf(template.source);
+    if (read === 'all') return 'all';
+    read.forEach((field) => fields.add(field));
+  }
+  return [...fields];
+}
+
+/**
+ * The user's own `fields`: what crosses to the render thread. Null-prototype, so that a field named `__proto__`
+ * stays a field.
+ */
+function pick(user: Record<string, unknown>, fields: string[]): Record<string, unknown> {
+  const picked = Object.create(null) as Record<string, unknown>;
+  for (const field of fields) if (Object.hasOwn(user, field)) picked[field] = user[field];
+  return picked;
+}
+
 type Compiled<T> = { [K in keyof T]: undefined extends T[K] ? CompiledTemplate | undefined : CompiledTemplate };
 
 /** A send's templates compiled once and rendered for each recipient (README "Rendering"). */
 export class CompiledContent {
   private readonly compiled: { [C in Channel]?: Compiled<ChannelSources[C]> } = {};
+  private readonly sources: Sources;
+  /** Per channel, the user fields its templates read (`userFieldsOf`), found on first use. */
+  private readonly userFields: { [C in Channel]?: string[] | 'all' } = {};
 
   /** @throws TemplateSyntaxError naming the field that does not compile; MissingContentError */
   constructor(request: SendRequest, template: TemplateDocument | null, renderer: MessageRenderer) {
     const sources = channelSources(request, template);
+    this.sources = sources;
     const field = (name: string, requestField: string) => (template ? name : requestField);
     const text = (name: string, requestField: string, source: string) =>
       renderer.compile(field(name, requestField), source);
@@ -111,6 +144,62 @@ export class CompiledContent {
     }
   }
 
+  /**
+   * Renders `channel`'s message for each user through `pool` (worker threads, with the time budget and output cap of
+   * README "Rendering"), in one task: a message, or why there is none.
+   */
+  async renderAll(
+    pool: RenderPool,
+    channel: Channel,
+    users: Record<string, unknown>[],
+    data: RenderContext['data'],
+  ): Promise<(RenderedMessage | RenderFailure)[]> {
+    const templates = this.templatesOf(channel);
+    const fields = (this.userFields[channel] ??= readFields(templates));
+    const outcomes = await pool.render(
+      templates,
+      users.map((user) => ({ user: fields === 'all' ? user : pick(user, fields) })),
+      data,
+    );
+    return outcomes.map((outcome) => (outcome.code ? outcome : this.fromTexts(channel, outcome.texts)));
+  }
+
+  /** A channel's fields as the pool's templates, in the order `fromTexts` reads their texts. */
+  private templatesOf(channel: Channel): (TemplateSource | null)[] {
+    const text = (source: string | undefined, html = false) => (source === undefined ? null : { source, html });
+    switch (channel) {
+      case 'email': {
+        const email = this.sources.email!;
+        return [text(email.subject), text(email.text), text(email.html, true)];
+      }
+      case 'push': {
+        const push = this.sources.push!;
+        return [text(push.title), text(push.body), text(push.subtitle)];
+      }
+      default:
+        return [text(this.sources[channel]!.body)];
+    }
+  }
+
+  private fromTexts(channel: Channel, texts: Extract<RenderOutcome, { texts: unknown }>['texts']): RenderedMessage {
+    switch (channel) {
+      case 'email': {
+        const [subject, text, html] = texts;
+        return { channel, subject: subject!, text, html: html ?? plainTextToHtml(text ?? '') };
+      }
+      case 'push': {
+        const [title, body, subtitle] = texts;
+        return { channel, title: title!, body: body!, subtitle };
+      }
+      default:
+        return { channel, body: texts[0]! };
+    }
+  }
+
+  /**
+   * Renders in this process, without the time budget: for the bench's in-process baseline and tests. The worker and
+   * the API render through `renderAll`.
+   */
   render(channel: Channel, context: RenderContext): RenderedMessage {
     switch (channel) {
       case 'email': {

@@ -3,31 +3,14 @@ import dayjs from 'dayjs';
 import utc from 'dayjs/plugin/utc';
 import timezone from 'dayjs/plugin/timezone';
 import customParseFormat from 'dayjs/plugin/customParseFormat';
-// The maintained fork of handlebars-helpers (the original is unmaintained since 2017).
-import helpers from '@budibase/handlebars-helpers';
+import { registerAllowedHelpers } from './template-helpers';
 
 dayjs.extend(utc);
 dayjs.extend(timezone);
 dayjs.extend(customParseFormat);
 
-/**
- * Helper groups registered for templates. `fs`, `code`, `path` and `html` are left out on purpose: they read
- * files or emit markup, and templates are written by API users.
- */
-const SAFE_HELPER_GROUPS = [
-  'array',
-  'collection',
-  'comparison',
-  'inflection',
-  'math',
-  'misc',
-  'number',
-  'object',
-  'regex',
-  'string',
-  'url',
-  'uuid',
-];
+/** The default output cap of one message, in UTF-8 bytes (`RENDER_MAX_OUTPUT_BYTES`). */
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 
 export type RenderContext = { user: Record<string, unknown>; data: Record<string, unknown> };
 export type CompiledTemplate = (context: RenderContext) => string;
@@ -55,11 +38,13 @@ function loadLocale(locale: string): string {
 
 /**
  * An isolated Handlebars instance (never the global one) with the helpers of README "Rendering": `dateNow`,
- * `dateFormat date format=... tz=...` (dayjs; defaults ISO 8601 and UTC) and the handlebars-helpers collection.
+ * `dateFormat date format=... tz=...` (dayjs; defaults ISO 8601 and UTC) and the allowed helpers of
+ * `common/template-helpers.ts`, none other (Handlebars' `log` included). A helper's string result over
+ * `maxOutputChars` stops the render.
  */
-export function createHandlebars(locale = 'en'): typeof Handlebars {
+export function createHandlebars(locale = 'en', maxOutputChars = DEFAULT_MAX_OUTPUT_BYTES): typeof Handlebars {
   const instance = Handlebars.create();
-  helpers(SAFE_HELPER_GROUPS, { handlebars: instance });
+  registerAllowedHelpers(instance, maxOutputChars);
   const dayjsLocale = loadLocale(locale);
   instance.registerHelper('dateNow', () => new Date().toISOString());
   instance.registerHelper('dateFormat', (date: unknown, options: Handlebars.HelperOptions) => {
@@ -77,7 +62,29 @@ export function createHandlebars(locale = 'en'): typeof Handlebars {
   return instance;
 }
 
+/**
+ * Partials and decorators are refused: none is registered, and an inline partial that calls itself (twice) is
+ * recursion, or exponential output, written by the caller.
+ */
+class PartialsRefused extends Handlebars.Visitor {
+  override PartialStatement(): void {
+    throw new Error('partials are not supported');
+  }
+  override PartialBlockStatement(): void {
+    throw new Error('partials are not supported');
+  }
+  override DecoratorBlock(): void {
+    throw new Error('decorators (inline partials) are not supported');
+  }
+  override Decorator(): void {
+    throw new Error('decorators are not supported');
+  }
+}
+
 const VALID_SOURCES_KEPT = 1000;
+
+/** The helpers Handlebars' compiler treats as known unless told otherwise. */
+const ALWAYS_KNOWN = ['helperMissing', 'blockHelperMissing', 'each', 'if', 'unless', 'with', 'log', 'lookup'];
 
 /** Renders message text; `html` escapes interpolated values (email HTML), plain text (sms, push, voice) does not. */
 export class MessageRenderer {
@@ -86,9 +93,14 @@ export class MessageRenderer {
   private readonly knownHelpers: Record<string, boolean>;
   private readonly validSources = new Set<string>();
 
-  constructor(locale = 'en') {
-    this.handlebars = createHandlebars(locale);
-    this.knownHelpers = Object.fromEntries(Object.keys(this.handlebars.helpers).map((name) => [name, true]));
+  /** @param maxOutputChars a helper's string result over it stops the render (the output cap, in the render pool) */
+  constructor(locale = 'en', maxOutputChars = DEFAULT_MAX_OUTPUT_BYTES) {
+    this.handlebars = createHandlebars(locale, maxOutputChars);
+    // Handlebars adds its own built-ins to `knownHelpers` unless they are named false: `log` is not registered.
+    this.knownHelpers = {
+      ...Object.fromEntries(ALWAYS_KNOWN.map((name) => [name, false])),
+      ...Object.fromEntries(Object.keys(this.handlebars.helpers).map((name) => [name, true])),
+    };
   }
 
   /**
@@ -96,8 +108,19 @@ export class MessageRenderer {
    * the first recipient: `precompile` with `knownHelpersOnly` rejects both without running any helper.
    */
   compile(field: string, source: string, options: { html?: boolean } = {}): CompiledTemplate {
+    this.check(field, source);
+    const template = this.environmentFor(source).compile(source, { noEscape: !options.html });
+    return (context) => template(context);
+  }
+
+  /**
+   * Checks that `source` compiles with the registered helpers and no partials, running none of it.
+   * @throws TemplateSyntaxError naming `field`
+   */
+  check(field: string, source: string): void {
     if (!this.validSources.has(source)) {
       try {
+        new PartialsRefused().accept(Handlebars.parse(source));
         this.handlebars.precompile(source, { knownHelpers: this.knownHelpers, knownHelpersOnly: true });
       } catch (error) {
         throw new TemplateSyntaxError(field, (error as Error).message.split('\n').slice(0, 2).join(' '));
@@ -106,8 +129,6 @@ export class MessageRenderer {
       if (this.validSources.size >= VALID_SOURCES_KEPT) this.validSources.clear();
       this.validSources.add(source);
     }
-    const template = this.environmentFor(source).compile(source, { noEscape: !options.html });
-    return (context) => template(context);
   }
 
   /**
@@ -119,6 +140,11 @@ export class MessageRenderer {
    */
   private environmentFor(source: string): typeof Handlebars {
     const environment = Handlebars.create();
+    // Its own built-ins (`log` among them) go; Handlebars calls the two `Missing` ones by itself, not by name.
+    for (const name of Object.keys(environment.helpers)) environment.unregisterHelper(name);
+    for (const name of ['helperMissing', 'blockHelperMissing']) {
+      environment.registerHelper(name, this.handlebars.helpers[name]);
+    }
     for (const word of new Set(source.match(/[A-Za-z_$][\w$-]*/g) ?? [])) {
       if (Object.hasOwn(this.handlebars.helpers, word) && !Object.hasOwn(environment.helpers, word)) {
         environment.registerHelper(word, this.handlebars.helpers[word]);
@@ -126,6 +152,25 @@ export class MessageRenderer {
     }
     return environment;
   }
+}
+
+/**
+ * The fields of `user` a template reads, or `'all'` when it may read the whole document (`{{#each user}}`,
+ * `{{#with user}}`, `{{this}}`, a `../` path): the render pool sends a thread only these, as a render reads nothing
+ * else of the user. A `user.x` path inside another context (`{{#with data}}{{user.x}}{{/with}}`) only adds a field.
+ */
+export function userFieldsOf(source: string): string[] | 'all' {
+  const fields = new Set<string>();
+  let all = false;
+  const visitor = new Handlebars.Visitor();
+  visitor.PathExpression = (path: hbs.AST.PathExpression) => {
+    const parts = path.data ? (path.parts[0] === 'root' ? path.parts.slice(1) : undefined) : path.parts;
+    if (parts === undefined) return; // @index, @key, @first, ...: not the user
+    if (parts.length === 0 || path.depth > 0 || (parts[0] === 'user' && parts.length === 1)) all = true;
+    else if (parts[0] === 'user') fields.add(String(parts[1]));
+  };
+  visitor.accept(Handlebars.parse(source));
+  return all ? 'all' : [...fields];
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

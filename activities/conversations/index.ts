@@ -1,5 +1,6 @@
 import type { ConversationStatus } from '../../common/conversations';
 import { MessageRenderer } from '../../common/rendering';
+import { renderPoolOptions, sharedRenderPool } from '../../common/render-pool';
 import type { AnswerSignal } from '../../common/conversations';
 import type { ActivityDeps } from '../activity-deps';
 import type { ActivityMetrics } from '../activity-metrics';
@@ -24,7 +25,11 @@ export function createConversationActivities(
     ...deps,
     ...shared,
     store,
-    renderer: new OsMessageRenderer(new MessageRenderer(deps.config.env.DEFAULT_LOCALE), deps.config.service.sender),
+    renderer: new OsMessageRenderer(
+      new MessageRenderer(deps.config.env.DEFAULT_LOCALE),
+      sharedRenderPool(renderPoolOptions(deps.config.env)),
+      deps.config.service.sender,
+    ),
   };
   return {
     sendConversationMessage: (input: ConversationMessageInput) => sendConversationMessage(messageDeps, input),

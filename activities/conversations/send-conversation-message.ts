@@ -8,7 +8,7 @@ import { deliveryKey } from '../../common/types';
 import { reportWebhookUrl } from '../../common/webhook-urls';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
 import type { ModeTemplateSource } from '../messages/dispatch-messages';
-import type { OsMessageRenderer } from '../messages/render-message';
+import { RenderFailedError, type OsMessageRenderer } from '../messages/render-message';
 import type { WhatsappMessage } from '../providers/channel-interfaces';
 import type { RegisteredProviders } from '../providers/registered-providers';
 import type { ConversationStore } from './conversation-store';
@@ -87,7 +87,7 @@ export async function sendConversationMessage(
         attempt = failed('TEMPLATE_INACTIVE', `template "${request.message.template}" was deactivated`);
       } else {
         try {
-          const rendered = deps.renderer.render(
+          const rendered = await deps.renderer.render(
             {
               messageId: conversationId,
               n: 1,
@@ -107,7 +107,10 @@ export async function sendConversationMessage(
           );
           if (rendered.channel === 'whatsapp') message = rendered.message;
         } catch (error) {
-          attempt = failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`);
+          attempt =
+            error instanceof RenderFailedError
+              ? failed(error.code, error.message)
+              : failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`);
         }
       }
     } else {

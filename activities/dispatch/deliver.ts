@@ -2,7 +2,7 @@ import type { Document } from 'mongodb';
 import type { AppConfig, Channel } from '../../common/config';
 import { HttpError, PermanentProviderError, TransientProviderError } from '../../common/errors';
 import type { DeliveryOutcome } from '../../common/ledger';
-import type { RenderedMessage } from '../../common/message-content';
+import type { RenderedMessage, RenderFailure } from '../../common/message-content';
 import type { ActivityMetrics } from '../activity-metrics';
 import type { ChannelProviders, ProviderReceipt } from '../providers';
 import type { ChannelRateLimiter } from '../rate-limiter';
@@ -74,11 +74,40 @@ function sendThroughProvider(
   }
 }
 
+/** The address `user` has on `channel`, or undefined (no such field, or an empty one). */
+function addressOf(deps: DeliveryDeps, channel: Channel, user: Document | undefined): string | undefined {
+  const address = user?.[deps.config.service.userFields[ADDRESS_FIELD[channel]]];
+  return typeof address === 'string' && address.trim() !== '' ? address.trim() : undefined;
+}
+
+/**
+ * The message of each given user who has an address on `channel`, rendered in one task of the render pool (worker
+ * threads, with the time budget and output cap of README "Rendering"), before any provider call: a message, or the
+ * `RENDER_LIMIT` / `RENDER_ERROR` it failed with.
+ */
+export async function renderDeliveries(
+  deps: DeliveryDeps,
+  context: SendContext,
+  channel: Channel,
+  userIds: string[],
+  users: Map<string, Document>,
+): Promise<Map<string, RenderedMessage | RenderFailure>> {
+  const toRender = userIds.filter((userId) => addressOf(deps, channel, users.get(userId)) !== undefined);
+  const rendered = await context.content.renderAll(
+    context.renderPool,
+    channel,
+    toRender.map((userId) => users.get(userId)!),
+    context.send.request.data,
+  );
+  return new Map(toRender.map((userId, index) => [userId, rendered[index]]));
+}
+
 /**
  * One attempt to deliver to one user on one channel, as an outcome for the ledger: `sent`; `skipped` (no address);
- * `failed` for good (user gone, template that does not render, a provider's permanent refusal, attempts used up);
- * or `pending` (a transient failure, retried by the activity's retry). A provider's 429 pauses the channel and
- * does not count as an attempt.
+ * `failed` for good (user gone, template that does not render or goes over the render limits, a provider's
+ * permanent refusal, attempts used up); or `pending` (a transient failure, retried by the activity's retry). A
+ * provider's 429 pauses the channel and does not count as an attempt. `rendered` is the user's message from
+ * `renderDeliveries`.
  */
 export async function attemptDelivery(
   deps: DeliveryDeps,
@@ -86,6 +115,7 @@ export async function attemptDelivery(
   channel: Channel,
   userId: string,
   user: Document | undefined,
+  rendered: RenderedMessage | RenderFailure | undefined,
   previousAttempts: number,
   maxAttempts: number,
 ): Promise<Attempt> {
@@ -94,26 +124,22 @@ export async function attemptDelivery(
     outcome: { ...base, status: 'failed', code, error, permanent: true, attempted },
   });
   if (!user) return failed('USER_NOT_FOUND', 'user not found', false);
-  const field = deps.config.service.userFields[ADDRESS_FIELD[channel]];
-  const address = user[field];
-  if (typeof address !== 'string' || address.trim() === '') {
+  const address = addressOf(deps, channel, user);
+  if (address === undefined) {
+    const field = deps.config.service.userFields[ADDRESS_FIELD[channel]];
     return {
       outcome: { ...base, status: 'skipped', code: 'NO_ADDRESS', error: `user has no ${field}`, attempted: false },
     };
   }
-  let message: RenderedMessage;
-  try {
-    message = context.content.render(channel, { user, data: context.send.request.data });
-  } catch (error) {
-    return failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`, false);
-  }
+  if (!rendered) throw new Error(`${channel} message for ${userId} was not rendered before its delivery`);
+  if ('code' in rendered) return failed(rendered.code, rendered.error, false);
   return attemptProviderCall(
     deps,
     { channel, provider: deps.config.service.providers[channel] },
     base,
     previousAttempts,
     maxAttempts,
-    () => sendThroughProvider(deps, context, address.trim(), message),
+    () => sendThroughProvider(deps, context, address, rendered),
   );
 }
 

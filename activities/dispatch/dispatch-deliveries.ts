@@ -15,7 +15,7 @@ import type { SendContext, SendContextCache } from '../send-context';
 import type { UserLoader } from '../user-loader';
 import { withRegisteredProvider, type RegisteredProviders } from '../providers/registered-providers';
 import { failIfNotAllAttempted, failIfRetrying } from './batch-end';
-import { attemptDelivery, type DeliveryDeps } from './deliver';
+import { attemptDelivery, renderDeliveries, type DeliveryDeps } from './deliver';
 import { OutcomeWriter } from './outcome-writer';
 
 /** Input of every `dispatch<Channel>` activity: small, ids only. */
@@ -159,6 +159,8 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
     }
   }
   const users = await deps.userLoader.get(sendId, pending, input.page);
+  // Rendered on the render threads, the batch in one task: a runaway template cannot hold this thread's heartbeats.
+  const rendered = await renderDeliveries(deliveryDeps, sendContext, channel, pending, users);
 
   const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel]);
   let lastHeartbeat = 0;
@@ -178,6 +180,7 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
         channel,
         userId,
         users.get(userId),
+        rendered.get(userId),
         states.get(userId)?.attempts ?? 0,
         maxAttempts,
       );

@@ -23,7 +23,7 @@ import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatc
 import { OutcomeWriter } from '../dispatch/outcome-writer';
 import type { ProviderReceipt } from '../providers';
 import type { MessageChannelProvider, RegisteredProviders } from '../providers/registered-providers';
-import type { ModeTemplate, OsMessageRenderer, ProviderMessage } from './render-message';
+import { RenderFailedError, type ModeTemplate, type OsMessageRenderer, type ProviderMessage } from './render-message';
 
 /** Input of `dispatchMessages`: message objects `first`…`last` (their `n`) of one channel of one request. */
 export interface MessageDispatchInput {
@@ -296,9 +296,12 @@ export async function dispatchMessages(
           );
         } else {
           try {
-            rendered = deps.renderer.render(message, template, to);
+            rendered = await deps.renderer.render(message, template, to);
           } catch (error) {
-            attempt = failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`);
+            attempt =
+              error instanceof RenderFailedError
+                ? failed(error.code, error.message)
+                : failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`);
           }
         }
         if (rendered) {

@@ -1,6 +1,7 @@
 import { SharedLoads } from '../../common/concurrency';
 import type { MessageRequestDocument } from '../../common/message-requests';
 import { MessageRenderer } from '../../common/rendering';
+import { renderPoolOptions, sharedRenderPool } from '../../common/render-pool';
 import type { ActivityDeps } from '../activity-deps';
 import type { ActivityMetrics } from '../activity-metrics';
 import type { ChannelRateLimiter } from '../rate-limiter';
@@ -25,7 +26,11 @@ export function createMessageActivities(
   const dispatchDeps = {
     ...deps,
     ...shared,
-    renderer: new OsMessageRenderer(new MessageRenderer(deps.config.env.DEFAULT_LOCALE), deps.config.service.sender),
+    renderer: new OsMessageRenderer(
+      new MessageRenderer(deps.config.env.DEFAULT_LOCALE),
+      sharedRenderPool(renderPoolOptions(deps.config.env)),
+      deps.config.service.sender,
+    ),
     requestCache: new SharedLoads<MessageRequestDocument>(CACHED_REQUESTS),
   };
   return {

@@ -1,6 +1,7 @@
 import type { AppConfig } from '../../common/config';
 import type { StoredMessage, WhatsappMedia } from '../../common/message-requests';
 import type { ModeTemplateDocument } from '../../common/templates-repository';
+import type { RenderPool } from '../../common/render-pool';
 import { plainTextToHtml, type MessageRenderer, type RenderContext } from '../../common/rendering';
 import type { EmailMessage, TextMessage, WhatsappMessage } from '../providers/channel-interfaces';
 
@@ -51,22 +52,47 @@ function fillMedia(media: WhatsappMedia | undefined, data: Record<string, unknow
   };
 }
 
+/** A message that did not render: `RENDER_LIMIT` (over the time budget or the output cap) or `RENDER_ERROR`. */
+export class RenderFailedError extends Error {
+  override name = 'RenderFailedError';
+  constructor(
+    readonly code: 'RENDER_LIMIT' | 'RENDER_ERROR',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /**
  * Renders a message's mode template for one address: the body (and subject) through Handlebars with the message's
  * `data` at the root (`{{orderId}}`, as OS1 templates write it) and under `data` (`{{data.orderId}}`, as Mia's do),
- * with the same helpers as `/send`. The message's own `from`, media and buttons win over the template's.
+ * with the same helpers as `/send`, on the render threads with the same limits. The message's own `from`, media and
+ * buttons win over the template's.
  */
 export class OsMessageRenderer {
   constructor(
     private readonly renderer: MessageRenderer,
+    private readonly pool: RenderPool,
     private readonly sender: AppConfig['service']['sender'],
   ) {}
 
-  render(message: StoredMessage, template: ModeTemplate, address: string): ProviderMessage {
+  /** @throws TemplateSyntaxError; RenderFailedError */
+  async render(message: StoredMessage, template: ModeTemplate, address: string): Promise<ProviderMessage> {
     const { data } = message;
     const context = { user: {}, data, ...data } as RenderContext;
     const html = message.channel === 'email' && template.data.format === 'text/html';
-    const body = this.renderer.compile(`${template.name}: data.body`, template.data.body, { html })(context);
+    const subjectSource = message.channel === 'email' ? (template.data.subject ?? '') : undefined;
+    this.renderer.check(`${template.name}: data.body`, template.data.body);
+    if (subjectSource !== undefined) this.renderer.check(`${template.name}: data.subject`, subjectSource);
+    const [outcome] = await this.pool.render(
+      [
+        { source: template.data.body, html },
+        subjectSource === undefined ? null : { source: subjectSource, html: false },
+      ],
+      [context],
+    );
+    if (outcome.code) throw new RenderFailedError(outcome.code, outcome.error);
+    const [body = '', subject = ''] = outcome.texts;
     switch (message.channel) {
       case 'sms':
         return {
@@ -86,7 +112,6 @@ export class OsMessageRenderer {
           },
         };
       case 'email': {
-        const subject = this.renderer.compile(`${template.name}: data.subject`, template.data.subject ?? '')(context);
         return {
           channel: 'email',
           message: {

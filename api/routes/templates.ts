@@ -4,6 +4,7 @@ import { CHANNELS } from '../../common/config';
 import { badRequest, conflict, notFound } from '../../common/errors';
 import { CompiledContent, MissingContentError } from '../../common/message-content';
 import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
+import { renderPoolOptions, sharedRenderPool } from '../../common/render-pool';
 import {
   isModeTemplate,
   type ModeTemplateDocument,
@@ -64,6 +65,8 @@ function templateChannels(template: TemplateDocument): (typeof CHANNELS)[number]
 export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   const { templates } = app.repositories;
   const renderer = new MessageRenderer(app.config.env.DEFAULT_LOCALE);
+  // Previews render on threads with the sends' limits: a runaway template cannot hold the API's event loop.
+  const renderPool = sharedRenderPool(renderPoolOptions(app.config.env));
 
   const checkSources = (fields: TemplateFields) => {
     for (const { field, html } of TEMPLATE_TEXT_FIELDS) {
@@ -273,12 +276,16 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
           throw badRequest(error.message);
         throw error;
       }
-      const context = { user: request.body.user, data: request.body.data };
-      try {
-        return Object.fromEntries(channels.map((channel) => [channel, content.render(channel, context)]));
-      } catch (error) {
-        throw badRequest(`data: the template does not render with this user and data: ${(error as Error).message}`);
+      const rendered = await Promise.all(
+        channels.map((channel) => content.renderAll(renderPool, channel, [request.body.user], request.body.data)),
+      );
+      const failure = rendered.flat().find((message) => 'code' in message);
+      if (failure && 'code' in failure) {
+        throw badRequest(
+          `data: the template does not render with this user and data (${failure.code}): ${failure.error}`,
+        );
       }
+      return Object.fromEntries(channels.map((channel, index) => [channel, rendered[index][0]]));
     },
   );
 };

@@ -3,10 +3,14 @@ import { OsMessageRenderer, fillPlaceholders, placeholderValues } from '../../ac
 import { normalizePhone, planMessageBatches } from '../../api/services/message-requests';
 import { callbackSignature, providerWebhookUrl, verifyWebhookToken } from '../../common/webhook-urls';
 import { MessageRenderer } from '../../common/rendering';
+import { RenderPool } from '../../common/render-pool';
 import type { StoredMessage } from '../../common/message-requests';
 
 const sender = { email: 'noreply@example.com', sms: '+15005550006', voice: '+15005550006', whatsapp: '+15005550006' };
-const renderer = new OsMessageRenderer(new MessageRenderer('en'), sender);
+const pool = new RenderPool({ locale: 'en', timeoutMs: 5000, maxOutputBytes: 1024 * 1024 });
+const renderer = new OsMessageRenderer(new MessageRenderer('en'), pool, sender);
+
+afterAll(() => pool.close());
 
 const message = (fields: Partial<StoredMessage>): StoredMessage => ({
   messageId: 'msg-1-1',
@@ -22,8 +26,8 @@ const message = (fields: Partial<StoredMessage>): StoredMessage => ({
 });
 
 describe('OS1 message rendering', () => {
-  it('binds placeholders to the data at the root and under data, with the helpers of /send', () => {
-    const rendered = renderer.render(
+  it('binds placeholders to the data at the root and under data, with the helpers of /send', async () => {
+    const rendered = await renderer.render(
       message({ data: { otp: '342365', name: 'ada' } }),
       { name: 't', mode: 'sms', isActive: true, data: { body: 'OTP {{otp}} for {{capitalize data.name}}' } },
       '+15551234567',
@@ -34,27 +38,29 @@ describe('OS1 message rendering', () => {
     });
   });
 
-  it('sends sms from the origination number, then the sender id, and carries the template reference', () => {
+  it('sends sms from the origination number, then the sender id, and carries the template reference', async () => {
     const template = {
       name: 't',
       mode: 'sms' as const,
       isActive: true,
       data: { body: 'x', externalRef: '1107900000188600009', originationNumber: '+18005550000' },
     };
-    expect(renderer.render(message({ senderId: 'DLHVRY' }), template, '+1').message).toMatchObject({
+    expect((await renderer.render(message({ senderId: 'DLHVRY' }), template, '+1')).message).toMatchObject({
       from: 'DLHVRY',
       templateRef: '1107900000188600009',
     });
     expect(
-      renderer.render(message({ originationNumber: '+18005551234', senderId: 'X' }), template, '+1').message,
+      (await renderer.render(message({ originationNumber: '+18005551234', senderId: 'X' }), template, '+1')).message,
     ).toMatchObject({
       from: '+18005551234',
     });
-    expect(renderer.render(message({ from: '' }), template, '+1').message).toMatchObject({ from: '+18005550000' });
+    expect((await renderer.render(message({ from: '' }), template, '+1')).message).toMatchObject({
+      from: '+18005550000',
+    });
   });
 
-  it('renders email subject and body, plain text also as escaped HTML, and keeps cc and bcc', () => {
-    const rendered = renderer.render(
+  it('renders email subject and body, plain text also as escaped HTML, and keeps cc and bcc', async () => {
+    const rendered = await renderer.render(
       message({ channel: 'email', data: { orderId: 'A<1>' }, cc: ['c@example.com'], bcc: ['b@example.com'] }),
       {
         name: 't',
@@ -78,8 +84,8 @@ describe('OS1 message rendering', () => {
     });
   });
 
-  it('sends a WhatsApp template with its placeholders in order, the message media and buttons winning', () => {
-    const rendered = renderer.render(
+  it('sends a WhatsApp template with its placeholders in order, the message media and buttons winning', async () => {
+    const rendered = await renderer.render(
       message({
         channel: 'whatsapp',
         data: { name: 'John', orderId: 'xyz' },
@@ -103,6 +109,28 @@ describe('OS1 message rendering', () => {
       media: { image: { url: 'https://example.com/xyz.jpg' } },
       buttons: [{ type: 'url', value: 'https://example.com/track/xyz' }],
     });
+  });
+
+  it('fails a mode template over the render budget with RENDER_LIMIT, on the render threads', async () => {
+    const strictPool = new RenderPool({ locale: 'en', timeoutMs: 200, maxOutputBytes: 1024 * 1024 });
+    const strict = new OsMessageRenderer(new MessageRenderer('en'), strictPool, sender);
+    const items = Array.from({ length: 1000 }, (_, index) => index);
+    try {
+      await expect(
+        strict.render(
+          message({ data: { items } }),
+          {
+            name: 't',
+            mode: 'sms',
+            isActive: true,
+            data: { body: '{{#each items}}{{#each @root.items}}{{#each @root.items}}{{/each}}{{/each}}{{/each}}' },
+          },
+          '+1',
+        ),
+      ).rejects.toMatchObject({ name: 'RenderFailedError', code: 'RENDER_LIMIT' });
+    } finally {
+      await strictPool.close();
+    }
   });
 
   it('leaves a placeholder the data does not fill as written (a WhatsApp button parameter)', () => {
