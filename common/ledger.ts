@@ -45,9 +45,12 @@ export interface DeliveryOutcome {
  * The deliveries ledger (README "Design"): one entry per (send, channel, user). Every write is idempotent on its own (inserts and upserts keyed
  * by the delivery's unique id) because FerretDB has no transactions and activities may run twice.
  *
- * The hot path of a send only inserts: a dispatch batch claims itself (`claimDispatch`), and a batch that
- * claims itself for the first time has no ledger entries to read, so it writes its outcomes with one
- * `insertMany`. Only a retried or replayed batch reads states and updates entries.
+ * Statuses only move forward (`pending` → `sent`/`failed`/`skipped`, never back): every update of an existing entry
+ * is conditional on `status: 'pending'`, so a late outcome of an attempt Temporal already gave up on (a transient
+ * failure arriving after another attempt recorded `sent`) changes nothing. A batch that claims itself for the first
+ * time (`claimDispatch`) claims its deliveries too, before any provider call: one `insertMany` of `pending` entries
+ * (`claimDeliveries`), whose duplicate keys are deliveries another batch already holds (their states are read). Only
+ * a retry round (`claimFailed`, `POST /sends/:id/retry`) moves `failed` back to `pending`, on purpose.
  */
 export class Ledger {
   constructor(private readonly database: Database) {}
@@ -74,6 +77,36 @@ export class Ledger {
     }
   }
 
+  /**
+   * Claims a first-run batch's deliveries before any provider call: inserts a `pending` entry (no attempt yet) for
+   * each user, with one `insertMany`. Returns the entries that already existed (a duplicate key: another batch, a
+   * reset's replay or the unknown recipients hold them), keyed by user id, read from the ledger.
+   */
+  async claimDeliveries(sendId: string, channel: Channel, userIds: string[]): Promise<Map<string, DeliveryDocument>> {
+    if (userIds.length === 0) return new Map();
+    const now = new Date();
+    const taken = await insertWhereFree(
+      this.database.deliveries,
+      userIds.map((userId) => ({
+        _id: deliveryKey(sendId, channel, userId),
+        sendId,
+        userId,
+        channel,
+        status: 'pending' as const,
+        attempts: 0,
+        permanent: false,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    );
+    if (taken.length === 0) return new Map();
+    return this.deliveryStates(
+      sendId,
+      channel,
+      taken.map((index) => userIds[index]),
+    );
+  }
+
   /** Current ledger entries of the given users on one channel, keyed by user id. */
   async deliveryStates(sendId: string, channel: Channel, userIds: string[]): Promise<Map<string, DeliveryDocument>> {
     const states = new Map<string, DeliveryDocument>();
@@ -85,42 +118,48 @@ export class Ledger {
   }
 
   /**
-   * Writes outcomes: new entries with one `insertMany`, and the entries that already exist (the insert
-   * reports them as duplicate keys) with keyed upserts.
+   * Writes outcomes, forward only: an entry that exists is updated only while it is `pending`; new entries are
+   * inserted with one `insertMany` (a duplicate key, an entry written meanwhile, gets the conditional update).
+   * `existing` names the users whose entries are known to exist (claimed, or read): they skip the insert.
    */
-  async record(sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
+  async record(sendId: string, outcomes: DeliveryOutcome[], existing?: ReadonlySet<string>): Promise<void> {
     if (outcomes.length === 0) return;
     const now = new Date();
-    const existing = await insertWhereFree(
-      this.database.deliveries,
-      outcomes.map((outcome) => ({
-        _id: deliveryKey(sendId, outcome.channel, outcome.userId),
-        sendId,
-        userId: outcome.userId,
-        channel: outcome.channel,
-        status: outcome.status,
-        attempts: outcome.attempted ? 1 : 0,
-        error: outcome.error,
-        code: outcome.code,
-        permanent: outcome.permanent ?? false,
-        ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
-        createdAt: now,
-        updatedAt: now,
-        ...(outcome.status === 'sent' ? { sentAt: now } : {}),
-      })),
-    );
-    if (existing.length > 0)
-      await this.update(
-        sendId,
-        existing.map((index) => outcomes[index]),
-        now,
+    const toUpdate = existing ? outcomes.filter((outcome) => existing.has(outcome.userId)) : [];
+    const toInsert = existing ? outcomes.filter((outcome) => !existing.has(outcome.userId)) : outcomes;
+    if (toInsert.length > 0) {
+      const taken = await insertWhereFree(
+        this.database.deliveries,
+        toInsert.map((outcome) => ({
+          _id: deliveryKey(sendId, outcome.channel, outcome.userId),
+          sendId,
+          userId: outcome.userId,
+          channel: outcome.channel,
+          status: outcome.status,
+          attempts: outcome.attempted ? 1 : 0,
+          error: outcome.error,
+          code: outcome.code,
+          permanent: outcome.permanent ?? false,
+          ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+          createdAt: now,
+          updatedAt: now,
+          ...(outcome.status === 'sent' ? { sentAt: now } : {}),
+        })),
       );
+      toUpdate.push(...taken.map((index) => toInsert[index]));
+    }
+    if (toUpdate.length > 0) await this.moveForward(sendId, toUpdate, now);
   }
 
-  private async update(sendId: string, outcomes: DeliveryOutcome[], now: Date): Promise<void> {
+  /**
+   * Keyed updates of existing entries, each only while the entry is `pending`: a final status is never overwritten
+   * (a no-op match is the late outcome of an attempt that lost). No upsert: an upsert whose filter names the status
+   * would insert a second entry under the same key, which the unique `_id` refuses.
+   */
+  private async moveForward(sendId: string, outcomes: DeliveryOutcome[], now: Date): Promise<void> {
     const operations: AnyBulkWriteOperation<DeliveryDocument>[] = outcomes.map((outcome) => ({
       updateOne: {
-        filter: { _id: deliveryKey(sendId, outcome.channel, outcome.userId) },
+        filter: { _id: deliveryKey(sendId, outcome.channel, outcome.userId), status: 'pending' },
         update: {
           $set: {
             status: outcome.status,
@@ -132,9 +171,7 @@ export class Ledger {
             ...(outcome.status === 'sent' ? { sentAt: now } : {}),
           },
           $inc: { attempts: outcome.attempted ? 1 : 0 },
-          $setOnInsert: { sendId, userId: outcome.userId, channel: outcome.channel, createdAt: now },
         },
-        upsert: true,
       },
     }));
     await this.database.deliveries.bulkWrite(operations, { ordered: false });

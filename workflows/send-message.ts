@@ -14,6 +14,7 @@ import type { Channel } from '../common/config';
 import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/failure-types';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { SendStatus, SendSummary } from '../common/types';
+import { dispatchUntilNotHandedBack } from './handed-back';
 import {
   countDispatch,
   countMissingRecipients,
@@ -225,7 +226,9 @@ export async function runSend(
   const startDispatch = async (channel: Channel, userIds: string[], page: number | undefined) => {
     while (inFlight.size >= window) await Promise.race(inFlight);
     if (page !== undefined) pageDispatches.set(page, (pageDispatches.get(page) ?? 0) + 1);
-    const running: Promise<void> = dispatch[channel]({ sendId, userIds, page, maxAttempts: retry.maximumAttempts })
+    const running: Promise<void> = dispatchUntilNotHandedBack(() =>
+      dispatch[channel]({ sendId, userIds, page, maxAttempts: retry.maximumAttempts }),
+    )
       .then(
         (result) => countDispatch(progress, channel, { sendId, userIds, page }, result),
         (error: unknown) => {

@@ -12,13 +12,18 @@ const LEDGER_PATIENCE_MS = 60_000;
 /**
  * Records outcomes of messages the providers already accepted, waiting out a store outage (with heartbeats,
  * so Temporal still sees a live worker): failing here would make the activity's retry send them again.
- * Safe to repeat: `Ledger.record` is idempotent.
+ * Safe to repeat: `Ledger.record` is idempotent and moves statuses forward only.
  */
-async function recordPatiently(ledger: Ledger, sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
+async function recordPatiently(
+  ledger: Ledger,
+  sendId: string,
+  outcomes: DeliveryOutcome[],
+  existing: ReadonlySet<string> | undefined,
+): Promise<void> {
   const deadline = Date.now() + LEDGER_PATIENCE_MS;
   for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 2000)) {
     try {
-      await ledger.record(sendId, outcomes);
+      await ledger.record(sendId, outcomes, existing);
       return;
     } catch (error) {
       if (!isStoreUnreachable(error) || Date.now() > deadline) throw error;
@@ -38,12 +43,16 @@ export class OutcomeWriter {
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
 
-  /** @param provider the channel's provider, the `provider` label of the deliveries counted once recorded */
+  /**
+   * @param provider the channel's provider, the `provider` label of the deliveries counted once recorded
+   * @param existing the users (ledger keys) whose entries exist, claimed or read: `Ledger.record` updates them
+   */
   constructor(
     private readonly ledger: Ledger,
     private readonly sendId: string,
     private readonly metrics: ActivityMetrics,
     private readonly provider: string,
+    private readonly existing?: ReadonlySet<string>,
   ) {}
 
   /** Resolves when a provider call may start; throws the ledger's failure once a flush has failed. */
@@ -64,7 +73,7 @@ export class OutcomeWriter {
         while (this.buffer.length > 0) {
           const outcomes = this.buffer.splice(0, this.buffer.length);
           const flushed = this.metrics.ledgerFlushTimer();
-          await recordPatiently(this.ledger, this.sendId, outcomes);
+          await recordPatiently(this.ledger, this.sendId, outcomes, this.existing);
           flushed();
           this.metrics.deliveriesRecorded(this.provider, outcomes);
         }
