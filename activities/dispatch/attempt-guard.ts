@@ -53,6 +53,16 @@ export class AttemptGuard {
   }
 
   /**
+   * Whether an attempt's outcome is recorded: not when the provider was not called; not a transient one once this
+   * attempt is cancelled, since the next attempt (which may already run) owns the delivery now, and a `pending` written
+   * at the moment it records `sent` could overwrite it on FerretDB, whose updates are read-modify-write.
+   */
+  keeps(attempt: Attempt): boolean {
+    if (attempt.notStarted) return false;
+    return !(this.signal.aborted && attempt.outcome.status === 'pending');
+  }
+
+  /**
    * How long the workflow waits (a durable timer) before dispatching the rest of the batch again, when the batch is
    * handed back; undefined when it is not.
    */

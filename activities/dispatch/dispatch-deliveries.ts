@@ -205,7 +205,7 @@ async function dispatchBatch(
         guard.signal,
       );
       guard.note(attempt);
-      if (attempt.notStarted) return undefined;
+      if (!guard.keeps(attempt)) return undefined;
       if (logEachDelivery) {
         context.log.debug('delivery attempted', {
           sendId,

@@ -253,7 +253,7 @@ async function dispatchMessageBatch(
       }
       if (!attempt) throw new Error('unreachable: every path sets an attempt');
       guard.note(attempt);
-      if (attempt.notStarted) return;
+      if (!guard.keeps(attempt)) return;
       attempted.set(key, { attempt, providerType });
       await writer.add(attempt.outcome);
     },
