@@ -163,7 +163,7 @@ export const serviceConfigSchema = strictObject({
     ),
   ).default({}),
   /**
-   * A provider's `Retry-After` (README "Rate limits"): a dispatch waits out at most `capMs` itself (heartbeating);
+   * A provider's `Retry-After` (README "Configuration"): a dispatch waits out at most `capMs` itself (heartbeating);
    * a longer one ends the dispatch and the workflow waits on a durable timer, at most `maxMs`, before dispatching the
    * rest of the batch again.
    */

@@ -187,44 +187,45 @@ async function dispatchBatch(
   // the calls in flight finish and are recorded, and what was never attempted is left pending for the next attempt.
   // The SDK builds each line's metadata before the level is checked: on this path, per delivery, only when it shows.
   const logEachDelivery = DEBUG_LEVELS.has(deps.config.env.LOG_LEVEL);
-  const results = await mapWithConcurrency(
-    pending,
-    CALLS_IN_FLIGHT,
-    async (userId) => {
-      await writer.beforeProviderCall();
-      // A flush may have waited long: the attempt may have been told to stop meanwhile.
-      if (guard.shouldStop()) return undefined;
-      const attempt = await attemptDelivery(
-        deliveryDeps,
-        sendContext,
-        channel,
-        userId,
-        users.get(userId),
-        states.get(userId)?.attempts ?? 0,
-        maxAttempts,
-        guard.signal,
-      );
-      guard.note(attempt);
-      if (!guard.keeps(attempt)) return undefined;
-      if (logEachDelivery) {
-        context.log.debug('delivery attempted', {
-          sendId,
+  const results = await writer.recordAll(() =>
+    mapWithConcurrency(
+      pending,
+      CALLS_IN_FLIGHT,
+      async (userId) => {
+        await writer.beforeProviderCall();
+        // A flush may have waited long: the attempt may have been told to stop meanwhile.
+        if (guard.shouldStop()) return undefined;
+        const attempt = await attemptDelivery(
+          deliveryDeps,
+          sendContext,
           channel,
           userId,
-          status: attempt.outcome.status,
-          code: attempt.outcome.code,
-        });
-      }
-      await writer.add(attempt.outcome);
-      return attempt;
-    },
-    guard.shouldStop,
+          users.get(userId),
+          states.get(userId)?.attempts ?? 0,
+          maxAttempts,
+          guard.signal,
+        );
+        guard.note(attempt);
+        if (!guard.keeps(attempt)) return undefined;
+        if (logEachDelivery) {
+          context.log.debug('delivery attempted', {
+            sendId,
+            channel,
+            userId,
+            status: attempt.outcome.status,
+            code: attempt.outcome.code,
+          });
+        }
+        await writer.add(attempt.outcome);
+        return attempt;
+      },
+      guard.shouldStop,
+    ),
   );
-  await writer.flush();
   const attempts = results.filter((attempt) => attempt !== undefined);
   const handBackMs = guard.handBack();
   if (handBackMs !== undefined) {
-    // The rest waits on the workflow's durable timer, not in this activity (README "Rate limits").
+    // The rest waits on the workflow's durable timer, not in this activity (README "Configuration").
     for (const { outcome } of attempts) countOutcome(result, outcome);
     context.log.info('dispatch batch handed back', { sendId, channel, size: userIds.length, ...result, handBackMs });
     return { ...result, retryAfterMs: handBackMs };

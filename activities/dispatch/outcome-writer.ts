@@ -66,6 +66,24 @@ export class OutcomeWriter {
     if (this.buffer.length >= LEDGER_FLUSH_SIZE) await this.flush();
   }
 
+  /**
+   * Runs a batch's provider calls (`calls` settles once none is in flight) and writes what is buffered. When they
+   * fail (a flush that failed for good, an unexpected error), what the last calls sent is still written, best effort,
+   * before the failure goes on: the next attempt must find it rather than send it again.
+   */
+  async recordAll<T>(calls: () => Promise<T>): Promise<T> {
+    let results: T;
+    try {
+      results = await calls();
+    } catch (error) {
+      // The calls' own failure is the one to report; a second failure of the store adds nothing to it.
+      await this.flush().catch(() => undefined);
+      throw error;
+    }
+    await this.flush();
+    return results;
+  }
+
   /** Writes everything buffered; the activity calls it once more before it returns. */
   flush(): Promise<void> {
     this.flushing ??= (async () => {

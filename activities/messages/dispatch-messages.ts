@@ -195,71 +195,72 @@ async function dispatchMessageBatch(
     existing,
   );
   const attempted = new Map<string, { attempt: Attempt; providerType: string }>();
-  await mapWithConcurrency(
-    pending,
-    CALLS_IN_FLIGHT,
-    async ({ message, to, key }) => {
-      await writer.beforeProviderCall();
-      // A flush may have waited long: the attempt may have been told to stop meanwhile.
-      if (guard.shouldStop()) return;
-      const base = { userId: key, channel };
-      const previousAttempts = states.get(key)?.attempts ?? 0;
-      const failed = (code: string, error: string): Attempt => ({
-        outcome: { ...base, status: 'failed', code, error, permanent: true, attempted: false },
-      });
-      let attempt: Attempt | undefined;
-      let providerType: string = deps.config.service.providers[channel];
-      try {
-        const template = await templateOf(message.template);
-        const provider = await providerOf(message.provider);
-        providerType = provider.providerType;
-        let rendered: ProviderMessage | undefined;
-        if (!template) {
-          attempt = failed(
-            'TEMPLATE_NOT_FOUND',
-            `template "${message.template}" was deleted after the request was accepted`,
-          );
-        } else if (!template.isActive) {
-          attempt = failed(
-            'TEMPLATE_INACTIVE',
-            `template "${message.template}" was deactivated after the request was accepted`,
-          );
-        } else {
-          try {
-            rendered = deps.renderer.render(message, template, to);
-          } catch (error) {
-            attempt = failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`);
+  await writer.recordAll(() =>
+    mapWithConcurrency(
+      pending,
+      CALLS_IN_FLIGHT,
+      async ({ message, to, key }) => {
+        await writer.beforeProviderCall();
+        // A flush may have waited long: the attempt may have been told to stop meanwhile.
+        if (guard.shouldStop()) return;
+        const base = { userId: key, channel };
+        const previousAttempts = states.get(key)?.attempts ?? 0;
+        const failed = (code: string, error: string): Attempt => ({
+          outcome: { ...base, status: 'failed', code, error, permanent: true, attempted: false },
+        });
+        let attempt: Attempt | undefined;
+        let providerType: string = deps.config.service.providers[channel];
+        try {
+          const template = await templateOf(message.template);
+          const provider = await providerOf(message.provider);
+          providerType = provider.providerType;
+          let rendered: ProviderMessage | undefined;
+          if (!template) {
+            attempt = failed(
+              'TEMPLATE_NOT_FOUND',
+              `template "${message.template}" was deleted after the request was accepted`,
+            );
+          } else if (!template.isActive) {
+            attempt = failed(
+              'TEMPLATE_INACTIVE',
+              `template "${message.template}" was deactivated after the request was accepted`,
+            );
+          } else {
+            try {
+              rendered = deps.renderer.render(message, template, to);
+            } catch (error) {
+              attempt = failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`);
+            }
           }
+          if (rendered) {
+            const callbackUrl = statusCallbackUrl(deps, provider);
+            const toSend = callbackUrl
+              ? ({ ...rendered, message: { ...rendered.message, statusCallbackUrl: callbackUrl } } as ProviderMessage)
+              : rendered;
+            attempt = await attemptProviderCall(
+              deps,
+              { channel, provider: provider.providerType },
+              base,
+              previousAttempts,
+              maxAttempts,
+              () => send(provider, toSend),
+              guard.signal,
+            );
+          }
+        } catch (error) {
+          // The registered provider is gone or inactive: no retry brings it back.
+          if (!(error instanceof PermanentProviderError)) throw error;
+          attempt = failed(error.code, error.message);
         }
-        if (rendered) {
-          const callbackUrl = statusCallbackUrl(deps, provider);
-          const toSend = callbackUrl
-            ? ({ ...rendered, message: { ...rendered.message, statusCallbackUrl: callbackUrl } } as ProviderMessage)
-            : rendered;
-          attempt = await attemptProviderCall(
-            deps,
-            { channel, provider: provider.providerType },
-            base,
-            previousAttempts,
-            maxAttempts,
-            () => send(provider, toSend),
-            guard.signal,
-          );
-        }
-      } catch (error) {
-        // The registered provider is gone or inactive: no retry brings it back.
-        if (!(error instanceof PermanentProviderError)) throw error;
-        attempt = failed(error.code, error.message);
-      }
-      if (!attempt) throw new Error('unreachable: every path sets an attempt');
-      guard.note(attempt);
-      if (!guard.keeps(attempt)) return;
-      attempted.set(key, { attempt, providerType });
-      await writer.add(attempt.outcome);
-    },
-    guard.shouldStop,
+        if (!attempt) throw new Error('unreachable: every path sets an attempt');
+        guard.note(attempt);
+        if (!guard.keeps(attempt)) return;
+        attempted.set(key, { attempt, providerType });
+        await writer.add(attempt.outcome);
+      },
+      guard.shouldStop,
+    ),
   );
-  await writer.flush();
 
   const finals = pending.filter(({ key }) => {
     const status = attempted.get(key)?.attempt.outcome.status;
@@ -295,7 +296,7 @@ async function dispatchMessageBatch(
   result.failed = outcomes.filter((outcome) => outcome.status === 'failed').length;
   const handBackMs = guard.handBack();
   if (handBackMs !== undefined) {
-    // The rest waits on the workflow's durable timer, not in this activity (README "Rate limits").
+    // The rest waits on the workflow's durable timer, not in this activity (README "Configuration").
     context.log.info('message batch handed back', {
       requestId,
       channel,
