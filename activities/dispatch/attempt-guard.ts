@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { setMaxListeners } from 'node:events';
 import type { Attempt } from './deliver';
 
 /** Each heartbeat crosses into the SDK's native core (which throttles what it sends): one a second is plenty. */
@@ -25,6 +26,9 @@ export class AttemptGuard {
 
   /** @param capMs `retryAfter.capMs`: the longest `Retry-After` this attempt waits out itself */
   constructor(private readonly capMs: number) {
+    // Each call waiting in the rate limiter listens on the signal until its wait ends (16 lanes, more than the
+    // default warning threshold of 10); the listeners are removed as the waits end.
+    setMaxListeners(0, this.context.cancellationSignal);
     // A start-to-close timeout too short to keep the margin in (none of the dispatches') sets no deadline.
     const { startToCloseTimeoutMs } = this.context.info;
     this.deadline =

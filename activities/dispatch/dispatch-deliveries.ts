@@ -91,7 +91,7 @@ async function failBeforeSending(
   channel: Channel,
   input: DispatchInput,
   states: Map<string, DeliveryDocument>,
-  existing: ReadonlySet<string>,
+  claimed: ReadonlySet<string>,
   pending: string[],
   error: PermanentProviderError,
 ): Promise<never> {
@@ -105,7 +105,7 @@ async function failBeforeSending(
     permanent: true,
     attempted: false,
   }));
-  await deps.ledger.record(sendId, failed, existing);
+  await deps.ledger.record(sendId, failed, claimed);
   deps.metrics.deliveriesRecorded(deps.config.service.providers[channel], failed);
   await recordBatchCounts(deps, channel, input, states, failed);
   throw ApplicationFailure.nonRetryable(error.message, error.code);
@@ -149,8 +149,8 @@ async function dispatchBatch(
   const states = firstRun
     ? await deps.ledger.claimDeliveries(sendId, channel, userIds)
     : await deps.ledger.deliveryStates(sendId, channel, userIds);
-  // Entries that exist get forward-only updates, without trying an insert first.
-  const existing = firstRun ? new Set(userIds) : new Set(states.keys());
+  // The entries this attempt claimed itself: their final outcomes are written by key (Ledger.record).
+  const claimed = new Set(firstRun ? userIds.filter((userId) => !states.has(userId)) : []);
   const pending = userIds.filter((userId) => (states.get(userId)?.status ?? 'pending') === 'pending');
   const result: DispatchResult = { sent: 0, failed: 0, skipped: 0, alreadyDone: userIds.length - pending.length };
   if (pending.length === 0) {
@@ -164,7 +164,7 @@ async function dispatchBatch(
     sendContext = await deps.contexts.get(sendId);
   } catch (error) {
     if (error instanceof PermanentProviderError)
-      return failBeforeSending(deps, channel, input, states, existing, pending, error);
+      return failBeforeSending(deps, channel, input, states, claimed, pending, error);
     throw error;
   }
   // A registered provider named for this channel (or its tenant default when the send was accepted).
@@ -176,13 +176,13 @@ async function dispatchBatch(
       deliveryDeps = { ...deps, providers: withRegisteredProvider(deps.providers, channel, registered) };
     } catch (error) {
       if (error instanceof PermanentProviderError)
-        return failBeforeSending(deps, channel, input, states, existing, pending, error);
+        return failBeforeSending(deps, channel, input, states, claimed, pending, error);
       throw error;
     }
   }
   const users = await deps.userLoader.get(sendId, pending, input.page);
 
-  const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel], existing);
+  const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel], claimed);
   // Once the guard says stop (cancelled, near the deadline, throttled beyond the cap): no new provider call starts,
   // the calls in flight finish and are recorded, and what was never attempted is left pending for the next attempt.
   // The SDK builds each line's metadata before the level is checked: on this path, per delivery, only when it shows.

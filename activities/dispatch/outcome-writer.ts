@@ -18,12 +18,12 @@ async function recordPatiently(
   ledger: Ledger,
   sendId: string,
   outcomes: DeliveryOutcome[],
-  existing: ReadonlySet<string> | undefined,
+  claimed: ReadonlySet<string> | undefined,
 ): Promise<void> {
   const deadline = Date.now() + LEDGER_PATIENCE_MS;
   for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 2000)) {
     try {
-      await ledger.record(sendId, outcomes, existing);
+      await ledger.record(sendId, outcomes, claimed);
       return;
     } catch (error) {
       if (!isStoreUnreachable(error) || Date.now() > deadline) throw error;
@@ -45,14 +45,14 @@ export class OutcomeWriter {
 
   /**
    * @param provider the channel's provider, the `provider` label of the deliveries counted once recorded
-   * @param existing the users (ledger keys) whose entries exist, claimed or read: `Ledger.record` updates them
+   * @param claimed the users (ledger keys) whose entries this attempt claimed itself (see `Ledger.record`)
    */
   constructor(
     private readonly ledger: Ledger,
     private readonly sendId: string,
     private readonly metrics: ActivityMetrics,
     private readonly provider: string,
-    private readonly existing?: ReadonlySet<string>,
+    private readonly claimed?: ReadonlySet<string>,
   ) {}
 
   /** Resolves when a provider call may start; throws the ledger's failure once a flush has failed. */
@@ -91,7 +91,7 @@ export class OutcomeWriter {
         while (this.buffer.length > 0) {
           const outcomes = this.buffer.splice(0, this.buffer.length);
           const flushed = this.metrics.ledgerFlushTimer();
-          await recordPatiently(this.ledger, this.sendId, outcomes, this.existing);
+          await recordPatiently(this.ledger, this.sendId, outcomes, this.claimed);
           flushed();
           this.metrics.deliveriesRecorded(this.provider, outcomes);
         }

@@ -137,7 +137,7 @@ async function dispatchMessageBatch(
   const states = firstRun
     ? await deps.ledger.claimDeliveries(requestId, channel, keys)
     : await deps.ledger.deliveryStates(requestId, channel, keys);
-  const existing = firstRun ? new Set(keys) : new Set(states.keys());
+  const claimed = new Set(firstRun ? keys.filter((key) => !states.has(key)) : []);
   const pending = addresses.filter(({ key }) => (states.get(key)?.status ?? 'pending') === 'pending');
   const result: MessageDispatchResult = { sent: 0, failed: 0, alreadyDone: addresses.length - pending.length };
   if (pending.length === 0) return result;
@@ -192,7 +192,7 @@ async function dispatchMessageBatch(
     requestId,
     deps.metrics,
     deps.config.service.providers[channel],
-    existing,
+    claimed,
   );
   const attempted = new Map<string, { attempt: Attempt; providerType: string }>();
   await writer.recordAll(() =>

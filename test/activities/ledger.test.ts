@@ -31,11 +31,12 @@ describe('Ledger: forward-only statuses', () => {
     expect(await entry(sendId, 'u1')).toMatchObject({ status: 'sent', attempts: 1, providerMessageId: 'SM1' });
   });
 
-  it('with the entries known to exist too (a claimed batch): only pending entries move', async () => {
+  it('a claimed batch: its final outcomes move its pending entries, a transient one cannot undo a final', async () => {
     const sendId = newSend();
     await ledger.record(sendId, [outcome('u1', 'skipped', { attempted: false })]);
     await ledger.claimDeliveries(sendId, 'sms', ['u2']);
     await ledger.record(sendId, [outcome('u1', 'pending'), outcome('u2', 'sent')], new Set(['u1', 'u2']));
+    await ledger.record(sendId, [outcome('u2', 'pending')], new Set(['u2']));
     expect(await entry(sendId, 'u1')).toMatchObject({ status: 'skipped', attempts: 0 });
     expect(await entry(sendId, 'u2')).toMatchObject({ status: 'sent', attempts: 1 });
   });
