@@ -118,8 +118,8 @@ async function failBeforeSending(
  * retryable failure, so Temporal retries just those with backoff; after `maxAttempts` they become `failed`.
  * A single-delivery activity that fails permanently throws a non-retryable failure carrying the code, so the
  * Temporal UI shows the failed dispatch itself. The attempt never overlaps the next one (`AttemptGuard`), and a
- * `Retry-After` beyond `retryAfter.capMs` hands the batch back to the workflow (`retryAfterMs` in the result). Every run is timed, however it ends
- * (`messaging_dispatch_batch_duration_seconds`).
+ * `Retry-After` beyond `retryAfter.capMs` hands the batch back to the workflow (`retryAfterMs` in the result). Every
+ * run is timed, however it ends (`messaging_dispatch_batch_duration_seconds`).
  */
 export async function dispatchDeliveries(
   deps: DispatchDeps,

@@ -86,6 +86,8 @@ export class OutcomeWriter {
 
   /** Writes everything buffered; the activity calls it once more before it returns. */
   flush(): Promise<void> {
+    // Nothing to write: an empty run would end (and reset `flushing`) before `??=` stores it, leaving it set for good.
+    if (!this.flushing && this.buffer.length === 0) return Promise.resolve();
     this.flushing ??= (async () => {
       try {
         while (this.buffer.length > 0) {
