@@ -22,7 +22,60 @@ interface ChannelState {
   waitingForSlot: (() => void)[];
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Options of a `ChannelRateLimiter`. */
+export interface RateLimiterOptions {
+  /**
+   * The longest a call waits for a channel paused by a provider's `Retry-After` (`retryAfter.capMs`): a longer pause
+   * is not slept through in the activity but thrown as a `CallNotStarted` (`throttled`), which hands the batch back
+   * to the workflow's durable timer. Default 30 s.
+   */
+  maxPauseWaitMs?: number;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+/**
+ * A provider call that never started: its activity was cancelled while it waited (`cancelled`), or its channel is
+ * paused for longer than the limiter may wait (`throttled`, with the time left in `retryAfterMs`).
+ */
+export class CallNotStarted extends Error {
+  constructor(
+    readonly reason: 'cancelled' | 'throttled',
+    readonly retryAfterMs = 0,
+  ) {
+    super(reason === 'cancelled' ? 'cancelled before the provider call' : `channel paused for ${retryAfterMs} ms`);
+    this.name = 'CallNotStarted';
+  }
+}
+
+const DEFAULT_MAX_PAUSE_WAIT_MS = 30_000;
+
+/** Waits `ms`, or rejects with `CallNotStarted('cancelled')` as soon as `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CallNotStarted('cancelled'));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new CallNotStarted('cancelled'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** `promise`, or a `CallNotStarted('cancelled')` rejection as soon as `signal` aborts. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new CallNotStarted('cancelled'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new CallNotStarted('cancelled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 /**
  * Per-channel provider limits (`rateLimits` in the service configuration):
@@ -30,36 +83,60 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  *   (`rate_tokens`), and a worker takes a few at a time (one `insertMany`) before it calls the provider.
  *   Tokens taken but unused are lost, never exceeded: the limit is an upper bound.
  * - `concurrency` caps the calls in flight per worker process.
- * - `pause` stops a channel in this process for a provider's `Retry-After` after a 429.
- * Each time it holds calls it counts the wait and its seconds by reason (`messaging_rate_limit_waits_total`).
+ * - `pause` stops a channel in this process for a provider's `Retry-After` after a 429 (with or without limits); a
+ *   pause longer than `maxPauseWaitMs` is not waited out here (`CallNotStarted`).
+ * Every wait ends at once when the caller's `AbortSignal` aborts (the activity was cancelled): a cancelled attempt
+ * starts no call, however long it has queued. Each time it holds calls it counts the wait and its seconds by reason
+ * (`messaging_rate_limit_waits_total`).
  */
 export class ChannelRateLimiter {
   private readonly states = new Map<Channel, ChannelState>();
   private lastCleanup = 0;
+  private readonly maxPauseWaitMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly database: Database,
     private readonly limits: ChannelLimits,
     private readonly metrics: ActivityMetrics = new ActivityMetrics(),
-    private readonly now: () => number = Date.now,
-  ) {}
+    options: RateLimiterOptions = {},
+  ) {
+    this.maxPauseWaitMs = options.maxPauseWaitMs ?? DEFAULT_MAX_PAUSE_WAIT_MS;
+    this.now = options.now ?? Date.now;
+  }
 
-  /** Runs one provider call within the channel's limits. */
-  async run<T>(channel: Channel, call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one provider call within the channel's limits. Throws `CallNotStarted` without calling when `signal` aborts
+   * while the call waits its turn, or when the channel is paused for longer than `maxPauseWaitMs`.
+   */
+  async run<T>(channel: Channel, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const limit = this.limits[channel];
-    if (!limit) return call();
     const state = this.state(channel);
+    if (!limit) {
+      await this.waitOutPause(channel, state, signal);
+      return call();
+    }
     if (limit.concurrency !== undefined && state.inFlight >= limit.concurrency) {
       const since = this.now();
-      while (state.inFlight >= limit.concurrency)
-        await new Promise<void>((resolve) => state.waitingForSlot.push(resolve));
+      while (state.inFlight >= limit.concurrency) {
+        let wake: () => void = () => undefined;
+        const slot = new Promise<void>((resolve) => (wake = resolve));
+        state.waitingForSlot.push(wake);
+        try {
+          await unlessAborted(slot, signal);
+        } catch (error) {
+          // Gone from the queue: a slot freed later goes to the next caller, not to this one.
+          state.waitingForSlot.splice(state.waitingForSlot.indexOf(wake), 1);
+          throw error;
+        }
+      }
       this.waited(channel, 'concurrency', since);
     }
     state.inFlight++;
     try {
-      const turn = state.queue.then(() => this.acquire(channel, state, limit.perSecond));
+      const turn = state.queue.then(() => this.acquire(channel, state, limit.perSecond, signal));
       state.queue = turn.catch(() => undefined);
-      await turn;
+      await unlessAborted(turn, signal);
       return await call();
     } finally {
       state.inFlight--;
@@ -91,14 +168,29 @@ export class ChannelRateLimiter {
     return state;
   }
 
-  private async acquire(channel: Channel, state: ChannelState, perSecond: number | undefined): Promise<void> {
+  /** Waits while the channel is paused, up to `maxPauseWaitMs`; a longer pause is thrown to the caller. */
+  private async waitOutPause(channel: Channel, state: ChannelState, signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
+      if (signal?.aborted) throw new CallNotStarted('cancelled');
       const now = this.now();
-      if (state.pausedUntil > now) {
-        await sleep(state.pausedUntil - now);
-        this.waited(channel, 'retry_after', now);
-        continue;
-      }
+      if (state.pausedUntil <= now) return;
+      const left = state.pausedUntil - now;
+      if (left > this.maxPauseWaitMs) throw new CallNotStarted('throttled', left);
+      await sleep(left, signal);
+      this.waited(channel, 'retry_after', now);
+    }
+  }
+
+  private async acquire(
+    channel: Channel,
+    state: ChannelState,
+    perSecond: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    for (;;) {
+      // A cancelled caller that reaches its turn takes no token.
+      await this.waitOutPause(channel, state, signal);
+      const now = this.now();
       if (perSecond === undefined) return;
       const window = Math.floor(now / 1000);
       if (state.window === window && state.used < state.granted) {
@@ -116,7 +208,7 @@ export class ChannelRateLimiter {
       if (granted > 0) continue;
       // This second is spent across the workers: wait for the next one.
       const since = this.now();
-      await sleep((window + 1) * 1000 - since);
+      await sleep((window + 1) * 1000 - since, signal);
       this.waited(channel, 'per_second', since);
     }
   }

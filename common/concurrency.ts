@@ -1,8 +1,9 @@
 /**
- * Runs `worker` over `items` with at most `limit` in flight; results keep the input order. Once a call fails the
- * returned promise rejects and no lane starts another item: calls in flight finish, nothing new begins. (Without
- * that, a dispatch whose ledger write failed kept calling the provider for the rest of its batch after the
- * activity had already failed, and the retry sent all of those again.)
+ * Runs `worker` over `items` with at most `limit` in flight; results keep the input order. Once a call fails no lane
+ * starts another item, and the returned promise rejects with that first failure once the calls in flight have
+ * finished. (Without the first, a dispatch whose ledger write failed kept calling the provider for the rest of its
+ * batch after the activity had already failed; without the second, the activity ended while other lanes still
+ * called providers, and its retry sent those again alongside.)
  */
 export async function mapWithConcurrency<T, R>(
   items: T[],
@@ -13,19 +14,19 @@ export async function mapWithConcurrency<T, R>(
 ): Promise<(R | undefined)[]> {
   const results = new Array<R | undefined>(items.length);
   let next = 0;
-  let failed = false;
+  let failure: { error: unknown } | undefined;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (!failed && next < items.length && !shouldStop()) {
+    while (!failure && next < items.length && !shouldStop()) {
       const index = next++;
       try {
         results[index] = await worker(items[index]);
       } catch (error) {
-        failed = true;
-        throw error;
+        failure ??= { error };
       }
     }
   });
   await Promise.all(lanes);
+  if (failure) throw failure.error;
   return results;
 }
 

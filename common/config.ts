@@ -181,7 +181,11 @@ export const serviceConfigSchema = strictObject({
     z.partialRecord(
       z.enum(CHANNELS),
       strictObject({
-        perSecond: z.number().positive().optional(),
+        // Below 1 the per-second token count (its floor) would be 0 and every call would wait forever: refused.
+        perSecond: z
+          .number()
+          .min(1, 'must be at least 1 (the limiter counts whole calls per second; a fraction is rounded down)')
+          .optional(),
         concurrency: z.number().int().min(1).optional(),
       }),
     ),
@@ -199,6 +203,15 @@ export const serviceConfigSchema = strictObject({
         z.array(z.string().regex(/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/, 'must be a host name or *.domain')),
       ),
     ).default({}),
+  }).prefault({}),
+  /**
+   * A provider's `Retry-After` (README "Configuration"): a dispatch waits out at most `capMs` itself (heartbeating);
+   * a longer one ends the dispatch and the workflow waits on a durable timer, at most `maxMs`, before dispatching the
+   * rest of the batch again.
+   */
+  retryAfter: strictObject({
+    capMs: z.number().int().min(0).max(600_000).default(30_000),
+    maxMs: z.number().int().min(1000).default(3_600_000),
   }).prefault({}),
   /** `POST /messages` callbacks (README "OS1-style messaging"): each is retried until 2xx for this long. */
   callbacks: strictObject({

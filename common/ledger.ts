@@ -45,9 +45,12 @@ export interface DeliveryOutcome {
  * The deliveries ledger (README "Design"): one entry per (send, channel, user). Every write is idempotent on its own (inserts and upserts keyed
  * by the delivery's unique id) because FerretDB has no transactions and activities may run twice.
  *
- * The hot path of a send only inserts: a dispatch batch claims itself (`claimDispatch`), and a batch that
- * claims itself for the first time has no ledger entries to read, so it writes its outcomes with one
- * `insertMany`. Only a retried or replayed batch reads states and updates entries.
+ * Statuses only move forward (`pending` → `sent`/`failed`/`skipped`, never back): every update of an existing entry
+ * is conditional on `status: 'pending'`, so a late outcome of an attempt Temporal already gave up on (a transient
+ * failure arriving after another attempt recorded `sent`) changes nothing. A batch that claims itself for the first
+ * time (`claimDispatch`) claims its deliveries too, before any provider call: one `insertMany` of `pending` entries
+ * (`claimDeliveries`), whose duplicate keys are deliveries another batch already holds (their states are read). Only
+ * a retry round (`claimFailed`, `POST /sends/:id/retry`) moves `failed` back to `pending`, on purpose.
  */
 export class Ledger {
   constructor(private readonly database: Database) {}
@@ -74,6 +77,36 @@ export class Ledger {
     }
   }
 
+  /**
+   * Claims a first-run batch's deliveries before any provider call: inserts a `pending` entry (no attempt yet) for
+   * each user, with one `insertMany`. Returns the entries that already existed (a duplicate key: another batch, a
+   * reset's replay or the unknown recipients hold them), keyed by user id, read from the ledger.
+   */
+  async claimDeliveries(sendId: string, channel: Channel, userIds: string[]): Promise<Map<string, DeliveryDocument>> {
+    if (userIds.length === 0) return new Map();
+    const now = new Date();
+    const taken = await insertWhereFree(
+      this.database.deliveries,
+      userIds.map((userId) => ({
+        _id: deliveryKey(sendId, channel, userId),
+        sendId,
+        userId,
+        channel,
+        status: 'pending' as const,
+        attempts: 0,
+        permanent: false,
+        createdAt: now,
+        updatedAt: now,
+      })),
+    );
+    if (taken.length === 0) return new Map();
+    return this.deliveryStates(
+      sendId,
+      channel,
+      taken.map((index) => userIds[index]),
+    );
+  }
+
   /** Current ledger entries of the given users on one channel, keyed by user id. */
   async deliveryStates(sendId: string, channel: Channel, userIds: string[]): Promise<Map<string, DeliveryDocument>> {
     const states = new Map<string, DeliveryDocument>();
@@ -85,39 +118,63 @@ export class Ledger {
   }
 
   /**
-   * Writes outcomes: new entries with one `insertMany`, and the entries that already exist (the insert
-   * reports them as duplicate keys) with keyed upserts.
+   * Writes outcomes, forward only: an entry that exists is updated only while it is `pending`; new entries are
+   * inserted with one `insertMany` (a duplicate key, an entry written meanwhile, gets the checked update).
+   * `claimed` names the users whose `pending` entries this attempt inserted itself (`claimDeliveries`): their final
+   * outcomes are written by key without reading the entry first (only an attempt overlapping this one could have
+   * ended them, and it can only have made them final too), their transient ones are checked like the rest.
    */
-  async record(sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
+  async record(sendId: string, outcomes: DeliveryOutcome[], claimed?: ReadonlySet<string>): Promise<void> {
     if (outcomes.length === 0) return;
     const now = new Date();
-    const existing = await insertWhereFree(
-      this.database.deliveries,
-      outcomes.map((outcome) => ({
-        _id: deliveryKey(sendId, outcome.channel, outcome.userId),
-        sendId,
-        userId: outcome.userId,
-        channel: outcome.channel,
-        status: outcome.status,
-        attempts: outcome.attempted ? 1 : 0,
-        error: outcome.error,
-        code: outcome.code,
-        permanent: outcome.permanent ?? false,
-        ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
-        createdAt: now,
-        updatedAt: now,
-        ...(outcome.status === 'sent' ? { sentAt: now } : {}),
-      })),
-    );
-    if (existing.length > 0)
-      await this.update(
-        sendId,
-        existing.map((index) => outcomes[index]),
-        now,
+    const isClaimed = (outcome: DeliveryOutcome) => claimed?.has(outcome.userId) ?? false;
+    const direct = outcomes.filter((outcome) => isClaimed(outcome) && outcome.status !== 'pending');
+    const checked = outcomes.filter((outcome) => isClaimed(outcome) && outcome.status === 'pending');
+    const toInsert = outcomes.filter((outcome) => !isClaimed(outcome));
+    if (toInsert.length > 0) {
+      const taken = await insertWhereFree(
+        this.database.deliveries,
+        toInsert.map((outcome) => ({
+          _id: deliveryKey(sendId, outcome.channel, outcome.userId),
+          sendId,
+          userId: outcome.userId,
+          channel: outcome.channel,
+          status: outcome.status,
+          attempts: outcome.attempted ? 1 : 0,
+          error: outcome.error,
+          code: outcome.code,
+          permanent: outcome.permanent ?? false,
+          ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+          createdAt: now,
+          updatedAt: now,
+          ...(outcome.status === 'sent' ? { sentAt: now } : {}),
+        })),
       );
+      checked.push(...taken.map((index) => toInsert[index]));
+    }
+    const pendingOnes = await this.stillPending(sendId, checked);
+    await this.update(sendId, [...direct, ...pendingOnes], now);
   }
 
+  /** The outcomes whose entries are still `pending`, read by point lookups on `_id`. */
+  private async stillPending(sendId: string, outcomes: DeliveryOutcome[]): Promise<DeliveryOutcome[]> {
+    const pending = new Set<string>();
+    await mapWithConcurrency(outcomes, POINT_LOOKUPS_IN_FLIGHT, async (outcome) => {
+      const _id = deliveryKey(sendId, outcome.channel, outcome.userId);
+      const doc = await this.database.deliveries.findOne({ _id }, { projection: { status: 1 } });
+      if (doc?.status === 'pending') pending.add(_id);
+    });
+    return outcomes.filter((outcome) => pending.has(deliveryKey(sendId, outcome.channel, outcome.userId)));
+  }
+
+  /**
+   * Keyed updates of existing entries that may move (`record` decides which). They filter on `_id` alone: FerretDB
+   * serves a filter from its `_id` index only when `_id` is all it names (with `status` too, each update scanned the
+   * collection: 0.25 s at 2,500 entries), and its updates are read-modify-write anyway, no more atomic than a read
+   * then a write.
+   */
   private async update(sendId: string, outcomes: DeliveryOutcome[], now: Date): Promise<void> {
+    if (outcomes.length === 0) return;
     const operations: AnyBulkWriteOperation<DeliveryDocument>[] = outcomes.map((outcome) => ({
       updateOne: {
         filter: { _id: deliveryKey(sendId, outcome.channel, outcome.userId) },
@@ -132,9 +189,7 @@ export class Ledger {
             ...(outcome.status === 'sent' ? { sentAt: now } : {}),
           },
           $inc: { attempts: outcome.attempted ? 1 : 0 },
-          $setOnInsert: { sendId, userId: outcome.userId, channel: outcome.channel, createdAt: now },
         },
-        upsert: true,
       },
     }));
     await this.database.deliveries.bulkWrite(operations, { ordered: false });

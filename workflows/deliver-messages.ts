@@ -4,6 +4,7 @@ import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/failure-types';
 import type { MessageChannel } from '../common/message-requests';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import type { MessagesSummary } from '../common/types';
+import { dispatchUntilNotHandedBack } from './handed-back';
 import type { DispatchRetryOptions } from './send-message';
 
 /** Consecutive message objects of one channel, `first` to `last` (their numbers `n`), dispatched by one activity. */
@@ -88,7 +89,9 @@ export async function deliverMessages(input: DeliverMessagesInput): Promise<Mess
   const inFlight = new Set<Promise<void>>();
   for (const batch of batches) {
     while (inFlight.size >= input.dispatchWindow) await Promise.race(inFlight);
-    const running: Promise<void> = dispatchMessages({ requestId, ...batch, maxAttempts: retry.maximumAttempts })
+    const running: Promise<void> = dispatchUntilNotHandedBack(() =>
+      dispatchMessages({ requestId, ...batch, maxAttempts: retry.maximumAttempts }),
+    )
       .then(
         () => undefined,
         (error: unknown) => {

@@ -15,6 +15,7 @@ import type { Channel } from '../common/config';
 import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/failure-types';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 import { AUDIENCE_SNAPSHOT_FAILED, type SendStatus, type SendSummary } from '../common/types';
+import { dispatchUntilNotHandedBack } from './handed-back';
 import {
   countDispatch,
   countMissingRecipients,
@@ -250,7 +251,9 @@ export async function runSend(
   const startDispatch = async (channel: Channel, userIds: string[], page: number | undefined) => {
     while (inFlight.size >= window) await Promise.race(inFlight);
     if (page !== undefined) pageDispatches.set(page, (pageDispatches.get(page) ?? 0) + 1);
-    const running: Promise<void> = dispatch[channel]({ sendId, userIds, page, maxAttempts: retry.maximumAttempts })
+    const running: Promise<void> = dispatchUntilNotHandedBack(() =>
+      dispatch[channel]({ sendId, userIds, page, maxAttempts: retry.maximumAttempts }),
+    )
       .then(
         (result) => countDispatch(progress, channel, { sendId, userIds, page }, result),
         (error: unknown) => {

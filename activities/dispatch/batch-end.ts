@@ -8,12 +8,15 @@ import type { Attempt } from './deliver';
  * activity fails, and Temporal's retry takes up what is still pending (the ledger says which).
  */
 
-/** Cancelled (shutdown grace ran out, or the workflow was cancelled): what was never attempted stays pending. */
+/**
+ * Stopped early (cancelled: its heartbeat timed out, the worker's shutdown grace ran out, the workflow was cancelled;
+ * or close to its start-to-close timeout): what was never attempted stays pending for the next attempt.
+ */
 export function failIfNotAllAttempted(channel: Channel, noun: string, pending: number, attempted: number): void {
   if (attempted >= pending) return;
   throw ApplicationFailure.create({
     type: FAILURE_TYPES.cancelled,
-    message: `${pending - attempted} of ${pending} ${channel} ${noun} were not attempted: the activity was cancelled`,
+    message: `${pending - attempted} of ${pending} ${channel} ${noun} were not attempted: the attempt was cancelled or ran out of time`,
   });
 }
 

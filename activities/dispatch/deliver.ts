@@ -5,13 +5,19 @@ import type { DeliveryOutcome } from '../../common/ledger';
 import type { RenderedMessage, RenderFailure } from '../../common/message-content';
 import type { ActivityMetrics } from '../activity-metrics';
 import type { ChannelProviders, ProviderReceipt } from '../providers';
-import type { ChannelRateLimiter } from '../rate-limiter';
+import { CallNotStarted, type ChannelRateLimiter } from '../rate-limiter';
 import type { SendContext } from '../send-context';
 
 /** One attempt's outcome, and how long the provider asked us to wait before the next one. */
 export interface Attempt {
   outcome: DeliveryOutcome;
+  /** The provider's `Retry-After`, clamped to `retryAfter.maxMs`. */
   retryAfterMs?: number;
+  /**
+   * The provider was not called: the activity was cancelled while the call waited (`cancelled`), or the channel is
+   * paused longer than a dispatch waits (`throttled`). The outcome stays `pending` and is not recorded.
+   */
+  notStarted?: 'cancelled' | 'throttled';
 }
 
 export interface DeliveryDeps {
@@ -118,6 +124,7 @@ export async function attemptDelivery(
   rendered: RenderedMessage | RenderFailure | undefined,
   previousAttempts: number,
   maxAttempts: number,
+  signal?: AbortSignal,
 ): Promise<Attempt> {
   const base = { userId, channel };
   const failed = (code: string, error: string, attempted: boolean): Attempt => ({
@@ -140,6 +147,7 @@ export async function attemptDelivery(
     previousAttempts,
     maxAttempts,
     () => sendThroughProvider(deps, context, address, rendered),
+    signal,
   );
 }
 
@@ -147,7 +155,8 @@ export async function attemptDelivery(
  * One provider call under the channel's rate limit, as a ledger outcome: `sent`, `failed` for good (a permanent
  * refusal, an attachment the Files Service refused, attempts used up) or `pending` (transient: the activity's retry
  * tries again). A provider's 429 pauses the channel and does not count as an attempt. Shared by `/send` and
- * `/messages` dispatches; `provider` names the provider type in the metrics.
+ * `/messages` dispatches; `provider` names the provider type in the metrics. Once `signal` aborts (the activity was
+ * cancelled) no call starts: the attempt comes back `notStarted`.
  */
 export async function attemptProviderCall(
   deps: DeliveryDeps,
@@ -156,15 +165,23 @@ export async function attemptProviderCall(
   previousAttempts: number,
   maxAttempts: number,
   call: () => Promise<ProviderReceipt>,
+  signal?: AbortSignal,
 ): Promise<Attempt> {
   const { channel, provider } = target;
   const failed = (code: string, error: string): Attempt => ({
     outcome: { ...base, status: 'failed', code, error, permanent: true, attempted: true },
   });
   try {
-    const receipt = await deps.limiter.run(channel, call);
+    const receipt = await deps.limiter.run(channel, call, signal);
     return { outcome: { ...base, status: 'sent', providerMessageId: receipt.providerMessageId, attempted: true } };
   } catch (error) {
+    if (error instanceof CallNotStarted) {
+      return {
+        outcome: { ...base, status: 'pending', code: 'NOT_STARTED', error: error.message, attempted: false },
+        notStarted: error.reason,
+        ...(error.reason === 'throttled' ? { retryAfterMs: error.retryAfterMs } : {}),
+      };
+    }
     // An attachment the Files Service refused: no retry brings it back, and the provider was never called.
     if (error instanceof HttpError) return failed('ATTACHMENT_ERROR', error.message);
     if (error instanceof PermanentProviderError) {
@@ -174,9 +191,14 @@ export async function attemptProviderCall(
     const transient =
       error instanceof TransientProviderError ? error : new TransientProviderError((error as Error).message, 'UNKNOWN');
     deps.metrics.providerError(channel, provider, transient.code);
+    // A provider may ask for any wait; beyond `retryAfter.maxMs` it is not honoured.
+    const retryAfterMs =
+      transient.retryAfterMs === undefined
+        ? undefined
+        : Math.min(transient.retryAfterMs, deps.config.service.retryAfter.maxMs);
     if (transient.throttled) {
       // The provider asked us to slow down: hold the channel, and do not count it against the delivery.
-      const pauseMs = transient.retryAfterMs ?? THROTTLED_PAUSE_MS;
+      const pauseMs = retryAfterMs ?? THROTTLED_PAUSE_MS;
       deps.limiter.pause(channel, pauseMs);
       return {
         outcome: { ...base, status: 'pending', code: transient.code, error: transient.message, attempted: false },
@@ -192,7 +214,7 @@ export async function attemptProviderCall(
         error: transient.message,
         attempted: true,
       },
-      retryAfterMs: transient.retryAfterMs,
+      retryAfterMs,
     };
   }
 }

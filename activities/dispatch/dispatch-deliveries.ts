@@ -15,6 +15,7 @@ import type { SendContext, SendContextCache } from '../send-context';
 import type { UserLoader } from '../user-loader';
 import { withRegisteredProvider, type RegisteredProviders } from '../providers/registered-providers';
 import { failIfNotAllAttempted, failIfRetrying } from './batch-end';
+import { AttemptGuard } from './attempt-guard';
 import { attemptDelivery, renderDeliveries, type DeliveryDeps } from './deliver';
 import { OutcomeWriter } from './outcome-writer';
 
@@ -33,6 +34,12 @@ export interface DispatchResult {
   failed: number;
   skipped: number;
   alreadyDone: number;
+  /**
+   * Set when the batch is handed back (a provider's `Retry-After` beyond `retryAfter.capMs`): the workflow waits this
+   * long on a durable timer and dispatches the same batch again, which sends what is still pending. The counts then
+   * say only what this run did, and the workflow does not count them.
+   */
+  retryAfterMs?: number;
 }
 
 export interface DispatchDeps extends DeliveryDeps {
@@ -45,9 +52,6 @@ export interface DispatchDeps extends DeliveryDeps {
 /** Provider calls in flight per activity; the worker's activity slots multiply it. */
 const CALLS_IN_FLIGHT = 16;
 const DEBUG_LEVELS = new Set(['debug', 'trace']);
-
-/** Each heartbeat crosses into the SDK's native core: one a second is plenty to show the worker is alive. */
-const HEARTBEAT_EVERY_MS = 1000;
 
 /**
  * The final statuses of a batch's deliveries, those done before this run (`states`) and this run's outcomes, with
@@ -75,12 +79,19 @@ async function recordBatchCounts(
   await deps.ledger.recordBatch(key, input.sendId, channel, counts, failures);
 }
 
+function countOutcome(result: DispatchResult, outcome: DeliveryOutcome): void {
+  if (outcome.status === 'sent') result.sent++;
+  else if (outcome.status === 'skipped') result.skipped++;
+  else if (outcome.status === 'failed') result.failed++;
+}
+
 /** Every pending delivery of a batch failed for good before any provider call (the template is gone). */
 async function failBeforeSending(
   deps: DispatchDeps,
   channel: Channel,
   input: DispatchInput,
   states: Map<string, DeliveryDocument>,
+  claimed: ReadonlySet<string>,
   pending: string[],
   error: PermanentProviderError,
 ): Promise<never> {
@@ -94,7 +105,7 @@ async function failBeforeSending(
     permanent: true,
     attempted: false,
   }));
-  await deps.ledger.record(sendId, failed);
+  await deps.ledger.record(sendId, failed, claimed);
   deps.metrics.deliveriesRecorded(deps.config.service.providers[channel], failed);
   await recordBatchCounts(deps, channel, input, states, failed);
   throw ApplicationFailure.nonRetryable(error.message, error.code);
@@ -106,8 +117,9 @@ async function failBeforeSending(
  * resets are safe (README "Design"). Transient failures leave deliveries `pending` and fail the activity with a
  * retryable failure, so Temporal retries just those with backoff; after `maxAttempts` they become `failed`.
  * A single-delivery activity that fails permanently throws a non-retryable failure carrying the code, so the
- * Temporal UI shows the failed dispatch itself. Every run is timed, however it ends
- * (`messaging_dispatch_batch_duration_seconds`).
+ * Temporal UI shows the failed dispatch itself. The attempt never overlaps the next one (`AttemptGuard`), and a
+ * `Retry-After` beyond `retryAfter.capMs` hands the batch back to the workflow (`retryAfterMs` in the result). Every
+ * run is timed, however it ends (`messaging_dispatch_batch_duration_seconds`).
  */
 export async function dispatchDeliveries(
   deps: DispatchDeps,
@@ -115,21 +127,30 @@ export async function dispatchDeliveries(
   input: DispatchInput,
 ): Promise<DispatchResult> {
   const batchDone = deps.metrics.dispatchBatchTimer(channel, deps.config.service.providers[channel]);
+  const guard = new AttemptGuard(deps.config.service.retryAfter.capMs);
   try {
-    return await dispatchBatch(deps, channel, input);
+    return await guard.heartbeatWhile(() => dispatchBatch(deps, channel, input, guard));
   } finally {
     batchDone();
   }
 }
 
-async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: DispatchInput): Promise<DispatchResult> {
+async function dispatchBatch(
+  deps: DispatchDeps,
+  channel: Channel,
+  input: DispatchInput,
+  guard: AttemptGuard,
+): Promise<DispatchResult> {
   const { sendId, userIds, maxAttempts } = input;
   const context = Context.current();
-  // A batch that starts for the first time has nothing in the ledger yet: no state to read.
+  // A batch that starts for the first time claims its deliveries (pending entries) before any call: only those
+  // another batch held already have a state to read.
   const firstRun = await deps.ledger.claimDispatch(sendId, channel, userIds);
   const states = firstRun
-    ? new Map<string, DeliveryDocument>()
+    ? await deps.ledger.claimDeliveries(sendId, channel, userIds)
     : await deps.ledger.deliveryStates(sendId, channel, userIds);
+  // The entries this attempt claimed itself: their final outcomes are written by key (Ledger.record).
+  const claimed = new Set(firstRun ? userIds.filter((userId) => !states.has(userId)) : []);
   const pending = userIds.filter((userId) => (states.get(userId)?.status ?? 'pending') === 'pending');
   const result: DispatchResult = { sent: 0, failed: 0, skipped: 0, alreadyDone: userIds.length - pending.length };
   if (pending.length === 0) {
@@ -142,7 +163,8 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
   try {
     sendContext = await deps.contexts.get(sendId);
   } catch (error) {
-    if (error instanceof PermanentProviderError) return failBeforeSending(deps, channel, input, states, pending, error);
+    if (error instanceof PermanentProviderError)
+      return failBeforeSending(deps, channel, input, states, claimed, pending, error);
     throw error;
   }
   // A registered provider named for this channel (or its tenant default when the send was accepted).
@@ -154,7 +176,7 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
       deliveryDeps = { ...deps, providers: withRegisteredProvider(deps.providers, channel, registered) };
     } catch (error) {
       if (error instanceof PermanentProviderError)
-        return failBeforeSending(deps, channel, input, states, pending, error);
+        return failBeforeSending(deps, channel, input, states, claimed, pending, error);
       throw error;
     }
   }
@@ -162,59 +184,61 @@ async function dispatchBatch(deps: DispatchDeps, channel: Channel, input: Dispat
   // Rendered on the render threads, the batch in one task: a runaway template cannot hold this thread's heartbeats.
   const rendered = await renderDeliveries(deliveryDeps, sendContext, channel, pending, users);
 
-  const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel]);
-  let lastHeartbeat = 0;
-  // Cancelled (the worker's shutdown grace ran out, or the workflow was cancelled): no new provider call starts,
-  // the calls in flight finish and are recorded, and what was never attempted is left pending for the retry.
-  const cancelled = () => context.cancellationSignal.aborted;
+  const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel], claimed);
+  // Once the guard says stop (cancelled, near the deadline, throttled beyond the cap): no new provider call starts,
+  // the calls in flight finish and are recorded, and what was never attempted is left pending for the next attempt.
   // The SDK builds each line's metadata before the level is checked: on this path, per delivery, only when it shows.
   const logEachDelivery = DEBUG_LEVELS.has(deps.config.env.LOG_LEVEL);
-  const results = await mapWithConcurrency(
-    pending,
-    CALLS_IN_FLIGHT,
-    async (userId) => {
-      await writer.beforeProviderCall();
-      const attempt = await attemptDelivery(
-        deliveryDeps,
-        sendContext,
-        channel,
-        userId,
-        users.get(userId),
-        rendered.get(userId),
-        states.get(userId)?.attempts ?? 0,
-        maxAttempts,
-      );
-      if (logEachDelivery) {
-        context.log.debug('delivery attempted', {
-          sendId,
+  const results = await writer.recordAll(() =>
+    mapWithConcurrency(
+      pending,
+      CALLS_IN_FLIGHT,
+      async (userId) => {
+        await writer.beforeProviderCall();
+        // A flush may have waited long: the attempt may have been told to stop meanwhile.
+        if (guard.shouldStop()) return undefined;
+        const attempt = await attemptDelivery(
+          deliveryDeps,
+          sendContext,
           channel,
           userId,
-          status: attempt.outcome.status,
-          code: attempt.outcome.code,
-        });
-      }
-      const now = Date.now();
-      if (now - lastHeartbeat >= HEARTBEAT_EVERY_MS) {
-        lastHeartbeat = now;
-        context.heartbeat();
-      }
-      await writer.add(attempt.outcome);
-      return attempt;
-    },
-    cancelled,
+          users.get(userId),
+          rendered.get(userId),
+          states.get(userId)?.attempts ?? 0,
+          maxAttempts,
+          guard.signal,
+        );
+        guard.note(attempt);
+        if (!guard.keeps(attempt)) return undefined;
+        if (logEachDelivery) {
+          context.log.debug('delivery attempted', {
+            sendId,
+            channel,
+            userId,
+            status: attempt.outcome.status,
+            code: attempt.outcome.code,
+          });
+        }
+        await writer.add(attempt.outcome);
+        return attempt;
+      },
+      guard.shouldStop,
+    ),
   );
-  await writer.flush();
   const attempts = results.filter((attempt) => attempt !== undefined);
+  const handBackMs = guard.handBack();
+  if (handBackMs !== undefined) {
+    // The rest waits on the workflow's durable timer, not in this activity (README "Configuration").
+    for (const { outcome } of attempts) countOutcome(result, outcome);
+    context.log.info('dispatch batch handed back', { sendId, channel, size: userIds.length, ...result, handBackMs });
+    return { ...result, retryAfterMs: handBackMs };
+  }
   if (attempts.length < pending.length) {
-    context.log.info('dispatch batch cancelled', { sendId, channel, size: userIds.length, attempted: attempts.length });
+    context.log.info('dispatch batch stopped', { sendId, channel, size: userIds.length, attempted: attempts.length });
   }
   failIfNotAllAttempted(channel, 'deliveries', pending.length, attempts.length);
 
-  for (const { outcome } of attempts) {
-    if (outcome.status === 'sent') result.sent++;
-    else if (outcome.status === 'skipped') result.skipped++;
-    else if (outcome.status === 'failed') result.failed++;
-  }
+  for (const { outcome } of attempts) countOutcome(result, outcome);
   const retrying = attempts.filter((attempt) => attempt.outcome.status === 'pending');
   context.log.info('dispatch batch done', {
     sendId,

@@ -12,13 +12,18 @@ const LEDGER_PATIENCE_MS = 60_000;
 /**
  * Records outcomes of messages the providers already accepted, waiting out a store outage (with heartbeats,
  * so Temporal still sees a live worker): failing here would make the activity's retry send them again.
- * Safe to repeat: `Ledger.record` is idempotent.
+ * Safe to repeat: `Ledger.record` is idempotent and moves statuses forward only.
  */
-async function recordPatiently(ledger: Ledger, sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
+async function recordPatiently(
+  ledger: Ledger,
+  sendId: string,
+  outcomes: DeliveryOutcome[],
+  claimed: ReadonlySet<string> | undefined,
+): Promise<void> {
   const deadline = Date.now() + LEDGER_PATIENCE_MS;
   for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 2000)) {
     try {
-      await ledger.record(sendId, outcomes);
+      await ledger.record(sendId, outcomes, claimed);
       return;
     } catch (error) {
       if (!isStoreUnreachable(error) || Date.now() > deadline) throw error;
@@ -38,12 +43,16 @@ export class OutcomeWriter {
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
 
-  /** @param provider the channel's provider, the `provider` label of the deliveries counted once recorded */
+  /**
+   * @param provider the channel's provider, the `provider` label of the deliveries counted once recorded
+   * @param claimed the users (ledger keys) whose entries this attempt claimed itself (see `Ledger.record`)
+   */
   constructor(
     private readonly ledger: Ledger,
     private readonly sendId: string,
     private readonly metrics: ActivityMetrics,
     private readonly provider: string,
+    private readonly claimed?: ReadonlySet<string>,
   ) {}
 
   /** Resolves when a provider call may start; throws the ledger's failure once a flush has failed. */
@@ -57,14 +66,34 @@ export class OutcomeWriter {
     if (this.buffer.length >= LEDGER_FLUSH_SIZE) await this.flush();
   }
 
+  /**
+   * Runs a batch's provider calls (`calls` settles once none is in flight) and writes what is buffered. When they
+   * fail (a flush that failed for good, an unexpected error), what the last calls sent is still written, best effort,
+   * before the failure goes on: the next attempt must find it rather than send it again.
+   */
+  async recordAll<T>(calls: () => Promise<T>): Promise<T> {
+    let results: T;
+    try {
+      results = await calls();
+    } catch (error) {
+      // The calls' own failure is the one to report; a second failure of the store adds nothing to it.
+      await this.flush().catch(() => undefined);
+      throw error;
+    }
+    await this.flush();
+    return results;
+  }
+
   /** Writes everything buffered; the activity calls it once more before it returns. */
   flush(): Promise<void> {
+    // Nothing to write: an empty run would end (and reset `flushing`) before `??=` stores it, leaving it set for good.
+    if (!this.flushing && this.buffer.length === 0) return Promise.resolve();
     this.flushing ??= (async () => {
       try {
         while (this.buffer.length > 0) {
           const outcomes = this.buffer.splice(0, this.buffer.length);
           const flushed = this.metrics.ledgerFlushTimer();
-          await recordPatiently(this.ledger, this.sendId, outcomes);
+          await recordPatiently(this.ledger, this.sendId, outcomes, this.claimed);
           flushed();
           this.metrics.deliveriesRecorded(this.provider, outcomes);
         }

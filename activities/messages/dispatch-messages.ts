@@ -16,8 +16,9 @@ import {
   type MessageRequestsRepository,
   type StoredMessage,
 } from '../../common/message-requests';
-import { deliveryKey, type DeliveryDocument } from '../../common/types';
+import { deliveryKey } from '../../common/types';
 import { reportWebhookUrl } from '../../common/webhook-urls';
+import { AttemptGuard } from '../dispatch/attempt-guard';
 import { failIfNotAllAttempted, failIfRetrying } from '../dispatch/batch-end';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
 import { OutcomeWriter } from '../dispatch/outcome-writer';
@@ -38,6 +39,8 @@ export interface MessageDispatchResult {
   sent: number;
   failed: number;
   alreadyDone: number;
+  /** Set when the batch is handed back (`DispatchResult.retryAfterMs`): dispatched again after this long. */
+  retryAfterMs?: number;
 }
 
 /** Where `dispatchMessages` finds mode templates by name. */
@@ -186,6 +189,15 @@ export async function dispatchMessages(
   deps: MessageDispatchDeps,
   input: MessageDispatchInput,
 ): Promise<MessageDispatchResult> {
+  const guard = new AttemptGuard(deps.config.service.retryAfter.capMs);
+  return guard.heartbeatWhile(() => dispatchMessageBatch(deps, input, guard));
+}
+
+async function dispatchMessageBatch(
+  deps: MessageDispatchDeps,
+  input: MessageDispatchInput,
+  guard: AttemptGuard,
+): Promise<MessageDispatchResult> {
   const { requestId, channel, first, last, maxAttempts } = input;
   const context = Context.current();
   const request = await deps.requestCache.get(requestId, async () => {
@@ -200,10 +212,12 @@ export async function dispatchMessages(
     message.to.map((to, index) => ({ message, to, key: messageAddressKey(message.n, index) })),
   );
   const keys = addresses.map(({ key }) => key);
+  // A first run claims its deliveries (pending entries) before any call, as `/send`'s dispatches do.
   const firstRun = await deps.ledger.claimDispatch(requestId, channel, keys);
   const states = firstRun
-    ? new Map<string, DeliveryDocument>()
+    ? await deps.ledger.claimDeliveries(requestId, channel, keys)
     : await deps.ledger.deliveryStates(requestId, channel, keys);
+  const claimed = new Set(firstRun ? keys.filter((key) => !states.has(key)) : []);
   const pending = addresses.filter(({ key }) => (states.get(key)?.status ?? 'pending') === 'pending');
   const result: MessageDispatchResult = { sent: 0, failed: 0, alreadyDone: addresses.length - pending.length };
   const owesCallbacks = request.callback !== undefined;
@@ -263,78 +277,83 @@ export async function dispatchMessages(
     return providers.get(name)!;
   };
 
-  const writer = new OutcomeWriter(deps.ledger, requestId, deps.metrics, deps.config.service.providers[channel]);
-  const attempted = new Map<string, { attempt: Attempt; providerType: string }>();
-  const cancelled = () => context.cancellationSignal.aborted;
-  let lastHeartbeat = 0;
-  await mapWithConcurrency(
-    pending,
-    CALLS_IN_FLIGHT,
-    async ({ message, to, key }) => {
-      await writer.beforeProviderCall();
-      const base = { userId: key, channel };
-      const previousAttempts = states.get(key)?.attempts ?? 0;
-      const failed = (code: string, error: string): Attempt => ({
-        outcome: { ...base, status: 'failed', code, error, permanent: true, attempted: false },
-      });
-      let attempt: Attempt | undefined;
-      let providerType: string = deps.config.service.providers[channel];
-      try {
-        const template = await templateOf(message.template);
-        const provider = await providerOf(message.provider);
-        providerType = provider.providerType;
-        let rendered: ProviderMessage | undefined;
-        if (!template) {
-          attempt = failed(
-            'TEMPLATE_NOT_FOUND',
-            `template "${message.template}" was deleted after the request was accepted`,
-          );
-        } else if (!template.isActive) {
-          attempt = failed(
-            'TEMPLATE_INACTIVE',
-            `template "${message.template}" was deactivated after the request was accepted`,
-          );
-        } else {
-          try {
-            rendered = await deps.renderer.render(message, template, to);
-          } catch (error) {
-            attempt =
-              error instanceof RenderFailedError
-                ? failed(error.code, error.message)
-                : failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`);
-          }
-        }
-        if (rendered) {
-          const callbackUrl = statusCallbackUrl(deps, provider);
-          const toSend = callbackUrl
-            ? ({ ...rendered, message: { ...rendered.message, statusCallbackUrl: callbackUrl } } as ProviderMessage)
-            : rendered;
-          attempt = await attemptProviderCall(
-            deps,
-            { channel, provider: provider.providerType },
-            base,
-            previousAttempts,
-            maxAttempts,
-            () => send(provider, toSend),
-          );
-        }
-      } catch (error) {
-        // The registered provider is gone or inactive: no retry brings it back.
-        if (!(error instanceof PermanentProviderError)) throw error;
-        attempt = failed(error.code, error.message);
-      }
-      if (!attempt) throw new Error('unreachable: every path sets an attempt');
-      attempted.set(key, { attempt, providerType });
-      const now = Date.now();
-      if (now - lastHeartbeat >= 1000) {
-        lastHeartbeat = now;
-        context.heartbeat();
-      }
-      await writer.add(attempt.outcome);
-    },
-    cancelled,
+  const writer = new OutcomeWriter(
+    deps.ledger,
+    requestId,
+    deps.metrics,
+    deps.config.service.providers[channel],
+    claimed,
   );
-  await writer.flush();
+  const attempted = new Map<string, { attempt: Attempt; providerType: string }>();
+  await writer.recordAll(() =>
+    mapWithConcurrency(
+      pending,
+      CALLS_IN_FLIGHT,
+      async ({ message, to, key }) => {
+        await writer.beforeProviderCall();
+        // A flush may have waited long: the attempt may have been told to stop meanwhile.
+        if (guard.shouldStop()) return;
+        const base = { userId: key, channel };
+        const previousAttempts = states.get(key)?.attempts ?? 0;
+        const failed = (code: string, error: string): Attempt => ({
+          outcome: { ...base, status: 'failed', code, error, permanent: true, attempted: false },
+        });
+        let attempt: Attempt | undefined;
+        let providerType: string = deps.config.service.providers[channel];
+        try {
+          const template = await templateOf(message.template);
+          const provider = await providerOf(message.provider);
+          providerType = provider.providerType;
+          let rendered: ProviderMessage | undefined;
+          if (!template) {
+            attempt = failed(
+              'TEMPLATE_NOT_FOUND',
+              `template "${message.template}" was deleted after the request was accepted`,
+            );
+          } else if (!template.isActive) {
+            attempt = failed(
+              'TEMPLATE_INACTIVE',
+              `template "${message.template}" was deactivated after the request was accepted`,
+            );
+          } else {
+            try {
+              rendered = await deps.renderer.render(message, template, to);
+            } catch (error) {
+              attempt =
+                error instanceof RenderFailedError
+                  ? failed(error.code, error.message)
+                  : failed('RENDER_ERROR', `rendering failed: ${(error as Error).message}`);
+            }
+          }
+          if (rendered) {
+            const callbackUrl = statusCallbackUrl(deps, provider);
+            const toSend = callbackUrl
+              ? ({ ...rendered, message: { ...rendered.message, statusCallbackUrl: callbackUrl } } as ProviderMessage)
+              : rendered;
+            attempt = await attemptProviderCall(
+              deps,
+              { channel, provider: provider.providerType },
+              base,
+              previousAttempts,
+              maxAttempts,
+              () => send(provider, toSend),
+              guard.signal,
+            );
+          }
+        } catch (error) {
+          // The registered provider is gone or inactive: no retry brings it back.
+          if (!(error instanceof PermanentProviderError)) throw error;
+          attempt = failed(error.code, error.message);
+        }
+        if (!attempt) throw new Error('unreachable: every path sets an attempt');
+        guard.note(attempt);
+        if (!guard.keeps(attempt)) return;
+        attempted.set(key, { attempt, providerType });
+        await writer.add(attempt.outcome);
+      },
+      guard.shouldStop,
+    ),
+  );
 
   const finals = pending.filter(({ key }) => {
     const status = attempted.get(key)?.attempt.outcome.status;
@@ -368,9 +387,21 @@ export async function dispatchMessages(
   }
 
   const outcomes: DeliveryOutcome[] = [...attempted.values()].map(({ attempt }) => attempt.outcome);
-  failIfNotAllAttempted(channel, 'messages', pending.length, outcomes.length);
   result.sent = outcomes.filter((outcome) => outcome.status === 'sent').length;
   result.failed = outcomes.filter((outcome) => outcome.status === 'failed').length;
+  const handBackMs = guard.handBack();
+  if (handBackMs !== undefined) {
+    // The rest waits on the workflow's durable timer, not in this activity (README "Configuration").
+    context.log.info('message batch handed back', {
+      requestId,
+      channel,
+      size: addresses.length,
+      ...result,
+      handBackMs,
+    });
+    return { ...result, retryAfterMs: handBackMs };
+  }
+  failIfNotAllAttempted(channel, 'messages', pending.length, outcomes.length);
   const retrying = [...attempted.values()]
     .map(({ attempt }) => attempt)
     .filter((attempt) => attempt.outcome.status === 'pending');

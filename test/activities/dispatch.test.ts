@@ -1,7 +1,8 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SendActivities } from '../../activities';
-import { insertUsers, person, sendCreator, simMessages } from '../support/fixtures';
+import { insertUsers, person, sendCreator, simMessages, waitFor } from '../support/fixtures';
+import { insertAudience, sleep } from '../support/http-sends';
 import { quietTestLogger } from '../support/quiet-runtime';
 import { useActivityStack } from '../support/activity-stack';
 import type { TestStack } from '../support/test-stack';
@@ -144,4 +145,30 @@ describe('dispatch activities', () => {
       2,
     );
   });
+
+  // Last in the file: the 429 leaves the sms channel of these activities paused for a few seconds.
+  it('a cancelled attempt waiting for a paused channel ends at once and starts no call', async () => {
+    // 30 users: the first 16 calls go out at once (one gets the 429 and pauses the channel), the other 14 wait.
+    const users = (await insertAudience(stack, 'paused', 30, 'paused')).map((user) => user.id);
+    const sendId = await createSend({});
+    await stack.sim('POST', '/faults', { target: 'sms', failNext: 1, status: 429, retryAfter: 3 });
+    const environment = new MockActivityEnvironment({ attempt: 1 }, { logger: quietTestLogger() });
+    const running = environment
+      .run(() => activities.dispatchSms({ sendId, userIds: users, maxAttempts: 3 }))
+      .catch((e: unknown) => e);
+    const smsCount = async () => (await simMessages(stack, 'channel=sms')).length;
+    await waitFor(async () => (await smsCount()) >= 15);
+    const cancelledAt = Date.now();
+    environment.cancel();
+    const error = (await running) as ApplicationFailure;
+    expect(Date.now() - cancelledAt).toBeLessThan(1000);
+    expect(error.type).toBe('DispatchCancelled');
+    const sent = await smsCount();
+    expect(sent).toBeLessThan(29);
+    // Well past the pause: the waiting calls never went out, and stay pending (claimed, never attempted).
+    await sleep(3500);
+    expect(await smsCount()).toBe(sent);
+    expect(await stack.database.deliveries.countDocuments({ sendId, status: 'sent' })).toBe(sent);
+    expect(await stack.database.deliveries.countDocuments({ sendId, status: 'pending', attempts: 0 })).toBe(30 - sent);
+  }, 20_000);
 });

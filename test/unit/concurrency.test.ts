@@ -28,4 +28,17 @@ describe('mapWithConcurrency', () => {
     // 0-3 start together; 0 fails first while the others are in flight, so no lane takes another item.
     expect(started.sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
   });
+
+  it('rejects only once the calls in flight have finished, with the first failure', async () => {
+    const finished: number[] = [];
+    const run = mapWithConcurrency([0, 1, 2], 3, async (n) => {
+      await new Promise((resolve) => setTimeout(resolve, n === 0 ? 1 : 50));
+      if (n === 0) throw new Error('store down');
+      finished.push(n);
+      return n;
+    });
+    await expect(run).rejects.toThrow('store down');
+    // A dispatch that fails has no provider call left running when its activity ends.
+    expect(finished.sort()).toEqual([1, 2]);
+  });
 });

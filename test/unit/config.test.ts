@@ -138,6 +138,16 @@ describe('the JSON configuration is strict (README "Configuration")', () => {
     expect(() => parse(json)).toThrow(message);
   });
 
+  it('refuses a perSecond below 1 (it would grant no call at all), naming the field', () => {
+    expect(() => parse({ rateLimits: { sms: { perSecond: 0.5 } } })).toThrow(ConfigurationError);
+    expect(() => parse({ rateLimits: { sms: { perSecond: 0.5 } } })).toThrow('rateLimits.sms.perSecond');
+    expect(parse({ rateLimits: { sms: { perSecond: 1 } } }).rateLimits.sms).toEqual({ perSecond: 1 });
+  });
+
+  it('caps Retry-After waits by default: 30 s in a dispatch, an hour at most', () => {
+    expect(parse({}).retryAfter).toEqual({ capMs: 30_000, maxMs: 3_600_000 });
+  });
+
   it("suggests the label for a misspelling that is not one of Mia's", () => {
     expect(() => flowManager({ successEventlabl: 'sent' })).toThrow(
       'test flowManagerConfiguration.successEventlabl: unknown key (did you mean successEventLabel?)',
