@@ -252,7 +252,14 @@ export async function runSend(
     while (inFlight.size >= window) await Promise.race(inFlight);
     if (page !== undefined) pageDispatches.set(page, (pageDispatches.get(page) ?? 0) + 1);
     const running: Promise<void> = dispatchUntilNotHandedBack(() =>
-      dispatch[channel]({ sendId, userIds, page, maxAttempts: retry.maximumAttempts }),
+      dispatch[channel]({
+        sendId,
+        userIds,
+        page,
+        maxAttempts: retry.maximumAttempts,
+        // Only an activity's input changes (not a command): recorded histories replay as before.
+        ...(retryRound !== undefined ? { retryRound } : {}),
+      }),
     )
       .then(
         (result) => countDispatch(progress, channel, { sendId, userIds, page }, result),

@@ -27,6 +27,12 @@ export interface DispatchInput {
   maxAttempts: number;
   /** The audience page the users come from, whose snapshot carries their documents (absent for a retry). */
   page?: number;
+  /**
+   * The retry round (`POST /sends/:id/retry`) this dispatch belongs to: it touches only the entries that round claimed
+   * (`Ledger.claimFailedForRound`). Absent for a first run, whose page dispatch touches only entries no round claimed,
+   * and for a retry's dispatch scheduled before rounds were passed (which checks nothing, as before).
+   */
+  retryRound?: number;
 }
 
 export interface DispatchResult {
@@ -151,7 +157,15 @@ async function dispatchBatch(
     : await deps.ledger.deliveryStates(sendId, channel, userIds);
   // The entries this attempt claimed itself: their final outcomes are written by key (Ledger.record).
   const claimed = new Set(firstRun ? userIds.filter((userId) => !states.has(userId)) : []);
-  const pending = userIds.filter((userId) => (states.get(userId)?.status ?? 'pending') === 'pending');
+  // A dispatch touches only its own round's entries (a first run's page: those no retry round claimed), so a stale
+  // attempt of an older round leaves alone what a newer round claimed since; it counts them as already done.
+  const checksRound = input.retryRound !== undefined || input.page !== undefined;
+  const ofThisRound = (state: DeliveryDocument | undefined) =>
+    !checksRound || state === undefined || state.retryRound === input.retryRound;
+  const pending = userIds.filter((userId) => {
+    const state = states.get(userId);
+    return ofThisRound(state) && (state?.status ?? 'pending') === 'pending';
+  });
   const result: DispatchResult = { sent: 0, failed: 0, skipped: 0, alreadyDone: userIds.length - pending.length };
   if (pending.length === 0) {
     await recordBatchCounts(deps, channel, input, states, []);

@@ -146,6 +146,35 @@ describe('dispatch activities', () => {
     );
   });
 
+  it("a retry round's dispatch touches only the entries its own round claimed", async () => {
+    const users = await insertUsers(stack, [person('Round1'), person('Round2')]);
+    const sendId = await createSend({});
+    await stack.sim('POST', '/faults', { target: 'sms', failNext: 2, status: 500 });
+    const firstRun = await run(() => activities.dispatchSms({ sendId, userIds: users, maxAttempts: 1 }));
+    expect(firstRun).toMatchObject({ sent: 0, failed: 2 });
+    await stack.sim('DELETE', '/faults');
+    const claimed = (await run(() =>
+      activities.claimFailedDeliveries({ sendId, round: 2, after: null, limit: 100 }),
+    )) as Awaited<ReturnType<SendActivities['claimFailedDeliveries']>>;
+    expect(claimed.byChannel.sms?.sort()).toEqual([...users].sort());
+    const entriesOfRound2 = await stack.database.deliveries.find({ sendId }).sort({ _id: 1 }).toArray();
+
+    // A stale dispatch of round 1 (an attempt that outlived its round) finds them claimed by round 2.
+    const stale = await run(() => activities.dispatchSms({ sendId, userIds: users, maxAttempts: 1, retryRound: 1 }));
+
+    // So does a late attempt of the first run's audience page.
+    const firstRunPage = await run(() => activities.dispatchSms({ sendId, userIds: users, maxAttempts: 1, page: 0 }));
+
+    expect(stale).toEqual({ sent: 0, failed: 0, skipped: 0, alreadyDone: 2 });
+    expect(firstRunPage).toEqual({ sent: 0, failed: 0, skipped: 0, alreadyDone: 2 });
+    expect(await simMessages(stack, 'channel=sms')).toHaveLength(0);
+    expect(await stack.database.deliveries.find({ sendId }).sort({ _id: 1 }).toArray()).toEqual(entriesOfRound2);
+
+    const own = await run(() => activities.dispatchSms({ sendId, userIds: users, maxAttempts: 1, retryRound: 2 }));
+    expect(own).toMatchObject({ sent: 2, alreadyDone: 0 });
+    expect(await simMessages(stack, 'channel=sms')).toHaveLength(2);
+  });
+
   // Last in the file: the 429 leaves the sms channel of these activities paused for a few seconds.
   it('a cancelled attempt waiting for a paused channel ends at once and starts no call', async () => {
     // 30 users: the first 16 calls go out at once (one gets the 429 and pauses the channel), the other 14 wait.

@@ -1,5 +1,7 @@
+import { decodeArrayFromPayloads, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { ObjectId } from 'mongodb';
 import { randomUUID } from 'node:crypto';
+import { temporalDataConverter } from '../../common/data-converter';
 import {
   insertUsers,
   person,
@@ -170,6 +172,16 @@ describe('operating sends', () => {
       retryOf: sendId,
     });
     await stack.temporal.workflow.getHandle(`${sendId}-retry-1`).result();
+    // Each dispatch of the round names it, and touches only the entries that round claimed.
+    const converter = loadDataConverter(temporalDataConverter(stack.config.env));
+    const history = await stack.temporal.workflow.getHandle(`${sendId}-retry-1`).fetchHistory();
+    const dispatches = await Promise.all(
+      (history.events ?? [])
+        .map((event) => event.activityTaskScheduledEventAttributes)
+        .filter((scheduled) => scheduled?.activityType?.name === 'dispatchSms')
+        .map(async (scheduled) => (await decodeArrayFromPayloads(converter, scheduled!.input?.payloads))[0]),
+    );
+    expect(dispatches).toEqual([expect.objectContaining({ userIds: [flaky], retryRound: 1 })]);
 
     const sms = await simMessages(stack, 'channel=sms');
     expect(sms.filter((m) => m.to === '+15550007777')).toHaveLength(1);
