@@ -226,11 +226,23 @@ class Eraser {
           userIds: userId,
           users: { $exists: page.users !== undefined },
         };
-        const result = await pages.updateOne(filter, { $set: { userIds, ...(users ? { users } : {}) } });
+        // Where the page ends is the user's id when it is the page's last in `_id` order. Only a snapshot still being
+        // taken resumes from it; once the send's audience is complete it is dropped (a running one keeps it: erasing
+        // during a send is README "Erasure"'s stated limit).
+        const endsAtUser = page.end?.value === userId && (await this.snapshotComplete(page.sendId));
+        const result = await pages.updateOne(filter, {
+          $set: { userIds, ...(users ? { users } : {}) },
+          ...(endsAtUser ? { $unset: { end: '' as const } } : {}),
+        });
         this.touched.audiencePages += result.modifiedCount;
       }
     }
     throw new Error('audience pages: a page of the user kept changing while it was masked; run the erasure again');
+  }
+
+  private async snapshotComplete(sendId: string): Promise<boolean> {
+    const send = await this.database.sends.findOne({ _id: sendId }, { projection: { audience: 1 } });
+    return send?.audience !== undefined;
   }
 
   /**

@@ -256,7 +256,7 @@ describe('npm run dev, end to end', () => {
       expect(activities).toEqual(
         expect.arrayContaining([
           'snapshotAudience',
-          'loadAudiencePage',
+          'loadAudiencePageAndEnd',
           'dispatchEmail',
           'dispatchSms',
           'dispatchPush',
