@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AnyBulkWriteOperation, Filter } from 'mongodb';
+import type { Filter } from 'mongodb';
 import { mapWithConcurrency } from './concurrency';
 import type { Channel } from './config';
 import { insertWhereFree, isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
@@ -13,6 +13,8 @@ import {
   type StatusCounts,
 } from './types';
 
+/** Ledger updates in flight per call (see `Ledger.update`: FerretDB's connection pool bounds them). */
+const UPDATES_IN_FLIGHT = 4;
 /** The failures a batch keeps, and a send's result and document carry: the first in key order. */
 export const FAILURES_PER_BATCH = 100;
 
@@ -174,11 +176,13 @@ export class Ledger {
    * then a write.
    */
   private async update(sendId: string, outcomes: DeliveryOutcome[], now: Date): Promise<void> {
-    if (outcomes.length === 0) return;
-    const operations: AnyBulkWriteOperation<DeliveryDocument>[] = outcomes.map((outcome) => ({
-      updateOne: {
-        filter: { _id: deliveryKey(sendId, outcome.channel, outcome.userId) },
-        update: {
+    // One command per entry, a few in flight, never one command of many updates: FerretDB 1.24 keeps each statement's
+    // query open until its whole update command ends, one SQLite connection each, out of a pool of 100 per database;
+    // a few dispatches' batches of updates took them all and every query of the database waited forever.
+    await mapWithConcurrency(outcomes, UPDATES_IN_FLIGHT, async (outcome) => {
+      await this.database.deliveries.updateOne(
+        { _id: deliveryKey(sendId, outcome.channel, outcome.userId) },
+        {
           $set: {
             status: outcome.status,
             updatedAt: now,
@@ -190,9 +194,8 @@ export class Ledger {
           },
           $inc: { attempts: outcome.attempted ? 1 : 0 },
         },
-      },
-    }));
-    await this.database.deliveries.bulkWrite(operations, { ordered: false });
+      );
+    });
   }
 
   /**
