@@ -47,12 +47,12 @@ export interface DeliveryOutcome {
  * The deliveries ledger (README "Design"): one entry per (send, channel, user). Every write is idempotent on its own (inserts and upserts keyed
  * by the delivery's unique id) because FerretDB has no transactions and activities may run twice.
  *
- * Statuses only move forward (`pending` → `sent`/`failed`/`skipped`, never back): every update of an existing entry
- * is conditional on `status: 'pending'`, so a late outcome of an attempt Temporal already gave up on (a transient
- * failure arriving after another attempt recorded `sent`) changes nothing. A batch that claims itself for the first
+ * Statuses only move forward (`pending` → `sent`/`failed`/`skipped`, never back): an existing entry is updated only
+ * when read as `pending` or claimed by this attempt (`record`), so a late outcome of an attempt Temporal already gave
+ * up on (a transient failure arriving after another attempt recorded `sent`) changes nothing. A batch that claims itself for the first
  * time (`claimDispatch`) claims its deliveries too, before any provider call: one `insertMany` of `pending` entries
  * (`claimDeliveries`), whose duplicate keys are deliveries another batch already holds (their states are read). Only
- * a retry round (`claimFailed`, `POST /sends/:id/retry`) moves `failed` back to `pending`, on purpose.
+ * a retry round (`claimFailedForRound`, `POST /sends/:id/retry`) moves `failed` back to `pending`, on purpose.
  */
 export class Ledger {
   constructor(private readonly database: Database) {}
@@ -287,42 +287,10 @@ export class Ledger {
   }
 
   /**
-   * Claims one page of a send's failed deliveries for retry round `round`: resets them to `pending` with a
-   * fresh attempt count, then returns the page. Deliveries of users that do not exist are left failed.
-   * Idempotent: a repeated call (activity retry) finds the same claimed page by its round.
-   */
-  async claimFailed(
-    sendId: string,
-    round: number,
-    after: string | null,
-    limit: number,
-  ): Promise<{ byChannel: Partial<Record<Channel, string[]>>; next: string | null }> {
-    const afterKey = after ? { _id: { $gt: after } } : {};
-    const candidates = await this.database.deliveries
-      .find({ sendId, status: 'failed', code: { $ne: 'USER_NOT_FOUND' }, ...afterKey }, { projection: { _id: 1 } })
-      .sort({ _id: 1 })
-      .limit(limit)
-      .toArray();
-    if (candidates.length > 0) {
-      await this.database.deliveries.updateMany(
-        { _id: { $in: candidates.map((doc) => doc._id) }, status: 'failed' },
-        { $set: { status: 'pending', attempts: 0, permanent: false, retryRound: round, updatedAt: new Date() } },
-      );
-    }
-    const claimed = await this.database.deliveries
-      .find({ sendId, retryRound: round, ...afterKey }, { projection: { _id: 1, userId: 1, channel: 1 } })
-      .sort({ _id: 1 })
-      .limit(limit)
-      .toArray();
-    const byChannel: Partial<Record<Channel, string[]>> = {};
-    for (const doc of claimed) (byChannel[doc.channel] ??= []).push(doc.userId);
-    return { byChannel, next: nextPageCursor(claimed, limit) };
-  }
-
-  /**
-   * Claims one page of a send's failed deliveries for retry round `round`, as `claimFailed` does, but each by a keyed
-   * insert first (in `dispatch_claims`, keyed by the delivery and the round that last claimed it): two rounds that both
-   * read an entry as failed cannot both take it, on FerretDB too, where an update is not atomic. Only the round whose
+   * Claims one page of a send's failed deliveries for retry round `round`: resets them to `pending` with a fresh
+   * attempt count, then returns the page (users that do not exist stay failed). Each is claimed by a keyed insert
+   * first (in `dispatch_claims`, keyed by the delivery and the round that last claimed it): two rounds that both read
+   * an entry as failed cannot both take it, on FerretDB too, where an update is not atomic. Only the round whose
    * claim was inserted resets the entry to `pending`; an activity retry of the same round finds its own claims.
    */
   async claimFailedForRound(
