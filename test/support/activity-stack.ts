@@ -1,6 +1,7 @@
 import { createActivities, type SendActivities } from '../../activities';
 import { activityDepsOn } from '../../activities/activity-deps';
 import { startTestStack, type TestStack } from './test-stack';
+import { createWorker } from '../../worker/create-worker';
 
 export interface ActivityStack {
   stack: TestStack;
@@ -26,4 +27,36 @@ export function useActivityStack(): ActivityStack {
     await started.stack.close();
   });
   return started;
+}
+
+/** A worker of the stack's task queue running the suite's workflow bundle, with some activities stood in for. */
+export interface StandInWorker {
+  /** Stops the worker, waits for it to end and closes the activities' dependencies. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a worker on `stack` whose activities are the real ones on its database (`createActivities`), with those that
+ * `standIns` returns in their place; `standIns` gets the real ones, to wrap them. For a stack started with
+ * `worker: false`.
+ */
+export async function startWorkerWithStandIns(
+  stack: TestStack,
+  standIns: (activities: SendActivities) => Record<string, unknown>,
+): Promise<StandInWorker> {
+  const deps = activityDepsOn(stack.config, stack.database);
+  const activities = createActivities(deps);
+  const worker = await createWorker(stack.config, {
+    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    workflowsPath: undefined,
+    activities: { ...activities, ...standIns(activities) },
+  });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await deps.close();
+    },
+  };
 }

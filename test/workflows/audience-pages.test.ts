@@ -1,7 +1,5 @@
 import { BSON, ObjectId } from 'mongodb';
-import { createActivities } from '../../activities';
-import { activityDepsOn } from '../../activities/activity-deps';
-import { createWorker, type RunningWorker } from '../../worker/create-worker';
+import { startWorkerWithStandIns, type StandInWorker } from '../support/activity-stack';
 import { insertUsers, person, postSagaCommand, simMessages, waitFor, type SimMessage } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -23,9 +21,7 @@ const FLOW_MANAGER = {
  */
 describe('the page loop and the audience snapshot', () => {
   let stack: TestStack;
-  let worker: RunningWorker;
-  let running: Promise<void>;
-  let closeDeps: () => Promise<void>;
+  let worker: StandInWorker;
 
   beforeAll(async () => {
     stack = await startTestStack({
@@ -40,27 +36,16 @@ describe('the page loop and the audience snapshot', () => {
       },
       service: { flowManagerConfiguration: FLOW_MANAGER },
     });
-    const deps = activityDepsOn(stack.config, stack.database);
-    closeDeps = deps.close;
-    const activities = createActivities(deps);
-    worker = await createWorker(stack.config, {
-      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
-      workflowsPath: undefined,
-      activities: {
-        ...activities,
-        async snapshotAudience(input: Parameters<typeof activities.snapshotAudience>[0]) {
-          const summary = await activities.snapshotAudience(input);
-          await new Promise((resolve) => setTimeout(resolve, 3000));
-          return summary;
-        },
+    worker = await startWorkerWithStandIns(stack, (activities) => ({
+      async snapshotAudience(input: Parameters<typeof activities.snapshotAudience>[0]) {
+        const summary = await activities.snapshotAudience(input);
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        return summary;
       },
-    });
-    running = worker.run();
+    }));
   });
   afterAll(async () => {
-    worker.shutdown();
-    await running;
-    await closeDeps();
+    await worker.stop();
     await stack.close();
   });
 

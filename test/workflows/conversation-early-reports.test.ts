@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createActivities } from '../../activities';
-import { activityDepsOn } from '../../activities/activity-deps';
 import type { ConversationWebhookPayload, ConversationWebhookTarget } from '../../common/conversation-signals';
 import type { ConversationInput } from '../../workflows/conversation';
-import { createWorker, type RunningWorker } from '../../worker/create-worker';
+import { startWorkerWithStandIns, type StandInWorker } from '../support/activity-stack';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
@@ -14,44 +12,29 @@ import { startTestStack, type TestStack } from '../support/test-stack';
  */
 describe('a conversation whose delivery report came before its provider id was stored', () => {
   let stack: TestStack;
-  let worker: RunningWorker;
-  let running: Promise<void>;
-  let closeDeps: () => Promise<void>;
+  let worker: StandInWorker;
   const calls: { target: ConversationWebhookTarget; payload: ConversationWebhookPayload }[] = [];
 
   beforeAll(async () => {
     stack = await startTestStack({ worker: false });
-    const deps = activityDepsOn(stack.config, stack.database);
-    closeDeps = deps.close;
-    worker = await createWorker(stack.config, {
-      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
-      workflowsPath: undefined,
-      activities: {
-        ...createActivities(deps),
-        async sendConversationMessage() {
-          return {
-            status: 'sent' as const,
-            providerMessageId: 'early-1',
-            earlyReports: [{ providerMessageId: 'early-1', status: 'delivered' as const }],
-          };
-        },
-        async setConversationStatus() {},
-        async closeConversation() {},
-        async callConversationWebhook(input: {
-          target: ConversationWebhookTarget;
-          payload: ConversationWebhookPayload;
-        }) {
-          calls.push({ target: input.target, payload: input.payload });
-          return { posted: true };
-        },
+    worker = await startWorkerWithStandIns(stack, () => ({
+      async sendConversationMessage() {
+        return {
+          status: 'sent' as const,
+          providerMessageId: 'early-1',
+          earlyReports: [{ providerMessageId: 'early-1', status: 'delivered' as const }],
+        };
       },
-    });
-    running = worker.run();
+      async setConversationStatus() {},
+      async closeConversation() {},
+      async callConversationWebhook(input: { target: ConversationWebhookTarget; payload: ConversationWebhookPayload }) {
+        calls.push({ target: input.target, payload: input.payload });
+        return { posted: true };
+      },
+    }));
   });
   afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await closeDeps?.();
+    await worker?.stop();
     await stack?.close();
   });
 

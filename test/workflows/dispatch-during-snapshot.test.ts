@@ -1,6 +1,4 @@
-import { createActivities } from '../../activities';
-import { activityDepsOn } from '../../activities/activity-deps';
-import { createWorker, type RunningWorker } from '../../worker/create-worker';
+import { startWorkerWithStandIns, type StandInWorker } from '../support/activity-stack';
 import { insertUsers, person, simMessages, waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -12,9 +10,7 @@ import { startTestStack, type TestStack } from '../support/test-stack';
  */
 describe('dispatch during the audience snapshot, users dropped page by page', () => {
   let stack: TestStack;
-  let worker: RunningWorker;
-  let running: Promise<void>;
-  let closeDeps: () => Promise<void>;
+  let worker: StandInWorker;
   /** The pages that still held copies of user documents when `finishSend` started. */
   let pagesWithUsersAtFinish: number[] | undefined;
 
@@ -23,38 +19,25 @@ describe('dispatch during the audience snapshot, users dropped page by page', ()
       worker: false,
       fanOut: { pageSize: 10, chunkSize: 5, perDeliveryLimit: 0, pagesPerRun: 2, heartbeatTimeoutMs: 3000 },
     });
-    const deps = activityDepsOn(stack.config, stack.database);
-    closeDeps = deps.close;
-    const activities = createActivities(deps);
-    worker = await createWorker(stack.config, {
-      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
-      workflowsPath: undefined,
-      activities: {
-        ...activities,
-        async snapshotAudience(input: Parameters<typeof activities.snapshotAudience>[0]) {
-          const summary = await activities.snapshotAudience(input);
-          await waitFor(async () => (await simMessages(stack, 'channel=sms')).length > 0, 15_000).catch(
-            () => undefined,
-          );
-          // A user who joins the cluster after the snapshot was taken is not part of this send.
-          await insertUsers(stack, [person('Late', { clusters: ['early'] })]);
-          return summary;
-        },
-        async finishSend(input: Parameters<typeof activities.finishSend>[0]) {
-          const pages = await stack.database.audiencePages
-            .find({ sendId: input.sendId, users: { $exists: true } })
-            .toArray();
-          pagesWithUsersAtFinish ??= pages.map((page) => page.page).sort();
-          return activities.finishSend(input);
-        },
+    worker = await startWorkerWithStandIns(stack, (activities) => ({
+      async snapshotAudience(input: Parameters<typeof activities.snapshotAudience>[0]) {
+        const summary = await activities.snapshotAudience(input);
+        await waitFor(async () => (await simMessages(stack, 'channel=sms')).length > 0, 15_000).catch(() => undefined);
+        // A user who joins the cluster after the snapshot was taken is not part of this send.
+        await insertUsers(stack, [person('Late', { clusters: ['early'] })]);
+        return summary;
       },
-    });
-    running = worker.run();
+      async finishSend(input: Parameters<typeof activities.finishSend>[0]) {
+        const pages = await stack.database.audiencePages
+          .find({ sendId: input.sendId, users: { $exists: true } })
+          .toArray();
+        pagesWithUsersAtFinish ??= pages.map((page) => page.page).sort();
+        return activities.finishSend(input);
+      },
+    }));
   });
   afterAll(async () => {
-    worker.shutdown();
-    await running;
-    await closeDeps();
+    await worker.stop();
     await stack.close();
   });
 
