@@ -1,6 +1,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** The rooms of common/, from the ground floor up (each opens with a comment of what it holds). */
+const COMMON_ROOMS = ['toolkit', 'crypto', 'config', 'temporal', 'domain', 'http', 'store', 'rendering'];
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.data/', 'coverage/', 'dist/', 'bench/results/'] },
   js.configs.recommended,
@@ -41,8 +44,10 @@ export default tseslint.config(
                 'nodemailer',
                 '../activities',
                 '../activities/*',
-                '../common/db',
-                '../common/*-repository',
+                '../common/store',
+                '../common/store/*',
+                '../common/http',
+                '../common/http/*',
               ],
               message: 'I/O belongs in activities',
               allowTypeImports: true,
@@ -81,6 +86,30 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         { patterns: [{ group: forbidden.flatMap((room) => [`**/${room}`, `**/${room}/**`]), message: why }] },
+      ],
+    },
+  })),
+  // Inside common/ the rooms are floors too, listed from the ground up: a room imports its own files and the rooms
+  // below it, never one above (docs/architecture.md, "common/").
+  ...COMMON_ROOMS.map((room, floor) => ({
+    files: [`common/${room}/**/*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                ...['api', 'activities', 'workflows', 'worker', 'scripts', 'simulator'].flatMap((top) => [
+                  `**/${top}`,
+                  `**/${top}/**`,
+                ]),
+                ...COMMON_ROOMS.slice(floor + 1).flatMap((above) => [`../${above}`, `../${above}/*`]),
+              ],
+              message: `common/${room} stands on ${COMMON_ROOMS.slice(0, floor).join(', ') || 'nothing of ours'}: it imports no room above it`,
+            },
+          ],
+        },
       ],
     },
   })),

@@ -1,9 +1,9 @@
 import type { Document } from 'mongodb';
 import { ApplicationFailure } from '@temporalio/activity';
-import { mapWithConcurrency } from '../common/concurrency';
-import { isDuplicateKey, type Database } from '../common/db';
-import { AUDIENCE_SNAPSHOT_FAILED, audiencePageKey } from '../common/types';
-import type { AudienceCursor } from '../common/users-repository';
+import { mapWithConcurrency } from '../common/toolkit/concurrency';
+import { isDuplicateKey, type Database } from '../common/store/db';
+import { AUDIENCE_SNAPSHOT_FAILED, audiencePageKey } from '../common/domain/send-types';
+import type { AudienceCursor } from '../common/store/users-repository';
 
 const PAGE_DROPS_IN_FLIGHT = 4;
 

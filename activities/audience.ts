@@ -1,9 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { BSON, MongoInvalidArgumentError, MongoServerError, type Document } from 'mongodb';
-import type { Channel } from '../common/config';
-import type { DeliveryOutcome } from '../common/ledger';
-import { missingRecipientsKey, type AudienceSnapshotSummary } from '../common/types';
-import type { AudienceCursor, AudienceResume } from '../common/users-repository';
+import type { Channel } from '../common/config/config';
+import type { DeliveryOutcome } from '../common/store/ledger';
+import { missingRecipientsKey, type AudienceSnapshotSummary } from '../common/domain/send-types';
+import type { AudienceCursor, AudienceResume } from '../common/store/users-repository';
 import type { ActivityDeps } from './activity-deps';
 import { audienceSnapshotFailed, type AudienceSnapshots } from './audience-snapshots';
 import { keepAlive } from './keep-alive';

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
-import { countFailures, countSent, FAILURES_PER_BATCH } from '../common/ledger';
-import type { DeliveryCounts, Failure, SendSummary } from '../common/types';
+import { countFailures, countSent, FAILURES_PER_BATCH } from '../common/store/ledger';
+import type { DeliveryCounts, Failure, SendSummary } from '../common/domain/send-types';
 import type { ActivityDeps } from './activity-deps';
 import type { AudienceSnapshots } from './audience-snapshots';
 import { keepAlive } from './keep-alive';

@@ -1,5 +1,5 @@
-import type { Channel, ServiceConfig } from '../common/config';
-import { insertWhereFree, type Database } from '../common/db';
+import type { Channel, ServiceConfig } from '../common/config/config';
+import { insertWhereFree, type Database } from '../common/store/db';
 import { ActivityMetrics, type RateLimitWaitReason } from './activity-metrics';
 
 export type ChannelLimits = ServiceConfig['rateLimits'];

@@ -1,14 +1,14 @@
-import type { AppConfig } from '../common/config';
-import type { Database } from '../common/db';
-import type { FilesServiceClient } from '../common/files-service';
-import type { SendsRepository } from '../common/sends-repository';
-import { CompiledContent } from '../common/message-content';
-import { MessageRenderer, TemplateSyntaxError } from '../common/rendering';
-import { renderPoolOptions, sharedRenderPool, type RenderPool } from '../common/render-pool';
-import type { TemplateDocument, TemplatesRepository } from '../common/templates-repository';
-import type { SendDocument } from '../common/types';
-import { SharedLoads } from '../common/concurrency';
-import { PermanentProviderError } from '../common/errors';
+import type { AppConfig } from '../common/config/config';
+import type { Database } from '../common/store/db';
+import type { FilesServiceClient } from '../common/http/files-service-client';
+import type { SendsRepository } from '../common/store/sends-repository';
+import { CompiledContent } from '../common/rendering/message-content';
+import { MessageRenderer, TemplateSyntaxError } from '../common/rendering/rendering';
+import { renderPoolOptions, sharedRenderPool, type RenderPool } from '../common/rendering/render-pool';
+import type { TemplateDocument, TemplatesRepository } from '../common/store/templates-repository';
+import type { SendDocument } from '../common/domain/send-types';
+import { SharedLoads } from '../common/toolkit/concurrency';
+import { PermanentProviderError } from '../common/domain/http-errors';
 import type { EmailAttachment } from './providers/channel-interfaces';
 
 /** Everything a dispatch needs about its send, loaded once per worker process and send. */

@@ -1,7 +1,7 @@
 import type { Document } from 'mongodb';
 import type { AudienceSnapshots } from './audience-snapshots';
-import { SharedLoads } from '../common/concurrency';
-import type { UsersRepository } from '../common/users-repository';
+import { SharedLoads } from '../common/toolkit/concurrency';
+import type { UsersRepository } from '../common/store/users-repository';
 
 const CACHED_PAGES = 16;
 

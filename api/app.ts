@@ -1,10 +1,10 @@
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppConfig } from '../common/config';
-import { encryptionCodec } from '../common/data-converter';
-import type { Database } from '../common/db';
-import { loggerOptions, userAddressFields } from '../common/logger';
+import type { AppConfig } from '../common/config/config';
+import { encryptionCodec } from '../common/temporal/data-converter';
+import type { Database } from '../common/store/db';
+import { loggerOptions, userAddressFields } from '../common/config/logger';
 import { BODY_LIMIT_BYTES, errorHandling, MAX_PARAM_LENGTH, renderFrameworkError } from './errors';
 import { authPlugin } from './plugins/auth';
 import { configPlugin } from './plugins/config';

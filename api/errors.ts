@@ -3,9 +3,9 @@ import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler,
 import fp from 'fastify-plugin';
 import { MongoTopologyClosedError } from 'mongodb';
 import type { z } from 'zod';
-import { isStoreUnreachable } from '../common/db';
-import { badRequest, errorBody, HttpError } from '../common/errors';
-import { describeIssues } from '../common/zod-issues';
+import { isStoreUnreachable } from '../common/store/db';
+import { badRequest, errorBody, HttpError } from '../common/domain/http-errors';
+import { describeIssues } from '../common/toolkit/zod-issues';
 import { errorResponses, type ErrorStatus } from './schemas/common';
 
 /**

@@ -1,5 +1,5 @@
-import { loadConfig } from '../common/config';
-import { createLogger } from '../common/logger';
+import { loadConfig } from '../common/config/config';
+import { createLogger } from '../common/config/logger';
 import { buildApp } from './app';
 
 const logger = createLogger('api');

@@ -1,12 +1,12 @@
 import type { Document } from 'mongodb';
 import { createChannelProviders } from '../activities/providers';
 import type { ProviderReceipt } from '../activities/providers/channel-interfaces';
-import { loadConfig, type Channel } from '../common/config';
-import { mapWithConcurrency } from '../common/concurrency';
-import { connectDatabase } from '../common/db';
-import { CompiledContent, type RenderedMessage } from '../common/message-content';
-import { MessageRenderer } from '../common/rendering';
-import type { SendRequest } from '../common/types';
+import { loadConfig, type Channel } from '../common/config/config';
+import { mapWithConcurrency } from '../common/toolkit/concurrency';
+import { connectDatabase } from '../common/store/db';
+import { CompiledContent, type RenderedMessage } from '../common/rendering/message-content';
+import { MessageRenderer } from '../common/rendering/rendering';
+import type { SendRequest } from '../common/domain/send-types';
 import { sampleProcess } from './lib/proc-stats';
 import { BENCH_CLUSTER, CHANNELS, SEND_BODY } from './lib/workload';
 

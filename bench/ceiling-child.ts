@@ -1,7 +1,7 @@
 import nodemailer from 'nodemailer';
 import { Agent, request } from 'undici';
-import { loadConfig } from '../common/config';
-import { mapWithConcurrency } from '../common/concurrency';
+import { loadConfig } from '../common/config/config';
+import { mapWithConcurrency } from '../common/toolkit/concurrency';
 
 /**
  * The simulator's own ceiling ("physical limit", bench/README.md): provider requests as cheap as a client can make them

@@ -1,10 +1,10 @@
 import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
-import { loadConfig } from '../common/config';
-import { temporalDataConverter } from '../common/data-converter';
-import { connectDatabase } from '../common/db';
-import { newSendId } from '../common/ids';
-import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
-import type { SendDocument, SendRequest } from '../common/types';
+import { loadConfig } from '../common/config/config';
+import { temporalDataConverter } from '../common/temporal/data-converter';
+import { connectDatabase } from '../common/store/db';
+import { newSendId } from '../common/temporal/ids';
+import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
+import type { SendDocument, SendRequest } from '../common/domain/send-types';
 import type { SendMessageInput } from '../workflows/send-message';
 import { percentiles } from './lib/small-send';
 import { CHANNELS, EMPTY_CLUSTER } from './lib/workload';

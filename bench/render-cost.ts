@@ -1,9 +1,9 @@
 import { ObjectId } from 'mongodb';
 import { performance } from 'node:perf_hooks';
-import { CompiledContent } from '../common/message-content';
-import { RenderPool } from '../common/render-pool';
-import { MessageRenderer } from '../common/rendering';
-import type { SendRequest } from '../common/types';
+import { CompiledContent } from '../common/rendering/message-content';
+import { RenderPool } from '../common/rendering/render-pool';
+import { MessageRenderer } from '../common/rendering/rendering';
+import type { SendRequest } from '../common/domain/send-types';
 import { CHANNELS, SEND_BODY } from './lib/workload';
 
 /**

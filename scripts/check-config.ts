@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../common/config';
+import { ConfigurationError } from '../common/config/config';
 import { checkConfiguration } from './config-report';
 
 /**

@@ -1,8 +1,8 @@
 import { checkChannelProviders } from '../activities/providers';
-import { apiAuthMode } from '../common/api-keys';
-import { ConfigurationError, envSchema, loadConfig, type AppConfig } from '../common/config';
-import { PROFILE_DEFAULTS } from '../common/profiles';
-import { encryptionCodec } from '../common/data-converter';
+import { apiAuthMode } from '../common/config/api-keys';
+import { ConfigurationError, envSchema, loadConfig, type AppConfig } from '../common/config/config';
+import { PROFILE_DEFAULTS } from '../common/config/profiles';
+import { encryptionCodec } from '../common/temporal/data-converter';
 
 /** What a secret is printed as. */
 export const HIDDEN = '***';

@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
-import type { Database } from '../common/db';
-import type { ServiceConfig } from '../common/config';
+import type { Database } from '../common/store/db';
+import type { ServiceConfig } from '../common/config/config';
 
 /** Fixed ids so that the README's examples work on every machine. */
 export const DEMO_TEMPLATE_ID = '64b000000000000000000001';

@@ -1,4 +1,4 @@
-import { flowManagerUrl, loadConfig, type AppConfig } from '../common/config';
+import { flowManagerUrl, loadConfig, type AppConfig } from '../common/config/config';
 
 /**
  * Which settings `npm run dev` fills in, and with what. The rule: a setting of the user's (an environment
@@ -46,7 +46,7 @@ export const isSet = (value: string | undefined): value is string => value !== u
 
 /**
  * Fills in the unset settings of `environment` with the dev stack's, and validates the result with
- * common/config.ts. The Flow Manager gets the simulator only when neither `FLOW_MANAGER_URL` nor the
+ * common/config/config.ts. The Flow Manager gets the simulator only when neither `FLOW_MANAGER_URL` nor the
  * configuration file (`CONFIGURATION_PATH`, or config/default.json) names one: `flowManagerUrl` decides, as
  * it does in the worker.
  */

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { checkChannelProviders } from '../activities/providers';
-import { connectDatabase } from '../common/db';
+import { connectDatabase } from '../common/store/db';
 import { DEMO_TEMPLATE_ID, seedDemoData } from './demo-data';
 import { describeSettings, isSet, redact, resolveDevSettings } from './dev-settings';
 import {

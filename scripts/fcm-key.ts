@@ -1,4 +1,4 @@
-import { parseEnvironment } from '../common/config';
+import { parseEnvironment } from '../common/config/config';
 import { ensureFcmServiceAccount } from './local-stack';
 
 /**

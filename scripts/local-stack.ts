@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { searchAttributeFlags } from '../common/search-attributes';
+import { searchAttributeFlags } from '../common/temporal/search-attributes';
 
 /**
  * The local servers shared by `npm run dev`, the tests and the benchmarks: the Temporal CLI dev server and

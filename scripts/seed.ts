@@ -1,5 +1,5 @@
-import { loadConfig } from '../common/config';
-import { connectDatabase } from '../common/db';
+import { loadConfig } from '../common/config/config';
+import { connectDatabase } from '../common/store/db';
 import { seedDemoData } from './demo-data';
 
 /** `npm run seed`: the demo users and template, against MONGODB_URL. */

@@ -1,8 +1,8 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityMetrics } from '../activities';
 import { connectActivityDeps } from '../activities/activity-deps';
-import type { AppConfig } from '../common/config';
-import { temporalDataConverter } from '../common/data-converter';
+import type { AppConfig } from '../common/config/config';
+import { temporalDataConverter } from '../common/temporal/data-converter';
 
 export interface RunningWorker {
   worker: Worker;

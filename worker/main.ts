@@ -1,6 +1,6 @@
 import { Runtime } from '@temporalio/worker';
-import { loadConfig } from '../common/config';
-import { createLogger, userAddressFields } from '../common/logger';
+import { loadConfig } from '../common/config/config';
+import { createLogger, userAddressFields } from '../common/config/logger';
 import { createWorker } from './create-worker';
 import { WorkerMetricsServer } from './metrics-server';
 import { PinoSdkLogger } from './runtime-logger';

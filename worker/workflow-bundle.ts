@@ -1,7 +1,7 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FAILURE_CONVERTER_PATH } from '../common/data-converter';
+import { FAILURE_CONVERTER_PATH } from '../common/temporal/data-converter';
 
 /**
  * Bundles the workflows once, ahead of the worker (`WORKFLOW_BUNDLE_PATH`, README "Deploy"): a worker that bundles

@@ -21,8 +21,8 @@ import {
   type ConversationWebhookPayload,
   type ConversationWebhookTarget,
   type DeliveryStatusSignal,
-} from '../common/conversation-signals';
-import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
+} from '../common/temporal/conversation-signals';
+import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
 import type { DispatchRetryOptions } from './send-message';
 
 export interface ConversationInput {

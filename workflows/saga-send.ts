@@ -7,8 +7,8 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { SendActivities } from '../activities';
-import type { SagaFailEvent } from '../common/saga-fail-events';
-import type { SendSummary } from '../common/types';
+import type { SagaFailEvent } from '../common/store/saga-fail-events';
+import type { SendSummary } from '../common/domain/send-types';
 import { runSend, STORE_RETRY, type SendMessageInput } from './send-message';
 
 const { notifyFlowManager } = proxyActivities<SendActivities>({

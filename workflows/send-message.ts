@@ -11,10 +11,10 @@ import {
 } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
 import type { SendActivities, DispatchInput, DispatchResult } from '../activities';
-import type { Channel } from '../common/config';
-import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/failure-types';
-import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
-import { AUDIENCE_SNAPSHOT_FAILED, type SendStatus, type SendSummary } from '../common/types';
+import type { Channel } from '../common/config/config';
+import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/temporal/failure-types';
+import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
+import { AUDIENCE_SNAPSHOT_FAILED, type SendStatus, type SendSummary } from '../common/domain/send-types';
 import { dispatchUntilNotHandedBack } from './handed-back';
 import {
   countDispatch,

@@ -1,7 +1,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { DispatchResult } from '../activities';
-import type { Channel } from '../common/config';
-import { addCounts, batchCountsKey, missingRecipientsKey, type DeliveryCounts } from '../common/types';
+import type { Channel } from '../common/config/config';
+import { addCounts, batchCountsKey, missingRecipientsKey, type DeliveryCounts } from '../common/domain/send-types';
 
 /**
  * Where a send stands, carried across `continueAsNew` and answered by the `progress` query, with the counts it keeps

@@ -5,8 +5,8 @@ import {
   type ConversationEventDocument,
   type ConversationEventKind,
   type ConversationStatus,
-} from '../../common/conversations';
-import type { Database } from '../../common/db';
+} from '../../common/domain/conversation-model';
+import type { Database } from '../../common/store/db';
 
 /**
  * What the conversation activities read and write (README "Two-way WhatsApp"): the conversation's document (its

@@ -1,12 +1,12 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { classifyAnswerText, type AnswerClassification } from '../../common/conversation-answers';
-import type { AnswerSignal, ConversationRequest, ConversationWebhook } from '../../common/conversations';
-import { FAILURE_TYPES } from '../../common/failure-types';
-import type { OutgoingHttpClient } from '../../common/outgoing-http';
-import { postSignedJson } from '../../common/webhook-urls';
-import type { ConversationWebhookPayload, ConversationWebhookTarget } from '../../common/conversation-signals';
+import { classifyAnswerText, type AnswerClassification } from '../../common/domain/conversation-answers';
+import type { AnswerSignal, ConversationRequest, ConversationWebhook } from '../../common/domain/conversation-model';
+import { FAILURE_TYPES } from '../../common/temporal/failure-types';
+import type { OutgoingHttpClient } from '../../common/http/outgoing-http';
+import { postSignedJson } from '../../common/http/webhook-urls';
+import type { ConversationWebhookPayload, ConversationWebhookTarget } from '../../common/temporal/conversation-signals';
 import type { ConversationStore } from './conversation-store';
-import { openSecret, type CredentialsCipher } from '../../common/credentials-cipher';
+import { openSecret, type CredentialsCipher } from '../../common/crypto/credentials-cipher';
 
 export interface ConversationWebhookDeps {
   store: ConversationStore;

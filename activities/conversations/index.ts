@@ -1,12 +1,12 @@
-import type { ConversationStatus } from '../../common/conversations';
-import { MessageRenderer } from '../../common/rendering';
-import { renderPoolOptions, sharedRenderPool } from '../../common/render-pool';
-import type { AnswerSignal } from '../../common/conversations';
+import type { ConversationStatus } from '../../common/domain/conversation-model';
+import { MessageRenderer } from '../../common/rendering/rendering';
+import { renderPoolOptions, sharedRenderPool } from '../../common/rendering/render-pool';
+import type { AnswerSignal } from '../../common/domain/conversation-model';
 import type { ActivityDeps } from '../activity-deps';
 import type { ActivityMetrics } from '../activity-metrics';
 import { OsMessageRenderer } from '../messages/render-message';
 import type { ChannelRateLimiter } from '../rate-limiter';
-import type { ConversationWebhookPayload, ConversationWebhookTarget } from '../../common/conversation-signals';
+import type { ConversationWebhookPayload, ConversationWebhookTarget } from '../../common/temporal/conversation-signals';
 import { ConversationStore } from './conversation-store';
 import { callConversationWebhook, classifyAnswer } from './conversation-webhooks';
 import { sendConversationMessage, type ConversationMessageInput } from './send-conversation-message';

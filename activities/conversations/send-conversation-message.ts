@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { DeliveryStatusSignal } from '../../common/conversation-signals';
-import type { DeliveryReports } from '../../common/delivery-reports';
-import { PermanentProviderError } from '../../common/errors';
-import { FAILURE_TYPES } from '../../common/failure-types';
-import type { Ledger } from '../../common/ledger';
-import { deliveryKey } from '../../common/types';
-import { reportWebhookUrl } from '../../common/webhook-urls';
+import type { DeliveryStatusSignal } from '../../common/temporal/conversation-signals';
+import type { DeliveryReports } from '../../common/store/delivery-reports';
+import { PermanentProviderError } from '../../common/domain/http-errors';
+import { FAILURE_TYPES } from '../../common/temporal/failure-types';
+import type { Ledger } from '../../common/store/ledger';
+import { deliveryKey } from '../../common/domain/send-types';
+import { reportWebhookUrl } from '../../common/http/webhook-urls';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
 import type { ModeTemplateSource } from '../messages/dispatch-messages';
 import { RenderFailedError, type OsMessageRenderer } from '../messages/render-message';

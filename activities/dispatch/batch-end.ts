@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Channel } from '../../common/config';
-import { FAILURE_TYPES } from '../../common/failure-types';
+import type { Channel } from '../../common/config/config';
+import { FAILURE_TYPES } from '../../common/temporal/failure-types';
 import type { Attempt } from './deliver';
 
 /**

@@ -1,8 +1,8 @@
 import type { Document } from 'mongodb';
-import type { AppConfig, Channel } from '../../common/config';
-import { HttpError, PermanentProviderError, TransientProviderError } from '../../common/errors';
-import type { DeliveryOutcome } from '../../common/ledger';
-import type { RenderedMessage, RenderFailure } from '../../common/message-content';
+import type { AppConfig, Channel } from '../../common/config/config';
+import { HttpError, PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
+import type { DeliveryOutcome } from '../../common/store/ledger';
+import type { RenderedMessage, RenderFailure } from '../../common/rendering/message-content';
 import type { ActivityMetrics } from '../activity-metrics';
 import type { ChannelProviders, ProviderReceipt } from '../providers';
 import { CallNotStarted, type ChannelRateLimiter } from '../rate-limiter';

@@ -1,16 +1,16 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Channel } from '../../common/config';
-import { mapWithConcurrency } from '../../common/concurrency';
-import { PermanentProviderError } from '../../common/errors';
-import { FAILURE_TYPES } from '../../common/failure-types';
-import type { DeliveryOutcome, Ledger } from '../../common/ledger';
+import type { Channel } from '../../common/config/config';
+import { mapWithConcurrency } from '../../common/toolkit/concurrency';
+import { PermanentProviderError } from '../../common/domain/http-errors';
+import { FAILURE_TYPES } from '../../common/temporal/failure-types';
+import type { DeliveryOutcome, Ledger } from '../../common/store/ledger';
 import {
   batchCountsKey,
   type DeliveryDocument,
   type DeliveryStatus,
   type Failure,
   type StatusCounts,
-} from '../../common/types';
+} from '../../common/domain/send-types';
 import type { SendContext, SendContextCache } from '../send-context';
 import type { UserLoader } from '../user-loader';
 import { withRegisteredProvider, type RegisteredProviders } from '../providers/registered-providers';

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
-import { isStoreUnreachable } from '../../common/db';
-import type { DeliveryOutcome, Ledger } from '../../common/ledger';
+import { isStoreUnreachable } from '../../common/store/db';
+import type { DeliveryOutcome, Ledger } from '../../common/store/ledger';
 import type { ActivityMetrics } from '../activity-metrics';
 
 /** Ledger writes are batched, but small batches keep the "sent but not yet recorded" window narrow. */

@@ -1,7 +1,7 @@
 import type { Collection } from 'mongodb';
-import { CredentialsCipher } from '../../common/credentials-cipher';
-import type { InboundMessageDocument } from '../../common/inbound-messages';
-import { ProvidersRepository } from '../../common/providers-repository';
+import { CredentialsCipher } from '../../common/crypto/credentials-cipher';
+import type { InboundMessageDocument } from '../../common/domain/inbound-message-model';
+import { ProvidersRepository } from '../../common/store/providers-repository';
 import type { ActivityDeps } from '../activity-deps';
 import { postInboundMessage } from './post-inbound-message';
 

@@ -1,12 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Collection } from 'mongodb';
-import type { AppConfig } from '../../common/config';
-import type { CredentialsCipher } from '../../common/credentials-cipher';
-import { FAILURE_TYPES } from '../../common/failure-types';
-import type { InboundMessageDocument, InboundWebhookPayload } from '../../common/inbound-messages';
-import type { OutgoingHttpClient } from '../../common/outgoing-http';
-import type { ProvidersRepository } from '../../common/providers-repository';
-import { postSignedJson } from '../../common/webhook-urls';
+import type { AppConfig } from '../../common/config/config';
+import type { CredentialsCipher } from '../../common/crypto/credentials-cipher';
+import { FAILURE_TYPES } from '../../common/temporal/failure-types';
+import type { InboundMessageDocument, InboundWebhookPayload } from '../../common/domain/inbound-message-model';
+import type { OutgoingHttpClient } from '../../common/http/outgoing-http';
+import type { ProvidersRepository } from '../../common/store/providers-repository';
+import { postSignedJson } from '../../common/http/webhook-urls';
 
 export interface InboundDeps {
   config: AppConfig;

@@ -1,23 +1,23 @@
 import { Context } from '@temporalio/activity';
-import type { CallbackEvents, CallbackPayload } from '../../common/callback-events';
-import { SharedLoads, mapWithConcurrency } from '../../common/concurrency';
-import { PermanentProviderError } from '../../common/errors';
+import type { CallbackEvents, CallbackPayload } from '../../common/store/callback-events';
+import { SharedLoads, mapWithConcurrency } from '../../common/toolkit/concurrency';
+import { PermanentProviderError } from '../../common/domain/http-errors';
 import type {
   AppliedEarlyReport,
   DeliveryReports,
   ReportingProvider,
   SentProviderMessage,
-} from '../../common/delivery-reports';
-import type { DeliveryOutcome, Ledger } from '../../common/ledger';
+} from '../../common/store/delivery-reports';
+import type { DeliveryOutcome, Ledger } from '../../common/store/ledger';
 import {
   messageAddressKey,
   type MessageChannel,
   type MessageRequestDocument,
   type MessageRequestsRepository,
   type StoredMessage,
-} from '../../common/message-requests';
-import { deliveryKey } from '../../common/types';
-import { reportWebhookUrl } from '../../common/webhook-urls';
+} from '../../common/store/message-requests-repository';
+import { deliveryKey } from '../../common/domain/send-types';
+import { reportWebhookUrl } from '../../common/http/webhook-urls';
 import { AttemptGuard } from '../dispatch/attempt-guard';
 import { failIfNotAllAttempted, failIfRetrying } from '../dispatch/batch-end';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';

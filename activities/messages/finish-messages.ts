@@ -1,6 +1,6 @@
-import { countFailures, type Ledger } from '../../common/ledger';
-import type { MessageRequestsRepository } from '../../common/message-requests';
-import type { MessagesSummary } from '../../common/types';
+import { countFailures, type Ledger } from '../../common/store/ledger';
+import type { MessageRequestsRepository } from '../../common/store/message-requests-repository';
+import type { MessagesSummary } from '../../common/domain/send-types';
 
 export interface FinishMessagesDeps {
   ledger: Ledger;

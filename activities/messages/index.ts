@@ -1,7 +1,7 @@
-import { SharedLoads } from '../../common/concurrency';
-import type { MessageRequestDocument } from '../../common/message-requests';
-import { MessageRenderer } from '../../common/rendering';
-import { renderPoolOptions, sharedRenderPool } from '../../common/render-pool';
+import { SharedLoads } from '../../common/toolkit/concurrency';
+import type { MessageRequestDocument } from '../../common/store/message-requests-repository';
+import { MessageRenderer } from '../../common/rendering/rendering';
+import { renderPoolOptions, sharedRenderPool } from '../../common/rendering/render-pool';
 import type { ActivityDeps } from '../activity-deps';
 import type { ActivityMetrics } from '../activity-metrics';
 import type { ChannelRateLimiter } from '../rate-limiter';

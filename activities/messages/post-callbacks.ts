@@ -1,11 +1,11 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { statusRank, type CallbackEventDocument, type CallbackEvents } from '../../common/callback-events';
-import type { AppConfig } from '../../common/config';
-import { mapWithConcurrency } from '../../common/concurrency';
-import { FAILURE_TYPES } from '../../common/failure-types';
-import type { MessageRequestsRepository } from '../../common/message-requests';
-import type { OutgoingHttpClient } from '../../common/outgoing-http';
-import { callbackSecret, postSignedJson } from '../../common/webhook-urls';
+import { statusRank, type CallbackEventDocument, type CallbackEvents } from '../../common/store/callback-events';
+import type { AppConfig } from '../../common/config/config';
+import { mapWithConcurrency } from '../../common/toolkit/concurrency';
+import { FAILURE_TYPES } from '../../common/temporal/failure-types';
+import type { MessageRequestsRepository } from '../../common/store/message-requests-repository';
+import type { OutgoingHttpClient } from '../../common/http/outgoing-http';
+import { callbackSecret, postSignedJson } from '../../common/http/webhook-urls';
 
 export interface CallbackDeps {
   config: AppConfig;

@@ -1,8 +1,8 @@
-import type { AppConfig } from '../../common/config';
-import type { StoredMessage, WhatsappMedia } from '../../common/message-requests';
-import type { ModeTemplateDocument } from '../../common/templates-repository';
-import type { RenderPool } from '../../common/render-pool';
-import { plainTextToHtml, type MessageRenderer, type RenderContext } from '../../common/rendering';
+import type { AppConfig } from '../../common/config/config';
+import type { StoredMessage, WhatsappMedia } from '../../common/store/message-requests-repository';
+import type { ModeTemplateDocument } from '../../common/store/templates-repository';
+import type { RenderPool } from '../../common/rendering/render-pool';
+import { plainTextToHtml, type MessageRenderer, type RenderContext } from '../../common/rendering/rendering';
 import type { EmailMessage, TextMessage, WhatsappMessage } from '../providers/channel-interfaces';
 
 /** What a message needs of its mode template (`/templates` with `mode`, README "OS1-style messaging"). */

@@ -1,4 +1,4 @@
-import { PermanentProviderError, TransientProviderError } from '../../common/errors';
+import { PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
 
 /** What the AWS SDK v3 puts on the errors it throws: a service exception or a network failure. */
 interface AwsSdkError {

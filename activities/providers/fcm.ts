@@ -1,7 +1,7 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { PermanentProviderError, TransientProviderError } from '../../common/errors';
-import type { FcmSettings } from '../../common/provider-settings';
+import { PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
+import type { FcmSettings } from '../../common/config/provider-settings';
 import type { ProviderReceipt, PushMessage, PushProvider } from './channel-interfaces';
 import { formBody, joinUrl, type ProviderHttpClient } from './http-client';
 import { ProviderSettingsError } from './settings-error';

@@ -4,8 +4,8 @@ import {
   PermanentProviderError,
   providerErrorForStatus,
   TransientProviderError,
-} from '../../common/errors';
-import { checkOutgoingUrl, ForbiddenUrlError, guardedConnectOptions } from '../../common/outgoing-http';
+} from '../../common/domain/http-errors';
+import { checkOutgoingUrl, ForbiddenUrlError, guardedConnectOptions } from '../../common/http/outgoing-http';
 
 export interface ProviderRequest {
   method?: 'POST' | 'GET';
@@ -61,7 +61,7 @@ export function sanitizedReason(text: string): string {
 
 export interface ProviderHttpOptions {
   /**
-   * Checks every call with the SSRF guard (common/outgoing-http.ts): loopback and private addresses are refused
+   * Checks every call with the SSRF guard (common/http/outgoing-http.ts): loopback and private addresses are refused
    * unless this is true. Unset: no check (configured providers, whose URLs are configuration). Registered providers'
    * URLs come from API callers: `RegisteredProviders` sets it.
    */

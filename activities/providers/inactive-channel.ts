@@ -1,5 +1,5 @@
-import { PermanentProviderError } from '../../common/errors';
-import type { Channel } from '../../common/config';
+import { PermanentProviderError } from '../../common/domain/http-errors';
+import type { Channel } from '../../common/config/config';
 import type {
   EmailProvider,
   ProviderReceipt,

@@ -38,4 +38,4 @@ export {
   type SesSettings,
   type SmtpSettings,
   type TwilioSettings,
-} from '../../common/provider-settings';
+} from '../../common/config/provider-settings';

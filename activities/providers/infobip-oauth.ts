@@ -1,5 +1,5 @@
-import type { InfobipSettings } from '../../common/provider-settings';
-import { PermanentProviderError, TransientProviderError } from '../../common/errors';
+import type { InfobipSettings } from '../../common/config/provider-settings';
+import { PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
 import { formBody, joinUrl, type ProviderHttpClient } from './http-client';
 import { readInfobipError } from './infobip-errors';
 

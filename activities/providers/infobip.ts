@@ -19,7 +19,7 @@
  *   message's: the one its delivery and seen reports (sent to `notifyUrl` = `statusCallbackUrl`) are matched by.
  *   Every message of the set carries the same `notifyUrl`; reports of the extra media match no delivery.
  */
-import type { InfobipSettings } from '../../common/provider-settings';
+import type { InfobipSettings } from '../../common/config/provider-settings';
 import type { ProviderReceipt, WhatsappButton, WhatsappMessage, WhatsappProvider } from './channel-interfaces';
 import { joinUrl, type ProviderHttpClient } from './http-client';
 import { readInfobipError } from './infobip-errors';

@@ -1,4 +1,4 @@
-import type { KaleyraSettings } from '../../common/provider-settings';
+import type { KaleyraSettings } from '../../common/config/provider-settings';
 import type { ProviderReceipt, SmsProvider, TextMessage, VoiceProvider } from './channel-interfaces';
 import { codeAndMessageErrorReader, formBody, joinUrl, type ProviderHttpClient } from './http-client';
 

@@ -1,4 +1,4 @@
-import type { MiaSmsServiceSettings } from '../../common/provider-settings';
+import type { MiaSmsServiceSettings } from '../../common/config/provider-settings';
 import type { ProviderReceipt, SmsProvider, TextMessage } from './channel-interfaces';
 import { joinUrl, type ProviderHttpClient } from './http-client';
 

@@ -3,7 +3,7 @@ import {
   SendTextMessageCommand,
   type SendTextMessageCommandInput,
 } from '@aws-sdk/client-pinpoint-sms-voice-v2';
-import type { PinpointSettings } from '../../common/provider-settings';
+import type { PinpointSettings } from '../../common/config/provider-settings';
 import { classifyAwsError } from './aws-errors';
 import type { ProviderReceipt, SmsProvider, TextMessage } from './channel-interfaces';
 

@@ -1,5 +1,9 @@
-import { ConfigurationError, type AppConfig, type Channel, type Env } from '../../common/config';
-import { PROVIDER_SETTINGS_SCHEMAS, type ProviderSettings, type ProviderType } from '../../common/provider-settings';
+import { ConfigurationError, type AppConfig, type Channel, type Env } from '../../common/config/config';
+import {
+  PROVIDER_SETTINGS_SCHEMAS,
+  type ProviderSettings,
+  type ProviderType,
+} from '../../common/config/provider-settings';
 import type { ChannelProviders } from './channel-interfaces';
 import { FcmProvider } from './fcm';
 import { ProviderHttpClient } from './http-client';
@@ -13,7 +17,7 @@ import { SesProvider } from './ses';
 import { SmtpProvider } from './smtp';
 import { TwilioProvider } from './twilio';
 
-export type { ProviderType } from '../../common/provider-settings';
+export type { ProviderType } from '../../common/config/provider-settings';
 
 /** What each provider type builds; the one list to extend with a new provider (its settings: common/provider-settings). */
 interface ProviderClasses {

@@ -1,10 +1,10 @@
-import type { Channel } from '../../common/config';
-import { PermanentProviderError } from '../../common/errors';
-import type { ProviderType } from '../../common/provider-settings';
+import type { Channel } from '../../common/config/config';
+import { PermanentProviderError } from '../../common/domain/http-errors';
+import type { ProviderType } from '../../common/config/provider-settings';
 import {
   registeredSettingsProblems,
   type RegisteredProviderPolicyOptions,
-} from '../../common/registered-provider-policy';
+} from '../../common/config/registered-provider-policy';
 import type {
   ChannelProviders,
   EmailProvider,
@@ -31,7 +31,7 @@ export interface ProviderRegistry {
 }
 
 export interface CredentialsDecrypter {
-  /** `provider`: the name of the registered provider whose document holds them (common/credentials-cipher.ts). */
+  /** `provider`: the name of the registered provider whose document holds them (common/crypto/credentials-cipher.ts). */
   decrypt(encrypted: never, provider?: string): Record<string, unknown>;
 }
 

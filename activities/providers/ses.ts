@@ -1,5 +1,5 @@
 import { SendEmailCommand, SESv2Client, type SendEmailCommandInput } from '@aws-sdk/client-sesv2';
-import type { SesSettings } from '../../common/provider-settings';
+import type { SesSettings } from '../../common/config/provider-settings';
 import { classifyAwsError } from './aws-errors';
 import type { EmailMessage, EmailProvider, ProviderReceipt } from './channel-interfaces';
 

@@ -1,6 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import { PermanentProviderError, TransientProviderError } from '../../common/errors';
-import type { SmtpSettings } from '../../common/provider-settings';
+import { PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
+import type { SmtpSettings } from '../../common/config/provider-settings';
 import type { EmailMessage, EmailProvider, ProviderReceipt } from './channel-interfaces';
 
 /** SMTP reply codes: 4xx is "try again later", 5xx is final (RFC 5321 §4.2.1); no reply at all is transient. */

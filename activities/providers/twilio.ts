@@ -1,4 +1,4 @@
-import type { TwilioSettings } from '../../common/provider-settings';
+import type { TwilioSettings } from '../../common/config/provider-settings';
 import type { ProviderReceipt, SmsProvider, TextMessage, VoiceProvider } from './channel-interfaces';
 import { basicAuth, codeAndMessageErrorReader, formBody, joinUrl, type ProviderHttpClient } from './http-client';
 

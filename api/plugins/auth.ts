@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
-import { apiAuthMode, parseApiKeys, SCOPES, type ApiKey, type Scope } from '../../common/api-keys';
-import { ConfigurationError } from '../../common/config';
-import { HttpError } from '../../common/errors';
+import { apiAuthMode, parseApiKeys, SCOPES, type ApiKey, type Scope } from '../../common/config/api-keys';
+import { ConfigurationError } from '../../common/config/config';
+import { HttpError } from '../../common/domain/http-errors';
 import { errorResponses } from '../schemas/common';
 
 declare module 'fastify' {

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import type { AppConfig } from '../../common/config';
+import type { AppConfig } from '../../common/config/config';
 
 declare module 'fastify' {
   interface FastifyInstance {

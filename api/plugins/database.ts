@@ -1,11 +1,11 @@
 import fp from 'fastify-plugin';
-import { connectDatabase, type Database } from '../../common/db';
-import { Ledger } from '../../common/ledger';
-import { NotificationsRepository } from '../../common/notifications-repository';
-import { ProvidersRepository } from '../../common/providers-repository';
-import { SendsRepository } from '../../common/sends-repository';
-import { TemplatesRepository } from '../../common/templates-repository';
-import { UsersRepository } from '../../common/users-repository';
+import { connectDatabase, type Database } from '../../common/store/db';
+import { Ledger } from '../../common/store/ledger';
+import { NotificationsRepository } from '../../common/store/notifications-repository';
+import { ProvidersRepository } from '../../common/store/providers-repository';
+import { SendsRepository } from '../../common/store/sends-repository';
+import { TemplatesRepository } from '../../common/store/templates-repository';
+import { UsersRepository } from '../../common/store/users-repository';
 
 /** The data access the API shares with the worker (common/): one of each per app. */
 export interface Repositories {

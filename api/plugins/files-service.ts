@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { FilesServiceClient } from '../../common/files-service';
+import { FilesServiceClient } from '../../common/http/files-service-client';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
-import { CallbackEvents } from '../../common/callback-events';
-import { MessageRequestsRepository } from '../../common/message-requests';
+import { CallbackEvents } from '../../common/store/callback-events';
+import { MessageRequestsRepository } from '../../common/store/message-requests-repository';
 import { MessageRequests } from '../services/message-requests';
 
 declare module 'fastify' {

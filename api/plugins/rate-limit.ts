@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { onRequestHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { HttpError } from '../../common/errors';
+import { HttpError } from '../../common/domain/http-errors';
 import { errorResponses } from '../schemas/common';
 
 /**

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
-import { expiringCollections } from '../../common/db';
-import { purgeExpired } from '../../common/retention';
+import { expiringCollections } from '../../common/store/db';
+import { purgeExpired } from '../../common/store/retention';
 
 export interface RetentionPluginOptions {
   /** Time between the end of one purge and the start of the next. Default: 3 600 000 (an hour). */

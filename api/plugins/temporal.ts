@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import fp from 'fastify-plugin';
-import { temporalDataConverter } from '../../common/data-converter';
+import { temporalDataConverter } from '../../common/temporal/data-converter';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,8 +1,8 @@
 import type { Payload } from '@temporalio/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { encryptionCodec } from '../../common/data-converter';
-import { badRequest } from '../../common/errors';
+import { encryptionCodec } from '../../common/temporal/data-converter';
+import { badRequest } from '../../common/domain/http-errors';
 import { MESSAGE_BODY_LIMIT_BYTES } from '../errors';
 import { errorResponses } from '../schemas/common';
 import { payloadsJson, type PayloadsJson } from '../schemas/codec';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { notFound } from '../../common/errors';
+import { notFound } from '../../common/domain/http-errors';
 import { errorResponses } from '../schemas/common';
 import {
   conversationAcceptedSchema,

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { parseCodecKeys } from '../../common/encryption-codec';
-import { erase } from '../../common/erasure';
+import { parseCodecKeys } from '../../common/crypto/encryption-codec';
+import { erase } from '../../common/store/erasure';
 import { errorResponses } from '../schemas/common';
 import { erasureBodySchema, erasureResultSchema } from '../schemas/erasures';
 

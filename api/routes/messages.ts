@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { CALLBACK_STATUSES } from '../../common/callback-events';
-import { conflict, HttpError, notFound } from '../../common/errors';
-import { MESSAGE_CHANNELS } from '../../common/message-requests';
-import { callbackSecret, MissingWebhookSecretError } from '../../common/webhook-urls';
+import { CALLBACK_STATUSES } from '../../common/store/callback-events';
+import { conflict, HttpError, notFound } from '../../common/domain/http-errors';
+import { MESSAGE_CHANNELS } from '../../common/store/message-requests-repository';
+import { callbackSecret, MissingWebhookSecretError } from '../../common/http/webhook-urls';
 import { MESSAGE_BODY_LIMIT_BYTES } from '../errors';
 import { errorResponses } from '../schemas/common';
 import {

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { badRequest, conflict } from '../../common/errors';
-import type { NotificationDocument } from '../../common/notifications-repository';
-import { TEMPLATE_MODES } from '../../common/templates-repository';
+import { badRequest, conflict } from '../../common/domain/http-errors';
+import type { NotificationDocument } from '../../common/store/notifications-repository';
+import { TEMPLATE_MODES } from '../../common/store/templates-repository';
 import { errorResponses, objectIdString } from '../schemas/common';
 import {
   notificationCreateSchema,

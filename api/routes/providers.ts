@@ -1,17 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Channel } from '../../common/config';
-import { CredentialsCipher, NO_CREDENTIALS_KEY } from '../../common/credentials-cipher';
-import { badRequest, conflict, HttpError, notFound } from '../../common/errors';
-import { PROVIDER_CHANNELS, PROVIDER_SETTINGS_SCHEMAS, type ProviderType } from '../../common/provider-settings';
+import type { Channel } from '../../common/config/config';
+import { CredentialsCipher, NO_CREDENTIALS_KEY } from '../../common/crypto/credentials-cipher';
+import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
+import { PROVIDER_CHANNELS, PROVIDER_SETTINGS_SCHEMAS, type ProviderType } from '../../common/config/provider-settings';
 import {
   ProviderConflictError,
   whatsappInboundWebhookPath,
   type ProviderDocument,
   type ProviderPatch,
-} from '../../common/providers-repository';
-import { registeredSettingsProblems } from '../../common/registered-provider-policy';
-import { MissingWebhookSecretError, providerWebhookUrl } from '../../common/webhook-urls';
+} from '../../common/store/providers-repository';
+import { registeredSettingsProblems } from '../../common/config/registered-provider-policy';
+import { MissingWebhookSecretError, providerWebhookUrl } from '../../common/http/webhook-urls';
 import { parseRequestPart } from '../errors';
 import { requestHasScope } from '../plugins/auth';
 import { errorResponses } from '../schemas/common';
@@ -29,7 +29,7 @@ const unknownName = errorResponses({ 404: 'No provider has this name' });
 /**
  * The provider registry `/providers` (README "API"): admins register, change and remove providers, read keys list
  * them. Credentials are the settings of the provider's type, checked by the schemas the worker builds providers
- * from (common/provider-settings.ts), stored encrypted and never answered: an answer names their fields only.
+ * from (common/config/provider-settings.ts), stored encrypted and never answered: an answer names their fields only.
  * Request bodies are not logged (fastify logs a request's method and URL), and the log redaction drops a
  * `credentials` field at any depth besides.
  */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Scope } from '../../common/api-keys';
-import { notFound } from '../../common/errors';
+import type { Scope } from '../../common/config/api-keys';
+import { notFound } from '../../common/domain/http-errors';
 import { errorResponses } from '../schemas/common';
 
 type ZodApp = Parameters<FastifyPluginAsyncZod>[0];

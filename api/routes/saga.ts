@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { HttpError } from '../../common/errors';
+import { HttpError } from '../../common/domain/http-errors';
 import { httpErrorFor, isTemporalUnreachable, MESSAGE_BODY_LIMIT_BYTES, parseRequestPart } from '../errors';
 import { errorResponses } from '../schemas/common';
 import { sagaCommandSchema, sagaIdOf } from '../schemas/saga';

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { badRequest, notFound } from '../../common/errors';
-import { isSendId } from '../../common/ids';
-import { FAILURES_PER_BATCH } from '../../common/ledger';
-import type { SendDocument } from '../../common/types';
+import { badRequest, notFound } from '../../common/domain/http-errors';
+import { isSendId } from '../../common/temporal/ids';
+import { FAILURES_PER_BATCH } from '../../common/store/ledger';
+import type { SendDocument } from '../../common/domain/send-types';
 import { progressQuery } from '../../workflows';
 import type { SendProgress } from '../../workflows/send-progress';
 import { errorResponses } from '../schemas/common';

@@ -1,16 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CHANNELS } from '../../common/config';
-import { badRequest, conflict, notFound } from '../../common/errors';
-import { CompiledContent, MissingContentError } from '../../common/message-content';
-import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering';
-import { renderPoolOptions, sharedRenderPool } from '../../common/render-pool';
+import { CHANNELS } from '../../common/config/config';
+import { badRequest, conflict, notFound } from '../../common/domain/http-errors';
+import { CompiledContent, MissingContentError } from '../../common/rendering/message-content';
+import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering/rendering';
+import { renderPoolOptions, sharedRenderPool } from '../../common/rendering/render-pool';
 import {
   isModeTemplate,
   type ModeTemplateDocument,
   type ModeTemplatePatch,
   type TemplateDocument,
-} from '../../common/templates-repository';
+} from '../../common/store/templates-repository';
 import { MESSAGE_BODY_LIMIT_BYTES, parseRequestPart } from '../errors';
 import { errorResponses, objectIdString } from '../schemas/common';
 import { resourceById } from './resource-by-id';

@@ -1,9 +1,9 @@
 import type { Document } from 'mongodb';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ServiceConfig } from '../../common/config';
-import { conflict } from '../../common/errors';
-import { userIdToString } from '../../common/users-repository';
+import type { ServiceConfig } from '../../common/config/config';
+import { conflict } from '../../common/domain/http-errors';
+import { userIdToString } from '../../common/store/users-repository';
 import { errorResponses } from '../schemas/common';
 import { resourceById } from './resource-by-id';
 import { paginationQuerySchema } from '../schemas/pagination';

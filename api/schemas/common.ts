@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { ErrorBody } from '../../common/errors';
-import { isFilesServiceName, NOT_A_FILE_NAME } from '../../common/files-service';
-import { OBJECT_ID_PATTERN } from '../../common/ids';
+import type { ErrorBody } from '../../common/domain/http-errors';
+import { isFilesServiceName, NOT_A_FILE_NAME } from '../../common/http/files-service-client';
+import { OBJECT_ID_PATTERN } from '../../common/temporal/ids';
 
-/** `ErrorBody` (common/errors.ts) for the OpenAPI document and the serializer of error answers. */
+/** `ErrorBody` (common/domain/http-errors.ts) for the OpenAPI document and the serializer of error answers. */
 export const errorSchema = z
   .object({ statusCode: z.number().int(), error: z.string(), message: z.string() })
   .describe('Every error: the message starts with the offending field') satisfies z.ZodType<ErrorBody>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONVERSATION_STATUSES } from '../../common/conversations';
+import { CONVERSATION_STATUSES } from '../../common/domain/conversation-model';
 import { phoneSchema } from './messages';
 import { storableRecord } from './storable';
 import { httpUrl, whatsappButtonSchema, whatsappMediaSchema } from './whatsapp';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isEmailAddress, isPhoneNumber } from '../../common/erasure';
+import { isEmailAddress, isPhoneNumber } from '../../common/store/erasure';
 
 /** `POST /erasures`: exactly one of a user id or an address. */
 export const erasureBodySchema = z

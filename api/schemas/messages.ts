@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CALLBACK_STATUSES } from '../../common/callback-events';
-import { MESSAGE_CHANNELS } from '../../common/message-requests';
+import { CALLBACK_STATUSES } from '../../common/store/callback-events';
+import { MESSAGE_CHANNELS } from '../../common/store/message-requests-repository';
 import { storableRecord } from './storable';
 import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp';
 

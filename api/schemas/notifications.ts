@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NOTIFICATION_STATUSES } from '../../common/notifications-repository';
+import { NOTIFICATION_STATUSES } from '../../common/store/notifications-repository';
 import { objectIdString } from './common';
 import { paginationQuerySchema } from './pagination';
 import { resourceName } from './templates';

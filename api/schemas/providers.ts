@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CHANNELS } from '../../common/config';
-import { PROVIDER_TYPES } from '../../common/provider-settings';
+import { CHANNELS } from '../../common/config/config';
+import { PROVIDER_TYPES } from '../../common/config/provider-settings';
 import { paginationQuerySchema } from './pagination';
 
 /** A provider's name: its key, in `/providers/:name`, in a message's `provider` and in its webhook URL. */

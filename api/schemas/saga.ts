@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isWellFormed, RETRY_SUFFIX, SAGA_ID_MAX_LENGTH } from '../../common/ids';
+import { isWellFormed, RETRY_SUFFIX, SAGA_ID_MAX_LENGTH } from '../../common/temporal/ids';
 
 /**
  * The saga id (README "Saga sends"): any characters, as the Flow Manager chooses them. It names the saga's workflow

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHANNELS } from '../../common/config';
+import { CHANNELS } from '../../common/config/config';
 import { filesServiceName, objectIdString, templateSource } from './common';
 import { storableRecord } from './storable';
 

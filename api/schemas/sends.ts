@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CHANNELS } from '../../common/config';
-import type { DeliveryStatus, SendKind, SendStatus } from '../../common/types';
+import { CHANNELS } from '../../common/config/config';
+import type { DeliveryStatus, SendKind, SendStatus } from '../../common/domain/send-types';
 import { failureSchema } from './send';
 
 const sendStatus = z.enum(['running', 'completed', 'failed']) satisfies z.ZodType<SendStatus>;
@@ -78,7 +78,7 @@ export const sendDetailSchema = sendSummarySchema.extend({
     .describe('Why the send failed as a whole: its audience snapshot failed for good (e.g. a user too large to copy)'),
 });
 
-/** A ledger entry (common/types.ts `DeliveryDocument` without its `_id`). */
+/** A ledger entry (common/domain/send-types.ts `DeliveryDocument` without its `_id`). */
 const deliverySchema = z.looseObject({
   sendId: z.string(),
   userId: z.string(),

@@ -1,6 +1,6 @@
 import { BSON } from 'mongodb';
 import { z } from 'zod';
-import { HttpError } from '../../common/errors';
+import { HttpError } from '../../common/domain/http-errors';
 
 /**
  * Free-form values (user fields, `data`, `pushData`, a saga's payload) are stored as they come, so they must

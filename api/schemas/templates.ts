@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TEMPLATE_MODES } from '../../common/templates-repository';
+import { TEMPLATE_MODES } from '../../common/store/templates-repository';
 import { filesServiceName, objectIdString, templateSource } from './common';
 import { paginationQuerySchema } from './pagination';
 import { storableRecord } from './storable';

@@ -1,4 +1,4 @@
-import type { OutgoingHttpClient } from '../../common/outgoing-http';
+import type { OutgoingHttpClient } from '../../common/http/outgoing-http';
 
 /**
  * The media a two-way WhatsApp message may carry (seed 004's send2WayMessage, README "Two-way WhatsApp"): images

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Collection, Filter } from 'mongodb';
-import { regexProblem } from '../../common/conversation-answers';
+import { regexProblem } from '../../common/domain/conversation-answers';
 import {
   conversationLockKey,
   customerHash,
@@ -11,15 +11,15 @@ import {
   type ConversationRequest,
   type ConversationStatus,
   type ConversationWebhook,
-} from '../../common/conversations';
-import type { AppConfig } from '../../common/config';
-import { isDuplicateKey, type Database } from '../../common/db';
-import { CredentialsCipher, NO_CREDENTIALS_KEY, sealSecret } from '../../common/credentials-cipher';
-import { badRequest, conflict, HttpError, notFound } from '../../common/errors';
-import { OutgoingHttpClient } from '../../common/outgoing-http';
-import type { ProvidersRepository } from '../../common/providers-repository';
-import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
-import type { TemplatesRepository } from '../../common/templates-repository';
+} from '../../common/domain/conversation-model';
+import type { AppConfig } from '../../common/config/config';
+import { isDuplicateKey, type Database } from '../../common/store/db';
+import { CredentialsCipher, NO_CREDENTIALS_KEY, sealSecret } from '../../common/crypto/credentials-cipher';
+import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
+import { OutgoingHttpClient } from '../../common/http/outgoing-http';
+import type { ProvidersRepository } from '../../common/store/providers-repository';
+import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
+import type { TemplatesRepository } from '../../common/store/templates-repository';
 import { conversation } from '../../workflows';
 import type { ConversationInput } from '../../workflows/conversation';
 import type { ConversationBody } from '../schemas/conversations';

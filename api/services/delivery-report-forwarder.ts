@@ -4,11 +4,11 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import { CallbackEvents, type CallbackPayload } from '../../common/callback-events';
-import { CONVERSATION_SIGNALS, type DeliveryStatusSignal } from '../../common/conversations';
-import type { Database } from '../../common/db';
-import { DeliveryReports, type DeliveryReport } from '../../common/delivery-reports';
-import { MessageRequestsRepository, parseMessageAddressKey } from '../../common/message-requests';
+import { CallbackEvents, type CallbackPayload } from '../../common/store/callback-events';
+import { CONVERSATION_SIGNALS, type DeliveryStatusSignal } from '../../common/domain/conversation-model';
+import type { Database } from '../../common/store/db';
+import { DeliveryReports, type DeliveryReport } from '../../common/store/delivery-reports';
+import { MessageRequestsRepository, parseMessageAddressKey } from '../../common/store/message-requests-repository';
 import { postMessageCallbacks } from '../../workflows';
 
 /** Conversation ids (`conv-<uuid>`, README "Two-way WhatsApp"): the ledger's request id of a conversation's messages. */

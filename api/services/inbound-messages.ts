@@ -12,15 +12,15 @@ import {
   conversationLockKey,
   type AnswerSignal,
   type AnswerTaken,
-} from '../../common/conversations';
-import { isDuplicateKey, type Database } from '../../common/db';
+} from '../../common/domain/conversation-model';
+import { isDuplicateKey, type Database } from '../../common/store/db';
 import {
   inboundMessageKey,
   routeInboundWorkflowId,
   type InboundMessageDocument,
   type InboundRoute,
-} from '../../common/inbound-messages';
-import type { ProviderDocument } from '../../common/providers-repository';
+} from '../../common/domain/inbound-message-model';
+import type { ProviderDocument } from '../../common/store/providers-repository';
 import { routeInboundMessage } from '../../workflows';
 
 /**

@@ -1,12 +1,12 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import type { CallbackEvents } from '../../common/callback-events';
-import type { AppConfig } from '../../common/config';
-import { badRequest, conflict, HttpError, notFound } from '../../common/errors';
-import { messageRequestId } from '../../common/ids';
+import type { CallbackEvents } from '../../common/store/callback-events';
+import type { AppConfig } from '../../common/config/config';
+import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
+import { messageRequestId } from '../../common/temporal/ids';
 import { ProviderChoice } from './provider-choice';
 import type { IdempotencyOptions } from './request-digest';
-import type { Ledger } from '../../common/ledger';
+import type { Ledger } from '../../common/store/ledger';
 import {
   messageAddressKey,
   type MessageChannel,
@@ -16,11 +16,11 @@ import {
   type WhatsappButton,
   type WhatsappMedia,
   MESSAGE_CHANNELS,
-} from '../../common/message-requests';
-import type { ProvidersRepository } from '../../common/providers-repository';
-import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
-import type { ModeTemplateDocument, TemplatesRepository } from '../../common/templates-repository';
-import type { DeliveryDocument } from '../../common/types';
+} from '../../common/store/message-requests-repository';
+import type { ProvidersRepository } from '../../common/store/providers-repository';
+import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
+import type { ModeTemplateDocument, TemplatesRepository } from '../../common/store/templates-repository';
+import type { DeliveryDocument } from '../../common/domain/send-types';
 import { deliverMessages } from '../../workflows';
 import type { DeliverMessagesInput, MessageBatch } from '../../workflows/deliver-messages';
 import { MAX_ADDRESSES_PER_MESSAGE, MAX_MESSAGES_PER_REQUEST, type MessagesBody } from '../schemas/messages';

@@ -1,7 +1,7 @@
-import type { AppConfig, Channel } from '../../common/config';
-import { badRequest, conflict, notFound } from '../../common/errors';
-import type { ProvidersRepository } from '../../common/providers-repository';
-import { PROVIDER_CHANNELS } from '../../common/provider-settings';
+import type { AppConfig, Channel } from '../../common/config/config';
+import { badRequest, conflict, notFound } from '../../common/domain/http-errors';
+import type { ProvidersRepository } from '../../common/store/providers-repository';
+import { PROVIDER_CHANNELS } from '../../common/config/provider-settings';
 
 /**
  * Which provider a message goes through (README "OS1-style messaging"), decided when the request is accepted and

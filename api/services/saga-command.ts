@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { ServiceConfig } from '../../common/config';
-import { badRequest } from '../../common/errors';
+import type { ServiceConfig } from '../../common/config/config';
+import { badRequest } from '../../common/domain/http-errors';
 import type { SagaCommand } from '../schemas/saga';
 import { SEND_LIST_FIELDS } from '../schemas/send';
 

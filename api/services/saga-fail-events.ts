@@ -4,11 +4,11 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import type { AppConfig } from '../../common/config';
-import { conflict, type HttpError } from '../../common/errors';
-import { sagaSendId } from '../../common/ids';
-import type { SagaFailEvent, SagaFailEventsRepository } from '../../common/saga-fail-events';
-import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import type { AppConfig } from '../../common/config/config';
+import { conflict, type HttpError } from '../../common/domain/http-errors';
+import { sagaSendId } from '../../common/temporal/ids';
+import type { SagaFailEvent, SagaFailEventsRepository } from '../../common/store/saga-fail-events';
+import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
 import { sagaFailEvent } from '../../workflows';
 
 /** Queued fail events started per run of the periodic job. */

@@ -4,10 +4,10 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import type { AppConfig } from '../../common/config';
-import type { Ledger } from '../../common/ledger';
-import type { SendsRepository } from '../../common/sends-repository';
-import type { SendDocument } from '../../common/types';
+import type { AppConfig } from '../../common/config/config';
+import type { Ledger } from '../../common/store/ledger';
+import type { SendsRepository } from '../../common/store/sends-repository';
+import type { SendDocument } from '../../common/domain/send-types';
 import { sagaFailEvent } from '../../workflows';
 
 /** How old a send document without a workflow must be before it counts as never started (not yet starting). */

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
-import type { Ledger } from '../../common/ledger';
-import type { Failure, SendSummary } from '../../common/types';
+import type { Ledger } from '../../common/store/ledger';
+import type { Failure, SendSummary } from '../../common/domain/send-types';
 import type { StartedSend } from './send-starter';
 
 /** `/send` answers with at most this many failures; `/sends/:id/deliveries?status=failed` pages through all. */

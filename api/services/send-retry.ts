@@ -1,6 +1,6 @@
-import { conflict, notFound } from '../../common/errors';
-import type { Ledger } from '../../common/ledger';
-import type { SendsRepository } from '../../common/sends-repository';
+import { conflict, notFound } from '../../common/domain/http-errors';
+import type { Ledger } from '../../common/store/ledger';
+import type { SendsRepository } from '../../common/store/sends-repository';
 import type { SendReconciler } from './send-reconciliation';
 import type { SendStarter, StartedSend } from './send-starter';
 

@@ -1,10 +1,10 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import type { AppConfig } from '../../common/config';
-import { conflict, HttpError } from '../../common/errors';
-import { idempotentSendId, newSendId, retrySendId, sagaSendId } from '../../common/ids';
-import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
-import type { SendsRepository } from '../../common/sends-repository';
-import type { SendDocument, SendKind, SendRequest } from '../../common/types';
+import type { AppConfig } from '../../common/config/config';
+import { conflict, HttpError } from '../../common/domain/http-errors';
+import { idempotentSendId, newSendId, retrySendId, sagaSendId } from '../../common/temporal/ids';
+import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
+import type { SendsRepository } from '../../common/store/sends-repository';
+import type { SendDocument, SendKind, SendRequest } from '../../common/domain/send-types';
 import { sagaSendMessage, sendMessage } from '../../workflows';
 import type { SagaSendInput } from '../../workflows/saga-send';
 import type { SendMessageInput } from '../../workflows/send-message';

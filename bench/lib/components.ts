@@ -1,8 +1,8 @@
 import { ObjectId } from 'mongodb';
-import type { ServiceConfig } from '../../common/config';
-import type { Database } from '../../common/db';
-import { Ledger, type DeliveryOutcome } from '../../common/ledger';
-import { UsersRepository } from '../../common/users-repository';
+import type { ServiceConfig } from '../../common/config/config';
+import type { Database } from '../../common/store/db';
+import { Ledger, type DeliveryOutcome } from '../../common/store/ledger';
+import { UsersRepository } from '../../common/store/users-repository';
 import { round } from './proc-stats';
 import { BENCH_CLUSTER } from './workload';
 

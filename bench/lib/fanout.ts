@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { request } from 'undici';
-import type { SendSummary } from '../../common/types';
+import type { SendSummary } from '../../common/domain/send-types';
 import { CpuMeter, RssPoller, round } from './proc-stats';
 import type { BenchStack, BenchWorker } from './stack';
 import { CHANNELS, SEND_BODY } from './workload';

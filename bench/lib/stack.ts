@@ -6,9 +6,9 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildApp } from '../../api/app';
-import { loadConfig, type AppConfig } from '../../common/config';
-import { temporalDataConverter } from '../../common/data-converter';
-import { connectDatabase, type Database } from '../../common/db';
+import { loadConfig, type AppConfig } from '../../common/config/config';
+import { temporalDataConverter } from '../../common/temporal/data-converter';
+import { connectDatabase, type Database } from '../../common/store/db';
 import {
   ensureFcmServiceAccount,
   freePort,
@@ -89,7 +89,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
   const workflowBundlePath = path.join(workDir, 'workflow-bundle.js');
   const [simulator] = await Promise.all([startSimulator({}), writeWorkflowBundle(workflowBundlePath)]);
   const env: Record<string, string> = {
-    // The simulator's credentials for what is not set below (common/profiles.ts PROFILE_DEFAULTS).
+    // The simulator's credentials for what is not set below (common/config/profiles.ts PROFILE_DEFAULTS).
     MESSAGING_PROFILE: 'development',
     MONGODB_URL: mongoUrl,
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,

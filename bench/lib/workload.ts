@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Document } from 'mongodb';
-import type { Channel } from '../../common/config';
-import { serviceConfigSchema } from '../../common/config';
-import type { DeliveryDocument } from '../../common/types';
+import type { Channel } from '../../common/config/config';
+import { serviceConfigSchema } from '../../common/config/config';
+import type { DeliveryDocument } from '../../common/domain/send-types';
 
 /** The users every fan-out reaches, and the cluster the API-latency sends target (it has no users). */
 export const BENCH_CLUSTER = 'bench';

@@ -3,7 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { BSON, ObjectId } from 'mongodb';
 import type { SendActivities } from '../../activities';
 import { AudienceSnapshots } from '../../activities/audience-snapshots';
-import { UsersRepository } from '../../common/users-repository';
+import { UsersRepository } from '../../common/store/users-repository';
 import { insertUsers, person, sendCreator } from '../support/fixtures';
 import { quietTestLogger } from '../support/quiet-runtime';
 import { useActivityStack } from '../support/activity-stack';

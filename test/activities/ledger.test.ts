@@ -1,5 +1,5 @@
-import { Ledger, type DeliveryOutcome } from '../../common/ledger';
-import { deliveryKey } from '../../common/types';
+import { Ledger, type DeliveryOutcome } from '../../common/store/ledger';
+import { deliveryKey } from '../../common/domain/send-types';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**

@@ -1,6 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { twilioSignature } from '../../api/routes/webhooks/twilio-status';
-import { publicBaseUrl, reportWebhookUrl } from '../../common/webhook-urls';
+import { publicBaseUrl, reportWebhookUrl } from '../../common/http/webhook-urls';
 import { useActivityStack } from '../support/activity-stack';
 import { quietTestLogger } from '../support/quiet-runtime';
 

@@ -1,5 +1,5 @@
 import { buildApp } from '../../api/app';
-import type { AppConfig } from '../../common/config';
+import type { AppConfig } from '../../common/config/config';
 import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
-import { DeliveryReports } from '../../common/delivery-reports';
-import { reportWebhookUrl, webhookToken } from '../../common/webhook-urls';
+import { DeliveryReports } from '../../common/store/delivery-reports';
+import { reportWebhookUrl, webhookToken } from '../../common/http/webhook-urls';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 const REPORTS_PATH = '/webhooks/infobip/reports';

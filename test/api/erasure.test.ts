@@ -1,6 +1,6 @@
 import { BSON, ObjectId } from 'mongodb';
-import { parseCodecKeys } from '../../common/encryption-codec';
-import { erasedUserTag } from '../../common/erasure';
+import { parseCodecKeys } from '../../common/crypto/encryption-codec';
+import { erasedUserTag } from '../../common/store/erasure';
 import { insertUsers, person, waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 

@@ -2,11 +2,15 @@ import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { decodeArrayFromPayloads, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { randomUUID } from 'node:crypto';
-import { CONVERSATION_SIGNALS, CONVERSATION_UPDATES, conversationLockKey } from '../../common/conversations';
-import { temporalDataConverter } from '../../common/data-converter';
-import type { InboundMessageDocument } from '../../common/inbound-messages';
-import { whatsappInboundWebhookPath } from '../../common/providers-repository';
-import { providerWebhookUrl, webhookToken } from '../../common/webhook-urls';
+import {
+  CONVERSATION_SIGNALS,
+  CONVERSATION_UPDATES,
+  conversationLockKey,
+} from '../../common/domain/conversation-model';
+import { temporalDataConverter } from '../../common/temporal/data-converter';
+import type { InboundMessageDocument } from '../../common/domain/inbound-message-model';
+import { whatsappInboundWebhookPath } from '../../common/store/providers-repository';
+import { providerWebhookUrl, webhookToken } from '../../common/http/webhook-urls';
 import { freePort } from '../../scripts/local-stack';
 import type { InboundCall } from '../../simulator';
 import { testApiKey } from '../support/api-keys';

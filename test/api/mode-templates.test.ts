@@ -1,4 +1,4 @@
-import { modeTemplateId, TemplatesRepository } from '../../common/templates-repository';
+import { modeTemplateId, TemplatesRepository } from '../../common/store/templates-repository';
 import { SEED_TEMPLATES } from '../support/seed-004';
 import { startTestStack, type TestStack } from '../support/test-stack';
 

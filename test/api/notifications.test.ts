@@ -1,4 +1,4 @@
-import { NotificationsRepository, notificationId } from '../../common/notifications-repository';
+import { NotificationsRepository, notificationId } from '../../common/store/notifications-repository';
 import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 

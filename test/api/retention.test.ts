@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildApp } from '../../api/app';
-import { expiringCollections } from '../../common/db';
-import { ensureRetentionIndex, purgeExpired, RETENTION_INDEX } from '../../common/retention';
+import { expiringCollections } from '../../common/store/db';
+import { ensureRetentionIndex, purgeExpired, RETENTION_INDEX } from '../../common/store/retention';
 import { waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 

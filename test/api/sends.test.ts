@@ -1,4 +1,4 @@
-import { Ledger } from '../../common/ledger';
+import { Ledger } from '../../common/store/ledger';
 import { storeRunningSend } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { callbackSignature } from '../../common/webhook-urls';
+import { callbackSignature } from '../../common/http/webhook-urls';
 import { RunningSimulator, startSimulator } from '../../simulator';
 import { CallbackCatcher } from '../../simulator/callbacks';
 import { call, reset } from './helpers';

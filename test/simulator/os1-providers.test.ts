@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { PermanentProviderError } from '../../common/errors';
+import { PermanentProviderError } from '../../common/domain/http-errors';
 import { createProvider, ProviderHttpClient, type EmailMessage } from '../../activities/providers';
 import { RunningSimulator, startSimulator } from '../../simulator';
 import { basicAuth, call, reset, setFault } from './helpers';

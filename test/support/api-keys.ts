@@ -1,4 +1,4 @@
-import { MIN_KEY_LENGTH } from '../../common/api-keys';
+import { MIN_KEY_LENGTH } from '../../common/config/api-keys';
 
 /**
  * A test's API key: `name-` padded to the `MIN_KEY_LENGTH` characters `API_KEYS` wants, so that a test still reads

@@ -1,7 +1,7 @@
 import { ObjectId } from 'mongodb';
 import { randomUUID } from 'node:crypto';
-import { SendsRepository } from '../../common/sends-repository';
-import type { SendDocument, SendRequest } from '../../common/types';
+import { SendsRepository } from '../../common/store/sends-repository';
+import type { SendDocument, SendRequest } from '../../common/domain/send-types';
 import type { TestStack } from './test-stack';
 
 export interface SimMessage {

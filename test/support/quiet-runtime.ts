@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
-import { FAILURE_TYPES } from '../../common/failure-types';
+import { FAILURE_TYPES } from '../../common/temporal/failure-types';
 
 let installed = false;
 

@@ -1,5 +1,5 @@
-import { apiAuthMode, BARE_KEY_SCOPES, MIN_KEY_LENGTH, parseApiKeys } from '../../common/api-keys';
-import { ConfigurationError, parseEnvironment } from '../../common/config';
+import { apiAuthMode, BARE_KEY_SCOPES, MIN_KEY_LENGTH, parseApiKeys } from '../../common/config/api-keys';
+import { ConfigurationError, parseEnvironment } from '../../common/config/config';
 
 /** A key of `MIN_KEY_LENGTH` characters that starts with `name`, so that the tests read which key is which. */
 const key = (name: string) => name.padEnd(MIN_KEY_LENGTH, '-0123456789abcdef');

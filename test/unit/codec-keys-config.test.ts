@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { buildApp } from '../../api/app';
-import { ConfigurationError, loadConfig, parseEnvironment } from '../../common/config';
-import { PROFILE_DEFAULTS } from '../../common/profiles';
-import { temporalDataConverter } from '../../common/data-converter';
-import { parseCodecKeys } from '../../common/encryption-codec';
+import { ConfigurationError, loadConfig, parseEnvironment } from '../../common/config/config';
+import { PROFILE_DEFAULTS } from '../../common/config/profiles';
+import { temporalDataConverter } from '../../common/temporal/data-converter';
+import { parseCodecKeys } from '../../common/crypto/encryption-codec';
 
 describe('TEMPORAL_CODEC_KEYS', () => {
   it('stops the boot when malformed, naming the variable and never the key', () => {

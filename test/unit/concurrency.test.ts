@@ -1,4 +1,4 @@
-import { mapWithConcurrency } from '../../common/concurrency';
+import { mapWithConcurrency } from '../../common/toolkit/concurrency';
 
 describe('mapWithConcurrency', () => {
   it('keeps the input order with at most `limit` calls in flight', async () => {

@@ -1,7 +1,7 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigurationError, loadConfig, parseEnvironment, parseServiceConfig } from '../../common/config';
+import { ConfigurationError, loadConfig, parseEnvironment, parseServiceConfig } from '../../common/config/config';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
 const write = (name: string, content: unknown) => {

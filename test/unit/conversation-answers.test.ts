@@ -3,7 +3,7 @@ import {
   normalizeAnswer,
   regexProblem,
   REGEX_TIME_LIMIT_MS,
-} from '../../common/conversation-answers';
+} from '../../common/domain/conversation-answers';
 import { mediaExtensionProblem, mediaHeadersProblem } from '../../api/services/conversation-media';
 
 const webhook = { url: 'https://example.com/hook', secret: 's' };

@@ -1,5 +1,5 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { CredentialsCipher, type EncryptedCredentials } from '../../common/credentials-cipher';
+import { CredentialsCipher, type EncryptedCredentials } from '../../common/crypto/credentials-cipher';
 
 const key = () => randomBytes(32).toString('base64');
 const SECRET = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG', region: 'ap-south-1' };

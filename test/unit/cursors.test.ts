@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
-import { nextPageCursor } from '../../common/ledger';
-import { afterCursor, cursorOf, idCandidates, userIdToString } from '../../common/users-repository';
+import { nextPageCursor } from '../../common/store/ledger';
+import { afterCursor, cursorOf, idCandidates, userIdToString } from '../../common/store/users-repository';
 
 /** The cursors that page through the ledger (`GET /sends/:id/deliveries`, retries) and through an audience. */
 describe('ledger page cursors', () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { customerHash } from '../../common/conversations';
+import { customerHash } from '../../common/domain/conversation-model';
 
 /** A conversation's customer in the Temporal UI (README "Two-way WhatsApp"): a keyed hash, never the number. */
 describe('customerHash', () => {

@@ -1,6 +1,6 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { randomBytes } from 'node:crypto';
-import { EncryptionCodec, ENCRYPTION_KEY_ID, parseCodecKeys } from '../../common/encryption-codec';
+import { EncryptionCodec, ENCRYPTION_KEY_ID, parseCodecKeys } from '../../common/crypto/encryption-codec';
 
 const key = () => randomBytes(32).toString('base64');
 const payload = (value: unknown) => defaultPayloadConverter.toPayload(value)!;

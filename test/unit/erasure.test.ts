@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { erasureBodySchema } from '../../api/schemas/erasures';
-import { addressForms, isEmailAddress, isPhoneNumber, subjectHash } from '../../common/erasure';
+import { addressForms, isEmailAddress, isPhoneNumber, subjectHash } from '../../common/store/erasure';
 
 describe('erasure subjects (README "Erasure")', () => {
   it('finds a phone number in each stored form, an email as given and in lower case', () => {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpError } from '../../common/errors';
-import { FilesServiceClient } from '../../common/files-service';
+import { HttpError } from '../../common/domain/http-errors';
+import { FilesServiceClient } from '../../common/http/files-service-client';
 
 /** The Files Service client (README "API", attachments): a name is a file, never a path segment of the service. */
 describe('FilesServiceClient', () => {

@@ -1,4 +1,4 @@
-import { idempotentSendId, isSendId, newSendId, retrySendId, sagaSendId } from '../../common/ids';
+import { idempotentSendId, isSendId, newSendId, retrySendId, sagaSendId } from '../../common/temporal/ids';
 import { sagaKeySchema } from '../../api/schemas/saga';
 
 describe('send ids (README "Find a send in the Temporal UI")', () => {

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { loggerOptions, maskPersonalData, REDACTED } from '../../common/logger';
+import { loggerOptions, maskPersonalData, REDACTED } from '../../common/config/logger';
 import { PinoSdkLogger } from '../../worker/runtime-logger';
 
 /** A pino logger with the service's redaction, writing its lines into an array. */

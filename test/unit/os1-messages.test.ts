@@ -1,10 +1,10 @@
-import { parseEnvironment } from '../../common/config';
+import { parseEnvironment } from '../../common/config/config';
 import { OsMessageRenderer, fillPlaceholders, placeholderValues } from '../../activities/messages/render-message';
 import { normalizePhone, planMessageBatches } from '../../api/services/message-requests';
-import { callbackSignature, providerWebhookUrl, verifyWebhookToken } from '../../common/webhook-urls';
-import { MessageRenderer } from '../../common/rendering';
-import { RenderPool } from '../../common/render-pool';
-import type { StoredMessage } from '../../common/message-requests';
+import { callbackSignature, providerWebhookUrl, verifyWebhookToken } from '../../common/http/webhook-urls';
+import { MessageRenderer } from '../../common/rendering/rendering';
+import { RenderPool } from '../../common/rendering/render-pool';
+import type { StoredMessage } from '../../common/store/message-requests-repository';
 
 const sender = { email: 'noreply@example.com', sms: '+15005550006', voice: '+15005550006', whatsapp: '+15005550006' };
 const pool = new RenderPool({ locale: 'en', timeoutMs: 5000, maxOutputBytes: 1024 * 1024 });

@@ -5,7 +5,7 @@ import {
   isForbiddenAddress,
   OutgoingHttpClient,
   ResponseTooLargeError,
-} from '../../common/outgoing-http';
+} from '../../common/http/outgoing-http';
 
 /** URLs that callers give are never called on a private network unless the configuration allows it. */
 describe('outgoing calls to URLs that callers give', () => {

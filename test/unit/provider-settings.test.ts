@@ -4,8 +4,8 @@ import {
   PROVIDER_SETTINGS_SCHEMAS,
   PROVIDER_TYPES,
   type ProviderType,
-} from '../../common/provider-settings';
-import { CHANNELS } from '../../common/config';
+} from '../../common/config/provider-settings';
+import { CHANNELS } from '../../common/config/config';
 import {
   createProvider,
   PinpointSmsProvider,
@@ -67,7 +67,7 @@ const BAD: [ProviderType, Record<string, unknown>, string][] = [
   ['mia-sms-service', { baseUrl: 'sms-service' }, 'baseUrl'],
 ];
 
-describe('provider settings (common/provider-settings.ts)', () => {
+describe('provider settings (common/config/provider-settings.ts)', () => {
   it('has a schema and channels for every provider type, each channel one the service knows', () => {
     expect(Object.keys(PROVIDER_SETTINGS_SCHEMAS).sort()).toEqual([...PROVIDER_TYPES].sort());
     expect(Object.keys(PROVIDER_CHANNELS).sort()).toEqual([...PROVIDER_TYPES].sort());

@@ -1,13 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigurationError, parseEnvironment, parseServiceConfig, type AppConfig } from '../../common/config';
+import { ConfigurationError, parseEnvironment, parseServiceConfig, type AppConfig } from '../../common/config/config';
 import {
   parseRetryAfter,
   PermanentProviderError,
   providerErrorForStatus,
   TransientProviderError,
-} from '../../common/errors';
+} from '../../common/domain/http-errors';
 import {
   createChannelProviders,
   createProvider,

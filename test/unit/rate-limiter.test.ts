@@ -1,5 +1,5 @@
 import { CallNotStarted, ChannelRateLimiter } from '../../activities/rate-limiter';
-import type { Database } from '../../common/db';
+import type { Database } from '../../common/store/db';
 
 /**
  * The limiter's waits (README "Rate limits"): a provider's pause is waited out only up to `maxPauseWaitMs`, and every

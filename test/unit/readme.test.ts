@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { envSchema, serviceConfigSchema } from '../../common/config';
+import { envSchema, serviceConfigSchema } from '../../common/config/config';
 
-// The README's Configuration section is what operators read; the code (common/config.ts, config/default.json)
+// The README's Configuration section is what operators read; the code (common/config/config.ts, config/default.json)
 // is the truth. These tests fail when one changes without the other, naming what differs.
 const root = path.resolve(__dirname, '../..');
 const readme = readFileSync(path.join(root, 'README.md'), 'utf8');

@@ -1,7 +1,7 @@
 import { ObjectId } from 'mongodb';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseEnvironment } from '../../common/config';
-import { RenderPool, renderPoolOptions } from '../../common/render-pool';
+import { parseEnvironment } from '../../common/config/config';
+import { RenderPool, renderPoolOptions } from '../../common/rendering/render-pool';
 
 /** Three levels of `each` over `items`: items³ iterations, no output. */
 const RUNAWAY = '{{#each data.items}}{{#each @root.data.items}}{{#each @root.data.items}}{{/each}}{{/each}}{{/each}}';

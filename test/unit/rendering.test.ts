@@ -1,7 +1,7 @@
-import { CompiledContent, MissingContentError } from '../../common/message-content';
-import { MessageRenderer, plainTextToHtml, TemplateSyntaxError } from '../../common/rendering';
-import type { TemplateDocument } from '../../common/templates-repository';
-import type { SendRequest } from '../../common/types';
+import { CompiledContent, MissingContentError } from '../../common/rendering/message-content';
+import { MessageRenderer, plainTextToHtml, TemplateSyntaxError } from '../../common/rendering/rendering';
+import type { TemplateDocument } from '../../common/store/templates-repository';
+import type { SendRequest } from '../../common/domain/send-types';
 import { ObjectId } from 'mongodb';
 
 const renderer = new MessageRenderer('en');

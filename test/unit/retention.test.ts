@@ -1,5 +1,5 @@
 import { MongoServerError, type Collection } from 'mongodb';
-import { ensureRetentionIndex, RETENTION_INDEX } from '../../common/retention';
+import { ensureRetentionIndex, RETENTION_INDEX } from '../../common/store/retention';
 
 interface IndexSpec {
   key: Record<string, number>;

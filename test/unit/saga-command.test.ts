@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SagaCommandReader } from '../../api/services/saga-command';
-import type { ServiceConfig } from '../../common/config';
-import { HttpError } from '../../common/errors';
+import type { ServiceConfig } from '../../common/config/config';
+import { HttpError } from '../../common/domain/http-errors';
 import type { SagaCommand } from '../../api/schemas/saga';
 
 type FlowManagerConfiguration = NonNullable<ServiceConfig['flowManagerConfiguration']>;

@@ -5,7 +5,7 @@ import {
   searchAttributeCreateCommand,
   searchAttributeDefinitions,
   searchAttributeFlags,
-} from '../../common/search-attributes';
+} from '../../common/temporal/search-attributes';
 
 const ROOT = path.resolve(__dirname, '../..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
@@ -24,7 +24,7 @@ function serviceSources(): string[] {
   return files;
 }
 
-/** The search attributes are declared once (common/search-attributes.ts) and everything else follows them. */
+/** The search attributes are declared once (common/temporal/search-attributes.ts) and everything else follows them. */
 describe('search attributes', () => {
   it('are registered by the dev-server flags with the CLI type names', () => {
     expect(searchAttributeFlags()).toEqual([
@@ -59,8 +59,11 @@ describe('search attributes', () => {
     const offenders = serviceSources().flatMap((file) => {
       const source = read(file);
       const problems: string[] = [];
-      if (file !== path.join('common', 'search-attributes.ts') && source.includes('defineSearchAttributeKey(')) {
-        problems.push(`${file}: defines a search attribute key outside common/search-attributes.ts`);
+      if (
+        file !== path.join('common', 'temporal', 'search-attributes.ts') &&
+        source.includes('defineSearchAttributeKey(')
+      ) {
+        problems.push(`${file}: defines a search attribute key outside common/temporal/search-attributes.ts`);
       }
       // The untyped record forms are deprecated in the SDK and bypass the declared keys.
       if (/upsertSearchAttributes\(\s*\{/.test(source)) problems.push(`${file}: untyped upsertSearchAttributes({...})`);

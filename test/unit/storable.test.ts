@@ -6,7 +6,7 @@ import {
   MAX_STORED_BYTES,
   refineStorableDocument,
 } from '../../api/schemas/storable';
-import { HttpError } from '../../common/errors';
+import { HttpError } from '../../common/domain/http-errors';
 
 /** `{ k: { k: … {} } }` with `levels` objects below the outer one, built without recursion. */
 function nested(levels: number): Record<string, unknown> {

@@ -1,5 +1,5 @@
-import { MessageRenderer, TemplateSyntaxError, userFieldsOf } from '../../common/rendering';
-import { ALLOWED_HELPER_NAMES } from '../../common/template-helpers';
+import { MessageRenderer, TemplateSyntaxError, userFieldsOf } from '../../common/rendering/rendering';
+import { ALLOWED_HELPER_NAMES } from '../../common/rendering/template-helpers';
 
 const renderer = new MessageRenderer('en', 1000);
 const render = (source: string, user: Record<string, unknown> = {}, data: Record<string, unknown> = {}) =>

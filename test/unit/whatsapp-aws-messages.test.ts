@@ -1,4 +1,4 @@
-import { PermanentProviderError, TransientProviderError } from '../../common/errors';
+import { PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
 import { classifyAwsError } from '../../activities/providers/aws-errors';
 import type { ProviderRequest } from '../../activities/providers/http-client';
 import { InfobipProvider, infobipRequests } from '../../activities/providers/infobip';

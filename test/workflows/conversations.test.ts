@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { conversationLockKey, customerHash } from '../../common/conversations';
-import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { conversationLockKey, customerHash } from '../../common/domain/conversation-model';
+import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
 import { freePort } from '../../scripts/local-stack';
 import type { InboundCall } from '../../simulator/inbound';
 import type { SimulatorRecord } from '../../simulator/recorder';

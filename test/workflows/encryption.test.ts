@@ -2,7 +2,7 @@ import { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import { buildApp } from '../../api/app';
-import { ENCRYPTION_KEY_ID } from '../../common/encryption-codec';
+import { ENCRYPTION_KEY_ID } from '../../common/crypto/encryption-codec';
 import { insertUsers, person } from '../support/fixtures';
 import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';

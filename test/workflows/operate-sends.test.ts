@@ -1,7 +1,7 @@
 import { decodeArrayFromPayloads, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { ObjectId } from 'mongodb';
 import { randomUUID } from 'node:crypto';
-import { temporalDataConverter } from '../../common/data-converter';
+import { temporalDataConverter } from '../../common/temporal/data-converter';
 import {
   insertUsers,
   person,

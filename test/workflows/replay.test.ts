@@ -1,8 +1,8 @@
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROFILE_DEFAULTS } from '../../common/profiles';
-import { temporalDataConverter } from '../../common/data-converter';
+import { PROFILE_DEFAULTS } from '../../common/config/profiles';
+import { temporalDataConverter } from '../../common/temporal/data-converter';
 import { installQuietRuntime } from '../support/quiet-runtime';
 
 const HISTORIES_DIR = path.join(__dirname, 'histories');

@@ -1,6 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
 
 /**
  * The dev-server launcher (scripts/local-stack.ts, used by `npm run dev`, the tests and the bench) registers every

@@ -1,10 +1,10 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { CredentialsCipher } from '../../../common/credentials-cipher';
-import type { DeliveryReport } from '../../../common/delivery-reports';
-import { HttpError } from '../../../common/errors';
-import { publicBaseUrl } from '../../../common/webhook-urls';
+import { CredentialsCipher } from '../../../common/crypto/credentials-cipher';
+import type { DeliveryReport } from '../../../common/store/delivery-reports';
+import { HttpError } from '../../../common/domain/http-errors';
+import { publicBaseUrl } from '../../../common/http/webhook-urls';
 import type { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
 import { reportSender, unauthorized, webhookQuery } from './webhook-token';
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { HttpError } from '../../../common/errors';
-import { whatsappInboundWebhookPath } from '../../../common/providers-repository';
+import { HttpError } from '../../../common/domain/http-errors';
+import { whatsappInboundWebhookPath } from '../../../common/store/providers-repository';
 import { errorResponses } from '../../schemas/common';
 import { providerName } from '../../schemas/providers';
 import type { InboundMessages } from '../../services/inbound-messages';

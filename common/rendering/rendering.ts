@@ -39,7 +39,7 @@ function loadLocale(locale: string): string {
 /**
  * An isolated Handlebars instance (never the global one) with the helpers of README "Rendering": `dateNow`,
  * `dateFormat date format=... tz=...` (dayjs; defaults ISO 8601 and UTC) and the allowed helpers of
- * `common/template-helpers.ts`, none other (Handlebars' `log` included). A helper's string result over
+ * `common/rendering/template-helpers.ts`, none other (Handlebars' `log` included). A helper's string result over
  * `maxOutputChars` stops the render.
  */
 export function createHandlebars(locale = 'en', maxOutputChars = DEFAULT_MAX_OUTPUT_BYTES): typeof Handlebars {

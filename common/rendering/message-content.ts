@@ -1,8 +1,8 @@
-import type { Channel } from './config';
+import type { Channel } from '../config/config';
 import type { RenderOutcome, RenderPool, TemplateSource } from './render-pool';
 import { MessageRenderer, plainTextToHtml, userFieldsOf, type CompiledTemplate, type RenderContext } from './rendering';
-import type { TemplateDocument } from './templates-repository';
-import type { SendRequest } from './types';
+import type { TemplateDocument } from '../store/templates-repository';
+import type { SendRequest } from '../domain/send-types';
 
 /** What a channel needs to render a message, as template sources (before interpolation). */
 interface ChannelSources {

@@ -11,7 +11,7 @@ import {
   type Document,
   type OptionalUnlessRequiredId,
 } from 'mongodb';
-import type { AppConfig } from './config';
+import type { AppConfig } from '../config/config';
 import { ensureRetentionIndex, type ExpiringDocument } from './retention';
 import type {
   AudiencePageDocument,
@@ -19,7 +19,7 @@ import type {
   DeliveryDocument,
   DispatchClaimDocument,
   SendDocument,
-} from './types';
+} from '../domain/send-types';
 
 /** The service's collections; users and templates belong to the product team, sends and deliveries to us. */
 export interface Database {

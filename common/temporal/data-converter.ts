@@ -1,6 +1,6 @@
 import type { DataConverter } from '@temporalio/common';
-import { ConfigurationError, type Env } from './config';
-import { EncryptionCodec, parseCodecKeys } from './encryption-codec';
+import { ConfigurationError, type Env } from '../config/config';
+import { EncryptionCodec, parseCodecKeys } from '../crypto/encryption-codec';
 
 /** For `bundleWorkflowCode`: the workflow bundle must carry the failure converter the worker uses. */
 export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');

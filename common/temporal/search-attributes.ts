@@ -18,7 +18,7 @@ export const SEARCH_ATTRIBUTES = {
   sendStatus: defineSearchAttributeKey('sendStatus', SearchAttributeType.KEYWORD),
   /** A two-way conversation's status: `sending`, `awaiting_response`, `answered`, `timed_out`, `failed`. */
   conversationStatus: defineSearchAttributeKey('conversationStatus', SearchAttributeType.KEYWORD),
-  /** A conversation's customer as `customerHash(CUSTOMER_HASH_SECRET, number)` (common/conversations.ts), never the number. */
+  /** A conversation's customer as `customerHash(CUSTOMER_HASH_SECRET, number)` (common/domain/conversation-model.ts), never the number. */
   customerHash: defineSearchAttributeKey('customerHash', SearchAttributeType.KEYWORD),
 } as const;
 

@@ -1,6 +1,6 @@
 /**
- * The part of the conversations' shapes (common/conversations.ts) that the `conversation` workflow imports: free of
- * Node modules, since the workflow bundle may not import them. common/conversations.ts re-exports all of it.
+ * The part of the conversations' shapes (common/domain/conversation-model.ts) that the `conversation` workflow imports: free of
+ * Node modules, since the workflow bundle may not import them. common/domain/conversation-model.ts re-exports all of it.
  */
 
 export const CONVERSATION_STATUSES = ['sending', 'awaiting_response', 'answered', 'timed_out', 'failed'] as const;

@@ -6,8 +6,8 @@ import { createHmac } from 'node:crypto';
  */
 
 // What the workflow imports too lives apart, free of Node modules (the workflow bundle may not import node:crypto).
-export * from './conversation-signals';
-import type { ConversationStatus } from './conversation-signals';
+export * from '../temporal/conversation-signals';
+import type { ConversationStatus } from '../temporal/conversation-signals';
 
 /** A webhook the conversation calls, signed with its own secret (HMAC-SHA256 over `timestamp.rawBody`). */
 export interface ConversationWebhook {

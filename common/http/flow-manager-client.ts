@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { flowManagerUrl, type AppConfig } from './config';
+import { flowManagerUrl, type AppConfig } from '../config/config';
 
 /** Raised when events are configured but no Flow Manager URL is; retrying cannot help. */
 export class FlowManagerNotConfiguredError extends Error {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Filter } from 'mongodb';
-import { mapWithConcurrency } from './concurrency';
-import type { Channel } from './config';
+import { mapWithConcurrency } from '../toolkit/concurrency';
+import type { Channel } from '../config/config';
 import { insertWhereFree, isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
 import {
   addCounts,
@@ -11,7 +11,7 @@ import {
   type DeliveryStatus,
   type Failure,
   type StatusCounts,
-} from './types';
+} from '../domain/send-types';
 
 /** Ledger updates in flight per call (see `Ledger.update`: FerretDB's connection pool bounds them). */
 const UPDATES_IN_FLIGHT = 4;

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Env } from './config';
+import type { Env } from '../config/config';
 import { ForbiddenUrlError, type OutgoingHttpClient } from './outgoing-http';
 
 /**

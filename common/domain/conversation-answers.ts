@@ -1,6 +1,6 @@
 import { createContext, runInContext, type Context } from 'node:vm';
-import type { AnswerClassification } from './conversation-signals';
-import type { ConversationRequest } from './conversations';
+import type { AnswerClassification } from '../temporal/conversation-signals';
+import type { ConversationRequest } from './conversation-model';
 
 export type { AnswerClassification };
 

@@ -1,8 +1,8 @@
 import { ObjectId, type Document, type Filter } from 'mongodb';
-import { mapWithConcurrency } from './concurrency';
-import type { ServiceConfig } from './config';
+import { mapWithConcurrency } from '../toolkit/concurrency';
+import type { ServiceConfig } from '../config/config';
 import { isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
-import { isObjectIdHex } from './ids';
+import { isObjectIdHex } from '../temporal/ids';
 
 /** Where paging through an audience stopped: the last `_id` seen, with its BSON type so it can be rebuilt. */
 export interface AudienceCursor {
@@ -132,7 +132,7 @@ export class UsersRepository {
 
   /**
    * False when `userFields.id` is not `_id` and another user has the same id already: the unique index on that field
-   * (common/db.ts) refuses the insert, so two concurrent creates with one id cannot both succeed.
+   * (common/store/db.ts) refuses the insert, so two concurrent creates with one id cannot both succeed.
    */
   async insert(user: Document): Promise<boolean> {
     try {

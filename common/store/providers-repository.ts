@@ -1,8 +1,8 @@
 import type { Collection, Filter } from 'mongodb';
-import type { Channel } from './config';
-import type { EncryptedCredentials } from './credentials-cipher';
+import type { Channel } from '../config/config';
+import type { EncryptedCredentials } from '../crypto/credentials-cipher';
 import { isDuplicateKey, type Database } from './db';
-import type { ProviderType } from './provider-settings';
+import type { ProviderType } from '../config/provider-settings';
 
 /**
  * A registered provider (`/providers`, README "OS1-style messaging"), keyed by its name. Its credentials are the

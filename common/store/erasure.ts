@@ -1,14 +1,20 @@
 import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import type { Collection, Document, Filter } from 'mongodb';
 import type { CallbackEventDocument } from './callback-events';
-import type { ServiceConfig } from './config';
-import { digitsOf, type ConversationDocument, type ConversationStatus } from './conversations';
+import type { ServiceConfig } from '../config/config';
+import { digitsOf, type ConversationDocument, type ConversationStatus } from '../domain/conversation-model';
 import { insertWhereFree, type Database } from './db';
-import type { CodecKey } from './encryption-codec';
-import type { InboundMessageDocument } from './inbound-messages';
-import { messageAddressKey, type MessageRequestDocument, type StoredMessage } from './message-requests';
+import type { CodecKey } from '../crypto/encryption-codec';
+import type { InboundMessageDocument } from '../domain/inbound-message-model';
+import { messageAddressKey, type MessageRequestDocument, type StoredMessage } from './message-requests-repository';
 import { idCandidates } from './users-repository';
-import type { AudiencePageDocument, BatchCountsDocument, DeliveryDocument, Failure, SendDocument } from './types';
+import type {
+  AudiencePageDocument,
+  BatchCountsDocument,
+  DeliveryDocument,
+  Failure,
+  SendDocument,
+} from '../domain/send-types';
 
 /**
  * Erasure of one person (README "Erasure", `POST /erasures`): what the service stores of them is deleted where it

@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import { HttpError } from './errors';
+import { HttpError } from '../domain/http-errors';
 
 /** Mia's limit on the attachments of one send, summed (README "API"). */
 export const MAX_ATTACHMENTS_BYTES = 15 * 1024 * 1024;

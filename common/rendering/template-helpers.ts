@@ -7,7 +7,7 @@ import handlebarsHelpers from '@budibase/handlebars-helpers';
  * callers, and the worker that renders them holds every provider credential: a helper stays only if it cannot reach a
  * prototype (no property path the template names, no write into a value), the file system, the environment or the
  * network, and if its work and output are bounded by its input. What no helper can bound (a nested `each` over large
- * data) the render pool's time budget and output cap do (`common/render-pool.ts`).
+ * data) the render pool's time budget and output cap do (`common/rendering/render-pool.ts`).
  *
  * Left out, with why:
  * - Handlebars' `log`: prints its arguments, whole user documents, past the log redaction.

@@ -1,6 +1,6 @@
 import type { Collection } from 'mongodb';
 import { insertWhereFree, isDuplicateKey, type Database } from './db';
-import type { DeliveryDocument, DeliveryStatus } from './types';
+import type { DeliveryDocument, DeliveryStatus } from '../domain/send-types';
 
 /** The provider families whose delivery reports come in on a webhook of their own. */
 export type ReportingProvider = 'twilio' | 'infobip';

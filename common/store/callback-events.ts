@@ -1,7 +1,7 @@
 import type { Collection } from 'mongodb';
-import type { MessageChannel } from './message-requests';
+import type { MessageChannel } from './message-requests-repository';
 import { insertWhereFree, type Database } from './db';
-import type { DispatchClaimDocument } from './types';
+import type { DispatchClaimDocument } from '../domain/send-types';
 
 /** The statuses a callback reports, in the order one address goes through them (README "OS1-style messaging"). */
 export const CALLBACK_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed'] as const;

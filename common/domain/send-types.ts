@@ -1,4 +1,4 @@
-import type { Channel } from './config';
+import type { Channel } from '../config/config';
 
 /** A validated, normalized send request: what `/send` and `/saga/send` hand to the workflow, stored once. */
 export interface SendRequest {

@@ -4,9 +4,9 @@ import { z } from 'zod';
 import { parseApiKeys } from './api-keys';
 import { PROFILE_DEFAULTS, PROFILES } from './profiles';
 import { PROVIDER_TYPES } from './provider-settings';
-import { knownKeysOnly, strictObject } from './strict-object';
-import { parseCodecKeys } from './encryption-codec';
-import { describeIssues } from './zod-issues';
+import { knownKeysOnly, strictObject } from '../toolkit/strict-object';
+import { parseCodecKeys } from '../crypto/encryption-codec';
+import { describeIssues } from '../toolkit/zod-issues';
 
 /** Every channel the service knows; `activeChannels` picks a subset. */
 export const CHANNELS = ['email', 'sms', 'push', 'voice', 'whatsapp'] as const;

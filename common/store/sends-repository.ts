@@ -1,6 +1,6 @@
 import type { Filter } from 'mongodb';
 import { isDuplicateKey, type Database } from './db';
-import type { DeliveryCounts, Failure, SendDocument, SendStatus } from './types';
+import type { DeliveryCounts, Failure, SendDocument, SendStatus } from '../domain/send-types';
 
 /** Filters of `GET /sends`, newest first. */
 export interface SendListFilter {
