@@ -5,7 +5,7 @@ import { AudienceSnapshots } from './audience-snapshots';
 import { createConversationActivities } from './conversations';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
 import { createFinishSendActivity } from './finish-send';
-import { createFlowManagerActivity } from './flow-manager';
+import { createFlowManagerActivity } from './flow-manager-activities';
 import { createInboundActivities } from './inbound';
 import { createMessageActivities } from './messages';
 import { ChannelRateLimiter } from './rate-limiter';

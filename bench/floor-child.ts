@@ -2,7 +2,7 @@ import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
 import { loadConfig } from '../common/config/config';
 import { temporalDataConverter } from '../common/temporal/data-converter';
 import { connectDatabase } from '../common/store/db';
-import { newSendId } from '../common/temporal/ids';
+import { newSendId } from '../common/temporal/workflow-ids';
 import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
 import type { SendDocument, SendRequest } from '../common/domain/send-types';
 import type { SendMessageInput } from '../workflows/send-message';

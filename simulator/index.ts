@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createContext } from './context';
-import { buildHttpServer } from './http/server';
-import { createSmtpServer } from './smtp';
+import { buildHttpServer } from './http/simulator-server';
+import { createSmtpServer } from './smtp-stand-in';
 
 export type { RecordedAttachment, SimulatorChannel, SimulatorProvider, SimulatorRecord } from './recorder';
 export type { FaultSpec, FaultTarget, TargetFaultsView } from './faults';

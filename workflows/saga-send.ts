@@ -20,7 +20,7 @@ const { notifyFlowManager } = proxyActivities<SendActivities>({
 /**
  * Patch: a cancelled saga send tells the Flow Manager (its fail event, in a scope the cancellation does not reach)
  * before it ends as cancelled. What a workflow cannot say itself (terminated, timed out) the reconciliation sends
- * (api/services/send-reconciliation.ts).
+ * (api/services/send-reconciliation-service.ts).
  */
 export const SAGA_CANCEL_FAIL_EVENT = 'saga-cancel-fail-event';
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Scope } from '../../common/config/api-keys';
 import { notFound } from '../../common/domain/http-errors';
-import { errorResponses } from '../schemas/common';
+import { errorResponses } from '../schemas/common-schemas';
 
 type ZodApp = Parameters<FastifyPluginAsyncZod>[0];
 

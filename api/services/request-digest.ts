@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SEND_LIST_FIELDS, type SendBody } from '../schemas/send';
+import { SEND_LIST_FIELDS, type SendBody } from '../schemas/send-schemas';
 
 /** A client's `Idempotency-Key` and the digest of its request's body. */
 export interface IdempotencyOptions {

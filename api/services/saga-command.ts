@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { ServiceConfig } from '../../common/config/config';
 import { badRequest } from '../../common/domain/http-errors';
-import type { SagaCommand } from '../schemas/saga';
-import { SEND_LIST_FIELDS } from '../schemas/send';
+import type { SagaCommand } from '../schemas/saga-schemas';
+import { SEND_LIST_FIELDS } from '../schemas/send-schemas';
 
 type MetadataSchema = NonNullable<NonNullable<ServiceConfig['flowManagerConfiguration']>['metadataSchema']>;
 

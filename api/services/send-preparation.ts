@@ -7,8 +7,8 @@ import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering/ren
 import type { ProvidersRepository } from '../../common/store/providers-repository';
 import type { TemplatesRepository } from '../../common/store/templates-repository';
 import type { SendRequest } from '../../common/domain/send-types';
-import type { SendBody } from '../schemas/send';
-import { assertStorableSize } from '../schemas/storable';
+import type { SendBody } from '../schemas/send-schemas';
+import { assertStorableSize } from '../schemas/storable-schemas';
 import { ProviderChoice } from './provider-choice';
 
 const isEmail = (value: string) => z.email().safeParse(value).success;

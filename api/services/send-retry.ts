@@ -1,7 +1,7 @@
 import { conflict, notFound } from '../../common/domain/http-errors';
 import type { Ledger } from '../../common/store/ledger';
 import type { SendsRepository } from '../../common/store/sends-repository';
-import type { SendReconciler } from './send-reconciliation';
+import type { SendReconciler } from './send-reconciliation-service';
 import type { SendStarter, StartedSend } from './send-starter';
 
 export interface SendRetryDeps {

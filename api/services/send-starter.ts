@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { AppConfig } from '../../common/config/config';
 import { conflict, HttpError } from '../../common/domain/http-errors';
-import { idempotentSendId, newSendId, retrySendId, sagaSendId } from '../../common/temporal/ids';
+import { idempotentSendId, newSendId, retrySendId, sagaSendId } from '../../common/temporal/workflow-ids';
 import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
 import type { SendsRepository } from '../../common/store/sends-repository';
 import type { SendDocument, SendKind, SendRequest } from '../../common/domain/send-types';
@@ -9,7 +9,7 @@ import { sagaSendMessage, sendMessage } from '../../workflows';
 import type { SagaSendInput } from '../../workflows/saga-send';
 import type { SendMessageInput } from '../../workflows/send-message';
 import type { IdempotencyOptions } from './request-digest';
-import { refusedSaga } from './saga-fail-events';
+import { refusedSaga } from './saga-fail-events-service';
 
 export type SagaOptions = SagaSendInput['saga'];
 

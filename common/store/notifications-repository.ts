@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ObjectId, type Collection, type Filter } from 'mongodb';
 import { isDuplicateKey, type Database } from './db';
-import { isObjectIdHex } from '../temporal/ids';
+import { isObjectIdHex } from '../temporal/workflow-ids';
 import type { TemplateMode } from './templates-repository';
 
 /** A notification's review: `pending` from creation until an admin enables or disables it (README "API"). */

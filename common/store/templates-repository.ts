@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ObjectId, type Collection, type Document, type Filter } from 'mongodb';
 import { isDuplicateKey, type Database } from './db';
-import { isObjectIdHex } from '../temporal/ids';
+import { isObjectIdHex } from '../temporal/workflow-ids';
 
 /** A message template (README "API"); every field is optional, channels use the ones they need. */
 export interface TemplateDocument {

@@ -2,7 +2,7 @@ import { ObjectId, type Document, type Filter } from 'mongodb';
 import { mapWithConcurrency } from '../toolkit/concurrency';
 import type { ServiceConfig } from '../config/config';
 import { isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
-import { isObjectIdHex } from '../temporal/ids';
+import { isObjectIdHex } from '../temporal/workflow-ids';
 
 /** Where paging through an audience stopped: the last `_id` seen, with its BSON type so it can be rebuilt. */
 export interface AudienceCursor {

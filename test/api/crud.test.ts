@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb';
-import { MAX_PARAM_LENGTH } from '../../api/errors';
+import { MAX_PARAM_LENGTH } from '../../api/request-errors';
 import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 

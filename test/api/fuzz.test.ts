@@ -3,7 +3,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { ObjectId } from 'mongodb';
 import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
-import { sagaIdOf } from '../../api/schemas/saga';
+import { sagaIdOf } from '../../api/schemas/saga-schemas';
 import { waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 

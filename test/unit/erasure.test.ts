@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { erasureBodySchema } from '../../api/schemas/erasures';
+import { erasureBodySchema } from '../../api/schemas/erasures-schemas';
 import { addressForms, isEmailAddress, isPhoneNumber, subjectHash } from '../../common/store/erasure';
 
 describe('erasure subjects (README "Erasure")', () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { ActivityMetrics } from '../../activities/activity-metrics';
-import { registerApiMetrics } from '../../api/plugins/metrics';
+import { registerApiMetrics } from '../../api/plugins/metrics-plugin';
 import { TEMPORAL_SDK_METRICS } from '../../worker/metrics-server';
 
 // The dashboard in ops/grafana reads metrics by name: one renamed in the code would leave a panel empty, silently.

@@ -1,5 +1,5 @@
-import { idempotentSendId, isSendId, newSendId, retrySendId, sagaSendId } from '../../common/temporal/ids';
-import { sagaKeySchema } from '../../api/schemas/saga';
+import { idempotentSendId, isSendId, newSendId, retrySendId, sagaSendId } from '../../common/temporal/workflow-ids';
+import { sagaKeySchema } from '../../api/schemas/saga-schemas';
 
 describe('send ids (README "Find a send in the Temporal UI")', () => {
   it.each([

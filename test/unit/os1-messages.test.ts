@@ -1,6 +1,6 @@
 import { parseEnvironment } from '../../common/config/config';
 import { OsMessageRenderer, fillPlaceholders, placeholderValues } from '../../activities/messages/render-message';
-import { normalizePhone, planMessageBatches } from '../../api/services/message-requests';
+import { normalizePhone, planMessageBatches } from '../../api/services/message-requests-service';
 import { callbackSignature, providerWebhookUrl, verifyWebhookToken } from '../../common/http/webhook-urls';
 import { MessageRenderer } from '../../common/rendering/rendering';
 import { RenderPool } from '../../common/rendering/render-pool';

@@ -1,5 +1,5 @@
 import { requestDigest } from '../../api/services/request-digest';
-import type { SendBody } from '../../api/schemas/send';
+import type { SendBody } from '../../api/schemas/send-schemas';
 
 describe('requestDigest: one digest per send asked for (README "API", Idempotency-Key)', () => {
   const body: SendBody = {

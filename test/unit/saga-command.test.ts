@@ -4,7 +4,7 @@ import path from 'node:path';
 import { SagaCommandReader } from '../../api/services/saga-command';
 import type { ServiceConfig } from '../../common/config/config';
 import { HttpError } from '../../common/domain/http-errors';
-import type { SagaCommand } from '../../api/schemas/saga';
+import type { SagaCommand } from '../../api/schemas/saga-schemas';
 
 type FlowManagerConfiguration = NonNullable<ServiceConfig['flowManagerConfiguration']>;
 type MetadataSchema = NonNullable<FlowManagerConfiguration['metadataSchema']>;

@@ -5,7 +5,7 @@ import {
   MAX_NESTING,
   MAX_STORED_BYTES,
   refineStorableDocument,
-} from '../../api/schemas/storable';
+} from '../../api/schemas/storable-schemas';
 import { HttpError } from '../../common/domain/http-errors';
 
 /** `{ k: { k: … {} } }` with `levels` objects below the outer one, built without recursion. */

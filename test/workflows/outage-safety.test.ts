@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { idempotentSendId } from '../../common/temporal/ids';
+import { idempotentSendId } from '../../common/temporal/workflow-ids';
 import { freePort, startFerretDb, type ManagedProcess } from '../../scripts/local-stack';
 import { simMessages, waitFor } from '../support/fixtures';
 import {

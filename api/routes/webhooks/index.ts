@@ -1,10 +1,10 @@
 import { parse as parseQueryString } from 'node:querystring';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
-import { InboundMessages } from '../../services/inbound-messages';
+import { InboundMessages } from '../../services/inbound-messages-service';
 import { infobipReportRoutes } from './infobip-reports';
 import { twilioStatusRoutes } from './twilio-status';
-import { whatsappInboundRoutes } from './whatsapp-inbound';
+import { whatsappInboundRoutes } from './whatsapp-inbound-routes';
 
 /**
  * The providers' calls to this service (README "OS1-style messaging", "Two-way WhatsApp"): their delivery reports

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Env } from '../../../common/config/config';
 import { HttpError } from '../../../common/domain/http-errors';
 import { verifyWebhookToken } from '../../../common/http/webhook-urls';
-import { errorResponses } from '../../schemas/common';
+import { errorResponses } from '../../schemas/common-schemas';
 
 export const webhookQuery = z.object({
   token: z.string().max(200).optional(),

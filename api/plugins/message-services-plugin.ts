@@ -1,0 +1,31 @@
+import fp from 'fastify-plugin';
+import { CallbackEvents } from '../../common/store/callback-events';
+import { MessageRequestsRepository } from '../../common/store/message-requests-repository';
+import { MessageRequests } from '../services/message-requests-service';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    messageRequests: MessageRequests;
+  }
+}
+
+/** `POST /messages` and its status (api/services/message-requests-service.ts). */
+export const messageServicesPlugin = fp(
+  async (app) => {
+    const { config, database, temporal } = app;
+    const { templates, providers, ledger } = app.repositories;
+    app.decorate(
+      'messageRequests',
+      new MessageRequests({
+        config,
+        templates,
+        providers,
+        ledger,
+        requests: new MessageRequestsRepository(database),
+        callbackEvents: new CallbackEvents(database),
+        temporal,
+      }),
+    );
+  },
+  { name: 'message-services', dependencies: ['config', 'database', 'temporal'] },
+);

@@ -1,0 +1,165 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { CALLBACK_STATUSES } from '../../common/store/callback-events';
+import { conflict, HttpError, notFound } from '../../common/domain/http-errors';
+import { MESSAGE_CHANNELS } from '../../common/store/message-requests-repository';
+import { callbackSecret, MissingWebhookSecretError } from '../../common/http/webhook-urls';
+import { MESSAGE_BODY_LIMIT_BYTES } from '../request-errors';
+import { errorResponses } from '../schemas/common-schemas';
+import {
+  callbackSecretSchema,
+  messagesAcceptedSchema,
+  messagesBodySchema,
+  messagesHeadersSchema,
+  messagesStatusSchema,
+  notificationMessagesBodySchema,
+  requestIdParams,
+} from '../schemas/messages-schemas';
+import { describeRequest } from '../services/message-requests-service';
+import { messagesRequestDigest, type IdempotencyOptions } from '../services/request-digest';
+
+/** The request's `Idempotency-Key` with the digest of its body (and of the notification named, if any). */
+function idempotencyOf(key: string | undefined, body: unknown): IdempotencyOptions | undefined {
+  return key === undefined ? undefined : { key, digest: messagesRequestDigest(body) };
+}
+
+const refusals = errorResponses({
+  400: 'A field is malformed: too many addresses, a bad email or phone, a template of another channel',
+  404: 'A template or provider named does not exist',
+  409: 'A template or provider named is inactive',
+  422: 'The Idempotency-Key was used for a different request',
+  503: 'WEBHOOK_SECRET is unset (callbacks), or MongoDB or Temporal cannot be reached',
+});
+
+/**
+ * OS1-style sends to raw addresses (README "OS1-style messaging", seed 004's sendMessage): `POST /messages`, by
+ * notification `POST /messages/notifications`, `GET /messages/:requestId`, and the caller's callback secret.
+ */
+export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { config, messageRequests } = app;
+  const { notifications, templates } = app.repositories;
+
+  app.post(
+    '/messages',
+    {
+      config: { scope: 'send' },
+      bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
+      schema: {
+        tags: ['messages'],
+        operationId: 'sendMessages',
+        summary: 'Send templated messages to raw addresses over sms, email and whatsapp, in bulk',
+        description:
+          'At most 1,000 message objects, each to at most 50 addresses (to, cc and bcc together). Answers 202 at once; every status change of every address is POSTed to callback.url, signed.',
+        headers: messagesHeadersSchema,
+        body: messagesBodySchema,
+        response: { 202: messagesAcceptedSchema, ...refusals },
+      },
+    },
+    async (request, reply) => {
+      const accepted = await messageRequests.accept(request.body, {
+        apiKeyId: request.apiKey?.id ?? null,
+        idempotency: idempotencyOf(request.headers['idempotency-key'], request.body),
+      });
+      request.log.info({ requestId: accepted.requestId, messages: accepted.messages.length }, 'messages accepted');
+      return reply.code(202).header('location', accepted.statusUrl).send(accepted);
+    },
+  );
+
+  app.post(
+    '/messages/notifications',
+    {
+      config: { scope: 'send' },
+      bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
+      schema: {
+        tags: ['messages'],
+        operationId: 'sendNotificationMessages',
+        summary: 'Send by an enabled notification: its templates, per channel',
+        headers: messagesHeadersSchema,
+        body: notificationMessagesBodySchema,
+        response: {
+          202: messagesAcceptedSchema,
+          ...refusals,
+          ...errorResponses({
+            404: 'No notification has this name',
+            409: 'The notification is not enabled, has no template for a channel sent to, or one is inactive',
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { notification: name, ...rest } = request.body;
+      const notification = await notifications.findByName(name);
+      if (!notification) throw notFound(`notification: no notification is named "${name}"`);
+      if (notification.status !== 'enabled') {
+        throw conflict(
+          `notification: "${name}" is ${notification.status === 'pending' ? 'pending an admin review' : 'disabled by an admin'}`,
+        );
+      }
+      const withTemplates = Object.fromEntries(
+        await Promise.all(
+          MESSAGE_CHANNELS.filter((channel) => rest[channel] !== undefined).map(async (channel) => {
+            const templateName = notification.templates[channel];
+            if (!templateName) throw conflict(`${channel}: notification "${name}" has no ${channel} template`);
+            const template = await templates.findModeTemplate(templateName);
+            if (!template) throw conflict(`${channel}: template "${templateName}" of notification "${name}" is gone`);
+            if (!template.isActive)
+              throw conflict(`${channel}: template "${templateName}" of notification "${name}" is inactive`);
+            return [channel, rest[channel]!.map((message) => ({ ...message, template: templateName }))];
+          }),
+        ),
+      );
+      const accepted = await messageRequests.accept(
+        { callback: rest.callback, ...withTemplates },
+        {
+          apiKeyId: request.apiKey?.id ?? null,
+          notification: name,
+          idempotency: idempotencyOf(request.headers['idempotency-key'], request.body),
+        },
+      );
+      return reply.code(202).header('location', accepted.statusUrl).send(accepted);
+    },
+  );
+
+  app.get(
+    '/messages/:requestId',
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['messages'],
+        operationId: 'getMessages',
+        summary: "A request's messages, each address's status, its callbacks",
+        params: requestIdParams,
+        response: { 200: messagesStatusSchema, ...errorResponses({ 404: 'No request has this id' }) },
+      },
+    },
+    async (request) => {
+      const { requestId } = request.params;
+      const found = await messageRequests.status(requestId);
+      if (!found) throw notFound(`requestId: request ${requestId} not found`);
+      const temporalUiUrl = `${config.env.TEMPORAL_UI_URL}/namespaces/${encodeURIComponent(config.env.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(requestId)}`;
+      return describeRequest(found.request, found.entries, found.events, temporalUiUrl);
+    },
+  );
+
+  app.get(
+    '/callbacks/secret',
+    {
+      config: { scope: 'send' },
+      schema: {
+        tags: ['messages'],
+        operationId: 'getCallbackSecret',
+        summary: "The secret that signs this API key's callbacks",
+        description:
+          'Each callback carries X-Timestamp and X-Signature: sha256=<hex of HMAC-SHA256(secret, `${X-Timestamp}.${rawBody}`)>.',
+        response: { 200: callbackSecretSchema, ...errorResponses({ 503: 'WEBHOOK_SECRET is unset' }) },
+      },
+    },
+    async (request) => {
+      try {
+        return { secret: callbackSecret(config.env, request.apiKey?.id ?? null), statuses: [...CALLBACK_STATUSES] };
+      } catch (error) {
+        if (error instanceof MissingWebhookSecretError) throw new HttpError(503, `WEBHOOK_SECRET: ${error.message}`);
+        throw error;
+      }
+    },
+  );
+};

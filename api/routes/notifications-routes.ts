@@ -1,0 +1,102 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { badRequest, conflict } from '../../common/domain/http-errors';
+import type { NotificationDocument } from '../../common/store/notifications-repository';
+import { TEMPLATE_MODES } from '../../common/store/templates-repository';
+import { errorResponses, objectIdString } from '../schemas/common-schemas';
+import {
+  notificationCreateSchema,
+  notificationListQuerySchema,
+  notificationSchema,
+  type NotificationCreate,
+} from '../schemas/notifications-schemas';
+import { resourceById } from './resource-by-id';
+
+const idParams = z.object({ id: objectIdString });
+const { unknownId, found, registerGet, registerDelete } = resourceById('notification', idParams);
+
+const present = (doc: NotificationDocument) => ({ ...doc, _id: doc._id.toHexString() });
+
+/**
+ * `/notifications` (README "API"): an application registers a notification with the mode template of each channel
+ * (`send` scope); it is `pending` until an admin enables or disables it (`admin` scope), and
+ * `POST /messages/notifications` sends it only while it is enabled.
+ */
+export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { notifications, templates } = app.repositories;
+
+  /** Each named template must be a mode template of its channel's mode: a 400 naming `templates.<channel>`. */
+  const checkTemplates = async (names: NotificationCreate['templates']) => {
+    for (const mode of TEMPLATE_MODES) {
+      const name = names[mode];
+      if (name === undefined) continue;
+      const template = await templates.findModeTemplate(name);
+      if (!template) throw badRequest(`templates.${mode}: no mode template is named "${name}"`);
+      if (template.mode !== mode)
+        throw badRequest(`templates.${mode}: template "${name}" has mode ${template.mode}, not ${mode}`);
+    }
+  };
+
+  app.get(
+    '/notifications',
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['notifications'],
+        operationId: 'listNotifications',
+        summary: 'List notifications, by application and status',
+        querystring: notificationListQuerySchema,
+        response: { 200: notificationSchema.array().describe('A page of notifications') },
+      },
+    },
+    async (request) => (await notifications.list(request.query)).map(present),
+  );
+
+  registerGet(app, 'getNotification', notificationSchema, (id) => notifications.findById(id), present);
+
+  app.post(
+    '/notifications',
+    {
+      config: { scope: 'send' },
+      schema: {
+        tags: ['notifications'],
+        operationId: 'createNotification',
+        summary: "Register a notification for an admin's review; it starts pending",
+        body: notificationCreateSchema,
+        response: {
+          201: notificationSchema.describe('Registered, pending'),
+          ...errorResponses({ 409: 'A notification of this name exists' }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { description, ...fields } = request.body;
+      await checkTemplates(fields.templates);
+      const doc = notifications.newDocument({ ...fields, ...(description !== undefined ? { description } : {}) });
+      if (!(await notifications.insert(doc))) throw conflict(`name: a notification named "${fields.name}" exists`);
+      return reply.code(201).send(present(doc));
+    },
+  );
+
+  for (const [action, status] of [
+    ['enable', 'enabled'],
+    ['disable', 'disabled'],
+  ] as const) {
+    app.post(
+      `/notifications/:id/${action}`,
+      {
+        config: { scope: 'admin' },
+        schema: {
+          tags: ['notifications'],
+          operationId: `${action}Notification`,
+          summary: `An admin's review: ${action} a notification (pending or not)`,
+          params: idParams,
+          response: { 200: notificationSchema.describe(`The notification, ${status}`), ...unknownId },
+        },
+      },
+      async (request) => present(found(await notifications.review(request.params.id, status), request.params.id)),
+    );
+  }
+
+  registerDelete(app, 'deleteNotification', (id) => notifications.remove(id));
+};

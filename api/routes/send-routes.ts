@@ -1,0 +1,49 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { MESSAGE_BODY_LIMIT_BYTES } from '../request-errors';
+import { errorResponses } from '../schemas/common-schemas';
+import { sendAcceptedSchema, sendBodySchema, sendCompletedSchema, sendHeadersSchema } from '../schemas/send-schemas';
+import { requestDigest } from '../services/request-digest';
+
+/** `POST /send` (README "API"). */
+export const sendRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { sendPreparation, sendStarter, sendResults } = app;
+  const waitMs = app.config.env.SEND_WAIT_MS;
+
+  app.post(
+    '/send',
+    {
+      config: { scope: 'send' },
+      bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
+      schema: {
+        tags: ['send'],
+        operationId: 'send',
+        summary: 'Send a message to users over channels',
+        description:
+          'Answers 200 with the failures once the send has finished within SEND_WAIT_MS, otherwise 202 with a status URL. `Prefer: respond-async` answers 202 at once.',
+        body: sendBodySchema,
+        headers: sendHeadersSchema,
+        response: {
+          200: sendCompletedSchema,
+          202: sendAcceptedSchema,
+          ...errorResponses({
+            404: 'templateId names no template',
+            422: 'The Idempotency-Key was used for a different request',
+            503: 'The Files Service, MongoDB or Temporal cannot be reached',
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const sendRequest = await sendPreparation.prepare(request.body);
+      const key = request.headers['idempotency-key'];
+      const idempotency = key === undefined ? undefined : { key, digest: requestDigest(request.body) };
+      const started = await sendStarter.start(sendRequest, { idempotency });
+      request.log.info({ sendId: started.sendId, channels: sendRequest.channels }, 'send started');
+      const respondAsync = /respond-async/i.test(request.headers.prefer ?? '');
+      const outcome = await sendResults.waitFor(started, respondAsync ? 0 : waitMs);
+      if (outcome.state === 'running')
+        return reply.code(202).header('location', outcome.body.statusUrl).send(outcome.body);
+      return reply.code(200).send(outcome.body);
+    },
+  );
+};

@@ -1,0 +1,171 @@
+import { z } from 'zod';
+import { CALLBACK_STATUSES } from '../../common/store/callback-events';
+import { MESSAGE_CHANNELS } from '../../common/store/message-requests-repository';
+import { storableRecord } from './storable-schemas';
+import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp-schemas';
+
+/** At most this many addresses per message object, `to`, `cc` and `bcc` together (seed 004). */
+export const MAX_ADDRESSES_PER_MESSAGE = 50;
+/** At most this many message objects per request, all channels together. */
+export const MAX_MESSAGES_PER_REQUEST = 1000;
+
+/** The email pattern of seed 004 (`^[a-zA-Z0-9._+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,6}$`). */
+export const OS1_EMAIL_PATTERN = /^[a-zA-Z0-9._+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,6}$/;
+
+const email = z.string().regex(OS1_EMAIL_PATTERN, 'must be an email address (seed 004 pattern)');
+
+/** A phone number as OS1 writes it; normalized to E.164 by `MessagePreparation`. */
+export const phoneSchema = z
+  .object({
+    countryCode: z.string().regex(/^\+?\d{1,4}$/, 'must be a country calling code, e.g. "91" or "+1"'),
+    number: z.string().regex(/^[\d\s().-]{3,20}$/, 'must be a phone number of digits'),
+  })
+  .strict();
+
+/** An empty string is what OS1 clients send for "none" (`"provider": ""`, `"from": ""`). */
+const optionalText = z
+  .string()
+  .max(200)
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value));
+
+const messageFields = {
+  data: storableRecord.optional().describe('Values of the template placeholders: {{orderId}}'),
+  from: optionalText,
+  senderId: optionalText,
+  originationNumber: optionalText,
+  provider: optionalText.describe(
+    'A registered provider; default: the tenant default of the channel, then the configured one',
+  ),
+};
+
+const smsMessage = z
+  .object({ template: z.string().min(1).max(200), ...messageFields, to: z.array(phoneSchema).min(1) })
+  .strict();
+const emailMessage = z
+  .object({
+    template: z.string().min(1).max(200),
+    ...messageFields,
+    to: z.array(email).min(1),
+    cc: z.array(email).optional(),
+    bcc: z.array(email).optional(),
+  })
+  .strict();
+const whatsappMessage = z
+  .object({
+    template: z.string().min(1).max(200),
+    ...messageFields,
+    to: z.array(phoneSchema).min(1),
+    media: whatsappMediaSchema.optional(),
+    buttons: z.array(whatsappButtonSchema).max(10).optional(),
+  })
+  .strict();
+
+export const callbackSchema = z
+  .object({
+    url: z
+      .url()
+      .refine((url) => /^https?:\/\//i.test(url), 'must be an http(s) URL')
+      .describe('Receives every status change, signed (README "OS1-style messaging")'),
+    meta: storableRecord.optional().describe('Sent back with every callback'),
+  })
+  .strict();
+
+const channelArrays = {
+  sms: z.array(smsMessage).optional(),
+  email: z.array(emailMessage).optional(),
+  whatsapp: z.array(whatsappMessage).optional(),
+  callback: callbackSchema.optional(),
+};
+
+/** `POST /messages` (seed 004's sendMessage); counts across channels are checked by `MessagePreparation`. */
+export const messagesBodySchema = z.object(channelArrays).strict();
+export type MessagesBody = z.infer<typeof messagesBodySchema>;
+
+const withoutTemplate = <T extends z.ZodObject>(schema: T) => schema.omit({ template: true } as never);
+
+/** `POST /messages/notifications`: the notification's templates are used, so messages name none. */
+export const notificationMessagesBodySchema = z
+  .object({
+    notification: z.string().min(1).max(200).describe('The name of an enabled notification'),
+    sms: z.array(withoutTemplate(smsMessage)).optional(),
+    email: z.array(withoutTemplate(emailMessage)).optional(),
+    whatsapp: z.array(withoutTemplate(whatsappMessage)).optional(),
+    callback: callbackSchema.optional(),
+  })
+  .strict();
+export type NotificationMessagesBody = z.infer<typeof notificationMessagesBodySchema>;
+
+export const messagesAcceptedSchema = z
+  .object({
+    requestId: z.string(),
+    workflowId: z.string(),
+    statusUrl: z.string(),
+    messages: z.array(
+      z.object({
+        messageId: z.string(),
+        channel: z.enum(MESSAGE_CHANNELS),
+        to: z.array(z.string()).describe('E.164 numbers or email addresses'),
+        status: z.literal('queued'),
+      }),
+    ),
+  })
+  .describe('Accepted: one workflow sends every message');
+
+const addressStatus = z.object({
+  to: z.string(),
+  status: z.enum(['pending', 'sent', 'delivered', 'read', 'failed', 'skipped']),
+  code: z.string().nullable(),
+  error: z.string().nullable(),
+  providerMessageId: z.string().nullable(),
+  updatedAt: z.date().nullable(),
+});
+
+export const messagesStatusSchema = z
+  .object({
+    requestId: z.string(),
+    workflowId: z.string(),
+    status: z.enum(['running', 'completed', 'failed']),
+    notification: z.string().nullable(),
+    temporalUiUrl: z.string(),
+    callback: z
+      .object({
+        url: z.string(),
+        events: z.object({ pending: z.number().int(), delivered: z.number().int(), expired: z.number().int() }),
+      })
+      .nullable(),
+    messages: z.array(
+      z.object({
+        messageId: z.string(),
+        channel: z.enum(MESSAGE_CHANNELS),
+        template: z.string(),
+        provider: z.string().nullable(),
+        addresses: z.array(addressStatus),
+      }),
+    ),
+    createdAt: z.date(),
+    completedAt: z.date().nullable(),
+  })
+  .describe("The request, each address's status, the callbacks posted");
+
+export const messagesHeadersSchema = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      'Repeating the request answers the same request id and sends nothing twice; the key with a different body is a 422',
+    ),
+});
+
+export const requestIdParams = z.object({ requestId: z.string().min(1).max(100) });
+
+export const callbackSecretSchema = z
+  .object({
+    secret: z.string().describe('HMAC-SHA256 key of X-Signature over `${X-Timestamp}.${rawBody}`'),
+    statuses: z.array(z.enum(CALLBACK_STATUSES)),
+  })
+  .describe("This API key's callback signing secret");
+
+/** Seed 004's WhatsApp button, shared with `POST /conversations`. */

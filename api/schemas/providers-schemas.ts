@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { CHANNELS } from '../../common/config/config';
+import { PROVIDER_TYPES } from '../../common/config/provider-settings';
+import { paginationQuerySchema } from './pagination-schemas';
+
+/** A provider's name: its key, in `/providers/:name`, in a message's `provider` and in its webhook URL. */
+export const providerName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+
+const CREDENTIALS_DESCRIPTION =
+  'The settings of the provider type, write-only (never answered, stored encrypted): ses and pinpoint ' +
+  '{accessKeyId, secretAccessKey, region} (ses also projectId?, pinpoint originationNumber?, entityId?); ' +
+  'infobip {apiBaseUrl or baseUrl, clientId and clientSecret, or apiKey}; twilio {baseUrl, accountSid, authToken}; ' +
+  'kaleyra {baseUrl, apiKey, sid}; smtp {url}; fcm {baseUrl, tokenUrl, projectId, serviceAccount}; ' +
+  'mia-sms-service {baseUrl}. Checked against the type: a 400 names the field. `endpoint` and `credentialsPath` are ' +
+  "configuration only; outside the development profile, URLs must name the type's public hosts " +
+  '(registeredProviders.allowedHosts adds more).';
+
+/** Where a WhatsApp provider's inbound messages go when no open conversation awaits them; the secret write-only. */
+const inboundWebhookSchema = z
+  .strictObject({
+    url: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+      .max(2000)
+      .describe('Receives the inbound message as JSON, signed'),
+    secret: z
+      .string()
+      .min(16)
+      .max(500)
+      .describe(
+        'Signs each call: X-Signature sha256=<hex of HMAC-SHA256(secret, X-Timestamp + "." + raw body)>; ' +
+          'write-only, stored encrypted',
+      ),
+  })
+  .describe(
+    'WhatsApp only: the default inbound webhook, where a customer message that no open conversation awaits is ' +
+      'posted (README "Providers")',
+  );
+
+/** `POST /providers` (seed 004's registerProvider); `credentials` are checked against `providerType` in the route. */
+export const providerCreateSchema = z.strictObject({
+  name: providerName.describe('Unique; messages name their provider by it'),
+  providerType: z.enum(PROVIDER_TYPES),
+  channel: z
+    .enum(CHANNELS)
+    .optional()
+    .describe('Required only when the type serves several channels (twilio, kaleyra: sms or voice)'),
+  credentials: z.record(z.string(), z.unknown()).describe(CREDENTIALS_DESCRIPTION),
+  isActive: z.boolean().default(true),
+  isTenantDefault: z
+    .boolean()
+    .default(false)
+    .describe("The channel's default provider for messages that name none; one per channel (409 otherwise)"),
+  inboundWebhook: inboundWebhookSchema.optional(),
+});
+
+/** `PATCH /providers/:name`: credentials are replaced whole; the name, type and channel never change. */
+export const providerPatchSchema = z.strictObject({
+  isActive: z.boolean().optional(),
+  isTenantDefault: z
+    .boolean()
+    .optional()
+    .describe("true: become the channel's default (409 when another is); false: stop being it"),
+  credentials: z.record(z.string(), z.unknown()).optional().describe(CREDENTIALS_DESCRIPTION),
+  inboundWebhook: inboundWebhookSchema.nullable().optional().describe('Replaced whole; null removes it'),
+});
+
+/** A registered provider as the API answers it: never its credentials, only the names of their fields. */
+export const providerSchema = z.object({
+  name: z.string(),
+  providerType: z.enum(PROVIDER_TYPES),
+  channel: z.enum(CHANNELS),
+  isActive: z.boolean(),
+  isTenantDefault: z.boolean(),
+  credentialFields: z
+    .array(z.string())
+    .describe('The names of the stored credentials; their values are never answered'),
+  inboundWebhookUrl: z
+    .string()
+    .optional()
+    .describe(
+      'WhatsApp: where the provider posts inbound messages, to register at the provider; its token is a secret, shown to keys of the `providers` scope only',
+    ),
+  inboundWebhook: z
+    .object({ url: z.string() })
+    .optional()
+    .describe('WhatsApp: the default inbound webhook, if one is set; its secret is never answered'),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+
+export const providerListQuerySchema = paginationQuerySchema.extend({
+  channel: z.enum(CHANNELS).optional(),
+  providerType: z.enum(PROVIDER_TYPES).optional(),
+});

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { CHANNELS } from '../../common/config/config';
+import { filesServiceName, objectIdString, templateSource } from './common-schemas';
+import { storableRecord } from './storable-schemas';
+
+const stringList = z.array(z.string());
+
+/** The list fields of a `/send` body: each value a list, its order and repeats of no meaning to the send. */
+export const SEND_LIST_FIELDS = [
+  'channels',
+  'recipients',
+  'clusters',
+  'emailAttachments',
+  'emailCarbonCopies',
+  'emailBlindCarbonCopies',
+] as const;
+
+/** `POST /send` body, the Mia contract (README "API"); cross-field rules live in `SendPreparation.prepare`. */
+export const sendBodySchema = z
+  .object({
+    channels: z.array(z.enum(CHANNELS)).min(1).describe('Subset of activeChannels'),
+    recipients: z.array(z.string().min(1)).optional().describe('User ids; required without clusters'),
+    clusters: z.array(z.string().min(1)).optional().describe('Cluster names; required without recipients'),
+    messageTitle: templateSource.optional().describe('Email subject and push title, when there is no templateId'),
+    messageContent: templateSource.optional().describe('Body on every channel, when there is no templateId'),
+    templateId: objectIdString.optional(),
+    data: storableRecord.optional().describe('Interpolation data: {{data.*}}'),
+    emailAttachments: z.array(filesServiceName).optional().describe('Files Service names; 15 MB in all'),
+    emailCarbonCopies: stringList.optional().describe('Invalid addresses are dropped'),
+    emailBlindCarbonCopies: stringList.optional().describe('Invalid addresses are dropped'),
+    emailSender: z.email().optional().describe('Overrides sender.email'),
+    providers: z
+      .partialRecord(z.enum(CHANNELS), z.string().min(1).max(200))
+      .optional()
+      .describe(
+        'A registered provider per channel (`/providers`); default: the tenant default, then the configured one',
+      ),
+  })
+  .strict();
+export type SendBody = z.infer<typeof sendBodySchema>;
+
+/** A (user, channel) that failed: after its retries, or a recipient id that matches no user (`USER_NOT_FOUND`). */
+export const failureSchema = z.object({
+  userId: z.string(),
+  channel: z.enum(CHANNELS),
+  error: z.string(),
+  code: z.string().nullish().describe("The provider's own code, HTTP_<status>, USER_NOT_FOUND, …"),
+});
+
+export const sendCompletedSchema = z
+  .object({
+    failures: z.array(failureSchema),
+    sendId: z.string(),
+    workflowId: z.string(),
+    recipients: z.number().int().describe('Users found'),
+  })
+  .describe('The send has ended');
+
+export const sendAcceptedSchema = z
+  .object({
+    sendId: z.string(),
+    workflowId: z.string(),
+    status: z.literal('running'),
+    statusUrl: z.string().describe('GET it for the status; also the Location header'),
+  })
+  .describe('The send runs on; follow statusUrl');
+
+export const sendHeadersSchema = z.object({
+  prefer: z.string().optional().describe('respond-async: answer 202 at once'),
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Repeating the request returns the same send; the key with a different body is a 422'),
+});

@@ -1,0 +1,293 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Collection, Filter } from 'mongodb';
+import { regexProblem } from '../../common/domain/conversation-answers';
+import {
+  conversationLockKey,
+  customerHash,
+  digitsOf,
+  type ConversationDocument,
+  type ConversationEventDocument,
+  type ConversationRequest,
+  type ConversationStatus,
+  type ConversationWebhook,
+} from '../../common/domain/conversation-model';
+import type { AppConfig } from '../../common/config/config';
+import { isDuplicateKey, type Database } from '../../common/store/db';
+import { CredentialsCipher, NO_CREDENTIALS_KEY, sealSecret } from '../../common/crypto/credentials-cipher';
+import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
+import { OutgoingHttpClient } from '../../common/http/outgoing-http';
+import type { ProvidersRepository } from '../../common/store/providers-repository';
+import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
+import type { TemplatesRepository } from '../../common/store/templates-repository';
+import { conversation } from '../../workflows';
+import type { ConversationInput } from '../../workflows/conversation';
+import type { ConversationBody } from '../schemas/conversations-schemas';
+import { assertStorableSize } from '../schemas/storable-schemas';
+import { MEDIA_HEAD_TIMEOUT_MS, mediaProblem } from './conversation-media';
+import { normalizePhone } from './message-requests-service';
+import { ProviderChoice } from './provider-choice';
+
+export interface ConversationDeps {
+  config: AppConfig;
+  database: Pick<Database, 'conversations' | 'conversationEvents' | 'conversationLocks'>;
+  templates: TemplatesRepository;
+  providers: ProvidersRepository;
+  temporal: Client;
+}
+
+interface ConversationLock {
+  _id: string;
+  conversationId: string;
+  /** The registered provider the conversation is sent through: only its inbound webhook may answer it. */
+  provider: string;
+  createdAt: Date;
+}
+
+/** A lock whose conversation has no workflow yet may be a request still starting it: this long, then it is stale. */
+const LOCK_START_GRACE_MS = 60_000;
+
+/** The conversation's webhooks by target name (`accepted:0`, `defaultInbound`, …), secrets left out. */
+export function webhookTargets(request: ConversationRequest): { target: string; url: string }[] {
+  return [
+    ...request.acceptedResponses.map(({ webhook }, index) => ({ target: `accepted:${index}`, url: webhook.url })),
+    ...(['defaultInbound', 'status', 'invalidResponse'] as const).flatMap((target) => {
+      const webhook = request.webhook[target];
+      return webhook ? [{ target, url: webhook.url }] : [];
+    }),
+  ];
+}
+
+/**
+ * `POST /conversations` and its reads (README "Two-way WhatsApp"): checks a request whole (numbers, provider,
+ * template, media, regex: a 4xx naming the field and nothing started), takes the one open conversation of (business
+ * number, customer) by inserting its lock (a duplicate is a 409 naming the open one), stores the conversation and
+ * starts its `conversation` workflow, whose id is the conversation id. A start that fails frees the lock.
+ */
+export class Conversations {
+  private readonly conversations: Collection<ConversationDocument>;
+  private readonly events: Collection<ConversationEventDocument>;
+  private readonly locks: Collection<ConversationLock>;
+  private readonly mediaHttp: OutgoingHttpClient;
+  private readonly cipher: CredentialsCipher;
+  private indexes: Promise<unknown> | undefined;
+
+  constructor(private readonly deps: ConversationDeps) {
+    this.conversations = deps.database.conversations as unknown as Collection<ConversationDocument>;
+    this.events = deps.database.conversationEvents as unknown as Collection<ConversationEventDocument>;
+    this.locks = deps.database.conversationLocks as unknown as Collection<ConversationLock>;
+    this.cipher = new CredentialsCipher(deps.config.env.PROVIDER_CREDENTIALS_KEYS);
+    this.mediaHttp = new OutgoingHttpClient({
+      allowPrivateNetworks: deps.config.env.ALLOW_PRIVATE_NETWORK_URLS === 'true',
+      timeoutMs: MEDIA_HEAD_TIMEOUT_MS,
+      maxResponseBytes: 64 * 1024,
+    });
+  }
+
+  /** The indexes of the list and of the transcript, created once per process (idempotent). */
+  ensureIndexes(): Promise<unknown> {
+    this.indexes ??= Promise.all([
+      this.conversations.createIndex({ createdAt: -1 }, { name: 'by_created' }),
+      this.events.createIndex({ conversationId: 1, at: 1 }, { name: 'by_conversation' }),
+    ]);
+    return this.indexes;
+  }
+
+  async accept(body: ConversationBody): Promise<{ conversationId: string; status: 'sending'; statusUrl: string }> {
+    const hashSecret = this.deps.config.env.CUSTOMER_HASH_SECRET;
+    if (hashSecret === undefined)
+      throw new HttpError(
+        503,
+        'CUSTOMER_HASH_SECRET is not set: a conversation names its customer in Temporal by a keyed hash only (README "Configuration")',
+      );
+    const request = await this.check(body);
+    const conversationId = `conv-${randomUUID()}`;
+    const now = new Date();
+    const document: ConversationDocument = {
+      _id: conversationId,
+      request,
+      status: 'sending',
+      customerHash: customerHash(hashSecret, request.to),
+      createdAt: now,
+      updatedAt: now,
+    };
+    assertStorableSize(document);
+    await this.lock(conversationLockKey(request.from, request.to), conversationId, request.provider);
+    try {
+      await this.conversations.insertOne(document);
+      const input: ConversationInput = {
+        conversationId,
+        responseTimeoutSeconds: request.responseTimeout,
+        retry: this.deps.config.service.dispatchRetry,
+        webhookRetryWindowMs: this.deps.config.service.callbacks.retryWindowMinutes * 60_000,
+      };
+      await this.deps.temporal.workflow.start(conversation, {
+        workflowId: conversationId,
+        taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.conversationStatus, value: 'sending' },
+          { key: SEARCH_ATTRIBUTES.customerHash, value: document.customerHash },
+        ],
+        // Names only: never the numbers, the texts or the webhooks (README "Encryption of workflow data").
+        memo: { kind: 'conversation', provider: request.provider, template: request.message.template },
+        args: [input],
+      });
+    } catch (error) {
+      await this.locks.deleteOne({ _id: conversationLockKey(request.from, request.to), conversationId });
+      await this.conversations
+        .updateOne({ _id: conversationId }, { $set: { status: 'failed', updatedAt: new Date(), closedAt: new Date() } })
+        .catch(() => undefined);
+      throw error;
+    }
+    return { conversationId, status: 'sending', statusUrl: `/conversations/${encodeURIComponent(conversationId)}` };
+  }
+
+  /** The request as stored: numbers normalized, every reference checked; a 4xx naming the first bad field. */
+  /** A webhook as stored: its secret encrypted under `PROVIDER_CREDENTIALS_KEYS` (a 503 naming it without a key). */
+  private seal(webhook: ConversationWebhook): ConversationWebhook {
+    if (!this.cipher.canEncrypt)
+      throw new HttpError(503, `webhook: ${NO_CREDENTIALS_KEY}; webhook secrets are stored only encrypted`);
+    return { url: webhook.url, secret: sealSecret(this.cipher, webhook.secret) };
+  }
+
+  private async check(body: ConversationBody): Promise<ConversationRequest> {
+    const to = normalizePhone(body.to, 'to');
+    const from = digitsOf(body.from);
+    if (from.length < 3 || from.length > 15) throw badRequest(`from: ${body.from} is not a phone number`);
+    if (body.acceptedResponses.length === 0 && body.dynamicResponseRegex === undefined) {
+      throw badRequest('acceptedResponses: give at least one accepted response, or a dynamicResponseRegex');
+    }
+    if (body.dynamicResponseRegex !== undefined) {
+      const problem = regexProblem(body.dynamicResponseRegex);
+      if (problem) throw badRequest(`dynamicResponseRegex: ${problem}`);
+    }
+    await new ProviderChoice(this.deps).choose(body.provider, 'whatsapp', 'provider');
+    const template = await this.deps.templates.findModeTemplate(body.message.template);
+    const name = body.message.template;
+    if (!template) throw notFound(`message.template: no template is named "${name}"`);
+    if (template.mode !== 'whatsapp')
+      throw badRequest(`message.template: template "${name}" is a ${template.mode} template, not whatsapp`);
+    if (!template.isActive) throw conflict(`message.template: template "${name}" is inactive`);
+    const { media } = body.message;
+    const checks = (['image', 'document'] as const).flatMap((kind) => {
+      const url = media?.[kind]?.url;
+      return url ? [mediaProblem(this.mediaHttp, kind, url).then((problem) => ({ kind, problem }))] : [];
+    });
+    for (const { kind, problem } of await Promise.all(checks)) {
+      if (problem) throw badRequest(`message.media.${kind}.url: ${problem}`);
+    }
+    return {
+      from,
+      to,
+      provider: body.provider,
+      message: {
+        template: name,
+        data: body.message.data ?? {},
+        ...(media ? { media } : {}),
+        ...(body.message.buttons ? { buttons: body.message.buttons } : {}),
+      },
+      acceptedResponses: body.acceptedResponses.map((accepted) => ({
+        ...accepted,
+        webhook: this.seal(accepted.webhook),
+      })),
+      ...(body.dynamicResponseRegex !== undefined ? { dynamicResponseRegex: body.dynamicResponseRegex } : {}),
+      webhook: Object.fromEntries(
+        Object.entries(body.webhook).flatMap(([target, webhook]) => (webhook ? [[target, this.seal(webhook)]] : [])),
+      ),
+      responseTimeout: body.responseTimeout,
+      context: body.context ?? {},
+      ...(body.errorMessage !== undefined ? { errorMessage: body.errorMessage } : {}),
+    };
+  }
+
+  /**
+   * Takes the one open conversation of (business number, customer), or answers 409 naming the open one. A lock left
+   * by a conversation whose workflow is no longer running (terminated by an operator, or an API that died between
+   * the lock and the start) is taken over.
+   */
+  private async lock(key: string, conversationId: string, provider: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.locks.insertOne({ _id: key, conversationId, provider, createdAt: new Date() });
+        return;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+      }
+      const held = await this.locks.findOne({ _id: key });
+      if (!held) continue;
+      if (attempt > 0 || (await this.isOpen(held))) {
+        throw conflict(`to: a conversation with this customer on this business number is open: ${held.conversationId}`);
+      }
+      await this.locks.deleteOne({ _id: key, conversationId: held.conversationId });
+    }
+  }
+
+  private async isOpen(lock: ConversationLock): Promise<boolean> {
+    try {
+      const description = await this.deps.temporal.workflow.getHandle(lock.conversationId).describe();
+      return description.status.name === 'RUNNING';
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      return Date.now() - lock.createdAt.getTime() < LOCK_START_GRACE_MS;
+    }
+  }
+
+  async get(conversationId: string) {
+    const document = await this.conversations.findOne({ _id: conversationId });
+    if (!document) return null;
+    const transcript = await this.events.find({ conversationId }).sort({ at: 1, _id: 1 }).limit(1000).toArray();
+    return { document, transcript };
+  }
+
+  async list(query: { status?: ConversationStatus; to?: string; from?: string; limit: number; skip: number }) {
+    const filter: Filter<ConversationDocument> = {
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.to ? { 'request.to': `+${digitsOf(query.to)}` } : {}),
+      ...(query.from ? { 'request.from': digitsOf(query.from) } : {}),
+    };
+    return this.conversations
+      .find(filter)
+      .sort({ createdAt: -1, _id: -1 })
+      .skip(query.skip)
+      .limit(query.limit)
+      .toArray();
+  }
+
+  close(): Promise<void> {
+    return this.mediaHttp.close();
+  }
+}
+
+/** What `GET /conversations` shows of one. */
+export function summarize(document: ConversationDocument) {
+  const { request } = document;
+  return {
+    conversationId: document._id,
+    status: document.status,
+    provider: request.provider,
+    from: request.from,
+    to: request.to,
+    template: request.message.template,
+    responseTimeout: request.responseTimeout,
+    createdAt: document.createdAt,
+    updatedAt: document.updatedAt,
+    closedAt: document.closedAt ?? null,
+  };
+}
+
+/** `GET /conversations/:id`: the conversation, where its events go (no secrets), its transcript. */
+export function describeConversation(
+  document: ConversationDocument,
+  transcript: ConversationEventDocument[],
+  temporalUiUrl: string,
+) {
+  return {
+    ...summarize(document),
+    workflowId: document._id,
+    temporalUiUrl,
+    context: document.request.context,
+    webhooks: webhookTargets(document.request),
+    transcript: transcript.map(({ kind, at, detail }) => ({ ...detail, kind, at })),
+  };
+}
