@@ -199,7 +199,7 @@ describe('webhook secrets', () => {
     expect(() => parseEnvironment({ WEBHOOK_SECRET: 'the-new-secret-0123,short' })).toThrow(/WEBHOOK_SECRET/);
   });
 
-  it('signs callbacks as the README tells receivers to verify them', () => {
+  it('signs callbacks as docs/os1-messaging.md tells receivers to verify them', () => {
     const { createHmac } = jest.requireActual<typeof import('node:crypto')>('node:crypto');
     const expected = createHmac('sha256', 'k').update('1700000000.{"a":1}').digest('hex');
     expect(callbackSignature('k', '1700000000', '{"a":1}')).toBe(`sha256=${expected}`);
