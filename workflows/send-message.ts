@@ -66,7 +66,7 @@ export interface SendMessageInput {
 }
 
 /**
- * Patch (README "Changing a workflow safely"): the first pages are dispatched while the audience snapshot goes on,
+ * Patch (docs/operations.md "Changing a workflow safely"): the first pages are dispatched while the audience snapshot goes on,
  * and the unknown recipients are recorded meanwhile, instead of one after the other.
  */
 export const DISPATCH_DURING_SNAPSHOT = 'dispatch-during-snapshot';
@@ -84,7 +84,7 @@ export const DROP_USERS_PER_PAGE = 'drop-users-per-page';
 export const AUDIENCE_PAGES_END = 'audience-pages-end';
 
 // Unlimited attempts: these only read and write our own stores or tell the Flow Manager, and must not be
-// lost to an outage. The Flow Manager event in particular is retried until it answers 2xx (README "Saga sends").
+// lost to an outage. The Flow Manager event in particular is retried until it answers 2xx (docs/operating-sends.md "Saga sends").
 export const STORE_RETRY: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 seconds' };
 
 // These heartbeat every few seconds while they run (activities/keep-alive.ts): a crashed worker is noticed
@@ -152,7 +152,7 @@ type Page = {
 };
 
 /**
- * The whole send (README "Design"): records unknown recipients, snapshots the audience (ids only, in pages),
+ * The whole send (docs/internals.md): records unknown recipients, snapshots the audience (ids only, in pages),
  * dispatches each page in batches per channel, and totals the ledger. Failed dispatches are already in the
  * ledger, so a failed activity does not fail the send. A retry (`retryRound`) pages through the send's failed
  * deliveries instead of its audience. Deterministic: no I/O, no clocks, activities imported as types.

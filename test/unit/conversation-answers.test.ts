@@ -16,7 +16,7 @@ const seedRequest = {
   dynamicResponseRegex: '^\\d{6}$',
 };
 
-describe('answer classification (README "Two-way WhatsApp")', () => {
+describe('answer classification (docs/whatsapp.md)', () => {
   it('matches accepted responses whatever the case and the whitespace, naming the entry', () => {
     expect(normalizeAnswer('  Order \n  RECEIVED\t')).toBe('order received');
     expect(classifyAnswerText(seedRequest, ' Order  Received ')).toEqual({

@@ -9,7 +9,7 @@ import { eventually, startCallbackReceiver, type CallbackReceiver } from '../sup
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * Two-way WhatsApp on the real stack (README "Two-way WhatsApp", seed 004's send2WayMessage): the `conversation`
+ * Two-way WhatsApp on the real stack (docs/whatsapp.md, seed 004's send2WayMessage): the `conversation`
  * workflow sends the template through the registered Infobip provider (the simulator), waits for the customer's
  * answer and posts it, signed, to the webhook its classification names. Every receiver verifies every signature with
  * its own webhook's secret. The customer answers through the simulator (`POST /whatsapp/reply`), which posts
