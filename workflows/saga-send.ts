@@ -9,6 +9,7 @@ import {
 import type { SendActivities } from '../activities';
 import type { SagaFailEvent } from '../common/store/saga-fail-events';
 import type { SendSummary } from '../common/domain/send-types';
+import type { SagaEventsWhen } from '../common/config/config';
 import { runSend, STORE_RETRY, type SendMessageInput } from './send-message';
 
 const { notifyFlowManager } = proxyActivities<SendActivities>({
@@ -24,17 +25,54 @@ const { notifyFlowManager } = proxyActivities<SendActivities>({
  */
 export const SAGA_CANCEL_FAIL_EVENT = 'saga-cancel-fail-event';
 
+/**
+ * Patch: a saga send started in `eventsWhen: "started"` mode sends its success event as it starts, alongside the
+ * send, and no event when it ends. Sends started before the mode existed (no `eventsWhen` in their input) keep the
+ * events at the end; so does a send begun by a worker that ignored the mode (its history has no marker).
+ */
+export const SAGA_EVENTS_ON_START = 'saga-events-on-start';
+
 export interface SagaSendInput extends SendMessageInput {
-  saga: { sagaId: string; successEventLabel?: string; failEventLabel?: string };
+  saga: {
+    sagaId: string;
+    successEventLabel?: string;
+    failEventLabel?: string;
+    /** `flowManagerConfiguration.eventsWhen` when the send started; absent (sends started before it existed): `finished`. */
+    eventsWhen?: SagaEventsWhen;
+  };
 }
 
 /**
- * `/saga/send` (docs/operating-sends.md "Saga sends"): the same send, then the Flow Manager event — the success label, or the fail label
- * when every dispatch failed, the send itself failed or it was cancelled. The event activity retries until the Flow Manager
- * answers 2xx; without a label for the outcome no event is sent.
+ * `/saga/send` (docs/operating-sends.md "Saga sends"): the same send and its Flow Manager event. With `eventsWhen:
+ * "started"` the success label goes as the send starts (the API's 200 promised it) and nothing more is sent, whatever
+ * the deliveries do. With `finished`: the success label when the send ends, or the fail label when every dispatch
+ * failed, the send itself failed or it was cancelled. The event activity retries until the Flow Manager answers 2xx;
+ * without a label for the outcome no event is sent.
  */
 export async function sagaSendMessage(input: SagaSendInput): Promise<SendSummary> {
   const { sagaId, successEventLabel, failEventLabel } = input.saga;
+  const eventsOnStart = input.saga.eventsWhen === 'started' && patched(SAGA_EVENTS_ON_START);
+  // Not awaited before the send: a Flow Manager that does not answer must not hold the deliveries back. Out of reach
+  // of a cancellation, since the 200 promised it; awaited before the workflow closes or continues as new, which
+  // would abandon it.
+  const startEvent =
+    eventsOnStart && successEventLabel && !input.progress
+      ? CancellationScope.nonCancellable(() =>
+          notifyFlowManager({ sagaId, messageLabel: successEventLabel, sendId: input.sendId }),
+        )
+      : Promise.resolve();
+  // Handled here so that a failure waits for the await below instead of failing the workflow task as unhandled.
+  startEvent.catch(() => undefined);
+  if (eventsOnStart) {
+    try {
+      return await runSend(input, async (next) => {
+        await startEvent;
+        return continueAsNew<typeof sagaSendMessage>({ ...input, ...next });
+      });
+    } finally {
+      await startEvent;
+    }
+  }
   let summary: SendSummary;
   try {
     summary = await runSend(input, (next) => continueAsNew<typeof sagaSendMessage>({ ...input, ...next }));

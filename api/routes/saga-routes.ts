@@ -12,8 +12,9 @@ import { SagaCommandReader } from '../services/saga-command';
 const REASON_MAX_CHARS = 500;
 
 /**
- * `POST /saga/send` (docs/operating-sends.md "Saga sends"): a Flow Manager command becomes a send whose workflow (`saga-<sagaId>`) ends
- * by sending the Flow Manager its success or fail event. A command answered 4xx or 5xx sends the fail event, when a
+ * `POST /saga/send` (docs/operating-sends.md "Saga sends"): a Flow Manager command becomes a send whose workflow
+ * (`saga-<sagaId>`) sends the Flow Manager its success event as it starts (`eventsWhen: "started"`, the default), or
+ * its success or fail event as it ends (`"finished"`). A command answered 4xx or 5xx sends the fail event, when a
  * fail label is configured, through a workflow of its own (`SagaFailEvents`) that retries it until the Flow Manager
  * answers 2xx; when neither Temporal nor MongoDB can take it the answer is a 503 and a redelivery carries it.
  */
@@ -58,7 +59,7 @@ export const sagaRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'sagaSend',
         summary: 'Send from a Flow Manager command',
         description:
-          '200 with an empty body once the saga workflow has started; a redelivered command starts nothing new. Any other answer sends the fail event, when one is configured.',
+          '200 with an empty body once the saga workflow has started; a redelivered command starts nothing new. The success event goes once the send has started (flowManagerConfiguration.eventsWhen "started", the default) or when it ends ("finished", which sends the fail event instead when every delivery failed). Any other answer sends the fail event, when one is configured.',
         body: sagaCommandSchema,
         response: {
           200: z.undefined().describe('The saga send has started (or had, for a redelivered command); no body'),
@@ -81,6 +82,7 @@ export const sagaRoutes: FastifyPluginAsyncZod = async (app) => {
           sagaId: request.body.key,
           successEventLabel: flowManager?.successEventLabel,
           failEventLabel,
+          eventsWhen: flowManager?.eventsWhen ?? 'started',
         },
       });
       request.log.info({ sendId: started.sendId, sagaId: request.body.key }, 'saga send started');

@@ -80,16 +80,20 @@ export class SendReconciler {
   /**
    * A saga send whose workflow was terminated or timed out (or cancelled before it could say so) never told the Flow
    * Manager (docs/operating-sends.md "Saga sends"): its fail event goes out through a `sagaFailEvent` workflow of its own id
-   * (`<sendId>-fail-event`, started once), unless the send's workflow delivered that label already.
+   * (`<sendId>-fail-event`, started once), unless the send's workflow delivered that label already. A send whose events
+   * go as it starts (`sagaEventsWhen: "started"`) had its 200, so it gets its success event instead, if its workflow
+   * closed before sending it (`<sendId>-success-event`).
    */
   private async sendFailEvent(send: SendDocument, closedBy: string): Promise<void> {
-    const label = this.deps.config?.service.flowManagerConfiguration?.failEventLabel;
+    const flowManager = this.deps.config?.service.flowManagerConfiguration;
+    const onStart = send.sagaEventsWhen === 'started';
+    const label = onStart ? flowManager?.successEventLabel : flowManager?.failEventLabel;
     if (!label || !this.deps.config || send.kind !== 'saga' || !send.sagaId || !CLOSED_FROM_OUTSIDE.has(closedBy))
       return;
     if (send.flowManagerEvents?.includes(label)) return;
     try {
       await this.deps.temporal.workflow.start(sagaFailEvent, {
-        workflowId: `${send._id}-fail-event`,
+        workflowId: `${send._id}-${onStart ? 'success' : 'fail'}-event`,
         taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         args: [{ sagaId: send.sagaId, messageLabel: label, reason: `its send's workflow was ${closedBy}` }],

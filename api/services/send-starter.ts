@@ -45,7 +45,7 @@ export class SendStarter {
     const { idempotency, saga } = options;
     const sendId = saga ? sagaSendId(saga.sagaId) : idempotency ? idempotentSendId(idempotency.key) : newSendId();
     await this.record(sendId, saga ? 'saga' : 'send', request, {
-      ...(saga ? { sagaId: saga.sagaId } : {}),
+      ...(saga ? { sagaId: saga.sagaId, ...(saga.eventsWhen ? { sagaEventsWhen: saga.eventsWhen } : {}) } : {}),
       ...(idempotency ? { requestDigest: idempotency.digest } : {}),
     });
     if (idempotency) await this.assertSameRequest(sendId, idempotency);

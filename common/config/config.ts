@@ -146,6 +146,14 @@ export type Env = z.infer<typeof envSchema>;
 const dotPaths = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 /**
+ * When a saga send tells the Flow Manager (docs/operating-sends.md "Saga sends"): `started` (the default, as the Mia
+ * documentation says) sends the success event once the send has started and the fail event only for a command
+ * that started none; `finished` sends the success event when the send ends, the fail event when it failed.
+ */
+export const SAGA_EVENTS_WHEN = ['started', 'finished'] as const;
+export type SagaEventsWhen = (typeof SAGA_EVENTS_WHEN)[number];
+
+/**
  * The JSON service configuration at `CONFIGURATION_PATH`, in the Mia shape (docs/configuration.md). Every object
  * refuses keys it does not know (`strictObject`): a misspelt key would otherwise be a setting that does nothing.
  */
@@ -281,6 +289,7 @@ export const serviceConfigSchema = strictObject({
       serviceUrl: z.url().optional(),
       successEventLabel: z.string().min(1).optional(),
       failEventLabel: z.string().min(1).optional(),
+      eventsWhen: z.enum(SAGA_EVENTS_WHEN).optional(),
       metadataSchema: strictObject({
         channels: dotPaths,
         recipients: dotPaths.optional(),

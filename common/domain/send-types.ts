@@ -40,6 +40,8 @@ export interface SendDocument {
   closedBy?: string;
   /** For a send with an `Idempotency-Key`: the digest of its normalized body, which a repeat must match. */
   requestDigest?: string;
+  /** For a saga send: when its Flow Manager events go (`flowManagerConfiguration.eventsWhen`); absent: `finished`. */
+  sagaEventsWhen?: 'started' | 'finished';
   /** For a saga send: the Flow Manager event labels already delivered (each at most once). */
   flowManagerEvents?: string[];
   /** For an original send: the ids of its retries, newest last. */

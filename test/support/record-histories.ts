@@ -76,6 +76,8 @@ async function main(): Promise<void> {
       flowManagerConfiguration: {
         successEventLabel: 'notificationSent',
         failEventLabel: 'notificationFailed',
+        // saga-send.json is a send whose event goes as it ends, recorded before the events could go as it starts.
+        eventsWhen: 'finished',
         metadataSchema: {
           channels: 'notification.channels',
           recipients: 'buyer.id',

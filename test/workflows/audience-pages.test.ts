@@ -6,6 +6,8 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 const FLOW_MANAGER = {
   successEventLabel: 'notificationSent',
   failEventLabel: 'notificationFailed',
+  // The events of the send's end: success, or fail when every delivery failed (docs/operating-sends.md "Saga sends").
+  eventsWhen: 'finished' as const,
   metadataSchema: {
     messageTitle: 'title',
     messageContent: 'text',
