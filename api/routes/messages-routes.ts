@@ -9,12 +9,14 @@ import {
   callbackSecretSchema,
   messagesAcceptedSchema,
   messagesBodySchema,
+  messageRequestSummarySchema,
   messagesHeadersSchema,
+  messagesListQuerySchema,
   messagesStatusSchema,
   notificationMessagesBodySchema,
   requestIdParams,
 } from '../schemas/messages-schemas';
-import { describeRequest } from '../services/message-requests-service';
+import { describeRequest, summarizeRequest } from '../services/message-requests-service';
 import { messagesRequestDigest, type IdempotencyOptions } from '../services/request-digest';
 
 /** The request's `Idempotency-Key` with the digest of its body (and of the notification named, if any). */
@@ -112,10 +114,37 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
         {
           apiKeyId: request.apiKey?.id ?? null,
           notification: name,
+          appId: notification.appId,
           idempotency: idempotencyOf(request.headers['idempotency-key'], request.body),
         },
       );
       return reply.code(202).header('location', accepted.statusUrl).send(accepted);
+    },
+  );
+
+  app.get(
+    '/messages',
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['messages'],
+        operationId: 'listMessageRequests',
+        summary: 'Recent POST /messages requests, newest first, by status, application and time',
+        querystring: messagesListQuerySchema,
+        response: { 200: messageRequestSummarySchema.array().describe('Requests, newest first') },
+      },
+    },
+    async (request) => {
+      const { status, appId, from, to, limit, skip } = request.query;
+      const page = await messageRequests.list({
+        status,
+        appId,
+        from: from ? new Date(from) : undefined,
+        to: to ? new Date(to) : undefined,
+        limit,
+        skip,
+      });
+      return page.map(summarizeRequest);
     },
   );
 

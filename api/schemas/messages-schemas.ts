@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { paginationQuerySchema } from './pagination-schemas';
 import { CALLBACK_STATUSES } from '../../common/store/callback-events';
 import { MESSAGE_CHANNELS } from '../../common/store/message-requests-repository';
 import { storableRecord } from './storable-schemas';
@@ -169,3 +170,31 @@ export const callbackSecretSchema = z
   .describe("This API key's callback signing secret");
 
 /** The OS1 WhatsApp button, shared with `POST /conversations`. */
+
+/** `GET /messages`: which requests, a page of them (the same paging as the other lists). */
+export const messagesListQuerySchema = paginationQuerySchema.extend({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  status: z.enum(['running', 'completed', 'failed']).optional(),
+  appId: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Requests sent by a notification of this application (POST /messages/notifications)'),
+  from: z.iso.datetime({ offset: true }).optional().describe('created at or after (ISO 8601)'),
+  to: z.iso.datetime({ offset: true }).optional().describe('created before (ISO 8601)'),
+});
+
+/** A request in `GET /messages`, without its messages' data and addresses. */
+export const messageRequestSummarySchema = z.object({
+  requestId: z.string(),
+  workflowId: z.string(),
+  status: z.enum(['running', 'completed', 'failed']),
+  appId: z.string().nullable().describe("The notification's application; null for a direct POST /messages"),
+  notification: z.string().nullable(),
+  messages: z.number().int().describe('Message objects in the request'),
+  channels: z.array(z.enum(MESSAGE_CHANNELS)),
+  statusUrl: z.string().describe("GET it for each address's status"),
+  createdAt: z.date(),
+  completedAt: z.date().nullable(),
+});

@@ -16,6 +16,7 @@ import {
   type WhatsappButton,
   type WhatsappMedia,
   MESSAGE_CHANNELS,
+  type MessageRequestListFilter,
 } from '../../common/store/message-requests-repository';
 import type { ProvidersRepository } from '../../common/store/providers-repository';
 import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
@@ -110,7 +111,7 @@ export class MessageRequests {
    */
   async accept(
     body: IncomingMessages,
-    options: { apiKeyId: string | null; notification?: string; idempotency?: IdempotencyOptions },
+    options: { apiKeyId: string | null; notification?: string; appId?: string; idempotency?: IdempotencyOptions },
   ): Promise<AcceptedMessages> {
     const incoming = MESSAGE_CHANNELS.flatMap((channel) =>
       (body[channel] ?? []).map((message, index) => ({ channel, message, field: `${channel}[${index}]` })),
@@ -166,6 +167,7 @@ export class MessageRequests {
       _id: requestId,
       ...(idempotency ? { requestDigest: idempotency.digest } : {}),
       ...(options.notification ? { notification: options.notification } : {}),
+      ...(options.appId ? { appId: options.appId } : {}),
       apiKeyId: options.apiKeyId,
       ...(body.callback ? { callback: { url: body.callback.url, meta: body.callback.meta ?? {} } } : {}),
       messages,
@@ -226,6 +228,11 @@ export class MessageRequests {
   }
 
   /** The request with each address's status from the ledger; null for an unknown id. */
+  /** A page of requests for `GET /messages`, newest first. */
+  list(filter: MessageRequestListFilter): Promise<MessageRequestDocument[]> {
+    return this.deps.requests.list(filter);
+  }
+
   async status(requestId: string) {
     const request = await this.deps.requests.get(requestId);
     if (!request) return null;
@@ -266,6 +273,22 @@ export function addressStatus(entry: DeliveryDocument | undefined, to: string) {
     error: entry?.error ?? null,
     providerMessageId: entry?.providerMessageId ?? null,
     updatedAt: entry?.updatedAt ?? null,
+  };
+}
+
+/** A request in `GET /messages`: what it is and how it stands, without its messages' data and addresses. */
+export function summarizeRequest(request: MessageRequestDocument) {
+  return {
+    requestId: request._id,
+    workflowId: request._id,
+    status: request.status,
+    appId: request.appId ?? null,
+    notification: request.notification ?? null,
+    messages: request.messages.length,
+    channels: MESSAGE_CHANNELS.filter((channel) => request.messages.some((message) => message.channel === channel)),
+    statusUrl: `/messages/${encodeURIComponent(request._id)}`,
+    createdAt: request.createdAt,
+    completedAt: request.completedAt ?? null,
   };
 }
 

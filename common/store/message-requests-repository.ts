@@ -41,6 +41,8 @@ export interface MessageRequestDocument {
   requestDigest?: string;
   /** The notification it was sent by (`POST /messages/notifications`). */
   notification?: string;
+  /** The application that asked: the `appId` of the notification it was sent by; absent for a direct `POST /messages`. */
+  appId?: string;
   /** The API key that asked (`AuthenticatedKey.id`), whose secret signs the callbacks; null without `API_KEYS`. */
   apiKeyId: string | null;
   callback?: { url: string; meta: Record<string, unknown> };
@@ -58,6 +60,18 @@ export const messageAddressKey = (n: number, addressIndex: number): string => `$
 export function parseMessageAddressKey(key: string): { n: number; addressIndex: number } {
   const [n, addressIndex] = key.split('/').map(Number);
   return { n, addressIndex };
+}
+
+/** Which requests `MessageRequestsRepository.list` answers (`GET /messages`). */
+export interface MessageRequestListFilter {
+  status?: MessageRequestStatus;
+  appId?: string;
+  /** Created at or after. */
+  from?: Date;
+  /** Created before. */
+  to?: Date;
+  limit: number;
+  skip: number;
 }
 
 /** `POST /messages` requests (`message_requests`), keyed by request id. */
@@ -83,6 +97,34 @@ export class MessageRequestsRepository {
 
   async get(requestId: string): Promise<MessageRequestDocument | null> {
     return (await this.requests.findOne({ _id: requestId as never })) as MessageRequestDocument | null;
+  }
+
+  /**
+   * A page of requests, newest first (the `by_status_created` and `by_app_created` indexes, or the `createdAt` one),
+   * without their messages' data and addresses, which can be large and are personal data.
+   */
+  async list(filter: MessageRequestListFilter): Promise<MessageRequestDocument[]> {
+    const query: Document = {};
+    if (filter.status) query.status = filter.status;
+    if (filter.appId !== undefined) query.appId = filter.appId;
+    if (filter.from || filter.to) {
+      query.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
+    }
+    return (await this.requests
+      .find(query, {
+        projection: {
+          'messages.data': 0,
+          'messages.to': 0,
+          'messages.cc': 0,
+          'messages.bcc': 0,
+          'messages.media': 0,
+          'messages.buttons': 0,
+        },
+      })
+      .sort({ createdAt: -1, _id: 1 })
+      .skip(filter.skip)
+      .limit(filter.limit)
+      .toArray()) as unknown as MessageRequestDocument[];
   }
 
   async finish(requestId: string, status: MessageRequestStatus): Promise<void> {

@@ -56,6 +56,7 @@ const ROUTES = [
   'POST /providers',
   'POST /messages',
   'POST /messages/notifications',
+  'GET /messages',
   'GET /messages/{requestId}',
   'GET /callbacks/secret',
   'POST /conversations',
