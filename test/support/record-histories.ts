@@ -13,6 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { ObjectId } from 'mongodb';
+import { sendBodySchema } from '../../api/schemas/send-schemas';
 import { freePort, toolPath } from '../../scripts/local-stack';
 import globalSetup from './global-setup';
 import globalTeardown from './global-teardown';
@@ -142,6 +143,22 @@ async function main(): Promise<void> {
     if (saga.statusCode !== 200) throw new Error(`POST /saga/send answered ${saga.statusCode}: ${saga.body}`);
     await stack.temporal.workflow.getHandle(`saga-${sagaId}`).result();
     save('saga-send', `saga-${sagaId}`, await runsOf(stack, `saga-${sagaId}`));
+
+    // A saga send whose success event goes as it starts (eventsWhen "started"), paged so that it continues as new.
+    const startedSagaId = `order-started-${randomUUID()}`;
+    const startedRequest = await stack.app.sendPreparation.prepare(
+      sendBodySchema.parse({ channels: ['sms'], clusters: ['paged'], templateId: templateId.toHexString() }),
+    );
+    await stack.app.sendStarter.start(startedRequest, {
+      saga: {
+        sagaId: startedSagaId,
+        successEventLabel: 'notificationSent',
+        failEventLabel: 'notificationFailed',
+        eventsWhen: 'started',
+      },
+    });
+    await stack.temporal.workflow.getHandle(`saga-${startedSagaId}`).result();
+    save('saga-send-started', `saga-${startedSagaId}`, await runsOf(stack, `saga-${startedSagaId}`));
 
     // A retry of the small send's failed sms, once the fault is gone.
     await stack.sim('DELETE', '/faults');

@@ -33,6 +33,7 @@ describe('recorded workflow histories replay on the current workflow code', () =
         'retry-send.json',
         'saga-fail-event.json',
         'saga-send.json',
+        'saga-send-started.json',
         'small-send.json',
       ].sort(),
     );
