@@ -65,6 +65,8 @@ describe('crash safety', () => {
       const found = (await simMessages(stack, 'channel=event')).filter((event) => event.to === sagaId);
       return found.length > 0 ? found : undefined;
     }, 50000);
+    // The success event went as the send started (eventsWhen "started", the default): the send ends after it.
+    await stack.temporal.workflow.getHandle(`saga-${sagaId}`).result();
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await simMessages(stack, 'channel=event')).filter((event) => event.to === sagaId)).toHaveLength(1);
     expect((events[0].data as { value: { messageLabel: string } }).value.messageLabel).toBe('notificationSent');
