@@ -162,6 +162,13 @@ describe('the JSON configuration is strict (docs/configuration.md)', () => {
     expect(flowManager({ successEventlabel: 'sent' })).not.toHaveProperty('successEventlabel');
   });
 
+  it('takes eventsWhen "started" or "finished" only, naming the field otherwise', () => {
+    expect(flowManager({ eventsWhen: 'finished' })?.eventsWhen).toBe('finished');
+    expect(flowManager({})?.eventsWhen).toBeUndefined();
+    expect(() => flowManager({ eventsWhen: 'ended' })).toThrow(ConfigurationError);
+    expect(() => flowManager({ eventsWhen: 'ended' })).toThrow('flowManagerConfiguration.eventsWhen');
+  });
+
   it('refuses a label given in both spellings', () => {
     expect(() => flowManager({ successEventLabel: 'a', successEventlabel: 'b' })).toThrow(
       'flowManagerConfiguration.successEventlabel: alias of successEventLabel, which is given too',
