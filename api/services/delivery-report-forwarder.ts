@@ -5,7 +5,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import { CallbackEvents, type CallbackPayload } from '../../common/store/callback-events';
-import { CONVERSATION_SIGNALS, type DeliveryStatusSignal } from '../../common/domain/conversation-model';
+import { deliveryStatusSignal, type DeliveryStatusSignal } from '../../common/domain/conversation-model';
 import type { Database } from '../../common/store/db';
 import { DeliveryReports, type DeliveryReport } from '../../common/store/delivery-reports';
 import { MessageRequestsRepository, parseMessageAddressKey } from '../../common/store/message-requests-repository';
@@ -81,7 +81,7 @@ export class DeliveryReportForwarder {
       ...(report.code ? { code: report.code } : {}),
     };
     try {
-      await this.temporal.workflow.getHandle(conversationId).signal(CONVERSATION_SIGNALS.deliveryStatus, signal);
+      await this.temporal.workflow.getHandle(conversationId).signal(deliveryStatusSignal, signal);
     } catch (error) {
       // A conversation that has ended has no one left to tell; the ledger holds the status.
       if (!(error instanceof WorkflowNotFoundError)) throw error;

@@ -7,11 +7,10 @@ import {
 } from '@temporalio/client';
 import type { Collection } from 'mongodb';
 import {
-  CONVERSATION_SIGNALS,
-  CONVERSATION_UPDATES,
+  answerSignal,
+  answerUpdate,
   conversationLockKey,
   type AnswerSignal,
-  type AnswerTaken,
 } from '../../common/domain/conversation-model';
 import { isDuplicateKey, type Database } from '../../common/store/db';
 import {
@@ -156,7 +155,7 @@ export class InboundMessages {
       const handle = this.temporal.workflow.getHandle(lock.conversationId);
       try {
         const { taken } = await this.temporal.withDeadline(Date.now() + ANSWER_UPDATE_DEADLINE_MS, () =>
-          handle.executeUpdate<AnswerTaken, [AnswerSignal]>(CONVERSATION_UPDATES.answer, { args: [answer] }),
+          handle.executeUpdate(answerUpdate, { args: [answer] }),
         );
         if (taken === 'queued' || taken === 'repeated')
           return { routed: 'conversation', conversationId: lock.conversationId };
@@ -168,7 +167,7 @@ export class InboundMessages {
           // no worker took the update in time (one restarting, a backlog): the server keeps a signal until one does,
           // and the conversation takes it as it takes the update (a late one to its `webhook.defaultInbound`).
           try {
-            await handle.signal(CONVERSATION_SIGNALS.answer, answer);
+            await handle.signal(answerSignal, answer);
             return { routed: 'conversation', conversationId: lock.conversationId };
           } catch (signalError) {
             if (!(signalError instanceof WorkflowNotFoundError)) throw signalError;
