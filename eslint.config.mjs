@@ -57,6 +57,22 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Signals, queries and updates go through their definitions (defineSignal, defineQuery, defineUpdate), which
+    // carry their argument and answer types; a name spelled at a call site is checked by nothing.
+    files: ['api/**/*.ts', 'activities/**/*.ts', 'worker/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    ignores: ['test/simulator/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'CallExpression[callee.property.name=/^(signal|query|executeUpdate|startUpdate)$/][arguments.0.type=/^(Literal|TemplateLiteral)$/]',
+          message: 'send a signal, query or update through its definition, not by name',
+        },
+      ],
+    },
+  },
   // Imports run one way (STYLE.md rule 11): api/ and worker/ on top, workflows/ and activities/ below them,
   // common/ at the ground floor, the simulator on its own (a real provider can replace it).
   ...[
