@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for the API and the worker; the command chooses (README "Deploy"):
+# One image for the API and the worker; the command chooses (docs/operations.md "Deploy"):
 #   docker build -t messaging-service .
 #   docker run … messaging-service                                                    the API
 #   docker run … messaging-service node --max-old-space-size=384 dist/worker/main.js  the worker

@@ -24,7 +24,7 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code is replayed: no Node APIs and no I/O may reach it (STYLE.md §3).
+    // Workflow code is replayed: no Node APIs and no I/O may reach it (docs/style.md "Workflows").
     files: ['workflows/**/*.ts'],
     rules: {
       // Types may come from anywhere (activities are imported as types only); values may not.
@@ -73,7 +73,7 @@ export default tseslint.config(
       ],
     },
   },
-  // Imports run one way (STYLE.md rule 11): api/ and worker/ on top, workflows/ and activities/ below them,
+  // Imports run one way (docs/architecture.md "The parts"): api/ and worker/ on top, workflows/ and activities/ below them,
   // common/ at the ground floor, the simulator on its own (a real provider can replace it).
   ...[
     {

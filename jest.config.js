@@ -1,4 +1,4 @@
-// Two tiers (STYLE.md §6). `unit` is test/unit: pure code, no server, seconds. `integration` is the rest, against
+// Two tiers, each test at the layer it tests (docs/style.md "Tests"). `unit` is test/unit: pure code, no server, seconds. `integration` is the rest, against
 // the real Temporal dev server and FerretDB that its globalSetup starts; jest runs a project's globalSetup only
 // when that project has tests selected, so `npm run test:unit` starts no server.
 const transform = {

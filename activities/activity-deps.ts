@@ -36,7 +36,7 @@ export interface ActivityDeps {
   credentialsCipher: CredentialsCipher;
   /** Callbacks go to URLs callers gave: private addresses refused unless `ALLOW_PRIVATE_NETWORK_URLS`. */
   callbackHttp: OutgoingHttpClient;
-  /** Where dispatches count what they do (README "Metrics"). Default: metrics of their own that nothing serves. */
+  /** Where dispatches count what they do (docs/operations.md "Metrics"). Default: metrics of their own that nothing serves. */
   metrics?: ActivityMetrics;
 }
 

@@ -6,7 +6,7 @@ import type { DeliveryOutcome } from '../common/store/ledger';
 export type RateLimitWaitReason = 'concurrency' | 'per_second' | 'retry_after';
 
 /**
- * The worker's own metrics (README "Metrics"), on a registry of their own: the worker serves it on
+ * The worker's own metrics (docs/operations.md "Metrics"), on a registry of their own: the worker serves it on
  * `WORKER_METRICS_PORT`, and a test that builds activities without a server gets a fresh, unserved one. They are
  * passed to the activities in their deps (`ActivityDeps.metrics`), never held in a module.
  */

@@ -15,7 +15,7 @@ export interface FlowManagerEventInput {
  * `notifyFlowManager`: tells the Flow Manager how a saga ended; retried by Temporal until it answers 2xx. Each label
  * goes to the Flow Manager once per saga: a replay (workflow reset) sends nothing again. The labels delivered are
  * recorded in the saga's send document, or, for a command refused before any send (`sagaFailEvent`), in
- * `saga_fail_events` (README "Saga sends").
+ * `saga_fail_events` (docs/operating-sends.md "Saga sends").
  */
 export function createFlowManagerActivity(deps: ActivityDeps) {
   const failEvents = new SagaFailEventsRepository(deps.database);

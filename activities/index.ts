@@ -18,7 +18,7 @@ export type { DispatchInput, DispatchResult } from './dispatch/dispatch-deliveri
 export type { MessageDispatchInput, MessageDispatchResult } from './messages';
 
 /**
- * The send activities, built from their dependencies (STYLE.md: `createActivities(deps)`), so tests pass real
+ * The send activities, built from their dependencies (`createActivities(deps)`, docs/style.md "Activities and providers"), so tests pass real
  * clients pointed at the simulator without module mocking. Each group lives in its own file: who a send goes
  * to (audience.ts), the dispatches (dispatch/), the totals (finish-send.ts), the saga event (flow-manager.ts), and
  * `POST /messages` (messages/).

@@ -16,7 +16,7 @@ export interface SendContext {
   send: SendDocument;
   template: TemplateDocument | null;
   content: CompiledContent;
-  /** Renders on the process's render threads, with the configured time budget and output cap (README "Rendering"). */
+  /** Renders on the process's render threads, with the configured time budget and output cap (docs/api.md "Rendering"). */
   renderPool: RenderPool;
   /** Downloaded on first use by an email dispatch, then shared by every email of the send. */
   attachments(): Promise<EmailAttachment[]>;
@@ -25,7 +25,7 @@ export interface SendContext {
 const MAX_CACHED_SENDS = 64;
 
 /**
- * A small cache of send contexts: templates compile once per send (README "Rendering") and attachments download once,
+ * A small cache of send contexts: templates compile once per send (docs/api.md "Rendering") and attachments download once,
  * instead of once per recipient. Bounded so that a long-lived worker does not grow with every send.
  */
 export class SendContextCache {

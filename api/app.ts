@@ -44,7 +44,7 @@ export interface BuildAppOptions {
   reconcileEveryMs?: number;
   /**
    * pino options, or false to log nothing (tests). Default: `loggerOptions` at `LOG_LEVEL`, which redacts credentials,
-   * addresses and message content (README "Design", Logs).
+   * addresses and message content (docs/internals.md "Logs").
    */
   logger?: boolean | object;
 }
@@ -67,7 +67,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // Longer than MongoDB's server selection (10 s), so that an unreachable store stops the boot with its own message
     // (`MONGODB_URL: cannot connect to …`), not with fastify's "plugin did not start in time".
     pluginTimeout: 30_000,
-    // Send ids carry any saga id, percent-encoded (README "Find a send in the Temporal UI").
+    // Send ids carry any saga id, percent-encoded (docs/operating-sends.md "Find a send in the Temporal UI").
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Error bodies already name the field; ajv's own coercion is replaced by zod.
     ajv: { customOptions: { coerceTypes: false } },

@@ -9,7 +9,7 @@ import { describeIssues } from '../common/toolkit/zod-issues';
 import { errorResponses, type ErrorStatus } from './schemas/common-schemas';
 
 /**
- * What a request body may weigh when its route sets no `bodyLimit` (README "API"): 64 KB, plenty for a user; a
+ * What a request body may weigh when its route sets no `bodyLimit` (docs/api.md): 64 KB, plenty for a user; a
  * larger body is a 413 before it is read whole.
  */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -32,7 +32,7 @@ const ISSUES_IN_MESSAGE = 5;
 
 /**
  * Parses one part of a request (`body`, `querystring`, `params`, `headers`) with its zod schema: the parsed value, or
- * a 400 whose message names each offending field (README "API"). zod 4.6 runs a length check (`min`, `max`) even after
+ * a 400 whose message names each offending field (docs/api.md). zod 4.6 runs a length check (`min`, `max`) even after
  * the type check failed when the input has a `length` property, and a `length` that cannot become a number
  * (`{"length": {"toString": {}}}`) throws a TypeError, which fastify would answer 500: that is a 400 too.
  */
@@ -70,7 +70,7 @@ export function isTemporalUnreachable(error: unknown): boolean {
 }
 
 /**
- * What the client is answered for an error (README "API"): an `HttpError` as it is; MongoDB or Temporal out of reach
+ * What the client is answered for an error (docs/api.md): an `HttpError` as it is; MongoDB or Temporal out of reach
  * a 503 naming it; an error fastify raised itself about the request's `url` (routing) or `body` (content type, size,
  * JSON) its own 4xx with its message after the part it concerns; anything else a 500 that tells nothing more.
  */
@@ -133,7 +133,7 @@ function declareCommonErrors(route: RouteOptions, bodyLimit: number): void {
 }
 
 /**
- * One error shape for every failure (README "API"): validation, `HttpError`s, fastify's own errors and unknown
+ * One error shape for every failure (docs/api.md): validation, `HttpError`s, fastify's own errors and unknown
  * routes all answer `{ statusCode, error, message }`; never a 500 for bad input, never a stack trace to the client.
  * Documented routes registered after it declare the errors it answers for them.
  */

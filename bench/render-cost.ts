@@ -7,7 +7,7 @@ import type { SendRequest } from '../common/domain/send-types';
 import { CHANNELS, SEND_BODY } from './lib/workload';
 
 /**
- * What rendering a fan-out costs in this process (as the worker rendered before README "Rendering" moved it to
+ * What rendering a fan-out costs in this process (as the worker rendered before docs/api.md "Rendering" moved it to
  * threads) and through the render pool, for the bench's send body: `npx tsx bench/render-cost.ts [users] [batch]`.
  * Prints, per message, the wall time, this thread's busy time (event-loop utilization: what heartbeats and provider
  * calls compete with) and the process's CPU (all threads).

@@ -23,7 +23,7 @@ import {
  * `npm run bench [-- --quick]`: starts its own stack, seeds users, and measures side by side in one run the
  * simulator's ceiling, the no-Temporal baseline, the real fan-out (first delivery, tail, CPU), `GET /sends/:id`,
  * two workers on one task queue, small sends in a large store, and the API against its floor. bench/README.md
- * explains each figure. Ends with one `bench: ...` summary line named as in issue 14.
+ * explains each figure. Ends with one `bench: ...` summary line, its figures named as bench/README.md names them.
  */
 
 interface CeilingFigures {
@@ -76,7 +76,7 @@ const SIZES = quick ? [10_000] : [10_000, 100_000];
 const CEILING_PER_CHANNEL = quick ? 2000 : 10_000;
 const LOAD_SECONDS = quick ? 5 : 10;
 const LOAD_CONNECTIONS = 10;
-/** Goal 0's store: this many users and ledger entries at least when the small sends are measured. */
+/** The store of `small-send-ms` (bench/README.md): this many users and ledger entries at least when the small sends are measured. */
 const STORE_USERS = 100_000;
 const STORE_DELIVERIES = 300_000;
 const SMALL_SENDS = quick
@@ -180,7 +180,7 @@ async function measure(stack: BenchStack) {
     });
 
     if (workerModes.length === 0) {
-      // Goal 6 on the first audience, against the one-worker send just measured.
+      // `workers-2-shares` on the first audience, against the one-worker send just measured.
       for (const { mode, slots } of WORKER_MODES) {
         await stack.stopWorker();
         await Promise.all([stack.startWorker({ slots }), stack.startWorker({ slots })]);
@@ -220,7 +220,7 @@ async function measure(stack: BenchStack) {
     }
   }
 
-  // Goal 0: small sends in a store of at least 100k users and 300k ledger entries, topped up straight into the
+  // `small-send-ms`: small sends in a store of at least 100k users and 300k ledger entries, topped up straight into the
   // store when the fan-outs left fewer (the quick run).
   const deliveriesNow = await stack.database.deliveries.estimatedDocumentCount();
   if (seeded.length < STORE_USERS) {

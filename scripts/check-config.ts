@@ -3,7 +3,7 @@ import { checkConfiguration } from './config-report';
 
 /**
  * `npm run check-config`: checks the configuration of this environment as the API and the worker do at boot and
- * prints the effective one, secrets redacted (README "Configuration"); exits 1 with the boot's message when it is
+ * prints the effective one, secrets redacted (docs/configuration.md); exits 1 with the boot's message when it is
  * invalid.
  */
 checkConfiguration(process.env).then(

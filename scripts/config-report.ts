@@ -83,13 +83,13 @@ export function describeEffectiveConfig(environment: NodeJS.ProcessEnv, config: 
  */
 export async function checkConfiguration(environment: NodeJS.ProcessEnv): Promise<string> {
   const config = loadConfig(environment);
-  // The API stops at boot without API_KEYS outside the development profile (README "Configuration", "API keys").
+  // The API stops at boot without API_KEYS outside the development profile (docs/configuration.md "API keys").
   try {
     apiAuthMode(config.env);
   } catch (error) {
     throw new ConfigurationError((error as Error).message);
   }
-  // Both processes stop at boot without the payload codec's keys (README "Encryption of workflow data").
+  // Both processes stop at boot without the payload codec's keys (docs/operations.md "Encryption of workflow data").
   encryptionCodec(config.env);
   await checkChannelProviders(config);
   return describeEffectiveConfig(environment, config);

@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import type { Database } from '../common/store/db';
 import type { ServiceConfig } from '../common/config/config';
 
-/** Fixed ids so that the README's examples work on every machine. */
+/** Fixed ids so that the examples of README.md and docs/ work on every machine. */
 export const DEMO_TEMPLATE_ID = '64b000000000000000000001';
 export const DEMO_USER_IDS = ['64a000000000000000000001', '64a000000000000000000002', '64a000000000000000000003'];
 

@@ -23,7 +23,7 @@ import { describeExit, SupervisedProcess } from './supervisor';
  * unless TEMPORAL_ADDRESS is set, FerretDB on SQLite in .data/ferretdb unless MONGODB_URL is set, the provider
  * simulator, the worker and the API, each a child process. A worker or API that exits is started again (with
  * backoff); a server that exits stops everything. Settings the user made win over the dev stack's
- * (scripts/dev-settings.ts). Ports and the data folder move with DEV_* variables (README "Two commands").
+ * (scripts/dev-settings.ts). Ports and the data folder move with DEV_* variables (docs/development.md "The local stack").
  */
 const root = path.resolve(__dirname, '..');
 const dataDir = path.resolve(process.env.DEV_DATA_DIR || path.join(root, '.data'));
@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   if (ownTemporal) {
     console.log('starting Temporal dev server...');
     const dbFile = path.join(dataDir, 'temporal.db');
-    // The UI decodes payloads through the API (README "Encryption of workflow data").
+    // The UI decodes payloads through the API (docs/operations.md "Encryption of workflow data").
     const uiCodecEndpoint = `http://localhost:${ports.api}/codec`;
     watchServer(
       await startTemporal({ port: ports.temporal, uiPort: ports.temporalUi, dbFile, uiCodecEndpoint }),

@@ -96,7 +96,7 @@ export interface TemporalOptions {
   uiCodecEndpoint?: string;
 }
 
-/** Starts `temporal server start-dev` with our search attributes registered (README "Design"). */
+/** Starts `temporal server start-dev` with our search attributes registered (docs/internals.md). */
 export async function startTemporal(options: TemporalOptions): Promise<ManagedProcess> {
   const args = [
     'server',

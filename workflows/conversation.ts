@@ -52,7 +52,7 @@ const { classifyAnswer, setConversationStatus, closeConversation } = proxyActivi
 });
 
 /**
- * A two-way WhatsApp conversation (README "Two-way WhatsApp"): sends the template, then waits on a durable timer of
+ * A two-way WhatsApp conversation (docs/whatsapp.md): sends the template, then waits on a durable timer of
  * `responseTimeout` for the customer's answers (signal `answer`, from the inbound webhook). Each answer is classified
  * by an activity (accepted response, `dynamicResponseRegex`, or invalid) and posted to its webhook; an invalid one
  * gets the customer `errorMessage` and the conversation waits on, until `MAX_INVALID_ANSWERS` of them fail it. The

@@ -33,7 +33,7 @@ const { finishMessages } = proxyActivities<SendActivities>({
 });
 
 /**
- * Callbacks are retried until the receiver answers 2xx or the window (README "OS1-style messaging") runs out; the
+ * Callbacks are retried until the receiver answers 2xx or the window (docs/os1-messaging.md) runs out; the
  * activity gives up each event whose window has passed, so its last attempt, after the window, succeeds.
  */
 function callbackPoster(retryWindowMs: number) {
@@ -46,7 +46,7 @@ function callbackPoster(retryWindowMs: number) {
 }
 
 /**
- * One `POST /messages` request (README "OS1-style messaging"): its message objects are dispatched in batches (each
+ * One `POST /messages` request (docs/os1-messaging.md): its message objects are dispatched in batches (each
  * address a ledger entry, so retries and replays send nothing twice), each batch's status changes are posted to the
  * callback as the batch ends, and the request's totals are written at the end. Deterministic: no I/O, no clocks.
  * History stays bounded: one activity per batch of at most `MESSAGE_BATCH_ADDRESSES` addresses, plus one callback

@@ -10,7 +10,7 @@ export interface RouteInboundMessageInput {
 
 /**
  * An inbound WhatsApp message that no open conversation awaits, posted to its provider's default inbound webhook
- * (README "Two-way WhatsApp"): one activity, retried with backoff until the webhook answers 2xx or the window ends.
+ * (docs/whatsapp.md): one activity, retried with backoff until the webhook answers 2xx or the window ends.
  * The API starts one per message, its id naming the message (`inbound-<provider>|<messageId>`), so a provider's
  * repeated call starts nothing. Deterministic: no I/O, no clocks.
  */

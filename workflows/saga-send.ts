@@ -30,7 +30,7 @@ export interface SagaSendInput extends SendMessageInput {
 }
 
 /**
- * `/saga/send` (README "Saga sends"): the same send, then the Flow Manager event — the success label, or the fail label
+ * `/saga/send` (docs/operating-sends.md "Saga sends"): the same send, then the Flow Manager event — the success label, or the fail label
  * when every dispatch failed, the send itself failed or it was cancelled. The event activity retries until the Flow Manager
  * answers 2xx; without a label for the outcome no event is sent.
  */
@@ -58,7 +58,7 @@ export async function sagaSendMessage(input: SagaSendInput): Promise<SendSummary
 }
 
 /**
- * The fail event of a saga command refused (4xx or 5xx) before any send started (README "Saga sends"). The API starts
+ * The fail event of a saga command refused (4xx or 5xx) before any send started (docs/operating-sends.md "Saga sends"). The API starts
  * it with the saga's own workflow id (`saga-<sagaId>`), so a redelivered command does not send it twice and a saga
  * whose send has started gets no fail event from here; `notifyFlowManager` retries until the Flow Manager answers 2xx.
  */

@@ -106,7 +106,7 @@ function snapshotFailureOf(error: unknown): string {
 }
 
 /**
- * The whole send (README "Design"): records unknown recipients, snapshots the audience (ids only, in pages),
+ * The whole send (docs/internals.md): records unknown recipients, snapshots the audience (ids only, in pages),
  * dispatches each page in batches per channel, and totals the ledger. Failed dispatches are already in the
  * ledger, so a failed activity does not fail the send. A retry (`retryRound`) pages through the send's failed
  * deliveries instead of its audience. Deterministic: no I/O, no clocks, activities imported as types.

@@ -11,7 +11,7 @@ import {
 } from './send-activities';
 
 /**
- * Patch (README "Changing a workflow safely"): the first pages are dispatched while the audience snapshot goes on,
+ * Patch (docs/operations.md "Changing a workflow safely"): the first pages are dispatched while the audience snapshot goes on,
  * and the unknown recipients are recorded meanwhile, instead of one after the other.
  */
 export const DISPATCH_DURING_SNAPSHOT = 'dispatch-during-snapshot';

@@ -5,7 +5,7 @@ import { addCounts, batchCountsKey, missingRecipientsKey, type DeliveryCounts } 
 
 /**
  * Where a send stands, carried across `continueAsNew` and answered by the `progress` query, with the counts it keeps
- * as it goes (README "Design"): pure functions of the workflow's history, so replays add up the same.
+ * as it goes (docs/internals.md): pure functions of the workflow's history, so replays add up the same.
  */
 export interface SendProgress {
   /** For a retry: the last ledger key claimed. */
@@ -20,7 +20,7 @@ export interface SendProgress {
   missingRecipients: number;
   done: boolean;
   /**
-   * The send's counts so far, from the results of its finished dispatches (README "Design": counts kept as the send
+   * The send's counts so far, from the results of its finished dispatches (docs/internals.md: counts kept as the send
    * goes), so that `finishSend` and `GET /sends/:id` need not total the ledger. Absent for a retry and for a send
    * that started before they were kept; null once they could not be kept (the ledger is totalled instead).
    */

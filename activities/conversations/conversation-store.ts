@@ -9,7 +9,7 @@ import {
 import type { Database } from '../../common/store/db';
 
 /**
- * What the conversation activities read and write (README "Two-way WhatsApp"): the conversation's document (its
+ * What the conversation activities read and write (docs/whatsapp.md): the conversation's document (its
  * request, secrets included, which only activities read), its transcript (`conversation_events`, each entry keyed by
  * its step so that a retried activity writes it once) and the lock of its (business number, customer).
  */

@@ -16,7 +16,7 @@ export interface ConversationWebhookDeps {
 }
 
 /**
- * Classifies one answer of the customer (README "Two-way WhatsApp"): one of `acceptedResponses`, a match of
+ * Classifies one answer of the customer (docs/whatsapp.md): one of `acceptedResponses`, a match of
  * `dynamicResponseRegex` (run in a V8 context with a time limit: a regex that takes too long counts as no match), or
  * invalid; the answer and its classification go to the transcript.
  */

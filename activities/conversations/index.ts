@@ -12,7 +12,7 @@ import { callConversationWebhook, classifyAnswer } from './conversation-webhooks
 import { sendConversationMessage, type ConversationMessageInput } from './send-conversation-message';
 
 /**
- * The activities of the `conversation` workflow (README "Two-way WhatsApp"): sending its messages, classifying the
+ * The activities of the `conversation` workflow (docs/whatsapp.md): sending its messages, classifying the
  * customer's answers, calling the webhooks, and writing its status. They share the dispatches' rate limiter and
  * metrics.
  */

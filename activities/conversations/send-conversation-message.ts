@@ -42,7 +42,7 @@ export type ConversationMessageResult =
 const INFOBIP_REPORTS_PATH = '/webhooks/infobip/reports';
 
 /**
- * Sends one message of a conversation through its registered WhatsApp provider, as `/messages` does (README
+ * Sends one message of a conversation through its registered WhatsApp provider, as `/messages` does (docs/os1-messaging.md
  * "OS1-style messaging"): one ledger entry (`<conversationId>|whatsapp|<key>`) claimed before the call, so a retried
  * activity or a replayed workflow reads the ledger and never sends twice (but in the documented window: the
  * provider accepted, the worker died before the ledger heard); transient failures fail the activity for Temporal to

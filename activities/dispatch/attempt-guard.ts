@@ -13,7 +13,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 const DEADLINE_MARGIN_MS = 60_000;
 
 /**
- * What keeps one attempt of a dispatch activity from overlapping the next (README "Design"): the attempt heartbeats
+ * What keeps one attempt of a dispatch activity from overlapping the next (docs/internals.md): the attempt heartbeats
  * on a timer for as long as it runs (provider calls, rate-limit waits and ledger writes included), so Temporal
  * starts no other attempt while it lives; and once it must stop (cancelled: its heartbeat timed out, the worker
  * shuts down, the workflow was cancelled; near its start-to-close timeout; its channel throttled beyond

@@ -88,7 +88,7 @@ function addressOf(deps: DeliveryDeps, channel: Channel, user: Document | undefi
 
 /**
  * The message of each given user who has an address on `channel`, rendered in one task of the render pool (worker
- * threads, with the time budget and output cap of README "Rendering"), before any provider call: a message, or the
+ * threads, with the time budget and output cap of docs/api.md "Rendering"), before any provider call: a message, or the
  * `RENDER_LIMIT` / `RENDER_ERROR` it failed with.
  */
 export async function renderDeliveries(

@@ -62,7 +62,7 @@ const DEBUG_LEVELS = new Set(['debug', 'trace']);
 /**
  * The final statuses of a batch's deliveries, those done before this run (`states`) and this run's outcomes, with
  * its failures. Stored for a batch of an audience page whose result cannot say it all (some deliveries were done
- * before this run, some failed): `finishSend` reads it by the batch's key instead of totalling the ledger (README
+ * before this run, some failed): `finishSend` reads it by the batch's key instead of totalling the ledger (docs/internals.md
  * "Design").
  */
 async function recordBatchCounts(
@@ -120,7 +120,7 @@ async function failBeforeSending(
 /**
  * Delivers one message to each given user on one channel, consulting and writing the ledger: a delivery
  * already `sent`, `skipped` or finally `failed` is never sent again, so Temporal retries and workflow
- * resets are safe (README "Design"). Transient failures leave deliveries `pending` and fail the activity with a
+ * resets are safe (docs/internals.md). Transient failures leave deliveries `pending` and fail the activity with a
  * retryable failure, so Temporal retries just those with backoff; after `maxAttempts` they become `failed`.
  * A single-delivery activity that fails permanently throws a non-retryable failure carrying the code, so the
  * Temporal UI shows the failed dispatch itself. The attempt never overlaps the next one (`AttemptGuard`), and a
@@ -242,7 +242,7 @@ async function dispatchBatch(
   const attempts = results.filter((attempt) => attempt !== undefined);
   const handBackMs = guard.handBack();
   if (handBackMs !== undefined) {
-    // The rest waits on the workflow's durable timer, not in this activity (README "Configuration").
+    // The rest waits on the workflow's durable timer, not in this activity (docs/configuration.md).
     for (const { outcome } of attempts) countOutcome(result, outcome);
     context.log.info('dispatch batch handed back', { sendId, channel, size: userIds.length, ...result, handBackMs });
     return { ...result, retryAfterMs: handBackMs };

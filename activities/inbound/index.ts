@@ -5,7 +5,7 @@ import { ProvidersRepository } from '../../common/store/providers-repository';
 import type { ActivityDeps } from '../activity-deps';
 import { postInboundMessage } from './post-inbound-message';
 
-/** The activity of inbound WhatsApp messages that no open conversation awaits (README "Two-way WhatsApp"). */
+/** The activity of inbound WhatsApp messages that no open conversation awaits (docs/whatsapp.md). */
 export function createInboundActivities(deps: ActivityDeps) {
   const inboundDeps = {
     config: deps.config,

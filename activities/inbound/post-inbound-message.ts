@@ -17,7 +17,7 @@ export interface InboundDeps {
 }
 
 /**
- * Posts one inbound message to its provider's default inbound webhook (README "Providers"), signed with that
+ * Posts one inbound message to its provider's default inbound webhook (docs/api.md "Providers"), signed with that
  * webhook's secret like the callbacks (`X-Signature: sha256=<hex of HMAC-SHA256(secret, X-Timestamp + "." + raw
  * body)>`). The URL and the secret are read here, at the time of the post, never carried in the workflow's input or
  * history. A 2xx is recorded on the message and ends it; anything else is recorded and fails the activity, which

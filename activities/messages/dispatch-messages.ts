@@ -180,7 +180,7 @@ async function owePostedReports(
 
 /**
  * Sends message objects `first`…`last` of one channel of a `POST /messages` request, one ledger entry per address
- * (`<requestId>|<channel>|<n>/<address index>`), exactly as `/send` dispatches do (README "Design"): a batch claims
+ * (`<requestId>|<channel>|<n>/<address index>`), exactly as `/send` dispatches do (docs/internals.md): a batch claims
  * itself, a retried or replayed batch reads the ledger and sends only what is still pending, transient failures fail
  * the activity for Temporal to retry with backoff. Each address's status changes go to the callback outbox, and
  * each sent message's provider id is remembered for its delivery report.
@@ -391,7 +391,7 @@ async function dispatchMessageBatch(
   result.failed = outcomes.filter((outcome) => outcome.status === 'failed').length;
   const handBackMs = guard.handBack();
   if (handBackMs !== undefined) {
-    // The rest waits on the workflow's durable timer, not in this activity (README "Configuration").
+    // The rest waits on the workflow's durable timer, not in this activity (docs/configuration.md).
     context.log.info('message batch handed back', {
       requestId,
       channel,

@@ -16,7 +16,7 @@ export type { MessageDispatchInput, MessageDispatchResult } from './dispatch-mes
 const CACHED_REQUESTS = 64;
 
 /**
- * The activities of `POST /messages` (README "OS1-style messaging"): dispatching a batch of message objects, posting
+ * The activities of `POST /messages` (docs/os1-messaging.md): dispatching a batch of message objects, posting
  * the callbacks, and the totals. They share the `/send` dispatches' rate limiter and metrics.
  */
 export function createMessageActivities(

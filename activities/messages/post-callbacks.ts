@@ -21,7 +21,7 @@ const POSTS_IN_FLIGHT = 16;
 const LEASE_MS = 60_000;
 
 /**
- * Posts every pending callback event of a request (README "OS1-style messaging"), each address's in the order its
+ * Posts every pending callback event of a request (docs/os1-messaging.md), each address's in the order its
  * statuses happened, signed with the requesting API key's secret. A 2xx marks the event delivered; anything else
  * leaves it pending and fails the activity, which Temporal retries with backoff. An event older than the retry window
  * (`callbacks.retryWindowMinutes`) is given up (`expired`) instead of posted, so the attempt after the window ends.

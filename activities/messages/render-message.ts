@@ -5,7 +5,7 @@ import type { RenderPool } from '../../common/rendering/render-pool';
 import { plainTextToHtml, type MessageRenderer, type RenderContext } from '../../common/rendering/rendering';
 import type { EmailMessage, TextMessage, WhatsappMessage } from '../providers/channel-interfaces';
 
-/** What a message needs of its mode template (`/templates` with `mode`, README "OS1-style messaging"). */
+/** What a message needs of its mode template (`/templates` with `mode`, docs/os1-messaging.md). */
 export type ModeTemplate = Pick<ModeTemplateDocument, 'name' | 'mode' | 'isActive' | 'data'>;
 
 /** A message ready for its channel's provider, for one address. */
@@ -14,7 +14,7 @@ export type ProviderMessage =
   | { channel: 'email'; message: EmailMessage }
   | { channel: 'whatsapp'; message: WhatsappMessage };
 
-/** The language of a WhatsApp template message whose mode template names none (seed 004's carry none). */
+/** The language of a WhatsApp template message whose mode template names none (the OS1 samples carry none). */
 const WHATSAPP_TEMPLATE_LANGUAGE = 'en';
 
 const PLACEHOLDER = /\{\{\s*([\w.]+)\s*\}\}/g;

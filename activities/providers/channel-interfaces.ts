@@ -1,5 +1,5 @@
 /**
- * One interface per channel (STYLE.md, after novu). A provider is one file in `activities/providers/`
+ * One interface per channel (docs/style.md "Activities and providers"). A provider is one file in `activities/providers/`
  * implementing every channel interface it serves (Twilio: sms and voice), so adding a provider touches one
  * file and the factory. Providers throw `TransientProviderError` or `PermanentProviderError` only.
  */

@@ -101,7 +101,7 @@ type ConfiguredProviderType = AppConfig['service']['providers'][Channel];
 type ConfiguredProviderSpec = Extract<ProviderSpec, { providerType: ConfiguredProviderType }>;
 
 /**
- * The environment variable of each setting of each provider type the configuration can name (README
+ * The environment variable of each setting of each provider type the configuration can name (docs/configuration.md
  * "Configuration"); the others (SES, Pinpoint) exist only as registered providers.
  */
 const SETTING_VARIABLES: {
@@ -132,7 +132,7 @@ export function activeProviderTypes(config: AppConfig): Map<ConfiguredProviderTy
 
 /**
  * The spec of every provider type an active channel uses (`activeChannels`, `providers.<channel>`), from today's
- * environment variables (README "Configuration"): one spec per type however many channels it serves. An inactive
+ * environment variables (docs/configuration.md): one spec per type however many channels it serves. An inactive
  * channel's provider needs nothing. The settings are as the environment has them: `createProvider` checks them.
  */
 export function providerSettingsFromConfig(config: AppConfig): ConfiguredProviderSpec[] {
@@ -169,7 +169,7 @@ function describeInVariables(config: AppConfig, error: ProviderSettingsError, ch
 }
 
 /**
- * Builds the provider of each active channel named by `providers` in the service configuration (README "Channels
+ * Builds the provider of each active channel named by `providers` in the service configuration (docs/api.md "Channels
  * and providers"): one instance per provider type, shared by the channels it serves (Twilio for sms and voice is
  * one instance), all on one pooled HTTP client; an inactive channel gets a provider that refuses every message.
  * Building checks every setting (FCM reads its service account), so that the worker refuses to boot, with a

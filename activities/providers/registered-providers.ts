@@ -50,7 +50,7 @@ export interface RegisteredProvider {
 }
 
 /**
- * The registered providers as the worker uses them (README "OS1-style messaging"): looked up by name for each
+ * The registered providers as the worker uses them (docs/os1-messaging.md): looked up by name for each
  * dispatch batch, their credentials decrypted only here, in the worker's memory (never in a workflow's input or a
  * log line), and built once per version of the registry's document: a changed credential is used from the next
  * batch. A replaced instance is closed only when the worker stops, since a batch may still be sending through it.

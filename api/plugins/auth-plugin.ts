@@ -67,7 +67,7 @@ export const requestHasScope = (request: { apiKey: AuthenticatedKey | null }, sc
 
 /**
  * With `API_KEYS` set, every route but the public ones wants `Authorization: Bearer <key>` and answers 401 without a
- * valid one, 403 when the key lacks the route's scope (`config.scope`, README "Configuration"); documented routes
+ * valid one, 403 when the key lacks the route's scope (`config.scope`, docs/configuration.md); documented routes
  * registered after it declare both. Without keys the API does not boot outside the development profile, unless
  * `API_AUTH=none` says a gateway in front authenticates (`apiAuthMode`); then routes are open.
  */

@@ -3,7 +3,7 @@ import type { AppConfig } from '../../common/config/config';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The configuration, validated once at boot (`loadConfig`, README "Configuration"). */
+    /** The configuration, validated once at boot (`loadConfig`, docs/configuration.md). */
     config: AppConfig;
   }
 }

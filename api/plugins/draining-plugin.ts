@@ -9,7 +9,7 @@ declare module 'fastify' {
   }
 }
 
-/** The drain state of a graceful stop (README "Graceful restarts"): `server.ts` starts it on SIGTERM. */
+/** The drain state of a graceful stop (docs/operations.md "Graceful restarts"): `server.ts` starts it on SIGTERM. */
 export const drainingPlugin = fp(
   async (app) => {
     let draining = false;

@@ -30,7 +30,7 @@ const metricsRoute: FastifyPluginAsyncZod<{ registry: Registry }> = async (app, 
 };
 
 /**
- * The API's own metrics (README "Metrics") on `registry`: every request by route and status, and its latency by
+ * The API's own metrics (docs/operations.md "Metrics") on `registry`: every request by route and status, and its latency by
  * route; the requests of the send routes as they start and as they are answered (a `POST /send` waits for its send,
  * up to `SEND_WAIT_MS`: started minus answered is what is waiting).
  */

@@ -5,7 +5,7 @@ import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 
 /**
  * The OpenAPI document of the routes registered after it, generated from the zod schemas that validate their input
- * and shape their answers: `/documentation/json`, and the Swagger UI at `/documentation` (README "API").
+ * and shape their answers: `/documentation/json`, and the Swagger UI at `/documentation` (docs/api.md).
  */
 export const openApiPlugin = fp(
   async (app) => {

@@ -5,7 +5,7 @@ import { HttpError } from '../../common/domain/http-errors';
 import { errorResponses } from '../schemas/common-schemas';
 
 /**
- * The rate limit of the sending routes, those of the `send` scope (README "API"): per API key, or per client IP
+ * The rate limit of the sending routes, those of the `send` scope (docs/api.md): per API key, or per client IP
  * without `API_KEYS`, at most `api.rateLimit.max` requests to all of them together in `api.rateLimit.timeWindowMs`,
  * then 429 with `Retry-After`. Counted by @fastify/rate-limit in this process's memory: each API process has its
  * own counters. Registered after the auth plugin, whose check comes first, so that a wrong key counts for nothing.

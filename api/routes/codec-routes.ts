@@ -23,7 +23,7 @@ const toJson = (payloads: Payload[]): PayloadsJson => ({
 });
 
 /**
- * The codec server of the Temporal UI and CLI (README "Encryption of workflow data"), per Temporal's codec server
+ * The codec server of the Temporal UI and CLI (docs/operations.md "Encryption of workflow data"), per Temporal's codec server
  * protocol: `POST /codec/decode` and `/codec/encode` take and answer `{ payloads: [...] }`. The UI calls it from the
  * browser, so it answers CORS for `TEMPORAL_UI_URL`'s origin only. With `API_KEYS` set it needs a valid key like every
  * route (api/plugins/auth-plugin.ts), which a browser preflight does not carry.

@@ -12,7 +12,7 @@ import {
 import { Conversations, describeConversation, summarize } from '../services/conversations-service';
 
 /**
- * Two-way WhatsApp (README "Two-way WhatsApp", seed 004's send2WayMessage): `POST /conversations` sends a template
+ * Two-way WhatsApp (docs/whatsapp.md, the OS1 send2WayMessage): `POST /conversations` sends a template
  * and waits for the customer's answer in a `conversation` workflow; `GET /conversations/:id` and `GET /conversations`
  * read them.
  */

@@ -6,7 +6,7 @@ import { errorResponses } from '../schemas/common-schemas';
 import { erasureBodySchema, erasureResultSchema } from '../schemas/erasures-schemas';
 
 /**
- * `POST /erasures` (README "Erasure"): erases one person from every collection that holds them, and says what it
+ * `POST /erasures` (docs/operations.md "Erasure"): erases one person from every collection that holds them, and says what it
  * touched. `DELETE /users/:id` deletes the user's document alone; this is what erases.
  */
 export const erasureRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -31,7 +31,7 @@ export const erasureRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "Erase a person's data: a user id, or an email address or phone number",
         description:
           "Deletes what exists for the person alone and masks them (`erased`) in records that other people's " +
-          'accounting needs. A repeat touches nothing. Temporal histories are not changed (README "Erasure").',
+          'accounting needs. A repeat touches nothing. Temporal histories are not changed (docs/operations.md "Erasure").',
         body: erasureBodySchema,
         response: { 200: erasureResultSchema.describe('What was erased'), ...errorResponses({ 400: 'Bad body' }) },
       },

@@ -24,7 +24,7 @@ async function check(name: string, probe: () => Promise<unknown>): Promise<Check
 }
 
 /**
- * Health routes (README "API"): liveness, readiness and one line per dependency outside authentication, healthy or
+ * Health routes (docs/api.md): liveness, readiness and one line per dependency outside authentication, healthy or
  * not and nothing more; the dependencies' errors, which may name internal hosts and users, at `GET /check-up` to an
  * admin key.
  */

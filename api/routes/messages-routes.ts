@@ -31,7 +31,7 @@ const refusals = errorResponses({
 });
 
 /**
- * OS1-style sends to raw addresses (README "OS1-style messaging", seed 004's sendMessage): `POST /messages`, by
+ * OS1-style sends to raw addresses (docs/os1-messaging.md, the OS1 sendMessage): `POST /messages`, by
  * notification `POST /messages/notifications`, `GET /messages/:requestId`, and the caller's callback secret.
  */
 export const messageRoutes: FastifyPluginAsyncZod = async (app) => {

@@ -18,7 +18,7 @@ const { unknownId, found, registerGet, registerDelete } = resourceById('notifica
 const present = (doc: NotificationDocument) => ({ ...doc, _id: doc._id.toHexString() });
 
 /**
- * `/notifications` (README "API"): an application registers a notification with the mode template of each channel
+ * `/notifications` (docs/api.md): an application registers a notification with the mode template of each channel
  * (`send` scope); it is `pending` until an admin enables or disables it (`admin` scope), and
  * `POST /messages/notifications` sends it only while it is enabled.
  */

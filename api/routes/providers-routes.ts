@@ -27,7 +27,7 @@ const nameParams = z.object({ name: providerName });
 const unknownName = errorResponses({ 404: 'No provider has this name' });
 
 /**
- * The provider registry `/providers` (README "API"): admins register, change and remove providers, read keys list
+ * The provider registry `/providers` (docs/api.md): admins register, change and remove providers, read keys list
  * them. Credentials are the settings of the provider's type, checked by the schemas the worker builds providers
  * from (common/config/provider-settings.ts), stored encrypted and never answered: an answer names their fields only.
  * Request bodies are not logged (fastify logs a request's method and URL), and the log redaction drops a

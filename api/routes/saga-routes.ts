@@ -12,7 +12,7 @@ import { SagaCommandReader } from '../services/saga-command';
 const REASON_MAX_CHARS = 500;
 
 /**
- * `POST /saga/send` (README "Saga sends"): a Flow Manager command becomes a send whose workflow (`saga-<sagaId>`) ends
+ * `POST /saga/send` (docs/operating-sends.md "Saga sends"): a Flow Manager command becomes a send whose workflow (`saga-<sagaId>`) ends
  * by sending the Flow Manager its success or fail event. A command answered 4xx or 5xx sends the fail event, when a
  * fail label is configured, through a workflow of its own (`SagaFailEvents`) that retries it until the Flow Manager
  * answers 2xx; when neither Temporal nor MongoDB can take it the answer is a 503 and a redelivery carries it.

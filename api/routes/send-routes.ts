@@ -4,7 +4,7 @@ import { errorResponses } from '../schemas/common-schemas';
 import { sendAcceptedSchema, sendBodySchema, sendCompletedSchema, sendHeadersSchema } from '../schemas/send-schemas';
 import { requestDigest } from '../services/request-digest';
 
-/** `POST /send` (README "API"). */
+/** `POST /send` (docs/api.md). */
 export const sendRoutes: FastifyPluginAsyncZod = async (app) => {
   const { sendPreparation, sendStarter, sendResults } = app;
   const waitMs = app.config.env.SEND_WAIT_MS;

@@ -36,7 +36,7 @@ const sendSummary = (send: SendDocument) => ({
 const unknownSend = errorResponses({ 404: 'No send has this id' });
 
 /**
- * Inspection and retry of sends (README "Inspect through the API", "Retry failed deliveries"): the document, live
+ * Inspection and retry of sends (docs/operating-sends.md "Inspect through the API", "Retry failed deliveries"): the document, live
  * progress from the workflow, and the ledger. Reading a send writes nothing.
  */
 export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -49,7 +49,7 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
     return send;
   };
   /**
-   * A send's counts and first failures without totalling its ledger (README "Design"): a finished send's from its
+   * A send's counts and first failures without totalling its ledger (docs/internals.md): a finished send's from its
    * document, a running one's from the counts its workflow keeps, plus the stored counts and failures of the batches it
    * names (a point lookup each). The ledger is totalled (a scan on FerretDB) only
    * for what keeps no counts: retries and the sends they retried, sends started before counts were kept, sends

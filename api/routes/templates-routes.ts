@@ -61,7 +61,7 @@ function templateChannels(template: TemplateDocument): (typeof CHANNELS)[number]
   });
 }
 
-/** `/templates` CRUD and `POST /templates/:id/preview` (README "API"). */
+/** `/templates` CRUD and `POST /templates/:id/preview` (docs/api.md). */
 export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   const { templates } = app.repositories;
   const renderer = new MessageRenderer(app.config.env.DEFAULT_LOCALE);

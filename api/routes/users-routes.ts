@@ -42,7 +42,7 @@ export function userSchemas(fields: ServiceConfig['userFields']) {
   return { create, patch, user };
 }
 
-/** `/users` CRUD (README "API") on the product team's users collection, with its own field names. */
+/** `/users` CRUD (docs/api.md) on the product team's users collection, with its own field names. */
 export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   const { users } = app.repositories;
   const fields = app.config.service.userFields;

@@ -4,7 +4,7 @@ import { phoneSchema } from './messages-schemas';
 import { storableRecord } from './storable-schemas';
 import { httpUrl, whatsappButtonSchema, whatsappMediaSchema } from './whatsapp-schemas';
 
-/** The seed's limits of `responseTimeout`: 10 seconds to 7 days. */
+/** The OS1 API's limits of `responseTimeout`: 10 seconds to 7 days. */
 export const MIN_RESPONSE_TIMEOUT_S = 10;
 export const MAX_RESPONSE_TIMEOUT_S = 7 * 24 * 3600;
 
@@ -19,7 +19,7 @@ const webhookSchema = z
   })
   .strict();
 
-/** A quick reply as the seed writes it (`"track order"`), or the object forms of `POST /messages`. */
+/** A quick reply as the OS1 API writes it (`"track order"`), or the object forms of `POST /messages`. */
 const conversationButton = z.union([
   z
     .string()

@@ -34,7 +34,7 @@ export type ErasureBody = z.infer<typeof erasureBodySchema>;
 
 const count = z.number().int().nonnegative();
 
-/** What an erasure changed or deleted, per collection (README "Erasure"). */
+/** What an erasure changed or deleted, per collection (docs/operations.md "Erasure"). */
 export const erasureTouchedSchema = z.object({
   users: count,
   audiencePages: count,

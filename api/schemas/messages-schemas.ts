@@ -4,15 +4,15 @@ import { MESSAGE_CHANNELS } from '../../common/store/message-requests-repository
 import { storableRecord } from './storable-schemas';
 import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp-schemas';
 
-/** At most this many addresses per message object, `to`, `cc` and `bcc` together (seed 004). */
+/** At most this many addresses per message object, `to`, `cc` and `bcc` together (the OS1 limit). */
 export const MAX_ADDRESSES_PER_MESSAGE = 50;
 /** At most this many message objects per request, all channels together. */
 export const MAX_MESSAGES_PER_REQUEST = 1000;
 
-/** The email pattern of seed 004 (`^[a-zA-Z0-9._+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,6}$`). */
+/** The OS1 API's email address pattern (`^[a-zA-Z0-9._+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,6}$`). */
 export const OS1_EMAIL_PATTERN = /^[a-zA-Z0-9._+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,6}$/;
 
-const email = z.string().regex(OS1_EMAIL_PATTERN, 'must be an email address (seed 004 pattern)');
+const email = z.string().regex(OS1_EMAIL_PATTERN, `must match ${OS1_EMAIL_PATTERN.source} (the OS1 address pattern)`);
 
 /** A phone number as OS1 writes it; normalized to E.164 by `MessagePreparation`. */
 export const phoneSchema = z
@@ -66,7 +66,7 @@ export const callbackSchema = z
     url: z
       .url()
       .refine((url) => /^https?:\/\//i.test(url), 'must be an http(s) URL')
-      .describe('Receives every status change, signed (README "OS1-style messaging")'),
+      .describe('Receives every status change, signed (docs/os1-messaging.md)'),
     meta: storableRecord.optional().describe('Sent back with every callback'),
   })
   .strict();
@@ -78,7 +78,7 @@ const channelArrays = {
   callback: callbackSchema.optional(),
 };
 
-/** `POST /messages` (seed 004's sendMessage); counts across channels are checked by `MessagePreparation`. */
+/** `POST /messages` (the OS1 sendMessage); counts across channels are checked by `MessagePreparation`. */
 export const messagesBodySchema = z.object(channelArrays).strict();
 export type MessagesBody = z.infer<typeof messagesBodySchema>;
 
@@ -168,4 +168,4 @@ export const callbackSecretSchema = z
   })
   .describe("This API key's callback signing secret");
 
-/** Seed 004's WhatsApp button, shared with `POST /conversations`. */
+/** The OS1 WhatsApp button, shared with `POST /conversations`. */

@@ -4,7 +4,7 @@ import { objectIdString } from './common-schemas';
 import { paginationQuerySchema } from './pagination-schemas';
 import { resourceName } from './templates-schemas';
 
-/** `POST /notifications` (seed 004's createNotifications): the mode template of each channel, by name. */
+/** `POST /notifications` (the OS1 createNotifications): the mode template of each channel, by name. */
 export const notificationCreateSchema = z.strictObject({
   appId: z.string().min(1).max(200).describe('The application that registers it'),
   name: resourceName.describe('Unique; what POST /messages/notifications names'),

@@ -37,10 +37,10 @@ const inboundWebhookSchema = z
   })
   .describe(
     'WhatsApp only: the default inbound webhook, where a customer message that no open conversation awaits is ' +
-      'posted (README "Providers")',
+      'posted (docs/api.md "Providers")',
   );
 
-/** `POST /providers` (seed 004's registerProvider); `credentials` are checked against `providerType` in the route. */
+/** `POST /providers` (the OS1 registerProvider); `credentials` are checked against `providerType` in the route. */
 export const providerCreateSchema = z.strictObject({
   name: providerName.describe('Unique; messages name their provider by it'),
   providerType: z.enum(PROVIDER_TYPES),

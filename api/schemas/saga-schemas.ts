@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isWellFormed, RETRY_SUFFIX, SAGA_ID_MAX_LENGTH } from '../../common/temporal/workflow-ids';
 
 /**
- * The saga id (README "Saga sends"): any characters, as the Flow Manager chooses them. It names the saga's workflow
+ * The saga id (docs/operating-sends.md "Saga sends"): any characters, as the Flow Manager chooses them. It names the saga's workflow
  * and send (`saga-<key>`), which `GET /sends/:sendId` reads back with the id percent-encoded.
  */
 export const sagaKeySchema = z
@@ -15,7 +15,7 @@ export const sagaKeySchema = z
   .refine((key) => !RETRY_SUFFIX.test(key), 'must not end with -retry-<n>, which names the retries of a saga send')
   .describe('The saga id');
 
-/** A Flow Manager REST command (README "Saga sends"): the saga id and the command with its saga metadata. */
+/** A Flow Manager REST command (docs/operating-sends.md "Saga sends"): the saga id and the command with its saga metadata. */
 export const sagaCommandSchema = z.object({
   key: sagaKeySchema,
   value: z.object({

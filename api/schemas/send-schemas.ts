@@ -15,7 +15,7 @@ export const SEND_LIST_FIELDS = [
   'emailBlindCarbonCopies',
 ] as const;
 
-/** `POST /send` body, the Mia contract (README "API"); cross-field rules live in `SendPreparation.prepare`. */
+/** `POST /send` body, the Mia contract (docs/api.md); cross-field rules live in `SendPreparation.prepare`. */
 export const sendBodySchema = z
   .object({
     channels: z.array(z.enum(CHANNELS)).min(1).describe('Subset of activeChannels'),

@@ -4,7 +4,7 @@ import { HttpError } from '../../common/domain/http-errors';
 
 /**
  * Free-form values (user fields, `data`, `pushData`, a saga's payload) are stored as they come, so they must
- * be storable on both databases the service runs on (README "Design"): MongoDB and FerretDB refuse field names that
+ * be storable on both databases the service runs on (docs/internals.md): MongoDB and FerretDB refuse field names that
  * start with `$` or contain `.` (and empty update paths), BSON refuses NUL in a name, FerretDB cannot read back a
  * name with another control character and refuses arrays directly inside arrays, MongoDB more than 100 levels of
  * nesting. Without these checks such bodies reached the database and answered 500 (a megabyte of `[[[…` after two

@@ -6,7 +6,7 @@ import { storableRecord } from './storable-schemas';
 import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp-schemas';
 
 /**
- * The template fields (README "API"), built from what each field is: the checks of a write, or what a stored
+ * The template fields (docs/api.md), built from what each field is: the checks of a write, or what a stored
  * template holds. The templates collection is the product team's, so a stored field is held to its type (may be
  * null), not to the write rules (an answer that does not fit its schema would be a 500).
  */
@@ -108,7 +108,7 @@ export const previewSchema = z
   .partial()
   .describe('One message per channel the template has content for, rendered');
 
-// Mode templates (OS1 shape, README "API"): one channel each, addressed by a unique name.
+// Mode templates (OS1 shape, docs/api.md): one channel each, addressed by a unique name.
 
 /** A name of a mode template or a notification: what a message or a notification names it by. */
 export const resourceName = z
@@ -117,7 +117,7 @@ export const resourceName = z
   .max(200)
   .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
 
-/** Optional text the seed writes as `""` when it has none (`"from": ""`): an empty one is stored as absent. */
+/** Optional text the OS1 samples write as `""` when it has none (`"from": ""`): an empty one is stored as absent. */
 const optionalText = (max: number) =>
   z
     .string()

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** A URL the provider fetches or the customer opens: http(s) only. */
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2000);
 
-/** WhatsApp media (seed 004): a document, an image and a location, each optional. */
+/** WhatsApp media (the OS1 shape): a document, an image and a location, each optional. */
 export const whatsappMediaSchema = z.strictObject({
   document: z.strictObject({ url: httpUrl, filename: z.string().min(1).max(240).optional() }).optional(),
   image: z.strictObject({ url: httpUrl }).optional(),
@@ -17,11 +17,11 @@ export const whatsappMediaSchema = z.strictObject({
     .optional(),
 });
 
-/** The spellings of a quick reply button's key: the seed's `"quick reply"` and the usual identifiers. */
+/** The spellings of a quick reply button's key: the OS1 API's `"quick reply"` and the usual identifiers. */
 const QUICK_REPLY_KEYS = ['quick reply', 'quickReply', 'quick_reply'];
 
 /**
- * `{"url": {"value": …}}` or `{"quick reply": {"value": …}}` (seed 004; its sendMessage sample names the url's one
+ * `{"url": {"value": …}}` or `{"quick reply": {"value": …}}` (the OS1 shapes; its sendMessage sample names the url's one
  * field `trackUrl`) as `{type, value}`, the one stored form; anything else is left for the schema to refuse with its
  * own message.
  */
@@ -37,7 +37,7 @@ function normalizeButton(input: unknown): unknown {
   return { type, value: fields.length === 1 ? fields[0] : (inner as { value?: unknown }).value };
 }
 
-/** A WhatsApp button, in any of the seed's spellings, normalized to `{ type: "url" | "quickReply", value }`. */
+/** A WhatsApp button, in any of the OS1 API's spellings, normalized to `{ type: "url" | "quickReply", value }`. */
 export const whatsappButtonSchema = z
   .preprocess(
     normalizeButton,

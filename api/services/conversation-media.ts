@@ -1,7 +1,7 @@
 import type { OutgoingHttpClient } from '../../common/http/outgoing-http';
 
 /**
- * The media a two-way WhatsApp message may carry (seed 004's send2WayMessage, README "Two-way WhatsApp"): images
+ * The media a two-way WhatsApp message may carry (the OS1 send2WayMessage, docs/whatsapp.md): images
  * jpg, jpeg or png up to 5 MB, documents pdf, doc or docx up to 100 MB. Checked by the URL's extension, and, where a
  * HEAD of the URL answers 2xx, by its Content-Type and Content-Length; a URL that does not answer is left to the
  * provider, which fetches it.

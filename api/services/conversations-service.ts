@@ -59,7 +59,7 @@ export function webhookTargets(request: ConversationRequest): { target: string; 
 }
 
 /**
- * `POST /conversations` and its reads (README "Two-way WhatsApp"): checks a request whole (numbers, provider,
+ * `POST /conversations` and its reads (docs/whatsapp.md): checks a request whole (numbers, provider,
  * template, media, regex: a 4xx naming the field and nothing started), takes the one open conversation of (business
  * number, customer) by inserting its lock (a duplicate is a 409 naming the open one), stores the conversation and
  * starts its `conversation` workflow, whose id is the conversation id. A start that fails frees the lock.
@@ -98,7 +98,7 @@ export class Conversations {
     if (hashSecret === undefined)
       throw new HttpError(
         503,
-        'CUSTOMER_HASH_SECRET is not set: a conversation names its customer in Temporal by a keyed hash only (README "Configuration")',
+        'CUSTOMER_HASH_SECRET is not set: a conversation names its customer in Temporal by a keyed hash only (docs/configuration.md)',
       );
     const request = await this.check(body);
     const conversationId = `conv-${randomUUID()}`;
@@ -129,7 +129,7 @@ export class Conversations {
           { key: SEARCH_ATTRIBUTES.conversationStatus, value: 'sending' },
           { key: SEARCH_ATTRIBUTES.customerHash, value: document.customerHash },
         ],
-        // Names only: never the numbers, the texts or the webhooks (README "Encryption of workflow data").
+        // Names only: never the numbers, the texts or the webhooks (docs/operations.md "Encryption of workflow data").
         memo: { kind: 'conversation', provider: request.provider, template: request.message.template },
         args: [input],
       });

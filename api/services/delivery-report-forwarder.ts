@@ -11,11 +11,11 @@ import { DeliveryReports, type DeliveryReport } from '../../common/store/deliver
 import { MessageRequestsRepository, parseMessageAddressKey } from '../../common/store/message-requests-repository';
 import { postMessageCallbacks } from '../../workflows';
 
-/** Conversation ids (`conv-<uuid>`, README "Two-way WhatsApp"): the ledger's request id of a conversation's messages. */
+/** Conversation ids (`conv-<uuid>`, docs/whatsapp.md): the ledger's request id of a conversation's messages. */
 const CONVERSATION_ID_PREFIX = 'conv-';
 
 /**
- * The providers' delivery reports once their webhook has checked them (README "OS1-style messaging"): each moves
+ * The providers' delivery reports once their webhook has checked them (docs/os1-messaging.md): each moves
  * the ledger entry the provider's message id names forward (sent → delivered → read, or failed), and owes the
  * request's callback one event per change, posted by a `postMessageCallbacks` workflow whose id names the change, so
  * a repeated report starts nothing. A report of a conversation's message goes to the conversation instead.

@@ -62,7 +62,7 @@ function receivedAtOf(value: string | undefined, now: Date): Date {
 }
 
 /**
- * The inbound WhatsApp messages of `POST /webhooks/whatsapp/:provider/communications` (README "Two-way WhatsApp").
+ * The inbound WhatsApp messages of `POST /webhooks/whatsapp/:provider/communications` (docs/whatsapp.md).
  * Each is recorded first (`inbound_messages`, keyed by provider and message id, `routed: pending`), then routed: to
  * the open conversation of (business number, customer) when it was sent through this provider, whose lock names it,
  * as its `takeAnswer` update, which says what the conversation did with it (`late_answer`: it had decided, and posted

@@ -97,7 +97,7 @@ export function planMessageBatches(messages: Pick<StoredMessage, 'n' | 'channel'
 }
 
 /**
- * `POST /messages` and `GET /messages/:requestId` (README "OS1-style messaging"): checks a request whole before
+ * `POST /messages` and `GET /messages/:requestId` (docs/os1-messaging.md): checks a request whole before
  * anything is stored (addresses, templates, providers: a 4xx naming the first bad field, and nothing started), stores
  * it, and starts its `deliverMessages` workflow, whose id is the request id.
  */
@@ -210,7 +210,7 @@ export class MessageRequests {
         taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.channels, value: channels }],
-        // Counts and names, never addresses or data (README "Encryption of workflow data").
+        // Counts and names, never addresses or data (docs/operations.md "Encryption of workflow data").
         memo: {
           kind: 'messages',
           channels,

@@ -4,7 +4,7 @@ import type { ProvidersRepository } from '../../common/store/providers-repositor
 import { PROVIDER_CHANNELS } from '../../common/config/provider-settings';
 
 /**
- * Which provider a message goes through (README "OS1-style messaging"), decided when the request is accepted and
+ * Which provider a message goes through (docs/os1-messaging.md), decided when the request is accepted and
  * stored with it: the registered provider it names (unknown → 404, inactive → 409, of another channel → 400, each
  * naming `field`), else the channel's active tenant default, else the configured provider of the channel (null).
  * One lookup per (channel, name) per request, and the tenant defaults read once.

@@ -20,7 +20,7 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
- * The SHA-256 of a `/send` body normalized (README "API", `Idempotency-Key`): keys in any order, the list fields as
+ * The SHA-256 of a `/send` body normalized (docs/api.md, `Idempotency-Key`): keys in any order, the list fields as
  * sets, a missing list or `data` as an empty one. Two bodies with one digest ask for the same send.
  */
 export function requestDigest(body: SendBody): string {

@@ -32,7 +32,7 @@ function loadFunction(file: string, setting: string): (command: SagaCommand) => 
 }
 
 /**
- * Turns a Flow Manager command into a `/send` body through `metadataSchema` (README "Configuration"): each field is a
+ * Turns a Flow Manager command into a `/send` body through `metadataSchema` (docs/configuration.md): each field is a
  * dot path into `value.messagePayload`, or a list of paths whose values are concatenated; list fields accept a
  * single value. `data` is the whole command unless `getDataFilePath` says otherwise.
  */

@@ -23,7 +23,7 @@ export interface SendPreparationDeps {
 
 /**
  * Validates a `POST /send` body (or a saga command read as one) against the configuration, the templates and the
- * Files Service, and normalizes it into the request that is stored (README "API"). Every check runs before anything
+ * Files Service, and normalizes it into the request that is stored (docs/api.md). Every check runs before anything
  * is stored or started, so a 4xx starts nothing.
  */
 export class SendPreparation {
@@ -86,7 +86,7 @@ export class SendPreparation {
     return request;
   }
 
-  /** The registered provider of each channel that gets one (README "OS1-style messaging"). */
+  /** The registered provider of each channel that gets one (docs/os1-messaging.md). */
   private async chooseProviders(
     channels: Channel[],
     named: Partial<Record<Channel, string>>,
@@ -98,7 +98,7 @@ export class SendPreparation {
     return Object.fromEntries(chosen.filter(([, name]) => name !== null));
   }
 
-  /** Attachments must exist and fit in 15 MB before anything starts (README "API"). */
+  /** Attachments must exist and fit in 15 MB before anything starts (docs/api.md). */
   private async checkAttachments(request: SendRequest, requestedAny: boolean): Promise<void> {
     if (request.emailAttachments.length === 0) return;
     if (!this.deps.files.configured) {

@@ -25,7 +25,7 @@ export interface SendResultsDeps {
   ledger: Ledger;
 }
 
-/** Waits for a started send's workflow to return its summary, for the answer of `POST /send` (README "API"). */
+/** Waits for a started send's workflow to return its summary, for the answer of `POST /send` (docs/api.md). */
 export class SendResults {
   constructor(private readonly deps: SendResultsDeps) {}
 

@@ -11,7 +11,7 @@ export interface SendRetryDeps {
   starter: SendStarter;
 }
 
-/** `POST /sends/:sendId/retry` (README "Retry failed deliveries"): re-dispatches a send's failed deliveries. */
+/** `POST /sends/:sendId/retry` (docs/operating-sends.md "Retry failed deliveries"): re-dispatches a send's failed deliveries. */
 export class SendRetry {
   constructor(private readonly deps: SendRetryDeps) {}
 

@@ -27,7 +27,7 @@ export interface SendStarterDeps {
 }
 
 /**
- * Starts sends: stores the send document, then starts its workflow with the send id as workflow id (README "Design").
+ * Starts sends: stores the send document, then starts its workflow with the send id as workflow id (docs/internals.md).
  * A crash in between leaves a document without a workflow, which `SendReconciler` closes as `NOT_STARTED`.
  */
 export class SendStarter {
@@ -36,7 +36,7 @@ export class SendStarter {
   /**
    * Stores the send and starts its workflow. With an idempotency key (or a saga id) the ids are derived from
    * it and the workflow id is never reused, so a repeated request finds the first send instead of starting a
-   * second one. A key already used for a different body is a 422 (README "API").
+   * second one. A key already used for a different body is a 422 (docs/api.md).
    */
   async start(
     request: SendRequest,
@@ -59,7 +59,7 @@ export class SendStarter {
   }
 
   /**
-   * Starts retry round `round` of a send that has ended (README "Retry failed deliveries"): a new workflow
+   * Starts retry round `round` of a send that has ended (docs/operating-sends.md "Retry failed deliveries"): a new workflow
    * (`<sendId>-retry-<round>`) re-dispatches its failed deliveries, and both send documents name each other.
    */
   async startRetry(original: SendDocument, round: number): Promise<StartedSend> {
@@ -131,7 +131,7 @@ export class SendStarter {
         channels: request.channels,
         templateId: request.templateId ?? null,
         recipients: request.recipients.length,
-        // Counts, not names: cluster names are the product team's and may name people (README "Encryption of
+        // Counts, not names: cluster names are the product team's and may name people (docs/operations.md "Encryption of
         // workflow data").
         clusters: request.clusters.length,
         attachments: request.emailAttachments.length,
@@ -143,7 +143,7 @@ export class SendStarter {
     } catch (error) {
       // The same id started before: the same send (idempotency key, redelivered saga command).
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      // Unless the fail event of a refused command for this saga took the id first (README "Saga sends"); the
+      // Unless the fail event of a refused command for this saga took the id first (docs/operating-sends.md "Saga sends"); the
       // document just stored is closed as never started by the periodic reconciliation.
       const { type } = await this.deps.temporal.workflow.getHandle(workflowId).describe();
       if (type === workflow.name) return;

@@ -85,7 +85,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
     `temporal 127.0.0.1:${temporalPort}, mongodb ${mongoUrl}${ferretdb ? ' (FerretDB on SQLite)' : ''}, work dir ${workDir}`,
   );
 
-  // The workers load the workflows bundled ahead, as the image's worker does (README "Deploy").
+  // The workers load the workflows bundled ahead, as the image's worker does (docs/operations.md "Deploy").
   const workflowBundlePath = path.join(workDir, 'workflow-bundle.js');
   const [simulator] = await Promise.all([startSimulator({}), writeWorkflowBundle(workflowBundlePath)]);
   const env: Record<string, string> = {

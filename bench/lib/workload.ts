@@ -24,7 +24,7 @@ export const SEND_BODY = {
   data: { code: '4242' },
 };
 
-/** A one-time code to one user by id on one channel: the small send of goal 0. */
+/** A one-time code to one user by id on one channel: the small send of `small-send-ms` (bench/README.md). */
 export const smallSendBody = (userId: string, code: string) => ({
   channels: ['sms'] as Channel[],
   recipients: [userId],

@@ -1,5 +1,5 @@
 /**
- * What an API key may do (README "Configuration", `API_KEYS`): `send` starts sends, `read` reads sends, users and
+ * What an API key may do (docs/configuration.md, `API_KEYS`): `send` starts sends, `read` reads sends, users and
  * templates, `templates` writes templates, `providers` writes the provider registry and sees its inbound webhook URLs
  * (with their tokens), `codec` runs the codec of the Temporal UI, `admin` writes users, reviews notifications and
  * holds `templates`, `providers` and `codec` as well. No other scope implies another.
@@ -64,7 +64,7 @@ export function parseApiKeys(entries: readonly string[]): ApiKey[] {
 }
 
 /**
- * How the API authenticates (README "Configuration", "API keys"): `keys` with `API_KEYS` set; `none` when
+ * How the API authenticates (docs/configuration.md "API keys"): `keys` with `API_KEYS` set; `none` when
  * `API_AUTH=none` says a gateway in front authenticates every request; `open-development` in the development profile
  * without keys. Anything else is refused at boot.
  */
@@ -88,6 +88,6 @@ export function apiAuthMode(env: {
   if (hasKeys) return 'keys';
   if (env.MESSAGING_PROFILE === 'development') return 'open-development';
   throw new Error(
-    'API_KEYS: required outside the development profile (key:scope+…, README "Configuration"); set API_AUTH=none only when a gateway in front authenticates every request',
+    'API_KEYS: required outside the development profile (key:scope+…, docs/configuration.md); set API_AUTH=none only when a gateway in front authenticates every request',
   );
 }

@@ -16,7 +16,7 @@ const optionalUrl = z.url().optional();
 const port = z.coerce.number().int().min(0).max(65535);
 /**
  * A provider's setting: its shape is checked by the provider's own schema (activities/providers), by the worker,
- * and only for the providers of active channels (README "Configuration").
+ * and only for the providers of active channels (docs/configuration.md).
  */
 const providerSetting = z.string().optional();
 
@@ -34,13 +34,13 @@ const aes256KeyList = z
   });
 
 /**
- * Environment variables (README "Configuration"). The provider settings have no default here: `PROFILE_DEFAULTS`
+ * Environment variables (docs/configuration.md). The provider settings have no default here: `PROFILE_DEFAULTS`
  * fills them in per `MESSAGING_PROFILE`, and the worker requires those of the active channels.
  */
 export const envSchema = z.object({
   MESSAGING_PROFILE: z.enum(PROFILES).default('production'),
   HTTP_PORT: port.default(3000),
-  /** The worker's Prometheus `/metrics` (README "Metrics"); unset: the worker serves no metrics. */
+  /** The worker's Prometheus `/metrics` (docs/operations.md "Metrics"); unset: the worker serves no metrics. */
   WORKER_METRICS_PORT: port.min(1).optional(),
   /** A workflow bundle built ahead (`npm run build`: dist/workflow-bundle.js); unset: the worker bundles at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
@@ -48,7 +48,7 @@ export const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('messaging'),
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
-  /** `id:base64key,…`, AES-256 keys of the payload codec; the first encrypts (README "Encryption of workflow data"). */
+  /** `id:base64key,…`, AES-256 keys of the payload codec; the first encrypts (docs/operations.md "Encryption of workflow data"). */
   TEMPORAL_CODEC_KEYS: aes256KeyList,
   MONGODB_URL: z
     .string()
@@ -74,9 +74,9 @@ export const envSchema = z.object({
   SMS_SERVICE_URL: optionalUrl,
   FLOW_MANAGER_URL: optionalUrl,
   DEFAULT_LOCALE: z.string().min(2).default('en'),
-  /** Wall-clock budget of rendering one message, all its fields (README "Rendering"); over it: `RENDER_LIMIT`. */
+  /** Wall-clock budget of rendering one message, all its fields (docs/api.md "Rendering"); over it: `RENDER_LIMIT`. */
   RENDER_TIMEOUT_MS: z.coerce.number().int().min(10).max(60000).default(1000),
-  /** Largest rendered message, all its fields, in UTF-8 bytes (README "Rendering"); over it: `RENDER_LIMIT`. */
+  /** Largest rendered message, all its fields, in UTF-8 bytes (docs/api.md "Rendering"); over it: `RENDER_LIMIT`. */
   RENDER_MAX_OUTPUT_BYTES: z.coerce
     .number()
     .int()
@@ -103,21 +103,21 @@ export const envSchema = z.object({
       }
     }),
   /**
-   * `none`: no API key is checked, on purpose, because a gateway in front authenticates every request (README
+   * `none`: no API key is checked, on purpose, because a gateway in front authenticates every request (docs/configuration.md
    * "Configuration"); logged at boot. Unset, the API wants `API_KEYS` outside the development profile.
    */
   API_AUTH: z.enum(['keys', 'none']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * `id:base64key,…`, AES-256-GCM keys of the registered providers' credentials at rest; the first encrypts
-   * (README "OS1-style messaging"). Unset: `/providers` refuses to store credentials.
+   * (docs/os1-messaging.md). Unset: `/providers` refuses to store credentials.
    */
   PROVIDER_CREDENTIALS_KEYS: aes256KeyList,
   /** Where providers reach this API from outside: the base of the webhook URLs it hands them. */
   PUBLIC_BASE_URL: z.url().optional(),
   /**
    * The service's own secret: the tokens in the webhook URLs it gives providers and each API key's callback signing
-   * secret derive from it (README "OS1-style messaging"). A comma-separated list rotates it: the first signs and
+   * secret derive from it (docs/os1-messaging.md). A comma-separated list rotates it: the first signs and
    * issues tokens, all of them verify. Unset: callbacks and provider webhooks are refused.
    */
   WEBHOOK_SECRET: z
@@ -129,7 +129,7 @@ export const envSchema = z.object({
         context.addIssue({ code: 'custom', message: 'each comma-separated secret must be at least 16 characters' });
     }),
   /**
-   * The key of the conversations' `customerHash` (an HMAC of the customer's number, README "Two-way WhatsApp"), so
+   * The key of the conversations' `customerHash` (an HMAC of the customer's number, docs/whatsapp.md), so
    * that the hash in the Temporal UI cannot be reversed by trying every number. Unset: conversations are refused.
    */
   CUSTOMER_HASH_SECRET: z.string().min(16).optional(),
@@ -138,7 +138,7 @@ export const envSchema = z.object({
    * keeps a caller from reaching this network's insides through them. The development profile sets `true`.
    */
   ALLOW_PRIVATE_NETWORK_URLS: z.enum(['true', 'false']).optional(),
-  /** Days a send's documents (send, deliveries, audience, dispatch claims) are kept (README "Retention"). */
+  /** Days a send's documents (send, deliveries, audience, dispatch claims) are kept (docs/operations.md "Retention"). */
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
 });
 export type Env = z.infer<typeof envSchema>;
@@ -146,7 +146,7 @@ export type Env = z.infer<typeof envSchema>;
 const dotPaths = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 /**
- * The JSON service configuration at `CONFIGURATION_PATH`, in the Mia shape (README "Configuration"). Every object
+ * The JSON service configuration at `CONFIGURATION_PATH`, in the Mia shape (docs/configuration.md). Every object
  * refuses keys it does not know (`strictObject`): a misspelt key would otherwise be a setting that does nothing.
  */
 export const serviceConfigSchema = strictObject({
@@ -191,7 +191,7 @@ export const serviceConfigSchema = strictObject({
     ),
   ).default({}),
   /**
-   * Registered providers (`/providers`, README "OS1-style messaging"): outside the development profile their URLs
+   * Registered providers (`/providers`, docs/os1-messaging.md): outside the development profile their URLs
    * name only their type's public hosts; `allowedHosts` adds hosts per type, a name or `*.domain`, e.g.
    * `{ "twilio": ["twilio-proxy.example.com"], "mia-sms-service": ["sms.example.com"] }`.
    */
@@ -205,7 +205,7 @@ export const serviceConfigSchema = strictObject({
     ).default({}),
   }).prefault({}),
   /**
-   * A provider's `Retry-After` (README "Configuration"): a dispatch waits out at most `capMs` itself (heartbeating);
+   * A provider's `Retry-After` (docs/configuration.md): a dispatch waits out at most `capMs` itself (heartbeating);
    * a longer one ends the dispatch and the workflow waits on a durable timer, at most `maxMs`, before dispatching the
    * rest of the batch again.
    */
@@ -213,7 +213,7 @@ export const serviceConfigSchema = strictObject({
     capMs: z.number().int().min(0).max(600_000).default(30_000),
     maxMs: z.number().int().min(1000).default(3_600_000),
   }).prefault({}),
-  /** `POST /messages` callbacks (README "OS1-style messaging"): each is retried until 2xx for this long. */
+  /** `POST /messages` callbacks (docs/os1-messaging.md): each is retried until 2xx for this long. */
   callbacks: strictObject({
     retryWindowMinutes: z.number().int().min(1).max(10080).default(1440),
   }).prefault({}),
@@ -225,7 +225,7 @@ export const serviceConfigSchema = strictObject({
     maximumAttempts: z.number().int().min(1).max(100).default(5),
   }).prefault({}),
   /**
-   * How a send pages and batches its audience (README "Design"). Measured: batches of 100 → 250 took the worker
+   * How a send pages and batches its audience (docs/internals.md). Measured: batches of 100 → 250 took the worker
    * from 0.75 to 0.59 CPU-ms per delivery and halved the history.
    */
   fanOut: strictObject({
@@ -259,7 +259,7 @@ export const serviceConfigSchema = strictObject({
     shutdownDelayMs: z.number().int().min(0).max(120_000).default(0),
     /**
      * Per API key (per client IP without `API_KEYS`), per API process: at most `max` requests to the sending routes
-     * in `timeWindowMs`, then 429 with `Retry-After` (README "API").
+     * in `timeWindowMs`, then 429 with `Retry-After` (docs/api.md).
      */
     rateLimit: strictObject({
       max: z.number().int().min(1).default(6000),

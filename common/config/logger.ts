@@ -1,7 +1,7 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
 import type { ServiceConfig } from './config';
 
-/** What a log line holds instead of a named field's value (README "Design", Logs). */
+/** What a log line holds instead of a named field's value (docs/internals.md "Logs"). */
 export const REDACTED = '[redacted]';
 
 /**
@@ -130,7 +130,7 @@ export function loggerOptions(level: string, options: RedactionOptions = {}): Lo
   };
 }
 
-/** Structured logs, one line per event (STYLE.md §10): ids and channels, never addresses or message bodies. */
+/** Structured logs, one line per event (docs/style.md "Names, comments, logs"): ids and channels, never addresses or message bodies. */
 export function createLogger(
   name: string,
   level = process.env.LOG_LEVEL ?? 'info',

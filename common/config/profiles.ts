@@ -1,5 +1,5 @@
 /**
- * The profiles of `MESSAGING_PROFILE` (README "Configuration"): what each fills in for the provider settings left
+ * The profiles of `MESSAGING_PROFILE` (docs/configuration.md): what each fills in for the provider settings left
  * unset. The environment schema (config.ts) applies them; `npm run check-config` reports which setting came from one.
  */
 

@@ -30,7 +30,7 @@ const nonEmpty = z.string().min(1);
 
 /**
  * The settings every provider behind a public HTTP API (Twilio, Kaleyra, Infobip, FCM) starts from: `baseUrl`, the
- * root its API paths are joined to, the provider's own host in production and the simulator locally (README
+ * root its API paths are joined to, the provider's own host in production and the simulator locally (docs/configuration.md
  * "Configuration"). Each of their schemas extends it with the account's own fields.
  */
 export const httpProviderSettingsSchema = z.strictObject({

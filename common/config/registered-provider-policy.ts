@@ -1,7 +1,7 @@
 import type { ProviderType } from './provider-settings';
 
 /**
- * What a registered provider (`/providers`) may point the worker at (README "OS1-style messaging"). Its credentials
+ * What a registered provider (`/providers`) may point the worker at (docs/os1-messaging.md). Its credentials
  * come from API callers, and the worker holds every secret of the service, so they may name neither a local file
  * (`credentialsPath`: the worker would read it and sign with it) nor an `endpoint` of their own (an AWS client signed
  * with the service's keys, sent anywhere), and, outside the development profile, their URLs name only the hosts of

@@ -26,10 +26,10 @@ const TAG_BYTES = 16;
 
 /** Why credentials cannot be stored: the API answers it as a 503. */
 export const NO_CREDENTIALS_KEY =
-  'PROVIDER_CREDENTIALS_KEYS is not set: provider credentials are stored only encrypted (README "Configuration")';
+  'PROVIDER_CREDENTIALS_KEYS is not set: provider credentials are stored only encrypted (docs/configuration.md)';
 
 /**
- * Encrypts and decrypts the credentials of registered providers (README "OS1-style messaging") with the keys of
+ * Encrypts and decrypts the credentials of registered providers (docs/os1-messaging.md) with the keys of
  * `PROVIDER_CREDENTIALS_KEYS` (`id:base64key,…`, as `TEMPORAL_CODEC_KEYS`): the first key encrypts, every key
  * decrypts, so keys rotate by putting a new one first. The key id and the provider's name are the GCM additional
  * data: a document relabelled with another key id, or credentials copied into another provider's document, fail

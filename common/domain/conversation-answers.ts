@@ -5,7 +5,7 @@ import type { ConversationRequest } from './conversation-model';
 export type { AnswerClassification };
 
 /**
- * How a conversation's answers are classified (README "Two-way WhatsApp"): by the API when it checks
+ * How a conversation's answers are classified (docs/whatsapp.md): by the API when it checks
  * `dynamicResponseRegex`, and by the `classifyAnswer` activity, never by the workflow, which must stay deterministic
  * and must not run a caller's regular expression.
  */

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * Two-way WhatsApp conversations (README "Two-way WhatsApp", seed 004's send2WayMessage): the shapes the API, the
+ * Two-way WhatsApp conversations (docs/whatsapp.md, the OS1 send2WayMessage): the shapes the API, the
  * `conversation` workflow and its activities share.
  */
 
@@ -17,7 +17,7 @@ export interface ConversationWebhook {
 
 /** `POST /conversations` as accepted: numbers normalized, template and provider checked. */
 export interface ConversationRequest {
-  /** The business's WhatsApp number as its digits (`447860099299`), as providers write it; seed 004's has no `+`. */
+  /** The business's WhatsApp number as its digits (`447860099299`), as providers write it; the OS1 samples write none with a `+`. */
   from: string;
   /** The customer, E.164. */
   to: string;
@@ -31,7 +31,7 @@ export interface ConversationRequest {
       image?: { url: string };
       location?: { latitude: number; longitude: number; name?: string; address?: string };
     };
-    /** The seed's buttons: plain strings (quick replies) or `{ url: { … } }` / `{ "quick reply": { … } }`. */
+    /** The OS1 buttons: plain strings (quick replies) or `{ url: { … } }` / `{ "quick reply": { … } }`. */
     buttons?: { type: 'url' | 'quickReply'; value: string }[];
   };
   acceptedResponses: { messages: string[]; webhook: ConversationWebhook }[];

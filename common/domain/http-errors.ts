@@ -1,5 +1,5 @@
 /**
- * The one error shape of the HTTP API (README "API"): `{ statusCode, error, message }`, the message naming the
+ * The one error shape of the HTTP API (docs/api.md): `{ statusCode, error, message }`, the message naming the
  * offending field. Routes and services throw `HttpError`; the app's error handler renders it with `errorBody`.
  */
 export interface ErrorBody {

@@ -1,5 +1,5 @@
 /**
- * Inbound WhatsApp messages (README "Two-way WhatsApp"): what a customer wrote to a business number, as the provider
+ * Inbound WhatsApp messages (docs/whatsapp.md): what a customer wrote to a business number, as the provider
  * posted it to `POST /webhooks/whatsapp/:provider/communications`. Each is recorded once, keyed by (provider, the
  * provider's message id), and routed once: to the open conversation of (business number, customer) as its `answer`
  * signal, else to the provider's default inbound webhook by a `routeInboundMessage` workflow, else nowhere.

@@ -22,7 +22,7 @@ export interface SendRequest {
 export type SendStatus = 'running' | 'completed' | 'failed';
 export type SendKind = 'send' | 'saga' | 'retry';
 /**
- * `delivered` and `read` come later, from a provider's delivery report (README "OS1-style messaging"); a ledger
+ * `delivered` and `read` come later, from a provider's delivery report (docs/os1-messaging.md); a ledger
  * entry only moves forward: pending → sent → delivered → read, or to failed.
  */
 export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'delivered' | 'read';
@@ -186,7 +186,7 @@ export interface DispatchClaimDocument {
   createdAt: Date;
 }
 
-/** What a finished `deliverMessages` workflow returns (README "OS1-style messaging"). */
+/** What a finished `deliverMessages` workflow returns (docs/os1-messaging.md). */
 export interface MessagesSummary {
   requestId: string;
   workflowId: string;

@@ -1,7 +1,7 @@
 import { Agent, request } from 'undici';
 import { HttpError } from '../domain/http-errors';
 
-/** Mia's limit on the attachments of one send, summed (README "API"). */
+/** Mia's limit on the attachments of one send, summed (docs/api.md). */
 export const MAX_ATTACHMENTS_BYTES = 15 * 1024 * 1024;
 
 export interface DownloadedFile {

@@ -7,7 +7,7 @@ export class FlowManagerNotConfiguredError extends Error {
 }
 
 /**
- * `POST {serviceUrl}/event` with `{ key: sagaId, value: { messageLabel, messagePayload: {} } }` (README "API").
+ * `POST {serviceUrl}/event` with `{ key: sagaId, value: { messageLabel, messagePayload: {} } }` (docs/api.md).
  * Any non-2xx or network error throws: the `notifyFlowManager` activity is retried until the Flow Manager
  * accepts the event.
  */

@@ -3,7 +3,7 @@ import type { Env } from '../config/config';
 import { ForbiddenUrlError, type OutgoingHttpClient } from './outgoing-http';
 
 /**
- * The secrets of the webhooks both ways (README "OS1-style messaging"), all derived from `WEBHOOK_SECRET`:
+ * The secrets of the webhooks both ways (docs/os1-messaging.md), all derived from `WEBHOOK_SECRET`:
  * - incoming: a provider is handed a URL and nothing else, so the URL carries the proof: `?token=<HMAC of its path>`,
  *   which only this service can compute and which `verifyWebhookToken` checks in constant time. A registered
  *   provider's report URL carries a token of its own (`reportWebhookUrl`), which proves the calls of that provider

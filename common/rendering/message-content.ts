@@ -41,7 +41,7 @@ function requireField(template: TemplateDocument, channel: Channel, field: keyof
 }
 
 /**
- * Which texts each channel sends (README "API"): the template's channel fields when there is a template, otherwise
+ * Which texts each channel sends (docs/api.md): the template's channel fields when there is a template, otherwise
  * `messageTitle` (email subject, push title) and `messageContent` (every body).
  */
 export function channelSources(request: SendRequest, template: TemplateDocument | null): Sources {
@@ -108,7 +108,7 @@ function pick(user: Record<string, unknown>, fields: string[]): Record<string, u
 
 type Compiled<T> = { [K in keyof T]: undefined extends T[K] ? CompiledTemplate | undefined : CompiledTemplate };
 
-/** A send's templates compiled once and rendered for each recipient (README "Rendering"). */
+/** A send's templates compiled once and rendered for each recipient (docs/api.md "Rendering"). */
 export class CompiledContent {
   private readonly compiled: { [C in Channel]?: Compiled<ChannelSources[C]> } = {};
   private readonly sources: Sources;
@@ -146,7 +146,7 @@ export class CompiledContent {
 
   /**
    * Renders `channel`'s message for each user through `pool` (worker threads, with the time budget and output cap of
-   * README "Rendering"), in one task: a message, or why there is none.
+   * docs/api.md "Rendering"), in one task: a message, or why there is none.
    */
   async renderAll(
     pool: RenderPool,

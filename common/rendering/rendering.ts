@@ -37,7 +37,7 @@ function loadLocale(locale: string): string {
 }
 
 /**
- * An isolated Handlebars instance (never the global one) with the helpers of README "Rendering": `dateNow`,
+ * An isolated Handlebars instance (never the global one) with the helpers of docs/api.md "Rendering": `dateNow`,
  * `dateFormat date format=... tz=...` (dayjs; defaults ISO 8601 and UTC) and the allowed helpers of
  * `common/rendering/template-helpers.ts`, none other (Handlebars' `log` included). A helper's string result over
  * `maxOutputChars` stops the render.
@@ -175,7 +175,7 @@ export function userFieldsOf(source: string): string[] | 'all' {
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** A plain-text email becomes HTML: escaped, newlines as `<br/>` (README "Rendering"). */
+/** A plain-text email becomes HTML: escaped, newlines as `<br/>` (docs/api.md "Rendering"). */
 export function plainTextToHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]).replace(/\r?\n/g, '<br/>');
 }

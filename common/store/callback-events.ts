@@ -3,7 +3,7 @@ import type { MessageChannel } from './message-requests-repository';
 import { insertWhereFree, type Database } from './db';
 import type { DispatchClaimDocument } from '../domain/send-types';
 
-/** The statuses a callback reports, in the order one address goes through them (README "OS1-style messaging"). */
+/** The statuses a callback reports, in the order one address goes through them (docs/os1-messaging.md). */
 export const CALLBACK_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed'] as const;
 export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
 

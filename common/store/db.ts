@@ -33,11 +33,11 @@ export interface Database {
   audiencePages: Collection<AudiencePageDocument>;
   /** One document per dispatch batch that has started: tells a first run from a retry or a replay. */
   dispatchClaims: Collection<DispatchClaimDocument>;
-  /** The final counts of a dispatch batch whose result could not carry them (README "Design"), keyed by batch. */
+  /** The final counts of a dispatch batch whose result could not carry them (docs/internals.md), keyed by batch. */
   batchCounts: Collection<BatchCountsDocument>;
   /** Provider calls per channel and second, shared by every worker (`rateLimits`): one token per call. */
   rateTokens: Collection<{ _id: string }>;
-  /** Registered providers (`/providers`), keyed by name; credentials encrypted (README "OS1-style messaging"). */
+  /** Registered providers (`/providers`), keyed by name; credentials encrypted (docs/os1-messaging.md). */
   providers: Collection<Document>;
   /** One document per channel that has a tenant default provider, keyed by channel: the store keeps it one. */
   tenantDefaults: Collection<{ _id: string; provider: string }>;
@@ -107,7 +107,7 @@ export function databaseName(url: string): string {
 }
 
 /**
- * The collections of a send whose documents expire `RETENTION_DAYS` after their `createdAt` (README "Retention"),
+ * The collections of a send whose documents expire `RETENTION_DAYS` after their `createdAt` (docs/operations.md "Retention"),
  * children before sends, each typed by what the retention reads of it.
  */
 export const expiringCollections = (database: Database): Collection<ExpiringDocument>[] =>
@@ -129,12 +129,12 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
   const { clusters } = config.service.userFields;
   await Promise.all([
     ensureUniqueUserId(database, config.service.userFields.id),
-    // The delivery's _id is `<sendId>|<channel>|<userId>`: the unique (sendId, userId, channel) key (README "Design").
+    // The delivery's _id is `<sendId>|<channel>|<userId>`: the unique (sendId, userId, channel) key (docs/internals.md).
     database.deliveries.createIndex({ sendId: 1, status: 1, channel: 1 }, { name: 'by_send_status' }),
     database.users.createIndex({ [clusters]: 1 }, { name: 'by_cluster' }),
     // A request's pending callbacks, in key order (activities/messages/post-callbacks.ts).
     database.callbackEvents.createIndex({ requestId: 1, state: 1, _id: 1 }, { name: 'by_request_state' }),
-    // TTL indexes of `RETENTION_DAYS` (README "Retention"); the sends' one also orders `GET /sends`, so a store
+    // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' one also orders `GET /sends`, so a store
     // without TTL indexes keeps it plain.
     ...expiringCollections(database).map((collection) =>
       ensureRetentionIndex(

@@ -71,7 +71,7 @@ const sentBy = (known: Pick<ProviderMessageDocument, 'providerName'>, sender: st
   known.providerName === undefined || known.providerName === sender;
 
 /**
- * Delivery reports (README "OS1-style messaging"): a sent message's provider id is written beside its ledger entry
+ * Delivery reports (docs/os1-messaging.md): a sent message's provider id is written beside its ledger entry
  * (`provider_messages`), so that the report, which names only the provider's id, finds the entry and moves it on.
  * A report can come before the id is written (the provider answers the webhook before our batch has stored what it
  * sent): it is kept on the same key, and applied when the id is.

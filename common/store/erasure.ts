@@ -17,7 +17,7 @@ import type {
 } from '../domain/send-types';
 
 /**
- * Erasure of one person (README "Erasure", `POST /erasures`): what the service stores of them is deleted where it
+ * Erasure of one person (docs/operations.md "Erasure", `POST /erasures`): what the service stores of them is deleted where it
  * exists for them alone, and masked where other people's accounting needs the record (a send's ledger keeps its
  * counts, a request keeps its other addresses). Every step finds what still holds the person and changes only that,
  * so an erasure interrupted half-way is finished by running it again, and a repeat touches nothing. No transaction:
@@ -234,7 +234,7 @@ class Eraser {
         };
         // Where the page ends is the user's id when it is the page's last in `_id` order. Only a snapshot still being
         // taken resumes from it; once the send's audience is complete it is dropped (a running one keeps it: erasing
-        // during a send is README "Erasure"'s stated limit).
+        // during a send is docs/operations.md "Erasure"'s stated limit).
         const endsAtUser = page.end?.value === userId && (await this.snapshotComplete(page.sendId));
         const result = await pages.updateOne(filter, {
           $set: { userIds, ...(users ? { users } : {}) },

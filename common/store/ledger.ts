@@ -44,7 +44,7 @@ export interface DeliveryOutcome {
 }
 
 /**
- * The deliveries ledger (README "Design"): one entry per (send, channel, user). Every write is idempotent on its own (inserts and upserts keyed
+ * The deliveries ledger (docs/internals.md): one entry per (send, channel, user). Every write is idempotent on its own (inserts and upserts keyed
  * by the delivery's unique id) because FerretDB has no transactions and activities may run twice.
  *
  * Statuses only move forward (`pending` → `sent`/`failed`/`skipped`, never back): an existing entry is updated only
@@ -199,7 +199,7 @@ export class Ledger {
   }
 
   /**
-   * Stores the final counts of one batch of a send (README "Design": counts kept as the send goes), and its first
+   * Stores the final counts of one batch of a send (docs/internals.md: counts kept as the send goes), and its first
    * failures in key order: a dispatch batch of an audience page (`batchCountsKey`) or the send's unknown recipients
    * (`missingRecipientsKey`). A replace keyed by the batch, computed from the ledger's states, so an activity retry or
    * a replay that writes it again writes the same thing.

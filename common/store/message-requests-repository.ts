@@ -2,7 +2,7 @@ import type { Collection, Document } from 'mongodb';
 import { isDuplicateKey, type Database } from './db';
 import type { TemplateButton, TemplateMedia } from './templates-repository';
 
-/** The channels of `POST /messages` (seed 004): one array of message objects each. */
+/** The channels of `POST /messages` (the OS1 shape): one array of message objects each. */
 export const MESSAGE_CHANNELS = ['sms', 'email', 'whatsapp'] as const;
 export type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
 
@@ -18,7 +18,7 @@ export interface StoredMessage {
   channel: MessageChannel;
   /** The mode template's name; its content is read when the message is dispatched. */
   template: string;
-  /** The registered provider that sends it; null: the configured provider of the channel (README "Configuration"). */
+  /** The registered provider that sends it; null: the configured provider of the channel (docs/configuration.md). */
   provider: string | null;
   data: Record<string, unknown>;
   /** E.164 phone numbers or email addresses; cc and bcc (email) travel on each `to` address's email. */

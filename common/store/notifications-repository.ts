@@ -4,12 +4,12 @@ import { isDuplicateKey, type Database } from './db';
 import { isObjectIdHex } from '../temporal/workflow-ids';
 import type { TemplateMode } from './templates-repository';
 
-/** A notification's review: `pending` from creation until an admin enables or disables it (README "API"). */
+/** A notification's review: `pending` from creation until an admin enables or disables it (docs/api.md). */
 export const NOTIFICATION_STATUSES = ['pending', 'enabled', 'disabled'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 
 /**
- * A notification an application registered for a tenant admin's review (seed 004's createNotifications): the mode
+ * A notification an application registered for a tenant admin's review (the OS1 createNotifications): the mode
  * template it sends on each channel, by name. `POST /messages/notifications` sends it only while it is `enabled`.
  */
 export interface NotificationDocument {

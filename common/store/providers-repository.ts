@@ -5,7 +5,7 @@ import { isDuplicateKey, type Database } from './db';
 import type { ProviderType } from '../config/provider-settings';
 
 /**
- * A registered provider (`/providers`, README "OS1-style messaging"), keyed by its name. Its credentials are the
+ * A registered provider (`/providers`, docs/os1-messaging.md), keyed by its name. Its credentials are the
  * settings of its type, encrypted (`CredentialsCipher`); only the names of their fields are kept in the clear.
  */
 export interface ProviderDocument {
@@ -24,7 +24,7 @@ export interface ProviderDocument {
    */
   isTenantDefault: boolean;
   /**
-   * WhatsApp: where an inbound message that no open conversation awaits is forwarded, signed with `secret` (README
+   * WhatsApp: where an inbound message that no open conversation awaits is forwarded, signed with `secret` (docs/api.md
    * "Providers"); the secret encrypted like the credentials, and as write-only.
    */
   inboundWebhook?: { url: string; secret: EncryptedCredentials };
@@ -211,7 +211,7 @@ export class ProvidersRepository {
 }
 
 /**
- * The path of a WhatsApp provider's inbound webhook (README "OS1-style messaging"), whose token `providerWebhookUrl`
+ * The path of a WhatsApp provider's inbound webhook (docs/os1-messaging.md), whose token `providerWebhookUrl`
  * derives from this very path: the route that receives it rebuilds the path from the name the same way.
  */
 export const whatsappInboundWebhookPath = (name: string): string =>

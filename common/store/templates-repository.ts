@@ -3,7 +3,7 @@ import { ObjectId, type Collection, type Document, type Filter } from 'mongodb';
 import { isDuplicateKey, type Database } from './db';
 import { isObjectIdHex } from '../temporal/workflow-ids';
 
-/** A message template (README "API"); every field is optional, channels use the ones they need. */
+/** A message template (docs/api.md); every field is optional, channels use the ones they need. */
 export interface TemplateDocument {
   _id: ObjectId;
   name?: string;
@@ -25,11 +25,11 @@ export interface TemplateDocument {
 /** The fields of a template a client writes: everything but its id and timestamps. */
 export type TemplateFields = Omit<TemplateDocument, '_id' | 'createdAt' | 'updatedAt'>;
 
-/** The channels a mode template (OS1 shape, README "API") is written for. */
+/** The channels a mode template (OS1 shape, docs/api.md) is written for. */
 export const TEMPLATE_MODES = ['sms', 'email', 'whatsapp'] as const;
 export type TemplateMode = (typeof TEMPLATE_MODES)[number];
 
-/** A WhatsApp button of a mode template, in its one stored form (the seed's `{"quick reply": {…}}` normalized). */
+/** A WhatsApp button of a mode template, in its one stored form (the OS1 `{"quick reply": {…}}` normalized). */
 export interface TemplateButton {
   type: 'url' | 'quickReply';
   value: string;
@@ -43,7 +43,7 @@ export interface TemplateMedia {
 }
 
 /**
- * A mode template (OS1 shape, README "API"): addressed by its unique name, written for one channel, its
+ * A mode template (OS1 shape, docs/api.md): addressed by its unique name, written for one channel, its
  * placeholders (`{{orderId}}`) bound to a message's `data`. Its `_id` derives from its name (`modeTemplateId`).
  */
 export interface ModeTemplateDocument {

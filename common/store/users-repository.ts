@@ -54,7 +54,7 @@ function cursorValue(cursor: AudienceCursor): unknown {
 }
 
 /**
- * An audience of listed ids alone up to this size is read by point lookups (README "Design"); a longer list is one
+ * An audience of listed ids alone up to this size is read by point lookups (docs/internals.md); a longer list is one
  * query, since past a few thousand lookups one pass over the collection costs less.
  */
 export const POINT_LOOKUP_AUDIENCE = 1000;
@@ -90,7 +90,7 @@ export function cursorOf(id: unknown): AudienceCursor {
 
 /**
  * The product team's users collection (`USERS_CRUD_NAME`), read and written with its own field names
- * (`userFields`, README "Configuration"): the CRUD of `/users` and the audience reads of a send.
+ * (`userFields`, docs/configuration.md): the CRUD of `/users` and the audience reads of a send.
  */
 export class UsersRepository {
   private sortsInMemory: Promise<boolean> | undefined;

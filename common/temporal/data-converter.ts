@@ -13,14 +13,14 @@ export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
 export function encryptionCodec(env: Pick<Env, 'TEMPORAL_CODEC_KEYS'>): EncryptionCodec {
   if (!env.TEMPORAL_CODEC_KEYS)
     throw new ConfigurationError(
-      'TEMPORAL_CODEC_KEYS: required (id:base64key,…; README "Encryption of workflow data")',
+      'TEMPORAL_CODEC_KEYS: required (id:base64key,…; docs/operations.md "Encryption of workflow data")',
     );
   return new EncryptionCodec(parseCodecKeys(env.TEMPORAL_CODEC_KEYS));
 }
 
 /**
  * What every Temporal client and worker of the service uses, so that workflow inputs, results, memos and failure
- * messages are stored encrypted (README "Encryption of workflow data").
+ * messages are stored encrypted (docs/operations.md "Encryption of workflow data").
  */
 export function temporalDataConverter(env: Pick<Env, 'TEMPORAL_CODEC_KEYS'>): DataConverter {
   return { payloadCodecs: [encryptionCodec(env)], failureConverterPath: FAILURE_CONVERTER_PATH };

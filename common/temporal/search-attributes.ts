@@ -1,7 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /**
- * The custom search attributes of send workflows (README "Find a send in the Temporal UI"), declared once: the
+ * The custom search attributes of send workflows (docs/operating-sends.md "Find a send in the Temporal UI"), declared once: the
  * API sets them when it starts a workflow, the workflow upserts them, and the dev-server launcher registers them
  * (`searchAttributeFlags`). Upserting one the server does not know fails the workflow task, and the send hangs.
  */
@@ -41,7 +41,7 @@ export const searchAttributeDefinitions = (): { name: string; type: string }[] =
 export const searchAttributeFlags = (): string[] =>
   searchAttributeDefinitions().flatMap(({ name, type }) => ['--search-attribute', `${name}=${type}`]);
 
-/** The one-time registration on a Temporal cluster of your own (README "Configuration"). */
+/** The one-time registration on a Temporal cluster of your own (docs/configuration.md). */
 export const searchAttributeCreateCommand = (): string =>
   `temporal operator search-attribute create ${searchAttributeDefinitions()
     .map(({ name, type }) => `--name ${name} --type ${type}`)

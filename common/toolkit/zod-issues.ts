@@ -12,7 +12,7 @@ export interface IssueFormat {
 
 /**
  * `path.to.field: message` for each zod issue, `; ` between them, so that a message starts with what is wrong
- * (README "API" for requests, README "Configuration" for the configuration). The API and the configuration both
+ * (docs/api.md for requests, docs/configuration.md for the configuration). The API and the configuration both
  * describe their issues with it.
  */
 export function describeIssues(issues: readonly z.core.$ZodIssue[], format: IssueFormat): string {

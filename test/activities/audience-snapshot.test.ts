@@ -10,7 +10,7 @@ import { useActivityStack } from '../support/activity-stack';
 import type { TestStack } from '../support/test-stack';
 
 /**
- * The audience snapshot of a cluster send (README "Design"): on FerretDB it streams in the store's own order, so that
+ * The audience snapshot of a cluster send (docs/internals.md): on FerretDB it streams in the store's own order, so that
  * its first page is written while the store still scans (sorting by `_id` would hold every batch until the whole
  * audience was read), and a snapshot retried after a crash resumes past the pages already written.
  */

@@ -3,7 +3,7 @@ import { deliveryKey } from '../../common/domain/send-types';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * The ledger's statuses only move forward (README "Design"): `pending` → `sent`/`failed`/`skipped`, never back, on the
+ * The ledger's statuses only move forward (docs/internals.md): `pending` → `sent`/`failed`/`skipped`, never back, on the
  * suite's store (FerretDB; MongoDB behaves the same), whatever order the outcomes of overlapping attempts arrive in.
  */
 describe('Ledger: forward-only statuses', () => {

@@ -5,7 +5,7 @@ import { useActivityStack } from '../support/activity-stack';
 import { quietTestLogger } from '../support/quiet-runtime';
 
 /**
- * `/messages` delivery reports around a crash (issue 21 point 4), with the dispatch activity run here against the
+ * `/messages` delivery reports around a crash (docs/os1-messaging.md), with the dispatch activity run here against the
  * simulator: a batch stores its messages' provider ids after its whole batch, so a crash can leave sent messages
  * without them, and a provider can report a message before they are stored. The report is kept, and the retried
  * batch stores the ids and applies it.

@@ -27,7 +27,7 @@ function filtersOf(event: CommandStartedEvent): Document[] {
   }
 }
 
-/** A point lookup: `{ _id: <value> }`, the one filter FerretDB serves from an index (README "Design"). */
+/** A point lookup: `{ _id: <value> }`, the one filter FerretDB serves from an index (docs/internals.md). */
 const isPointLookup = (filter: Document): boolean => {
   const keys = Object.keys(filter);
   if (keys.length !== 1 || keys[0] !== '_id') return false;
@@ -36,7 +36,7 @@ const isPointLookup = (filter: Document): boolean => {
 };
 
 /**
- * The path of a small send, activity by activity (README "Design"): what it asks the store. A one-recipient send must
+ * The path of a small send, activity by activity (docs/internals.md): what it asks the store. A one-recipient send must
  * cost the same whatever the store holds, so every read is a point lookup on `_id` and nothing is totalled by a scan
  * (aggregate, count, a query by another field), which FerretDB answers by reading the whole collection.
  */

@@ -17,7 +17,7 @@ const KEYS = {
 type KeyName = keyof typeof KEYS;
 
 /**
- * API keys with scopes, the per-key rate limit of the sending routes and per-route body limits (README
+ * API keys with scopes, the per-key rate limit of the sending routes and per-route body limits (docs/configuration.md
  * "Configuration", "API"). The limit counts requests before their body is validated, so invalid bodies (400, nothing
  * started) exercise it without a worker.
  */
@@ -61,7 +61,7 @@ describe('API keys: scopes, the rate limit of sending routes, body limits', () =
   const as = (name?: KeyName | string) => (method: 'GET' | 'POST' | 'PATCH', url: string, payload?: unknown) =>
     call(secured, method, url, name !== undefined && name in KEYS ? KEYS[name as KeyName] : name, payload);
 
-  it('gives a bare key send and read only (README "Configuration": a behaviour change of issue 21)', async () => {
+  it('gives a bare key send and read only (docs/configuration.md "API keys": bare keys held every scope before)', async () => {
     const all = as('all');
     expect((await all('GET', '/users')).statusCode).toBe(200);
     expect((await all('GET', '/sends')).statusCode).toBe(200);

@@ -1,7 +1,7 @@
 import { buildApp } from '../../api/app';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
-/** `POST /conversations` names its customer in Temporal by a keyed hash only (README "Two-way WhatsApp"). */
+/** `POST /conversations` names its customer in Temporal by a keyed hash only (docs/whatsapp.md). */
 describe('POST /conversations without CUSTOMER_HASH_SECRET', () => {
   let stack: TestStack;
   beforeAll(async () => {

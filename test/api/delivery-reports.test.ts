@@ -8,7 +8,7 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 const REPORTS_PATH = '/webhooks/infobip/reports';
 
 /**
- * The delivery report webhook (issue 21, points 4 and 5) on the real store: a registered provider's report URL
+ * The delivery report webhook on the real store: a registered provider's report URL
  * carries a token of its own that moves only the messages it sent; `WEBHOOK_SECRET` rotates; a report that comes
  * before its message's provider id is stored is kept and applied when it is.
  */

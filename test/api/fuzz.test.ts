@@ -8,7 +8,7 @@ import { waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * Property-based fuzzing of the HTTP API (README "API": "A 4xx starts, stores and sends nothing; no input
+ * Property-based fuzzing of the HTTP API (docs/api.md: "A 4xx starts, stores and sends nothing; no input
  * yields a 500"). Thousands of generated requests go through `app.inject` against the real stack: totally random
  * JSON, near-valid bodies with exactly one field broken, valid bodies with hostile contents, malformed JSON
  * texts, Content-Type variations, random ids and query strings, huge and deeply nested bodies.
@@ -812,7 +812,7 @@ describe('fuzzing the HTTP API', () => {
     }
   }
 
-  /** Whether the saga's id names the workflow of a refused command's fail event (README "Saga sends"). */
+  /** Whether the saga's id names the workflow of a refused command's fail event (docs/operating-sends.md "Saga sends"). */
   async function failEventWorkflow(sagaId: string): Promise<boolean> {
     const description = await stack.temporal.workflow
       .getHandle(`saga-${sagaId}`)
@@ -1025,7 +1025,7 @@ describe('fuzzing the HTTP API', () => {
             expect(response.statusCode).toBeGreaterThanOrEqual(400);
             // Each generated command has a saga id of its own: a fail event workflow for it is this request's.
             const started = typeof body.key === 'string' && (await failEventWorkflow(body.key));
-            // A broken key names no saga the event could go to (README "Saga sends"); any other break does.
+            // A broken key names no saga the event could go to (docs/operating-sends.md "Saga sends"); any other break does.
             const expected = what !== 'key' && what !== 'no key';
             // fastify refuses to parse a body with prototype-poisoning keys: no body, so no saga id and no event.
             if (/"(__proto__|constructor)"/.test(String(sent.payload))) expect([false, expected]).toContain(started);

@@ -8,7 +8,7 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 const TEMPORAL_ERROR = '14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 10.20.30.40:7233';
 
 /**
- * `GET /-/check-up` (README "API", Health) answers anyone, so it says healthy or not per dependency and nothing
+ * `GET /-/check-up` (docs/api.md, Health) answers anyone, so it says healthy or not per dependency and nothing
  * more; the dependencies' own errors are for an admin key, at `GET /check-up`.
  */
 describe('check-up of the dependencies', () => {

@@ -21,7 +21,7 @@ const BUSINESS = '447860099299';
 const WEBHOOK_SECRET = 'default-inbound-secret-0123456789';
 
 /**
- * The inbound WhatsApp webhook (README "Two-way WhatsApp") on the real stack: the simulator plays Infobip posting its
+ * The inbound WhatsApp webhook (docs/whatsapp.md) on the real stack: the simulator plays Infobip posting its
  * inbound format to the URL the registry issued; a conversation is a stand-in workflow of this test's own
  * (test/support/conversation-stand-in.ts) on a queue of its own, so that what it was given stays in its history to
  * read; the provider's default inbound webhook is a receiver that verifies every signature.

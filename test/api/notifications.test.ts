@@ -2,7 +2,7 @@ import { NotificationsRepository, notificationId } from '../../common/store/noti
 import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
-/** Notifications under an admin's review (seed 004's createNotifications), with API keys of each scope. */
+/** Notifications under an admin's review (the OS1 createNotifications), with API keys of each scope. */
 describe('/notifications: registered pending, reviewed by an admin', () => {
   let stack: TestStack;
   beforeAll(async () => {

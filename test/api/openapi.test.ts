@@ -92,7 +92,7 @@ async function documentOf(stack: TestStack): Promise<Document> {
   return response.json<Document>();
 }
 
-/** The OpenAPI document is what a client is generated from (README "API"): it must say all that the API answers. */
+/** The OpenAPI document is what a client is generated from (docs/api.md): it must say all that the API answers. */
 describe('the OpenAPI document', () => {
   let open: TestStack;
   let secured: TestStack;

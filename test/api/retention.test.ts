@@ -21,7 +21,7 @@ const COLLECTIONS = [
 ];
 
 /**
- * Retention on the suite's FerretDB 1.24 (README "Retention"): it has no TTL indexes, so documents past
+ * Retention on the suite's FerretDB 1.24 (docs/operations.md "Retention"): it has no TTL indexes, so documents past
  * `RETENTION_DAYS` go by the API's periodic purge.
  */
 describe('retention of sends, deliveries, audience snapshots and dispatch claims', () => {

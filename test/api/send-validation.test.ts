@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * Bad input on POST /send (README "API"): a 4xx in the error shape naming the field, and nothing started, stored or
+ * Bad input on POST /send (docs/api.md): a 4xx in the error shape naming the field, and nothing started, stored or
  * sent. No worker runs here, so a started workflow would also show up as an open execution on the queue.
  */
 describe('POST /send rejects bad input', () => {

@@ -2,7 +2,7 @@ import { ObjectId } from 'mongodb';
 import { insertUsers, person, simMessages, waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
-describe('POST /send end to end through Temporal (README "API")', () => {
+describe('POST /send end to end through Temporal (docs/api.md)', () => {
   let stack: TestStack;
   const templateId = new ObjectId();
 

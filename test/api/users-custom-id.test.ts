@@ -1,7 +1,7 @@
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * With `userFields.id` set to a field of the product team's own (README "Configuration"), that field is unique: a
+ * With `userFields.id` set to a field of the product team's own (docs/configuration.md), that field is unique: a
  * unique index, so two creates with one id cannot both succeed (a user stored twice would be sent to twice).
  */
 describe('users with an id field of their own', () => {

@@ -175,7 +175,7 @@ async function startFlowManager(): Promise<{ url: string; events: string[]; serv
   return { url: `http://127.0.0.1:${port}`, events, server };
 }
 
-/** A saga send of the demo template to one demo user (README "Saga sends"), to reach the Flow Manager. */
+/** A saga send of the demo template to one demo user (docs/operating-sends.md "Saga sends"), to reach the Flow Manager. */
 async function sagaSend(stack: DevStack, sagaId: string): Promise<void> {
   const response = await post(`${stack.api}/saga/send`, {
     key: sagaId,
@@ -268,7 +268,7 @@ describe('npm run dev, end to end', () => {
     }
     const ui = await fetch(`http://localhost:${stack.ports.temporalUi}/`);
     expect(ui.status).toBe(200);
-    // The UI decodes the encrypted payloads through the API (README "Encryption of workflow data").
+    // The UI decodes the encrypted payloads through the API (docs/operations.md "Encryption of workflow data").
     const uiSettings = await json<{ Codec: { Endpoint: string } }>(
       `http://localhost:${stack.ports.temporalUi}/api/v1/settings`,
     );
@@ -288,7 +288,7 @@ describe('npm run dev, end to end', () => {
   it('restarts the worker killed with SIGKILL; a send started before the kill finishes, every delivery sent once', async () => {
     await fetch(`${stack.simulator}/messages`, { method: 'DELETE' });
     // Each sms waits 10 s at the simulator, so the worker dies with three in flight; those three fail there, as
-    // the README walkthrough sets it up, so that the kill leaves nothing accepted that the ledger never saw.
+    // the walkthrough of docs/operating-sends.md "Kill the worker and watch" sets it up, so that the kill leaves nothing accepted that the ledger never saw.
     await post(`${stack.simulator}/faults`, { target: 'sms', latencyMs: 10000, failNext: 3 });
     try {
       const started = await post(

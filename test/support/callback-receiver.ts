@@ -17,7 +17,7 @@ export interface CallbackReceiver {
 }
 
 /**
- * A callback receiver of `POST /messages` as the README tells users to write one: it verifies each signature
+ * A callback receiver of `POST /messages` as docs/os1-messaging.md tells users to write one: it verifies each signature
  * (`X-Signature: sha256=<hex of HMAC-SHA256(secret, X-Timestamp + "." + raw body)>`) and answers 2xx, or 500 for the
  * first `failFirst` calls (which the service must retry).
  */

@@ -1,7 +1,7 @@
 /**
  * Records the workflow histories that `test/workflows/replay.test.ts` replays: real sends on a real Temporal
  * dev server, FerretDB, worker and simulator (the test suite's own stack). Run it when a workflow change is
- * meant to be incompatible (README "Changing a workflow safely"), never to make a failing replay pass:
+ * meant to be incompatible (docs/operations.md "Changing a workflow safely"), never to make a failing replay pass:
  *
  *   npm run record-histories                      # every scenario
  *   npm run record-histories -- saga-fail-event   # only the scenarios named (a new one, without re-recording the rest)

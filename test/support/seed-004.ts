@@ -1,5 +1,5 @@
 /**
- * Seed 004's sample request bodies as written, for the tests that check the service takes them as they are and for
+ * The OS1 API's sample request bodies as written, for the tests that check the service takes them as they are and for
  * those that build on them.
  */
 

@@ -4,7 +4,7 @@ import { ConfigurationError, parseEnvironment } from '../../common/config/config
 /** A key of `MIN_KEY_LENGTH` characters that starts with `name`, so that the tests read which key is which. */
 const key = (name: string) => name.padEnd(MIN_KEY_LENGTH, '-0123456789abcdef');
 
-describe('API_KEYS entries with scopes (README "Configuration")', () => {
+describe('API_KEYS entries with scopes (docs/configuration.md)', () => {
   it('gives a bare key send and read only, not the scopes that change the service', () => {
     expect(BARE_KEY_SCOPES).toEqual(['send', 'read']);
     expect(parseApiKeys([key('k1'), key('k2')])).toEqual([
@@ -67,7 +67,7 @@ describe('API_KEYS entries with scopes (README "Configuration")', () => {
   });
 });
 
-describe('how the API authenticates without API_KEYS (README "Configuration")', () => {
+describe('how the API authenticates without API_KEYS (docs/configuration.md)', () => {
   const mode = (variables: Record<string, string>) => () => apiAuthMode(parseEnvironment(variables));
 
   it('refuses to boot outside the development profile, naming API_KEYS and API_AUTH', () => {

@@ -7,7 +7,7 @@ import { loadConfig } from '../../common/config/config';
 import { checkConfiguration, redactSetting } from '../../scripts/config-report';
 import { ensureFcmServiceAccount } from '../../scripts/local-stack';
 
-/** `npm run check-config` (README "Configuration"): the boot's checks without a boot, secrets never printed. */
+/** `npm run check-config` (docs/configuration.md): the boot's checks without a boot, secrets never printed. */
 const root = path.resolve(__dirname, '../..');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'check-config-'));
 const secrets = {

@@ -87,7 +87,7 @@ function containerRunning(entry: string): [string, ComposeService] {
 }
 /**
  * Variables the AWS SDK reads besides the configuration schema's: the endpoints of the registered SES and Pinpoint
- * SMS providers that name none (README "Channels and providers").
+ * SMS providers that name none (docs/api.md "Channels and providers").
  */
 const AWS_SDK_VARIABLES = new Set([
   'AWS_ENDPOINT_URL',

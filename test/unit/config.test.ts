@@ -10,7 +10,7 @@ const write = (name: string, content: unknown) => {
   return file;
 };
 
-describe('configuration (README "Configuration")', () => {
+describe('configuration (docs/configuration.md)', () => {
   it('loads the shipped default configuration with defaults for every variable', () => {
     const config = loadConfig({ CONFIGURATION_PATH: 'config/default.json' });
     expect(config.env.HTTP_PORT).toBe(3000);
@@ -66,7 +66,7 @@ describe('configuration (README "Configuration")', () => {
   });
 });
 
-describe('MESSAGING_PROFILE (README "Configuration")', () => {
+describe('MESSAGING_PROFILE (docs/configuration.md)', () => {
   it('production, the default, fills in only the public endpoints: no credential, no SMTP server, no simulator', () => {
     const env = parseEnvironment({});
     expect(env.MESSAGING_PROFILE).toBe('production');
@@ -116,7 +116,7 @@ describe('MESSAGING_PROFILE (README "Configuration")', () => {
   });
 });
 
-describe('the JSON configuration is strict (README "Configuration")', () => {
+describe('the JSON configuration is strict (docs/configuration.md)', () => {
   const parse = (json: unknown) =>
     parseServiceConfig(JSON.stringify({ activeChannels: ['sms'], ...(json as object) }), 'test');
   const flowManager = (labels: Record<string, string>) =>

@@ -7,7 +7,7 @@ import {
 import { mediaExtensionProblem, mediaHeadersProblem } from '../../api/services/conversation-media';
 
 const webhook = { url: 'https://example.com/hook', secret: 's' };
-/** Seed 004's send2WayMessage: "1" or "order received", else a 6-digit code. */
+/** The OS1 send2WayMessage: "1" or "order received", else a 6-digit code. */
 const seedRequest = {
   acceptedResponses: [
     { messages: ['1', 'order received'], webhook },
@@ -16,7 +16,7 @@ const seedRequest = {
   dynamicResponseRegex: '^\\d{6}$',
 };
 
-describe('answer classification (README "Two-way WhatsApp")', () => {
+describe('answer classification (docs/whatsapp.md)', () => {
   it('matches accepted responses whatever the case and the whitespace, naming the entry', () => {
     expect(normalizeAnswer('  Order \n  RECEIVED\t')).toBe('order received');
     expect(classifyAnswerText(seedRequest, ' Order  Received ')).toEqual({
@@ -81,7 +81,7 @@ describe('dynamicResponseRegex checked at request time', () => {
   });
 });
 
-describe('media of a two-way message (seed 004: jpg, jpeg, png ≤ 5 MB; pdf, doc, docx ≤ 100 MB)', () => {
+describe('media of a two-way message (the OS1 limits: jpg, jpeg, png ≤ 5 MB; pdf, doc, docx ≤ 100 MB)', () => {
   it("takes the allowed extensions, in any case, ignoring the URL's query", () => {
     for (const url of ['https://e.com/a.jpg', 'https://e.com/b.JPEG', 'https://e.com/c.png?size=2']) {
       expect([url, mediaExtensionProblem('image', url)]).toEqual([url, null]);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { customerHash } from '../../common/domain/conversation-model';
 
-/** A conversation's customer in the Temporal UI (README "Two-way WhatsApp"): a keyed hash, never the number. */
+/** A conversation's customer in the Temporal UI (docs/whatsapp.md): a keyed hash, never the number. */
 describe('customerHash', () => {
   const SECRET = 'customer-hash-secret-0001';
   const PHONE = '+919812345600';

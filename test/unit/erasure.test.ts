@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { erasureBodySchema } from '../../api/schemas/erasures-schemas';
 import { addressForms, isEmailAddress, isPhoneNumber, subjectHash } from '../../common/store/erasure';
 
-describe('erasure subjects (README "Erasure")', () => {
+describe('erasure subjects (docs/operations.md "Erasure")', () => {
   it('finds a phone number in each stored form, an email as given and in lower case', () => {
     expect(addressForms('+39 333 123 4567')).toEqual(['+39 333 123 4567', '+393331234567', '393331234567']);
     expect(addressForms('+393331234567')).toEqual(['+393331234567', '393331234567']);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { HttpError } from '../../common/domain/http-errors';
 import { FilesServiceClient } from '../../common/http/files-service-client';
 
-/** The Files Service client (README "API", attachments): a name is a file, never a path segment of the service. */
+/** The Files Service client (docs/api.md, attachments): a name is a file, never a path segment of the service. */
 describe('FilesServiceClient', () => {
   let server: Server;
   let client: FilesServiceClient;

@@ -1,7 +1,7 @@
 import { idempotentSendId, isSendId, newSendId, retrySendId, sagaSendId } from '../../common/temporal/workflow-ids';
 import { sagaKeySchema } from '../../api/schemas/saga-schemas';
 
-describe('send ids (README "Find a send in the Temporal UI")', () => {
+describe('send ids (docs/operating-sends.md "Find a send in the Temporal UI")', () => {
   it.each([
     ['send-<uuid>', newSendId()],
     ['send-idem-<hash>', idempotentSendId('order-42 confirmation')],
@@ -39,7 +39,7 @@ describe('send ids (README "Find a send in the Temporal UI")', () => {
     expect(isSendId(id)).toBe(false);
   });
 
-  // README "Saga sends": every key /saga/send accepts names a send that GET /sends/:sendId and its retry accept.
+  // docs/operating-sends.md "Saga sends": every key /saga/send accepts names a send that GET /sends/:sendId and its retry accept.
   it.each([
     ['order-42'],
     ['tenant.a:order_42-b'],

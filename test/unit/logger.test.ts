@@ -16,7 +16,7 @@ function capture(redactFields?: string[]) {
   return { logger: pino(loggerOptions('trace', { redactFields }), stream), lines };
 }
 
-describe('maskPersonalData (README "Design", Logs)', () => {
+describe('maskPersonalData (docs/internals.md "Logs")', () => {
   it.each([
     [
       "The 'To' number +393331234567 is not a valid phone number.",

@@ -5,6 +5,7 @@ import { callbackSignature, providerWebhookUrl, verifyWebhookToken } from '../..
 import { MessageRenderer } from '../../common/rendering/rendering';
 import { RenderPool } from '../../common/rendering/render-pool';
 import type { StoredMessage } from '../../common/store/message-requests-repository';
+import { messagesBodySchema } from '../../api/schemas/messages-schemas';
 
 const sender = { email: 'noreply@example.com', sms: '+15005550006', voice: '+15005550006', whatsapp: '+15005550006' };
 const pool = new RenderPool({ locale: 'en', timeoutMs: 5000, maxOutputBytes: 1024 * 1024 });
@@ -199,9 +200,21 @@ describe('webhook secrets', () => {
     expect(() => parseEnvironment({ WEBHOOK_SECRET: 'the-new-secret-0123,short' })).toThrow(/WEBHOOK_SECRET/);
   });
 
-  it('signs callbacks as the README tells receivers to verify them', () => {
+  it('signs callbacks as docs/os1-messaging.md tells receivers to verify them', () => {
     const { createHmac } = jest.requireActual<typeof import('node:crypto')>('node:crypto');
     const expected = createHmac('sha256', 'k').update('1700000000.{"a":1}').digest('hex');
     expect(callbackSignature('k', '1700000000', '{"a":1}')).toBe(`sha256=${expected}`);
+  });
+});
+
+describe('POST /messages addresses', () => {
+  it('names the OS1 address pattern itself when an email address does not match it', () => {
+    const result = messagesBodySchema.safeParse({
+      email: [{ template: 'order processed', to: ['employee@delhivery'] }],
+    });
+    const issue = result.error?.issues.find((candidate) => candidate.path.join('.') === 'email.0.to.0');
+    expect(issue?.message).toBe(
+      'must match ^[a-zA-Z0-9._+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,6}$ (the OS1 address pattern)',
+    );
   });
 });

@@ -5,7 +5,7 @@ import { codeAndMessageErrorReader, ProviderHttpClient, sanitizedReason } from '
 import { registeredSettingsProblems } from '../../common/config/registered-provider-policy';
 
 /**
- * Provider calls (issue 21 point 5): a registered provider's calls go through the SSRF guard, answers are read up to
+ * Provider calls (docs/api.md "Providers"): a registered provider's calls go through the SSRF guard, answers are read up to
  * a cap, and a refusal keeps a short sanitized reason, never the raw body.
  */
 describe('provider calls', () => {

@@ -298,7 +298,7 @@ describe('providers from configuration', () => {
   });
 });
 
-describe('the worker refuses to boot without the settings of an active channel (README "Configuration")', () => {
+describe('the worker refuses to boot without the settings of an active channel (docs/configuration.md)', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'provider-settings-'));
   const write = (name: string, content: string) => {
     const file = path.join(dir, name);

@@ -2,7 +2,7 @@ import { CallNotStarted, ChannelRateLimiter } from '../../activities/rate-limite
 import type { Database } from '../../common/store/db';
 
 /**
- * The limiter's waits (README "Rate limits"): a provider's pause is waited out only up to `maxPauseWaitMs`, and every
+ * The limiter's waits (docs/configuration.md, `rateLimits`): a provider's pause is waited out only up to `maxPauseWaitMs`, and every
  * wait ends at once when the caller's signal aborts (a cancelled dispatch attempt starts no call). The per-second
  * tokens live in MongoDB; a stand-in collection that grants every token is enough to reach the per-second wait.
  */

@@ -7,7 +7,7 @@ import { RenderPool, renderPoolOptions } from '../../common/rendering/render-poo
 const RUNAWAY = '{{#each data.items}}{{#each @root.data.items}}{{#each @root.data.items}}{{/each}}{{/each}}{{/each}}';
 const THOUSAND = Array.from({ length: 1000 }, (_, index) => index);
 
-describe('RenderPool (README "Rendering")', () => {
+describe('RenderPool (docs/api.md "Rendering")', () => {
   const pool = new RenderPool({ locale: 'en', timeoutMs: 300, maxOutputBytes: 1024 });
   afterAll(() => pool.close());
 

@@ -20,7 +20,7 @@ const baseRequest: SendRequest = {
   emailBlindCarbonCopies: [],
 };
 
-describe('rendering (README "Rendering")', () => {
+describe('rendering (docs/api.md "Rendering")', () => {
   it('renders the seeds example for Mario', () => {
     expect(
       render(

@@ -1,7 +1,7 @@
 import { requestDigest } from '../../api/services/request-digest';
 import type { SendBody } from '../../api/schemas/send-schemas';
 
-describe('requestDigest: one digest per send asked for (README "API", Idempotency-Key)', () => {
+describe('requestDigest: one digest per send asked for (docs/api.md, Idempotency-Key)', () => {
   const body: SendBody = {
     channels: ['sms', 'email'],
     recipients: ['u1', 'u2'],

@@ -45,7 +45,7 @@ function fakeCollection(indexes: Map<string, IndexSpec>, options: { ttl: boolean
   return { collection: collection as unknown as Collection<{ _id: string; createdAt: Date }>, commands };
 }
 
-describe('ensureRetentionIndex (README "Retention")', () => {
+describe('ensureRetentionIndex (docs/operations.md "Retention")', () => {
   const DAY = 86_400;
 
   it('creates the TTL index, and leaves it alone while the retention stays the same', async () => {

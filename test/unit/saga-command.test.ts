@@ -23,13 +23,13 @@ const command = (messagePayload: Record<string, unknown>): SagaCommand => ({
 const read = (metadataSchema: MetadataSchema, payload: Record<string, unknown>) =>
   new SagaCommandReader({ metadataSchema }).toSendBody(command(payload));
 
-/** The payload of the README's saga example. */
+/** The payload of the saga example of docs/operating-sends.md "Saga sends". */
 const readmePayload = {
   notification: { channels: ['email', 'sms'], template: '64b000000000000000000001' },
   buyer: { id: '64a000000000000000000002' },
 };
 
-describe('SagaCommandReader.toSendBody (README "Configuration" metadataSchema)', () => {
+describe('SagaCommandReader.toSendBody (docs/configuration.md metadataSchema)', () => {
   it('reads each field from its dot path into messagePayload; data is the whole command', () => {
     const saga = command(readmePayload);
     const body = new SagaCommandReader({

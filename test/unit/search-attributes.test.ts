@@ -45,8 +45,8 @@ describe('search attributes', () => {
     ]);
   });
 
-  it('are the ones the README tells an operator to register', () => {
-    expect(read('README.md')).toContain(searchAttributeCreateCommand());
+  it('are the ones docs/configuration.md tells an operator to register', () => {
+    expect(read('docs/configuration.md')).toContain(searchAttributeCreateCommand());
   });
 
   it('are the ones docker-compose.yml registers', () => {
@@ -73,8 +73,8 @@ describe('search attributes', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('have the names the README documents', () => {
-    const readme = read('README.md');
-    for (const key of Object.values(SEARCH_ATTRIBUTES)) expect(readme).toContain(`| \`${key.name}\``);
+  it('have the names docs/operating-sends.md documents', () => {
+    const operatingSends = read('docs/operating-sends.md');
+    for (const key of Object.values(SEARCH_ATTRIBUTES)) expect(operatingSends).toContain(`| \`${key.name}\``);
   });
 });

@@ -5,7 +5,7 @@ import {
   type SendProgress,
 } from '../../workflows/send-progress';
 
-/** The counts a send keeps as it goes (README "Design"): what `finishSend` reports without totalling the ledger. */
+/** The counts a send keeps as it goes (docs/internals.md): what `finishSend` reports without totalling the ledger. */
 describe('the counts a send keeps', () => {
   const fresh = (): SendProgress => initialProgress(undefined);
   const batch = { sendId: 'send-1', userIds: ['u1', 'u2', 'u3'], page: 4 };

@@ -33,7 +33,7 @@ const DROPPED = [
   '{{#*inline "loop"}}{{> loop}}{{/inline}}{{> loop}}',
 ];
 
-describe('template helpers (README "Rendering")', () => {
+describe('template helpers (docs/api.md "Rendering")', () => {
   it('registers exactly the allow-list, dateNow and dateFormat', () => {
     const registered = Object.keys((renderer as unknown as { handlebars: { helpers: object } }).handlebars.helpers);
     expect(registered.sort()).toEqual([...ALLOWED_HELPER_NAMES, 'dateFormat', 'dateNow'].sort());

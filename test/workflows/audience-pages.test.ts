@@ -15,7 +15,7 @@ const FLOW_MANAGER = {
 };
 
 /**
- * The page loop against the audience snapshot (README "Design"): pages closed by their byte budget are short yet not
+ * The page loop against the audience snapshot (docs/internals.md): pages closed by their byte budget are short yet not
  * the last, and a snapshot that fails for good fails the send with its error instead of leaving it `running`. The
  * snapshot here holds its completion for a while, so that the pages are read while it is still being taken.
  */

@@ -9,7 +9,7 @@ import { eventually, startCallbackReceiver, type CallbackReceiver } from '../sup
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * Two-way WhatsApp on the real stack (README "Two-way WhatsApp", seed 004's send2WayMessage): the `conversation`
+ * Two-way WhatsApp on the real stack (docs/whatsapp.md, the OS1 send2WayMessage): the `conversation`
  * workflow sends the template through the registered Infobip provider (the simulator), waits for the customer's
  * answer and posts it, signed, to the webhook its classification names. Every receiver verifies every signature with
  * its own webhook's secret. The customer answers through the simulator (`POST /whatsapp/reply`), which posts
@@ -40,7 +40,7 @@ describe('two-way WhatsApp conversations on the real stack', () => {
   let stack: TestStack;
   const receivers = {} as Record<Role, CallbackReceiver>;
 
-  /** Seed 004's send2WayMessage sample, its webhooks at this test's receivers. */
+  /** The OS1 send2WayMessage sample, its webhooks at this test's receivers. */
   const seedBody = (overrides: Record<string, unknown> = {}) => ({
     from: '123324242',
     message: {

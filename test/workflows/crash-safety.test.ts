@@ -6,7 +6,7 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 /**
  * A worker that dies mid-send (SIGKILL, no graceful shutdown) loses nothing: Temporal notices the missing
  * heartbeats, retries the batch on the restarted worker, and the ledger skips what was recorded as sent.
- * Duplicates are bounded by the deliveries in flight at the kill (README "Tests"), and counted here.
+ * Duplicates are bounded by the deliveries in flight at the kill (docs/development.md "Tests"), and counted here.
  */
 describe('crash safety', () => {
   let stack: TestStack;

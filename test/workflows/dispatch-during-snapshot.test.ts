@@ -3,7 +3,7 @@ import { insertUsers, person, simMessages, waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * The first pages of a send go out while its audience snapshot is still being taken (README "Design"), and the
+ * The first pages of a send go out while its audience snapshot is still being taken (docs/internals.md), and the
  * audience stays the one of the moment the send started. The snapshot here holds its completion until the simulator
  * has a message of the send (at most 15 s): a workflow that waited for the snapshot before dispatching would only
  * dispatch after that, and the history would show it.

@@ -4,7 +4,7 @@ import { insertAudience, perAddress } from '../support/http-sends';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * Dispatch attempts never overlap (README "Design"): a provider slower than the dispatch's heartbeat timeout, and a
+ * Dispatch attempts never overlap (docs/internals.md): a provider slower than the dispatch's heartbeat timeout, and a
  * 429 whose `Retry-After` is longer than a dispatch waits itself, on the real stack (Temporal, FerretDB, the
  * simulator's fault injection), through `POST /send` and `POST /messages`: each message reaches the provider once.
  */

@@ -5,7 +5,7 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
  * What the service writes to its logs at `debug`, on a real send through the API and worker processes, holds no
- * address, phone number, device token, message text or credential of the send (README "Design", Logs) — including
+ * address, phone number, device token, message text or credential of the send (docs/internals.md "Logs") — including
  * when providers refuse recipients and name them in their errors (Twilio's 21211 names the number), which the
  * Temporal SDK logs as `Activity failed` warnings.
  */

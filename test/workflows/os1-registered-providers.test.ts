@@ -6,7 +6,7 @@ import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * Seed 004 end to end through providers registered with `POST /providers` (README "Providers", "Channels and
+ * The OS1 API end to end through providers registered with `POST /providers` (docs/api.md "Providers", "Channels and
  * providers"): SES and Pinpoint SMS reached through the AWS SDK's standard `AWS_ENDPOINT_URL` (the registered
  * credentials name no endpoint, as the seed's do), Infobip over OAuth at the `apiBaseUrl` of its credentials; the
  * seed's samples are adapted only where they carry placeholders (URLs, "YourAccessKeyId"-like values).
@@ -79,7 +79,7 @@ interface RequestStatus {
   messages: { channel: string; provider: string | null; addresses: AddressStatus[] }[];
 }
 
-describe('OS1 messaging through registered providers (seed 004) on the real stack', () => {
+describe('OS1 messaging through registered providers (the OS1 API) on the real stack', () => {
   let stack: TestStack;
   let secret = '';
   const savedEndpoint = process.env.AWS_ENDPOINT_URL;

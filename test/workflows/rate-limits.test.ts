@@ -47,7 +47,7 @@ describe('per-channel rate limits', () => {
     // 35 calls at 10 a second need at least three second boundaries.
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
     expect(maxInFlight).toBeLessThanOrEqual(2 * 3);
-    // Both limits held calls, and the waits are counted (README "Metrics", "Are we throttled?").
+    // Both limits held calls, and the waits are counted (docs/operations.md "Metrics", "Are we throttled?").
     const waits = async (name: string, reason: string) => {
       const { values } = await metrics.registry.getSingleMetric(name)!.get();
       return values.find((value) => value.labels.channel === 'whatsapp' && value.labels.reason === reason)?.value ?? 0;

@@ -2,7 +2,7 @@ import { insertUsers, person, simMessages } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * The workflow on the real dev server (README "Design"): paging, batching and continue-as-new keep every history
+ * The workflow on the real dev server (docs/internals.md): paging, batching and continue-as-new keep every history
  * bounded, and every user gets exactly one message per channel.
  */
 describe('sendMessage workflow', () => {

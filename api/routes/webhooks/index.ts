@@ -7,7 +7,7 @@ import { twilioStatusRoutes } from './twilio-status';
 import { whatsappInboundRoutes } from './whatsapp-inbound-routes';
 
 /**
- * The providers' calls to this service (README "OS1-style messaging", "Two-way WhatsApp"): their delivery reports
+ * The providers' calls to this service (docs/os1-messaging.md, docs/whatsapp.md): their delivery reports
  * and WhatsApp's inbound messages. Each webhook checks that the call comes from whom this service gave the URL to
  * (the `token` only this service computes; Twilio's signature with the account's auth token as well) and answers at
  * once.

@@ -2,26 +2,22 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { envSchema, serviceConfigSchema } from '../../common/config/config';
 
-// The README's Configuration section is what operators read; the code (common/config/config.ts, config/default.json)
-// is the truth. These tests fail when one changes without the other, naming what differs.
+// docs/configuration.md is what operators read, and docs/internals.md and docs/operating-sends.md quote the fan-out's
+// figures; the code (common/config/config.ts, config/default.json) is the truth. These tests fail when one changes
+// without the other, naming what differs.
 const root = path.resolve(__dirname, '../..');
-const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
+/** Prose as one line: where a sentence wraps is prettier's business, not the test's. */
+const joined = (text: string) => text.replace(/\s+/g, ' ');
 
-/** The text of a `## ` section, up to the next `## ` heading. */
-function section(heading: string): string {
-  const start = readme.indexOf(`\n## ${heading}\n`);
-  if (start < 0) throw new Error(`README.md has no "## ${heading}" section`);
-  const end = readme.indexOf('\n## ', start + 1);
-  return readme.slice(start, end < 0 ? undefined : end);
-}
-
-const configuration = section('Configuration');
+const configuration = read('docs/configuration.md');
+const fanOutProse = joined(read('docs/internals.md') + '\n' + read('docs/operating-sends.md'));
 
 /** The JSON code block whose object starts with `"activeChannels"`. */
 function configurationBlock(): unknown {
   const blocks = [...configuration.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => match[1]);
   const block = blocks.find((text) => /^\{\s*"activeChannels"/.test(text));
-  if (!block) throw new Error('README.md "## Configuration" has no ```json block starting with "activeChannels"');
+  if (!block) throw new Error('docs/configuration.md has no ```json block starting with "activeChannels"');
   return JSON.parse(block);
 }
 
@@ -29,7 +25,7 @@ function configurationBlock(): unknown {
 function tableVariables(): string[] {
   const lines = configuration.split('\n');
   const header = lines.findIndex((line) => /^\|\s*variable\s*\|/.test(line));
-  if (header < 0) throw new Error('README.md "## Configuration" has no table with a "variable" column');
+  if (header < 0) throw new Error('docs/configuration.md has no table with a "variable" column');
   const names: string[] = [];
   // Skip the header and its |---| line; the table ends at the first line that is not a row.
   for (const line of lines.slice(header + 2)) {
@@ -40,9 +36,9 @@ function tableVariables(): string[] {
   return names;
 }
 
-describe('README.md stays true to the code', () => {
+describe('the reference in docs/ stays true to the code', () => {
   it('shows config/default.json as the JSON configuration, key for key', () => {
-    const shipped = JSON.parse(readFileSync(path.join(root, 'config/default.json'), 'utf8'));
+    const shipped = JSON.parse(read('config/default.json'));
     expect(configurationBlock()).toEqual(shipped);
   });
 
@@ -51,9 +47,9 @@ describe('README.md stays true to the code', () => {
     const variables = Object.keys(envSchema.shape);
     expect(documented.length).toBeGreaterThan(0);
     expect({
-      'in envSchema, missing from the README table': variables.filter((name) => !documented.includes(name)),
-      'in the README table, not in envSchema': documented.filter((name) => !variables.includes(name)),
-    }).toEqual({ 'in envSchema, missing from the README table': [], 'in the README table, not in envSchema': [] });
+      'in envSchema, missing from the docs table': variables.filter((name) => !documented.includes(name)),
+      'in the docs table, not in envSchema': documented.filter((name) => !variables.includes(name)),
+    }).toEqual({ 'in envSchema, missing from the docs table': [], 'in the docs table, not in envSchema': [] });
   });
 
   it('gives the defaults of fanOut and worker as the configuration schema has them', () => {
@@ -77,9 +73,9 @@ describe('README.md stays true to the code', () => {
 
   it('quotes the fan-out figures of the code in its prose', () => {
     const { fanOut } = serviceConfigSchema.parse({ activeChannels: ['sms'] });
-    expect(readme).toContain(`pages of ${fanOut.pageSize} ids, batches of ${fanOut.chunkSize} users per dispatch`);
-    expect(readme).toContain(`at most ${fanOut.perDeliveryLimit} users (per ${fanOut.chunkSize} users otherwise)`);
-    expect(readme).toContain(`\`continueAsNew\` every\n  ${fanOut.pagesPerRun} pages`);
-    expect(readme).toContain(`Sends of ≤ ${fanOut.perDeliveryLimit} users get one activity per (user, channel)`);
+    expect(fanOutProse).toContain(`pages of ${fanOut.pageSize} ids, batches of ${fanOut.chunkSize} users per dispatch`);
+    expect(fanOutProse).toContain(`at most ${fanOut.perDeliveryLimit} users (per ${fanOut.chunkSize} users otherwise)`);
+    expect(fanOutProse).toContain(`\`continueAsNew\` every ${fanOut.pagesPerRun} pages`);
+    expect(fanOutProse).toContain(`Sends of ≤ ${fanOut.perDeliveryLimit} users get one activity per (user, channel)`);
   });
 });
