@@ -1,6 +1,14 @@
-import type { MiaSmsServiceSettings } from '../../common/config/provider-settings';
+import { z } from 'zod';
 import type { ProviderReceipt, SmsProvider, TextMessage } from './channel-interfaces';
 import { joinUrl, type ProviderHttpClient } from './http-client';
+import { defineProvider } from './provider-module';
+
+/** Where Mia-Platform's SMS Service runs; `SMS_SERVICE_URL` in configuration. */
+export const miaSmsServiceSettingsSchema = z.strictObject({
+  /** Base URL of the SMS Service; messages go to `POST {baseUrl}/send`. */
+  baseUrl: z.url(),
+});
+export type MiaSmsServiceSettings = z.infer<typeof miaSmsServiceSettingsSchema>;
 
 /** Mia-Platform's SMS Service plugin, for users who already run it: `POST {baseUrl}/send`. */
 export class MiaSmsServiceProvider implements SmsProvider {
@@ -17,3 +25,19 @@ export class MiaSmsServiceProvider implements SmsProvider {
     return {};
   }
 }
+
+export const miaSmsServiceProvider = defineProvider({
+  type: 'mia-sms-service',
+  channels: ['sms'],
+  settingsSchema: miaSmsServiceSettingsSchema,
+  environment: { baseUrl: 'SMS_SERVICE_URL' },
+  defaultFor: [],
+  // It runs in the customer's own cluster: no public endpoint to default to, and no stand-in in the simulator.
+  profileDefaults: { production: {}, development: {} },
+  urlSettings: ['baseUrl'],
+  // No public host either: registering one takes a host added by `registeredProviders.allowedHosts`.
+  publicHosts: [],
+  // Its answers carry no code of their own: the HTTP status says it all.
+  errorReader: null,
+  build: (settings, { http }) => new MiaSmsServiceProvider(http, settings),
+});

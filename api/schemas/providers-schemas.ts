@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config/config';
-import { PROVIDER_TYPES } from '../../common/config/provider-settings';
+import { PROVIDER_TYPES } from '../../providers/provider-registry';
 import { paginationQuerySchema } from './pagination-schemas';
 
 /** A provider's name: its key, in `/providers/:name`, in a message's `provider` and in its webhook URL. */

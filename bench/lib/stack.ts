@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildApp } from '../../api/app';
-import { loadConfig, type AppConfig } from '../../common/config/config';
+import { type AppConfig } from '../../common/config/config';
+import { loadConfig } from '../../providers/service-configuration';
 import { temporalDataConverter } from '../../common/temporal/data-converter';
 import { connectDatabase, type Database } from '../../common/store/db';
 import {

@@ -4,16 +4,16 @@ import {
   PROVIDER_SETTINGS_SCHEMAS,
   PROVIDER_TYPES,
   type ProviderType,
-} from '../../common/config/provider-settings';
+} from '../../providers/provider-registry';
 import { CHANNELS } from '../../common/config/config';
 import {
   createProvider,
-  PinpointSmsProvider,
   ProviderHttpClient,
   ProviderSettingsError,
-  SesProvider,
   type ProviderSpec,
 } from '../../activities/providers';
+import { PinpointSmsProvider } from '../../providers/pinpoint-provider';
+import { SesProvider } from '../../providers/ses-provider';
 
 const aws = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret', region: 'ap-south-1' };
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

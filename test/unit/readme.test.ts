@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { envSchema, serviceConfigSchema } from '../../common/config/config';
+import { envSchema, serviceConfigSchema } from '../../providers/service-configuration';
 
 // The README's Configuration section is what operators read; the code (common/config/config.ts, config/default.json)
 // is the truth. These tests fail when one changes without the other, naming what differs.
