@@ -14,8 +14,7 @@ export const pinpointSettingsSchema = z.strictObject({
 });
 export type PinpointSettings = z.infer<typeof pinpointSettingsSchema>;
 
-const awsSmsSdk = () =>
-  require('@aws-sdk/client-pinpoint-sms-voice-v2') as typeof import('@aws-sdk/client-pinpoint-sms-voice-v2');
+type PinpointSdk = typeof import('@aws-sdk/client-pinpoint-sms-voice-v2');
 
 /** How long one call may take before it counts as a transient failure (the activity retries it). */
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -51,11 +50,12 @@ export function pinpointSendTextInput(message: TextMessage, settings: PinpointSe
  */
 export class PinpointSmsProvider implements SmsProvider {
   private readonly client: PinpointSMSVoiceV2Client;
+  private readonly sdk: PinpointSdk;
 
   constructor(private readonly settings: PinpointSettings) {
     // Loaded here, not at the top: the API lists the providers (their schemas) but never sends through the SDK.
-    const { PinpointSMSVoiceV2Client } = awsSmsSdk();
-    this.client = new PinpointSMSVoiceV2Client({
+    this.sdk = require('@aws-sdk/client-pinpoint-sms-voice-v2') as PinpointSdk;
+    this.client = new this.sdk.PinpointSMSVoiceV2Client({
       region: settings.region,
       credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -66,8 +66,9 @@ export class PinpointSmsProvider implements SmsProvider {
 
   async sendSms(message: TextMessage): Promise<ProviderReceipt> {
     try {
-      const { SendTextMessageCommand } = awsSmsSdk();
-      const output = await this.client.send(new SendTextMessageCommand(pinpointSendTextInput(message, this.settings)));
+      const output = await this.client.send(
+        new this.sdk.SendTextMessageCommand(pinpointSendTextInput(message, this.settings)),
+      );
       return { providerMessageId: output.MessageId };
     } catch (error) {
       throw classifyPinpointError(error);

@@ -1,4 +1,6 @@
 import type { SendEmailCommandInput, SESv2Client } from '@aws-sdk/client-sesv2';
+
+type SesSdk = typeof import('@aws-sdk/client-sesv2');
 import { z } from 'zod';
 import { awsAccountSettings, classifyAwsError } from './aws-account';
 import type { EmailMessage, EmailProvider, ProviderReceipt } from './channel-interfaces';
@@ -54,11 +56,12 @@ export function sesSendEmailInput(message: EmailMessage): SendEmailCommandInput 
  */
 export class SesProvider implements EmailProvider {
   private readonly client: SESv2Client;
+  private readonly sdk: SesSdk;
 
   constructor(settings: SesSettings) {
     // Loaded here, not at the top: the API lists the providers (their schemas) but never sends through the SDK.
-    const { SESv2Client } = require('@aws-sdk/client-sesv2') as typeof import('@aws-sdk/client-sesv2');
-    this.client = new SESv2Client({
+    this.sdk = require('@aws-sdk/client-sesv2') as SesSdk;
+    this.client = new this.sdk.SESv2Client({
       region: settings.region,
       credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -69,8 +72,7 @@ export class SesProvider implements EmailProvider {
 
   async sendEmail(message: EmailMessage): Promise<ProviderReceipt> {
     try {
-      const { SendEmailCommand } = require('@aws-sdk/client-sesv2') as typeof import('@aws-sdk/client-sesv2');
-      const output = await this.client.send(new SendEmailCommand(sesSendEmailInput(message)));
+      const output = await this.client.send(new this.sdk.SendEmailCommand(sesSendEmailInput(message)));
       return { providerMessageId: output.MessageId };
     } catch (error) {
       throw classifySesError(error);
