@@ -45,7 +45,8 @@ export const fcmSettingsSchema = httpProviderSettingsSchema
     } else if (settings.credentialsPath === undefined && settings.serviceAccount === undefined) {
       context.addIssue({ code: 'custom', path: ['credentialsPath'], message: 'required (or serviceAccount)' });
     }
-  }, ALWAYS);
+  }, ALWAYS)
+  .describe('{baseUrl, tokenUrl, projectId, serviceAccount}');
 export type FcmSettings = z.infer<typeof fcmSettingsSchema>;
 
 const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';

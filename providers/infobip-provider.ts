@@ -67,7 +67,8 @@ export const infobipSettingsSchema = z
     } else if (!has('apiKey')) {
       context.addIssue({ code: 'custom', path: ['apiKey'], message: 'required (or clientId and clientSecret)' });
     }
-  }, ALWAYS);
+  }, ALWAYS)
+  .describe('{apiBaseUrl or baseUrl, clientId and clientSecret, or apiKey}');
 export type InfobipSettings = z.infer<typeof infobipSettingsSchema>;
 
 /** A WhatsApp button's title holds at most 20 characters. */

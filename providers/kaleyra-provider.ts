@@ -7,12 +7,14 @@ import { defineProvider, httpProviderSettingsSchema, nonEmpty, SIMULATOR_URL } f
  * What a Kaleyra account needs; from `KALEYRA_*` in configuration. `baseUrl` is the base of Kaleyra's v1 API:
  * `https://api.kaleyra.io` in production, the simulator locally.
  */
-export const kaleyraSettingsSchema = httpProviderSettingsSchema.extend({
-  /** API key, sent in the `api-key` header. */
-  apiKey: nonEmpty,
-  /** Account SID, the first segment of every resource path (`/v1/{sid}/...`). */
-  sid: nonEmpty,
-});
+export const kaleyraSettingsSchema = httpProviderSettingsSchema
+  .extend({
+    /** API key, sent in the `api-key` header. */
+    apiKey: nonEmpty,
+    /** Account SID, the first segment of every resource path (`/v1/{sid}/...`). */
+    sid: nonEmpty,
+  })
+  .describe('{baseUrl, apiKey, sid}');
 export type KaleyraSettings = z.infer<typeof kaleyraSettingsSchema>;
 
 /** Kaleyra's error JSON: `{ code: 'E413', message, error: {...} }`. */

@@ -4,10 +4,12 @@ import { joinUrl, type ProviderHttpClient } from './http-client';
 import { defineProvider } from './provider-module';
 
 /** Where Mia-Platform's SMS Service runs; `SMS_SERVICE_URL` in configuration. */
-export const miaSmsServiceSettingsSchema = z.strictObject({
-  /** Base URL of the SMS Service; messages go to `POST {baseUrl}/send`. */
-  baseUrl: z.url(),
-});
+export const miaSmsServiceSettingsSchema = z
+  .strictObject({
+    /** Base URL of the SMS Service; messages go to `POST {baseUrl}/send`. */
+    baseUrl: z.url(),
+  })
+  .describe('{baseUrl}');
 export type MiaSmsServiceSettings = z.infer<typeof miaSmsServiceSettingsSchema>;
 
 /** Mia-Platform's SMS Service plugin, for users who already run it: `POST {baseUrl}/send`. */

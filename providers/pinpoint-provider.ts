@@ -5,13 +5,15 @@ import type { ProviderReceipt, SmsProvider, TextMessage } from './channel-interf
 import { defineProvider, nonEmpty } from './provider-module';
 
 /** AWS End User Messaging SMS (Pinpoint SMS and Voice API v2) for SMS. */
-export const pinpointSettingsSchema = z.strictObject({
-  ...awsAccountSettings,
-  /** The origination number (or sender id, pool) used when a message names none. */
-  originationNumber: nonEmpty.optional(),
-  /** The registered entity id (India's DLT principal entity), sent with every message when set. */
-  entityId: nonEmpty.optional(),
-});
+export const pinpointSettingsSchema = z
+  .strictObject({
+    ...awsAccountSettings,
+    /** The origination number (or sender id, pool) used when a message names none. */
+    originationNumber: nonEmpty.optional(),
+    /** The registered entity id (India's DLT principal entity), sent with every message when set. */
+    entityId: nonEmpty.optional(),
+  })
+  .describe('{accessKeyId, secretAccessKey, region, originationNumber?, entityId?}');
 export type PinpointSettings = z.infer<typeof pinpointSettingsSchema>;
 
 type PinpointSdk = typeof import('@aws-sdk/client-pinpoint-sms-voice-v2');

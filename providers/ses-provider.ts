@@ -7,11 +7,13 @@ import type { EmailMessage, EmailProvider, ProviderReceipt } from './channel-int
 import { defineProvider } from './provider-module';
 
 /** Amazon SES (API v2) for email. */
-export const sesSettingsSchema = z.strictObject({
-  ...awsAccountSettings,
-  /** The AWS account id, for reference only (the OS1 registry's sample carries it); never sent. */
-  projectId: z.string().optional(),
-});
+export const sesSettingsSchema = z
+  .strictObject({
+    ...awsAccountSettings,
+    /** The AWS account id, for reference only (the OS1 registry's sample carries it); never sent. */
+    projectId: z.string().optional(),
+  })
+  .describe('{accessKeyId, secretAccessKey, region, projectId?}');
 export type SesSettings = z.infer<typeof sesSettingsSchema>;
 
 /** How long one SES call may take before it counts as a transient failure (the activity retries it). */

@@ -5,10 +5,12 @@ import type { EmailMessage, EmailProvider, ProviderReceipt } from './channel-int
 import { defineProvider } from './provider-module';
 
 /** Where mail goes; `SMTP_URL` from the environment. */
-export const smtpSettingsSchema = z.strictObject({
-  /** `smtp://user:pass@host:587` (STARTTLS when the server offers it) or `smtps://` (TLS from the start). */
-  url: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL'),
-});
+export const smtpSettingsSchema = z
+  .strictObject({
+    /** `smtp://user:pass@host:587` (STARTTLS when the server offers it) or `smtps://` (TLS from the start). */
+    url: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL'),
+  })
+  .describe('{url}');
 export type SmtpSettings = z.infer<typeof smtpSettingsSchema>;
 
 /** SMTP reply codes: 4xx is "try again later", 5xx is final (RFC 5321 §4.2.1); no reply at all is transient. */

@@ -7,12 +7,14 @@ import { defineProvider, httpProviderSettingsSchema, nonEmpty, SIMULATOR_URL } f
  * What a Twilio account needs; from `TWILIO_*` in configuration. `baseUrl` is the base of Twilio's REST API:
  * `https://api.twilio.com` in production, the simulator locally.
  */
-export const twilioSettingsSchema = httpProviderSettingsSchema.extend({
-  /** Account SID: the account of every resource and the basic-auth user. */
-  accountSid: nonEmpty,
-  /** Auth token: the basic-auth password, and the key Twilio signs its status callbacks with. */
-  authToken: nonEmpty,
-});
+export const twilioSettingsSchema = httpProviderSettingsSchema
+  .extend({
+    /** Account SID: the account of every resource and the basic-auth user. */
+    accountSid: nonEmpty,
+    /** Auth token: the basic-auth password, and the key Twilio signs its status callbacks with. */
+    authToken: nonEmpty,
+  })
+  .describe('{baseUrl, accountSid, authToken}');
 export type TwilioSettings = z.infer<typeof twilioSettingsSchema>;
 
 /** Twilio's error JSON: `{ code: 21211, message, more_info, status }`. */

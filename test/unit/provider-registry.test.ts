@@ -37,6 +37,8 @@ function moduleProblems(module: Partial<Record<(typeof PARTS)[number], unknown>>
   const whole = module as ProviderModule;
   if (!(whole.settingsSchema instanceof z.ZodType)) problems.push('settingsSchema is not a zod schema');
   else {
+    // The provider API documents a type's credentials with it (api/schemas/providers-schemas.ts).
+    if (!whole.settingsSchema.description) problems.push('settingsSchema has no description');
     const keys = settingKeys(whole.settingsSchema);
     const unknown = (settings: readonly string[], part: string) =>
       settings.filter((setting) => !keys.includes(setting)).forEach((setting) => problems.push(`${part}: ${setting}`));

@@ -67,7 +67,7 @@ const BAD: [ProviderType, Record<string, unknown>, string][] = [
   ['mia-sms-service', { baseUrl: 'sms-service' }, 'baseUrl'],
 ];
 
-describe('provider settings (common/config/provider-settings.ts)', () => {
+describe('provider settings (each module of providers/provider-registry.ts)', () => {
   it('has a schema and channels for every provider type, each channel one the service knows', () => {
     expect(Object.keys(PROVIDER_SETTINGS_SCHEMAS).sort()).toEqual([...PROVIDER_TYPES].sort());
     expect(Object.keys(PROVIDER_CHANNELS).sort()).toEqual([...PROVIDER_TYPES].sort());
