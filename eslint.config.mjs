@@ -44,6 +44,8 @@ export default tseslint.config(
                 'nodemailer',
                 '../activities',
                 '../activities/*',
+                '../providers',
+                '../providers/*',
                 '../common/store',
                 '../common/store/*',
                 '../common/http',
@@ -73,8 +75,8 @@ export default tseslint.config(
       ],
     },
   },
-  // Imports run one way (docs/architecture.md "The parts"): api/ and worker/ on top, workflows/ and activities/ below them,
-  // common/ at the ground floor, the simulator on its own (a real provider can replace it).
+  // Imports run one way (docs/architecture.md "The parts"): api/ and worker/ on top, workflows/ and activities/ below
+  // them, providers/ below those, common/ at the ground floor, the simulator on its own (a real provider can replace it).
   ...[
     {
       files: ['api/**/*.ts'],
@@ -87,13 +89,18 @@ export default tseslint.config(
       why: 'activities never import workflows',
     },
     {
-      files: ['common/**/*.ts'],
+      files: ['providers/**/*.ts'],
       forbidden: ['api', 'activities', 'workflows', 'worker', 'scripts', 'simulator'],
+      why: 'providers/ stands on common/ only: the API, the worker and the activities derive from its registry',
+    },
+    {
+      files: ['common/**/*.ts'],
+      forbidden: ['api', 'activities', 'workflows', 'worker', 'scripts', 'simulator', 'providers'],
       why: 'common/ is the ground floor: it imports none of the others',
     },
     {
       files: ['simulator/**/*.ts'],
-      forbidden: ['api', 'activities', 'workflows', 'worker', 'scripts', 'common'],
+      forbidden: ['api', 'activities', 'workflows', 'worker', 'scripts', 'common', 'providers'],
       why: 'the simulator stands in for real providers and imports nothing of ours',
     },
   ].map(({ files, forbidden, why }) => ({
@@ -116,7 +123,7 @@ export default tseslint.config(
           patterns: [
             {
               group: [
-                ...['api', 'activities', 'workflows', 'worker', 'scripts', 'simulator'].flatMap((top) => [
+                ...['api', 'activities', 'workflows', 'worker', 'scripts', 'simulator', 'providers'].flatMap((top) => [
                   `**/${top}`,
                   `**/${top}/**`,
                 ]),

@@ -9,7 +9,7 @@ import type { TemplateDocument, TemplatesRepository } from '../common/store/temp
 import type { SendDocument } from '../common/domain/send-types';
 import { SharedLoads } from '../common/toolkit/concurrency';
 import { PermanentProviderError } from '../common/domain/http-errors';
-import type { EmailAttachment } from './providers/channel-interfaces';
+import type { EmailAttachment } from '../providers/channel-interfaces';
 
 /** Everything a dispatch needs about its send, loaded once per worker process and send. */
 export interface SendContext {

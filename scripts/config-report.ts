@@ -1,7 +1,7 @@
 import { checkChannelProviders } from '../activities/providers';
 import { apiAuthMode } from '../common/config/api-keys';
-import { ConfigurationError, envSchema, loadConfig, type AppConfig } from '../common/config/config';
-import { PROFILE_DEFAULTS } from '../common/config/profiles';
+import { ConfigurationError, type AppConfig } from '../common/config/config';
+import { envSchema, loadConfig, profileDefaults } from '../providers/service-configuration';
 import { encryptionCodec } from '../common/temporal/data-converter';
 
 /** What a secret is printed as. */
@@ -50,7 +50,7 @@ function sourceOf(name: string, environment: NodeJS.ProcessEnv, config: AppConfi
   const set = environment[name];
   if (set !== undefined && set !== '') return 'set';
   const profile = config.env.MESSAGING_PROFILE;
-  if (Object.hasOwn(PROFILE_DEFAULTS[profile], name)) return `${profile} profile`;
+  if (Object.hasOwn(profileDefaults[profile], name)) return `${profile} profile`;
   return config.env[name as keyof AppConfig['env']] === undefined ? 'unset' : 'default';
 }
 

@@ -1,4 +1,5 @@
-import { flowManagerUrl, loadConfig, type AppConfig } from '../common/config/config';
+import { flowManagerUrl, type AppConfig } from '../common/config/config';
+import { loadConfig } from '../providers/service-configuration';
 
 /**
  * Which settings `npm run dev` fills in, and with what. The rule: a setting of the user's (an environment

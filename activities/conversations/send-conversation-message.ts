@@ -9,7 +9,7 @@ import { reportWebhookUrl } from '../../common/http/webhook-urls';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
 import type { ModeTemplateSource } from '../messages/dispatch-messages';
 import { RenderFailedError, type OsMessageRenderer } from '../messages/render-message';
-import type { WhatsappMessage } from '../providers/channel-interfaces';
+import type { WhatsappMessage } from '../../providers/channel-interfaces';
 import type { RegisteredProviders } from '../providers/registered-providers';
 import type { ConversationStore } from './conversation-store';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Document } from 'mongodb';
 import type { Channel } from '../../common/config/config';
-import { serviceConfigSchema } from '../../common/config/config';
+import { serviceConfigSchema } from '../../providers/service-configuration';
 import type { DeliveryDocument } from '../../common/domain/send-types';
 
 /** The users every fan-out reaches, and the cluster the API-latency sends target (it has no users). */

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createChannelProviders } from '../../activities/providers';
-import { loadConfig } from '../../common/config/config';
+import { loadConfig } from '../../providers/service-configuration';
 import { checkConfiguration, redactSetting } from '../../scripts/config-report';
 import { ensureFcmServiceAccount } from '../../scripts/local-stack';
 

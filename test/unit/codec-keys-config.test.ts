@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildApp } from '../../api/app';
-import { ConfigurationError, loadConfig, parseEnvironment } from '../../common/config/config';
+import { ConfigurationError } from '../../common/config/config';
+import { loadConfig, parseEnvironment } from '../../providers/service-configuration';
 import { PROFILE_DEFAULTS } from '../../common/config/profiles';
 import { temporalDataConverter } from '../../common/temporal/data-converter';
 import { parseCodecKeys } from '../../common/crypto/encryption-codec';

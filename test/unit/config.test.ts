@@ -1,7 +1,8 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigurationError, loadConfig, parseEnvironment, parseServiceConfig } from '../../common/config/config';
+import { ConfigurationError } from '../../common/config/config';
+import { loadConfig, parseEnvironment, parseServiceConfig } from '../../providers/service-configuration';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
 const write = (name: string, content: unknown) => {

@@ -1,4 +1,4 @@
-import { parseEnvironment } from '../../common/config/config';
+import { parseEnvironment } from '../../providers/service-configuration';
 import { OsMessageRenderer, fillPlaceholders, placeholderValues } from '../../activities/messages/render-message';
 import { normalizePhone, planMessageBatches } from '../../api/services/message-requests-service';
 import { callbackSignature, providerWebhookUrl, verifyWebhookToken } from '../../common/http/webhook-urls';
