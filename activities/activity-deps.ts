@@ -1,11 +1,11 @@
-import { CallbackEvents } from '../common/store/callback-events';
+import { CallbackEventsRepository } from '../common/store/messaging/callback-events-repository';
 import type { AppConfig } from '../common/config/config';
 import { CredentialsCipher } from '../common/crypto/credentials-cipher';
 import { connectDatabase, type Database } from '../common/store/db';
-import { DeliveryReports } from '../common/store/delivery-reports';
+import { DeliveryReportsRepository } from '../common/store/messaging/delivery-reports-repository';
 import { FilesServiceClient } from '../common/http/files-service-client';
 import { Ledger } from '../common/store/ledger';
-import { MessageRequestsRepository } from '../common/store/message-requests-repository';
+import { MessageRequestsRepository } from '../common/store/messaging/message-requests-repository';
 import { OutgoingHttpClient } from '../common/http/outgoing-http';
 import { ProvidersRepository } from '../common/store/providers-repository';
 import { SendsRepository } from '../common/store/sends-repository';
@@ -28,8 +28,8 @@ export interface ActivityDeps {
   files: FilesServiceClient;
   /** `POST /messages`: the requests, their callback outbox, the provider ids their delivery reports name. */
   messageRequests: MessageRequestsRepository;
-  callbackEvents: CallbackEvents;
-  deliveryReports: DeliveryReports;
+  callbackEvents: CallbackEventsRepository;
+  deliveryReports: DeliveryReportsRepository;
   /** The providers of `/providers`, built from their decrypted credentials by name. */
   registered: RegisteredProviders;
   /** `PROVIDER_CREDENTIALS_KEYS`: opens the secrets stored encrypted (a conversation's webhooks). */
@@ -69,8 +69,8 @@ export function activityDepsOn(
     providers,
     files,
     messageRequests: new MessageRequestsRepository(database),
-    callbackEvents: new CallbackEvents(database),
-    deliveryReports: new DeliveryReports(database),
+    callbackEvents: new CallbackEventsRepository(database),
+    deliveryReports: new DeliveryReportsRepository(database),
     registered,
     credentialsCipher,
     callbackHttp,

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { FlowManagerNotConfiguredError, sendFlowManagerEvent } from '../common/http/flow-manager-client';
-import { SagaFailEventsRepository } from '../common/store/saga-fail-events';
+import { SagaFailEventsRepository } from '../common/store/saga-fail-events-repository';
 import type { ActivityDeps } from './activity-deps';
 import { keepAlive } from './keep-alive';
 

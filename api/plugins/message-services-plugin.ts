@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
-import { CallbackEvents } from '../../common/store/callback-events';
-import { MessageRequestsRepository } from '../../common/store/message-requests-repository';
+import { CallbackEventsRepository } from '../../common/store/messaging/callback-events-repository';
+import { MessageRequestsRepository } from '../../common/store/messaging/message-requests-repository';
 import { MessageRequests } from '../services/message-requests-service';
 
 declare module 'fastify' {
@@ -22,7 +22,7 @@ export const messageServicesPlugin = fp(
         providers,
         ledger,
         requests: new MessageRequestsRepository(database),
-        callbackEvents: new CallbackEvents(database),
+        callbackEvents: new CallbackEventsRepository(database),
         temporal,
       }),
     );

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { SagaFailEventsRepository } from '../../common/store/saga-fail-events';
+import { SagaFailEventsRepository } from '../../common/store/saga-fail-events-repository';
 import { SagaFailEvents } from '../services/saga-fail-events-service';
 import { SendReconciler } from '../services/send-reconciliation-service';
 

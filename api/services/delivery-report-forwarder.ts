@@ -4,11 +4,20 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import { CallbackEvents, type CallbackPayload } from '../../common/store/callback-events';
+import {
+  CallbackEventsRepository,
+  type CallbackPayload,
+} from '../../common/store/messaging/callback-events-repository';
 import { CONVERSATION_SIGNALS, type DeliveryStatusSignal } from '../../common/domain/conversation-model';
 import type { Database } from '../../common/store/db';
-import { DeliveryReports, type DeliveryReport } from '../../common/store/delivery-reports';
-import { MessageRequestsRepository, parseMessageAddressKey } from '../../common/store/message-requests-repository';
+import {
+  DeliveryReportsRepository,
+  type DeliveryReport,
+} from '../../common/store/messaging/delivery-reports-repository';
+import {
+  MessageRequestsRepository,
+  parseMessageAddressKey,
+} from '../../common/store/messaging/message-requests-repository';
 import { postMessageCallbacks } from '../../workflows';
 
 /** Conversation ids (`conv-<uuid>`, README "Two-way WhatsApp"): the ledger's request id of a conversation's messages. */
@@ -21,8 +30,8 @@ const CONVERSATION_ID_PREFIX = 'conv-';
  * a repeated report starts nothing. A report of a conversation's message goes to the conversation instead.
  */
 export class DeliveryReportForwarder {
-  private readonly reports: DeliveryReports;
-  private readonly callbackEvents: CallbackEvents;
+  private readonly reports: DeliveryReportsRepository;
+  private readonly callbackEvents: CallbackEventsRepository;
   private readonly requests: MessageRequestsRepository;
 
   constructor(
@@ -33,8 +42,8 @@ export class DeliveryReportForwarder {
     private readonly temporal: Client,
     private readonly options: { taskQueue: string; retryWindowMs: number },
   ) {
-    this.reports = new DeliveryReports(database);
-    this.callbackEvents = new CallbackEvents(database);
+    this.reports = new DeliveryReportsRepository(database);
+    this.callbackEvents = new CallbackEventsRepository(database);
     this.requests = new MessageRequestsRepository(database);
   }
 

@@ -1,12 +1,16 @@
 import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import type { Collection, Document, Filter } from 'mongodb';
-import type { CallbackEventDocument } from './callback-events';
+import type { CallbackEventDocument } from './messaging/callback-events-repository';
 import type { ServiceConfig } from '../config/config';
 import { digitsOf, type ConversationDocument, type ConversationStatus } from '../domain/conversation-model';
 import { insertWhereFree, type Database } from './db';
 import type { CodecKey } from '../crypto/encryption-codec';
 import type { InboundMessageDocument } from '../domain/inbound-message-model';
-import { messageAddressKey, type MessageRequestDocument, type StoredMessage } from './message-requests-repository';
+import {
+  messageAddressKey,
+  type MessageRequestDocument,
+  type StoredMessage,
+} from './messaging/message-requests-repository';
 import { idCandidates } from './users-repository';
 import type {
   AudiencePageDocument,

@@ -1,7 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { MessageChannel } from './message-requests-repository';
-import { insertWhereFree, type Database } from './db';
-import type { DispatchClaimDocument } from '../domain/send-types';
+import { insertWhereFree, type Database } from '../db';
+import type { DispatchClaimDocument } from '../../domain/send-types';
 
 /** The statuses a callback reports, in the order one address goes through them (README "OS1-style messaging"). */
 export const CALLBACK_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed'] as const;
@@ -51,7 +51,7 @@ export const statusRank = (status: CallbackStatus): number => CALLBACK_STATUSES.
  * The callback outbox (`callback_events`): a status change is written here once (its `_id` says which), then posted
  * by whoever holds its lease: the request's workflow, or the callbacks workflow a delivery report starts.
  */
-export class CallbackEvents {
+export class CallbackEventsRepository {
   private readonly events: Collection<CallbackEventDocument>;
   private readonly claims: Collection<DispatchClaimDocument>;
 

@@ -5,15 +5,15 @@ import {
   type ConversationEventDocument,
   type ConversationEventKind,
   type ConversationStatus,
-} from '../../common/domain/conversation-model';
-import type { Database } from '../../common/store/db';
+} from '../../domain/conversation-model';
+import type { Database } from '../db';
 
 /**
  * What the conversation activities read and write (README "Two-way WhatsApp"): the conversation's document (its
  * request, secrets included, which only activities read), its transcript (`conversation_events`, each entry keyed by
  * its step so that a retried activity writes it once) and the lock of its (business number, customer).
  */
-export class ConversationStore {
+export class ConversationsRepository {
   private readonly conversations: Collection<ConversationDocument>;
   private readonly events: Collection<ConversationEventDocument>;
   private readonly locks: Collection<{ _id: string; conversationId: string }>;

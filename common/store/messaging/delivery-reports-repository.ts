@@ -1,6 +1,6 @@
 import type { Collection } from 'mongodb';
-import { insertWhereFree, isDuplicateKey, type Database } from './db';
-import type { DeliveryDocument, DeliveryStatus } from '../domain/send-types';
+import { insertWhereFree, isDuplicateKey, type Database } from '../db';
+import type { DeliveryDocument, DeliveryStatus } from '../../domain/send-types';
 
 /** The provider families whose delivery reports come in on a webhook of their own. */
 export type ReportingProvider = 'twilio' | 'infobip';
@@ -76,7 +76,7 @@ const sentBy = (known: Pick<ProviderMessageDocument, 'providerName'>, sender: st
  * A report can come before the id is written (the provider answers the webhook before our batch has stored what it
  * sent): it is kept on the same key, and applied when the id is.
  */
-export class DeliveryReports {
+export class DeliveryReportsRepository {
   private readonly providerMessages: Collection<ProviderMessageDocument>;
   private readonly deliveries: Collection<DeliveryDocument>;
 

@@ -1,13 +1,13 @@
 import type { Collection, Document } from 'mongodb';
-import { isDuplicateKey, type Database } from './db';
-import type { TemplateButton, TemplateMedia } from './templates-repository';
+import { isDuplicateKey, type Database } from '../db';
+import type { TemplateButton, TemplateMedia } from '../templates-repository';
 
 /** The channels of `POST /messages` (seed 004): one array of message objects each. */
 export const MESSAGE_CHANNELS = ['sms', 'email', 'whatsapp'] as const;
 export type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
 
 /** A message's WhatsApp media and buttons, in the shapes mode templates store them. */
-export type { TemplateMedia as WhatsappMedia, TemplateButton as WhatsappButton } from './templates-repository';
+export type { TemplateMedia as WhatsappMedia, TemplateButton as WhatsappButton } from '../templates-repository';
 
 /** One message object of a request as accepted: addresses normalized, provider and template resolved by name. */
 export interface StoredMessage {
