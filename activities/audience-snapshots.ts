@@ -1,11 +1,7 @@
-import type { Document } from 'mongodb';
 import { ApplicationFailure } from '@temporalio/activity';
-import { mapWithConcurrency } from '../common/toolkit/concurrency';
-import { isDuplicateKey, type Database } from '../common/store/db';
-import { AUDIENCE_SNAPSHOT_FAILED, audiencePageKey } from '../common/domain/send-types';
-import type { AudienceCursor } from '../common/store/users-repository';
-
-const PAGE_DROPS_IN_FLIGHT = 4;
+import type { AudiencePagesRepository } from '../common/store/audience-pages-repository';
+import { AUDIENCE_SNAPSHOT_FAILED } from '../common/domain/send-types';
+import type { AudienceCursor, UserDocument } from '../common/store/users-repository';
 
 /** How often, at most, a dispatch waiting for a page being snapshotted looks for it. */
 const PAGE_POLL_MAX_MS = 100;
@@ -31,7 +27,7 @@ export const audienceSnapshotFailed = (message: string): ApplicationFailure =>
  * Every write is keyed, so a snapshot interrupted by a crash is resumed.
  */
 export class AudienceSnapshots {
-  constructor(private readonly database: Database) {}
+  constructor(private readonly pages: AudiencePagesRepository) {}
 
   /**
    * Writes a page once: a keyed insert, never a replace, so that a page a dispatch may already have read is never
@@ -42,32 +38,22 @@ export class AudienceSnapshots {
     sendId: string,
     page: number,
     userIds: string[],
-    users: Document[],
+    users: UserDocument[],
     options: { end?: AudienceCursor | null; last?: boolean } = {},
   ): Promise<void> {
-    try {
-      await this.database.audiencePages.insertOne({
-        _id: audiencePageKey(sendId, page),
-        sendId,
-        page,
-        userIds,
-        users,
-        ...(options.end !== undefined ? { end: options.end } : {}),
-        ...(options.last ? { last: true } : {}),
-        createdAt: new Date(),
-      });
-    } catch (error) {
-      if (isDuplicateKey(error)) throw new PageWrittenBefore(sendId, page);
-      throw error;
-    }
+    const written = await this.pages.insertOnce({
+      sendId,
+      page,
+      userIds,
+      users,
+      ...(options.end !== undefined ? { end: options.end } : {}),
+      ...(options.last ? { last: true } : {}),
+    });
+    if (!written) throw new PageWrittenBefore(sendId, page);
   }
 
-  /** The page without its copies of user documents, which only `readUsers` needs. */
   private findIds(sendId: string, page: number) {
-    return this.database.audiencePages.findOne(
-      { _id: audiencePageKey(sendId, page) },
-      { projection: { userIds: 1, end: 1, last: 1 } },
-    );
+    return this.pages.findIds(sendId, page);
   }
 
   async readPage(sendId: string, page: number): Promise<string[]> {
@@ -133,16 +119,12 @@ export class AudienceSnapshots {
   }
 
   /** The page's user documents by user id; null once the send has finished and dropped them. */
-  async readUsers(sendId: string, page: number): Promise<Map<string, Document> | null> {
-    const doc = await this.database.audiencePages.findOne({ _id: audiencePageKey(sendId, page) });
-    if (!doc?.users) return null;
-    return new Map(doc.users.map((user, index) => [doc.userIds[index], user]));
+  readUsers(sendId: string, page: number): Promise<Map<string, UserDocument> | null> {
+    return this.pages.findUsers(sendId, page);
   }
 
-  /** Drops the user documents of these pages, keeping the ids; one keyed update each. */
-  async dropUsers(sendId: string, pages: number[]): Promise<void> {
-    await mapWithConcurrency(pages, PAGE_DROPS_IN_FLIGHT, async (page) => {
-      await this.database.audiencePages.updateOne({ _id: audiencePageKey(sendId, page) }, { $unset: { users: '' } });
-    });
+  /** Drops the user documents of these pages, keeping the ids. */
+  dropUsers(sendId: string, pages: number[]): Promise<void> {
+    return this.pages.dropUsers(sendId, pages);
   }
 }

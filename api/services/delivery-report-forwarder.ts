@@ -9,7 +9,6 @@ import {
   type CallbackPayload,
 } from '../../common/store/messaging/callback-events-repository';
 import { CONVERSATION_SIGNALS, type DeliveryStatusSignal } from '../../common/domain/conversation-model';
-import type { Database } from '../../common/store/db';
 import {
   DeliveryReportsRepository,
   type DeliveryReport,
@@ -35,16 +34,17 @@ export class DeliveryReportForwarder {
   private readonly requests: MessageRequestsRepository;
 
   constructor(
-    database: Pick<
-      Database,
-      'providerMessages' | 'deliveries' | 'callbackEvents' | 'dispatchClaims' | 'messageRequests'
-    >,
+    repositories: {
+      deliveryReports: DeliveryReportsRepository;
+      callbackEvents: CallbackEventsRepository;
+      messageRequests: MessageRequestsRepository;
+    },
     private readonly temporal: Client,
     private readonly options: { taskQueue: string; retryWindowMs: number },
   ) {
-    this.reports = new DeliveryReportsRepository(database);
-    this.callbackEvents = new CallbackEventsRepository(database);
-    this.requests = new MessageRequestsRepository(database);
+    this.reports = repositories.deliveryReports;
+    this.callbackEvents = repositories.callbackEvents;
+    this.requests = repositories.messageRequests;
   }
 
   async forward(report: DeliveryReport): Promise<void> {

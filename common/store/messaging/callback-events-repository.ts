@@ -56,7 +56,7 @@ export class CallbackEventsRepository {
   private readonly claims: Collection<DispatchClaimDocument>;
 
   constructor(database: Pick<Database, 'callbackEvents' | 'dispatchClaims'>) {
-    this.events = database.callbackEvents as unknown as Collection<CallbackEventDocument>;
+    this.events = database.callbackEvents;
     this.claims = database.dispatchClaims;
   }
 

@@ -22,7 +22,7 @@ export interface DeliveryReport {
 /** A report that came before its message's provider id was stored, kept for `remember` to apply. */
 type EarlyReport = Pick<DeliveryReport, 'code' | 'error' | 'sender'>;
 
-interface ProviderMessageDocument {
+export interface ProviderMessageDocument {
   /** `<provider>:<provider message id>`. */
   _id: string;
   /** Absent while the document only keeps early reports (`early`). */
@@ -81,7 +81,7 @@ export class DeliveryReportsRepository {
   private readonly deliveries: Collection<DeliveryDocument>;
 
   constructor(database: Pick<Database, 'providerMessages' | 'deliveries'>) {
-    this.providerMessages = database.providerMessages as unknown as Collection<ProviderMessageDocument>;
+    this.providerMessages = database.providerMessages;
     this.deliveries = database.deliveries;
   }
 
