@@ -137,7 +137,10 @@ export default tseslint.config(
                   `**/${top}`,
                   `**/${top}/**`,
                 ]),
-                ...COMMON_ROOMS.slice(floor + 1).flatMap((above) => [`../${above}`, `../${above}/*`]),
+                // From the room or a folder inside it.
+                ...COMMON_ROOMS.slice(floor + 1).flatMap((above) =>
+                  [`../${above}`, `../../${above}`].flatMap((path) => [path, `${path}/*`]),
+                ),
               ],
               message: `common/${room} stands on ${COMMON_ROOMS.slice(0, floor).join(', ') || 'nothing of ours'}: it imports no room above it`,
             },
