@@ -52,12 +52,8 @@ export class AudienceSnapshots {
     if (!written) throw new PageWrittenBefore(sendId, page);
   }
 
-  private findIds(sendId: string, page: number) {
-    return this.pages.findIds(sendId, page);
-  }
-
   async readPage(sendId: string, page: number): Promise<string[]> {
-    const doc = await this.findIds(sendId, page);
+    const doc = await this.pages.findIds(sendId, page);
     if (!doc) throw new Error(`page ${page} of the audience of ${sendId} is missing`);
     return doc.userIds;
   }
@@ -71,7 +67,7 @@ export class AudienceSnapshots {
     const userIds = new Set<string>();
     let end: AudienceCursor | null | undefined;
     for (let page = 0; ; page++) {
-      const doc = await this.findIds(sendId, page);
+      const doc = await this.pages.findIds(sendId, page);
       if (!doc) return { pages: page, userIds, ...(end !== undefined ? { end } : {}) };
       for (const userId of doc.userIds) userIds.add(userId);
       end = doc.end;
@@ -89,7 +85,7 @@ export class AudienceSnapshots {
     snapshotState: () => Promise<{ pages: number | null; error?: string }>,
   ): Promise<{ userIds: string[]; last: boolean }> {
     for (let delayMs = 10; ; delayMs = Math.min(2 * delayMs, PAGE_POLL_MAX_MS)) {
-      const doc = await this.findIds(sendId, page);
+      const doc = await this.pages.findIds(sendId, page);
       // A page that keeps its end (null in the store's order) was written knowing whether it is the last.
       if (doc && (doc.last === true || doc.end !== undefined)) return { userIds: doc.userIds, last: doc.last === true };
       const state = await snapshotState();
@@ -110,7 +106,7 @@ export class AudienceSnapshots {
    */
   async waitForPage(sendId: string, page: number, pagesWhenDone: () => Promise<number | null>): Promise<string[]> {
     for (let delayMs = 10; ; delayMs = Math.min(2 * delayMs, PAGE_POLL_MAX_MS)) {
-      const doc = await this.findIds(sendId, page);
+      const doc = await this.pages.findIds(sendId, page);
       if (doc) return doc.userIds;
       const pages = await pagesWhenDone();
       if (pages !== null) return page >= pages ? [] : this.readPage(sendId, page);
