@@ -4,6 +4,39 @@ import tseslint from 'typescript-eslint';
 /** The rooms of common/, from the ground floor up (each opens with a comment of what it holds). */
 const COMMON_ROOMS = ['toolkit', 'crypto', 'config', 'temporal', 'domain', 'http', 'store', 'rendering'];
 
+/** The collections of `Database` (common/store/db.ts), and its connection, which only common/store reads. */
+const DATABASE_MEMBERS = [
+  'client',
+  'db',
+  'users',
+  'templates',
+  'sends',
+  'deliveries',
+  'audiencePages',
+  'dispatchClaims',
+  'batchCounts',
+  'rateTokens',
+  'providers',
+  'tenantDefaults',
+  'notifications',
+  'messageRequests',
+  'callbackEvents',
+  'providerMessages',
+  'conversations',
+  'conversationEvents',
+  'conversationLocks',
+  'inboundMessages',
+  'sagaFailEvents',
+  'erasures',
+];
+
+/**
+ * Where the store may be reached directly: common/store itself, and the tools and tests around the service (which
+ * seed, inspect and break the store on purpose). The composition roots may hold the `Database` to build repositories.
+ */
+const STORE_OUTSIDERS = ['scripts/**', 'test/**', 'bench/**'];
+const COMPOSITION_ROOTS = ['api/app.ts', 'api/plugins/database-plugin.ts', 'activities/activity-deps.ts'];
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.data/', 'coverage/', 'dist/', 'bench/results/'] },
   js.configs.recommended,
@@ -127,7 +160,10 @@ export default tseslint.config(
                   `**/${top}`,
                   `**/${top}/**`,
                 ]),
-                ...COMMON_ROOMS.slice(floor + 1).flatMap((above) => [`../${above}`, `../${above}/*`]),
+                // From the room or a folder inside it.
+                ...COMMON_ROOMS.slice(floor + 1).flatMap((above) =>
+                  [`../${above}`, `../../${above}`].flatMap((path) => [path, `${path}/*`]),
+                ),
               ],
               message: `common/${room} stands on ${COMMON_ROOMS.slice(0, floor).join(', ') || 'nothing of ours'}: it imports no room above it`,
             },
@@ -136,4 +172,65 @@ export default tseslint.config(
       ],
     },
   })),
+
+  // One door to the store: MongoDB is read and written by the repositories of common/store alone, so that every query
+  // stays where one can check it against both MongoDB and FerretDB, and a collection's documents have one owner.
+  // Outside it, no import of the driver (its types included: a `Filter` or a `Document` in a service is a query
+  // being written there), and no `Database` but where the repositories are built.
+  {
+    files: ['**/*.ts'],
+    ignores: ['common/store/**', ...STORE_OUTSIDERS],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'mongodb',
+              message:
+                'MongoDB is reached through the repositories of common/store only (one per collection); add the query there',
+            },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        ...[`MemberExpression[object.name='database']`, `MemberExpression[object.property.name='database']`].map(
+          (object) => ({
+            selector: `${object}[property.name=/^(${DATABASE_MEMBERS.join('|')})$/]`,
+            message:
+              'a collection is read and written by its repository in common/store (`<collection>-repository.ts`), not through `database`',
+          }),
+        ),
+      ],
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    ignores: ['common/store/**', ...STORE_OUTSIDERS, ...COMPOSITION_ROOTS],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'mongodb',
+              message:
+                'MongoDB is reached through the repositories of common/store only (one per collection); add the query there',
+            },
+          ],
+          patterns: [
+            {
+              group: ['**/store/db'],
+              importNames: ['Database'],
+              message:
+                'the Database is opened where the repositories are built (api/plugins/database-plugin.ts, activities/activity-deps.ts); take the repositories instead',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // Reads the users as the driver's `Document` until it takes `UserDocument` (common/store/users-repository.ts).
+  { files: ['activities/dispatch/deliver.ts'], rules: { 'no-restricted-imports': 'off' } },
 );

@@ -1,5 +1,4 @@
 import type { AppConfig } from '../common/config/config';
-import type { Database } from '../common/store/db';
 import type { FilesServiceClient } from '../common/http/files-service-client';
 import type { SendsRepository } from '../common/store/sends-repository';
 import { CompiledContent } from '../common/rendering/message-content';
@@ -36,7 +35,6 @@ export class SendContextCache {
   constructor(
     private readonly deps: {
       config: AppConfig;
-      database: Database;
       sends: SendsRepository;
       templates: TemplatesRepository;
       files: FilesServiceClient;

@@ -7,7 +7,7 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { SendActivities } from '../activities';
-import type { SagaFailEvent } from '../common/store/saga-fail-events';
+import type { SagaFailEvent } from '../common/store/saga-fail-events-repository';
 import type { SendSummary } from '../common/domain/send-types';
 import { STORE_RETRY } from './send-activities';
 import { runSend, type SendMessageInput } from './send-message';

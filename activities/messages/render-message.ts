@@ -1,5 +1,5 @@
 import type { AppConfig } from '../../common/config/config';
-import type { StoredMessage, WhatsappMedia } from '../../common/store/message-requests-repository';
+import type { StoredMessage, WhatsappMedia } from '../../common/store/messaging/message-requests-repository';
 import type { ModeTemplateDocument } from '../../common/store/templates-repository';
 import type { RenderPool } from '../../common/rendering/render-pool';
 import { plainTextToHtml, type MessageRenderer, type RenderContext } from '../../common/rendering/rendering';

@@ -32,6 +32,12 @@ export interface ProviderDocument {
   updatedAt: Date;
 }
 
+/** The tenant default provider of a channel (`_id`): at most one, since the store keeps `_id`s unique. */
+export interface TenantDefaultDocument {
+  _id: string;
+  provider: string;
+}
+
 /** What `PATCH /providers/:name` may change: credentials are replaced whole; `inboundWebhook: null` removes it. */
 export type ProviderPatch = Partial<
   Pick<ProviderDocument, 'isActive' | 'isTenantDefault' | 'credentials' | 'credentialFields'> & {
@@ -62,10 +68,10 @@ const CLAIM_ATTEMPTS = 5;
  */
 export class ProvidersRepository {
   private readonly providers: Collection<ProviderDocument>;
-  private readonly defaults: Collection<{ _id: string; provider: string }>;
+  private readonly defaults: Collection<TenantDefaultDocument>;
 
   constructor(database: Pick<Database, 'providers' | 'tenantDefaults'>) {
-    this.providers = database.providers as unknown as Collection<ProviderDocument>;
+    this.providers = database.providers;
     this.defaults = database.tenantDefaults;
   }
 

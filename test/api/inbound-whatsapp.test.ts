@@ -60,10 +60,11 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
       createdAt: new Date(),
     });
     if (provider === null)
+      // A conversation as the inbound webhook reads it: its provider.
       await stack.database.conversations.insertOne({
-        _id: conversationId as never,
+        _id: conversationId,
         request: { provider: 'infobip', from: BUSINESS, to: customer },
-      });
+      } as never);
     await stack.temporal.workflow.start('conversation', {
       workflowId: conversationId,
       taskQueue: idleQueue,

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { providerVariable } from '../../../common/config/config';
 import { CredentialsCipher } from '../../../common/crypto/credentials-cipher';
-import type { DeliveryReport } from '../../../common/store/delivery-reports';
+import type { DeliveryReport } from '../../../common/store/messaging/delivery-reports-repository';
 import { HttpError } from '../../../common/domain/http-errors';
 import { publicBaseUrl } from '../../../common/http/webhook-urls';
 import type { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';

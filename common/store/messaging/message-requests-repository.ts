@@ -1,13 +1,13 @@
-import type { Collection, Document } from 'mongodb';
-import { isDuplicateKey, type Database } from './db';
-import type { TemplateButton, TemplateMedia } from './templates-repository';
+import type { Collection } from 'mongodb';
+import { isDuplicateKey, type Database } from '../db';
+import type { TemplateButton, TemplateMedia } from '../templates-repository';
 
 /** The channels of `POST /messages` (the OS1 shape): one array of message objects each. */
 export const MESSAGE_CHANNELS = ['sms', 'email', 'whatsapp'] as const;
 export type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
 
 /** A message's WhatsApp media and buttons, in the shapes mode templates store them. */
-export type { TemplateMedia as WhatsappMedia, TemplateButton as WhatsappButton } from './templates-repository';
+export type { TemplateMedia as WhatsappMedia, TemplateButton as WhatsappButton } from '../templates-repository';
 
 /** One message object of a request as accepted: addresses normalized, provider and template resolved by name. */
 export interface StoredMessage {
@@ -62,7 +62,7 @@ export function parseMessageAddressKey(key: string): { n: number; addressIndex: 
 
 /** `POST /messages` requests (`message_requests`), keyed by request id. */
 export class MessageRequestsRepository {
-  private readonly requests: Collection<Document>;
+  private readonly requests: Collection<MessageRequestDocument>;
 
   constructor(database: Pick<Database, 'messageRequests'>) {
     this.requests = database.messageRequests;
@@ -71,7 +71,7 @@ export class MessageRequestsRepository {
   /** Stores a new request; when its id is taken (a repeated `Idempotency-Key`), leaves it and answers the stored one. */
   async createOrGet(request: MessageRequestDocument): Promise<MessageRequestDocument> {
     try {
-      await this.requests.insertOne(request as unknown as Document);
+      await this.requests.insertOne(request);
       return request;
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
@@ -82,11 +82,11 @@ export class MessageRequestsRepository {
   }
 
   async get(requestId: string): Promise<MessageRequestDocument | null> {
-    return (await this.requests.findOne({ _id: requestId as never })) as MessageRequestDocument | null;
+    return this.requests.findOne({ _id: requestId });
   }
 
   async finish(requestId: string, status: MessageRequestStatus): Promise<void> {
     const now = new Date();
-    await this.requests.updateOne({ _id: requestId as never }, { $set: { status, updatedAt: now, completedAt: now } });
+    await this.requests.updateOne({ _id: requestId }, { $set: { status, updatedAt: now, completedAt: now } });
   }
 }
