@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppConfig } from '../common/config/config';
+import { checkEvery, requireApiAuthMode, type AppConfig } from '../common/config/config';
 import { encryptionCodec } from '../common/temporal/data-converter';
 import type { Database } from '../common/store/db';
 import { loggerOptions, userAddressFields } from '../common/config/logger';
@@ -56,9 +56,10 @@ export interface BuildAppOptions {
  */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
-  // Before connecting to anything: a missing or malformed TEMPORAL_CODEC_KEYS stops the boot with its name, not with
-  // a database plugin's timeout when MongoDB is unreachable too (the codec routes and the Temporal client need it).
-  encryptionCodec(config.env);
+  // Before connecting to anything: a missing or malformed TEMPORAL_CODEC_KEYS (the codec routes and the Temporal
+  // client need it) or a missing API_KEYS stops the boot naming both, not with a database plugin's timeout when
+  // MongoDB is unreachable too.
+  await checkEvery([() => encryptionCodec(config.env), () => requireApiAuthMode(config.env)]);
   const app = Fastify({
     logger:
       options.logger ??

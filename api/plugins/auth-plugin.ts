@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
-import { apiAuthMode, parseApiKeys, SCOPES, type ApiKey, type Scope } from '../../common/config/api-keys';
-import { ConfigurationError } from '../../common/config/config';
+import { parseApiKeys, SCOPES, type ApiKey, type Scope } from '../../common/config/api-keys';
+import { requireApiAuthMode } from '../../common/config/config';
 import { HttpError } from '../../common/domain/http-errors';
 import { errorResponses } from '../schemas/common-schemas';
 
@@ -79,12 +79,7 @@ export const authPlugin = fp(
       if (scope !== undefined && !SCOPES.includes(scope))
         throw new Error(`${route.method} ${route.url}: scope "${String(scope)}" is not one of ${SCOPES.join(', ')}`);
     });
-    let mode;
-    try {
-      mode = apiAuthMode(app.config.env);
-    } catch (error) {
-      throw new ConfigurationError((error as Error).message);
-    }
+    const mode = requireApiAuthMode(app.config.env);
     if (mode === 'none')
       app.log.warn(
         'API_AUTH=none: no API key is checked, every route answers whoever reaches this API; a gateway in front must authenticate every request',

@@ -56,6 +56,13 @@ describe('configuration (docs/configuration.md)', () => {
     expect(() => loadConfig({ CONFIGURATION_PATH: file })).toThrow(pattern);
   });
 
+  it('names the problems of the environment and of the configuration file in one refusal', () => {
+    const file = write('both.json', { activeChannels: ['fax'] });
+    expect(() => loadConfig({ CONFIGURATION_PATH: file, HTTP_PORT: 'eighty' })).toThrow(
+      /^2 configuration problems:\n- invalid environment HTTP_PORT: .*\n- invalid configuration CONFIGURATION_PATH activeChannels\.0: /,
+    );
+  });
+
   it('refuses a configuration file that is not JSON', () => {
     expect(() => loadConfig({ CONFIGURATION_PATH: write('broken.json', '{ nope') })).toThrow(/not valid JSON/);
   });
