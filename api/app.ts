@@ -29,6 +29,7 @@ import { providerRoutes } from './routes/providers-routes';
 import { sagaRoutes } from './routes/saga-routes';
 import { sendRoutes } from './routes/send-routes';
 import { sendsRoutes } from './routes/sends-routes';
+import { serviceIndexRoutes } from './routes/service-index-routes';
 import { templateRoutes } from './routes/templates-routes';
 import { userRoutes } from './routes/users-routes';
 import { webhookRoutes } from './routes/webhooks';
@@ -91,6 +92,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(sendServicesPlugin);
     await app.register(messageServicesPlugin);
     for (const routes of [
+      serviceIndexRoutes,
       healthRoutes,
       sendRoutes,
       sagaRoutes,

@@ -31,12 +31,13 @@ export interface AuthenticatedKey {
 export const DEFAULT_SCOPE: Scope = 'admin';
 
 /**
- * Paths that answer without an API key: health and metrics (`/-/`) for probes, the documentation for people, and the
- * providers' webhooks, which prove themselves by the token in their URL (api/routes/webhooks/).
+ * Paths that answer without an API key: health and metrics (`/-/`) for probes, the index (`/`) and the documentation
+ * for people, and the providers' webhooks, which prove themselves by the token in their URL (api/routes/webhooks/).
  */
 const PUBLIC_PREFIXES = ['/-/', '/documentation', '/webhooks/'];
 
-export const isPublicPath = (url: string): boolean => PUBLIC_PREFIXES.some((prefix) => url.startsWith(prefix));
+export const isPublicPath = (url: string): boolean =>
+  url === '/' || url.startsWith('/?') || PUBLIC_PREFIXES.some((prefix) => url.startsWith(prefix));
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest();
 

@@ -60,6 +60,23 @@ const generalEnvShape = {
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('messaging'),
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  /**
+   * The origins besides `TEMPORAL_UI_URL`'s that the codec endpoint answers CORS for, comma-separated: another name
+   * of the UI's host (docs/operations.md "Encryption of workflow data"). The development profile admits the other
+   * loopback name of a loopback `TEMPORAL_UI_URL` without it (`localhost` and `127.0.0.1`).
+   */
+  CODEC_CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((origins) =>
+      (origins ?? '')
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url().refine((url) => new URL(url).origin === url, 'must be an origin: scheme://host[:port]'))),
+  /** The provider simulator's HTTP base; `GET /` names its inbox in the development profile, which defaults it. */
+  SIMULATOR_URL: z.url().optional(),
   /** `id:base64key,…`, AES-256 keys of the payload codec; the first encrypts (docs/operations.md "Encryption of workflow data"). */
   TEMPORAL_CODEC_KEYS: aes256KeyList,
   MONGODB_URL: z

@@ -40,6 +40,7 @@ describe('configuration (docs/configuration.md)', () => {
     [{ MONGODB_URL: 'postgres://x' }, /MONGODB_URL/],
     [{ MESSAGING_PROFILE: 'staging' }, /MESSAGING_PROFILE/],
     [{ FILE_SERVICE_URL: 'not a url' }, /FILE_SERVICE_URL/],
+    [{ CODEC_CORS_ORIGINS: 'http://ui.example.com/namespaces' }, /CODEC_CORS_ORIGINS\.0: must be an origin/],
     [{ CONFIGURATION_PATH: '/nonexistent/config.json' }, /CONFIGURATION_PATH/],
   ])('names the bad variable %j', (env, pattern) => {
     expect(() => loadConfig({ CONFIGURATION_PATH: 'config/default.json', ...env })).toThrow(ConfigurationError);
