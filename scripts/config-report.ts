@@ -1,6 +1,5 @@
 import { checkChannelProviders } from '../activities/providers';
-import { apiAuthMode } from '../common/config/api-keys';
-import { ConfigurationError, type AppConfig } from '../common/config/config';
+import { checkEvery, requireApiAuthMode, type AppConfig } from '../common/config/config';
 import { envSchema, loadConfig, profileDefaults } from '../providers/service-configuration';
 import { encryptionCodec } from '../common/temporal/data-converter';
 
@@ -83,14 +82,13 @@ export function describeEffectiveConfig(environment: NodeJS.ProcessEnv, config: 
  */
 export async function checkConfiguration(environment: NodeJS.ProcessEnv): Promise<string> {
   const config = loadConfig(environment);
-  // The API stops at boot without API_KEYS outside the development profile (docs/configuration.md "API keys").
-  try {
-    apiAuthMode(config.env);
-  } catch (error) {
-    throw new ConfigurationError((error as Error).message);
-  }
-  // Both processes stop at boot without the payload codec's keys (docs/operations.md "Encryption of workflow data").
-  encryptionCodec(config.env);
-  await checkChannelProviders(config);
+  // Every check runs, so that the refusal names all there is to fix: the API stops at boot without API_KEYS outside
+  // the development profile (docs/configuration.md "API keys"), both processes without the payload codec's keys
+  // (docs/operations.md "Encryption of workflow data"), the worker without its providers' settings.
+  await checkEvery([
+    () => requireApiAuthMode(config.env),
+    () => encryptionCodec(config.env),
+    () => checkChannelProviders(config),
+  ]);
   return describeEffectiveConfig(environment, config);
 }

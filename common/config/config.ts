@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseApiKeys } from './api-keys';
+import { apiAuthMode, parseApiKeys, type ApiAuthMode } from './api-keys';
 import { PROFILE_DEFAULTS, PROFILES, type Profile } from './profiles';
 import { knownKeysOnly, strictObject } from '../toolkit/strict-object';
 import { parseCodecKeys } from '../crypto/encryption-codec';
@@ -12,6 +12,7 @@ export const CHANNELS = ['email', 'sms', 'push', 'voice', 'whatsapp'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 const optionalUrl = z.url().optional();
+const DEFAULT_CONFIGURATION_PATH = 'config/default.json';
 const port = z.coerce.number().int().min(0).max(65535);
 /**
  * A provider's setting: its shape is checked by the provider's own schema (providers/), by the worker, and only for
@@ -59,6 +60,23 @@ const generalEnvShape = {
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('messaging'),
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  /**
+   * The origins besides `TEMPORAL_UI_URL`'s that the codec endpoint answers CORS for, comma-separated: another name
+   * of the UI's host (docs/operations.md "Encryption of workflow data"). The development profile admits the other
+   * loopback name of a loopback `TEMPORAL_UI_URL` without it (`localhost` and `127.0.0.1`).
+   */
+  CODEC_CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((origins) =>
+      (origins ?? '')
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url().refine((url) => new URL(url).origin === url, 'must be an origin: scheme://host[:port]'))),
+  /** The provider simulator's HTTP base; `GET /` names its inbox in the development profile, which defaults it. */
+  SIMULATOR_URL: z.url().optional(),
   /** `id:base64key,…`, AES-256 keys of the payload codec; the first encrypts (docs/operations.md "Encryption of workflow data"). */
   TEMPORAL_CODEC_KEYS: aes256KeyList,
   MONGODB_URL: z
@@ -67,7 +85,7 @@ const generalEnvShape = {
     .default('mongodb://127.0.0.1:27017/messaging'),
   USERS_CRUD_NAME: z.string().min(1).default('users'),
   TEMPLATES_CRUD_NAME: z.string().min(1).default('templates'),
-  CONFIGURATION_PATH: z.string().min(1).default('config/default.json'),
+  CONFIGURATION_PATH: z.string().min(1).default(DEFAULT_CONFIGURATION_PATH),
   FILE_SERVICE_URL: optionalUrl,
   /** Mia-Platform's SMS Service: a general setting before it was a provider's, and still checked as a URL here. */
   SMS_SERVICE_URL: optionalUrl,
@@ -333,9 +351,56 @@ export interface AppConfig {
   service: ServiceConfig;
 }
 
-/** Raised when the configuration is invalid; the message names every offending variable or JSON path. */
+/**
+ * Raised when the configuration is invalid. `problems` lists each thing to fix (a variable, a JSON path, the settings
+ * of a provider); the message names them all, so that one refused boot says everything to fix, not only the first.
+ */
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
+  /** Each problem, as the message names it: `TEMPORAL_CODEC_KEYS: required (…)`. */
+  readonly problems: readonly string[];
+
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === 'string' ? [problems] : [...problems];
+    // One problem reads as it is; several as a list, one a line, counted so that none is overlooked.
+    super(
+      list.length === 1 ? list[0] : `${list.length} configuration problems:\n${list.map((p) => `- ${p}`).join('\n')}`,
+    );
+    this.problems = list;
+  }
+}
+
+/** What each check of `checkEvery` resolves to, in the order of the checks. */
+type CheckResults<T extends readonly (() => unknown)[]> = { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> };
+
+/**
+ * Runs every boot check, the ones after a failed check too, and throws one `ConfigurationError` naming the problems
+ * of all of them, in the order of the checks; resolves to their results when none fails. A check refuses by throwing
+ * a `ConfigurationError`; any other error is not the configuration's fault and is thrown as it is.
+ */
+export async function checkEvery<const T extends readonly (() => unknown)[]>(checks: T): Promise<CheckResults<T>> {
+  const settled = await Promise.allSettled(checks.map(async (check) => check()));
+  const unexpected = settled.find(
+    (outcome) => outcome.status === 'rejected' && !(outcome.reason instanceof ConfigurationError),
+  );
+  if (unexpected?.status === 'rejected') throw unexpected.reason;
+  const problems = settled.flatMap((outcome) =>
+    outcome.status === 'rejected' ? (outcome.reason as ConfigurationError).problems : [],
+  );
+  if (problems.length > 0) throw new ConfigurationError(problems);
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as CheckResults<T>;
+}
+
+/**
+ * How the API authenticates (`apiAuthMode`), its refusal a `ConfigurationError`: the API's boot, `npm run
+ * check-config`.
+ */
+export function requireApiAuthMode(env: Env): ApiAuthMode {
+  try {
+    return apiAuthMode(env);
+  } catch (error) {
+    throw new ConfigurationError((error as Error).message);
+  }
 }
 
 /**
@@ -389,18 +454,40 @@ export function configurationFor(catalog: ProviderCatalog) {
    * `FILE_SERVICE_URL=` in a shell disables the Files Service instead of failing URL validation.
    */
   function loadConfig(environment: NodeJS.ProcessEnv = process.env): AppConfig {
-    const env = parseEnvironment(environment);
-    const configPath = path.resolve(env.CONFIGURATION_PATH);
-    let json: string;
+    // The environment and the file are both checked, so that a refusal names the problems of both.
+    const problems: string[] = [];
+    const refused = (error: unknown) => {
+      if (!(error instanceof ConfigurationError)) throw error;
+      problems.push(...error.problems);
+    };
+    let env: Env | undefined;
     try {
-      json = readFileSync(configPath, 'utf8');
+      env = parseEnvironment(environment);
     } catch (error) {
-      throw new ConfigurationError(`CONFIGURATION_PATH ${configPath} cannot be read: ${(error as Error).message}`);
+      refused(error);
     }
-    return { env, service: parseServiceConfig(json, 'CONFIGURATION_PATH') };
+    const configPath = path.resolve(
+      env?.CONFIGURATION_PATH ?? (environment.CONFIGURATION_PATH || DEFAULT_CONFIGURATION_PATH),
+    );
+    let service: ServiceConfig | undefined;
+    try {
+      service = parseServiceConfig(readConfigurationFile(configPath), 'CONFIGURATION_PATH');
+    } catch (error) {
+      refused(error);
+    }
+    if (!env || !service) throw new ConfigurationError(problems);
+    return { env, service };
   }
 
   return { envSchema, serviceConfigSchema, profileDefaults, parseEnvironment, parseServiceConfig, loadConfig };
+}
+
+function readConfigurationFile(configPath: string): string {
+  try {
+    return readFileSync(configPath, 'utf8');
+  } catch (error) {
+    throw new ConfigurationError(`CONFIGURATION_PATH ${configPath} cannot be read: ${(error as Error).message}`);
+  }
 }
 
 /** Where the Flow Manager's events go: `FLOW_MANAGER_URL` wins over the JSON `serviceUrl`. */

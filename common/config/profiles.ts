@@ -10,7 +10,10 @@ export type Profile = (typeof PROFILES)[number];
 
 /** The general settings a profile may fill in. */
 type ProfileValues = Partial<
-  Record<'TEMPORAL_CODEC_KEYS' | 'PROVIDER_CREDENTIALS_KEYS' | 'WEBHOOK_SECRET' | 'CUSTOMER_HASH_SECRET', string> & {
+  Record<
+    'TEMPORAL_CODEC_KEYS' | 'PROVIDER_CREDENTIALS_KEYS' | 'WEBHOOK_SECRET' | 'CUSTOMER_HASH_SECRET' | 'SIMULATOR_URL',
+    string
+  > & {
     ALLOW_PRIVATE_NETWORK_URLS: 'true' | 'false';
   }
 >;
@@ -31,5 +34,8 @@ export const PROFILE_DEFAULTS: Record<Profile, ProfileValues> = {
     CUSTOMER_HASH_SECRET: 'development-customer-hash-secret',
     // Callbacks to a receiver on this machine (a test's, `npm run dev`'s).
     ALLOW_PRIVATE_NETWORK_URLS: 'true',
+    // Named by `GET /`: where to read what the simulator received, at its default port (where the providers' own
+    // development defaults point too).
+    SIMULATOR_URL: 'http://127.0.0.1:4010',
   },
 };
