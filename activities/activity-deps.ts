@@ -1,13 +1,18 @@
-import { CallbackEvents } from '../common/store/callback-events';
 import type { AppConfig } from '../common/config/config';
 import { CredentialsCipher } from '../common/crypto/credentials-cipher';
 import { connectDatabase, type Database } from '../common/store/db';
-import { DeliveryReports } from '../common/store/delivery-reports';
 import { FilesServiceClient } from '../common/http/files-service-client';
+import { AudiencePagesRepository } from '../common/store/audience-pages-repository';
 import { Ledger } from '../common/store/ledger';
-import { MessageRequestsRepository } from '../common/store/message-requests-repository';
+import { CallbackEventsRepository } from '../common/store/messaging/callback-events-repository';
+import { ConversationsRepository } from '../common/store/messaging/conversations-repository';
+import { DeliveryReportsRepository } from '../common/store/messaging/delivery-reports-repository';
+import { InboundMessagesRepository } from '../common/store/messaging/inbound-messages-repository';
+import { MessageRequestsRepository } from '../common/store/messaging/message-requests-repository';
 import { OutgoingHttpClient } from '../common/http/outgoing-http';
 import { ProvidersRepository } from '../common/store/providers-repository';
+import { RateTokensRepository } from '../common/store/rate-tokens-repository';
+import { SagaFailEventsRepository } from '../common/store/saga-fail-events-repository';
 import { SendsRepository } from '../common/store/sends-repository';
 import { TemplatesRepository } from '../common/store/templates-repository';
 import { UsersRepository } from '../common/store/users-repository';
@@ -15,21 +20,26 @@ import type { ActivityMetrics } from './activity-metrics';
 import { createChannelProviders, type ChannelProviders } from './providers';
 import { RegisteredProviders } from './providers/registered-providers';
 
-/** What the send activities need: the stores, the providers, the Files Service. */
+/** What the activities need: the repositories (never the database itself), the providers, the Files Service. */
 export interface ActivityDeps {
   config: AppConfig;
-  /** For the worker-only collections: audience snapshots and rate-limit tokens. */
-  database: Database;
   ledger: Ledger;
   sends: SendsRepository;
   templates: TemplatesRepository;
   users: UsersRepository;
+  audiencePages: AudiencePagesRepository;
+  rateTokens: RateTokensRepository;
+  sagaFailEvents: SagaFailEventsRepository;
+  /** The providers registered at `/providers`, as stored (`registered` builds them). */
+  providerRegistry: ProvidersRepository;
+  conversations: ConversationsRepository;
+  inboundMessages: InboundMessagesRepository;
   providers: ChannelProviders;
   files: FilesServiceClient;
   /** `POST /messages`: the requests, their callback outbox, the provider ids their delivery reports name. */
   messageRequests: MessageRequestsRepository;
-  callbackEvents: CallbackEvents;
-  deliveryReports: DeliveryReports;
+  callbackEvents: CallbackEventsRepository;
+  deliveryReports: DeliveryReportsRepository;
   /** The providers of `/providers`, built from their decrypted credentials by name. */
   registered: RegisteredProviders;
   /** `PROVIDER_CREDENTIALS_KEYS`: opens the secrets stored encrypted (a conversation's webhooks). */
@@ -48,7 +58,8 @@ export function activityDepsOn(
 ): ActivityDeps & { close(): Promise<void> } {
   const files = new FilesServiceClient(config.env.FILE_SERVICE_URL);
   const credentialsCipher = new CredentialsCipher(config.env.PROVIDER_CREDENTIALS_KEYS);
-  const registered = new RegisteredProviders(new ProvidersRepository(database), credentialsCipher, {
+  const providerRegistry = new ProvidersRepository(database);
+  const registered = new RegisteredProviders(providerRegistry, credentialsCipher, {
     policy: {
       anyHost: config.env.MESSAGING_PROFILE === 'development',
       extraHosts: config.service.registeredProviders.allowedHosts,
@@ -61,16 +72,21 @@ export function activityDepsOn(
   });
   return {
     config,
-    database,
     ledger: new Ledger(database),
     sends: new SendsRepository(database),
     templates: new TemplatesRepository(database),
     users: new UsersRepository(database, config.service.userFields),
+    audiencePages: new AudiencePagesRepository(database),
+    rateTokens: new RateTokensRepository(database),
+    sagaFailEvents: new SagaFailEventsRepository(database),
+    providerRegistry,
+    conversations: new ConversationsRepository(database),
+    inboundMessages: new InboundMessagesRepository(database),
     providers,
     files,
     messageRequests: new MessageRequestsRepository(database),
-    callbackEvents: new CallbackEvents(database),
-    deliveryReports: new DeliveryReports(database),
+    callbackEvents: new CallbackEventsRepository(database),
+    deliveryReports: new DeliveryReportsRepository(database),
     registered,
     credentialsCipher,
     callbackHttp,

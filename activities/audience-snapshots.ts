@@ -1,11 +1,7 @@
-import type { Document } from 'mongodb';
 import { ApplicationFailure } from '@temporalio/activity';
-import { mapWithConcurrency } from '../common/toolkit/concurrency';
-import { isDuplicateKey, type Database } from '../common/store/db';
-import { AUDIENCE_SNAPSHOT_FAILED, audiencePageKey } from '../common/domain/send-types';
-import type { AudienceCursor } from '../common/store/users-repository';
-
-const PAGE_DROPS_IN_FLIGHT = 4;
+import type { AudiencePagesRepository } from '../common/store/audience-pages-repository';
+import { AUDIENCE_SNAPSHOT_FAILED } from '../common/domain/send-types';
+import type { AudienceCursor, UserDocument } from '../common/store/users-repository';
 
 /** How often, at most, a dispatch waiting for a page being snapshotted looks for it. */
 const PAGE_POLL_MAX_MS = 100;
@@ -31,7 +27,7 @@ export const audienceSnapshotFailed = (message: string): ApplicationFailure =>
  * Every write is keyed, so a snapshot interrupted by a crash is resumed.
  */
 export class AudienceSnapshots {
-  constructor(private readonly database: Database) {}
+  constructor(private readonly pages: AudiencePagesRepository) {}
 
   /**
    * Writes a page once: a keyed insert, never a replace, so that a page a dispatch may already have read is never
@@ -42,36 +38,22 @@ export class AudienceSnapshots {
     sendId: string,
     page: number,
     userIds: string[],
-    users: Document[],
+    users: UserDocument[],
     options: { end?: AudienceCursor | null; last?: boolean } = {},
   ): Promise<void> {
-    try {
-      await this.database.audiencePages.insertOne({
-        _id: audiencePageKey(sendId, page),
-        sendId,
-        page,
-        userIds,
-        users,
-        ...(options.end !== undefined ? { end: options.end } : {}),
-        ...(options.last ? { last: true } : {}),
-        createdAt: new Date(),
-      });
-    } catch (error) {
-      if (isDuplicateKey(error)) throw new PageWrittenBefore(sendId, page);
-      throw error;
-    }
-  }
-
-  /** The page without its copies of user documents, which only `readUsers` needs. */
-  private findIds(sendId: string, page: number) {
-    return this.database.audiencePages.findOne(
-      { _id: audiencePageKey(sendId, page) },
-      { projection: { userIds: 1, end: 1, last: 1 } },
-    );
+    const written = await this.pages.insertOnce({
+      sendId,
+      page,
+      userIds,
+      users,
+      ...(options.end !== undefined ? { end: options.end } : {}),
+      ...(options.last ? { last: true } : {}),
+    });
+    if (!written) throw new PageWrittenBefore(sendId, page);
   }
 
   async readPage(sendId: string, page: number): Promise<string[]> {
-    const doc = await this.findIds(sendId, page);
+    const doc = await this.pages.findIds(sendId, page);
     if (!doc) throw new Error(`page ${page} of the audience of ${sendId} is missing`);
     return doc.userIds;
   }
@@ -85,7 +67,7 @@ export class AudienceSnapshots {
     const userIds = new Set<string>();
     let end: AudienceCursor | null | undefined;
     for (let page = 0; ; page++) {
-      const doc = await this.findIds(sendId, page);
+      const doc = await this.pages.findIds(sendId, page);
       if (!doc) return { pages: page, userIds, ...(end !== undefined ? { end } : {}) };
       for (const userId of doc.userIds) userIds.add(userId);
       end = doc.end;
@@ -103,7 +85,7 @@ export class AudienceSnapshots {
     snapshotState: () => Promise<{ pages: number | null; error?: string }>,
   ): Promise<{ userIds: string[]; last: boolean }> {
     for (let delayMs = 10; ; delayMs = Math.min(2 * delayMs, PAGE_POLL_MAX_MS)) {
-      const doc = await this.findIds(sendId, page);
+      const doc = await this.pages.findIds(sendId, page);
       // A page that keeps its end (null in the store's order) was written knowing whether it is the last.
       if (doc && (doc.last === true || doc.end !== undefined)) return { userIds: doc.userIds, last: doc.last === true };
       const state = await snapshotState();
@@ -124,7 +106,7 @@ export class AudienceSnapshots {
    */
   async waitForPage(sendId: string, page: number, pagesWhenDone: () => Promise<number | null>): Promise<string[]> {
     for (let delayMs = 10; ; delayMs = Math.min(2 * delayMs, PAGE_POLL_MAX_MS)) {
-      const doc = await this.findIds(sendId, page);
+      const doc = await this.pages.findIds(sendId, page);
       if (doc) return doc.userIds;
       const pages = await pagesWhenDone();
       if (pages !== null) return page >= pages ? [] : this.readPage(sendId, page);
@@ -133,16 +115,12 @@ export class AudienceSnapshots {
   }
 
   /** The page's user documents by user id; null once the send has finished and dropped them. */
-  async readUsers(sendId: string, page: number): Promise<Map<string, Document> | null> {
-    const doc = await this.database.audiencePages.findOne({ _id: audiencePageKey(sendId, page) });
-    if (!doc?.users) return null;
-    return new Map(doc.users.map((user, index) => [doc.userIds[index], user]));
+  readUsers(sendId: string, page: number): Promise<Map<string, UserDocument> | null> {
+    return this.pages.findUsers(sendId, page);
   }
 
-  /** Drops the user documents of these pages, keeping the ids; one keyed update each. */
-  async dropUsers(sendId: string, pages: number[]): Promise<void> {
-    await mapWithConcurrency(pages, PAGE_DROPS_IN_FLIGHT, async (page) => {
-      await this.database.audiencePages.updateOne({ _id: audiencePageKey(sendId, page) }, { $unset: { users: '' } });
-    });
+  /** Drops the user documents of these pages, keeping the ids. */
+  dropUsers(sendId: string, pages: number[]): Promise<void> {
+    return this.pages.dropUsers(sendId, pages);
   }
 }

@@ -1,14 +1,12 @@
 import { Context } from '@temporalio/activity';
-import { BSON, MongoInvalidArgumentError, MongoServerError, type Document } from 'mongodb';
 import type { Channel } from '../common/config/config';
 import type { DeliveryOutcome } from '../common/store/ledger';
 import { missingRecipientsKey, type AudienceSnapshotSummary } from '../common/domain/send-types';
-import type { AudienceCursor, AudienceResume } from '../common/store/users-repository';
+import { isRefusedDocument, storedSize } from '../common/store/db';
+import type { AudienceCursor, AudienceResume, UserDocument } from '../common/store/users-repository';
 import type { ActivityDeps } from './activity-deps';
 import { audienceSnapshotFailed, type AudienceSnapshots } from './audience-snapshots';
 import { keepAlive } from './keep-alive';
-
-const { calculateObjectSize } = BSON;
 
 /** How far a snapshot got; carried by its heartbeats so that a retry after a crash resumes there. */
 interface SnapshotProgress {
@@ -29,14 +27,8 @@ const BSON_ENTRY_OVERHEAD = 32;
 /** A snapshot that no retry can take (the same users give the same error): the send fails with it. */
 class SnapshotCannotBeTaken extends Error {}
 
-/** The store's answers that the same write will always get: a document over the limit, an invalid value. */
-const PERMANENT_WRITE_ERRORS = new Set([2 /* BadValue */, 10334 /* BSONObjectTooLarge */, 17419, 17420]);
-
-function isPermanentSnapshotError(error: unknown): boolean {
-  if (error instanceof SnapshotCannotBeTaken || error instanceof BSON.BSONError) return true;
-  if (error instanceof MongoInvalidArgumentError) return true;
-  return error instanceof MongoServerError && typeof error.code === 'number' && PERMANENT_WRITE_ERRORS.has(error.code);
-}
+const isPermanentSnapshotError = (error: unknown): boolean =>
+  error instanceof SnapshotCannotBeTaken || isRefusedDocument(error);
 
 /** `USER_NOT_FOUND` entries are written this many at a time. */
 const MISSING_RECIPIENTS_PER_WRITE = 1000;
@@ -72,7 +64,7 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
     progress.after = 'after' in resume ? resume.after : null;
 
     const pageBytes = deps.config.service.fanOut.pageBytes;
-    let page: { userIds: string[]; users: Document[]; bytes: number } = { userIds: [], users: [], bytes: 0 };
+    let page: { userIds: string[]; users: UserDocument[]; bytes: number } = { userIds: [], users: [], bytes: 0 };
     let pageEnd: AudienceCursor | null = progress.after;
     const writePage = async (last: boolean) => {
       await snapshots.writePage(input.sendId, progress.pages, page.userIds, page.users, { end: pageEnd, last });
@@ -83,7 +75,7 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
       Context.current().heartbeat(progress);
     };
     for await (const member of deps.users.streamAudience(send.request, resume)) {
-      const bytes = calculateObjectSize(member.user) + Buffer.byteLength(member.userId) + BSON_ENTRY_OVERHEAD;
+      const bytes = storedSize(member.user) + Buffer.byteLength(member.userId) + BSON_ENTRY_OVERHEAD;
       if (bytes > MAX_PAGE_BYTES) {
         throw new SnapshotCannotBeTaken(
           `user ${member.userId} is too large to copy into the audience snapshot (${bytes} bytes of BSON; at most ${MAX_PAGE_BYTES})`,

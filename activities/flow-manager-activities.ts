@@ -1,6 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { FlowManagerNotConfiguredError, sendFlowManagerEvent } from '../common/http/flow-manager-client';
-import { SagaFailEventsRepository } from '../common/store/saga-fail-events';
 import type { ActivityDeps } from './activity-deps';
 import { keepAlive } from './keep-alive';
 
@@ -18,7 +17,7 @@ export interface FlowManagerEventInput {
  * `saga_fail_events` (docs/operating-sends.md "Saga sends").
  */
 export function createFlowManagerActivity(deps: ActivityDeps) {
-  const failEvents = new SagaFailEventsRepository(deps.database);
+  const failEvents = deps.sagaFailEvents;
   const delivered = async ({ sagaId, sendId }: FlowManagerEventInput): Promise<string[] | undefined> =>
     sendId ? (await deps.sends.get(sendId))?.flowManagerEvents : (await failEvents.get(sagaId))?.deliveredLabels;
   return {

@@ -24,9 +24,9 @@ export type { MessageDispatchInput, MessageDispatchResult } from './messages';
  * `POST /messages` (messages/).
  */
 export function createActivities(deps: ActivityDeps) {
-  const snapshots = new AudienceSnapshots(deps.database);
+  const snapshots = new AudienceSnapshots(deps.audiencePages);
   const metrics = deps.metrics ?? new ActivityMetrics();
-  const limiter = new ChannelRateLimiter(deps.database, deps.config.service.rateLimits, metrics, {
+  const limiter = new ChannelRateLimiter(deps.rateTokens, deps.config.service.rateLimits, metrics, {
     maxPauseWaitMs: deps.config.service.retryAfter.capMs,
   });
   const dispatchDeps: DispatchDeps = {

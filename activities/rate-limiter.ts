@@ -1,5 +1,5 @@
 import type { Channel, ServiceConfig } from '../common/config/config';
-import { insertWhereFree, type Database } from '../common/store/db';
+import type { RateTokensRepository } from '../common/store/rate-tokens-repository';
 import { ActivityMetrics, type RateLimitWaitReason } from './activity-metrics';
 
 export type ChannelLimits = ServiceConfig['rateLimits'];
@@ -96,7 +96,7 @@ export class ChannelRateLimiter {
   private readonly now: () => number;
 
   constructor(
-    private readonly database: Database,
+    private readonly tokens: RateTokensRepository,
     private readonly limits: ChannelLimits,
     private readonly metrics: ActivityMetrics = new ActivityMetrics(),
     options: RateLimiterOptions = {},
@@ -229,11 +229,9 @@ export class ChannelRateLimiter {
     let next = state.window === window ? state.nextToken : 0;
     while (next < limit) {
       const end = Math.min(next + wanted, limit);
-      const tokens = Array.from({ length: end - next }, (_, index) => ({
-        _id: `${channel}|${window}|${next + index}`,
-      }));
+      const tokenIds = Array.from({ length: end - next }, (_, index) => `${channel}|${window}|${next + index}`);
       next = end;
-      const taken = tokens.length - (await insertWhereFree(this.database.rateTokens, tokens)).length;
+      const taken = await this.tokens.take(tokenIds);
       state.nextToken = end;
       if (taken > 0) {
         this.cleanUp(channel);
@@ -248,9 +246,6 @@ export class ChannelRateLimiter {
     if (this.now() - this.lastCleanup < KEEP_WINDOWS_MS / 2) return;
     this.lastCleanup = this.now();
     const oldest = Math.floor((this.now() - KEEP_WINDOWS_MS) / 1000);
-    // Keys of one channel compare as strings; epoch seconds have the same number of digits until 2286.
-    void this.database.rateTokens
-      .deleteMany({ _id: { $gte: `${channel}|`, $lt: `${channel}|${oldest}` } })
-      .catch(() => undefined);
+    void this.tokens.dropBefore(channel, oldest).catch(() => undefined);
   }
 }

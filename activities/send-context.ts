@@ -1,5 +1,4 @@
 import type { AppConfig } from '../common/config/config';
-import type { Database } from '../common/store/db';
 import type { FilesServiceClient } from '../common/http/files-service-client';
 import type { SendsRepository } from '../common/store/sends-repository';
 import { CompiledContent } from '../common/rendering/message-content';
@@ -9,7 +8,7 @@ import type { TemplateDocument, TemplatesRepository } from '../common/store/temp
 import type { SendDocument } from '../common/domain/send-types';
 import { SharedLoads } from '../common/toolkit/concurrency';
 import { PermanentProviderError } from '../common/domain/http-errors';
-import type { EmailAttachment } from './providers/channel-interfaces';
+import type { EmailAttachment } from '../providers/channel-interfaces';
 
 /** Everything a dispatch needs about its send, loaded once per worker process and send. */
 export interface SendContext {
@@ -36,7 +35,6 @@ export class SendContextCache {
   constructor(
     private readonly deps: {
       config: AppConfig;
-      database: Database;
       sends: SendsRepository;
       templates: TemplatesRepository;
       files: FilesServiceClient;

@@ -1,7 +1,6 @@
-import type { Document } from 'mongodb';
 import type { AudienceSnapshots } from './audience-snapshots';
 import { SharedLoads } from '../common/toolkit/concurrency';
-import type { UsersRepository } from '../common/store/users-repository';
+import type { UserDocument, UsersRepository } from '../common/store/users-repository';
 
 const CACHED_PAGES = 16;
 
@@ -13,16 +12,16 @@ const CACHED_PAGES = 16;
  * by id.
  */
 export class UserLoader {
-  private readonly pages = new SharedLoads<Map<string, Document> | null>(CACHED_PAGES);
+  private readonly pages = new SharedLoads<Map<string, UserDocument> | null>(CACHED_PAGES);
 
   constructor(
     private readonly users: UsersRepository,
     private readonly snapshots: AudienceSnapshots,
   ) {}
 
-  async get(sendId: string, userIds: string[], page?: number): Promise<Map<string, Document>> {
+  async get(sendId: string, userIds: string[], page?: number): Promise<Map<string, UserDocument>> {
     const pageUsers = page === undefined ? null : await this.page(sendId, page);
-    const found = new Map<string, Document>();
+    const found = new Map<string, UserDocument>();
     const missing: string[] = [];
     for (const userId of userIds) {
       const user = pageUsers?.get(userId);
@@ -33,7 +32,7 @@ export class UserLoader {
     return found;
   }
 
-  private page(sendId: string, page: number): Promise<Map<string, Document> | null> {
+  private page(sendId: string, page: number): Promise<Map<string, UserDocument> | null> {
     return this.pages.get(`${sendId}|${page}`, () => this.snapshots.readUsers(sendId, page));
   }
 }

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { AppConfig } from '../common/config/config';
+import { checkEvery, requireApiAuthMode, type AppConfig } from '../common/config/config';
 import { encryptionCodec } from '../common/temporal/data-converter';
 import type { Database } from '../common/store/db';
 import { loggerOptions, userAddressFields } from '../common/config/logger';
@@ -29,6 +29,7 @@ import { providerRoutes } from './routes/providers-routes';
 import { sagaRoutes } from './routes/saga-routes';
 import { sendRoutes } from './routes/send-routes';
 import { sendsRoutes } from './routes/sends-routes';
+import { serviceIndexRoutes } from './routes/service-index-routes';
 import { templateRoutes } from './routes/templates-routes';
 import { userRoutes } from './routes/users-routes';
 import { webhookRoutes } from './routes/webhooks';
@@ -56,9 +57,10 @@ export interface BuildAppOptions {
  */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
-  // Before connecting to anything: a missing or malformed TEMPORAL_CODEC_KEYS stops the boot with its name, not with
-  // a database plugin's timeout when MongoDB is unreachable too (the codec routes and the Temporal client need it).
-  encryptionCodec(config.env);
+  // Before connecting to anything: a missing or malformed TEMPORAL_CODEC_KEYS (the codec routes and the Temporal
+  // client need it) or a missing API_KEYS stops the boot naming both, not with a database plugin's timeout when
+  // MongoDB is unreachable too.
+  await checkEvery([() => encryptionCodec(config.env), () => requireApiAuthMode(config.env)]);
   const app = Fastify({
     logger:
       options.logger ??
@@ -90,6 +92,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(sendServicesPlugin);
     await app.register(messageServicesPlugin);
     for (const routes of [
+      serviceIndexRoutes,
       healthRoutes,
       sendRoutes,
       sagaRoutes,

@@ -1,9 +1,8 @@
 import { isGrpcServiceError, ServiceError } from '@temporalio/client';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaCompiler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { MongoTopologyClosedError } from 'mongodb';
 import type { z } from 'zod';
-import { isStoreUnreachable } from '../common/store/db';
+import { isStoreClosed, isStoreUnreachable } from '../common/store/db';
 import { badRequest, errorBody, HttpError } from '../common/domain/http-errors';
 import { describeIssues } from '../common/toolkit/zod-issues';
 import { errorResponses, type ErrorStatus } from './schemas/common-schemas';
@@ -76,8 +75,7 @@ export function isTemporalUnreachable(error: unknown): boolean {
  */
 export function httpErrorFor(error: Error & { statusCode?: number }, part: 'url' | 'body' = 'body'): HttpError {
   if (error instanceof HttpError) return error;
-  // A closed client (the API stopping, or one whose first connection failed) cannot reach MongoDB either.
-  if (isStoreUnreachable(error) || error instanceof MongoTopologyClosedError) {
+  if (isStoreUnreachable(error) || isStoreClosed(error)) {
     return new HttpError(503, 'MongoDB cannot be reached; try again later');
   }
   if (isTemporalUnreachable(error)) return new HttpError(503, 'Temporal cannot be reached; try again later');

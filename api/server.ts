@@ -1,4 +1,4 @@
-import { loadConfig } from '../common/config/config';
+import { loadConfig } from '../providers/service-configuration';
 import { createLogger } from '../common/config/logger';
 import { buildApp } from './app';
 

@@ -1,7 +1,8 @@
 import type { Document } from 'mongodb';
 import { createChannelProviders } from '../activities/providers';
-import type { ProviderReceipt } from '../activities/providers/channel-interfaces';
-import { loadConfig, type Channel } from '../common/config/config';
+import type { ProviderReceipt } from '../providers/channel-interfaces';
+import { type Channel } from '../common/config/config';
+import { loadConfig } from '../providers/service-configuration';
 import { mapWithConcurrency } from '../common/toolkit/concurrency';
 import { connectDatabase } from '../common/store/db';
 import { CompiledContent, type RenderedMessage } from '../common/rendering/message-content';

@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import { Agent, request } from 'undici';
-import { loadConfig } from '../common/config/config';
+import { loadConfig } from '../providers/service-configuration';
 import { mapWithConcurrency } from '../common/toolkit/concurrency';
 
 /**
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const fcmUrl = `${env.FCM_BASE_URL}/v1/projects/${env.FCM_PROJECT_ID}/messages:send`;
   const fcmHeaders = {
     // The bench runs in the development profile (bench/lib/stack.ts), which sets every provider setting.
-    authorization: `Bearer ${await fcmToken(agent, env.FCM_TOKEN_URL!)}`,
+    authorization: `Bearer ${await fcmToken(agent, env.FCM_TOKEN_URL as string)}`,
     'content-type': 'application/json',
   };
 

@@ -1,5 +1,5 @@
 import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
-import { loadConfig } from '../common/config/config';
+import { loadConfig } from '../providers/service-configuration';
 import { temporalDataConverter } from '../common/temporal/data-converter';
 import { connectDatabase } from '../common/store/db';
 import { newSendId } from '../common/temporal/workflow-ids';

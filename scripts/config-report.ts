@@ -1,7 +1,6 @@
 import { checkChannelProviders } from '../activities/providers';
-import { apiAuthMode } from '../common/config/api-keys';
-import { ConfigurationError, envSchema, loadConfig, type AppConfig } from '../common/config/config';
-import { PROFILE_DEFAULTS } from '../common/config/profiles';
+import { checkEvery, requireApiAuthMode, type AppConfig } from '../common/config/config';
+import { envSchema, loadConfig, profileDefaults } from '../providers/service-configuration';
 import { encryptionCodec } from '../common/temporal/data-converter';
 
 /** What a secret is printed as. */
@@ -50,7 +49,7 @@ function sourceOf(name: string, environment: NodeJS.ProcessEnv, config: AppConfi
   const set = environment[name];
   if (set !== undefined && set !== '') return 'set';
   const profile = config.env.MESSAGING_PROFILE;
-  if (Object.hasOwn(PROFILE_DEFAULTS[profile], name)) return `${profile} profile`;
+  if (Object.hasOwn(profileDefaults[profile], name)) return `${profile} profile`;
   return config.env[name as keyof AppConfig['env']] === undefined ? 'unset' : 'default';
 }
 
@@ -83,14 +82,13 @@ export function describeEffectiveConfig(environment: NodeJS.ProcessEnv, config: 
  */
 export async function checkConfiguration(environment: NodeJS.ProcessEnv): Promise<string> {
   const config = loadConfig(environment);
-  // The API stops at boot without API_KEYS outside the development profile (docs/configuration.md "API keys").
-  try {
-    apiAuthMode(config.env);
-  } catch (error) {
-    throw new ConfigurationError((error as Error).message);
-  }
-  // Both processes stop at boot without the payload codec's keys (docs/operations.md "Encryption of workflow data").
-  encryptionCodec(config.env);
-  await checkChannelProviders(config);
+  // Every check runs, so that the refusal names all there is to fix: the API stops at boot without API_KEYS outside
+  // the development profile (docs/configuration.md "API keys"), both processes without the payload codec's keys
+  // (docs/operations.md "Encryption of workflow data"), the worker without its providers' settings.
+  await checkEvery([
+    () => requireApiAuthMode(config.env),
+    () => encryptionCodec(config.env),
+    () => checkChannelProviders(config),
+  ]);
   return describeEffectiveConfig(environment, config);
 }

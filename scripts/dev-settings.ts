@@ -1,4 +1,5 @@
-import { flowManagerUrl, loadConfig, type AppConfig } from '../common/config/config';
+import { flowManagerUrl, type AppConfig } from '../common/config/config';
+import { loadConfig } from '../providers/service-configuration';
 
 /**
  * Which settings `npm run dev` fills in, and with what. The rule: a setting of the user's (an environment
@@ -67,6 +68,8 @@ export function resolveDevSettings(environment: NodeJS.ProcessEnv, stack: DevSta
     FCM_CREDENTIALS_PATH: stack.fcmCredentialsPath,
     INFOBIP_BASE_URL: stack.simulatorHttpUrl,
     FILE_SERVICE_URL: stack.simulatorHttpUrl,
+    // Where `GET /` says the simulator's inbox is.
+    SIMULATOR_URL: stack.simulatorHttpUrl,
     // The AWS SDK's own variable, read by the worker's SES and Pinpoint SMS clients of providers registered without
     // an `endpoint`: they reach the simulator, like every configured provider here. AWS_ENDPOINT_URL_<SERVICE>
     // of yours still wins over it, in the SDK.

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { checkChannelProviders } from '../activities/providers';
 import { connectDatabase } from '../common/store/db';
 import { DEMO_TEMPLATE_ID, seedDemoData } from './demo-data';
+import { readableLogLines } from './dev-log-format';
 import { describeSettings, isSet, redact, resolveDevSettings } from './dev-settings';
 import {
   ensureFcmServiceAccount,
@@ -97,12 +98,15 @@ function watchServer(server: ManagedProcess, label: string): void {
  * which stops the API and the worker, then the servers, each with one SIGTERM (a worker that got the
  * terminal's SIGINT as well would be shut down twice).
  */
-function runTypeScript(entry: string, env: NodeJS.ProcessEnv, stdout: 'inherit' | 'ignore' = 'inherit'): ChildProcess {
-  return spawn(process.execPath, ['--import', tsxLoader, path.join(root, entry)], {
+function runTypeScript(entry: string, env: NodeJS.ProcessEnv, stdout: 'readable logs' | 'ignore'): ChildProcess {
+  const child = spawn(process.execPath, ['--import', tsxLoader, path.join(root, entry)], {
     env,
-    stdio: ['ignore', stdout, 'inherit'],
+    stdio: ['ignore', stdout === 'ignore' ? 'ignore' : 'pipe', 'inherit'],
     detached: true,
   });
+  // The child writes JSON log lines, as in production; a person reads them here.
+  if (stdout === 'readable logs') child.stdout?.pipe(readableLogLines());
+  return child;
 }
 
 /** The worker's heap limit (local-stack.ts), unless the user's NODE_OPTIONS sets one. */
@@ -202,11 +206,16 @@ async function main(): Promise<void> {
   apps.push(
     new SupervisedProcess({
       name: 'worker',
-      start: () => runTypeScript('worker/main.ts', workerEnv),
+      start: () => runTypeScript('worker/main.ts', workerEnv, 'readable logs'),
       onExitBeforeReady,
       log,
     }),
-    new SupervisedProcess({ name: 'api', start: () => runTypeScript('api/server.ts', env), onExitBeforeReady, log }),
+    new SupervisedProcess({
+      name: 'api',
+      start: () => runTypeScript('api/server.ts', env, 'readable logs'),
+      onExitBeforeReady,
+      log,
+    }),
   );
   await waitForPort(ports.api, 60000);
   for (const app of apps) app.restartOnExit();

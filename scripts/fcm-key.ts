@@ -1,4 +1,5 @@
-import { parseEnvironment } from '../common/config/config';
+import { providerVariable } from '../common/config/config';
+import { parseEnvironment } from '../providers/service-configuration';
 import { ensureFcmServiceAccount } from './local-stack';
 
 /**
@@ -6,7 +7,7 @@ import { ensureFcmServiceAccount } from './local-stack';
  * `FCM_CREDENTIALS_PATH` (one already there is kept) for the provider simulator, which checks the shape of a token
  * request, not its signature. A real deployment mounts Google's JSON key there instead.
  */
-const file = parseEnvironment(process.env).FCM_CREDENTIALS_PATH;
+const file = providerVariable(parseEnvironment(process.env), 'FCM_CREDENTIALS_PATH');
 if (!file) {
   console.error('FCM_CREDENTIALS_PATH is not set');
   process.exit(1);

@@ -1,4 +1,4 @@
-import { loadConfig } from '../common/config/config';
+import { loadConfig } from '../providers/service-configuration';
 import { connectDatabase } from '../common/store/db';
 import { seedDemoData } from './demo-data';
 

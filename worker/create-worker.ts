@@ -1,7 +1,8 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityMetrics } from '../activities';
 import { connectActivityDeps } from '../activities/activity-deps';
-import type { AppConfig } from '../common/config/config';
+import { checkChannelProviders } from '../activities/providers';
+import { checkEvery, type AppConfig } from '../common/config/config';
 import { temporalDataConverter } from '../common/temporal/data-converter';
 
 export interface RunningWorker {
@@ -20,8 +21,11 @@ export async function createWorker(
   overrides: Partial<WorkerOptions> = {},
   metrics?: ActivityMetrics,
 ): Promise<RunningWorker> {
-  // Before connecting: a missing key stops the boot with its name.
-  const dataConverter = temporalDataConverter(config.env);
+  // Before connecting, every check at once: a missing codec key and missing provider settings are named together.
+  const [dataConverter] = await checkEvery([
+    () => temporalDataConverter(config.env),
+    () => checkChannelProviders(config),
+  ]);
   const deps = await connectActivityDeps(config);
   const activities = createActivities({ ...deps, metrics });
   const connection = await NativeConnection.connect({ address: config.env.TEMPORAL_ADDRESS });

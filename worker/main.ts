@@ -1,5 +1,5 @@
 import { Runtime } from '@temporalio/worker';
-import { loadConfig } from '../common/config/config';
+import { loadConfig } from '../providers/service-configuration';
 import { createLogger, userAddressFields } from '../common/config/logger';
 import { createWorker } from './create-worker';
 import { WorkerMetricsServer } from './metrics-server';

@@ -1,8 +1,6 @@
 import {
   ActivityFailure,
   condition,
-  defineSignal,
-  defineUpdate,
   log,
   patched,
   proxyActivities,
@@ -12,9 +10,10 @@ import {
 } from '@temporalio/workflow';
 import type { SendActivities } from '../activities';
 import {
-  CONVERSATION_SIGNALS,
-  CONVERSATION_UPDATES,
   MAX_INVALID_ANSWERS,
+  answerSignal,
+  answerUpdate,
+  deliveryStatusSignal,
   type AnswerSignal,
   type AnswerTaken,
   type ConversationStatus,
@@ -35,10 +34,6 @@ export interface ConversationInput {
   /** How long a webhook that does not answer 2xx is retried (`callbacks.retryWindowMinutes`). */
   webhookRetryWindowMs: number;
 }
-
-export const answerSignal = defineSignal<[AnswerSignal]>(CONVERSATION_SIGNALS.answer);
-export const deliveryStatusSignal = defineSignal<[DeliveryStatusSignal]>(CONVERSATION_SIGNALS.deliveryStatus);
-export const answerUpdate = defineUpdate<AnswerTaken, [AnswerSignal]>(CONVERSATION_UPDATES.answer);
 
 /** Marks histories whose late answers go to `webhook.defaultInbound` (before it, a late answer was dropped). */
 const LATE_ANSWERS_PATCH = 'late-answers-to-default-inbound';

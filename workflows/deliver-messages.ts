@@ -1,7 +1,7 @@
 import { ActivityFailure, log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SendActivities } from '../activities';
 import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/temporal/failure-types';
-import type { MessageChannel } from '../common/store/message-requests-repository';
+import type { MessageChannel } from '../common/store/messaging/message-requests-repository';
 import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
 import type { MessagesSummary } from '../common/domain/send-types';
 import { dispatchUntilNotHandedBack } from './handed-back';

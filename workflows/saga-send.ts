@@ -7,10 +7,11 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { SendActivities } from '../activities';
-import type { SagaFailEvent } from '../common/store/saga-fail-events';
+import type { SagaFailEvent } from '../common/store/saga-fail-events-repository';
 import type { SendSummary } from '../common/domain/send-types';
 import type { SagaEventsWhen } from '../common/config/config';
-import { runSend, STORE_RETRY, type SendMessageInput } from './send-message';
+import { STORE_RETRY } from './send-activities';
+import { runSend, type SendMessageInput } from './send-message';
 
 const { notifyFlowManager } = proxyActivities<SendActivities>({
   startToCloseTimeout: '10 minutes',

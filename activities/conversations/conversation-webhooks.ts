@@ -5,11 +5,11 @@ import { FAILURE_TYPES } from '../../common/temporal/failure-types';
 import type { OutgoingHttpClient } from '../../common/http/outgoing-http';
 import { postSignedJson } from '../../common/http/webhook-urls';
 import type { ConversationWebhookPayload, ConversationWebhookTarget } from '../../common/temporal/conversation-signals';
-import type { ConversationStore } from './conversation-store';
+import type { ConversationsRepository } from '../../common/store/messaging/conversations-repository';
 import { openSecret, type CredentialsCipher } from '../../common/crypto/credentials-cipher';
 
 export interface ConversationWebhookDeps {
-  store: ConversationStore;
+  store: ConversationsRepository;
   callbackHttp: OutgoingHttpClient;
   /** Opens the webhook's secret, stored sealed (`sealSecret`). */
   cipher: CredentialsCipher;

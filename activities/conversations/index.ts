@@ -7,7 +7,6 @@ import type { ActivityMetrics } from '../activity-metrics';
 import { OsMessageRenderer } from '../messages/render-message';
 import type { ChannelRateLimiter } from '../rate-limiter';
 import type { ConversationWebhookPayload, ConversationWebhookTarget } from '../../common/temporal/conversation-signals';
-import { ConversationStore } from './conversation-store';
 import { callConversationWebhook, classifyAnswer } from './conversation-webhooks';
 import { sendConversationMessage, type ConversationMessageInput } from './send-conversation-message';
 
@@ -20,7 +19,7 @@ export function createConversationActivities(
   deps: ActivityDeps,
   shared: { metrics: ActivityMetrics; limiter: ChannelRateLimiter },
 ) {
-  const store = new ConversationStore(deps.database);
+  const store = deps.conversations;
   const messageDeps = {
     ...deps,
     ...shared,

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DeliveryStatusSignal } from '../../common/temporal/conversation-signals';
-import type { DeliveryReports } from '../../common/store/delivery-reports';
+import type { DeliveryReportsRepository } from '../../common/store/messaging/delivery-reports-repository';
 import { PermanentProviderError } from '../../common/domain/http-errors';
 import { FAILURE_TYPES } from '../../common/temporal/failure-types';
 import type { Ledger } from '../../common/store/ledger';
@@ -9,17 +9,17 @@ import { reportWebhookUrl } from '../../common/http/webhook-urls';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
 import type { ModeTemplateSource } from '../messages/dispatch-messages';
 import { RenderFailedError, type OsMessageRenderer } from '../messages/render-message';
-import type { WhatsappMessage } from '../providers/channel-interfaces';
+import type { WhatsappMessage } from '../../providers/channel-interfaces';
 import type { RegisteredProviders } from '../providers/registered-providers';
-import type { ConversationStore } from './conversation-store';
+import type { ConversationsRepository } from '../../common/store/messaging/conversations-repository';
 
 export interface ConversationMessageDeps extends DeliveryDeps {
   ledger: Ledger;
   templates: ModeTemplateSource;
   registered: RegisteredProviders;
-  deliveryReports: DeliveryReports;
+  deliveryReports: DeliveryReportsRepository;
   renderer: OsMessageRenderer;
-  store: ConversationStore;
+  store: ConversationsRepository;
 }
 
 /** `question`: the template of the request; `error-<n>`: `errorMessage` after the n-th invalid answer. */

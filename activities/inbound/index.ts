@@ -1,7 +1,4 @@
-import type { Collection } from 'mongodb';
 import { CredentialsCipher } from '../../common/crypto/credentials-cipher';
-import type { InboundMessageDocument } from '../../common/domain/inbound-message-model';
-import { ProvidersRepository } from '../../common/store/providers-repository';
 import type { ActivityDeps } from '../activity-deps';
 import { postInboundMessage } from './post-inbound-message';
 
@@ -9,8 +6,8 @@ import { postInboundMessage } from './post-inbound-message';
 export function createInboundActivities(deps: ActivityDeps) {
   const inboundDeps = {
     config: deps.config,
-    inboundMessages: deps.database.inboundMessages as unknown as Collection<InboundMessageDocument>,
-    providers: new ProvidersRepository(deps.database),
+    inboundMessages: deps.inboundMessages,
+    providers: deps.providerRegistry,
     cipher: new CredentialsCipher(deps.config.env.PROVIDER_CREDENTIALS_KEYS),
     http: deps.callbackHttp,
   };

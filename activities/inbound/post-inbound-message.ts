@@ -1,16 +1,19 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Collection } from 'mongodb';
 import type { AppConfig } from '../../common/config/config';
 import type { CredentialsCipher } from '../../common/crypto/credentials-cipher';
 import { FAILURE_TYPES } from '../../common/temporal/failure-types';
-import type { InboundMessageDocument, InboundWebhookPayload } from '../../common/domain/inbound-message-model';
+import type { InboundWebhookPayload } from '../../common/domain/inbound-message-model';
 import type { OutgoingHttpClient } from '../../common/http/outgoing-http';
+import type {
+  InboundMessagesRepository,
+  InboundWebhookOutcome,
+} from '../../common/store/messaging/inbound-messages-repository';
 import type { ProvidersRepository } from '../../common/store/providers-repository';
 import { postSignedJson } from '../../common/http/webhook-urls';
 
 export interface InboundDeps {
   config: AppConfig;
-  inboundMessages: Collection<InboundMessageDocument>;
+  inboundMessages: InboundMessagesRepository;
   providers: ProvidersRepository;
   cipher: CredentialsCipher;
   http: OutgoingHttpClient;
@@ -27,15 +30,12 @@ export async function postInboundMessage(
   deps: InboundDeps,
   input: { inboundId: string },
 ): Promise<{ posted: boolean }> {
-  const message = await deps.inboundMessages.findOne({ _id: input.inboundId });
+  const message = await deps.inboundMessages.get(input.inboundId);
   if (!message) return { posted: false };
   if (message.webhook?.deliveredAt) return { posted: true };
   const webhook = (await deps.providers.get(message.provider))?.inboundWebhook;
   if (!webhook) {
-    await deps.inboundMessages.updateOne(
-      { _id: message._id },
-      { $set: { 'webhook.lastError': 'the provider has no default inbound webhook any more' } },
-    );
+    await deps.inboundMessages.webhookGone(message._id);
     return { posted: false };
   }
   const secret = String(deps.cipher.decrypt(webhook.secret, message.provider).secret);
@@ -76,18 +76,6 @@ export async function postInboundMessage(
   throw ApplicationFailure.create({ type: FAILURE_TYPES.inboundNotAccepted, message: problem });
 }
 
-async function recordAttempt(
-  deps: InboundDeps,
-  inboundId: string,
-  outcome: { lastStatus?: number; lastError?: string; deliveredAt?: Date },
-): Promise<void> {
-  const set = Object.fromEntries(Object.entries(outcome).map(([field, value]) => [`webhook.${field}`, value]));
-  await deps.inboundMessages.updateOne(
-    { _id: inboundId },
-    {
-      $inc: { 'webhook.attempts': 1 },
-      $set: set,
-      ...(outcome.deliveredAt ? { $unset: { 'webhook.lastError': '' as const } } : {}),
-    },
-  );
+function recordAttempt(deps: InboundDeps, inboundId: string, outcome: InboundWebhookOutcome): Promise<void> {
+  return deps.inboundMessages.recordWebhookAttempt(inboundId, outcome);
 }

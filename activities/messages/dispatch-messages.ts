@@ -1,13 +1,16 @@
 import { Context } from '@temporalio/activity';
-import type { CallbackEvents, CallbackPayload } from '../../common/store/callback-events';
+import type {
+  CallbackEventsRepository,
+  CallbackPayload,
+} from '../../common/store/messaging/callback-events-repository';
 import { SharedLoads, mapWithConcurrency } from '../../common/toolkit/concurrency';
 import { PermanentProviderError } from '../../common/domain/http-errors';
 import type {
   AppliedEarlyReport,
-  DeliveryReports,
+  DeliveryReportsRepository,
   ReportingProvider,
   SentProviderMessage,
-} from '../../common/store/delivery-reports';
+} from '../../common/store/messaging/delivery-reports-repository';
 import type { DeliveryOutcome, Ledger } from '../../common/store/ledger';
 import {
   messageAddressKey,
@@ -15,7 +18,7 @@ import {
   type MessageRequestDocument,
   type MessageRequestsRepository,
   type StoredMessage,
-} from '../../common/store/message-requests-repository';
+} from '../../common/store/messaging/message-requests-repository';
 import { deliveryKey } from '../../common/domain/send-types';
 import { reportWebhookUrl } from '../../common/http/webhook-urls';
 import { AttemptGuard } from '../dispatch/attempt-guard';
@@ -53,8 +56,8 @@ export interface MessageDispatchDeps extends DeliveryDeps {
   messageRequests: MessageRequestsRepository;
   templates: ModeTemplateSource;
   registered: RegisteredProviders;
-  callbackEvents: CallbackEvents;
-  deliveryReports: DeliveryReports;
+  callbackEvents: CallbackEventsRepository;
+  deliveryReports: DeliveryReportsRepository;
   renderer: OsMessageRenderer;
   requestCache: SharedLoads<MessageRequestDocument>;
 }

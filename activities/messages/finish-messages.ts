@@ -1,5 +1,5 @@
 import { countFailures, type Ledger } from '../../common/store/ledger';
-import type { MessageRequestsRepository } from '../../common/store/message-requests-repository';
+import type { MessageRequestsRepository } from '../../common/store/messaging/message-requests-repository';
 import type { MessagesSummary } from '../../common/domain/send-types';
 
 export interface FinishMessagesDeps {

@@ -1,5 +1,5 @@
 import { SharedLoads } from '../../common/toolkit/concurrency';
-import type { MessageRequestDocument } from '../../common/store/message-requests-repository';
+import type { MessageRequestDocument } from '../../common/store/messaging/message-requests-repository';
 import { MessageRenderer } from '../../common/rendering/rendering';
 import { renderPoolOptions, sharedRenderPool } from '../../common/rendering/render-pool';
 import type { ActivityDeps } from '../activity-deps';

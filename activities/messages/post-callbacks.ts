@@ -1,16 +1,20 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { statusRank, type CallbackEventDocument, type CallbackEvents } from '../../common/store/callback-events';
+import {
+  statusRank,
+  type CallbackEventDocument,
+  type CallbackEventsRepository,
+} from '../../common/store/messaging/callback-events-repository';
 import type { AppConfig } from '../../common/config/config';
 import { mapWithConcurrency } from '../../common/toolkit/concurrency';
 import { FAILURE_TYPES } from '../../common/temporal/failure-types';
-import type { MessageRequestsRepository } from '../../common/store/message-requests-repository';
+import type { MessageRequestsRepository } from '../../common/store/messaging/message-requests-repository';
 import type { OutgoingHttpClient } from '../../common/http/outgoing-http';
 import { callbackSecret, postSignedJson } from '../../common/http/webhook-urls';
 
 export interface CallbackDeps {
   config: AppConfig;
   messageRequests: MessageRequestsRepository;
-  callbackEvents: CallbackEvents;
+  callbackEvents: CallbackEventsRepository;
   callbackHttp: OutgoingHttpClient;
 }
 

@@ -1,9 +1,9 @@
 import type { AppConfig } from '../../common/config/config';
-import type { StoredMessage, WhatsappMedia } from '../../common/store/message-requests-repository';
+import type { StoredMessage, WhatsappMedia } from '../../common/store/messaging/message-requests-repository';
 import type { ModeTemplateDocument } from '../../common/store/templates-repository';
 import type { RenderPool } from '../../common/rendering/render-pool';
 import { plainTextToHtml, type MessageRenderer, type RenderContext } from '../../common/rendering/rendering';
-import type { EmailMessage, TextMessage, WhatsappMessage } from '../providers/channel-interfaces';
+import type { EmailMessage, TextMessage, WhatsappMessage } from '../../providers/channel-interfaces';
 
 /** What a message needs of its mode template (`/templates` with `mode`, docs/os1-messaging.md). */
 export type ModeTemplate = Pick<ModeTemplateDocument, 'name' | 'mode' | 'isActive' | 'data'>;

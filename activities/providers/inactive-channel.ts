@@ -7,7 +7,7 @@ import type {
   SmsProvider,
   VoiceProvider,
   WhatsappProvider,
-} from './channel-interfaces';
+} from '../../providers/channel-interfaces';
 
 /**
  * The provider of a channel missing from `activeChannels`: nothing is configured for it, so it refuses every

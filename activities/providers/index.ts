@@ -1,4 +1,4 @@
-export type * from './channel-interfaces';
+export type * from '../../providers/channel-interfaces';
 export {
   createChannelProviders,
   createProvider,
@@ -10,32 +10,6 @@ export {
   type ProviderType,
   type SharedProviderResources,
 } from './provider-factory';
-export { ProviderSettingsError, type SettingIssue } from './settings-error';
+export { ProviderSettingsError, type SettingIssue } from '../../providers/provider-module';
 export { InactiveChannelProvider } from './inactive-channel';
-export { ProviderHttpClient } from './http-client';
-export { FcmProvider, readServiceAccount, serviceAccountFrom } from './fcm';
-export { InfobipProvider } from './infobip';
-export { KaleyraProvider } from './kaleyra';
-export { MiaSmsServiceProvider } from './mia-sms-service';
-export { SmtpProvider } from './smtp';
-export { SesProvider } from './ses';
-export { PinpointSmsProvider } from './pinpoint';
-export { TwilioProvider } from './twilio';
-export {
-  fcmSettingsSchema,
-  infobipSettingsSchema,
-  kaleyraSettingsSchema,
-  miaSmsServiceSettingsSchema,
-  pinpointSettingsSchema,
-  sesSettingsSchema,
-  smtpSettingsSchema,
-  twilioSettingsSchema,
-  type FcmSettings,
-  type InfobipSettings,
-  type KaleyraSettings,
-  type MiaSmsServiceSettings,
-  type PinpointSettings,
-  type SesSettings,
-  type SmtpSettings,
-  type TwilioSettings,
-} from '../../common/config/provider-settings';
+export { ProviderHttpClient } from '../../providers/http-client';

@@ -1,10 +1,10 @@
 import type { Channel } from '../../common/config/config';
 import { PermanentProviderError } from '../../common/domain/http-errors';
-import type { ProviderType } from '../../common/config/provider-settings';
+import type { ProviderType } from '../../providers/provider-registry';
 import {
   registeredSettingsProblems,
   type RegisteredProviderPolicyOptions,
-} from '../../common/config/registered-provider-policy';
+} from '../../providers/registered-provider-policy';
 import type {
   ChannelProviders,
   EmailProvider,
@@ -12,8 +12,8 @@ import type {
   SmsProvider,
   VoiceProvider,
   WhatsappProvider,
-} from './channel-interfaces';
-import { ProviderHttpClient } from './http-client';
+} from '../../providers/channel-interfaces';
+import { ProviderHttpClient } from '../../providers/http-client';
 import { createProvider, type ProviderSpec } from './provider-factory';
 
 /** What the worker reads of a registered provider (`/providers`): the registry's document, credentials encrypted. */

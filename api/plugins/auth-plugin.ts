@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
-import { apiAuthMode, parseApiKeys, SCOPES, type ApiKey, type Scope } from '../../common/config/api-keys';
-import { ConfigurationError } from '../../common/config/config';
+import { parseApiKeys, SCOPES, type ApiKey, type Scope } from '../../common/config/api-keys';
+import { requireApiAuthMode } from '../../common/config/config';
 import { HttpError } from '../../common/domain/http-errors';
 import { errorResponses } from '../schemas/common-schemas';
 
@@ -31,12 +31,13 @@ export interface AuthenticatedKey {
 export const DEFAULT_SCOPE: Scope = 'admin';
 
 /**
- * Paths that answer without an API key: health and metrics (`/-/`) for probes, the documentation for people, and the
- * providers' webhooks, which prove themselves by the token in their URL (api/routes/webhooks/).
+ * Paths that answer without an API key: health and metrics (`/-/`) for probes, the index (`/`) and the documentation
+ * for people, and the providers' webhooks, which prove themselves by the token in their URL (api/routes/webhooks/).
  */
 const PUBLIC_PREFIXES = ['/-/', '/documentation', '/webhooks/'];
 
-export const isPublicPath = (url: string): boolean => PUBLIC_PREFIXES.some((prefix) => url.startsWith(prefix));
+export const isPublicPath = (url: string): boolean =>
+  url === '/' || url.startsWith('/?') || PUBLIC_PREFIXES.some((prefix) => url.startsWith(prefix));
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest();
 
@@ -79,12 +80,7 @@ export const authPlugin = fp(
       if (scope !== undefined && !SCOPES.includes(scope))
         throw new Error(`${route.method} ${route.url}: scope "${String(scope)}" is not one of ${SCOPES.join(', ')}`);
     });
-    let mode;
-    try {
-      mode = apiAuthMode(app.config.env);
-    } catch (error) {
-      throw new ConfigurationError((error as Error).message);
-    }
+    const mode = requireApiAuthMode(app.config.env);
     if (mode === 'none')
       app.log.warn(
         'API_AUTH=none: no API key is checked, every route answers whoever reaches this API; a gateway in front must authenticate every request',

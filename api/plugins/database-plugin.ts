@@ -1,13 +1,19 @@
 import fp from 'fastify-plugin';
 import { connectDatabase, type Database } from '../../common/store/db';
 import { Ledger } from '../../common/store/ledger';
+import { CallbackEventsRepository } from '../../common/store/messaging/callback-events-repository';
+import { ConversationsRepository } from '../../common/store/messaging/conversations-repository';
+import { DeliveryReportsRepository } from '../../common/store/messaging/delivery-reports-repository';
+import { InboundMessagesRepository } from '../../common/store/messaging/inbound-messages-repository';
+import { MessageRequestsRepository } from '../../common/store/messaging/message-requests-repository';
 import { NotificationsRepository } from '../../common/store/notifications-repository';
 import { ProvidersRepository } from '../../common/store/providers-repository';
+import { SagaFailEventsRepository } from '../../common/store/saga-fail-events-repository';
 import { SendsRepository } from '../../common/store/sends-repository';
 import { TemplatesRepository } from '../../common/store/templates-repository';
 import { UsersRepository } from '../../common/store/users-repository';
 
-/** The data access the API shares with the worker (common/): one of each per app. */
+/** The data access of the API (common/store): one repository per collection, one of each per app. */
 export interface Repositories {
   sends: SendsRepository;
   templates: TemplatesRepository;
@@ -15,10 +21,17 @@ export interface Repositories {
   ledger: Ledger;
   notifications: NotificationsRepository;
   providers: ProvidersRepository;
+  messageRequests: MessageRequestsRepository;
+  callbackEvents: CallbackEventsRepository;
+  deliveryReports: DeliveryReportsRepository;
+  conversations: ConversationsRepository;
+  inboundMessages: InboundMessagesRepository;
+  sagaFailEvents: SagaFailEventsRepository;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
+    /** For what opens the store as a whole (health, retention, erasure); everything else goes through `repositories`. */
     database: Database;
     repositories: Repositories;
   }
@@ -42,6 +55,12 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       ledger: new Ledger(database),
       notifications: new NotificationsRepository(database),
       providers: new ProvidersRepository(database),
+      messageRequests: new MessageRequestsRepository(database),
+      callbackEvents: new CallbackEventsRepository(database),
+      deliveryReports: new DeliveryReportsRepository(database),
+      conversations: new ConversationsRepository(database),
+      inboundMessages: new InboundMessagesRepository(database),
+      sagaFailEvents: new SagaFailEventsRepository(database),
     });
   },
   { name: 'database', dependencies: ['config'] },

@@ -1,6 +1,4 @@
 import fp from 'fastify-plugin';
-import { CallbackEvents } from '../../common/store/callback-events';
-import { MessageRequestsRepository } from '../../common/store/message-requests-repository';
 import { MessageRequests } from '../services/message-requests-service';
 
 declare module 'fastify' {
@@ -12,8 +10,8 @@ declare module 'fastify' {
 /** `POST /messages` and its status (api/services/message-requests-service.ts). */
 export const messageServicesPlugin = fp(
   async (app) => {
-    const { config, database, temporal } = app;
-    const { templates, providers, ledger } = app.repositories;
+    const { config, temporal } = app;
+    const { templates, providers, ledger, messageRequests, callbackEvents } = app.repositories;
     app.decorate(
       'messageRequests',
       new MessageRequests({
@@ -21,8 +19,8 @@ export const messageServicesPlugin = fp(
         templates,
         providers,
         ledger,
-        requests: new MessageRequestsRepository(database),
-        callbackEvents: new CallbackEvents(database),
+        requests: messageRequests,
+        callbackEvents,
         temporal,
       }),
     );

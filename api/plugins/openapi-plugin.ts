@@ -3,6 +3,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 
+/** The service's name and version as the OpenAPI document and `GET /` give them; the version is package.json's. */
+export const SERVICE_NAME = 'Messaging Service';
+export const SERVICE_VERSION = '0.1.0';
+/** Where the Swagger UI is served, and the OpenAPI document under it (`/documentation/json`). */
+export const API_DOCS_PATH = '/documentation';
+
 /**
  * The OpenAPI document of the routes registered after it, generated from the zod schemas that validate their input
  * and shape their answers: `/documentation/json`, and the Swagger UI at `/documentation` (docs/api.md).
@@ -13,10 +19,10 @@ export const openApiPlugin = fp(
     await app.register(swagger, {
       openapi: {
         info: {
-          title: 'Messaging Service',
+          title: SERVICE_NAME,
           description:
             'Send messages to users over email, sms, push, voice and WhatsApp; every send is a Temporal workflow.',
-          version: '0.1.0',
+          version: SERVICE_VERSION,
         },
         tags: [
           { name: 'send', description: 'Start sends' },
@@ -28,6 +34,7 @@ export const openApiPlugin = fp(
           { name: 'messages', description: 'OS1-style sends to raw addresses, with signed callbacks' },
           { name: 'conversations', description: "Two-way WhatsApp: a template sent, the customer's answer routed" },
           { name: 'webhooks', description: "The providers' delivery reports, proven by the token of their URL" },
+          { name: 'index', description: 'What this service is and where to read more, without an API key' },
           { name: 'health', description: 'Probes and metrics, without an API key' },
           { name: 'codec', description: 'The payload codec of the Temporal UI: workflow data decrypted' },
           { name: 'erasures', description: "A person's data erased from every collection that holds it" },
@@ -41,7 +48,7 @@ export const openApiPlugin = fp(
       },
       transform: jsonSchemaTransform,
     });
-    await app.register(swaggerUi, { routePrefix: '/documentation' });
+    await app.register(swaggerUi, { routePrefix: API_DOCS_PATH });
   },
   { name: 'openapi', dependencies: ['config'] },
 );

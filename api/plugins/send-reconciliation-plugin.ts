@@ -1,5 +1,4 @@
 import fp from 'fastify-plugin';
-import { SagaFailEventsRepository } from '../../common/store/saga-fail-events';
 import { SagaFailEvents } from '../services/saga-fail-events-service';
 import { SendReconciler } from '../services/send-reconciliation-service';
 
@@ -30,7 +29,7 @@ export const sendReconciliationPlugin = fp<SendReconciliationOptions>(
     const sagaFailEvents = new SagaFailEvents({
       config: app.config,
       temporal: app.temporal,
-      failEvents: new SagaFailEventsRepository(app.database),
+      failEvents: app.repositories.sagaFailEvents,
     });
     app.decorate('sendReconciler', reconciler);
     app.decorate('sagaFailEvents', sagaFailEvents);

@@ -1,6 +1,7 @@
 import type { Payload } from '@temporalio/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Env } from '../../common/config/config';
 import { encryptionCodec } from '../../common/temporal/data-converter';
 import { badRequest } from '../../common/domain/http-errors';
 import { MESSAGE_BODY_LIMIT_BYTES } from '../request-errors';
@@ -22,20 +23,39 @@ const toJson = (payloads: Payload[]): PayloadsJson => ({
   })),
 });
 
+/** The names of this machine's loopback interface a browser may open a local Temporal UI at. */
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1'];
+
+/**
+ * The origins the codec answers CORS for: `TEMPORAL_UI_URL`'s and those of `CODEC_CORS_ORIGINS`; in the development
+ * profile, a UI on this machine under either loopback name too, since `npm run dev`'s UI answers at both and a
+ * browser sends the name it was opened at.
+ */
+export function codecCorsOrigins(
+  env: Pick<Env, 'TEMPORAL_UI_URL' | 'CODEC_CORS_ORIGINS' | 'MESSAGING_PROFILE'>,
+): Set<string> {
+  const ui = new URL(env.TEMPORAL_UI_URL);
+  const origins = new Set([ui.origin, ...env.CODEC_CORS_ORIGINS]);
+  if (env.MESSAGING_PROFILE === 'development' && LOOPBACK_HOSTS.includes(ui.hostname))
+    for (const host of LOOPBACK_HOSTS) origins.add(new URL(`${ui.protocol}//${host}:${ui.port}`).origin);
+  return origins;
+}
+
 /**
  * The codec server of the Temporal UI and CLI (docs/operations.md "Encryption of workflow data"), per Temporal's codec server
  * protocol: `POST /codec/decode` and `/codec/encode` take and answer `{ payloads: [...] }`. The UI calls it from the
- * browser, so it answers CORS for `TEMPORAL_UI_URL`'s origin only. With `API_KEYS` set it needs a valid key like every
- * route (api/plugins/auth-plugin.ts), which a browser preflight does not carry.
+ * browser, so it answers CORS for the UI's origins only (`codecCorsOrigins`). With `API_KEYS` set it needs a valid
+ * key like every route (api/plugins/auth-plugin.ts), which a browser preflight does not carry.
  */
 export const codecRoutes: FastifyPluginAsyncZod = async (app) => {
   const codec = encryptionCodec(app.config.env);
-  const uiOrigin = new URL(app.config.env.TEMPORAL_UI_URL).origin;
+  const uiOrigins = codecCorsOrigins(app.config.env);
 
   const allowUiOrigin = (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('vary', 'Origin');
-    if (request.headers.origin !== uiOrigin) return false;
-    reply.header('access-control-allow-origin', uiOrigin).header('access-control-allow-credentials', 'true');
+    const origin = request.headers.origin;
+    if (origin === undefined || !uiOrigins.has(origin)) return false;
+    reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true');
     return true;
   };
   app.addHook('onSend', async (request, reply) => {

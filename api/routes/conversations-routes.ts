@@ -17,9 +17,15 @@ import { Conversations, describeConversation, summarize } from '../services/conv
  * read them.
  */
 export const conversationRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { config, database, temporal } = app;
+  const { config, temporal } = app;
   const { templates, providers } = app.repositories;
-  const conversations = new Conversations({ config, database, templates, providers, temporal });
+  const conversations = new Conversations({
+    config,
+    conversations: app.repositories.conversations,
+    templates,
+    providers,
+    temporal,
+  });
   app.addHook('onClose', () => conversations.close());
   // Not awaited at boot: a store that is slow to answer must not hold the API's start; reads wait for it.
   conversations.ensureIndexes().catch((error: unknown) => app.log.warn({ err: error }, 'conversation indexes'));

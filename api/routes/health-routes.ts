@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { pingDatabase } from '../../common/store/db';
 
 const publicCheckSchema = z.object({ name: z.string(), healthy: z.boolean() });
 const checkSchema = publicCheckSchema.extend({
@@ -32,7 +33,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   const { database, temporal } = app;
   const checks = () =>
     Promise.all([
-      check('mongodb', () => database.db.command({ ping: 1 })),
+      check('mongodb', () => pingDatabase(database)),
       check('temporal', () => temporal.workflowService.getSystemInfo({})),
     ]);
   const health = { tags: ['health'], security: [] };

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { CALLBACK_STATUSES } from '../../common/store/callback-events';
+import { CALLBACK_STATUSES } from '../../common/store/messaging/callback-events-repository';
 import { conflict, HttpError, notFound } from '../../common/domain/http-errors';
-import { MESSAGE_CHANNELS } from '../../common/store/message-requests-repository';
+import { MESSAGE_CHANNELS } from '../../common/store/messaging/message-requests-repository';
 import { callbackSecret, MissingWebhookSecretError } from '../../common/http/webhook-urls';
 import { MESSAGE_BODY_LIMIT_BYTES } from '../request-errors';
 import { errorResponses } from '../schemas/common-schemas';

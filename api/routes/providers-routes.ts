@@ -3,14 +3,14 @@ import { z } from 'zod';
 import type { Channel } from '../../common/config/config';
 import { CredentialsCipher, NO_CREDENTIALS_KEY } from '../../common/crypto/credentials-cipher';
 import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
-import { PROVIDER_CHANNELS, PROVIDER_SETTINGS_SCHEMAS, type ProviderType } from '../../common/config/provider-settings';
+import { PROVIDER_CHANNELS, PROVIDER_SETTINGS_SCHEMAS, type ProviderType } from '../../providers/provider-registry';
 import {
   ProviderConflictError,
   whatsappInboundWebhookPath,
   type ProviderDocument,
   type ProviderPatch,
 } from '../../common/store/providers-repository';
-import { registeredSettingsProblems } from '../../common/config/registered-provider-policy';
+import { registeredSettingsProblems } from '../../providers/registered-provider-policy';
 import { MissingWebhookSecretError, providerWebhookUrl } from '../../common/http/webhook-urls';
 import { parseRequestPart } from '../request-errors';
 import { requestHasScope } from '../plugins/auth-plugin';
@@ -29,7 +29,7 @@ const unknownName = errorResponses({ 404: 'No provider has this name' });
 /**
  * The provider registry `/providers` (docs/api.md): admins register, change and remove providers, read keys list
  * them. Credentials are the settings of the provider's type, checked by the schemas the worker builds providers
- * from (common/config/provider-settings.ts), stored encrypted and never answered: an answer names their fields only.
+ * from (their modules in providers/), stored encrypted and never answered: an answer names their fields only.
  * Request bodies are not logged (fastify logs a request's method and URL), and the log redaction drops a
  * `credentials` field at any depth besides.
  */
@@ -102,7 +102,8 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     const webhook = showWebhookUrl ? inboundWebhookUrl(doc, requireWebhook) : undefined;
     return {
       name: doc.name,
-      providerType: doc.providerType,
+      // Stored by this API only after the registry's schema of its type accepted it.
+      providerType: doc.providerType as ProviderType,
       channel: doc.channel,
       isActive: doc.isActive,
       isTenantDefault: doc.isTenantDefault && defaults.get(doc.channel) === doc.name,
@@ -238,7 +239,7 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
         // The type and channel never change, so the stored ones say how to read the new credentials and webhook.
         const current = found(await providers.get(name), name);
         if (credentials !== undefined)
-          Object.assign(patch, encrypted(name, checkedCredentials(current.providerType, credentials)));
+          Object.assign(patch, encrypted(name, checkedCredentials(current.providerType as ProviderType, credentials)));
         if (inboundWebhook) patch.inboundWebhook = storedInboundWebhook(name, current.channel, inboundWebhook);
       }
       if (inboundWebhook === null) patch.inboundWebhook = null;

@@ -1,9 +1,8 @@
-import type { Document } from 'mongodb';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ServiceConfig } from '../../common/config/config';
 import { conflict } from '../../common/domain/http-errors';
-import { userIdToString } from '../../common/store/users-repository';
+import { userIdToString, type UserDocument } from '../../common/store/users-repository';
 import { errorResponses } from '../schemas/common-schemas';
 import { resourceById } from './resource-by-id';
 import { paginationQuerySchema } from '../schemas/pagination-schemas';
@@ -49,7 +48,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
   const schemas = userSchemas(fields);
   const idParams = z.object({ id: z.string().min(1).max(200) });
   const { unknownId: unknownUser, found, registerGet, registerDelete } = resourceById('user', idParams);
-  const present = (doc: Document) => ({
+  const present = (doc: UserDocument) => ({
     ...doc,
     _id: userIdToString(doc._id),
     [fields.id]: userIdToString(doc[fields.id]),

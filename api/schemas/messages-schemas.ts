@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { paginationQuerySchema } from './pagination-schemas';
-import { CALLBACK_STATUSES } from '../../common/store/callback-events';
-import { MESSAGE_CHANNELS } from '../../common/store/message-requests-repository';
+import { CALLBACK_STATUSES } from '../../common/store/messaging/callback-events-repository';
+import { MESSAGE_CHANNELS } from '../../common/store/messaging/message-requests-repository';
 import { storableRecord } from './storable-schemas';
 import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp-schemas';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config/config';
-import { PROVIDER_TYPES } from '../../common/config/provider-settings';
+import { PROVIDER_MODULES, PROVIDER_TYPES } from '../../providers/provider-registry';
 import { paginationQuerySchema } from './pagination-schemas';
 
 /** A provider's name: its key, in `/providers/:name`, in a message's `provider` and in its webhook URL. */
@@ -10,14 +10,18 @@ export const providerName = z
   .max(100)
   .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
 
+/** Each type's settings as its module's schema describes them, e.g. `twilio {baseUrl, accountSid, authToken}`. */
 const CREDENTIALS_DESCRIPTION =
-  'The settings of the provider type, write-only (never answered, stored encrypted): ses and pinpoint ' +
-  '{accessKeyId, secretAccessKey, region} (ses also projectId?, pinpoint originationNumber?, entityId?); ' +
-  'infobip {apiBaseUrl or baseUrl, clientId and clientSecret, or apiKey}; twilio {baseUrl, accountSid, authToken}; ' +
-  'kaleyra {baseUrl, apiKey, sid}; smtp {url}; fcm {baseUrl, tokenUrl, projectId, serviceAccount}; ' +
-  'mia-sms-service {baseUrl}. Checked against the type: a 400 names the field. `endpoint` and `credentialsPath` are ' +
+  'The settings of the provider type, write-only (never answered, stored encrypted): ' +
+  PROVIDER_MODULES.map((module) => `${module.type} ${module.settingsSchema.description}`).join('; ') +
+  '. Checked against the type: a 400 names the field. `endpoint` and `credentialsPath` are ' +
   "configuration only; outside the development profile, URLs must name the type's public hosts " +
   '(registeredProviders.allowedHosts adds more).';
+
+/** The types that serve several channels, with them: `twilio, kaleyra: sms or voice`. */
+const SEVERAL_CHANNELS = PROVIDER_MODULES.filter((module) => module.channels.length > 1)
+  .map((module) => `${module.type}: ${module.channels.join(' or ')}`)
+  .join('; ');
 
 /** Where a WhatsApp provider's inbound messages go when no open conversation awaits them; the secret write-only. */
 const inboundWebhookSchema = z
@@ -47,7 +51,7 @@ export const providerCreateSchema = z.strictObject({
   channel: z
     .enum(CHANNELS)
     .optional()
-    .describe('Required only when the type serves several channels (twilio, kaleyra: sms or voice)'),
+    .describe(`Required only when the type serves several channels (${SEVERAL_CHANNELS})`),
   credentials: z.record(z.string(), z.unknown()).describe(CREDENTIALS_DESCRIPTION),
   isActive: z.boolean().default(true),
   isTenantDefault: z

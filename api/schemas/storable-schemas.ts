@@ -1,6 +1,6 @@
-import { BSON } from 'mongodb';
 import { z } from 'zod';
 import { HttpError } from '../../common/domain/http-errors';
+import { storedSize } from '../../common/store/db';
 
 /**
  * Free-form values (user fields, `data`, `pushData`, a saga's payload) are stored as they come, so they must
@@ -111,7 +111,7 @@ export const storableRecord = z.record(z.string(), z.unknown()).superRefine(refi
  * grows several times over as BSON, and the driver would fail with a RangeError.
  */
 export function assertStorableSize(document: object): void {
-  const bytes = BSON.calculateObjectSize(document);
+  const bytes = storedSize(document);
   if (bytes > MAX_STORED_BYTES) {
     const megabytes = (bytes / (1024 * 1024)).toFixed(1);
     throw new HttpError(413, `body: too large to store (${megabytes} MB as a document, at most 16 MB)`);

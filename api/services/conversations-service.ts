@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Collection, Filter } from 'mongodb';
 import { regexProblem } from '../../common/domain/conversation-answers';
 import {
   conversationLockKey,
@@ -13,10 +12,13 @@ import {
   type ConversationWebhook,
 } from '../../common/domain/conversation-model';
 import type { AppConfig } from '../../common/config/config';
-import { isDuplicateKey, type Database } from '../../common/store/db';
 import { CredentialsCipher, NO_CREDENTIALS_KEY, sealSecret } from '../../common/crypto/credentials-cipher';
 import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
 import { OutgoingHttpClient } from '../../common/http/outgoing-http';
+import type {
+  ConversationsRepository,
+  ConversationLockDocument,
+} from '../../common/store/messaging/conversations-repository';
 import type { ProvidersRepository } from '../../common/store/providers-repository';
 import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
 import type { TemplatesRepository } from '../../common/store/templates-repository';
@@ -30,18 +32,10 @@ import { ProviderChoice } from './provider-choice';
 
 export interface ConversationDeps {
   config: AppConfig;
-  database: Pick<Database, 'conversations' | 'conversationEvents' | 'conversationLocks'>;
+  conversations: ConversationsRepository;
   templates: TemplatesRepository;
   providers: ProvidersRepository;
   temporal: Client;
-}
-
-interface ConversationLock {
-  _id: string;
-  conversationId: string;
-  /** The registered provider the conversation is sent through: only its inbound webhook may answer it. */
-  provider: string;
-  createdAt: Date;
 }
 
 /** A lock whose conversation has no workflow yet may be a request still starting it: this long, then it is stale. */
@@ -65,17 +59,12 @@ export function webhookTargets(request: ConversationRequest): { target: string; 
  * starts its `conversation` workflow, whose id is the conversation id. A start that fails frees the lock.
  */
 export class Conversations {
-  private readonly conversations: Collection<ConversationDocument>;
-  private readonly events: Collection<ConversationEventDocument>;
-  private readonly locks: Collection<ConversationLock>;
+  private readonly conversations: ConversationsRepository;
   private readonly mediaHttp: OutgoingHttpClient;
   private readonly cipher: CredentialsCipher;
-  private indexes: Promise<unknown> | undefined;
 
   constructor(private readonly deps: ConversationDeps) {
-    this.conversations = deps.database.conversations as unknown as Collection<ConversationDocument>;
-    this.events = deps.database.conversationEvents as unknown as Collection<ConversationEventDocument>;
-    this.locks = deps.database.conversationLocks as unknown as Collection<ConversationLock>;
+    this.conversations = deps.conversations;
     this.cipher = new CredentialsCipher(deps.config.env.PROVIDER_CREDENTIALS_KEYS);
     this.mediaHttp = new OutgoingHttpClient({
       allowPrivateNetworks: deps.config.env.ALLOW_PRIVATE_NETWORK_URLS === 'true',
@@ -86,11 +75,7 @@ export class Conversations {
 
   /** The indexes of the list and of the transcript, created once per process (idempotent). */
   ensureIndexes(): Promise<unknown> {
-    this.indexes ??= Promise.all([
-      this.conversations.createIndex({ createdAt: -1 }, { name: 'by_created' }),
-      this.events.createIndex({ conversationId: 1, at: 1 }, { name: 'by_conversation' }),
-    ]);
-    return this.indexes;
+    return this.conversations.ensureIndexes();
   }
 
   async accept(body: ConversationBody): Promise<{ conversationId: string; status: 'sending'; statusUrl: string }> {
@@ -114,7 +99,7 @@ export class Conversations {
     assertStorableSize(document);
     await this.lock(conversationLockKey(request.from, request.to), conversationId, request.provider);
     try {
-      await this.conversations.insertOne(document);
+      await this.conversations.insert(document);
       const input: ConversationInput = {
         conversationId,
         responseTimeoutSeconds: request.responseTimeout,
@@ -134,10 +119,8 @@ export class Conversations {
         args: [input],
       });
     } catch (error) {
-      await this.locks.deleteOne({ _id: conversationLockKey(request.from, request.to), conversationId });
-      await this.conversations
-        .updateOne({ _id: conversationId }, { $set: { status: 'failed', updatedAt: new Date(), closedAt: new Date() } })
-        .catch(() => undefined);
+      await this.conversations.releaseLock(conversationLockKey(request.from, request.to), conversationId);
+      await this.conversations.markFailed(conversationId).catch(() => undefined);
       throw error;
     }
     return { conversationId, status: 'sending', statusUrl: `/conversations/${encodeURIComponent(conversationId)}` };
@@ -208,22 +191,17 @@ export class Conversations {
    */
   private async lock(key: string, conversationId: string, provider: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      try {
-        await this.locks.insertOne({ _id: key, conversationId, provider, createdAt: new Date() });
-        return;
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error;
-      }
-      const held = await this.locks.findOne({ _id: key });
+      if (await this.conversations.takeLock({ _id: key, conversationId, provider, createdAt: new Date() })) return;
+      const held = await this.conversations.findLock(key);
       if (!held) continue;
       if (attempt > 0 || (await this.isOpen(held))) {
         throw conflict(`to: a conversation with this customer on this business number is open: ${held.conversationId}`);
       }
-      await this.locks.deleteOne({ _id: key, conversationId: held.conversationId });
+      await this.conversations.releaseLock(key, held.conversationId);
     }
   }
 
-  private async isOpen(lock: ConversationLock): Promise<boolean> {
+  private async isOpen(lock: ConversationLockDocument): Promise<boolean> {
     try {
       const description = await this.deps.temporal.workflow.getHandle(lock.conversationId).describe();
       return description.status.name === 'RUNNING';
@@ -234,24 +212,18 @@ export class Conversations {
   }
 
   async get(conversationId: string) {
-    const document = await this.conversations.findOne({ _id: conversationId });
+    const document = await this.conversations.find(conversationId);
     if (!document) return null;
-    const transcript = await this.events.find({ conversationId }).sort({ at: 1, _id: 1 }).limit(1000).toArray();
+    const transcript = await this.conversations.transcript(conversationId);
     return { document, transcript };
   }
 
   async list(query: { status?: ConversationStatus; to?: string; from?: string; limit: number; skip: number }) {
-    const filter: Filter<ConversationDocument> = {
-      ...(query.status ? { status: query.status } : {}),
-      ...(query.to ? { 'request.to': `+${digitsOf(query.to)}` } : {}),
-      ...(query.from ? { 'request.from': digitsOf(query.from) } : {}),
-    };
-    return this.conversations
-      .find(filter)
-      .sort({ createdAt: -1, _id: -1 })
-      .skip(query.skip)
-      .limit(query.limit)
-      .toArray();
+    return this.conversations.list({
+      ...query,
+      to: query.to ? `+${digitsOf(query.to)}` : undefined,
+      from: query.from ? digitsOf(query.from) : undefined,
+    });
   }
 
   close(): Promise<void> {

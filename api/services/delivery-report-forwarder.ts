@@ -4,11 +4,19 @@ import {
   WorkflowNotFoundError,
   type Client,
 } from '@temporalio/client';
-import { CallbackEvents, type CallbackPayload } from '../../common/store/callback-events';
-import { CONVERSATION_SIGNALS, type DeliveryStatusSignal } from '../../common/domain/conversation-model';
-import type { Database } from '../../common/store/db';
-import { DeliveryReports, type DeliveryReport } from '../../common/store/delivery-reports';
-import { MessageRequestsRepository, parseMessageAddressKey } from '../../common/store/message-requests-repository';
+import {
+  CallbackEventsRepository,
+  type CallbackPayload,
+} from '../../common/store/messaging/callback-events-repository';
+import { deliveryStatusSignal, type DeliveryStatusSignal } from '../../common/domain/conversation-model';
+import {
+  DeliveryReportsRepository,
+  type DeliveryReport,
+} from '../../common/store/messaging/delivery-reports-repository';
+import {
+  MessageRequestsRepository,
+  parseMessageAddressKey,
+} from '../../common/store/messaging/message-requests-repository';
 import { postMessageCallbacks } from '../../workflows';
 
 /** Conversation ids (`conv-<uuid>`, docs/whatsapp.md): the ledger's request id of a conversation's messages. */
@@ -21,21 +29,22 @@ const CONVERSATION_ID_PREFIX = 'conv-';
  * a repeated report starts nothing. A report of a conversation's message goes to the conversation instead.
  */
 export class DeliveryReportForwarder {
-  private readonly reports: DeliveryReports;
-  private readonly callbackEvents: CallbackEvents;
+  private readonly reports: DeliveryReportsRepository;
+  private readonly callbackEvents: CallbackEventsRepository;
   private readonly requests: MessageRequestsRepository;
 
   constructor(
-    database: Pick<
-      Database,
-      'providerMessages' | 'deliveries' | 'callbackEvents' | 'dispatchClaims' | 'messageRequests'
-    >,
+    repositories: {
+      deliveryReports: DeliveryReportsRepository;
+      callbackEvents: CallbackEventsRepository;
+      messageRequests: MessageRequestsRepository;
+    },
     private readonly temporal: Client,
     private readonly options: { taskQueue: string; retryWindowMs: number },
   ) {
-    this.reports = new DeliveryReports(database);
-    this.callbackEvents = new CallbackEvents(database);
-    this.requests = new MessageRequestsRepository(database);
+    this.reports = repositories.deliveryReports;
+    this.callbackEvents = repositories.callbackEvents;
+    this.requests = repositories.messageRequests;
   }
 
   async forward(report: DeliveryReport): Promise<void> {
@@ -81,7 +90,7 @@ export class DeliveryReportForwarder {
       ...(report.code ? { code: report.code } : {}),
     };
     try {
-      await this.temporal.workflow.getHandle(conversationId).signal(CONVERSATION_SIGNALS.deliveryStatus, signal);
+      await this.temporal.workflow.getHandle(conversationId).signal(deliveryStatusSignal, signal);
     } catch (error) {
       // A conversation that has ended has no one left to tell; the ledger holds the status.
       if (!(error instanceof WorkflowNotFoundError)) throw error;

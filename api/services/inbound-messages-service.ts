@@ -5,21 +5,23 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import type { Collection } from 'mongodb';
 import {
-  CONVERSATION_SIGNALS,
-  CONVERSATION_UPDATES,
+  answerSignal,
+  answerUpdate,
   conversationLockKey,
   type AnswerSignal,
-  type AnswerTaken,
 } from '../../common/domain/conversation-model';
-import { isDuplicateKey, type Database } from '../../common/store/db';
 import {
   inboundMessageKey,
   routeInboundWorkflowId,
   type InboundMessageDocument,
   type InboundRoute,
 } from '../../common/domain/inbound-message-model';
+import type {
+  ConversationLockDocument,
+  ConversationsRepository,
+} from '../../common/store/messaging/conversations-repository';
+import type { InboundMessagesRepository } from '../../common/store/messaging/inbound-messages-repository';
 import type { ProviderDocument } from '../../common/store/providers-repository';
 import { routeInboundMessage } from '../../workflows';
 
@@ -29,13 +31,6 @@ import { routeInboundMessage } from '../../workflows';
  * Short, since the provider waits for the call's answer (Infobip-like callers give up after a few seconds).
  */
 const ANSWER_UPDATE_DEADLINE_MS = 2_000;
-
-/** What the inbound webhook reads of a conversation's lock; `provider` is absent on locks written before it was kept. */
-interface ConversationLockDocument {
-  _id: string;
-  conversationId: string;
-  provider?: string;
-}
 
 /** One message of a provider's inbound call, as the route parsed it (Infobip's result). */
 export interface InboundResult {
@@ -74,22 +69,14 @@ function receivedAtOf(value: string | undefined, now: Date): Date {
  * Nothing is logged of the numbers or the text.
  */
 export class InboundMessages {
-  private readonly messages: Collection<InboundMessageDocument>;
-  private readonly locks: Collection<ConversationLockDocument>;
-  private readonly conversations: Collection<{ _id: string; request?: { provider?: string } }>;
-
   constructor(
-    database: Pick<Database, 'inboundMessages' | 'conversationLocks' | 'conversations'>,
+    private readonly repositories: {
+      inboundMessages: InboundMessagesRepository;
+      conversations: ConversationsRepository;
+    },
     private readonly temporal: Client,
     private readonly options: { taskQueue: string; retryWindowMs: number },
-  ) {
-    this.messages = database.inboundMessages as unknown as Collection<InboundMessageDocument>;
-    this.locks = database.conversationLocks as unknown as Collection<ConversationLockDocument>;
-    this.conversations = database.conversations as unknown as Collection<{
-      _id: string;
-      request?: { provider?: string };
-    }>;
-  }
+  ) {}
 
   /** Records and routes each result, in order; answers how many were new and how many repeated. */
   async receive(provider: ProviderDocument, results: InboundResult[]): Promise<{ received: number; repeated: number }> {
@@ -110,18 +97,13 @@ export class InboundMessages {
         routed: 'pending',
         createdAt: now,
       };
-      try {
-        await this.messages.insertOne(message);
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error;
-        const known = await this.messages.findOne({ _id: message._id }, { projection: { routed: 1 } });
-        if (known?.routed !== 'pending') {
-          repeated++;
-          continue;
-        }
+      const { inboundMessages } = this.repositories;
+      if (!(await inboundMessages.recordOnce(message)) && (await inboundMessages.routeOf(message._id)) !== 'pending') {
+        repeated++;
+        continue;
       }
       const { routed, conversationId } = await this.route(provider, message);
-      await this.messages.updateOne({ _id: message._id }, { $set: { routed, conversationId, routedAt: new Date() } });
+      await inboundMessages.setRoute(message._id, routed, conversationId);
     }
     return { received: results.length - repeated, repeated };
   }
@@ -133,18 +115,14 @@ export class InboundMessages {
    */
   private async sentThrough(lock: ConversationLockDocument, provider: string): Promise<boolean> {
     if (lock.provider !== undefined) return lock.provider === provider;
-    const conversation = await this.conversations.findOne(
-      { _id: lock.conversationId },
-      { projection: { 'request.provider': 1 } },
-    );
-    return conversation?.request?.provider === provider;
+    return (await this.repositories.conversations.providerOf(lock.conversationId)) === provider;
   }
 
   private async route(
     provider: ProviderDocument,
     message: InboundMessageDocument,
   ): Promise<{ routed: Exclude<InboundRoute, 'pending'>; conversationId: string | null }> {
-    const lock = await this.locks.findOne({ _id: conversationLockKey(message.to, message.from) });
+    const lock = await this.repositories.conversations.findLock(conversationLockKey(message.to, message.from));
     if (lock && (await this.sentThrough(lock, provider.name))) {
       const answer: AnswerSignal = {
         messageId: message.messageId,
@@ -156,7 +134,7 @@ export class InboundMessages {
       const handle = this.temporal.workflow.getHandle(lock.conversationId);
       try {
         const { taken } = await this.temporal.withDeadline(Date.now() + ANSWER_UPDATE_DEADLINE_MS, () =>
-          handle.executeUpdate<AnswerTaken, [AnswerSignal]>(CONVERSATION_UPDATES.answer, { args: [answer] }),
+          handle.executeUpdate(answerUpdate, { args: [answer] }),
         );
         if (taken === 'queued' || taken === 'repeated')
           return { routed: 'conversation', conversationId: lock.conversationId };
@@ -168,7 +146,7 @@ export class InboundMessages {
           // no worker took the update in time (one restarting, a backlog): the server keeps a signal until one does,
           // and the conversation takes it as it takes the update (a late one to its `webhook.defaultInbound`).
           try {
-            await handle.signal(CONVERSATION_SIGNALS.answer, answer);
+            await handle.signal(answerSignal, answer);
             return { routed: 'conversation', conversationId: lock.conversationId };
           } catch (signalError) {
             if (!(signalError instanceof WorkflowNotFoundError)) throw signalError;

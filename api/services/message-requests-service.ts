@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import type { CallbackEvents } from '../../common/store/callback-events';
+import type { CallbackEventsRepository } from '../../common/store/messaging/callback-events-repository';
 import type { AppConfig } from '../../common/config/config';
 import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
 import { messageRequestId } from '../../common/temporal/workflow-ids';
@@ -17,7 +17,7 @@ import {
   type WhatsappMedia,
   MESSAGE_CHANNELS,
   type MessageRequestListFilter,
-} from '../../common/store/message-requests-repository';
+} from '../../common/store/messaging/message-requests-repository';
 import type { ProvidersRepository } from '../../common/store/providers-repository';
 import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
 import type { ModeTemplateDocument, TemplatesRepository } from '../../common/store/templates-repository';
@@ -62,7 +62,7 @@ export interface MessageRequestDeps {
   providers: ProvidersRepository;
   requests: MessageRequestsRepository;
   ledger: Ledger;
-  callbackEvents: CallbackEvents;
+  callbackEvents: CallbackEventsRepository;
   temporal: Client;
 }
 

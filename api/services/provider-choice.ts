@@ -1,7 +1,7 @@
 import type { AppConfig, Channel } from '../../common/config/config';
 import { badRequest, conflict, notFound } from '../../common/domain/http-errors';
 import type { ProvidersRepository } from '../../common/store/providers-repository';
-import { PROVIDER_CHANNELS } from '../../common/config/provider-settings';
+import { PROVIDER_CHANNELS, type ProviderType } from '../../providers/provider-registry';
 
 /**
  * Which provider a message goes through (docs/os1-messaging.md), decided when the request is accepted and
@@ -27,7 +27,7 @@ export class ProviderChoice {
       const provider = await this.deps.providers.get(name);
       if (!provider) throw notFound(`${field}: no provider is registered as "${name}"`);
       if (!provider.isActive) throw conflict(`${field}: provider "${name}" is inactive`);
-      if (provider.channel !== channel || !PROVIDER_CHANNELS[provider.providerType].includes(channel))
+      if (provider.channel !== channel || !PROVIDER_CHANNELS[provider.providerType as ProviderType]?.includes(channel))
         throw badRequest(`${field}: provider "${name}" sends ${provider.channel}, not ${channel}`);
       return provider.name;
     }

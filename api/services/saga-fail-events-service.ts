@@ -7,7 +7,7 @@ import {
 import type { AppConfig } from '../../common/config/config';
 import { conflict, type HttpError } from '../../common/domain/http-errors';
 import { sagaSendId } from '../../common/temporal/workflow-ids';
-import type { SagaFailEvent, SagaFailEventsRepository } from '../../common/store/saga-fail-events';
+import type { SagaFailEvent, SagaFailEventsRepository } from '../../common/store/saga-fail-events-repository';
 import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
 import { sagaFailEvent } from '../../workflows';
 

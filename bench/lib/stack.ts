@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildApp } from '../../api/app';
-import { loadConfig, type AppConfig } from '../../common/config/config';
+import { type AppConfig } from '../../common/config/config';
+import { loadConfig } from '../../providers/service-configuration';
 import { temporalDataConverter } from '../../common/temporal/data-converter';
 import { connectDatabase, type Database } from '../../common/store/db';
 import {
@@ -89,7 +90,7 @@ export async function startBenchStack(log: (line: string) => void): Promise<Benc
   const workflowBundlePath = path.join(workDir, 'workflow-bundle.js');
   const [simulator] = await Promise.all([startSimulator({}), writeWorkflowBundle(workflowBundlePath)]);
   const env: Record<string, string> = {
-    // The simulator's credentials for what is not set below (common/config/profiles.ts PROFILE_DEFAULTS).
+    // The simulator's credentials for what is not set below (each provider module's development `profileDefaults`).
     MESSAGING_PROFILE: 'development',
     MONGODB_URL: mongoUrl,
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,

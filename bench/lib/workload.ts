@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { ObjectId, type Collection, type Document } from 'mongodb';
+import { ObjectId, type Collection } from 'mongodb';
 import type { Channel } from '../../common/config/config';
-import { serviceConfigSchema } from '../../common/config/config';
+import { serviceConfigSchema } from '../../providers/service-configuration';
 import type { DeliveryDocument } from '../../common/domain/send-types';
+import type { UserDocument } from '../../common/store/users-repository';
 
 /** The users every fan-out reaches, and the cluster the API-latency sends target (it has no users). */
 export const BENCH_CLUSTER = 'bench';
@@ -78,7 +79,7 @@ const SEED_BATCH = 1000;
  * 1000, in `cluster` and in the cluster of their block of 1000. Ids are made here so the bench knows them.
  */
 export async function seedUsers(
-  users: Collection<Document>,
+  users: Collection<UserDocument>,
   from: number,
   to: number,
   cluster = BENCH_CLUSTER,
@@ -86,7 +87,7 @@ export async function seedUsers(
   const started = performance.now();
   const seeded: SeededUser[] = [];
   for (let start = from; start < to; start += SEED_BATCH) {
-    const batch: Document[] = [];
+    const batch: UserDocument[] = [];
     for (let index = start; index < Math.min(to, start + SEED_BATCH); index++) {
       const _id = new ObjectId();
       // E.164-shaped like real numbers; 7 digits after the prefix keep every index unique.

@@ -72,6 +72,8 @@ export interface ConversationEventDocument {
   at: Date;
   /** What happened: the answer's text and classification, the webhook's target and HTTP outcome, … */
   detail: Record<string, unknown>;
+  /** When the entry was first written: it expires `RETENTION_DAYS` later. */
+  createdAt: Date;
 }
 
 /** The one open conversation of (business number, customer): its lock's `_id`. */

@@ -1,18 +1,22 @@
 import {
+  BSON,
   MongoBulkWriteError,
   MongoClient,
   MongoError,
+  MongoInvalidArgumentError,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoServerError,
   MongoServerSelectionError,
+  MongoTopologyClosedError,
   type Collection,
   type Db,
   type Document,
   type OptionalUnlessRequiredId,
 } from 'mongodb';
 import type { AppConfig } from '../config/config';
-import { ensureRetentionIndex, type ExpiringDocument } from './retention';
+import type { ConversationDocument, ConversationEventDocument } from '../domain/conversation-model';
+import type { InboundMessageDocument } from '../domain/inbound-message-model';
 import type {
   AudiencePageDocument,
   BatchCountsDocument,
@@ -20,13 +24,29 @@ import type {
   DispatchClaimDocument,
   SendDocument,
 } from '../domain/send-types';
+import type { ErasureDocument } from './erasure';
+import type { CallbackEventDocument } from './messaging/callback-events-repository';
+import type { ConversationLockDocument } from './messaging/conversations-repository';
+import type { ProviderMessageDocument } from './messaging/delivery-reports-repository';
+import type { MessageRequestDocument } from './messaging/message-requests-repository';
+import type { NotificationDocument } from './notifications-repository';
+import type { ProviderDocument, TenantDefaultDocument } from './providers-repository';
+import type { RateTokenDocument } from './rate-tokens-repository';
+import { ensureRetentionIndex, type ExpiringDocument } from './retention';
+import type { SagaFailEventDocument } from './saga-fail-events-repository';
+import type { StoredTemplateDocument } from './templates-repository';
+import type { UserDocument } from './users-repository';
 
-/** The service's collections; users and templates belong to the product team, sends and deliveries to us. */
+/**
+ * The service's collections, each typed by its documents, and the one way to them: each is read and written by its
+ * repository (`<collection>-repository.ts` here), which the API and the activities use instead of the driver. Users
+ * and templates belong to the product team, the rest to us.
+ */
 export interface Database {
   client: MongoClient;
   db: Db;
-  users: Collection<Document>;
-  templates: Collection<Document>;
+  users: Collection<UserDocument>;
+  templates: Collection<StoredTemplateDocument>;
   sends: Collection<SendDocument>;
   deliveries: Collection<DeliveryDocument>;
   /** The audience of each send as it was when the send started: user ids, one page per document. */
@@ -36,26 +56,30 @@ export interface Database {
   /** The final counts of a dispatch batch whose result could not carry them (docs/internals.md), keyed by batch. */
   batchCounts: Collection<BatchCountsDocument>;
   /** Provider calls per channel and second, shared by every worker (`rateLimits`): one token per call. */
-  rateTokens: Collection<{ _id: string }>;
+  rateTokens: Collection<RateTokenDocument>;
   /** Registered providers (`/providers`), keyed by name; credentials encrypted (docs/os1-messaging.md). */
-  providers: Collection<Document>;
+  providers: Collection<ProviderDocument>;
   /** One document per channel that has a tenant default provider, keyed by channel: the store keeps it one. */
-  tenantDefaults: Collection<{ _id: string; provider: string }>;
+  tenantDefaults: Collection<TenantDefaultDocument>;
   /** Notifications under admin review (`/notifications`). */
-  notifications: Collection<Document>;
+  notifications: Collection<NotificationDocument>;
   /** `POST /messages` requests: the messages with their addresses, the callback, the resolved templates. */
-  messageRequests: Collection<Document>;
+  messageRequests: Collection<MessageRequestDocument>;
   /** Delivery status events owed to a request's callback URL, keyed by (delivery, status): each posted once. */
-  callbackEvents: Collection<Document>;
+  callbackEvents: Collection<CallbackEventDocument>;
   /** A provider's message id → the ledger entry it delivers, for the providers' delivery reports. */
-  providerMessages: Collection<Document>;
+  providerMessages: Collection<ProviderMessageDocument>;
   /** Two-way WhatsApp conversations (`POST /conversations`), their transcripts, and the lock of each open one. */
-  conversations: Collection<Document>;
-  conversationEvents: Collection<Document>;
+  conversations: Collection<ConversationDocument>;
+  conversationEvents: Collection<ConversationEventDocument>;
   /** One document per open conversation, keyed by (business number, customer): the store keeps it one. */
-  conversationLocks: Collection<Document>;
+  conversationLocks: Collection<ConversationLockDocument>;
   /** Every inbound WhatsApp message, keyed by (provider, message id): a provider's repeated call is taken once. */
-  inboundMessages: Collection<Document>;
+  inboundMessages: Collection<InboundMessageDocument>;
+  /** Fail events of refused saga commands (docs/operating-sends.md "Saga sends"), keyed by saga id. */
+  sagaFailEvents: Collection<SagaFailEventDocument>;
+  /** One record per erasure (`POST /erasures`): what it touched, never whom. */
+  erasures: Collection<ErasureDocument>;
   close(): Promise<void>;
 }
 
@@ -76,24 +100,26 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
   const database: Database = {
     client,
     db,
-    users: db.collection(config.env.USERS_CRUD_NAME),
-    templates: db.collection(config.env.TEMPLATES_CRUD_NAME),
+    users: db.collection<UserDocument>(config.env.USERS_CRUD_NAME),
+    templates: db.collection<StoredTemplateDocument>(config.env.TEMPLATES_CRUD_NAME),
     sends: db.collection<SendDocument>('sends'),
     deliveries: db.collection<DeliveryDocument>('deliveries'),
     audiencePages: db.collection<AudiencePageDocument>('audience_pages'),
     dispatchClaims: db.collection<DispatchClaimDocument>('dispatch_claims'),
     batchCounts: db.collection<BatchCountsDocument>('batch_counts'),
-    rateTokens: db.collection<{ _id: string }>('rate_tokens'),
-    providers: db.collection('providers'),
-    tenantDefaults: db.collection<{ _id: string; provider: string }>('tenant_defaults'),
-    notifications: db.collection('notifications'),
-    messageRequests: db.collection('message_requests'),
-    callbackEvents: db.collection('callback_events'),
-    providerMessages: db.collection('provider_messages'),
-    conversations: db.collection('conversations'),
-    conversationEvents: db.collection('conversation_events'),
-    conversationLocks: db.collection('conversation_locks'),
-    inboundMessages: db.collection('inbound_messages'),
+    rateTokens: db.collection<RateTokenDocument>('rate_tokens'),
+    providers: db.collection<ProviderDocument>('providers'),
+    tenantDefaults: db.collection<TenantDefaultDocument>('tenant_defaults'),
+    notifications: db.collection<NotificationDocument>('notifications'),
+    messageRequests: db.collection<MessageRequestDocument>('message_requests'),
+    callbackEvents: db.collection<CallbackEventDocument>('callback_events'),
+    providerMessages: db.collection<ProviderMessageDocument>('provider_messages'),
+    conversations: db.collection<ConversationDocument>('conversations'),
+    conversationEvents: db.collection<ConversationEventDocument>('conversation_events'),
+    conversationLocks: db.collection<ConversationLockDocument>('conversation_locks'),
+    inboundMessages: db.collection<InboundMessageDocument>('inbound_messages'),
+    sagaFailEvents: db.collection<SagaFailEventDocument>('saga_fail_events'),
+    erasures: db.collection<ErasureDocument>('erasures'),
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) await ensureIndexes(database, config);
@@ -228,4 +254,24 @@ export function isStoreUnreachable(error: unknown): boolean {
   if (!(error instanceof MongoError)) return false;
   if (UNREACHABLE_LABELS.some((label) => error.hasErrorLabel(label))) return true;
   return error instanceof MongoBulkWriteError && error.errorResponse instanceof MongoNetworkError;
+}
+
+/** A closed client (the API stopping, or one whose first connection failed): it cannot reach the store either. */
+export const isStoreClosed = (error: unknown): boolean => error instanceof MongoTopologyClosedError;
+
+/** Whether the store answers at all (a `ping`); throws its error when it does not. */
+export async function pingDatabase(database: Pick<Database, 'db'>): Promise<void> {
+  await database.db.command({ ping: 1 });
+}
+
+/** The size of a document as the store keeps it (BSON), which must stay under its limit of 16 MiB. */
+export const storedSize = (document: object): number => BSON.calculateObjectSize(document);
+
+/** The store's answers that the same write will always get: a document over the limit, an invalid value. */
+const REFUSED_DOCUMENT_CODES = new Set([2 /* BadValue */, 10334 /* BSONObjectTooLarge */, 17419, 17420]);
+
+/** A document the store (or the driver, encoding it) refuses as it is: writing it again gets the same answer. */
+export function isRefusedDocument(error: unknown): boolean {
+  if (error instanceof BSON.BSONError || error instanceof MongoInvalidArgumentError) return true;
+  return error instanceof MongoServerError && typeof error.code === 'number' && REFUSED_DOCUMENT_CODES.has(error.code);
 }

@@ -1,13 +1,11 @@
 import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
-import type { Collection, Document, Filter } from 'mongodb';
-import type { CallbackEventDocument } from './callback-events';
+import type { Document, Filter } from 'mongodb';
 import type { ServiceConfig } from '../config/config';
-import { digitsOf, type ConversationDocument, type ConversationStatus } from '../domain/conversation-model';
+import { digitsOf, type ConversationStatus } from '../domain/conversation-model';
 import { insertWhereFree, type Database } from './db';
 import type { CodecKey } from '../crypto/encryption-codec';
-import type { InboundMessageDocument } from '../domain/inbound-message-model';
-import { messageAddressKey, type MessageRequestDocument, type StoredMessage } from './message-requests-repository';
-import { idCandidates } from './users-repository';
+import { messageAddressKey, type StoredMessage } from './messaging/message-requests-repository';
+import { idCandidates, type UserDocument } from './users-repository';
 import type {
   AudiencePageDocument,
   BatchCountsDocument,
@@ -135,7 +133,7 @@ export async function erase(
   subject: ErasureSubject,
   options: ErasureOptions,
 ): Promise<{ erasureId: string; touched: ErasureTouched }> {
-  const erasures = database.db.collection<ErasureDocument>('erasures');
+  const erasures = database.erasures;
   const record: ErasureDocument = {
     _id: `era-${randomUUID()}`,
     subjectKind: 'userId' in subject ? 'userId' : 'address',
@@ -197,7 +195,7 @@ class Eraser {
         if (typeof value === 'string' && value.trim()) addresses.add(value.trim());
       }
     };
-    const byId: Filter<Document> = { [this.fields.id]: { $in: idCandidates([userId]) } };
+    const byId: Filter<UserDocument> = { [this.fields.id]: { $in: idCandidates([userId]) } };
     for (const user of await this.database.users.find(byId).toArray()) {
       keep(user);
       this.touched.users += (await this.database.users.deleteOne({ _id: user._id })).deletedCount;
@@ -375,7 +373,7 @@ class Eraser {
    * other addresses and its counts stay.
    */
   private async maskMessageRequests(forms: string[]): Promise<void> {
-    const requests = this.database.messageRequests as unknown as Collection<MessageRequestDocument>;
+    const requests = this.database.messageRequests;
     const named = { $in: forms };
     const found = await requests
       .find({ $or: [{ 'messages.to': named }, { 'messages.cc': named }, { 'messages.bcc': named }] })
@@ -405,7 +403,7 @@ class Eraser {
 
   /** Callback events of the address: its `to`, and the provider's answer, become `erased`; they are still posted. */
   private async maskCallbackEvents(forms: string[]): Promise<void> {
-    const events = this.database.callbackEvents as unknown as Collection<CallbackEventDocument>;
+    const events = this.database.callbackEvents;
     for (const event of await events.find({ 'payload.to': { $in: forms } }).toArray()) {
       const result = await events.updateOne(
         { _id: event._id },
@@ -427,7 +425,7 @@ class Eraser {
    * without a conversation go too.
    */
   private async deleteConversations(forms: string[], digits: string): Promise<void> {
-    const conversations = this.database.conversations as unknown as Collection<ConversationDocument>;
+    const conversations = this.database.conversations;
     for (const conversation of await conversations.find({ 'request.to': { $in: forms } }).toArray()) {
       if (OPEN_CONVERSATION.includes(conversation.status)) await this.options.stopConversation?.(conversation._id);
       const conversationId = conversation._id;
@@ -448,15 +446,13 @@ class Eraser {
     }
     if (digits.length > 0)
       this.touched.conversationLocks += (
-        await this.database.conversationLocks.deleteMany({
-          _id: { $regex: `\\|${digits}$` },
-        } as unknown as Filter<Document>)
+        await this.database.conversationLocks.deleteMany({ _id: { $regex: `\\|${digits}$` } })
       ).deletedCount;
   }
 
   /** What the number wrote to a business number (its text, its number): deleted. */
   private async deleteInboundMessages(forms: string[]): Promise<void> {
-    const inbound = this.database.inboundMessages as unknown as Collection<InboundMessageDocument>;
+    const inbound = this.database.inboundMessages;
     this.touched.inboundMessages += (await inbound.deleteMany({ from: { $in: forms } })).deletedCount;
   }
 }

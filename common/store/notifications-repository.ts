@@ -37,7 +37,7 @@ export class NotificationsRepository {
   private readonly notifications: Collection<NotificationDocument>;
 
   constructor(database: Pick<Database, 'notifications'>) {
-    this.notifications = database.notifications as unknown as Collection<NotificationDocument>;
+    this.notifications = database.notifications;
   }
 
   /** The notification with this 24-hex id; null for an unknown or malformed one. */

@@ -2,7 +2,6 @@ import type { Collection, Filter } from 'mongodb';
 import type { Channel } from '../config/config';
 import type { EncryptedCredentials } from '../crypto/credentials-cipher';
 import { isDuplicateKey, type Database } from './db';
-import type { ProviderType } from '../config/provider-settings';
 
 /**
  * A registered provider (`/providers`, docs/os1-messaging.md), keyed by its name. Its credentials are the
@@ -11,7 +10,8 @@ import type { ProviderType } from '../config/provider-settings';
 export interface ProviderDocument {
   _id: string;
   name: string;
-  providerType: ProviderType;
+  /** A type of providers/provider-registry.ts (the API checks it before storing). */
+  providerType: string;
   channel: Channel;
   credentials: EncryptedCredentials;
   /** The names of the credentials' fields, which a client may be shown (never their values). */
@@ -30,6 +30,12 @@ export interface ProviderDocument {
   inboundWebhook?: { url: string; secret: EncryptedCredentials };
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** The tenant default provider of a channel (`_id`): at most one, since the store keeps `_id`s unique. */
+export interface TenantDefaultDocument {
+  _id: string;
+  provider: string;
 }
 
 /** What `PATCH /providers/:name` may change: credentials are replaced whole; `inboundWebhook: null` removes it. */
@@ -62,10 +68,10 @@ const CLAIM_ATTEMPTS = 5;
  */
 export class ProvidersRepository {
   private readonly providers: Collection<ProviderDocument>;
-  private readonly defaults: Collection<{ _id: string; provider: string }>;
+  private readonly defaults: Collection<TenantDefaultDocument>;
 
   constructor(database: Pick<Database, 'providers' | 'tenantDefaults'>) {
-    this.providers = database.providers as unknown as Collection<ProviderDocument>;
+    this.providers = database.providers;
     this.defaults = database.tenantDefaults;
   }
 
@@ -73,12 +79,7 @@ export class ProvidersRepository {
     return this.providers.findOne({ _id: name });
   }
 
-  list(filter: {
-    channel?: Channel;
-    providerType?: ProviderType;
-    limit: number;
-    skip: number;
-  }): Promise<ProviderDocument[]> {
+  list(filter: { channel?: Channel; providerType?: string; limit: number; skip: number }): Promise<ProviderDocument[]> {
     const query: Filter<ProviderDocument> = {
       ...(filter.channel !== undefined ? { channel: filter.channel } : {}),
       ...(filter.providerType !== undefined ? { providerType: filter.providerType } : {}),

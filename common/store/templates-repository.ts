@@ -74,6 +74,9 @@ export interface ModeTemplateDocument {
   updatedAt: Date;
 }
 
+/** What the templates collection holds: Mia's templates and mode templates side by side (`isModeTemplate`). */
+export type StoredTemplateDocument = TemplateDocument | ModeTemplateDocument;
+
 /** The fields of a mode template a client writes. */
 export type ModeTemplateFields = Omit<ModeTemplateDocument, '_id' | 'createdAt' | 'updatedAt'>;
 
@@ -97,7 +100,7 @@ const MODE_TEMPLATE: Filter<Document> = { mode: { $in: [...TEMPLATE_MODES] } };
 
 /** The product team's templates collection (`TEMPLATES_CRUD_NAME`), addressed by ObjectId. */
 export class TemplatesRepository {
-  private readonly templates: Collection<Document>;
+  private readonly templates: Collection<StoredTemplateDocument>;
 
   constructor(database: Pick<Database, 'templates'>) {
     this.templates = database.templates;

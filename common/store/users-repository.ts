@@ -10,9 +10,17 @@ export interface AudienceCursor {
   value: string;
 }
 
+/**
+ * A user as the product team stores it: their fields, under their names (`userFields` says which ones the service
+ * reads); the `_id` an ObjectId, a string or a number.
+ */
+export interface UserDocument extends Document {
+  _id?: ObjectId | string | number;
+}
+
 export interface AudienceMember {
   userId: string;
-  user: Document;
+  user: UserDocument;
   /** Where to resume the audience after this user; null when it streams in the store's own order. */
   cursor: AudienceCursor | null;
 }
@@ -73,12 +81,12 @@ export function compareIds(a: unknown, b: unknown): number {
 }
 
 /** The filter of the users that come after `cursor` in `_id` order (all of them without one). */
-export function afterCursor(cursor: AudienceCursor | null): Filter<Document> {
+export function afterCursor(cursor: AudienceCursor | null): Filter<UserDocument> {
   if (!cursor) return {};
   const later = TYPE_ORDER.slice(TYPE_ORDER.indexOf(cursor.type) + 1);
   return {
     $or: [{ _id: { $gt: cursorValue(cursor) } }, ...later.map((type) => ({ _id: { $type: type } }))],
-  } as Filter<Document>;
+  } as Filter<UserDocument>;
 }
 
 /** The cursor that resumes an audience after the user with this `_id`. */
@@ -101,11 +109,11 @@ export class UsersRepository {
   ) {}
 
   /** A user's id as a client gives it: matched against `userFields.id` in either stored form. */
-  private byId(id: string): Filter<Document> {
+  private byId(id: string): Filter<UserDocument> {
     return { [this.fields.id]: { $in: idCandidates([id]) } };
   }
 
-  list(filter: { cluster?: string; limit: number; skip: number }): Promise<Document[]> {
+  list(filter: { cluster?: string; limit: number; skip: number }): Promise<UserDocument[]> {
     return this.database.users
       .find(filter.cluster ? { [this.fields.clusters]: filter.cluster } : {})
       .sort({ _id: 1 })
@@ -114,7 +122,7 @@ export class UsersRepository {
       .toArray();
   }
 
-  findById(id: string): Promise<Document | null> {
+  findById(id: string): Promise<UserDocument | null> {
     return this.database.users.findOne(this.byId(id));
   }
 
@@ -122,7 +130,7 @@ export class UsersRepository {
    * The document `insert` would store for these fields: a new `_id`, and when `userFields.id` is another field,
    * that field too (the `_id` in hex unless given). A client's own `_id` is ignored.
    */
-  newDocument(fields: Record<string, unknown>): Document {
+  newDocument(fields: Record<string, unknown>): UserDocument {
     const { _id: _ignored, ...rest } = fields;
     const _id = new ObjectId();
     if (this.fields.id !== '_id' && rest[this.fields.id] === undefined) rest[this.fields.id] = _id.toHexString();
@@ -134,7 +142,7 @@ export class UsersRepository {
    * False when `userFields.id` is not `_id` and another user has the same id already: the unique index on that field
    * (common/store/db.ts) refuses the insert, so two concurrent creates with one id cannot both succeed.
    */
-  async insert(user: Document): Promise<boolean> {
+  async insert(user: UserDocument): Promise<boolean> {
     try {
       await this.database.users.insertOne(user);
       return true;
@@ -145,7 +153,7 @@ export class UsersRepository {
   }
 
   /** Sets the given fields (never the id fields); null when no user has this id. */
-  update(id: string, fields: Record<string, unknown>): Promise<Document | null> {
+  update(id: string, fields: Record<string, unknown>): Promise<UserDocument | null> {
     const { _id: _ignored, ...rest } = fields;
     if (this.fields.id !== '_id') delete rest[this.fields.id];
     return this.database.users.findOneAndUpdate(
@@ -160,8 +168,8 @@ export class UsersRepository {
     return (await this.database.users.deleteOne(this.byId(id))).deletedCount > 0;
   }
 
-  private audienceFilter({ recipients, clusters }: AudienceSelector): Filter<Document> {
-    const anyOf: Filter<Document>[] = [];
+  private audienceFilter({ recipients, clusters }: AudienceSelector): Filter<UserDocument> {
+    const anyOf: Filter<UserDocument>[] = [];
     if (recipients.length > 0) anyOf.push({ [this.fields.id]: { $in: idCandidates(recipients) } });
     if (clusters.length > 0) anyOf.push({ [this.fields.clusters]: { $in: clusters } });
     if (anyOf.length === 0) return { _id: { $exists: false } };
@@ -230,9 +238,9 @@ export class UsersRepository {
    * `_id` order after `after`: the same members, in the same order, as the query would stream.
    */
   private async *listedAudience(recipients: string[], after: AudienceCursor | null): AsyncGenerator<AudienceMember> {
-    const found = new Map<string, Document>();
+    const found = new Map<string, UserDocument>();
     await mapWithConcurrency(idCandidates(recipients), POINT_LOOKUPS_IN_FLIGHT, async (candidate) => {
-      const doc = await this.database.users.findOne({ _id: candidate } as Filter<Document>);
+      const doc = await this.database.users.findOne({ _id: candidate });
       if (doc) found.set(idKey(doc._id), doc);
     });
     const docs = [...found.values()].sort((a, b) => compareIds(a._id, b._id));
@@ -249,8 +257,8 @@ export class UsersRepository {
   }
 
   /** Loads the given users, keyed by their string id. */
-  async byIds(ids: string[], projection?: Document): Promise<Map<string, Document>> {
-    const found = new Map<string, Document>();
+  async byIds(ids: string[], projection?: Document): Promise<Map<string, UserDocument>> {
+    const found = new Map<string, UserDocument>();
     if (this.fields.id !== '_id') {
       // Another id field: one `$in` query per thousand ids (the product team indexes that field).
       for (let start = 0; start < ids.length; start += 1000) {
@@ -264,7 +272,7 @@ export class UsersRepository {
     await mapWithConcurrency(ids, POINT_LOOKUPS_IN_FLIGHT, async (id) => {
       // A 24-hex id is most often an ObjectId, but may be a plain string.
       for (const candidate of idCandidates([id]).reverse()) {
-        const doc = await this.database.users.findOne({ _id: candidate } as Filter<Document>, { projection });
+        const doc = await this.database.users.findOne({ _id: candidate }, { projection });
         if (doc) {
           found.set(id, doc);
           return;

@@ -1,28 +1,13 @@
+import { defineSignal, defineUpdate } from '@temporalio/workflow';
+
 /**
- * The part of the conversations' shapes (common/domain/conversation-model.ts) that the `conversation` workflow imports: free of
- * Node modules, since the workflow bundle may not import them. common/domain/conversation-model.ts re-exports all of it.
+ * The `conversation` workflow's contract: its signals and update, and the part of the conversations' shapes
+ * (common/domain/conversation-model.ts) that the workflow imports, free of Node modules since the workflow bundle may
+ * not import them. common/domain/conversation-model.ts re-exports all of it.
  */
 
 export const CONVERSATION_STATUSES = ['sending', 'awaiting_response', 'answered', 'timed_out', 'failed'] as const;
 export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
-
-/** Signal names of the `conversation` workflow; the inbound webhook and the delivery reports send them. */
-export const CONVERSATION_SIGNALS = {
-  /** A customer's message for the open conversation of (business number, customer). */
-  answer: 'answer',
-  /** A delivery report of one of the conversation's outgoing messages. */
-  deliveryStatus: 'deliveryStatus',
-} as const;
-
-/**
- * Update names of the `conversation` workflow. The inbound webhook gives an answer as the update `takeAnswer`, which
- * it waits on: the conversation says what it did with it (`AnswerTaken`), so that an answer no running conversation
- * took goes elsewhere instead of being recorded as routed and reaching no one.
- */
-export const CONVERSATION_UPDATES = {
-  /** A customer's message for the open conversation; answered with `AnswerTaken`. */
-  answer: 'takeAnswer',
-} as const;
 
 /**
  * What the conversation did with an answer: `queued` to be classified; `late` (it had decided or timed out) posted to
@@ -48,6 +33,24 @@ export interface DeliveryStatusSignal {
   status: 'delivered' | 'read' | 'failed';
   code?: string;
 }
+
+/**
+ * The messages of the `conversation` workflow, the one place they are defined: the workflow handles them and the API
+ * sends them through these definitions, never by name. The names are on the wire and in recorded histories: they stay.
+ */
+
+/** A customer's message for the open conversation of (business number, customer), from the inbound webhook. */
+export const answerSignal = defineSignal<[AnswerSignal]>('answer');
+
+/** A delivery report of one of the conversation's outgoing messages. */
+export const deliveryStatusSignal = defineSignal<[DeliveryStatusSignal]>('deliveryStatus');
+
+/**
+ * The inbound webhook gives an answer as this update, which it waits on: the conversation says what it did with it
+ * (`AnswerTaken`), so that an answer no running conversation took goes elsewhere instead of being recorded as routed
+ * and reaching no one. A webhook that cannot wait for a worker sends `answerSignal` instead.
+ */
+export const answerUpdate = defineUpdate<AnswerTaken, [AnswerSignal]>('takeAnswer');
 
 /** At most this many invalid answers, then the conversation closes as `failed`. */
 export const MAX_INVALID_ANSWERS = 20;

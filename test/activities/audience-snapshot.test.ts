@@ -3,6 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { BSON, ObjectId } from 'mongodb';
 import type { SendActivities } from '../../activities';
 import { AudienceSnapshots } from '../../activities/audience-snapshots';
+import { AudiencePagesRepository } from '../../common/store/audience-pages-repository';
 import { UsersRepository } from '../../common/store/users-repository';
 import { insertUsers, person, sendCreator } from '../support/fixtures';
 import { quietTestLogger } from '../support/quiet-runtime';
@@ -44,7 +45,12 @@ describe('the audience snapshot of a cluster', () => {
     // The crashed attempt wrote page 0 (here: the last ten users, not the store's first ten) and died before its
     // heartbeat said so; a dispatch may have read that page already.
     const writtenBeforeCrash = ids.slice(15);
-    await new AudienceSnapshots(stack.database).writePage(sendId, 0, writtenBeforeCrash, []);
+    await new AudienceSnapshots(new AudiencePagesRepository(stack.database)).writePage(
+      sendId,
+      0,
+      writtenBeforeCrash,
+      [],
+    );
 
     const retry = new MockActivityEnvironment(
       { attempt: 2, heartbeatDetails: { pages: 0, recipients: 0, after: null } },

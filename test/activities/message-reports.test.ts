@@ -55,7 +55,7 @@ describe('delivery reports of a /messages batch cut short by a crash', () => {
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
         'x-twilio-signature': twilioSignature(
-          stack.config.env.TWILIO_AUTH_TOKEN!,
+          stack.config.env.TWILIO_AUTH_TOKEN as string,
           `${publicBaseUrl(stack.config.env)}${pathname}${search}`,
           fields,
         ),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
-import { DeliveryReports } from '../../common/store/delivery-reports';
+import { DeliveryReportsRepository } from '../../common/store/messaging/delivery-reports-repository';
 import { reportWebhookUrl, webhookToken } from '../../common/http/webhook-urls';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -138,7 +138,7 @@ describe('POST /webhooks/infobip/reports: who may report what', () => {
 
   it('keeps a report that comes before its provider id is stored, and applies it when the id is, for its sender only', async () => {
     const { env } = stack.config;
-    const reports = new DeliveryReports(stack.database);
+    const reports = new DeliveryReportsRepository(stack.database);
     const requestId = `req-${randomUUID()}`;
     const entry = (n: number) => ({
       _id: `${requestId}|whatsapp|${n}/0`,

@@ -62,8 +62,9 @@ describe('POST /erasures', () => {
     const conversationId = `conv-${new ObjectId().toHexString()}`;
     await stack.database.conversations.insertOne({
       _id: conversationId as never,
-      request: { from: BUSINESS, to: phone, provider: 'wa', message: { template: 'otp', data: { name } } },
-      status: conversationStatus,
+      // Only what the erasure reads of a conversation.
+      request: { from: BUSINESS, to: phone, provider: 'wa', message: { template: 'otp', data: { name } } } as never,
+      status: conversationStatus as never,
       customerHash: 'x',
       createdAt: now,
       updatedAt: now,
@@ -134,7 +135,12 @@ describe('POST /erasures', () => {
       _id: `msg-${name}|sms|1/0|failed` as never,
       requestId: `msg-${name}`,
       deliveryKey: `msg-${name}|sms|1/0`,
-      payload: { to: phone, status: 'failed', error: `The 'To' number ${phone} is not valid`, channel: 'sms' },
+      payload: {
+        to: phone,
+        status: 'failed',
+        error: `The 'To' number ${phone} is not valid`,
+        channel: 'sms',
+      } as never,
       state: 'pending',
       attempts: 0,
       createdAt: now,

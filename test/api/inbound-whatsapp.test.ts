@@ -2,11 +2,7 @@ import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { decodeArrayFromPayloads, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { randomUUID } from 'node:crypto';
-import {
-  CONVERSATION_SIGNALS,
-  CONVERSATION_UPDATES,
-  conversationLockKey,
-} from '../../common/domain/conversation-model';
+import { conversationLockKey } from '../../common/domain/conversation-model';
 import { temporalDataConverter } from '../../common/temporal/data-converter';
 import type { InboundMessageDocument } from '../../common/domain/inbound-message-model';
 import { whatsappInboundWebhookPath } from '../../common/store/providers-repository';
@@ -14,6 +10,7 @@ import { providerWebhookUrl, webhookToken } from '../../common/http/webhook-urls
 import { freePort } from '../../scripts/local-stack';
 import type { InboundCall } from '../../simulator';
 import { testApiKey } from '../support/api-keys';
+import { decideSignal } from '../support/conversation-stand-in';
 import { eventually, startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -63,10 +60,11 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
       createdAt: new Date(),
     });
     if (provider === null)
+      // A conversation as the inbound webhook reads it: its provider.
       await stack.database.conversations.insertOne({
-        _id: conversationId as never,
+        _id: conversationId,
         request: { provider: 'infobip', from: BUSINESS, to: customer },
-      });
+      } as never);
     await stack.temporal.workflow.start('conversation', {
       workflowId: conversationId,
       taskQueue: idleQueue,
@@ -76,7 +74,10 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
     return conversationId;
   }
 
-  /** The signals and updates a workflow accepted, by name, their argument decoded. */
+  /**
+   * The signals and updates a workflow accepted, by name, their argument decoded. The tests spell the names out: they
+   * are on the wire and in recorded histories, so a renamed definition must fail here.
+   */
   async function signalsOf(workflowId: string): Promise<{ name: string; input: unknown }[]> {
     const converter = loadDataConverter(temporalDataConverter(stack.config.env));
     const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
@@ -166,7 +167,7 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
 
     expect(await signalsOf(conversationId)).toEqual([
       {
-        name: CONVERSATION_UPDATES.answer,
+        name: 'takeAnswer',
         input: { messageId: answer.messageId, text: 'Confirm', receivedAt: expect.any(String) },
       },
     ]);
@@ -275,7 +276,7 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
     expect(direct.json()).toEqual({ received: 0, repeated: 2 });
 
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect((await signalsOf(conversationId)).map(({ name }) => name)).toEqual([CONVERSATION_UPDATES.answer]);
+    expect((await signalsOf(conversationId)).map(({ name }) => name)).toEqual(['takeAnswer']);
     expect(receiver.calls()).toBe(callsBefore + 1);
     const ids = call.results.map(({ messageId }) => `infobip|${messageId}`);
     expect(await stack.database.inboundMessages.countDocuments({ _id: { $in: ids as never[] } })).toBe(2);
@@ -339,12 +340,12 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
       routed: 'conversation',
       conversationId: legacy,
     });
-    expect((await signalsOf(legacy)).map(({ name }) => name)).toEqual([CONVERSATION_UPDATES.answer]);
+    expect((await signalsOf(legacy)).map(({ name }) => name)).toEqual(['takeAnswer']);
   });
 
   it('records an answer that its conversation posted on as late (it had decided) as such, not as taken', async () => {
     const conversationId = await openConversation('15550730');
-    await stack.temporal.workflow.getHandle(conversationId).signal('decide');
+    await stack.temporal.workflow.getHandle(conversationId).signal(decideSignal);
     const { call } = await reply({ from: '15550730', to: BUSINESS, text: 'Confirm, sorry for the delay' });
     expect(await stored('infobip', call.results[0].messageId)).toMatchObject({ routed: 'late_answer', conversationId });
     // Not the provider's default webhook: the conversation's own defaultInbound has it.
@@ -444,8 +445,8 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
       (signals) => signals.length >= 2,
     );
     expect(signalled).toEqual([
-      { name: CONVERSATION_SIGNALS.deliveryStatus, input: { providerMessageId, status: 'delivered' } },
-      { name: CONVERSATION_SIGNALS.deliveryStatus, input: { providerMessageId, status: 'read' } },
+      { name: 'deliveryStatus', input: { providerMessageId, status: 'delivered' } },
+      { name: 'deliveryStatus', input: { providerMessageId, status: 'read' } },
     ]);
     expect((await stack.database.deliveries.findOne({ _id: deliveryKey }))?.status).toBe('read');
     expect(await stack.database.callbackEvents.countDocuments({ requestId: conversationId })).toBe(0);

@@ -28,10 +28,14 @@ interface Document {
 /** The providers' webhooks need no API key: the token in their URL is their proof, and its absence their 401. */
 const isWebhook = (route: string) => route.startsWith('POST /webhooks/');
 
+/** Routes anyone may call: the index and health (the webhooks prove themselves otherwise, see `isWebhook`). */
+const isPublicRoute = (route: string) => route === 'GET /' || route.startsWith('GET /-/');
+
 /** Answers that have no body by definition: a 204, and the 200 of a saga command. */
 const EMPTY_ANSWERS = ['POST /saga/send 200'];
 
 const ROUTES = [
+  'GET /',
   'DELETE /templates/{id}',
   'DELETE /users/{id}',
   'GET /-/check-up',
@@ -186,9 +190,9 @@ describe('the OpenAPI document', () => {
     const document = await documentOf(secured);
     expect(document.security).toEqual([{ bearer: [] }]);
     for (const { route, operation } of operations(document)) {
-      const isPublic = route.startsWith('GET /-/') || isWebhook(route);
+      const isPublic = isPublicRoute(route) || isWebhook(route);
       expect([route, operation.security]).toEqual([route, isPublic ? [] : undefined]);
-      expect([route, Object.keys(operation.responses).includes('401')]).toEqual([route, !route.startsWith('GET /-/')]);
+      expect([route, Object.keys(operation.responses).includes('401')]).toEqual([route, !isPublicRoute(route)]);
     }
     const openDocument = await documentOf(open);
     expect(
@@ -200,7 +204,7 @@ describe('the OpenAPI document', () => {
     for (const { route, operation } of operations(await documentOf(secured))) {
       expect([route, Object.keys(operation.responses).includes('403')]).toEqual([
         route,
-        !route.startsWith('GET /-/') && !isWebhook(route),
+        !isPublicRoute(route) && !isWebhook(route),
       ]);
     }
     expect(operations(await documentOf(open)).filter(({ operation }) => '403' in operation.responses)).toEqual([]);

@@ -31,6 +31,7 @@ const filled: [name: string, value: string][] = [
   ['FCM_CREDENTIALS_PATH', '/tmp/dev/fcm-service-account.json'],
   ['INFOBIP_BASE_URL', 'http://127.0.0.1:14010'],
   ['FILE_SERVICE_URL', 'http://127.0.0.1:14010'],
+  ['SIMULATOR_URL', 'http://127.0.0.1:14010'],
   ['AWS_ENDPOINT_URL', 'http://127.0.0.1:14010'],
 ];
 

@@ -5,8 +5,11 @@
  *
  *   npm run record-histories                      # every scenario
  *   npm run record-histories -- saga-fail-event   # only the scenarios named (a new one, without re-recording the rest)
+ *   npm run record-histories -- --into with-patches small-send   # into a folder of its own, keeping the first
  *
- * Each scenario writes `test/workflows/histories/<name>.json` (every run of the workflow, the last one last).
+ * Each scenario writes `test/workflows/histories/<name>.json` (every run of the workflow, the last one last), or
+ * `test/workflows/histories/<folder>/<name>.json` with `--into <folder>`: a later recording of the same scenario, for
+ * code that takes another path (behind a patch), replayed beside the first.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,7 +23,9 @@ import globalTeardown from './global-teardown';
 import { insertUsers, person, postSagaCommand, resetToFirstWorkflowTask, waitFor } from './fixtures';
 import { startTestStack, type TestStack } from './test-stack';
 
-const HISTORIES_DIR = path.resolve(__dirname, '../workflows/histories');
+const ARGS = process.argv.slice(2);
+const INTO = ARGS[0] === '--into' ? ARGS[1] : undefined;
+const HISTORIES_DIR = path.resolve(__dirname, '../workflows/histories', INTO ?? '.');
 
 /** Every run of a workflow id, by when it ended, as the JSON `temporal workflow show --output json` prints. */
 async function runsOf(stack: TestStack, workflowId: string): Promise<unknown[]> {
@@ -56,7 +61,7 @@ async function runsOf(stack: TestStack, workflowId: string): Promise<unknown[]> 
 }
 
 /** Scenario names given on the command line: only those are written (all of them without any). */
-const ONLY = process.argv.slice(2);
+const ONLY = INTO === undefined ? ARGS : ARGS.slice(2);
 
 function save(name: string, workflowId: string, runs: unknown[]): void {
   if (ONLY.length > 0 && !ONLY.includes(name)) return;

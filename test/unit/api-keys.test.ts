@@ -1,5 +1,6 @@
 import { apiAuthMode, BARE_KEY_SCOPES, MIN_KEY_LENGTH, parseApiKeys } from '../../common/config/api-keys';
-import { ConfigurationError, parseEnvironment } from '../../common/config/config';
+import { ConfigurationError } from '../../common/config/config';
+import { parseEnvironment } from '../../providers/service-configuration';
 
 /** A key of `MIN_KEY_LENGTH` characters that starts with `name`, so that the tests read which key is which. */
 const key = (name: string) => name.padEnd(MIN_KEY_LENGTH, '-0123456789abcdef');

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createChannelProviders } from '../../activities/providers';
-import { loadConfig } from '../../common/config/config';
+import { ConfigurationError } from '../../common/config/config';
+import { loadConfig } from '../../providers/service-configuration';
 import { checkConfiguration, redactSetting } from '../../scripts/config-report';
 import { ensureFcmServiceAccount } from '../../scripts/local-stack';
 
@@ -87,6 +88,23 @@ describe('npm run check-config', () => {
       /^API_KEYS: required outside the development profile/,
     );
     await expect(checkConfiguration({ ...withoutKeys, API_AUTH: 'none' })).resolves.toMatch(/API_AUTH +none +set/);
+  });
+
+  it('names every problem in one refusal: the codec keys, the API keys and each missing provider setting', async () => {
+    const { TEMPORAL_CODEC_KEYS: _codec, API_KEYS: _keys, TWILIO_AUTH_TOKEN: _token, ...withoutAll } = environment;
+    const refusal = await checkConfiguration(withoutAll).then(
+      () => undefined,
+      (error: unknown) => error as ConfigurationError,
+    );
+    expect(refusal).toBeInstanceOf(ConfigurationError);
+    expect(refusal?.problems).toEqual([
+      expect.stringMatching(/^API_KEYS: required outside the development profile/),
+      expect.stringMatching(/^TEMPORAL_CODEC_KEYS: required/),
+      expect.stringContaining('TWILIO_AUTH_TOKEN: required (twilio sends sms)'),
+    ]);
+    expect(refusal?.message).toMatch(
+      /^3 configuration problems:\n- API_KEYS: .*\n- TEMPORAL_CODEC_KEYS: .*\n- .*TWILIO_AUTH_TOKEN/,
+    );
   });
 
   it("refuses what the worker refuses, with the worker's message", async () => {

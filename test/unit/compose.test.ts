@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { parse } from 'yaml';
-import { envSchema, parseEnvironment } from '../../common/config/config';
+import { envSchema, parseEnvironment } from '../../providers/service-configuration';
 import { WORKER_NODE_OPTIONS } from '../../scripts/local-stack';
 
 // No test starts docker-compose.yml (no Docker in CI): these read it, the Dockerfile and package.json, and fail

@@ -1,7 +1,8 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigurationError, loadConfig, parseEnvironment, parseServiceConfig } from '../../common/config/config';
+import { ConfigurationError } from '../../common/config/config';
+import { loadConfig, parseEnvironment, parseServiceConfig } from '../../providers/service-configuration';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'config-test-'));
 const write = (name: string, content: unknown) => {
@@ -39,6 +40,7 @@ describe('configuration (docs/configuration.md)', () => {
     [{ MONGODB_URL: 'postgres://x' }, /MONGODB_URL/],
     [{ MESSAGING_PROFILE: 'staging' }, /MESSAGING_PROFILE/],
     [{ FILE_SERVICE_URL: 'not a url' }, /FILE_SERVICE_URL/],
+    [{ CODEC_CORS_ORIGINS: 'http://ui.example.com/namespaces' }, /CODEC_CORS_ORIGINS\.0: must be an origin/],
     [{ CONFIGURATION_PATH: '/nonexistent/config.json' }, /CONFIGURATION_PATH/],
   ])('names the bad variable %j', (env, pattern) => {
     expect(() => loadConfig({ CONFIGURATION_PATH: 'config/default.json', ...env })).toThrow(ConfigurationError);
@@ -53,6 +55,13 @@ describe('configuration (docs/configuration.md)', () => {
   ])('names the bad JSON path in %j', (json, pattern) => {
     const file = write(`c${Math.random()}.json`, json);
     expect(() => loadConfig({ CONFIGURATION_PATH: file })).toThrow(pattern);
+  });
+
+  it('names the problems of the environment and of the configuration file in one refusal', () => {
+    const file = write('both.json', { activeChannels: ['fax'] });
+    expect(() => loadConfig({ CONFIGURATION_PATH: file, HTTP_PORT: 'eighty' })).toThrow(
+      /^2 configuration problems:\n- invalid environment HTTP_PORT: .*\n- invalid configuration CONFIGURATION_PATH activeChannels\.0: /,
+    );
   });
 
   it('refuses a configuration file that is not JSON', () => {

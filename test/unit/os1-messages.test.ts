@@ -1,10 +1,10 @@
-import { parseEnvironment } from '../../common/config/config';
+import { parseEnvironment } from '../../providers/service-configuration';
 import { OsMessageRenderer, fillPlaceholders, placeholderValues } from '../../activities/messages/render-message';
 import { normalizePhone, planMessageBatches } from '../../api/services/message-requests-service';
 import { callbackSignature, providerWebhookUrl, verifyWebhookToken } from '../../common/http/webhook-urls';
 import { MessageRenderer } from '../../common/rendering/rendering';
 import { RenderPool } from '../../common/rendering/render-pool';
-import type { StoredMessage } from '../../common/store/message-requests-repository';
+import type { StoredMessage } from '../../common/store/messaging/message-requests-repository';
 import { messagesBodySchema } from '../../api/schemas/messages-schemas';
 
 const sender = { email: 'noreply@example.com', sms: '+15005550006', voice: '+15005550006', whatsapp: '+15005550006' };

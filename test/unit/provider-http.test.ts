@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
-import { codeAndMessageErrorReader, ProviderHttpClient, sanitizedReason } from '../../activities/providers/http-client';
-import { registeredSettingsProblems } from '../../common/config/registered-provider-policy';
+import { codeAndMessageErrorReader, ProviderHttpClient, sanitizedReason } from '../../providers/http-client';
+import { registeredSettingsProblems } from '../../providers/registered-provider-policy';
 
 /**
  * Provider calls (docs/api.md "Providers"): a registered provider's calls go through the SSRF guard, answers are read up to

@@ -4,16 +4,16 @@ import {
   PROVIDER_SETTINGS_SCHEMAS,
   PROVIDER_TYPES,
   type ProviderType,
-} from '../../common/config/provider-settings';
+} from '../../providers/provider-registry';
 import { CHANNELS } from '../../common/config/config';
 import {
   createProvider,
-  PinpointSmsProvider,
   ProviderHttpClient,
   ProviderSettingsError,
-  SesProvider,
   type ProviderSpec,
 } from '../../activities/providers';
+import { PinpointSmsProvider } from '../../providers/pinpoint-provider';
+import { SesProvider } from '../../providers/ses-provider';
 
 const aws = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret', region: 'ap-south-1' };
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -67,7 +67,7 @@ const BAD: [ProviderType, Record<string, unknown>, string][] = [
   ['mia-sms-service', { baseUrl: 'sms-service' }, 'baseUrl'],
 ];
 
-describe('provider settings (common/config/provider-settings.ts)', () => {
+describe('provider settings (each module of providers/provider-registry.ts)', () => {
   it('has a schema and channels for every provider type, each channel one the service knows', () => {
     expect(Object.keys(PROVIDER_SETTINGS_SCHEMAS).sort()).toEqual([...PROVIDER_TYPES].sort());
     expect(Object.keys(PROVIDER_CHANNELS).sort()).toEqual([...PROVIDER_TYPES].sort());

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigurationError, parseEnvironment, parseServiceConfig, type AppConfig } from '../../common/config/config';
+import { ConfigurationError, type AppConfig } from '../../common/config/config';
+import { parseEnvironment, parseServiceConfig } from '../../providers/service-configuration';
 import {
   parseRetryAfter,
   PermanentProviderError,
@@ -11,22 +12,20 @@ import {
 import {
   createChannelProviders,
   createProvider,
-  FcmProvider,
-  MiaSmsServiceProvider,
   providerSettingsFromConfig,
   ProviderSettingsError,
-  TwilioProvider,
   type ProviderHttpClient,
   type ProviderSpec,
   type SmsProvider,
   type VoiceProvider,
 } from '../../activities/providers';
-import { readFcmError } from '../../activities/providers/fcm';
-import type { ProviderRequest } from '../../activities/providers/http-client';
-import { readInfobipError } from '../../activities/providers/infobip-errors';
-import { readKaleyraError } from '../../activities/providers/kaleyra';
-import { classifySmtpError } from '../../activities/providers/smtp';
-import { readTwilioError } from '../../activities/providers/twilio';
+import { FcmProvider, readFcmError } from '../../providers/fcm-provider';
+import type { ProviderRequest } from '../../providers/http-client';
+import { readInfobipError } from '../../providers/infobip-oauth';
+import { readKaleyraError } from '../../providers/kaleyra-provider';
+import { classifySmtpError } from '../../providers/smtp-provider';
+import { readTwilioError, TwilioProvider } from '../../providers/twilio-provider';
+import { MiaSmsServiceProvider } from '../../providers/mia-sms-service-provider';
 import { ensureFcmServiceAccount } from '../../scripts/local-stack';
 
 const twilioSettings = { baseUrl: 'https://api.twilio.test/', accountSid: 'AC123', authToken: 'secret' };

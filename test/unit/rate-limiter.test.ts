@@ -1,21 +1,20 @@
 import { CallNotStarted, ChannelRateLimiter } from '../../activities/rate-limiter';
-import type { Database } from '../../common/store/db';
+import type { RateTokensRepository } from '../../common/store/rate-tokens-repository';
 
 /**
  * The limiter's waits (docs/configuration.md, `rateLimits`): a provider's pause is waited out only up to `maxPauseWaitMs`, and every
  * wait ends at once when the caller's signal aborts (a cancelled dispatch attempt starts no call). The per-second
- * tokens live in MongoDB; a stand-in collection that grants every token is enough to reach the per-second wait.
+ * tokens live in MongoDB; a stand-in repository that grants every token is enough to reach the per-second wait.
  */
-function fakeDatabase(): Database {
-  const rateTokens = { insertMany: async () => ({}), deleteMany: async () => ({}) };
-  return { rateTokens } as unknown as Database;
+function fakeTokens(): RateTokensRepository {
+  return { take: async (tokenIds: string[]) => tokenIds.length, dropBefore: async () => undefined } as never;
 }
 
 const notStarted = (error: unknown) => error as CallNotStarted;
 
 describe('ChannelRateLimiter waits', () => {
   it('waits out a pause up to maxPauseWaitMs, even on a channel without limits', async () => {
-    const limiter = new ChannelRateLimiter(fakeDatabase(), {}, undefined, { maxPauseWaitMs: 1000 });
+    const limiter = new ChannelRateLimiter(fakeTokens(), {}, undefined, { maxPauseWaitMs: 1000 });
     limiter.pause('sms', 200);
     const started = Date.now();
     await expect(limiter.run('sms', async () => 'called')).resolves.toBe('called');
@@ -23,7 +22,7 @@ describe('ChannelRateLimiter waits', () => {
   });
 
   it('refuses to wait out a longer pause: the call does not start and says how long is left', async () => {
-    const limiter = new ChannelRateLimiter(fakeDatabase(), { sms: { concurrency: 2 } }, undefined, {
+    const limiter = new ChannelRateLimiter(fakeTokens(), { sms: { concurrency: 2 } }, undefined, {
       maxPauseWaitMs: 1000,
     });
     limiter.pause('sms', 90_000);
@@ -38,7 +37,7 @@ describe('ChannelRateLimiter waits', () => {
   });
 
   it('ends a pause wait at once when the signal aborts, without calling', async () => {
-    const limiter = new ChannelRateLimiter(fakeDatabase(), {}, undefined, { maxPauseWaitMs: 30_000 });
+    const limiter = new ChannelRateLimiter(fakeTokens(), {}, undefined, { maxPauseWaitMs: 30_000 });
     limiter.pause('sms', 20_000);
     const controller = new AbortController();
     const call = jest.fn(async () => 'called');
@@ -52,7 +51,7 @@ describe('ChannelRateLimiter waits', () => {
   });
 
   it('ends a per-second wait at once when the signal aborts', async () => {
-    const limiter = new ChannelRateLimiter(fakeDatabase(), { sms: { perSecond: 1 } });
+    const limiter = new ChannelRateLimiter(fakeTokens(), { sms: { perSecond: 1 } });
     await limiter.run('sms', async () => undefined);
     // This second's one token is spent: the next call waits for the next second, unless cancelled.
     const controller = new AbortController();
@@ -64,7 +63,7 @@ describe('ChannelRateLimiter waits', () => {
   });
 
   it('ends a wait for a concurrency slot when the signal aborts, and the slot goes to the next caller', async () => {
-    const limiter = new ChannelRateLimiter(fakeDatabase(), { sms: { concurrency: 1 } });
+    const limiter = new ChannelRateLimiter(fakeTokens(), { sms: { concurrency: 1 } });
     let release: () => void = () => undefined;
     let firstStarted: () => void = () => undefined;
     const started = new Promise<void>((resolve) => (firstStarted = resolve));

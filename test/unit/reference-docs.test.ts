@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { envSchema, serviceConfigSchema } from '../../common/config/config';
+import { envSchema, serviceConfigSchema } from '../../providers/service-configuration';
 
 // docs/configuration.md is what operators read, and docs/internals.md and docs/operating-sends.md quote the fan-out's
 // figures; the code (common/config/config.ts, config/default.json) is the truth. These tests fail when one changes

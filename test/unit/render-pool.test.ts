@@ -1,6 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseEnvironment } from '../../common/config/config';
+import { parseEnvironment } from '../../providers/service-configuration';
 import { RenderPool, renderPoolOptions } from '../../common/rendering/render-pool';
 
 /** Three levels of `each` over `items`: items³ iterations, no output. */

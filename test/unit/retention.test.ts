@@ -13,7 +13,10 @@ const serverError = (code: number, errmsg: string) => new MongoServerError({ cod
  * (same key, other options) or 86 (other key), and `collMod` changes a TTL or turns a plain single-field index into
  * a TTL one. With `ttl: false`, as FerretDB 1.24 answers: `expireAfterSeconds` is NotImplemented (238).
  */
-function fakeCollection(indexes: Map<string, IndexSpec>, options: { ttl: boolean } = { ttl: true }) {
+function fakeCollection(
+  indexes: Map<string, IndexSpec>,
+  options: { ttl: boolean } = { ttl: true },
+): { collection: Collection<{ _id: string; createdAt: Date }>; commands: string[] } {
   const commands: string[] = [];
   const collection = {
     collectionName: 'deliveries',
@@ -42,7 +45,8 @@ function fakeCollection(indexes: Map<string, IndexSpec>, options: { ttl: boolean
       },
     },
   };
-  return { collection: collection as unknown as Collection<{ _id: string; createdAt: Date }>, commands };
+  // A stand-in of the few driver methods the retention calls.
+  return { collection: collection as never, commands };
 }
 
 describe('ensureRetentionIndex (docs/operations.md "Retention")', () => {

@@ -1,9 +1,9 @@
 import { PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
-import { classifyAwsError } from '../../activities/providers/aws-errors';
-import type { ProviderRequest } from '../../activities/providers/http-client';
-import { InfobipProvider, infobipRequests } from '../../activities/providers/infobip';
-import { pinpointSendTextInput } from '../../activities/providers/pinpoint';
-import { sesSendEmailInput } from '../../activities/providers/ses';
+import { classifyAwsError } from '../../providers/aws-account';
+import type { ProviderRequest } from '../../providers/http-client';
+import { InfobipProvider, infobipRequests } from '../../providers/infobip-provider';
+import { pinpointSendTextInput } from '../../providers/pinpoint-provider';
+import { sesSendEmailInput } from '../../providers/ses-provider';
 import type { ProviderHttpClient, WhatsappMessage } from '../../activities/providers';
 
 const base: WhatsappMessage = { from: '447860099299', to: '919812345600', body: 'Dear Jane, order abc789 delivered.' };

@@ -1,5 +1,6 @@
 import { ActivityMetrics } from '../../activities/activity-metrics';
 import { ChannelRateLimiter } from '../../activities/rate-limiter';
+import { RateTokensRepository } from '../../common/store/rate-tokens-repository';
 import { insertUsers, person, simMessages } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -25,8 +26,8 @@ describe('per-channel rate limits', () => {
     const limits = { whatsapp: { perSecond: PER_SECOND, concurrency: 3 } };
     const metrics = new ActivityMetrics();
     const workers = [
-      new ChannelRateLimiter(stack.database, limits, metrics),
-      new ChannelRateLimiter(stack.database, limits, metrics),
+      new ChannelRateLimiter(new RateTokensRepository(stack.database), limits, metrics),
+      new ChannelRateLimiter(new RateTokensRepository(stack.database), limits, metrics),
     ];
     const calls: number[] = [];
     let inFlight = 0;

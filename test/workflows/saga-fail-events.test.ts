@@ -4,7 +4,7 @@ import { Collection, MongoClient, ObjectId } from 'mongodb';
 import { randomUUID } from 'node:crypto';
 import { buildApp } from '../../api/app';
 import type { Database } from '../../common/store/db';
-import type { SagaFailEventDocument } from '../../common/store/saga-fail-events';
+import type { SagaFailEventDocument } from '../../common/store/saga-fail-events-repository';
 import { freePort } from '../../scripts/local-stack';
 import { insertUsers, person, simMessages, storeRunningSend, waitFor, type SimMessage } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';

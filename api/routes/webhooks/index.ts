@@ -13,7 +13,8 @@ import { whatsappInboundRoutes } from './whatsapp-inbound-routes';
  * once.
  */
 export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { config, database, temporal } = app;
+  const { config, temporal } = app;
+  const { deliveryReports, callbackEvents, messageRequests, inboundMessages, conversations } = app.repositories;
   const retryWindowMs = config.service.callbacks.retryWindowMinutes * 60_000;
   const workflows = { taskQueue: config.env.TEMPORAL_TASK_QUEUE, retryWindowMs };
 
@@ -23,8 +24,14 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
     done(null, parseQueryString(body as string)),
   );
 
-  const reports = new DeliveryReportForwarder(database, temporal, workflows);
+  const reports = new DeliveryReportForwarder(
+    { deliveryReports, callbackEvents, messageRequests },
+    temporal,
+    workflows,
+  );
   await app.register(twilioStatusRoutes, { reports });
   await app.register(infobipReportRoutes, { reports });
-  await app.register(whatsappInboundRoutes, { inbound: new InboundMessages(database, temporal, workflows) });
+  await app.register(whatsappInboundRoutes, {
+    inbound: new InboundMessages({ inboundMessages, conversations }, temporal, workflows),
+  });
 };

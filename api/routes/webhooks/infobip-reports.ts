@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { DeliveryReport } from '../../../common/store/delivery-reports';
+import type { DeliveryReport } from '../../../common/store/messaging/delivery-reports-repository';
 import type { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
 import { reportSender, unauthorized, webhookQuery } from './webhook-token';
 

@@ -1,8 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { providerVariable } from '../../../common/config/config';
 import { CredentialsCipher } from '../../../common/crypto/credentials-cipher';
-import type { DeliveryReport } from '../../../common/store/delivery-reports';
+import type { DeliveryReport } from '../../../common/store/messaging/delivery-reports-repository';
 import { HttpError } from '../../../common/domain/http-errors';
 import { publicBaseUrl } from '../../../common/http/webhook-urls';
 import type { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
@@ -43,7 +44,7 @@ export const twilioStatusRoutes: FastifyPluginAsyncZod<{ reports: DeliveryReport
 
   /** The auth token Twilio signed with: the registered provider's, or the configured account's. */
   async function twilioAuthToken(providerName: string | undefined): Promise<string | undefined> {
-    if (providerName === undefined) return config.env.TWILIO_AUTH_TOKEN;
+    if (providerName === undefined) return providerVariable(config.env, 'TWILIO_AUTH_TOKEN');
     const provider = await providers.get(providerName);
     if (provider?.providerType !== 'twilio') return undefined;
     const credentials = cipher.decrypt(provider.credentials, provider.name);

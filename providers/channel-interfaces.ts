@@ -1,7 +1,7 @@
 /**
- * One interface per channel (docs/style.md "Activities and providers"). A provider is one file in `activities/providers/`
- * implementing every channel interface it serves (Twilio: sms and voice), so adding a provider touches one
- * file and the factory. Providers throw `TransientProviderError` or `PermanentProviderError` only.
+ * One interface per channel. A provider is one module in `providers/` (`<type>-provider.ts`) whose class implements
+ * every channel interface it serves (Twilio: sms and voice), and one line of provider-registry.ts. Providers throw
+ * `TransientProviderError` or `PermanentProviderError` only.
  */
 export interface ProviderReceipt {
   providerMessageId?: string;

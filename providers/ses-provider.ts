@@ -1,7 +1,20 @@
-import { SendEmailCommand, SESv2Client, type SendEmailCommandInput } from '@aws-sdk/client-sesv2';
-import type { SesSettings } from '../../common/config/provider-settings';
-import { classifyAwsError } from './aws-errors';
+import type { SendEmailCommandInput, SESv2Client } from '@aws-sdk/client-sesv2';
+
+type SesSdk = typeof import('@aws-sdk/client-sesv2');
+import { z } from 'zod';
+import { awsAccountSettings, classifyAwsError } from './aws-account';
 import type { EmailMessage, EmailProvider, ProviderReceipt } from './channel-interfaces';
+import { defineProvider } from './provider-module';
+
+/** Amazon SES (API v2) for email. */
+export const sesSettingsSchema = z
+  .strictObject({
+    ...awsAccountSettings,
+    /** The AWS account id, for reference only (the OS1 registry's sample carries it); never sent. */
+    projectId: z.string().optional(),
+  })
+  .describe('{accessKeyId, secretAccessKey, region, projectId?}');
+export type SesSettings = z.infer<typeof sesSettingsSchema>;
 
 /** How long one SES call may take before it counts as a transient failure (the activity retries it). */
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -45,9 +58,12 @@ export function sesSendEmailInput(message: EmailMessage): SendEmailCommandInput 
  */
 export class SesProvider implements EmailProvider {
   private readonly client: SESv2Client;
+  private readonly sdk: SesSdk;
 
   constructor(settings: SesSettings) {
-    this.client = new SESv2Client({
+    // Loaded here, not at the top: the API lists the providers (their schemas) but never sends through the SDK.
+    this.sdk = require('@aws-sdk/client-sesv2') as SesSdk;
+    this.client = new this.sdk.SESv2Client({
       region: settings.region,
       credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -58,10 +74,10 @@ export class SesProvider implements EmailProvider {
 
   async sendEmail(message: EmailMessage): Promise<ProviderReceipt> {
     try {
-      const output = await this.client.send(new SendEmailCommand(sesSendEmailInput(message)));
+      const output = await this.client.send(new this.sdk.SendEmailCommand(sesSendEmailInput(message)));
       return { providerMessageId: output.MessageId };
     } catch (error) {
-      throw classifyAwsError('ses', error);
+      throw classifySesError(error);
     }
   }
 
@@ -69,3 +85,22 @@ export class SesProvider implements EmailProvider {
     this.client.destroy();
   }
 }
+
+/** What an AWS SDK exception of SES means (`SES_MessageRejected`). */
+export const classifySesError = (error: unknown) => classifyAwsError('ses', error);
+
+export const sesProvider = defineProvider({
+  type: 'ses',
+  channels: ['email'],
+  settingsSchema: sesSettingsSchema,
+  // A registered provider only (`/providers`): the configuration names no AWS provider.
+  environment: null,
+  defaultFor: [],
+  // The simulator stands in for SES at the endpoint `npm run dev` gives the AWS SDK (`AWS_ENDPOINT_URL`).
+  profileDefaults: { production: {}, development: {} },
+  // The SDK resolves the endpoint from the region; `endpoint` is configuration only.
+  urlSettings: [],
+  publicHosts: [],
+  errorReader: { thrown: classifySesError },
+  build: (settings) => new SesProvider(settings),
+});

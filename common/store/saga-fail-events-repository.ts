@@ -28,8 +28,8 @@ export interface SagaFailEventDocument {
 export class SagaFailEventsRepository {
   private readonly collection: Collection<SagaFailEventDocument>;
 
-  constructor(database: Pick<Database, 'db'>) {
-    this.collection = database.db.collection<SagaFailEventDocument>('saga_fail_events');
+  constructor(database: Pick<Database, 'sagaFailEvents'>) {
+    this.collection = database.sagaFailEvents;
   }
 
   get(sagaId: string): Promise<SagaFailEventDocument | null> {

@@ -1,7 +1,13 @@
-import type { InfobipSettings } from '../../common/config/provider-settings';
-import { PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
+import { PermanentProviderError, TransientProviderError } from '../common/domain/http-errors';
 import { formBody, joinUrl, type ProviderHttpClient } from './http-client';
-import { readInfobipError } from './infobip-errors';
+import type { InfobipSettings } from './infobip-provider';
+
+/** Infobip's error JSON: `{ requestError: { serviceException: { messageId, text } } }`. */
+export const readInfobipError = (body: unknown) => {
+  const error = (body as { requestError?: { serviceException?: { messageId?: string; text?: string } } })?.requestError
+    ?.serviceException;
+  return { code: error?.messageId ? `INFOBIP_${error.messageId}` : undefined, detail: error?.text };
+};
 
 /** Refresh a little before Infobip's expiry so no request goes out with a token that dies in flight. */
 const EXPIRY_MARGIN_MS = 60_000;

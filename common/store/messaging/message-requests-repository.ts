@@ -1,13 +1,13 @@
-import type { Collection, Document } from 'mongodb';
-import { isDuplicateKey, type Database } from './db';
-import type { TemplateButton, TemplateMedia } from './templates-repository';
+import type { Collection, Filter } from 'mongodb';
+import { isDuplicateKey, type Database } from '../db';
+import type { TemplateButton, TemplateMedia } from '../templates-repository';
 
 /** The channels of `POST /messages` (the OS1 shape): one array of message objects each. */
 export const MESSAGE_CHANNELS = ['sms', 'email', 'whatsapp'] as const;
 export type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
 
 /** A message's WhatsApp media and buttons, in the shapes mode templates store them. */
-export type { TemplateMedia as WhatsappMedia, TemplateButton as WhatsappButton } from './templates-repository';
+export type { TemplateMedia as WhatsappMedia, TemplateButton as WhatsappButton } from '../templates-repository';
 
 /** One message object of a request as accepted: addresses normalized, provider and template resolved by name. */
 export interface StoredMessage {
@@ -76,7 +76,7 @@ export interface MessageRequestListFilter {
 
 /** `POST /messages` requests (`message_requests`), keyed by request id. */
 export class MessageRequestsRepository {
-  private readonly requests: Collection<Document>;
+  private readonly requests: Collection<MessageRequestDocument>;
 
   constructor(database: Pick<Database, 'messageRequests'>) {
     this.requests = database.messageRequests;
@@ -85,7 +85,7 @@ export class MessageRequestsRepository {
   /** Stores a new request; when its id is taken (a repeated `Idempotency-Key`), leaves it and answers the stored one. */
   async createOrGet(request: MessageRequestDocument): Promise<MessageRequestDocument> {
     try {
-      await this.requests.insertOne(request as unknown as Document);
+      await this.requests.insertOne(request);
       return request;
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
@@ -96,7 +96,7 @@ export class MessageRequestsRepository {
   }
 
   async get(requestId: string): Promise<MessageRequestDocument | null> {
-    return (await this.requests.findOne({ _id: requestId as never })) as MessageRequestDocument | null;
+    return this.requests.findOne({ _id: requestId });
   }
 
   /**
@@ -104,13 +104,13 @@ export class MessageRequestsRepository {
    * without their messages' data and addresses, which can be large and are personal data.
    */
   async list(filter: MessageRequestListFilter): Promise<MessageRequestDocument[]> {
-    const query: Document = {};
+    const query: Filter<MessageRequestDocument> = {};
     if (filter.status) query.status = filter.status;
     if (filter.appId !== undefined) query.appId = filter.appId;
     if (filter.from || filter.to) {
       query.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
     }
-    return (await this.requests
+    return this.requests
       .find(query, {
         projection: {
           'messages.data': 0,
@@ -124,11 +124,11 @@ export class MessageRequestsRepository {
       .sort({ createdAt: -1, _id: 1 })
       .skip(filter.skip)
       .limit(filter.limit)
-      .toArray()) as unknown as MessageRequestDocument[];
+      .toArray();
   }
 
   async finish(requestId: string, status: MessageRequestStatus): Promise<void> {
     const now = new Date();
-    await this.requests.updateOne({ _id: requestId as never }, { $set: { status, updatedAt: now, completedAt: now } });
+    await this.requests.updateOne({ _id: requestId }, { $set: { status, updatedAt: now, completedAt: now } });
   }
 }

@@ -1,7 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { MessageChannel } from './message-requests-repository';
-import { insertWhereFree, type Database } from './db';
-import type { DispatchClaimDocument } from '../domain/send-types';
+import { insertWhereFree, type Database } from '../db';
+import type { DispatchClaimDocument } from '../../domain/send-types';
 
 /** The statuses a callback reports, in the order one address goes through them (docs/os1-messaging.md). */
 export const CALLBACK_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed'] as const;
@@ -51,12 +51,12 @@ export const statusRank = (status: CallbackStatus): number => CALLBACK_STATUSES.
  * The callback outbox (`callback_events`): a status change is written here once (its `_id` says which), then posted
  * by whoever holds its lease: the request's workflow, or the callbacks workflow a delivery report starts.
  */
-export class CallbackEvents {
+export class CallbackEventsRepository {
   private readonly events: Collection<CallbackEventDocument>;
   private readonly claims: Collection<DispatchClaimDocument>;
 
   constructor(database: Pick<Database, 'callbackEvents' | 'dispatchClaims'>) {
-    this.events = database.callbackEvents as unknown as Collection<CallbackEventDocument>;
+    this.events = database.callbackEvents;
     this.claims = database.dispatchClaims;
   }
 

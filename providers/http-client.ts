@@ -4,8 +4,8 @@ import {
   PermanentProviderError,
   providerErrorForStatus,
   TransientProviderError,
-} from '../../common/domain/http-errors';
-import { checkOutgoingUrl, ForbiddenUrlError, guardedConnectOptions } from '../../common/http/outgoing-http';
+} from '../common/domain/http-errors';
+import { checkOutgoingUrl, ForbiddenUrlError, guardedConnectOptions } from '../common/http/outgoing-http';
 
 export interface ProviderRequest {
   method?: 'POST' | 'GET';

@@ -1,6 +1,6 @@
 import type { Collection } from 'mongodb';
-import { insertWhereFree, isDuplicateKey, type Database } from './db';
-import type { DeliveryDocument, DeliveryStatus } from '../domain/send-types';
+import { insertWhereFree, isDuplicateKey, type Database } from '../db';
+import type { DeliveryDocument, DeliveryStatus } from '../../domain/send-types';
 
 /** The provider families whose delivery reports come in on a webhook of their own. */
 export type ReportingProvider = 'twilio' | 'infobip';
@@ -22,7 +22,7 @@ export interface DeliveryReport {
 /** A report that came before its message's provider id was stored, kept for `remember` to apply. */
 type EarlyReport = Pick<DeliveryReport, 'code' | 'error' | 'sender'>;
 
-interface ProviderMessageDocument {
+export interface ProviderMessageDocument {
   /** `<provider>:<provider message id>`. */
   _id: string;
   /** Absent while the document only keeps early reports (`early`). */
@@ -76,12 +76,12 @@ const sentBy = (known: Pick<ProviderMessageDocument, 'providerName'>, sender: st
  * A report can come before the id is written (the provider answers the webhook before our batch has stored what it
  * sent): it is kept on the same key, and applied when the id is.
  */
-export class DeliveryReports {
+export class DeliveryReportsRepository {
   private readonly providerMessages: Collection<ProviderMessageDocument>;
   private readonly deliveries: Collection<DeliveryDocument>;
 
   constructor(database: Pick<Database, 'providerMessages' | 'deliveries'>) {
-    this.providerMessages = database.providerMessages as unknown as Collection<ProviderMessageDocument>;
+    this.providerMessages = database.providerMessages;
     this.deliveries = database.deliveries;
   }
 

@@ -1,10 +1,53 @@
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
-import type { FcmSettings } from '../../common/config/provider-settings';
+import { z } from 'zod';
+import { PermanentProviderError, TransientProviderError } from '../common/domain/http-errors';
 import type { ProviderReceipt, PushMessage, PushProvider } from './channel-interfaces';
 import { formBody, joinUrl, type ProviderHttpClient } from './http-client';
-import { ProviderSettingsError } from './settings-error';
+import {
+  ALWAYS,
+  defineProvider,
+  httpProviderSettingsSchema,
+  nonEmpty,
+  ProviderSettingsError,
+  SIMULATOR_URL,
+} from './provider-module';
+
+/** A Google service-account JSON key, as Firebase's console downloads it; other keys of the file are kept. */
+export const serviceAccountKeySchema = z.looseObject({
+  client_email: nonEmpty,
+  private_key: nonEmpty,
+});
+
+/**
+ * What a Firebase project needs; from `FCM_*` in configuration. `baseUrl` is the base of the FCM HTTP v1 API:
+ * `https://fcm.googleapis.com` in production, the simulator locally. The service account is either a file
+ * (`credentialsPath`, configuration) or the key itself (`serviceAccount`, the registry), not both.
+ */
+export const fcmSettingsSchema = httpProviderSettingsSchema
+  .extend({
+    /** OAuth token endpoint the signed JWT is exchanged at, `https://oauth2.googleapis.com/token` in production. */
+    tokenUrl: z.url(),
+    /** Firebase project id, in `/v1/projects/{projectId}/messages:send`. */
+    projectId: nonEmpty,
+    /** Path of the service-account JSON key (`client_email`, `private_key`), read when the provider is built. */
+    credentialsPath: nonEmpty.optional(),
+    /** The service-account JSON key itself. */
+    serviceAccount: serviceAccountKeySchema.optional(),
+  })
+  .superRefine((settings, context) => {
+    if (settings.credentialsPath !== undefined && settings.serviceAccount !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['serviceAccount'],
+        message: 'give credentialsPath or serviceAccount, not both',
+      });
+    } else if (settings.credentialsPath === undefined && settings.serviceAccount === undefined) {
+      context.addIssue({ code: 'custom', path: ['credentialsPath'], message: 'required (or serviceAccount)' });
+    }
+  }, ALWAYS)
+  .describe('{baseUrl, tokenUrl, projectId, serviceAccount}');
+export type FcmSettings = z.infer<typeof fcmSettingsSchema>;
 
 const FCM_SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 /** Refresh a little before Google's expiry so no request goes out with a token that dies in flight. */
@@ -179,3 +222,30 @@ export class FcmProvider implements PushProvider {
     }
   }
 }
+
+export const fcmProvider = defineProvider({
+  type: 'fcm',
+  channels: ['push'],
+  settingsSchema: fcmSettingsSchema,
+  environment: {
+    baseUrl: 'FCM_BASE_URL',
+    tokenUrl: 'FCM_TOKEN_URL',
+    projectId: 'FCM_PROJECT_ID',
+    credentialsPath: 'FCM_CREDENTIALS_PATH',
+  },
+  defaultFor: ['push'],
+  profileDefaults: {
+    production: { baseUrl: 'https://fcm.googleapis.com', tokenUrl: 'https://oauth2.googleapis.com/token' },
+    development: {
+      baseUrl: SIMULATOR_URL,
+      tokenUrl: `${SIMULATOR_URL}/token`,
+      projectId: 'simulator-project',
+      // Where `npm run dev` writes the simulator's throwaway key (`ensureFcmServiceAccount`) with DEV_DATA_DIR unset.
+      credentialsPath: '.data/fcm-service-account.json',
+    },
+  },
+  urlSettings: ['baseUrl', 'tokenUrl'],
+  publicHosts: ['fcm.googleapis.com', 'oauth2.googleapis.com'],
+  errorReader: { answerBody: readFcmError },
+  build: (settings, { http }) => new FcmProvider(http, settings),
+});

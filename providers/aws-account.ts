@@ -1,4 +1,21 @@
-import { PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
+import { z } from 'zod';
+import { PermanentProviderError, TransientProviderError } from '../common/domain/http-errors';
+import { nonEmpty } from './provider-module';
+
+/** `eu-west-1`, `ap-south-1`, `us-gov-west-1`: what the AWS SDK resolves endpoints and signs requests for. */
+const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as eu-west-1');
+
+/** The access key of an AWS IAM user (or role session) and the region, shared by every AWS provider type. */
+export const awsAccountSettings = {
+  accessKeyId: nonEmpty,
+  secretAccessKey: nonEmpty,
+  region: awsRegion,
+  /**
+   * The service's endpoint, e.g. the simulator's. Absent: the AWS SDK's own resolution, which honours the standard
+   * `AWS_ENDPOINT_URL_<SERVICE>` and `AWS_ENDPOINT_URL` environment variables before the public endpoint.
+   */
+  endpoint: z.url().optional(),
+};
 
 /** What the AWS SDK v3 puts on the errors it throws: a service exception or a network failure. */
 interface AwsSdkError {

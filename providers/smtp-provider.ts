@@ -1,7 +1,17 @@
-import nodemailer, { type Transporter } from 'nodemailer';
-import { PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
-import type { SmtpSettings } from '../../common/config/provider-settings';
+import type { Transporter } from 'nodemailer';
+import { z } from 'zod';
+import { PermanentProviderError, TransientProviderError } from '../common/domain/http-errors';
 import type { EmailMessage, EmailProvider, ProviderReceipt } from './channel-interfaces';
+import { defineProvider } from './provider-module';
+
+/** Where mail goes; `SMTP_URL` from the environment. */
+export const smtpSettingsSchema = z
+  .strictObject({
+    /** `smtp://user:pass@host:587` (STARTTLS when the server offers it) or `smtps://` (TLS from the start). */
+    url: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL'),
+  })
+  .describe('{url}');
+export type SmtpSettings = z.infer<typeof smtpSettingsSchema>;
 
 /** SMTP reply codes: 4xx is "try again later", 5xx is final (RFC 5321 §4.2.1); no reply at all is transient. */
 export function classifySmtpError(error: unknown): TransientProviderError | PermanentProviderError {
@@ -17,6 +27,8 @@ export class SmtpProvider implements EmailProvider {
   private readonly transporter: Transporter;
 
   constructor(settings: SmtpSettings) {
+    // Loaded here, not at the top: the API lists the providers (their schemas) but never sends mail.
+    const nodemailer = require('nodemailer') as typeof import('nodemailer');
     this.transporter = nodemailer.createTransport({
       url: settings.url,
       pool: true,
@@ -51,3 +63,30 @@ export class SmtpProvider implements EmailProvider {
     this.transporter.close();
   }
 }
+
+export const smtpProvider = defineProvider({
+  type: 'smtp',
+  channels: ['email'],
+  settingsSchema: smtpSettingsSchema,
+  environment: { url: 'SMTP_URL' },
+  defaultFor: ['email'],
+  profileDefaults: {
+    // Every deployment has its own mail server: no public default.
+    production: {},
+    // The simulator's SMTP stand-in.
+    development: { url: 'smtp://127.0.0.1:2525' },
+  },
+  urlSettings: ['url'],
+  publicHosts: [
+    'smtp.sendgrid.net',
+    'smtp.mailgun.org',
+    'smtp.eu.mailgun.org',
+    'smtp.postmarkapp.com',
+    'smtp.gmail.com',
+    'smtp-relay.gmail.com',
+    'smtp.office365.com',
+    '*.amazonaws.com',
+  ],
+  errorReader: { thrown: classifySmtpError },
+  build: (settings) => new SmtpProvider(settings),
+});

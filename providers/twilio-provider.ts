@@ -1,6 +1,21 @@
-import type { TwilioSettings } from '../../common/config/provider-settings';
+import type { z } from 'zod';
 import type { ProviderReceipt, SmsProvider, TextMessage, VoiceProvider } from './channel-interfaces';
 import { basicAuth, codeAndMessageErrorReader, formBody, joinUrl, type ProviderHttpClient } from './http-client';
+import { defineProvider, httpProviderSettingsSchema, nonEmpty, SIMULATOR_URL } from './provider-module';
+
+/**
+ * What a Twilio account needs; from `TWILIO_*` in configuration. `baseUrl` is the base of Twilio's REST API:
+ * `https://api.twilio.com` in production, the simulator locally.
+ */
+export const twilioSettingsSchema = httpProviderSettingsSchema
+  .extend({
+    /** Account SID: the account of every resource and the basic-auth user. */
+    accountSid: nonEmpty,
+    /** Auth token: the basic-auth password, and the key Twilio signs its status callbacks with. */
+    authToken: nonEmpty,
+  })
+  .describe('{baseUrl, accountSid, authToken}');
+export type TwilioSettings = z.infer<typeof twilioSettingsSchema>;
 
 /** Twilio's error JSON: `{ code: 21211, message, more_info, status }`. */
 export const readTwilioError = codeAndMessageErrorReader('TWILIO');
@@ -51,3 +66,19 @@ export class TwilioProvider implements SmsProvider, VoiceProvider {
     return { providerMessageId: response.json<{ sid?: string }>()?.sid };
   }
 }
+
+export const twilioProvider = defineProvider({
+  type: 'twilio',
+  channels: ['sms', 'voice'],
+  settingsSchema: twilioSettingsSchema,
+  environment: { baseUrl: 'TWILIO_BASE_URL', accountSid: 'TWILIO_ACCOUNT_SID', authToken: 'TWILIO_AUTH_TOKEN' },
+  defaultFor: ['sms'],
+  profileDefaults: {
+    production: { baseUrl: 'https://api.twilio.com' },
+    development: { baseUrl: SIMULATOR_URL, accountSid: 'ACsimulator', authToken: 'simulator-token' },
+  },
+  urlSettings: ['baseUrl'],
+  publicHosts: ['api.twilio.com', '*.twilio.com'],
+  errorReader: { answerBody: readTwilioError },
+  build: (settings, { http }) => new TwilioProvider(http, settings),
+});

@@ -1,11 +1,22 @@
-import {
-  PinpointSMSVoiceV2Client,
-  SendTextMessageCommand,
-  type SendTextMessageCommandInput,
-} from '@aws-sdk/client-pinpoint-sms-voice-v2';
-import type { PinpointSettings } from '../../common/config/provider-settings';
-import { classifyAwsError } from './aws-errors';
+import type { PinpointSMSVoiceV2Client, SendTextMessageCommandInput } from '@aws-sdk/client-pinpoint-sms-voice-v2';
+import { z } from 'zod';
+import { awsAccountSettings, classifyAwsError } from './aws-account';
 import type { ProviderReceipt, SmsProvider, TextMessage } from './channel-interfaces';
+import { defineProvider, nonEmpty } from './provider-module';
+
+/** AWS End User Messaging SMS (Pinpoint SMS and Voice API v2) for SMS. */
+export const pinpointSettingsSchema = z
+  .strictObject({
+    ...awsAccountSettings,
+    /** The origination number (or sender id, pool) used when a message names none. */
+    originationNumber: nonEmpty.optional(),
+    /** The registered entity id (India's DLT principal entity), sent with every message when set. */
+    entityId: nonEmpty.optional(),
+  })
+  .describe('{accessKeyId, secretAccessKey, region, originationNumber?, entityId?}');
+export type PinpointSettings = z.infer<typeof pinpointSettingsSchema>;
+
+type PinpointSdk = typeof import('@aws-sdk/client-pinpoint-sms-voice-v2');
 
 /** How long one call may take before it counts as a transient failure (the activity retries it). */
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -41,9 +52,12 @@ export function pinpointSendTextInput(message: TextMessage, settings: PinpointSe
  */
 export class PinpointSmsProvider implements SmsProvider {
   private readonly client: PinpointSMSVoiceV2Client;
+  private readonly sdk: PinpointSdk;
 
   constructor(private readonly settings: PinpointSettings) {
-    this.client = new PinpointSMSVoiceV2Client({
+    // Loaded here, not at the top: the API lists the providers (their schemas) but never sends through the SDK.
+    this.sdk = require('@aws-sdk/client-pinpoint-sms-voice-v2') as PinpointSdk;
+    this.client = new this.sdk.PinpointSMSVoiceV2Client({
       region: settings.region,
       credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
@@ -54,10 +68,12 @@ export class PinpointSmsProvider implements SmsProvider {
 
   async sendSms(message: TextMessage): Promise<ProviderReceipt> {
     try {
-      const output = await this.client.send(new SendTextMessageCommand(pinpointSendTextInput(message, this.settings)));
+      const output = await this.client.send(
+        new this.sdk.SendTextMessageCommand(pinpointSendTextInput(message, this.settings)),
+      );
       return { providerMessageId: output.MessageId };
     } catch (error) {
-      throw classifyAwsError('pinpoint', error);
+      throw classifyPinpointError(error);
     }
   }
 
@@ -65,3 +81,22 @@ export class PinpointSmsProvider implements SmsProvider {
     this.client.destroy();
   }
 }
+
+/** What an AWS SDK exception of Pinpoint SMS means (`PINPOINT_DESTINATION_PHONE_NUMBER_OPTED_OUT`). */
+export const classifyPinpointError = (error: unknown) => classifyAwsError('pinpoint', error);
+
+export const pinpointProvider = defineProvider({
+  type: 'pinpoint',
+  channels: ['sms'],
+  settingsSchema: pinpointSettingsSchema,
+  // A registered provider only (`/providers`): the configuration names no AWS provider.
+  environment: null,
+  defaultFor: [],
+  // The simulator stands in for Pinpoint SMS at the endpoint `npm run dev` gives the AWS SDK (`AWS_ENDPOINT_URL`).
+  profileDefaults: { production: {}, development: {} },
+  // The SDK resolves the endpoint from the region; `endpoint` is configuration only.
+  urlSettings: [],
+  publicHosts: [],
+  errorReader: { thrown: classifyPinpointError },
+  build: (settings) => new PinpointSmsProvider(settings),
+});

@@ -1,4 +1,4 @@
-import type { ProviderType } from './provider-settings';
+import { isProviderType, PROVIDERS, type ProviderType } from './provider-registry';
 
 /**
  * What a registered provider (`/providers`) may point the worker at (docs/os1-messaging.md). Its credentials
@@ -11,43 +11,6 @@ import type { ProviderType } from './provider-settings';
 
 /** Settings a registered provider may not set: configuration only. */
 export const CONFIGURATION_ONLY_SETTINGS = ['credentialsPath', 'endpoint'] as const;
-
-/** The settings of each type that are URLs the worker calls (or, for SMTP, connects to). */
-const URL_SETTINGS: Record<ProviderType, string[]> = {
-  twilio: ['baseUrl'],
-  kaleyra: ['baseUrl'],
-  infobip: ['baseUrl', 'apiBaseUrl'],
-  fcm: ['baseUrl', 'tokenUrl'],
-  smtp: ['url'],
-  'mia-sms-service': ['baseUrl'],
-  ses: [],
-  pinpoint: [],
-};
-
-/**
- * The hosts each type's public API lives at: a name, or `*.domain` for any host under it (not the domain itself).
- * Mia-Platform's SMS Service runs in the customer's own cluster: it has no public host, so registering one takes a
- * host added by `registeredProviders.allowedHosts`.
- */
-export const KNOWN_PROVIDER_HOSTS: Record<ProviderType, readonly string[]> = {
-  twilio: ['api.twilio.com', '*.twilio.com'],
-  kaleyra: ['api.kaleyra.io', '*.kaleyra.io'],
-  infobip: ['api.infobip.com', '*.api.infobip.com', '*.infobip.com'],
-  fcm: ['fcm.googleapis.com', 'oauth2.googleapis.com'],
-  smtp: [
-    'smtp.sendgrid.net',
-    'smtp.mailgun.org',
-    'smtp.eu.mailgun.org',
-    'smtp.postmarkapp.com',
-    'smtp.gmail.com',
-    'smtp-relay.gmail.com',
-    'smtp.office365.com',
-    '*.amazonaws.com',
-  ],
-  'mia-sms-service': [],
-  ses: [],
-  pinpoint: [],
-};
 
 /** One refused setting: `field` as the request names it under `credentials`. */
 export interface RegisteredSettingProblem {
@@ -85,8 +48,9 @@ export function registeredSettingsProblems(
       problems.push({ field, message: 'may be set in the configuration only, not for a registered provider' });
   }
   if (options.anyHost) return problems;
-  const allowed = [...(KNOWN_PROVIDER_HOSTS[providerType] ?? []), ...(options.extraHosts?.[providerType] ?? [])];
-  for (const field of URL_SETTINGS[providerType] ?? []) {
+  const module = isProviderType(providerType) ? PROVIDERS[providerType] : undefined;
+  const allowed = [...(module?.publicHosts ?? []), ...(options.extraHosts?.[providerType] ?? [])];
+  for (const field of (module?.urlSettings ?? []) as readonly string[]) {
     const value = settings[field];
     if (typeof value !== 'string') continue;
     let host: string;

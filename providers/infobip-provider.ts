@@ -19,11 +19,57 @@
  *   message's: the one its delivery and seen reports (sent to `notifyUrl` = `statusCallbackUrl`) are matched by.
  *   Every message of the set carries the same `notifyUrl`; reports of the extra media match no delivery.
  */
-import type { InfobipSettings } from '../../common/config/provider-settings';
+import { z } from 'zod';
 import type { ProviderReceipt, WhatsappButton, WhatsappMessage, WhatsappProvider } from './channel-interfaces';
 import { joinUrl, type ProviderHttpClient } from './http-client';
-import { readInfobipError } from './infobip-errors';
-import { InfobipAuthorization } from './infobip-oauth';
+import { InfobipAuthorization, readInfobipError } from './infobip-oauth';
+import { ALWAYS, defineProvider, nonEmpty, SIMULATOR_URL } from './provider-module';
+
+/**
+ * What an Infobip account needs: a base URL, the account's personal one (`https://<id>.api.infobip.com`, the
+ * simulator locally), and one of two authentications:
+ * - `{ baseUrl, apiKey }` (`INFOBIP_*` in configuration): `Authorization: App <apiKey>`;
+ * - `{ apiBaseUrl, clientId, clientSecret }` (the OS1 registry's shape): OAuth 2.0 client credentials exchanged at
+ *   `{base}/auth/1/oauth2/token` for a bearer token.
+ * Either base URL name goes with either authentication; giving both base URLs, or both authentications, is refused.
+ */
+export const infobipSettingsSchema = z
+  .strictObject({
+    baseUrl: z.url().optional(),
+    /** The OS1 registry's name of `baseUrl`. */
+    apiBaseUrl: z.url().optional(),
+    /** API key, sent as `Authorization: App <key>`. */
+    apiKey: nonEmpty.optional(),
+    /** OAuth 2.0 client id (client credentials grant). */
+    clientId: nonEmpty.optional(),
+    /** OAuth 2.0 client secret. */
+    clientSecret: nonEmpty.optional(),
+  })
+  .superRefine((settings, context) => {
+    const has = (key: keyof typeof settings) => settings[key] !== undefined;
+    if (has('baseUrl') && has('apiBaseUrl')) {
+      context.addIssue({ code: 'custom', path: ['apiBaseUrl'], message: 'give baseUrl or apiBaseUrl, not both' });
+    } else if (!has('baseUrl') && !has('apiBaseUrl')) {
+      context.addIssue({ code: 'custom', path: ['baseUrl'], message: 'required (or apiBaseUrl)' });
+    }
+    const oauth = has('clientId') || has('clientSecret');
+    if (has('apiKey') && oauth) {
+      const extra = has('clientId') ? 'clientId' : 'clientSecret';
+      context.addIssue({
+        code: 'custom',
+        path: [extra],
+        message: 'give apiKey or clientId and clientSecret, not both',
+      });
+    } else if (oauth) {
+      for (const key of ['clientId', 'clientSecret'] as const)
+        if (!has(key))
+          context.addIssue({ code: 'custom', path: [key], message: 'required with OAuth client credentials' });
+    } else if (!has('apiKey')) {
+      context.addIssue({ code: 'custom', path: ['apiKey'], message: 'required (or clientId and clientSecret)' });
+    }
+  }, ALWAYS)
+  .describe('{apiBaseUrl or baseUrl, clientId and clientSecret, or apiKey}');
+export type InfobipSettings = z.infer<typeof infobipSettingsSchema>;
 
 /** A WhatsApp button's title holds at most 20 characters. */
 const BUTTON_TITLE_LENGTH = 20;
@@ -247,3 +293,20 @@ export class InfobipProvider implements WhatsappProvider {
     return { providerMessageId };
   }
 }
+
+export const infobipProvider = defineProvider({
+  type: 'infobip',
+  channels: ['whatsapp'],
+  settingsSchema: infobipSettingsSchema,
+  environment: { baseUrl: 'INFOBIP_BASE_URL', apiKey: 'INFOBIP_API_KEY' },
+  defaultFor: ['whatsapp'],
+  profileDefaults: {
+    // Each account has its own host (`https://<id>.api.infobip.com`): no public default.
+    production: {},
+    development: { baseUrl: SIMULATOR_URL, apiKey: 'simulator-key' },
+  },
+  urlSettings: ['baseUrl', 'apiBaseUrl'],
+  publicHosts: ['api.infobip.com', '*.api.infobip.com', '*.infobip.com'],
+  errorReader: { answerBody: readInfobipError },
+  build: (settings, { http }) => new InfobipProvider(http, settings),
+});
