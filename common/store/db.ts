@@ -160,7 +160,7 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     database.users.createIndex({ [clusters]: 1 }, { name: 'by_cluster' }),
     // A request's pending callbacks, in key order (activities/messages/post-callbacks.ts).
     database.callbackEvents.createIndex({ requestId: 1, state: 1, _id: 1 }, { name: 'by_request_state' }),
-    // `GET /messages` by status or by application, newest first (common/store/message-requests-repository.ts).
+    // `GET /messages` by status or by application, newest first (common/store/messaging/message-requests-repository.ts).
     database.messageRequests.createIndex({ status: 1, createdAt: -1 }, { name: 'by_status_created' }),
     database.messageRequests.createIndex({ appId: 1, createdAt: -1 }, { name: 'by_app_created' }),
     // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' and the message requests' also order
