@@ -5,8 +5,9 @@
 #   docker run … messaging-service node --max-old-space-size=384 dist/worker/main.js  the worker
 # `--target simulator` is the provider simulator docker-compose.yml stands in for the providers with.
 
-# Node 24 (LTS until April 2028); the code keeps running on Node ≥ 20.19 (package.json "engines").
-ARG NODE_IMAGE=node:24.21.0-trixie-slim
+# Node 24 (LTS until April 2028), the release .ci/run tests the whole suite on; package.json "engines" names
+# every supported release (22 and 24).
+ARG NODE_IMAGE=node:24.22.3-trixie-slim
 
 # Build: every dependency, TypeScript included; `npm run build` compiles the service into dist/.
 FROM ${NODE_IMAGE} AS build

@@ -3,7 +3,7 @@
 // when that project has tests selected, so `npm run test:unit` starts no server.
 const transform = {
   '^.+\\.ts$': ['ts-jest', {}],
-  // @fastify/static (under @fastify/swagger-ui) requires an ESM-only package; Node 20 loads it natively,
+  // @fastify/static (under @fastify/swagger-ui) requires an ESM-only package; Node loads it natively,
   // jest's CommonJS runtime needs it compiled.
   'node_modules/content-disposition/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs' } }],
 };
@@ -33,8 +33,8 @@ module.exports = {
   // For the integration tests (servers, kill -9 runs). Global because jest-circus 30 ignores a project's own
   // testTimeout, so the unit tier has it too.
   testTimeout: 60000,
-  // A leaked handle must not hold CI for its 90 minutes; the suite's own servers stop in globalTeardown.
-  forceExit: true,
+  // No forceExit: every test file closes what it opens (the suite's own servers stop in globalTeardown), so jest
+  // exits by itself; `npx jest <file> --detectOpenHandles` names what a file left open. .ci/run bounds each run.
   // Counts for .ci/run's closing line are read from this report (both projects), not from jest's console summary.
   reporters: ['default', ['<rootDir>/test/support/count-reporter.js', {}]],
 };

@@ -7,7 +7,8 @@ import { createProvider, ProviderHttpClient, type EmailMessage } from '../../act
 import { RunningSimulator, startSimulator } from '../../simulator';
 import { basicAuth, call, reset, setFault } from './helpers';
 
-// The SDK warns once per process that Node 20 support ends in 2027; the service itself runs on Node 24.
+// On Node 20 (past its end of life, not supported, still on some development machines) the SDK warns once per
+// process that its later versions need Node 22: not a test result.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 let sim: RunningSimulator;

@@ -32,7 +32,8 @@ export default async function globalSetup(): Promise<void> {
   await writeWorkflowBundle(bundlePath);
 
   process.env.TEST_WORK_DIR = workDir;
-  // Node 20 here; the AWS SDK's notice that its later versions need Node 22 is not a test result.
+  // On Node 20 (past its end of life, not supported, still on some development machines) the AWS SDK's notice that
+  // its later versions need Node 22 is not a test result.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   process.env.TEST_TEMPORAL_ADDRESS = `127.0.0.1:${temporalPort}`;
   process.env.TEST_TEMPORAL_UI_PORT = String(temporalUiPort);
