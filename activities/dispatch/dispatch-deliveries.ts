@@ -170,7 +170,7 @@ async function dispatchBatch(
   // A retry round sends what its round claimed (`Ledger.claimFailedForRound`).
   const heldElsewhere = isRetryRound
     ? new Set<string>()
-    : await deps.ledger.claimDeliveries(sendId, channel, dispatchBatchKey(sendId, channel, userIds), undone);
+    : await deps.ledger.claimDeliveries(sendId, channel, dispatchBatchKey(sendId, channel, userIds), undone, !firstRun);
   const pending = undone.filter((userId) => !heldElsewhere.has(userId));
   const result: DispatchResult = { sent: 0, failed: 0, skipped: 0, alreadyDone: userIds.length - pending.length };
   if (pending.length === 0) {

@@ -224,6 +224,7 @@ async function dispatchMessageBatch(
     channel,
     dispatchBatchKey(requestId, channel, keys),
     undone,
+    !firstRun,
   );
   const pending = addresses.filter(
     ({ key }) => (states.get(key)?.status ?? 'pending') === 'pending' && !heldElsewhere.has(key),

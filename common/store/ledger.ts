@@ -97,12 +97,35 @@ export class Ledger {
    * send's unknown recipients) before any provider call or ledger write: one `insertMany` of a claim per delivery
    * (`firstRunClaimKey`). Returns the users whose claim another owner holds, read by point lookups for the duplicate
    * keys only: those are left to it. A claim the same owner inserted before (an attempt before this one) stays its own.
+   * `claimedBefore`: the owner has claimed before (an attempt after the first), so the claims are read first and only
+   * the missing ones inserted, rather than a write that fails on nearly every key.
    */
-  async claimDeliveries(sendId: string, channel: Channel, owner: string, userIds: string[]): Promise<Set<string>> {
+  async claimDeliveries(
+    sendId: string,
+    channel: Channel,
+    owner: string,
+    userIds: string[],
+    claimedBefore = false,
+  ): Promise<Set<string>> {
     const heldElsewhere = new Set<string>();
-    if (userIds.length === 0) return heldElsewhere;
+    const ownerOf = async (userId: string) =>
+      (
+        await this.database.dispatchClaims.findOne(
+          { _id: firstRunClaimKey(sendId, channel, userId) },
+          { projection: { owner: 1 } },
+        )
+      )?.owner;
+    let unclaimed = userIds;
+    if (claimedBefore) {
+      const owners = await mapWithConcurrency(userIds, POINT_LOOKUPS_IN_FLIGHT, ownerOf);
+      unclaimed = userIds.filter((_, index) => owners[index] === undefined);
+      userIds.forEach((userId, index) => {
+        if (owners[index] !== undefined && owners[index] !== owner) heldElsewhere.add(userId);
+      });
+    }
+    if (unclaimed.length === 0) return heldElsewhere;
     const now = new Date();
-    const claims = userIds.map((userId) => ({
+    const claims = unclaimed.map((userId) => ({
       _id: firstRunClaimKey(sendId, channel, userId),
       sendId,
       channel,
@@ -112,11 +135,7 @@ export class Ledger {
     }));
     const taken = await insertWhereFree(this.database.dispatchClaims, claims);
     await mapWithConcurrency(taken, POINT_LOOKUPS_IN_FLIGHT, async (index) => {
-      const claim = await this.database.dispatchClaims.findOne(
-        { _id: claims[index]._id },
-        { projection: { owner: 1 } },
-      );
-      if (claim?.owner !== owner) heldElsewhere.add(userIds[index]);
+      if ((await ownerOf(unclaimed[index])) !== owner) heldElsewhere.add(unclaimed[index]);
     });
     return heldElsewhere;
   }

@@ -74,6 +74,11 @@ describe('Ledger: forward-only statuses', () => {
     expect(await ledger.claimDeliveries(sendId, 'sms', 'batch-b', ['shared', 'b1'])).toEqual(new Set(['shared']));
     // Batch A again (an attempt after a crash): all its own, the one claimed before included.
     expect(await ledger.claimDeliveries(sendId, 'sms', 'batch-a', ['a1', 'shared', 'a2'])).toEqual(new Set());
+    // Read first when claimed before: the same answers, and a claim still missing is inserted.
+    expect(await ledger.claimDeliveries(sendId, 'sms', 'batch-a', ['a1', 'shared', 'a3'], true)).toEqual(new Set());
+    expect(await ledger.claimDeliveries(sendId, 'sms', 'batch-b', ['shared', 'b1', 'a3'], true)).toEqual(
+      new Set(['shared', 'a3']),
+    );
     // Per channel: the same user on another channel is free.
     expect(await ledger.claimDeliveries(sendId, 'email', 'batch-b', ['shared'])).toEqual(new Set());
   });
