@@ -103,17 +103,31 @@ export function createAudienceActivities(deps: ActivityDeps, snapshots: Audience
       keepAlive(async () => {
         const send = await loadSend(sendId);
         const missing = await deps.users.missingRecipients(send.request.recipients);
-        const outcomes = missing.flatMap((userId) =>
-          send.request.channels.map((channel: Channel): DeliveryOutcome => ({
-            userId,
-            channel,
-            status: 'failed',
-            code: 'USER_NOT_FOUND',
-            error: 'no user has this id',
-            permanent: true,
-            attempted: false,
-          })),
-        );
+        // Claimed like a dispatch's deliveries: a user created meanwhile, whom a batch has claimed, is that batch's.
+        const outcomes: DeliveryOutcome[] = [];
+        for (let start = 0; start < missing.length; start += MISSING_RECIPIENTS_PER_WRITE) {
+          const some = missing.slice(start, start + MISSING_RECIPIENTS_PER_WRITE);
+          for (const channel of send.request.channels as Channel[]) {
+            const heldElsewhere = await deps.ledger.claimDeliveries(
+              sendId,
+              channel,
+              missingRecipientsKey(sendId),
+              some,
+            );
+            for (const userId of some) {
+              if (heldElsewhere.has(userId)) continue;
+              outcomes.push({
+                userId,
+                channel,
+                status: 'failed',
+                code: 'USER_NOT_FOUND',
+                error: 'no user has this id',
+                permanent: true,
+                attempted: false,
+              });
+            }
+          }
+        }
         for (let start = 0; start < outcomes.length; start += MISSING_RECIPIENTS_PER_WRITE) {
           await deps.ledger.record(sendId, outcomes.slice(start, start + MISSING_RECIPIENTS_PER_WRITE));
         }

@@ -3,7 +3,7 @@ import type { Channel } from '../../common/config/config';
 import { mapWithConcurrency } from '../../common/toolkit/concurrency';
 import { PermanentProviderError } from '../../common/domain/http-errors';
 import { FAILURE_TYPES } from '../../common/temporal/failure-types';
-import type { DeliveryOutcome, Ledger } from '../../common/store/ledger';
+import { dispatchBatchKey, type DeliveryOutcome, type Ledger } from '../../common/store/ledger';
 import {
   batchCountsKey,
   type DeliveryDocument,
@@ -97,7 +97,6 @@ async function failBeforeSending(
   channel: Channel,
   input: DispatchInput,
   states: Map<string, DeliveryDocument>,
-  claimed: ReadonlySet<string>,
   pending: string[],
   error: PermanentProviderError,
 ): Promise<never> {
@@ -111,7 +110,7 @@ async function failBeforeSending(
     permanent: true,
     attempted: false,
   }));
-  await deps.ledger.record(sendId, failed, claimed);
+  await deps.ledger.record(sendId, failed);
   deps.metrics.deliveriesRecorded(deps.config.service.providers[channel], failed);
   await recordBatchCounts(deps, channel, input, states, failed);
   throw ApplicationFailure.nonRetryable(error.message, error.code);
@@ -149,23 +148,30 @@ async function dispatchBatch(
 ): Promise<DispatchResult> {
   const { sendId, userIds, maxAttempts } = input;
   const context = Context.current();
-  // A batch that starts for the first time claims its deliveries (pending entries) before any call: only those
-  // another batch held already have a state to read.
   const firstRun = await deps.ledger.claimDispatch(sendId, channel, userIds);
-  const states = firstRun
-    ? await deps.ledger.claimDeliveries(sendId, channel, userIds)
-    : await deps.ledger.deliveryStates(sendId, channel, userIds);
-  // The entries this attempt claimed itself: their final outcomes are written by key (Ledger.record).
-  const claimed = new Set(firstRun ? userIds.filter((userId) => !states.has(userId)) : []);
+  // A first run's batch that starts for the first time has no ledger entry to read: its entries are written only by
+  // their claim's holder (below). A retry round's entries exist: the round reset them to pending.
+  const isRetryRound = input.retryRound !== undefined;
+  const states =
+    firstRun && !isRetryRound
+      ? new Map<string, DeliveryDocument>()
+      : await deps.ledger.deliveryStates(sendId, channel, userIds);
   // A dispatch touches only its own round's entries (a first run's page: those no retry round claimed), so a stale
   // attempt of an older round leaves alone what a newer round claimed since; it counts them as already done.
-  const checksRound = input.retryRound !== undefined || input.page !== undefined;
+  const checksRound = isRetryRound || input.page !== undefined;
   const ofThisRound = (state: DeliveryDocument | undefined) =>
     !checksRound || state === undefined || state.retryRound === input.retryRound;
-  const pending = userIds.filter((userId) => {
+  const undone = userIds.filter((userId) => {
     const state = states.get(userId);
     return ofThisRound(state) && (state?.status ?? 'pending') === 'pending';
   });
+  // A first run claims each delivery it may send before any call (every attempt, so one that crashed before its claims
+  // were all written is made whole); one whose claim another batch holds is that batch's, and counted as done here.
+  // A retry round sends what its round claimed (`Ledger.claimFailedForRound`).
+  const heldElsewhere = isRetryRound
+    ? new Set<string>()
+    : await deps.ledger.claimDeliveries(sendId, channel, dispatchBatchKey(sendId, channel, userIds), undone, !firstRun);
+  const pending = undone.filter((userId) => !heldElsewhere.has(userId));
   const result: DispatchResult = { sent: 0, failed: 0, skipped: 0, alreadyDone: userIds.length - pending.length };
   if (pending.length === 0) {
     await recordBatchCounts(deps, channel, input, states, []);
@@ -177,8 +183,7 @@ async function dispatchBatch(
   try {
     sendContext = await deps.contexts.get(sendId);
   } catch (error) {
-    if (error instanceof PermanentProviderError)
-      return failBeforeSending(deps, channel, input, states, claimed, pending, error);
+    if (error instanceof PermanentProviderError) return failBeforeSending(deps, channel, input, states, pending, error);
     throw error;
   }
   // A registered provider named for this channel (or its tenant default when the send was accepted).
@@ -190,7 +195,7 @@ async function dispatchBatch(
       deliveryDeps = { ...deps, providers: withRegisteredProvider(deps.providers, channel, registered) };
     } catch (error) {
       if (error instanceof PermanentProviderError)
-        return failBeforeSending(deps, channel, input, states, claimed, pending, error);
+        return failBeforeSending(deps, channel, input, states, pending, error);
       throw error;
     }
   }
@@ -198,7 +203,7 @@ async function dispatchBatch(
   // Rendered on the render threads, the batch in one task: a runaway template cannot hold this thread's heartbeats.
   const rendered = await renderDeliveries(deliveryDeps, sendContext, channel, pending, users);
 
-  const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel], claimed);
+  const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel]);
   // Once the guard says stop (cancelled, near the deadline, throttled beyond the cap): no new provider call starts,
   // the calls in flight finish and are recorded, and what was never attempted is left pending for the next attempt.
   // The SDK builds each line's metadata before the level is checked: on this path, per delivery, only when it shows.

@@ -14,16 +14,11 @@ const LEDGER_PATIENCE_MS = 60_000;
  * so Temporal still sees a live worker): failing here would make the activity's retry send them again.
  * Safe to repeat: `Ledger.record` is idempotent and moves statuses forward only.
  */
-async function recordPatiently(
-  ledger: Ledger,
-  sendId: string,
-  outcomes: DeliveryOutcome[],
-  claimed: ReadonlySet<string> | undefined,
-): Promise<void> {
+async function recordPatiently(ledger: Ledger, sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
   const deadline = Date.now() + LEDGER_PATIENCE_MS;
   for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 2000)) {
     try {
-      await ledger.record(sendId, outcomes, claimed);
+      await ledger.record(sendId, outcomes);
       return;
     } catch (error) {
       if (!isStoreUnreachable(error) || Date.now() > deadline) throw error;
@@ -43,16 +38,12 @@ export class OutcomeWriter {
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
 
-  /**
-   * @param provider the channel's provider, the `provider` label of the deliveries counted once recorded
-   * @param claimed the users (ledger keys) whose entries this attempt claimed itself (see `Ledger.record`)
-   */
+  /** @param provider the channel's provider, the `provider` label of the deliveries counted once recorded */
   constructor(
     private readonly ledger: Ledger,
     private readonly sendId: string,
     private readonly metrics: ActivityMetrics,
     private readonly provider: string,
-    private readonly claimed?: ReadonlySet<string>,
   ) {}
 
   /** Resolves when a provider call may start; throws the ledger's failure once a flush has failed. */
@@ -93,7 +84,7 @@ export class OutcomeWriter {
         while (this.buffer.length > 0) {
           const outcomes = this.buffer.splice(0, this.buffer.length);
           const flushed = this.metrics.ledgerFlushTimer();
-          await recordPatiently(this.ledger, this.sendId, outcomes, this.claimed);
+          await recordPatiently(this.ledger, this.sendId, outcomes);
           flushed();
           this.metrics.deliveriesRecorded(this.provider, outcomes);
         }

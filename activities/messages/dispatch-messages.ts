@@ -11,7 +11,7 @@ import type {
   ReportingProvider,
   SentProviderMessage,
 } from '../../common/store/messaging/delivery-reports-repository';
-import type { DeliveryOutcome, Ledger } from '../../common/store/ledger';
+import { dispatchBatchKey, type DeliveryOutcome, type Ledger } from '../../common/store/ledger';
 import {
   messageAddressKey,
   type MessageChannel,
@@ -19,7 +19,7 @@ import {
   type MessageRequestsRepository,
   type StoredMessage,
 } from '../../common/store/messaging/message-requests-repository';
-import { deliveryKey } from '../../common/domain/send-types';
+import { deliveryKey, type DeliveryDocument } from '../../common/domain/send-types';
 import { reportWebhookUrl } from '../../common/http/webhook-urls';
 import { AttemptGuard } from '../dispatch/attempt-guard';
 import { failIfNotAllAttempted, failIfRetrying } from '../dispatch/batch-end';
@@ -215,13 +215,23 @@ async function dispatchMessageBatch(
     message.to.map((to, index) => ({ message, to, key: messageAddressKey(message.n, index) })),
   );
   const keys = addresses.map(({ key }) => key);
-  // A first run claims its deliveries (pending entries) before any call, as `/send`'s dispatches do.
+  // Claimed as `/send`'s dispatches are: a batch that starts for the first time has no entry to read, and every
+  // attempt claims the deliveries it may send before any call (one another batch holds is left to it).
   const firstRun = await deps.ledger.claimDispatch(requestId, channel, keys);
   const states = firstRun
-    ? await deps.ledger.claimDeliveries(requestId, channel, keys)
+    ? new Map<string, DeliveryDocument>()
     : await deps.ledger.deliveryStates(requestId, channel, keys);
-  const claimed = new Set(firstRun ? keys.filter((key) => !states.has(key)) : []);
-  const pending = addresses.filter(({ key }) => (states.get(key)?.status ?? 'pending') === 'pending');
+  const undone = keys.filter((key) => (states.get(key)?.status ?? 'pending') === 'pending');
+  const heldElsewhere = await deps.ledger.claimDeliveries(
+    requestId,
+    channel,
+    dispatchBatchKey(requestId, channel, keys),
+    undone,
+    !firstRun,
+  );
+  const pending = addresses.filter(
+    ({ key }) => (states.get(key)?.status ?? 'pending') === 'pending' && !heldElsewhere.has(key),
+  );
   const result: MessageDispatchResult = { sent: 0, failed: 0, alreadyDone: addresses.length - pending.length };
   const owesCallbacks = request.callback !== undefined;
   // A retried batch: the provider ids of what an attempt before sent are stored after its whole batch, which a crash
@@ -280,13 +290,7 @@ async function dispatchMessageBatch(
     return providers.get(name)!;
   };
 
-  const writer = new OutcomeWriter(
-    deps.ledger,
-    requestId,
-    deps.metrics,
-    deps.config.service.providers[channel],
-    claimed,
-  );
+  const writer = new OutcomeWriter(deps.ledger, requestId, deps.metrics, deps.config.service.providers[channel]);
   const attempted = new Map<string, { attempt: Attempt; providerType: string }>();
   await writer.recordAll(() =>
     mapWithConcurrency(

@@ -177,7 +177,10 @@ export interface BatchCountsDocument {
   createdAt: Date;
 }
 
-/** Written before a dispatch batch calls any provider (`dispatch_claims`), keyed by the batch's content. */
+/**
+ * Written before any provider call (`dispatch_claims`): a dispatch batch's claim, keyed by the batch's content; a first
+ * run's claim of one delivery (`firstRunClaimKey`); a retry round's claim of one failed delivery.
+ */
 export interface DispatchClaimDocument {
   _id: string;
   sendId: string;
@@ -185,8 +188,17 @@ export interface DispatchClaimDocument {
   size: number;
   /** For a retry's claim of one failed delivery (`Ledger.claimFailedForRound`): the round that owns it. */
   round?: number;
+  /** For a first run's claim of one delivery (`Ledger.claimDeliveries`): the batch (or `<sendId>|missing`) that owns it. */
+  owner?: string;
   createdAt: Date;
 }
+
+/**
+ * The key of a first run's claim of one delivery in `dispatch_claims`: its ledger key and `|first-run` (a retry round's
+ * claims end in `|retry-after-<round>`).
+ */
+export const firstRunClaimKey = (sendId: string, channel: Channel, userId: string): string =>
+  `${deliveryKey(sendId, channel, userId)}|first-run`;
 
 /** What a finished `deliverMessages` workflow returns (docs/os1-messaging.md). */
 export interface MessagesSummary {

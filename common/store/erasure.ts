@@ -40,7 +40,7 @@ export interface ErasureTouched {
   conversations: number;
   conversationEvents: number;
   conversationLocks: number;
-  /** The dispatch claims and provider message ids of conversations' messages. */
+  /** The claims of the user's deliveries, and the dispatch claims and provider message ids of conversations' messages. */
   dispatchClaims: number;
   providerMessages: number;
   inboundMessages: number;
@@ -202,6 +202,7 @@ class Eraser {
     }
     await this.maskAudiencePages(userId, keep);
     await this.maskDeliveries(userId);
+    await this.maskDeliveryClaims(userId);
     await this.maskBatchCounts(userId);
     await this.maskSends({ $or: [{ 'request.recipients': userId }, { 'failures.userId': userId }] }, (send) =>
       this.maskSendUser(send, userId),
@@ -266,6 +267,26 @@ class Eraser {
       };
       await insertWhereFree(deliveries, [masked]);
       this.touched.deliveries += (await deliveries.deleteOne({ _id: entry._id })).deletedCount;
+    }
+  }
+
+  /**
+   * The claims of the user's deliveries (`<sendId>|<channel>|<userId>|first-run`, `…|retry-after-<round>`): each is
+   * copied under its tag, as the ledger entries are, then the original deleted (a later retry round's claim of a
+   * masked entry then meets the claims before it).
+   */
+  private async maskDeliveryClaims(userId: string): Promise<void> {
+    const claims = this.database.dispatchClaims;
+    const ofUser = new RegExp(`\\|${escapeRegex(userId)}\\|(first-run|retry-after-[0-9]+)$`);
+    for (const claim of await claims.find({ _id: { $regex: ofUser } }).toArray()) {
+      const prefix = `${claim.sendId}|${claim.channel}|${userId}|`;
+      if (!claim._id.startsWith(prefix)) continue;
+      const masked = {
+        ...claim,
+        _id: `${claim.sendId}|${claim.channel}|${this.tag(userId)}|${claim._id.slice(prefix.length)}`,
+      };
+      await insertWhereFree(claims, [masked]);
+      this.touched.dispatchClaims += (await claims.deleteOne({ _id: claim._id })).deletedCount;
     }
   }
 

@@ -6,6 +6,7 @@ import { insertWhereFree, isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database
 import {
   addCounts,
   deliveryKey,
+  firstRunClaimKey,
   type DeliveryCounts,
   type DeliveryDocument,
   type DeliveryStatus,
@@ -43,16 +44,29 @@ export interface DeliveryOutcome {
   attempted: boolean;
 }
 
+/** The key of a dispatch batch's claim (`dispatch_claims`): its send, its channel and a hash of its user ids. */
+export function dispatchBatchKey(sendId: string, channel: Channel, userIds: string[]): string {
+  const digest = createHash('sha256').update(userIds.join('\n')).digest('base64url');
+  return `${sendId}|${channel}|${digest}`;
+}
+
 /**
- * The deliveries ledger (docs/internals.md): one entry per (send, channel, user). Every write is idempotent on its own (inserts and upserts keyed
- * by the delivery's unique id) because FerretDB has no transactions and activities may run twice.
+ * The deliveries ledger (docs/internals.md): one entry per (send, channel, user). Every write is idempotent on its own
+ * (inserts keyed by the delivery's unique id, updates by that id) because FerretDB has no transactions and activities
+ * may run twice.
  *
- * Statuses only move forward (`pending` → `sent`/`failed`/`skipped`, never back): an existing entry is updated only
- * when read as `pending` or claimed by this attempt (`record`), so a late outcome of an attempt Temporal already gave
- * up on (a transient failure arriving after another attempt recorded `sent`) changes nothing. A batch that claims itself for the first
- * time (`claimDispatch`) claims its deliveries too, before any provider call: one `insertMany` of `pending` entries
- * (`claimDeliveries`), whose duplicate keys are deliveries another batch already holds (their states are read). Only
- * a retry round (`claimFailedForRound`, `POST /sends/:id/retry`) moves `failed` back to `pending`, on purpose.
+ * Who may send a delivery is decided in `dispatch_claims`, not in the ledger: a dispatch batch claims itself
+ * (`claimDispatch`), and a first run's batch claims each of its deliveries (`claimDeliveries`, one `insertMany`) before
+ * any provider call; a delivery whose claim another batch holds is left to it. A first run's entries are written only
+ * by their claim's holder, so a batch that claims itself for the first time has no entry to read, and its outcomes
+ * are inserted with one `insertMany` per flush (`record`). Retry rounds claim the failures they take in the same
+ * collection (`claimFailedForRound`).
+ *
+ * Statuses only move forward (`pending` → `sent`/`failed`/`skipped`, never back): an outcome whose entry exists (the
+ * insert's duplicate key) is written only when that entry reads `pending`, so a late outcome of an attempt Temporal
+ * already gave up on (a transient failure arriving after another attempt recorded `sent`) changes nothing. Only a
+ * retry round (`claimFailedForRound`, `POST /sends/:id/retry`) moves `failed` back to `pending`, on purpose: its own
+ * outcomes then move that entry forward again.
  */
 export class Ledger {
   constructor(private readonly database: Database) {}
@@ -63,10 +77,9 @@ export class Ledger {
    * the workflow, which must read the ledger before sending.
    */
   async claimDispatch(sendId: string, channel: Channel, userIds: string[]): Promise<boolean> {
-    const digest = createHash('sha256').update(userIds.join('\n')).digest('base64url');
     try {
       await this.database.dispatchClaims.insertOne({
-        _id: `${sendId}|${channel}|${digest}`,
+        _id: dispatchBatchKey(sendId, channel, userIds),
         sendId,
         channel,
         size: userIds.length,
@@ -80,33 +93,51 @@ export class Ledger {
   }
 
   /**
-   * Claims a first-run batch's deliveries before any provider call: inserts a `pending` entry (no attempt yet) for
-   * each user, with one `insertMany`. Returns the entries that already existed (a duplicate key: another batch, a
-   * reset's replay or the unknown recipients hold them), keyed by user id, read from the ledger.
+   * Claims one channel's deliveries of a first run for `owner` (a dispatch batch's key, `dispatchBatchKey`, or the
+   * send's unknown recipients) before any provider call or ledger write: one `insertMany` of a claim per delivery
+   * (`firstRunClaimKey`). Returns the users whose claim another owner holds, read by point lookups for the duplicate
+   * keys only: those are left to it. A claim the same owner inserted before (an attempt before this one) stays its own.
+   * `claimedBefore`: the owner has claimed before (an attempt after the first), so the claims are read first and only
+   * the missing ones inserted, rather than a write that fails on nearly every key.
    */
-  async claimDeliveries(sendId: string, channel: Channel, userIds: string[]): Promise<Map<string, DeliveryDocument>> {
-    if (userIds.length === 0) return new Map();
+  async claimDeliveries(
+    sendId: string,
+    channel: Channel,
+    owner: string,
+    userIds: string[],
+    claimedBefore = false,
+  ): Promise<Set<string>> {
+    const heldElsewhere = new Set<string>();
+    const ownerOf = async (userId: string) =>
+      (
+        await this.database.dispatchClaims.findOne(
+          { _id: firstRunClaimKey(sendId, channel, userId) },
+          { projection: { owner: 1 } },
+        )
+      )?.owner;
+    let unclaimed = userIds;
+    if (claimedBefore) {
+      const owners = await mapWithConcurrency(userIds, POINT_LOOKUPS_IN_FLIGHT, ownerOf);
+      unclaimed = userIds.filter((_, index) => owners[index] === undefined);
+      userIds.forEach((userId, index) => {
+        if (owners[index] !== undefined && owners[index] !== owner) heldElsewhere.add(userId);
+      });
+    }
+    if (unclaimed.length === 0) return heldElsewhere;
     const now = new Date();
-    const taken = await insertWhereFree(
-      this.database.deliveries,
-      userIds.map((userId) => ({
-        _id: deliveryKey(sendId, channel, userId),
-        sendId,
-        userId,
-        channel,
-        status: 'pending' as const,
-        attempts: 0,
-        permanent: false,
-        createdAt: now,
-        updatedAt: now,
-      })),
-    );
-    if (taken.length === 0) return new Map();
-    return this.deliveryStates(
+    const claims = unclaimed.map((userId) => ({
+      _id: firstRunClaimKey(sendId, channel, userId),
       sendId,
       channel,
-      taken.map((index) => userIds[index]),
-    );
+      size: 1,
+      owner,
+      createdAt: now,
+    }));
+    const taken = await insertWhereFree(this.database.dispatchClaims, claims);
+    await mapWithConcurrency(taken, POINT_LOOKUPS_IN_FLIGHT, async (index) => {
+      if ((await ownerOf(unclaimed[index])) !== owner) heldElsewhere.add(unclaimed[index]);
+    });
+    return heldElsewhere;
   }
 
   /** Current ledger entries of the given users on one channel, keyed by user id. */
@@ -120,42 +151,37 @@ export class Ledger {
   }
 
   /**
-   * Writes outcomes, forward only: an entry that exists is updated only while it is `pending`; new entries are
-   * inserted with one `insertMany` (a duplicate key, an entry written meanwhile, gets the checked update).
-   * `claimed` names the users whose `pending` entries this attempt inserted itself (`claimDeliveries`): their final
-   * outcomes are written by key without reading the entry first (only an attempt overlapping this one could have
-   * ended them, and it can only have made them final too), their transient ones are checked like the rest.
+   * Writes outcomes, forward only: new entries with one `insertMany`; a duplicate key is an entry written before (a
+   * transient outcome of an earlier attempt, a retry round's claim, or a final outcome) and is updated only while it
+   * reads `pending`, so an outcome already recorded is never overwritten.
    */
-  async record(sendId: string, outcomes: DeliveryOutcome[], claimed?: ReadonlySet<string>): Promise<void> {
+  async record(sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     const now = new Date();
-    const isClaimed = (outcome: DeliveryOutcome) => claimed?.has(outcome.userId) ?? false;
-    const direct = outcomes.filter((outcome) => isClaimed(outcome) && outcome.status !== 'pending');
-    const checked = outcomes.filter((outcome) => isClaimed(outcome) && outcome.status === 'pending');
-    const toInsert = outcomes.filter((outcome) => !isClaimed(outcome));
-    if (toInsert.length > 0) {
-      const taken = await insertWhereFree(
-        this.database.deliveries,
-        toInsert.map((outcome) => ({
-          _id: deliveryKey(sendId, outcome.channel, outcome.userId),
-          sendId,
-          userId: outcome.userId,
-          channel: outcome.channel,
-          status: outcome.status,
-          attempts: outcome.attempted ? 1 : 0,
-          error: outcome.error,
-          code: outcome.code,
-          permanent: outcome.permanent ?? false,
-          ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
-          createdAt: now,
-          updatedAt: now,
-          ...(outcome.status === 'sent' ? { sentAt: now } : {}),
-        })),
-      );
-      checked.push(...taken.map((index) => toInsert[index]));
-    }
-    const pendingOnes = await this.stillPending(sendId, checked);
-    await this.update(sendId, [...direct, ...pendingOnes], now);
+    const taken = await insertWhereFree(
+      this.database.deliveries,
+      outcomes.map((outcome) => ({
+        _id: deliveryKey(sendId, outcome.channel, outcome.userId),
+        sendId,
+        userId: outcome.userId,
+        channel: outcome.channel,
+        status: outcome.status,
+        attempts: outcome.attempted ? 1 : 0,
+        error: outcome.error,
+        code: outcome.code,
+        permanent: outcome.permanent ?? false,
+        ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+        createdAt: now,
+        updatedAt: now,
+        ...(outcome.status === 'sent' ? { sentAt: now } : {}),
+      })),
+    );
+    if (taken.length === 0) return;
+    const pendingOnes = await this.stillPending(
+      sendId,
+      taken.map((index) => outcomes[index]),
+    );
+    await this.update(sendId, pendingOnes, now);
   }
 
   /** The outcomes whose entries are still `pending`, read by point lookups on `_id`. */
@@ -170,7 +196,7 @@ export class Ledger {
   }
 
   /**
-   * Keyed updates of existing entries that may move (`record` decides which). They filter on `_id` alone: FerretDB
+   * Keyed updates of existing entries read as `pending` (`record`). They filter on `_id` alone: FerretDB
    * serves a filter from its `_id` index only when `_id` is all it names (with `status` too, each update scanned the
    * collection: 0.25 s at 2,500 entries), and its updates are read-modify-write anyway, no more atomic than a read
    * then a write.

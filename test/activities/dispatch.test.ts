@@ -6,6 +6,8 @@ import { insertAudience, sleep } from '../support/http-sends';
 import { quietTestLogger } from '../support/quiet-runtime';
 import { useActivityStack } from '../support/activity-stack';
 import type { TestStack } from '../support/test-stack';
+import { dispatchBatchKey, Ledger } from '../../common/store/ledger';
+import { deliveryKey } from '../../common/domain/send-types';
 
 /** Dispatch activities against the simulator (MockActivityEnvironment gives them an activity context). */
 describe('dispatch activities', () => {
@@ -127,6 +129,33 @@ describe('dispatch activities', () => {
     expect(await simMessages(stack, 'channel=sms')).toHaveLength(2);
   });
 
+  it('an attempt after a crash between the claims and the calls sends each delivery once', async () => {
+    const users = await insertUsers(stack, [person('Crash1'), person('Crash2'), person('Crash3')]);
+    const sendId = await createSend({});
+    // The first attempt claimed the batch and its deliveries, then its worker died before any call.
+    const ledger = new Ledger(stack.database);
+    expect(await ledger.claimDispatch(sendId, 'sms', users)).toBe(true);
+    expect(await ledger.claimDeliveries(sendId, 'sms', dispatchBatchKey(sendId, 'sms', users), users)).toEqual(
+      new Set(),
+    );
+    const result = await run(() => activities.dispatchSms({ sendId, userIds: users, page: 0, maxAttempts: 3 }), 2);
+    expect(result).toEqual({ sent: 3, failed: 0, skipped: 0, alreadyDone: 0 });
+    expect(await simMessages(stack, 'channel=sms')).toHaveLength(3);
+  });
+
+  it('leaves a delivery whose claim another batch holds to that batch', async () => {
+    const users = await insertUsers(stack, [person('Held1'), person('Held2'), person('Held3')]);
+    const sendId = await createSend({});
+    // Another batch of the send claimed the second user and is still calling the provider.
+    await new Ledger(stack.database).claimDeliveries(sendId, 'sms', 'another batch', [users[1]]);
+    const result = await run(() => activities.dispatchSms({ sendId, userIds: users, page: 0, maxAttempts: 3 }));
+    expect(result).toEqual({ sent: 2, failed: 0, skipped: 0, alreadyDone: 1 });
+    expect(await simMessages(stack, 'channel=sms')).toHaveLength(2);
+    expect(await stack.database.deliveries.findOne({ _id: deliveryKey(sendId, 'sms', users[1]) })).toBeNull();
+    // Its counts leave that one to the batch that holds it.
+    expect(await stack.database.batchCounts.findOne({ sendId })).toMatchObject({ counts: { sent: 2 } });
+  });
+
   it('sends email attachments downloaded once from the Files Service', async () => {
     const users = await insertUsers(stack, [person('Att1'), person('Att2')]);
     const sendId = await createSend({ channels: ['email'], emailAttachments: ['welcome.pdf', 'terms.txt'] });
@@ -194,10 +223,16 @@ describe('dispatch activities', () => {
     expect(error.type).toBe('DispatchCancelled');
     const sent = await smsCount();
     expect(sent).toBeLessThan(29);
-    // Well past the pause: the waiting calls never went out, and stay pending (claimed, never attempted).
+    // Well past the pause: the waiting calls never went out, and stay claimed by the batch with no outcome recorded
+    // (the 429 left its delivery pending, no attempt counted), for the next attempt.
     await sleep(3500);
     expect(await smsCount()).toBe(sent);
     expect(await stack.database.deliveries.countDocuments({ sendId, status: 'sent' })).toBe(sent);
-    expect(await stack.database.deliveries.countDocuments({ sendId, status: 'pending', attempts: 0 })).toBe(30 - sent);
+    expect(await stack.database.deliveries.countDocuments({ sendId, status: { $ne: 'sent' } })).toBeLessThanOrEqual(1);
+    expect(
+      await stack.database.deliveries.countDocuments({ sendId, attempts: { $gt: 0 }, status: { $ne: 'sent' } }),
+    ).toBe(0);
+    const batch = dispatchBatchKey(sendId, 'sms', users);
+    expect(await stack.database.dispatchClaims.countDocuments({ sendId, owner: batch })).toBe(30);
   }, 20_000);
 });

@@ -1,10 +1,11 @@
 import { Ledger, type DeliveryOutcome } from '../../common/store/ledger';
-import { deliveryKey } from '../../common/domain/send-types';
+import { deliveryKey, firstRunClaimKey } from '../../common/domain/send-types';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
  * The ledger's statuses only move forward (docs/internals.md): `pending` → `sent`/`failed`/`skipped`, never back, on the
- * suite's store (FerretDB; MongoDB behaves the same), whatever order the outcomes of overlapping attempts arrive in.
+ * suite's store (FerretDB; MongoDB behaves the same), whatever order the outcomes of overlapping attempts arrive in;
+ * only a retry round reopens a failure. A first run's claims of its deliveries are kept beside the ledger.
  */
 describe('Ledger: forward-only statuses', () => {
   let stack: TestStack;
@@ -31,38 +32,54 @@ describe('Ledger: forward-only statuses', () => {
     expect(await entry(sendId, 'u1')).toMatchObject({ status: 'sent', attempts: 1, providerMessageId: 'SM1' });
   });
 
-  it('a claimed batch: its final outcomes move its pending entries, a transient one cannot undo a final', async () => {
+  it('a skipped entry stays skipped, and a transient outcome cannot undo a final one', async () => {
     const sendId = newSend();
-    await ledger.record(sendId, [outcome('u1', 'skipped', { attempted: false })]);
-    await ledger.claimDeliveries(sendId, 'sms', ['u2']);
-    await ledger.record(sendId, [outcome('u1', 'pending'), outcome('u2', 'sent')], new Set(['u1', 'u2']));
-    await ledger.record(sendId, [outcome('u2', 'pending')], new Set(['u2']));
+    await ledger.record(sendId, [outcome('u1', 'skipped', { attempted: false }), outcome('u2', 'sent')]);
+    await ledger.record(sendId, [outcome('u1', 'pending'), outcome('u2', 'pending')]);
     expect(await entry(sendId, 'u1')).toMatchObject({ status: 'skipped', attempts: 0 });
     expect(await entry(sendId, 'u2')).toMatchObject({ status: 'sent', attempts: 1 });
   });
 
   it('a transient outcome keeps a pending entry pending and counts the attempt', async () => {
     const sendId = newSend();
-    await ledger.claimDeliveries(sendId, 'sms', ['u1']);
-    await ledger.record(sendId, [outcome('u1', 'pending', { code: 'HTTP_503' })], new Set(['u1']));
-    await ledger.record(sendId, [outcome('u1', 'pending', { code: 'HTTP_503' })], new Set(['u1']));
+    await ledger.record(sendId, [outcome('u1', 'pending', { code: 'HTTP_503' })]);
+    await ledger.record(sendId, [outcome('u1', 'pending', { code: 'HTTP_503' })]);
     expect(await entry(sendId, 'u1')).toMatchObject({ status: 'pending', attempts: 2, code: 'HTTP_503' });
-    await ledger.record(sendId, [outcome('u1', 'sent')], new Set(['u1']));
+    await ledger.record(sendId, [outcome('u1', 'sent')]);
     expect(await entry(sendId, 'u1')).toMatchObject({ status: 'sent', attempts: 3 });
   });
 
-  it('claimDeliveries inserts pending entries before any call and returns those another batch held', async () => {
+  it("a retry round's sent after the first run's failure: the round reopens the entry, its outcome moves it", async () => {
     const sendId = newSend();
-    await ledger.record(sendId, [outcome('held', 'sent')]);
-    const existing = await ledger.claimDeliveries(sendId, 'sms', ['new1', 'held', 'new2']);
-    expect([...existing.keys()]).toEqual(['held']);
-    expect(existing.get('held')).toMatchObject({ status: 'sent' });
-    expect(await entry(sendId, 'new1')).toMatchObject({ status: 'pending', attempts: 0 });
-    expect(await entry(sendId, 'held')).toMatchObject({ status: 'sent', attempts: 1 });
-    // A second claim of the same deliveries (a replay) finds them all.
-    expect([...(await ledger.claimDeliveries(sendId, 'sms', ['new1', 'new2'])).keys()].sort()).toEqual([
-      'new1',
-      'new2',
-    ]);
+    await ledger.record(sendId, [outcome('u1', 'failed', { code: 'HTTP_500', error: 'down' })]);
+    // A late outcome of the first run changes nothing; the round's claim reopens the entry for the round alone.
+    await ledger.record(sendId, [outcome('u1', 'sent')]);
+    expect(await entry(sendId, 'u1')).toMatchObject({ status: 'failed', attempts: 1 });
+    expect((await ledger.claimFailedForRound(sendId, 1, null, 10)).byChannel).toEqual({ sms: ['u1'] });
+    expect(await entry(sendId, 'u1')).toMatchObject({ status: 'pending', attempts: 0, retryRound: 1 });
+    await ledger.record(sendId, [outcome('u1', 'sent', { providerMessageId: 'SM2' })]);
+    expect(await entry(sendId, 'u1')).toMatchObject({ status: 'sent', attempts: 1, providerMessageId: 'SM2' });
+    // A second round finds nothing failed to take.
+    expect((await ledger.claimFailedForRound(sendId, 2, null, 10)).byChannel).toEqual({});
+  });
+
+  it('claimDeliveries claims in dispatch_claims, writes no ledger entry, and answers those another owner holds', async () => {
+    const sendId = newSend();
+    expect(await ledger.claimDeliveries(sendId, 'sms', 'batch-a', ['a1', 'shared'])).toEqual(new Set());
+    expect(await stack.database.deliveries.countDocuments({ sendId })).toBe(0);
+    expect(
+      await stack.database.dispatchClaims.findOne({ _id: firstRunClaimKey(sendId, 'sms', 'shared') }),
+    ).toMatchObject({ sendId, channel: 'sms', owner: 'batch-a' });
+    // Another batch holding one of them: that one is batch A's.
+    expect(await ledger.claimDeliveries(sendId, 'sms', 'batch-b', ['shared', 'b1'])).toEqual(new Set(['shared']));
+    // Batch A again (an attempt after a crash): all its own, the one claimed before included.
+    expect(await ledger.claimDeliveries(sendId, 'sms', 'batch-a', ['a1', 'shared', 'a2'])).toEqual(new Set());
+    // Read first when claimed before: the same answers, and a claim still missing is inserted.
+    expect(await ledger.claimDeliveries(sendId, 'sms', 'batch-a', ['a1', 'shared', 'a3'], true)).toEqual(new Set());
+    expect(await ledger.claimDeliveries(sendId, 'sms', 'batch-b', ['shared', 'b1', 'a3'], true)).toEqual(
+      new Set(['shared', 'a3']),
+    );
+    // Per channel: the same user on another channel is free.
+    expect(await ledger.claimDeliveries(sendId, 'email', 'batch-b', ['shared'])).toEqual(new Set());
   });
 });

@@ -214,7 +214,8 @@ describe('POST /erasures', () => {
       users: 1,
       audiencePages: 2,
       deliveries: 3,
-      dispatchClaims: 1,
+      // The conversation's, and the send's claims of Mario's sms and email.
+      dispatchClaims: 3,
       providerMessages: 1,
       batchCounts: 2,
       sends: 2,
