@@ -231,6 +231,4 @@ export default tseslint.config(
       ],
     },
   },
-  // Reads the users as the driver's `Document` until it takes `UserDocument` (common/store/users-repository.ts).
-  { files: ['activities/dispatch/deliver.ts'], rules: { 'no-restricted-imports': 'off' } },
 );

@@ -3,7 +3,7 @@ import { CredentialsCipher } from '../common/crypto/credentials-cipher';
 import { connectDatabase, type Database } from '../common/store/db';
 import { FilesServiceClient } from '../common/http/files-service-client';
 import { AudiencePagesRepository } from '../common/store/audience-pages-repository';
-import { Ledger } from '../common/store/ledger';
+import { DeliveriesRepository } from '../common/store/deliveries-repository';
 import { CallbackEventsRepository } from '../common/store/messaging/callback-events-repository';
 import { ConversationsRepository } from '../common/store/messaging/conversations-repository';
 import { DeliveryReportsRepository } from '../common/store/messaging/delivery-reports-repository';
@@ -23,7 +23,7 @@ import { RegisteredProviders } from './providers/registered-providers';
 /** What the activities need: the repositories (never the database itself), the providers, the Files Service. */
 export interface ActivityDeps {
   config: AppConfig;
-  ledger: Ledger;
+  ledger: DeliveriesRepository;
   sends: SendsRepository;
   templates: TemplatesRepository;
   users: UsersRepository;
@@ -72,7 +72,7 @@ export function activityDepsOn(
   });
   return {
     config,
-    ledger: new Ledger(database),
+    ledger: new DeliveriesRepository(database),
     sends: new SendsRepository(database),
     templates: new TemplatesRepository(database),
     users: new UsersRepository(database, config.service.userFields),

@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { Channel } from '../common/config/config';
-import type { DeliveryOutcome } from '../common/store/ledger';
+import type { DeliveryOutcome } from '../common/store/deliveries-repository';
 
 /** Why the rate limiter held a channel's calls (`messaging_rate_limit_waits_total`). */
 export type RateLimitWaitReason = 'concurrency' | 'per_second' | 'retry_after';

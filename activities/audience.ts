@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Channel } from '../common/config/config';
-import type { DeliveryOutcome } from '../common/store/ledger';
+import type { DeliveryOutcome } from '../common/store/deliveries-repository';
 import { missingRecipientsKey, type AudienceSnapshotSummary } from '../common/domain/send-types';
 import { isRefusedDocument, storedSize } from '../common/store/db';
 import type { AudienceCursor, AudienceResume, UserDocument } from '../common/store/users-repository';

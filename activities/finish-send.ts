@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { countFailures, countSent, FAILURES_PER_BATCH } from '../common/store/ledger';
+import { countFailures, countSent, FAILURES_PER_BATCH } from '../common/store/deliveries-repository';
 import type { DeliveryCounts, Failure, SendSummary } from '../common/domain/send-types';
 import type { ActivityDeps } from './activity-deps';
 import type { AudienceSnapshots } from './audience-snapshots';

@@ -3,7 +3,7 @@ import type { DeliveryStatusSignal } from '../../common/temporal/conversation-si
 import type { DeliveryReportsRepository } from '../../common/store/messaging/delivery-reports-repository';
 import { PermanentProviderError } from '../../common/domain/http-errors';
 import { FAILURE_TYPES } from '../../common/temporal/failure-types';
-import type { Ledger } from '../../common/store/ledger';
+import type { DeliveriesRepository } from '../../common/store/deliveries-repository';
 import { deliveryKey } from '../../common/domain/send-types';
 import { reportWebhookUrl } from '../../common/http/webhook-urls';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
@@ -14,7 +14,7 @@ import type { RegisteredProviders } from '../providers/registered-providers';
 import type { ConversationsRepository } from '../../common/store/messaging/conversations-repository';
 
 export interface ConversationMessageDeps extends DeliveryDeps {
-  ledger: Ledger;
+  ledger: DeliveriesRepository;
   templates: ModeTemplateSource;
   registered: RegisteredProviders;
   deliveryReports: DeliveryReportsRepository;

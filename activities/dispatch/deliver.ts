@@ -1,7 +1,7 @@
-import type { Document } from 'mongodb';
+import type { UserDocument } from '../../common/store/users-repository';
 import type { AppConfig, Channel } from '../../common/config/config';
 import { HttpError, PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
-import type { DeliveryOutcome } from '../../common/store/ledger';
+import type { DeliveryOutcome } from '../../common/store/deliveries-repository';
 import type { RenderedMessage, RenderFailure } from '../../common/rendering/message-content';
 import type { ActivityMetrics } from '../activity-metrics';
 import type { ChannelProviders, ProviderReceipt } from '../providers';
@@ -81,7 +81,7 @@ function sendThroughProvider(
 }
 
 /** The address `user` has on `channel`, or undefined (no such field, or an empty one). */
-function addressOf(deps: DeliveryDeps, channel: Channel, user: Document | undefined): string | undefined {
+function addressOf(deps: DeliveryDeps, channel: Channel, user: UserDocument | undefined): string | undefined {
   const address = user?.[deps.config.service.userFields[ADDRESS_FIELD[channel]]];
   return typeof address === 'string' && address.trim() !== '' ? address.trim() : undefined;
 }
@@ -96,7 +96,7 @@ export async function renderDeliveries(
   context: SendContext,
   channel: Channel,
   userIds: string[],
-  users: Map<string, Document>,
+  users: Map<string, UserDocument>,
 ): Promise<Map<string, RenderedMessage | RenderFailure>> {
   const toRender = userIds.filter((userId) => addressOf(deps, channel, users.get(userId)) !== undefined);
   const rendered = await context.content.renderAll(
@@ -120,7 +120,7 @@ export async function attemptDelivery(
   context: SendContext,
   channel: Channel,
   userId: string,
-  user: Document | undefined,
+  user: UserDocument | undefined,
   rendered: RenderedMessage | RenderFailure | undefined,
   previousAttempts: number,
   maxAttempts: number,

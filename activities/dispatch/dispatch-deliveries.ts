@@ -3,7 +3,11 @@ import type { Channel } from '../../common/config/config';
 import { mapWithConcurrency } from '../../common/toolkit/concurrency';
 import { PermanentProviderError } from '../../common/domain/http-errors';
 import { FAILURE_TYPES } from '../../common/temporal/failure-types';
-import { dispatchBatchKey, type DeliveryOutcome, type Ledger } from '../../common/store/ledger';
+import {
+  dispatchBatchKey,
+  type DeliveryOutcome,
+  type DeliveriesRepository,
+} from '../../common/store/deliveries-repository';
 import {
   batchCountsKey,
   type DeliveryDocument,
@@ -29,7 +33,7 @@ export interface DispatchInput {
   page?: number;
   /**
    * The retry round (`POST /sends/:id/retry`) this dispatch belongs to: it touches only the entries that round claimed
-   * (`Ledger.claimFailedForRound`). Absent for a first run, whose page dispatch touches only entries no round claimed,
+   * (`DeliveriesRepository.claimFailedForRound`). Absent for a first run, whose page dispatch touches only entries no round claimed,
    * and for a retry's dispatch scheduled before rounds were passed (which checks nothing, as before).
    */
   retryRound?: number;
@@ -49,7 +53,7 @@ export interface DispatchResult {
 }
 
 export interface DispatchDeps extends DeliveryDeps {
-  ledger: Ledger;
+  ledger: DeliveriesRepository;
   userLoader: UserLoader;
   contexts: SendContextCache;
   registered: RegisteredProviders;
@@ -167,7 +171,7 @@ async function dispatchBatch(
   });
   // A first run claims each delivery it may send before any call (every attempt, so one that crashed before its claims
   // were all written is made whole); one whose claim another batch holds is that batch's, and counted as done here.
-  // A retry round sends what its round claimed (`Ledger.claimFailedForRound`).
+  // A retry round sends what its round claimed (`DeliveriesRepository.claimFailedForRound`).
   const heldElsewhere = isRetryRound
     ? new Set<string>()
     : await deps.ledger.claimDeliveries(sendId, channel, dispatchBatchKey(sendId, channel, userIds), undone, !firstRun);

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { isStoreUnreachable } from '../../common/store/db';
-import type { DeliveryOutcome, Ledger } from '../../common/store/ledger';
+import type { DeliveryOutcome, DeliveriesRepository } from '../../common/store/deliveries-repository';
 import type { ActivityMetrics } from '../activity-metrics';
 
 /** Ledger writes are batched, but small batches keep the "sent but not yet recorded" window narrow. */
@@ -12,9 +12,13 @@ const LEDGER_PATIENCE_MS = 60_000;
 /**
  * Records outcomes of messages the providers already accepted, waiting out a store outage (with heartbeats,
  * so Temporal still sees a live worker): failing here would make the activity's retry send them again.
- * Safe to repeat: `Ledger.record` is idempotent and moves statuses forward only.
+ * Safe to repeat: `DeliveriesRepository.record` is idempotent and moves statuses forward only.
  */
-async function recordPatiently(ledger: Ledger, sendId: string, outcomes: DeliveryOutcome[]): Promise<void> {
+async function recordPatiently(
+  ledger: DeliveriesRepository,
+  sendId: string,
+  outcomes: DeliveryOutcome[],
+): Promise<void> {
   const deadline = Date.now() + LEDGER_PATIENCE_MS;
   for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 2000)) {
     try {
@@ -40,7 +44,7 @@ export class OutcomeWriter {
 
   /** @param provider the channel's provider, the `provider` label of the deliveries counted once recorded */
   constructor(
-    private readonly ledger: Ledger,
+    private readonly ledger: DeliveriesRepository,
     private readonly sendId: string,
     private readonly metrics: ActivityMetrics,
     private readonly provider: string,

@@ -11,7 +11,11 @@ import type {
   ReportingProvider,
   SentProviderMessage,
 } from '../../common/store/messaging/delivery-reports-repository';
-import { dispatchBatchKey, type DeliveryOutcome, type Ledger } from '../../common/store/ledger';
+import {
+  dispatchBatchKey,
+  type DeliveryOutcome,
+  type DeliveriesRepository,
+} from '../../common/store/deliveries-repository';
 import {
   messageAddressKey,
   type MessageChannel,
@@ -52,7 +56,7 @@ export interface ModeTemplateSource {
 }
 
 export interface MessageDispatchDeps extends DeliveryDeps {
-  ledger: Ledger;
+  ledger: DeliveriesRepository;
   messageRequests: MessageRequestsRepository;
   templates: ModeTemplateSource;
   registered: RegisteredProviders;

@@ -1,9 +1,9 @@
-import { countFailures, type Ledger } from '../../common/store/ledger';
+import { countFailures, type DeliveriesRepository } from '../../common/store/deliveries-repository';
 import type { MessageRequestsRepository } from '../../common/store/messaging/message-requests-repository';
 import type { MessagesSummary } from '../../common/domain/send-types';
 
 export interface FinishMessagesDeps {
-  ledger: Ledger;
+  ledger: DeliveriesRepository;
   messageRequests: MessageRequestsRepository;
 }
 

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { connectDatabase, type Database } from '../../common/store/db';
-import { Ledger } from '../../common/store/ledger';
+import { DeliveriesRepository } from '../../common/store/deliveries-repository';
 import { CallbackEventsRepository } from '../../common/store/messaging/callback-events-repository';
 import { ConversationsRepository } from '../../common/store/messaging/conversations-repository';
 import { DeliveryReportsRepository } from '../../common/store/messaging/delivery-reports-repository';
@@ -18,7 +18,7 @@ export interface Repositories {
   sends: SendsRepository;
   templates: TemplatesRepository;
   users: UsersRepository;
-  ledger: Ledger;
+  ledger: DeliveriesRepository;
   notifications: NotificationsRepository;
   providers: ProvidersRepository;
   messageRequests: MessageRequestsRepository;
@@ -52,7 +52,7 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       sends: new SendsRepository(database),
       templates: new TemplatesRepository(database),
       users: new UsersRepository(database, app.config.service.userFields),
-      ledger: new Ledger(database),
+      ledger: new DeliveriesRepository(database),
       notifications: new NotificationsRepository(database),
       providers: new ProvidersRepository(database),
       messageRequests: new MessageRequestsRepository(database),

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest, notFound } from '../../common/domain/http-errors';
 import { isSendId } from '../../common/temporal/workflow-ids';
-import { FAILURES_PER_BATCH } from '../../common/store/ledger';
+import { FAILURES_PER_BATCH } from '../../common/store/deliveries-repository';
 import type { SendDocument } from '../../common/domain/send-types';
 import { progressQuery } from '../../workflows';
 import type { SendProgress } from '../../workflows/send-progress';

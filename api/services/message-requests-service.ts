@@ -6,7 +6,7 @@ import { badRequest, conflict, HttpError, notFound } from '../../common/domain/h
 import { messageRequestId } from '../../common/temporal/workflow-ids';
 import { ProviderChoice } from './provider-choice';
 import type { IdempotencyOptions } from './request-digest';
-import type { Ledger } from '../../common/store/ledger';
+import type { DeliveriesRepository } from '../../common/store/deliveries-repository';
 import {
   messageAddressKey,
   type MessageChannel,
@@ -61,7 +61,7 @@ export interface MessageRequestDeps {
   templates: TemplatesRepository;
   providers: ProvidersRepository;
   requests: MessageRequestsRepository;
-  ledger: Ledger;
+  ledger: DeliveriesRepository;
   callbackEvents: CallbackEventsRepository;
   temporal: Client;
 }

@@ -5,7 +5,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { AppConfig } from '../../common/config/config';
-import type { Ledger } from '../../common/store/ledger';
+import type { DeliveriesRepository } from '../../common/store/deliveries-repository';
 import type { SendsRepository } from '../../common/store/sends-repository';
 import type { SendDocument } from '../../common/domain/send-types';
 import { sagaFailEvent } from '../../workflows';
@@ -27,7 +27,7 @@ export interface SendReconcilerDeps {
   config?: AppConfig;
   temporal: Client;
   sends: SendsRepository;
-  ledger: Ledger;
+  ledger: DeliveriesRepository;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { Ledger } from '../../common/store/ledger';
+import type { DeliveriesRepository } from '../../common/store/deliveries-repository';
 import type { Failure, SendSummary } from '../../common/domain/send-types';
 import type { StartedSend } from './send-starter';
 
@@ -22,7 +22,7 @@ export type SendOutcome =
 
 export interface SendResultsDeps {
   temporal: Client;
-  ledger: Ledger;
+  ledger: DeliveriesRepository;
 }
 
 /** Waits for a started send's workflow to return its summary, for the answer of `POST /send` (docs/api.md). */

@@ -1,12 +1,12 @@
 import { conflict, notFound } from '../../common/domain/http-errors';
-import type { Ledger } from '../../common/store/ledger';
+import type { DeliveriesRepository } from '../../common/store/deliveries-repository';
 import type { SendsRepository } from '../../common/store/sends-repository';
 import type { SendReconciler } from './send-reconciliation-service';
 import type { SendStarter, StartedSend } from './send-starter';
 
 export interface SendRetryDeps {
   sends: SendsRepository;
-  ledger: Ledger;
+  ledger: DeliveriesRepository;
   reconciler: SendReconciler;
   starter: SendStarter;
 }

@@ -1,7 +1,7 @@
 import { ObjectId } from 'mongodb';
 import type { ServiceConfig } from '../../common/config/config';
 import type { Database } from '../../common/store/db';
-import { Ledger, type DeliveryOutcome } from '../../common/store/ledger';
+import { DeliveriesRepository, type DeliveryOutcome } from '../../common/store/deliveries-repository';
 import { UsersRepository } from '../../common/store/users-repository';
 import { round } from './proc-stats';
 import { BENCH_CLUSTER } from './workload';
@@ -31,12 +31,12 @@ async function median(run: (index: number) => Promise<unknown>, runs = RUNS): Pr
 }
 
 /**
- * MongoDB's share of a delivery, measured with the product's own Ledger and UsersRepository against the bench's
+ * MongoDB's share of a delivery, measured with the product's own DeliveriesRepository and UsersRepository against the bench's
  * store at its current size (after a fan-out): each query shape a send issues, timed alone. Run after a send so
  * that the deliveries collection has the size a real worker sees.
  */
 export async function measureMongo(database: Database, userFields: ServiceConfig['userFields']): Promise<MongoFigures> {
-  const ledger = new Ledger(database);
+  const ledger = new DeliveriesRepository(database);
   const users = new UsersRepository(database, userFields);
   const sendId = 'bench-profile';
   const selector = { recipients: [], clusters: [BENCH_CLUSTER] };

@@ -186,9 +186,9 @@ export interface DispatchClaimDocument {
   sendId: string;
   channel: Channel;
   size: number;
-  /** For a retry's claim of one failed delivery (`Ledger.claimFailedForRound`): the round that owns it. */
+  /** For a retry's claim of one failed delivery (`DeliveriesRepository.claimFailedForRound`): the round that owns it. */
   round?: number;
-  /** For a first run's claim of one delivery (`Ledger.claimDeliveries`): the batch (or `<sendId>|missing`) that owns it. */
+  /** For a first run's claim of one delivery (`DeliveriesRepository.claimDeliveries`): the batch (or `<sendId>|missing`) that owns it. */
   owner?: string;
   createdAt: Date;
 }

@@ -6,7 +6,7 @@ import { insertAudience, sleep } from '../support/http-sends';
 import { quietTestLogger } from '../support/quiet-runtime';
 import { useActivityStack } from '../support/activity-stack';
 import type { TestStack } from '../support/test-stack';
-import { dispatchBatchKey, Ledger } from '../../common/store/ledger';
+import { dispatchBatchKey, DeliveriesRepository } from '../../common/store/deliveries-repository';
 import { deliveryKey } from '../../common/domain/send-types';
 
 /** Dispatch activities against the simulator (MockActivityEnvironment gives them an activity context). */
@@ -133,7 +133,7 @@ describe('dispatch activities', () => {
     const users = await insertUsers(stack, [person('Crash1'), person('Crash2'), person('Crash3')]);
     const sendId = await createSend({});
     // The first attempt claimed the batch and its deliveries, then its worker died before any call.
-    const ledger = new Ledger(stack.database);
+    const ledger = new DeliveriesRepository(stack.database);
     expect(await ledger.claimDispatch(sendId, 'sms', users)).toBe(true);
     expect(await ledger.claimDeliveries(sendId, 'sms', dispatchBatchKey(sendId, 'sms', users), users)).toEqual(
       new Set(),
@@ -147,7 +147,7 @@ describe('dispatch activities', () => {
     const users = await insertUsers(stack, [person('Held1'), person('Held2'), person('Held3')]);
     const sendId = await createSend({});
     // Another batch of the send claimed the second user and is still calling the provider.
-    await new Ledger(stack.database).claimDeliveries(sendId, 'sms', 'another batch', [users[1]]);
+    await new DeliveriesRepository(stack.database).claimDeliveries(sendId, 'sms', 'another batch', [users[1]]);
     const result = await run(() => activities.dispatchSms({ sendId, userIds: users, page: 0, maxAttempts: 3 }));
     expect(result).toEqual({ sent: 2, failed: 0, skipped: 0, alreadyDone: 1 });
     expect(await simMessages(stack, 'channel=sms')).toHaveLength(2);

@@ -1,4 +1,4 @@
-import { Ledger, type DeliveryOutcome } from '../../common/store/ledger';
+import { DeliveriesRepository, type DeliveryOutcome } from '../../common/store/deliveries-repository';
 import { deliveryKey, firstRunClaimKey } from '../../common/domain/send-types';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -7,12 +7,12 @@ import { startTestStack, type TestStack } from '../support/test-stack';
  * suite's store (FerretDB; MongoDB behaves the same), whatever order the outcomes of overlapping attempts arrive in;
  * only a retry round reopens a failure. A first run's claims of its deliveries are kept beside the ledger.
  */
-describe('Ledger: forward-only statuses', () => {
+describe('the ledger: forward-only statuses', () => {
   let stack: TestStack;
-  let ledger: Ledger;
+  let ledger: DeliveriesRepository;
   beforeAll(async () => {
     stack = await startTestStack({ worker: false });
-    ledger = new Ledger(stack.database);
+    ledger = new DeliveriesRepository(stack.database);
   }, 60_000);
   afterAll(() => stack.close());
 

@@ -1,4 +1,4 @@
-import { Ledger } from '../../common/store/ledger';
+import { DeliveriesRepository } from '../../common/store/deliveries-repository';
 import { storeRunningSend } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -114,7 +114,7 @@ describe('reading a send writes nothing', () => {
   it('lets one retry round alone claim each failed delivery, even when rounds claim at once', async () => {
     const users = Array.from({ length: 300 }, (_, index) => `user-${String(index).padStart(3, '0')}`);
     const send = await failedSend(users);
-    const ledger = new Ledger(stack.database);
+    const ledger = new DeliveriesRepository(stack.database);
 
     const rounds = await Promise.all(
       [1, 2, 3, 4, 5, 6].map((round) => ledger.claimFailedForRound(send._id, round, null, 1000)),

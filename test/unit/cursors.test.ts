@@ -1,5 +1,5 @@
 import { ObjectId } from 'mongodb';
-import { nextPageCursor } from '../../common/store/ledger';
+import { nextPageCursor } from '../../common/store/deliveries-repository';
 import { afterCursor, cursorOf, idCandidates, userIdToString } from '../../common/store/users-repository';
 
 /** The cursors that page through the ledger (`GET /sends/:id/deliveries`, retries) and through an audience. */

@@ -14,7 +14,7 @@ import {
   type StatusCounts,
 } from '../domain/send-types';
 
-/** Ledger updates in flight per call (see `Ledger.update`: FerretDB's connection pool bounds them). */
+/** DeliveriesRepository updates in flight per call (see `DeliveriesRepository.update`: FerretDB's connection pool bounds them). */
 const UPDATES_IN_FLIGHT = 4;
 /** The failures a batch keeps, and a send's result and document carry: the first in key order. */
 export const FAILURES_PER_BATCH = 100;
@@ -68,7 +68,7 @@ export function dispatchBatchKey(sendId: string, channel: Channel, userIds: stri
  * retry round (`claimFailedForRound`, `POST /sends/:id/retry`) moves `failed` back to `pending`, on purpose: its own
  * outcomes then move that entry forward again.
  */
-export class Ledger {
+export class DeliveriesRepository {
   constructor(private readonly database: Database) {}
 
   /**
