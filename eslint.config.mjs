@@ -109,7 +109,8 @@ export default tseslint.config(
     },
   },
   // Imports run one way (docs/architecture.md "The parts"): api/ and worker/ on top, workflows/ and activities/ below
-  // them, providers/ below those, common/ at the ground floor, the simulator on its own (a real provider can replace it).
+  // them, providers/ below those, common/ at the ground floor, the simulator on its own (a real provider can replace
+  // it).
   ...[
     {
       files: ['api/**/*.ts'],

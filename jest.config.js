@@ -1,6 +1,6 @@
-// Two tiers, each test at the layer it tests (docs/style.md "Tests"). `unit` is test/unit: pure code, no server, seconds. `integration` is the rest, against
-// the real Temporal dev server and FerretDB that its globalSetup starts; jest runs a project's globalSetup only
-// when that project has tests selected, so `npm run test:unit` starts no server.
+// Two tiers, each test at the layer it tests (docs/style.md "Tests"). `unit` is test/unit: pure code, no server,
+// seconds. `integration` is the rest, against the real Temporal dev server and FerretDB that its globalSetup starts;
+// jest runs a project's globalSetup only when that project has tests selected, so `npm run test:unit` starts no server.
 const transform = {
   '^.+\\.ts$': ['ts-jest', {}],
   // @fastify/static (under @fastify/swagger-ui) requires an ESM-only package; Node loads it natively,

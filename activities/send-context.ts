@@ -24,8 +24,8 @@ export interface SendContext {
 const MAX_CACHED_SENDS = 64;
 
 /**
- * A small cache of send contexts: templates compile once per send (docs/api.md "Rendering") and attachments download once,
- * instead of once per recipient. Bounded so that a long-lived worker does not grow with every send.
+ * A small cache of send contexts: templates compile once per send (docs/api.md "Rendering") and attachments download
+ * once, instead of once per recipient. Bounded so that a long-lived worker does not grow with every send.
  */
 export class SendContextCache {
   private readonly contexts = new SharedLoads<SendContext>(MAX_CACHED_SENDS);

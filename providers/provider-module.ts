@@ -79,8 +79,9 @@ export const ALWAYS = { when: () => true };
 export const nonEmpty = z.string().min(1);
 
 /**
- * The settings every provider behind a public HTTP API (Twilio, Kaleyra, Infobip, FCM) starts from: `baseUrl`, the
- * root its API paths are joined to, the provider's own host in production and the simulator locally (docs/configuration.md). Each of their schemas extends it with the account's own fields.
+ * The settings every provider behind a public HTTP API (Twilio, Kaleyra, Infobip, FCM) starts from: `baseUrl`, the root
+ * its API paths are joined to, the provider's own host in production and the simulator locally (docs/configuration.md).
+ * Each of their schemas extends it with the account's own fields.
  */
 export const httpProviderSettingsSchema = z.strictObject({
   /** Root of the provider's API, e.g. `https://api.twilio.com`; a trailing slash is allowed (see `joinUrl`). */

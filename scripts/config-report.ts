@@ -19,8 +19,8 @@ const KEY_LISTS = new Set(['TEMPORAL_CODEC_KEYS', 'PROVIDER_CREDENTIALS_KEYS']);
 
 /**
  * A setting as it may be printed: a secret's value (`*_TOKEN`, `*_API_KEY`, `API_KEYS`, `*_SECRET`, a PEM private key)
- * as `***`, the AES key lists (`TEMPORAL_CODEC_KEYS`, `PROVIDER_CREDENTIALS_KEYS`) with their ids only (`k2:***,k1:***`:
- * which key encrypts shows, no key does), a URL's password as `***`; anything else as it is.
+ * as `***`, the AES key lists (`TEMPORAL_CODEC_KEYS`, `PROVIDER_CREDENTIALS_KEYS`) with their ids only
+ * (`k2:***,k1:***`: which key encrypts shows, no key does), a URL's password as `***`; anything else as it is.
  */
 export function redactSetting(name: string, value: string): string {
   if (KEY_LISTS.has(name))

@@ -20,11 +20,11 @@ import {
 import { describeExit, SupervisedProcess } from './supervisor';
 
 /**
- * `npm run dev`: the whole service on one machine, as a supervisor. Temporal (history kept in .data/temporal.db)
- * unless TEMPORAL_ADDRESS is set, FerretDB on SQLite in .data/ferretdb unless MONGODB_URL is set, the provider
- * simulator, the worker and the API, each a child process. A worker or API that exits is started again (with
- * backoff); a server that exits stops everything. Settings the user made win over the dev stack's
- * (scripts/dev-settings.ts). Ports and the data folder move with DEV_* variables (docs/development.md "The local stack").
+ * `npm run dev`: the whole service on one machine, as a supervisor. Temporal (history kept in .data/temporal.db) unless
+ * TEMPORAL_ADDRESS is set, FerretDB on SQLite in .data/ferretdb unless MONGODB_URL is set, the provider simulator, the
+ * worker and the API, each a child process. A worker or API that exits is started again (with backoff); a server that
+ * exits stops everything. Settings the user made win over the dev stack's (scripts/dev-settings.ts). Ports and the data
+ * folder move with DEV_* variables (docs/development.md "The local stack").
  */
 const root = path.resolve(__dirname, '..');
 const dataDir = path.resolve(process.env.DEV_DATA_DIR || path.join(root, '.data'));

@@ -38,8 +38,8 @@ export async function createWorker(
       ? { workflowBundle: { codePath: config.env.WORKFLOW_BUNDLE_PATH } }
       : { workflowsPath: require.resolve('../workflows') }),
     activities,
-    // Inputs, results and failure messages are stored encrypted (docs/operations.md "Encryption of workflow data"); a prebuilt
-    // `workflowBundle` must be bundled with `FAILURE_CONVERTER_PATH` too.
+    // Inputs, results and failure messages are stored encrypted (docs/operations.md "Encryption of workflow data"); a
+    // prebuilt `workflowBundle` must be bundled with `FAILURE_CONVERTER_PATH` too.
     dataConverter,
     maxConcurrentActivityTaskExecutions: config.service.worker.maxConcurrentActivities,
     shutdownGraceTime: config.service.worker.shutdownGraceMs,

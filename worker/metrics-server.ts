@@ -27,9 +27,9 @@ async function freeLoopbackPort(): Promise<number> {
 }
 
 /**
- * The worker's Prometheus endpoint (`GET /metrics` on `WORKER_METRICS_PORT`, docs/operations.md "Metrics"): its own metrics
- * (`ActivityMetrics` and the process's) and the Temporal SDK's, merged into one scrape. The SDK's exporter serves
- * its own endpoint; it listens on a loopback port of its own, and each scrape reads it and appends it, so an
+ * The worker's Prometheus endpoint (`GET /metrics` on `WORKER_METRICS_PORT`, docs/operations.md "Metrics"): its own
+ * metrics (`ActivityMetrics` and the process's) and the Temporal SDK's, merged into one scrape. The SDK's exporter
+ * serves its own endpoint; it listens on a loopback port of its own, and each scrape reads it and appends it, so an
  * operator has one port to scrape and one target per worker.
  */
 export class WorkerMetricsServer {

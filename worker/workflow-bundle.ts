@@ -4,9 +4,9 @@ import path from 'node:path';
 import { FAILURE_CONVERTER_PATH } from '../common/temporal/data-converter';
 
 /**
- * Bundles the workflows once, ahead of the worker (`WORKFLOW_BUNDLE_PATH`, docs/operations.md "Deploy"): a worker that bundles
- * them at start loads webpack and keeps the memory of the compilation for its whole life. The bundle carries the
- * worker's failure converter itself, as a prebuilt bundle must.
+ * Bundles the workflows once, ahead of the worker (`WORKFLOW_BUNDLE_PATH`, docs/operations.md "Deploy"): a worker that
+ * bundles them at start loads webpack and keeps the memory of the compilation for its whole life. The bundle carries
+ * the worker's failure converter itself, as a prebuilt bundle must.
  */
 export async function writeWorkflowBundle(outputPath: string): Promise<void> {
   const bundle = await bundleWorkflowCode({

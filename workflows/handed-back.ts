@@ -1,9 +1,9 @@
 import { patched, sleep } from '@temporalio/workflow';
 
 /**
- * Patch (docs/operations.md "Changing a workflow safely"): a dispatch may hand its batch back, asking for a wait longer than a
- * dispatch activity waits itself (a provider's `Retry-After` beyond `retryAfter.capMs`); the workflow then waits on
- * a durable timer and dispatches the same batch again. Histories recorded before it hold no such result.
+ * Patch (docs/operations.md "Changing a workflow safely"): a dispatch may hand its batch back, asking for a wait longer
+ * than a dispatch activity waits itself (a provider's `Retry-After` beyond `retryAfter.capMs`); the workflow then waits
+ * on a durable timer and dispatches the same batch again. Histories recorded before it hold no such result.
  */
 export const HAND_BACK_THROTTLED_BATCHES = 'hand-back-throttled-batches';
 

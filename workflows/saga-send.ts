@@ -96,9 +96,10 @@ export async function sagaSendMessage(input: SagaSendInput): Promise<SendSummary
 }
 
 /**
- * The fail event of a saga command refused (4xx or 5xx) before any send started (docs/operating-sends.md "Saga sends"). The API starts
- * it with the saga's own workflow id (`saga-<sagaId>`), so a redelivered command does not send it twice and a saga
- * whose send has started gets no fail event from here; `notifyFlowManager` retries until the Flow Manager answers 2xx.
+ * The fail event of a saga command refused (4xx or 5xx) before any send started (docs/operating-sends.md "Saga sends").
+ * The API starts it with the saga's own workflow id (`saga-<sagaId>`), so a redelivered command does not send it twice
+ * and a saga whose send has started gets no fail event from here; `notifyFlowManager` retries until the Flow Manager
+ * answers 2xx.
  */
 export async function sagaFailEvent(event: SagaFailEvent): Promise<void> {
   await notifyFlowManager({ sagaId: event.sagaId, messageLabel: event.messageLabel });

@@ -5,8 +5,8 @@ import type { Channel } from '../common/config/config';
 import { NON_RETRYABLE_DISPATCH_FAILURES } from '../common/temporal/failure-types';
 import type { DispatchRetryOptions } from './send-message';
 
-// Unlimited attempts: these only read and write our own stores or tell the Flow Manager, and must not be
-// lost to an outage. The Flow Manager event in particular is retried until it answers 2xx (docs/operating-sends.md "Saga sends").
+// Unlimited attempts: these only read and write our own stores or tell the Flow Manager, and must not be lost to an
+// outage. The Flow Manager event in particular is retried until it answers 2xx (docs/operating-sends.md "Saga sends").
 export const STORE_RETRY: RetryPolicy = { initialInterval: '1 second', maximumInterval: '30 seconds' };
 
 // These heartbeat every few seconds while they run (activities/keep-alive.ts): a crashed worker is noticed

@@ -11,8 +11,8 @@ import {
 } from './send-activities';
 
 /**
- * Patch (docs/operations.md "Changing a workflow safely"): the first pages are dispatched while the audience snapshot goes on,
- * and the unknown recipients are recorded meanwhile, instead of one after the other.
+ * Patch (docs/operations.md "Changing a workflow safely"): the first pages are dispatched while the audience snapshot
+ * goes on, and the unknown recipients are recorded meanwhile, instead of one after the other.
  */
 export const DISPATCH_DURING_SNAPSHOT = 'dispatch-during-snapshot';
 
@@ -23,8 +23,9 @@ export const DISPATCH_DURING_SNAPSHOT = 'dispatch-during-snapshot';
 export const DROP_USERS_PER_PAGE = 'drop-users-per-page';
 
 /**
- * Patch: pages say whether they are the last (`loadAudiencePageAndEnd`), since a page closed by its byte budget is short
- * yet not the last; a snapshot that failed for good fails the send with its error instead of being awaited forever.
+ * Patch: pages say whether they are the last (`loadAudiencePageAndEnd`), since a page closed by its byte budget is
+ * short yet not the last; a snapshot that failed for good fails the send with its error instead of being awaited
+ * forever.
  */
 export const AUDIENCE_PAGES_END = 'audience-pages-end';
 

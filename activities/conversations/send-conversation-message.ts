@@ -42,12 +42,12 @@ export type ConversationMessageResult =
 const INFOBIP_REPORTS_PATH = '/webhooks/infobip/reports';
 
 /**
- * Sends one message of a conversation through its registered WhatsApp provider, as `/messages` does (docs/os1-messaging.md
- * "OS1-style messaging"): one ledger entry (`<conversationId>|whatsapp|<key>`) claimed before the call, so a retried
- * activity or a replayed workflow reads the ledger and never sends twice (but in the documented window: the
- * provider accepted, the worker died before the ledger heard); transient failures fail the activity for Temporal to
- * retry; the provider's message id is remembered for its delivery reports (`provider_messages`, request id = the
- * conversation id), and the step goes to the transcript. Logs name the conversation only.
+ * Sends one message of a conversation through its registered WhatsApp provider, as `/messages` does
+ * (docs/os1-messaging.md "OS1-style messaging"): one ledger entry (`<conversationId>|whatsapp|<key>`) claimed before
+ * the call, so a retried activity or a replayed workflow reads the ledger and never sends twice (but in the documented
+ * window: the provider accepted, the worker died before the ledger heard); transient failures fail the activity for
+ * Temporal to retry; the provider's message id is remembered for its delivery reports (`provider_messages`, request id
+ * = the conversation id), and the step goes to the transcript. Logs name the conversation only.
  */
 export async function sendConversationMessage(
   deps: ConversationMessageDeps,

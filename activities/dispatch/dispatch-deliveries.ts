@@ -33,8 +33,8 @@ export interface DispatchInput {
   page?: number;
   /**
    * The retry round (`POST /sends/:id/retry`) this dispatch belongs to: it touches only the entries that round claimed
-   * (`DeliveriesRepository.claimFailedForRound`). Absent for a first run, whose page dispatch touches only entries no round claimed,
-   * and for a retry's dispatch scheduled before rounds were passed (which checks nothing, as before).
+   * (`DeliveriesRepository.claimFailedForRound`). Absent for a first run, whose page dispatch touches only entries no
+   * round claimed, and for a retry's dispatch scheduled before rounds were passed (which checks nothing, as before).
    */
   retryRound?: number;
 }
@@ -64,9 +64,9 @@ const CALLS_IN_FLIGHT = 16;
 const DEBUG_LEVELS = new Set(['debug', 'trace']);
 
 /**
- * The final statuses of a batch's deliveries, those done before this run (`states`) and this run's outcomes, with
- * its failures. Stored for a batch of an audience page whose result cannot say it all (some deliveries were done
- * before this run, some failed): `finishSend` reads it by the batch's key instead of totalling the ledger (docs/internals.md
+ * The final statuses of a batch's deliveries, those done before this run (`states`) and this run's outcomes, with its
+ * failures. Stored for a batch of an audience page whose result cannot say it all (some deliveries were done before
+ * this run, some failed): `finishSend` reads it by the batch's key instead of totalling the ledger (docs/internals.md
  * "Design").
  */
 async function recordBatchCounts(

@@ -101,12 +101,12 @@ function describeInVariables(config: AppConfig, error: ProviderSettingsError, ch
 }
 
 /**
- * Builds the provider of each active channel named by `providers` in the service configuration (docs/api.md
- * "Channels and providers"): one instance per provider type, shared by the channels it serves (Twilio for sms and voice is
- * one instance), all on one pooled HTTP client; an inactive channel gets a provider that refuses every message.
- * Building checks every setting (FCM reads its service account), so that the worker refuses to boot, with a
- * `ConfigurationError` naming each variable that is missing or malformed, instead of failing at the first message.
- * `close()` closes the providers that hold connections, then the HTTP client.
+ * Builds the provider of each active channel named by `providers` in the service configuration (docs/api.md "Channels
+ * and providers"): one instance per provider type, shared by the channels it serves (Twilio for sms and voice is one
+ * instance), all on one pooled HTTP client; an inactive channel gets a provider that refuses every message. Building
+ * checks every setting (FCM reads its service account), so that the worker refuses to boot, with a `ConfigurationError`
+ * naming each variable that is missing or malformed, instead of failing at the first message. `close()` closes the
+ * providers that hold connections, then the HTTP client.
  */
 export function createChannelProviders(config: AppConfig): ChannelProviders {
   const served = activeProviderTypes(config);

@@ -30,9 +30,9 @@ const metricsRoute: FastifyPluginAsyncZod<{ registry: Registry }> = async (app, 
 };
 
 /**
- * The API's own metrics (docs/operations.md "Metrics") on `registry`: every request by route and status, and its latency by
- * route; the requests of the send routes as they start and as they are answered (a `POST /send` waits for its send,
- * up to `SEND_WAIT_MS`: started minus answered is what is waiting).
+ * The API's own metrics (docs/operations.md "Metrics") on `registry`: every request by route and status, and its
+ * latency by route; the requests of the send routes as they start and as they are answered (a `POST /send` waits for
+ * its send, up to `SEND_WAIT_MS`: started minus answered is what is waiting).
  */
 export function registerApiMetrics(registry: Registry) {
   const registers = [registry];

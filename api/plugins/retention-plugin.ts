@@ -8,10 +8,10 @@ export interface RetentionPluginOptions {
 }
 
 /**
- * Deletes the sends, deliveries, audience pages and dispatch claims older than `RETENTION_DAYS` when the app is
- * ready and then every hour (docs/operations.md "Retention"): what the TTL indexes do on MongoDB, for a store that has none
- * (FerretDB 1.24). On MongoDB it finds what the TTL monitor has not reached yet, through the same index. The next
- * purge is scheduled when one ends, so two never overlap in one process; closing the app waits for a running one.
+ * Deletes the sends, deliveries, audience pages and dispatch claims older than `RETENTION_DAYS` when the app is ready
+ * and then every hour (docs/operations.md "Retention"): what the TTL indexes do on MongoDB, for a store that has none
+ * (FerretDB 1.24). On MongoDB it finds what the TTL monitor has not reached yet, through the same index. The next purge
+ * is scheduled when one ends, so two never overlap in one process; closing the app waits for a running one.
  */
 export const retentionPlugin = fp<RetentionPluginOptions>(
   async (app, { everyMs = 3_600_000 }) => {

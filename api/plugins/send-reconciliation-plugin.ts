@@ -17,10 +17,10 @@ export interface SendReconciliationOptions {
 
 /**
  * The API's periodic job, once the app is ready and then every minute: closes the `running` sends whose workflow is
- * gone (`SendReconciler`, docs/operating-sends.md "Replay a send (reset)"), the one place, with a retry, where such a send's document
- * is written; and starts the workflows of the saga fail events queued while Temporal could not be reached
- * (`SagaFailEvents`, docs/operating-sends.md "Saga sends"). A run still going when the next one is due is left to finish; closing the
- * app waits for it.
+ * gone (`SendReconciler`, docs/operating-sends.md "Replay a send (reset)"), the one place, with a retry, where such a
+ * send's document is written; and starts the workflows of the saga fail events queued while Temporal could not be
+ * reached (`SagaFailEvents`, docs/operating-sends.md "Saga sends"). A run still going when the next one is due is left
+ * to finish; closing the app waits for it.
  */
 export const sendReconciliationPlugin = fp<SendReconciliationOptions>(
   async (app, { everyMs = 60_000 }) => {

@@ -42,9 +42,9 @@ export function codecCorsOrigins(
 }
 
 /**
- * The codec server of the Temporal UI and CLI (docs/operations.md "Encryption of workflow data"), per Temporal's codec server
- * protocol: `POST /codec/decode` and `/codec/encode` take and answer `{ payloads: [...] }`. The UI calls it from the
- * browser, so it answers CORS for the UI's origins only (`codecCorsOrigins`). With `API_KEYS` set it needs a valid
+ * The codec server of the Temporal UI and CLI (docs/operations.md "Encryption of workflow data"), per Temporal's codec
+ * server protocol: `POST /codec/decode` and `/codec/encode` take and answer `{ payloads: [...] }`. The UI calls it from
+ * the browser, so it answers CORS for the UI's origins only (`codecCorsOrigins`). With `API_KEYS` set it needs a valid
  * key like every route (api/plugins/auth-plugin.ts), which a browser preflight does not carry.
  */
 export const codecRoutes: FastifyPluginAsyncZod = async (app) => {

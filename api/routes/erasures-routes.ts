@@ -6,8 +6,8 @@ import { errorResponses } from '../schemas/common-schemas';
 import { erasureBodySchema, erasureResultSchema } from '../schemas/erasures-schemas';
 
 /**
- * `POST /erasures` (docs/operations.md "Erasure"): erases one person from every collection that holds them, and says what it
- * touched. `DELETE /users/:id` deletes the user's document alone; this is what erases.
+ * `POST /erasures` (docs/operations.md "Erasure"): erases one person from every collection that holds them, and says
+ * what it touched. `DELETE /users/:id` deletes the user's document alone; this is what erases.
  */
 export const erasureRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, database, temporal } = app;

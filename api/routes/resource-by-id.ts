@@ -7,8 +7,9 @@ import { errorResponses } from '../schemas/common-schemas';
 type ZodApp = Parameters<FastifyPluginAsyncZod>[0];
 
 /**
- * What the routes of a resource addressed by `/:id` share (users, templates, notifications): the documented 404, the guard that
- * turns "nothing has this id" into it, and the `GET` and `DELETE` routes of one, which are the same for each.
+ * What the routes of a resource addressed by `/:id` share (users, templates, notifications): the documented 404, the
+ * guard that turns "nothing has this id" into it, and the `GET` and `DELETE` routes of one, which are the same for
+ * each.
  */
 export function resourceById(
   resource: 'user' | 'template' | 'notification',

@@ -36,8 +36,8 @@ const sendSummary = (send: SendDocument) => ({
 const unknownSend = errorResponses({ 404: 'No send has this id' });
 
 /**
- * Inspection and retry of sends (docs/operating-sends.md "Inspect through the API", "Retry failed deliveries"): the document, live
- * progress from the workflow, and the ledger. Reading a send writes nothing.
+ * Inspection and retry of sends (docs/operating-sends.md "Inspect through the API", "Retry failed deliveries"): the
+ * document, live progress from the workflow, and the ledger. Reading a send writes nothing.
  */
 export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, temporal, sendReconciler, sendRetry } = app;

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { isWellFormed, RETRY_SUFFIX, SAGA_ID_MAX_LENGTH } from '../../common/temporal/workflow-ids';
 
 /**
- * The saga id (docs/operating-sends.md "Saga sends"): any characters, as the Flow Manager chooses them. It names the saga's workflow
- * and send (`saga-<key>`), which `GET /sends/:sendId` reads back with the id percent-encoded.
+ * The saga id (docs/operating-sends.md "Saga sends"): any characters, as the Flow Manager chooses them. It names the
+ * saga's workflow and send (`saga-<key>`), which `GET /sends/:sendId` reads back with the id percent-encoded.
  */
 export const sagaKeySchema = z
   .string()

@@ -21,9 +21,9 @@ export const whatsappMediaSchema = z.strictObject({
 const QUICK_REPLY_KEYS = ['quick reply', 'quickReply', 'quick_reply'];
 
 /**
- * `{"url": {"value": …}}` or `{"quick reply": {"value": …}}` (the OS1 shapes; its sendMessage sample names the url's one
- * field `trackUrl`) as `{type, value}`, the one stored form; anything else is left for the schema to refuse with its
- * own message.
+ * `{"url": {"value": …}}` or `{"quick reply": {"value": …}}` (the OS1 shapes; its sendMessage sample names the url's
+ * one field `trackUrl`) as `{type, value}`, the one stored form; anything else is left for the schema to refuse with
+ * its own message.
  */
 function normalizeButton(input: unknown): unknown {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;

@@ -31,11 +31,11 @@ export interface SagaFailEventsDeps {
 }
 
 /**
- * The fail events of refused saga commands (docs/operating-sends.md "Saga sends"). Each goes out through a `sagaFailEvent` workflow
- * whose id is the saga's own (`saga-<sagaId>`), retried until the Flow Manager answers 2xx. When Temporal cannot be
- * reached the event waits in MongoDB (`saga_fail_events`) until the periodic job (`drain`) starts its workflow.
- * Temporal lets one workflow own a saga id: a redelivered command does not send the event twice, and a saga whose
- * send has started gets its events from the send alone.
+ * The fail events of refused saga commands (docs/operating-sends.md "Saga sends"). Each goes out through a
+ * `sagaFailEvent` workflow whose id is the saga's own (`saga-<sagaId>`), retried until the Flow Manager answers 2xx.
+ * When Temporal cannot be reached the event waits in MongoDB (`saga_fail_events`) until the periodic job (`drain`)
+ * starts its workflow. Temporal lets one workflow own a saga id: a redelivered command does not send the event twice,
+ * and a saga whose send has started gets its events from the send alone.
  */
 export class SagaFailEvents {
   constructor(private readonly deps: SagaFailEventsDeps) {}

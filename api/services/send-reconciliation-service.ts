@@ -31,13 +31,13 @@ export interface SendReconcilerDeps {
 }
 
 /**
- * Tells a send whose document says `running` but whose workflow has closed without finishing it (terminated,
- * cancelled, timed out, failed: an operator's action or a bug) from one that runs: such a send is `failed`, with the
- * workflow's status in `closedBy` (docs/operating-sends.md "Replay a send (reset)"). So is a document whose workflow never started
- * (the API died between storing the send and starting it; the client got no 2xx and nothing was sent): after a
- * grace period, `closedBy: "NOT_STARTED"`; at once when a saga's id turns out to be owned by the fail event of a
- * refused command for that saga (docs/operating-sends.md "Saga sends"). Without this they would read `running` forever and refuse
- * retries.
+ * Tells a send whose document says `running` but whose workflow has closed without finishing it (terminated, cancelled,
+ * timed out, failed: an operator's action or a bug) from one that runs: such a send is `failed`, with the workflow's
+ * status in `closedBy` (docs/operating-sends.md "Replay a send (reset)"). So is a document whose workflow never started
+ * (the API died between storing the send and starting it; the client got no 2xx and nothing was sent): after a grace
+ * period, `closedBy: "NOT_STARTED"`; at once when a saga's id turns out to be owned by the fail event of a refused
+ * command for that saga (docs/operating-sends.md "Saga sends"). Without this they would read `running` forever and
+ * refuse retries.
  *
  * Reading a send only computes this (`closure`); `close` writes it, and only the periodic reconciliation
  * (api/plugins/send-reconciliation-plugin.ts) and a retry call it.
@@ -53,7 +53,8 @@ export class SendReconciler {
     if (send.status !== 'running') return undefined;
     try {
       const description = await this.deps.temporal.workflow.getHandle(send.workflowId).describe();
-      // The saga's id is owned by the fail event of a refused command (docs/operating-sends.md "Saga sends"): this send never starts.
+      // The saga's id is owned by the fail event of a refused command (docs/operating-sends.md "Saga sends"): this send
+      // never starts.
       if (description.type === sagaFailEvent.name)
         return { status: 'failed', closedBy: 'NOT_STARTED', completedAt: new Date() };
       const status = description.status.name;
@@ -79,10 +80,10 @@ export class SendReconciler {
 
   /**
    * A saga send whose workflow was terminated or timed out (or cancelled before it could say so) never told the Flow
-   * Manager (docs/operating-sends.md "Saga sends"): its fail event goes out through a `sagaFailEvent` workflow of its own id
-   * (`<sendId>-fail-event`, started once), unless the send's workflow delivered that label already. A send whose events
-   * go as it starts (`sagaEventsWhen: "started"`) had its 200, so it gets its success event instead, if its workflow
-   * closed before sending it (`<sendId>-success-event`).
+   * Manager (docs/operating-sends.md "Saga sends"): its fail event goes out through a `sagaFailEvent` workflow of its
+   * own id (`<sendId>-fail-event`, started once), unless the send's workflow delivered that label already. A send whose
+   * events go as it starts (`sagaEventsWhen: "started"`) had its 200, so it gets its success event instead, if its
+   * workflow closed before sending it (`<sendId>-success-event`).
    */
   private async sendFailEvent(send: SendDocument, closedBy: string): Promise<void> {
     const flowManager = this.deps.config?.service.flowManagerConfiguration;

@@ -59,8 +59,8 @@ export class SendStarter {
   }
 
   /**
-   * Starts retry round `round` of a send that has ended (docs/operating-sends.md "Retry failed deliveries"): a new workflow
-   * (`<sendId>-retry-<round>`) re-dispatches its failed deliveries, and both send documents name each other.
+   * Starts retry round `round` of a send that has ended (docs/operating-sends.md "Retry failed deliveries"): a new
+   * workflow (`<sendId>-retry-<round>`) re-dispatches its failed deliveries, and both send documents name each other.
    */
   async startRetry(original: SendDocument, round: number): Promise<StartedSend> {
     const retryId = retrySendId(original._id, round);
@@ -131,8 +131,8 @@ export class SendStarter {
         channels: request.channels,
         templateId: request.templateId ?? null,
         recipients: request.recipients.length,
-        // Counts, not names: cluster names are the product team's and may name people (docs/operations.md "Encryption of
-        // workflow data").
+        // Counts, not names: cluster names are the product team's and may name people (docs/operations.md "Encryption
+        // of workflow data").
         clusters: request.clusters.length,
         attachments: request.emailAttachments.length,
         ...(input.retryRound ? { retryOf: input.sendId, retryRound: input.retryRound } : {}),
@@ -143,8 +143,8 @@ export class SendStarter {
     } catch (error) {
       // The same id started before: the same send (idempotency key, redelivered saga command).
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-      // Unless the fail event of a refused command for this saga took the id first (docs/operating-sends.md "Saga sends"); the
-      // document just stored is closed as never started by the periodic reconciliation.
+      // Unless the fail event of a refused command for this saga took the id first (docs/operating-sends.md "Saga
+      // sends"); the document just stored is closed as never started by the periodic reconciliation.
       const { type } = await this.deps.temporal.workflow.getHandle(workflowId).describe();
       if (type === workflow.name) return;
       throw sagaId ? refusedSaga(sagaId) : conflict(`sendId: ${workflowId} is taken by a ${type} workflow`);

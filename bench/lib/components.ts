@@ -31,8 +31,8 @@ async function median(run: (index: number) => Promise<unknown>, runs = RUNS): Pr
 }
 
 /**
- * MongoDB's share of a delivery, measured with the product's own DeliveriesRepository and UsersRepository against the bench's
- * store at its current size (after a fan-out): each query shape a send issues, timed alone. Run after a send so
+ * MongoDB's share of a delivery, measured with the product's own DeliveriesRepository and UsersRepository against the
+ * bench's store at its current size (after a fan-out): each query shape a send issues, timed alone. Run after a send so
  * that the deliveries collection has the size a real worker sees.
  */
 export async function measureMongo(database: Database, userFields: ServiceConfig['userFields']): Promise<MongoFigures> {

@@ -37,9 +37,9 @@ export interface SmallSendFigures {
 }
 
 /**
- * `small-send-ms` (bench/README.md): one sms to one user by id, one send at a time, each to another user picked across the whole store.
- * Each sample is timed from the request to the simulator's receipt of that user's message (its `receivedAt`,
- * this process's clock) and to the API's answer. Stops after `samples` or once `budgetMs` is spent.
+ * `small-send-ms` (bench/README.md): one sms to one user by id, one send at a time, each to another user picked across
+ * the whole store. Each sample is timed from the request to the simulator's receipt of that user's message (its
+ * `receivedAt`, this process's clock) and to the API's answer. Stops after `samples` or once `budgetMs` is spent.
  */
 export async function runSmallSends(
   stack: BenchStack,

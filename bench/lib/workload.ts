@@ -111,8 +111,9 @@ const LEDGER_BATCH = 5000;
 const LEDGER_SEND_SIZE = 10_000;
 
 /**
- * Inserts `count` ledger entries of finished sends straight into the deliveries collection (not through sends):
- * sends of 10k users × email, sms and push, every entry as `DeliveriesRepository.record` writes a sent delivery. Returns seconds.
+ * Inserts `count` ledger entries of finished sends straight into the deliveries collection (not through sends): sends
+ * of 10k users × email, sms and push, every entry as `DeliveriesRepository.record` writes a sent delivery. Returns
+ * seconds.
  */
 export async function seedLedger(deliveries: Collection<DeliveryDocument>, count: number): Promise<number> {
   const started = performance.now();

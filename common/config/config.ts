@@ -120,7 +120,8 @@ const generalEnvShape = {
       }
     }),
   /**
-   * `none`: no API key is checked, on purpose, because a gateway in front authenticates every request (docs/configuration.md); logged at boot. Unset, the API wants `API_KEYS` outside the development profile.
+   * `none`: no API key is checked, on purpose, because a gateway in front authenticates every request
+   * (docs/configuration.md); logged at boot. Unset, the API wants `API_KEYS` outside the development profile.
    */
   API_AUTH: z.enum(['keys', 'none']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -133,8 +134,8 @@ const generalEnvShape = {
   PUBLIC_BASE_URL: z.url().optional(),
   /**
    * The service's own secret: the tokens in the webhook URLs it gives providers and each API key's callback signing
-   * secret derive from it (docs/os1-messaging.md "OS1-style messaging"). A comma-separated list rotates it: the first signs and
-   * issues tokens, all of them verify. Unset: callbacks and provider webhooks are refused.
+   * secret derive from it (docs/os1-messaging.md "OS1-style messaging"). A comma-separated list rotates it: the first
+   * signs and issues tokens, all of them verify. Unset: callbacks and provider webhooks are refused.
    */
   WEBHOOK_SECRET: z
     .string()
@@ -145,8 +146,9 @@ const generalEnvShape = {
         context.addIssue({ code: 'custom', message: 'each comma-separated secret must be at least 16 characters' });
     }),
   /**
-   * The key of the conversations' `customerHash` (an HMAC of the customer's number, docs/whatsapp.md "Two-way WhatsApp"), so
-   * that the hash in the Temporal UI cannot be reversed by trying every number. Unset: conversations are refused.
+   * The key of the conversations' `customerHash` (an HMAC of the customer's number, docs/whatsapp.md "Two-way
+   * WhatsApp"), so that the hash in the Temporal UI cannot be reversed by trying every number. Unset: conversations are
+   * refused.
    */
   CUSTOMER_HASH_SECRET: z.string().min(16).optional(),
   /**
@@ -243,9 +245,9 @@ function serviceConfigSchemaFor(catalog: ProviderCatalog) {
       ),
     ).default({}),
     /**
-     * Registered providers (`/providers`, docs/os1-messaging.md "OS1-style messaging"): outside the development profile their URLs
-     * name only their type's public hosts; `allowedHosts` adds hosts per type, a name or `*.domain`, e.g.
-     * `{ "twilio": ["twilio-proxy.example.com"], "mia-sms-service": ["sms.example.com"] }`.
+     * Registered providers (`/providers`, docs/os1-messaging.md "OS1-style messaging"): outside the development profile
+     * their URLs name only their type's public hosts; `allowedHosts` adds hosts per type, a name or `*.domain`, e.g. `{
+     * "twilio": ["twilio-proxy.example.com"], "mia-sms-service": ["sms.example.com"] }`.
      */
     registeredProviders: strictObject({
       allowedHosts: knownKeysOnly(

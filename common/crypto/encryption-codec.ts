@@ -48,11 +48,11 @@ export function parseCodecKeys(value: string): CodecKey[] {
 }
 
 /**
- * AES-256-GCM payload codec (docs/operations.md "Encryption of workflow data"): `encode` encrypts the whole payload, its
- * metadata included, with the first key and names that key in the metadata; `decode` decrypts with the key named,
- * so payloads written before a rotation still decode, and passes a payload without a key id through as it is
- * (histories recorded before encryption, search attributes). The key id is the GCM additional data: a payload
- * relabelled with another key id fails instead of decrypting.
+ * AES-256-GCM payload codec (docs/operations.md "Encryption of workflow data"): `encode` encrypts the whole payload,
+ * its metadata included, with the first key and names that key in the metadata; `decode` decrypts with the key named,
+ * so payloads written before a rotation still decode, and passes a payload without a key id through as it is (histories
+ * recorded before encryption, search attributes). The key id is the GCM additional data: a payload relabelled with
+ * another key id fails instead of decrypting.
  */
 export class EncryptionCodec implements PayloadCodec {
   private readonly keys: Map<string, Buffer>;

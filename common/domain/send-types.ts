@@ -72,8 +72,8 @@ export type DeliveryCounts = Partial<Record<Channel, Partial<Record<DeliveryStat
 export type StatusCounts = Partial<Record<DeliveryStatus, number>>;
 
 /**
- * Adds `counts` of one channel into `into` (counts[channel][status]); a channel appears once one of its counts is not 0.
- * Pure: the workflow keeps a send's counts with it, and `finishSend` adds the stored batches' counts with it.
+ * Adds `counts` of one channel into `into` (counts[channel][status]); a channel appears once one of its counts is not
+ * 0. Pure: the workflow keeps a send's counts with it, and `finishSend` adds the stored batches' counts with it.
  */
 export function addCounts(into: DeliveryCounts, channel: Channel, counts: StatusCounts): void {
   for (const [status, count] of Object.entries(counts) as [DeliveryStatus, number][]) {

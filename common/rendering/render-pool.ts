@@ -95,10 +95,10 @@ function threadEntry(): { entry: string; eval: boolean } {
 }
 
 /**
- * Renders templates on worker threads (docs/api.md "Rendering"), so that a template that runs away (a nested `each` over
- * a large array, a helper that amplifies) cannot hold the caller's event loop, its heartbeats or its memory: a thread
- * whose current render runs past `timeoutMs` is terminated (found by a watchdog reading the thread's shared clock),
- * that context fails with `RENDER_LIMIT`, and the rest of its task renders on a new thread. A task carries many
+ * Renders templates on worker threads (docs/api.md "Rendering"), so that a template that runs away (a nested `each`
+ * over a large array, a helper that amplifies) cannot hold the caller's event loop, its heartbeats or its memory: a
+ * thread whose current render runs past `timeoutMs` is terminated (found by a watchdog reading the thread's shared
+ * clock), that context fails with `RENDER_LIMIT`, and the rest of its task renders on a new thread. A task carries many
  * contexts (a dispatch batch's recipients), so a thread message costs once per batch, not per recipient; each thread
  * keeps its compiled templates.
  */

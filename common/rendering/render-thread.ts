@@ -5,10 +5,10 @@ import type { RenderTask, RenderThreadData, RenderThreadResult } from './render-
 import { RenderLimitError } from './template-helpers';
 
 /**
- * A render thread of `RenderPool` (common/rendering/render-pool.ts): renders each context of a task with the task's templates,
- * compiled once per thread. Before each context it writes the time and the context's index to the shared clock, so
- * that the pool can end this thread when one render runs past the budget; a render that ends past it, or whose
- * output is over the cap, is a `RENDER_LIMIT` outcome.
+ * A render thread of `RenderPool` (common/rendering/render-pool.ts): renders each context of a task with the task's
+ * templates, compiled once per thread. Before each context it writes the time and the context's index to the shared
+ * clock, so that the pool can end this thread when one render runs past the budget; a render that ends past it, or
+ * whose output is over the cap, is a `RENDER_LIMIT` outcome.
  */
 
 // Handlebars prints a denied prototype access (`{{user.constructor}}`, which renders empty) to stderr, outside the

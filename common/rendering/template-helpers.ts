@@ -3,9 +3,9 @@ import Handlebars from 'handlebars';
 import handlebarsHelpers from '@budibase/handlebars-helpers';
 
 /**
- * The helpers a template may call, by group, each read helper by helper (docs/api.md "Rendering"). Templates come from API
- * callers, and the worker that renders them holds every provider credential: a helper stays only if it cannot reach a
- * prototype (no property path the template names, no write into a value), the file system, the environment or the
+ * The helpers a template may call, by group, each read helper by helper (docs/api.md "Rendering"). Templates come from
+ * API callers, and the worker that renders them holds every provider credential: a helper stays only if it cannot reach
+ * a prototype (no property path the template names, no write into a value), the file system, the environment or the
  * network, and if its work and output are bounded by its input. What no helper can bound (a nested `each` over large
  * data) the render pool's time budget and output cap do (`common/rendering/render-pool.ts`).
  *

@@ -133,8 +133,8 @@ export function databaseName(url: string): string {
 }
 
 /**
- * The collections of a send whose documents expire `RETENTION_DAYS` after their `createdAt` (docs/operations.md "Retention"),
- * children before sends, each typed by what the retention reads of it.
+ * The collections of a send whose documents expire `RETENTION_DAYS` after their `createdAt` (docs/operations.md
+ * "Retention"), children before sends, each typed by what the retention reads of it.
  */
 export const expiringCollections = (database: Database): Collection<ExpiringDocument>[] =>
   [
@@ -155,12 +155,14 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
   const { clusters } = config.service.userFields;
   await Promise.all([
     ensureUniqueUserId(database, config.service.userFields.id),
-    // The delivery's _id is `<sendId>|<channel>|<userId>`: the unique (sendId, userId, channel) key (docs/internals.md).
+    // The delivery's _id is `<sendId>|<channel>|<userId>`: the unique (sendId, userId, channel) key
+    // (docs/internals.md).
     database.deliveries.createIndex({ sendId: 1, status: 1, channel: 1 }, { name: 'by_send_status' }),
     database.users.createIndex({ [clusters]: 1 }, { name: 'by_cluster' }),
     // A request's pending callbacks, in key order (activities/messages/post-callbacks.ts).
     database.callbackEvents.createIndex({ requestId: 1, state: 1, _id: 1 }, { name: 'by_request_state' }),
-    // `GET /messages` by status or by application, newest first (common/store/messaging/message-requests-repository.ts).
+    // `GET /messages` by status or by application, newest first
+    // (common/store/messaging/message-requests-repository.ts).
     database.messageRequests.createIndex({ status: 1, createdAt: -1 }, { name: 'by_status_created' }),
     database.messageRequests.createIndex({ appId: 1, createdAt: -1 }, { name: 'by_app_created' }),
     // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' and the message requests' also order

@@ -15,11 +15,11 @@ import type {
 } from '../domain/send-types';
 
 /**
- * Erasure of one person (docs/operations.md "Erasure", `POST /erasures`): what the service stores of them is deleted where it
- * exists for them alone, and masked where other people's accounting needs the record (a send's ledger keeps its
- * counts, a request keeps its other addresses). Every step finds what still holds the person and changes only that,
- * so an erasure interrupted half-way is finished by running it again, and a repeat touches nothing. No transaction:
- * the same on MongoDB and FerretDB.
+ * Erasure of one person (docs/operations.md "Erasure", `POST /erasures`): what the service stores of them is deleted
+ * where it exists for them alone, and masked where other people's accounting needs the record (a send's ledger keeps
+ * its counts, a request keeps its other addresses). Every step finds what still holds the person and changes only that,
+ * so an erasure interrupted half-way is finished by running it again, and a repeat touches nothing. No transaction: the
+ * same on MongoDB and FerretDB.
  */
 
 /** What replaces a masked address, text or provider answer. */
@@ -441,9 +441,9 @@ class Eraser {
 
   /**
    * The conversations with the number (theirs alone: the customer, the template's data, the answers): the workflow of
-   * an open one is stopped, then its transcript, its ledger entries, dispatch claims and provider message ids, its lock and its
-   * document go, the document last so that a repeat after a crash finds the rest again. Locks of the number left
-   * without a conversation go too.
+   * an open one is stopped, then its transcript, its ledger entries, dispatch claims and provider message ids, its lock
+   * and its document go, the document last so that a repeat after a crash finds the rest again. Locks of the number
+   * left without a conversation go too.
    */
   private async deleteConversations(forms: string[], digits: string): Promise<void> {
     const conversations = this.database.conversations;

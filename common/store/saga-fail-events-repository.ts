@@ -21,9 +21,9 @@ export interface SagaFailEventDocument {
 }
 
 /**
- * The `saga_fail_events` collection (docs/operating-sends.md "Saga sends"): the outbox of fail events that could not start their
- * workflow, and the record of the fail events delivered. Every write is keyed by the saga id, so repeating one is
- * harmless and a redelivered command queues nothing twice.
+ * The `saga_fail_events` collection (docs/operating-sends.md "Saga sends"): the outbox of fail events that could not
+ * start their workflow, and the record of the fail events delivered. Every write is keyed by the saga id, so repeating
+ * one is harmless and a redelivered command queues nothing twice.
  */
 export class SagaFailEventsRepository {
   private readonly collection: Collection<SagaFailEventDocument>;

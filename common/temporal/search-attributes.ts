@@ -1,9 +1,9 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 /**
- * The custom search attributes of send workflows (docs/operating-sends.md "Find a send in the Temporal UI"), declared once: the
- * API sets them when it starts a workflow, the workflow upserts them, and the dev-server launcher registers them
- * (`searchAttributeFlags`). Upserting one the server does not know fails the workflow task, and the send hangs.
+ * The custom search attributes of send workflows (docs/operating-sends.md "Find a send in the Temporal UI"), declared
+ * once: the API sets them when it starts a workflow, the workflow upserts them, and the dev-server launcher registers
+ * them (`searchAttributeFlags`). Upserting one the server does not know fails the workflow task, and the send hangs.
  */
 export const SEARCH_ATTRIBUTES = {
   /** The requested channels; `channels = "sms"` matches every send that includes sms. */

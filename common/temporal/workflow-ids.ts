@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 /**
- * Workflow ids (docs/operating-sends.md "Find a send in the Temporal UI"): `send-<uuid>`, `send-idem-<key>`, `saga-<sagaId>`, `<sendId>-retry-<n>`.
- * The send id is the workflow id of the send's first run, so a send and its workflow are found by one name.
+ * Workflow ids (docs/operating-sends.md "Find a send in the Temporal UI"): `send-<uuid>`, `send-idem-<key>`,
+ * `saga-<sagaId>`, `<sendId>-retry-<n>`. The send id is the workflow id of the send's first run, so a send and its
+ * workflow are found by one name.
  */
 export const newSendId = (): string => `send-${randomUUID()}`;
 
@@ -17,7 +18,8 @@ export const messageRequestId = (idempotencyKey?: string): string =>
 
 /**
  * The workflow id of a saga: its send (`sagaSendMessage`), or the fail event of a command that started none
- * (`sagaFailEvent`). One id for both, so that Temporal lets one of them own the saga (docs/operating-sends.md "Saga sends").
+ * (`sagaFailEvent`). One id for both, so that Temporal lets one of them own the saga (docs/operating-sends.md "Saga
+ * sends").
  */
 export const sagaSendId = (sagaId: string): string => `saga-${sagaId}`;
 

@@ -3,9 +3,9 @@ import { deliveryKey, firstRunClaimKey } from '../../common/domain/send-types';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * The ledger's statuses only move forward (docs/internals.md): `pending` → `sent`/`failed`/`skipped`, never back, on the
- * suite's store (FerretDB; MongoDB behaves the same), whatever order the outcomes of overlapping attempts arrive in;
- * only a retry round reopens a failure. A first run's claims of its deliveries are kept beside the ledger.
+ * The ledger's statuses only move forward (docs/internals.md): `pending` → `sent`/`failed`/`skipped`, never back, on
+ * the suite's store (FerretDB; MongoDB behaves the same), whatever order the outcomes of overlapping attempts arrive
+ * in; only a retry round reopens a failure. A first run's claims of its deliveries are kept beside the ledger.
  */
 describe('the ledger: forward-only statuses', () => {
   let stack: TestStack;

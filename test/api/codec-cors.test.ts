@@ -4,9 +4,9 @@ import type { Env } from '../../common/config/config';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * The codec endpoint answers the Temporal UI's CORS preflight (docs/operations.md "Encryption of workflow data"). `npm run dev`'s
- * UI answers at http://localhost:8233 and http://127.0.0.1:8233 alike, and the browser sends the name it was opened
- * at: in the development profile both loopback names are admitted; elsewhere `TEMPORAL_UI_URL`'s origin and
+ * The codec endpoint answers the Temporal UI's CORS preflight (docs/operations.md "Encryption of workflow data"). `npm
+ * run dev`'s UI answers at http://localhost:8233 and http://127.0.0.1:8233 alike, and the browser sends the name it was
+ * opened at: in the development profile both loopback names are admitted; elsewhere `TEMPORAL_UI_URL`'s origin and
  * `CODEC_CORS_ORIGINS` only.
  */
 describe('CORS of the codec endpoint', () => {

@@ -21,9 +21,9 @@ const traces = ({ userId, email, phone, conversationId }: Record<string, string>
 ];
 
 /**
- * `POST /erasures` on the suite's FerretDB and Temporal (docs/operations.md "Erasure"): a real send and a real `POST /messages`
- * through the worker and the simulator, plus the documents conversations and inbound WhatsApp messages keep, then
- * every collection of the database is read whole for what is left of the person.
+ * `POST /erasures` on the suite's FerretDB and Temporal (docs/operations.md "Erasure"): a real send and a real `POST
+ * /messages` through the worker and the simulator, plus the documents conversations and inbound WhatsApp messages keep,
+ * then every collection of the database is read whole for what is left of the person.
  */
 describe('POST /erasures', () => {
   let stack: TestStack;

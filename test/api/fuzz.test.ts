@@ -1025,7 +1025,8 @@ describe('fuzzing the HTTP API', () => {
             expect(response.statusCode).toBeGreaterThanOrEqual(400);
             // Each generated command has a saga id of its own: a fail event workflow for it is this request's.
             const started = typeof body.key === 'string' && (await failEventWorkflow(body.key));
-            // A broken key names no saga the event could go to (docs/operating-sends.md "Saga sends"); any other break does.
+            // A broken key names no saga the event could go to (docs/operating-sends.md "Saga sends"); any other break
+            // does.
             const expected = what !== 'key' && what !== 'no key';
             // fastify refuses to parse a body with prototype-poisoning keys: no body, so no saga id and no event.
             if (/"(__proto__|constructor)"/.test(String(sent.payload))) expect([false, expected]).toContain(started);

@@ -49,7 +49,8 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
   const replies = (json: object) => stack.sim<{ call: InboundCall }>('POST', '/whatsapp/replies', json);
 
   /**
-   * A conversation of `customer` that is open, sent through `provider`: its lock, and a running stand-in workflow. `provider: null`: a lock written before locks named their provider, with the conversation's document.
+   * A conversation of `customer` that is open, sent through `provider`: its lock, and a running stand-in workflow.
+   * `provider: null`: a lock written before locks named their provider, with the conversation's document.
    */
   async function openConversation(customer: string, provider: string | null = 'infobip'): Promise<string> {
     const conversationId = `conv-${randomUUID()}`;

@@ -9,8 +9,8 @@ const FLOW_MANAGER = {
 };
 
 /**
- * Saga keys (docs/operating-sends.md "Saga sends"): any key `/saga/send` accepts names a send that `GET /sends/:sendId` and a retry
- * read back, its id percent-encoded in the URL; a key the schema refuses is a 400 naming `key`.
+ * Saga keys (docs/operating-sends.md "Saga sends"): any key `/saga/send` accepts names a send that `GET /sends/:sendId`
+ * and a retry read back, its id percent-encoded in the URL; a key the schema refuses is a 400 naming `key`.
  */
 describe('saga keys as send ids', () => {
   let stack: TestStack;

@@ -4,8 +4,8 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
  * `GET /sends/:sendId` reads a send whose workflow is gone as closed, and writes nothing: only the periodic
- * reconciliation (and a retry) stores it so (docs/operating-sends.md "Replay a send (reset)"). No worker runs here, so a started
- * workflow stays open until the test terminates it.
+ * reconciliation (and a retry) stores it so (docs/operating-sends.md "Replay a send (reset)"). No worker runs here, so
+ * a started workflow stays open until the test terminates it.
  */
 describe('reading a send writes nothing', () => {
   let stack: TestStack;

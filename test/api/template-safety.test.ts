@@ -4,8 +4,8 @@ import { insertUsers, person, simMessages } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * Templates are data, not code (docs/api.md "Rendering"): through `POST /send`, on the real stack, a template that reached
- * the worker's prototypes or held its event loop before is refused at request time, or fails its delivery with
+ * Templates are data, not code (docs/api.md "Rendering"): through `POST /send`, on the real stack, a template that
+ * reached the worker's prototypes or held its event loop before is refused at request time, or fails its delivery with
  * `RENDER_LIMIT`; `Object.prototype` stays as it was and the next send is delivered.
  */
 describe('templates cannot reach the worker (docs/api.md "Rendering")', () => {

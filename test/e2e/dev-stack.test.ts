@@ -288,8 +288,9 @@ describe('npm run dev, end to end', () => {
 
   it('restarts the worker killed with SIGKILL; a send started before the kill finishes, every delivery sent once', async () => {
     await fetch(`${stack.simulator}/messages`, { method: 'DELETE' });
-    // Each sms waits 10 s at the simulator, so the worker dies with three in flight; those three fail there, as
-    // the walkthrough of docs/operating-sends.md "Kill the worker and watch" sets it up, so that the kill leaves nothing accepted that the ledger never saw.
+    // Each sms waits 10 s at the simulator, so the worker dies with three in flight; those three fail there, as the
+    // walkthrough of docs/operating-sends.md "Kill the worker and watch" sets it up, so that the kill leaves nothing
+    // accepted that the ledger never saw.
     await post(`${stack.simulator}/faults`, { target: 'sms', latencyMs: 10000, failNext: 3 });
     try {
       const started = await post(

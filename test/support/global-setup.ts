@@ -15,8 +15,8 @@ declare global {
 }
 
 /**
- * Starts the real servers once for the whole suite (docs/development.md "Tests": Temporal and MongoDB are never mocked): a
- * Temporal dev server and FerretDB, on free ports. Each test file then gets its own database, task queue and
+ * Starts the real servers once for the whole suite (docs/development.md "Tests": Temporal and MongoDB are never
+ * mocked): a Temporal dev server and FerretDB, on free ports. Each test file then gets its own database, task queue and
  * simulator (test/support/test-stack.ts). The workflow bundle is built once here instead of once per worker.
  */
 export default async function globalSetup(): Promise<void> {

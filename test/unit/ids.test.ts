@@ -39,7 +39,8 @@ describe('send ids (docs/operating-sends.md "Find a send in the Temporal UI")', 
     expect(isSendId(id)).toBe(false);
   });
 
-  // docs/operating-sends.md "Saga sends": every key /saga/send accepts names a send that GET /sends/:sendId and its retry accept.
+  // docs/operating-sends.md "Saga sends": every key /saga/send accepts names a send that GET /sends/:sendId and its
+  // retry accept.
   it.each([
     ['order-42'],
     ['tenant.a:order_42-b'],

@@ -5,8 +5,8 @@ import { codeAndMessageErrorReader, ProviderHttpClient, sanitizedReason } from '
 import { registeredSettingsProblems } from '../../providers/registered-provider-policy';
 
 /**
- * Provider calls (docs/api.md "Providers"): a registered provider's calls go through the SSRF guard, answers are read up to
- * a cap, and a refusal keeps a short sanitized reason, never the raw body.
+ * Provider calls (docs/api.md "Providers"): a registered provider's calls go through the SSRF guard, answers are read
+ * up to a cap, and a refusal keeps a short sanitized reason, never the raw body.
  */
 describe('provider calls', () => {
   let server: Server;

@@ -2,9 +2,10 @@ import { CallNotStarted, ChannelRateLimiter } from '../../activities/rate-limite
 import type { RateTokensRepository } from '../../common/store/rate-tokens-repository';
 
 /**
- * The limiter's waits (docs/configuration.md, `rateLimits`): a provider's pause is waited out only up to `maxPauseWaitMs`, and every
- * wait ends at once when the caller's signal aborts (a cancelled dispatch attempt starts no call). The per-second
- * tokens live in MongoDB; a stand-in repository that grants every token is enough to reach the per-second wait.
+ * The limiter's waits (docs/configuration.md, `rateLimits`): a provider's pause is waited out only up to
+ * `maxPauseWaitMs`, and every wait ends at once when the caller's signal aborts (a cancelled dispatch attempt starts no
+ * call). The per-second tokens live in MongoDB; a stand-in repository that grants every token is enough to reach the
+ * per-second wait.
  */
 function fakeTokens(): RateTokensRepository {
   return { take: async (tokenIds: string[]) => tokenIds.length, dropBefore: async () => undefined } as never;

@@ -5,9 +5,9 @@ import { startWorkerWithStandIns, type StandInWorker } from '../support/activity
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * A delivery report of a conversation's message that came before the message's provider id was stored is applied
- * when the id is (common/store/messaging/delivery-reports-repository.ts), and the `sendConversationMessage` activity answers it: the
- * conversation forwards it to `webhook.status` as it does the reports signalled to it. The real `conversation`
+ * A delivery report of a conversation's message that came before the message's provider id was stored is applied when
+ * the id is (common/store/messaging/delivery-reports-repository.ts), and the `sendConversationMessage` activity answers
+ * it: the conversation forwards it to `webhook.status` as it does the reports signalled to it. The real `conversation`
  * workflow on the real Temporal server, its activities stood in for.
  */
 describe('a conversation whose delivery report came before its provider id was stored', () => {

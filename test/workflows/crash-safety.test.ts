@@ -51,7 +51,8 @@ describe('crash safety', () => {
     await waitFor(async () => ((await simMessages(stack, 'channel=sms')).length >= 10 ? true : undefined));
     worker.child.kill('SIGKILL');
     await worker.stop();
-    // Calls the dead worker had in flight still land after the simulator's 40 ms latency: count them as sent at the kill.
+    // Calls the dead worker had in flight still land after the simulator's 40 ms latency: count them as sent at the
+    // kill.
     await new Promise((resolve) => setTimeout(resolve, 500));
     const atKill = (await simMessages(stack, 'channel=sms')).length;
     // With the only worker dead, nothing is sent or recorded until the restart.

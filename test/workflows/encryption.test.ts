@@ -8,9 +8,9 @@ import { testApiKey } from '../support/api-keys';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * No personal data in Temporal (docs/operations.md "Encryption of workflow data"): a finished send's history, read without the
- * codec as anyone with access to Temporal reads it, holds no address, phone number, name or message body, not even
- * in the failure of a provider refusal; the API's codec endpoint decrypts it again for the Temporal UI.
+ * No personal data in Temporal (docs/operations.md "Encryption of workflow data"): a finished send's history, read
+ * without the codec as anyone with access to Temporal reads it, holds no address, phone number, name or message body,
+ * not even in the failure of a provider refusal; the API's codec endpoint decrypts it again for the Temporal UI.
  */
 describe('workflow data is encrypted in Temporal', () => {
   let stack: TestStack;

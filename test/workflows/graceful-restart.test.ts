@@ -15,9 +15,9 @@ const SHUTDOWN_GRACE_MS = 1000;
 const SHUTDOWN_DELAY_MS = 1500;
 
 /**
- * SIGTERM, as an orchestrator stops a process for a deploy (docs/operations.md "Graceful restarts"): the worker polls no new
- * task, lets its activities run for `worker.shutdownGraceMs`, then cancels them, and each dispatch records what it
- * sent and leaves the rest to the next worker; the API turns readiness to 503, lets the requests in flight answer,
+ * SIGTERM, as an orchestrator stops a process for a deploy (docs/operations.md "Graceful restarts"): the worker polls
+ * no new task, lets its activities run for `worker.shutdownGraceMs`, then cancels them, and each dispatch records what
+ * it sent and leaves the rest to the next worker; the API turns readiness to 503, lets the requests in flight answer,
  * and exits. A send of 2 000 deliveries across both restarts loses nothing and sends nothing twice.
  */
 describe('graceful restarts', () => {

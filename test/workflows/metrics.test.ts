@@ -5,8 +5,9 @@ import { parsePrometheusText, sampleSum } from '../support/prometheus-text';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /**
- * docs/operations.md "Metrics": a worker process with `WORKER_METRICS_PORT` serves what it sent, by channel and provider, the
- * providers' refusal codes and the Temporal SDK's own metrics on one `/metrics`; the API counts the send request.
+ * docs/operations.md "Metrics": a worker process with `WORKER_METRICS_PORT` serves what it sent, by channel and
+ * provider, the providers' refusal codes and the Temporal SDK's own metrics on one `/metrics`; the API counts the send
+ * request.
  */
 describe('metrics', () => {
   let stack: TestStack;

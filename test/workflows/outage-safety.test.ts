@@ -345,8 +345,8 @@ describe('kill -9 of MongoDB during a send', () => {
     expect(result.counts.push).toEqual({ sent: size });
     expect(sms.size).toBe(size);
     expect(push.size).toBe(size);
-    // Duplicates only in the window "provider accepted, ledger not yet written" (docs/development.md "Tests"): never one the
-    // ledger held as sent, and at most what the provider accepted that the ledger had not recorded.
+    // Duplicates only in the window "provider accepted, ledger not yet written" (docs/development.md "Tests"): never
+    // one the ledger held as sent, and at most what the provider accepted that the ledger had not recorded.
     expect(resentAfterRecorded.map((user) => user.id)).toEqual([]);
     expect(duplicates).toBeLessThanOrEqual(unrecordedAtRestart);
   }, 150000);

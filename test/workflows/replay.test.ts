@@ -23,9 +23,9 @@ interface RecordedWorkflow {
 }
 
 /**
- * Replays histories recorded from real sends (test/support/record-histories.ts) against today's workflow code.
- * A change to `workflows/` that would break the sends running in production (a new activity call, a timer, a
- * reordering without `patched`) fails here with the event it diverged at. docs/operations.md "Changing a workflow safely".
+ * Replays histories recorded from real sends (test/support/record-histories.ts) against today's workflow code. A change
+ * to `workflows/` that would break the sends running in production (a new activity call, a timer, a reordering without
+ * `patched`) fails here with the event it diverged at. docs/operations.md "Changing a workflow safely".
  */
 describe('recorded workflow histories replay on the current workflow code', () => {
   const files = recordedFiles();

@@ -26,10 +26,10 @@ const FLOW_MANAGER = {
 };
 
 /**
- * The fail event of a refused saga command (docs/operating-sends.md "Saga sends"): sent for a 4xx and a 5xx alike, through a
- * `sagaFailEvent` workflow retried until the Flow Manager answers 2xx, queued in MongoDB while Temporal cannot be
- * reached, and each label at most once per saga. On the real stack; the unreachable servers are an API built on a
- * Temporal address or a MongoDB where nothing listens.
+ * The fail event of a refused saga command (docs/operating-sends.md "Saga sends"): sent for a 4xx and a 5xx alike,
+ * through a `sagaFailEvent` workflow retried until the Flow Manager answers 2xx, queued in MongoDB while Temporal
+ * cannot be reached, and each label at most once per saga. On the real stack; the unreachable servers are an API built
+ * on a Temporal address or a MongoDB where nothing listens.
  */
 describe('saga fail events', () => {
   let stack: TestStack;

@@ -21,8 +21,8 @@ export function refuseUnlessToken(env: Pick<Env, 'WEBHOOK_SECRET'>, path: string
  * Who a delivery report call comes from, proven by its token: a registered provider (`provider=<name>` and that
  * provider's own token), or the configured provider (the path's token, null). A URL issued before tokens were per
  * provider (the path's token with `provider=<name>`) proves no registered provider: its reports reach the messages
- * remembered before the upgrade only (common/store/messaging/delivery-reports-repository.ts), and stop when the secret that issued it is dropped
- * from `WEBHOOK_SECRET`.
+ * remembered before the upgrade only (common/store/messaging/delivery-reports-repository.ts), and stop when the secret
+ * that issued it is dropped from `WEBHOOK_SECRET`.
  */
 export function reportSender(
   env: Pick<Env, 'WEBHOOK_SECRET'>,

@@ -30,9 +30,9 @@ export interface ConversationListFilter {
 const TRANSCRIPT_LIMIT = 1000;
 
 /**
- * Two-way WhatsApp conversations (docs/whatsapp.md "Two-way WhatsApp"): the conversation's document (its request, secrets
- * included, which only activities read), its transcript (`conversation_events`, each entry keyed by its step so that
- * a retried activity writes it once) and the lock of its (business number, customer) (`conversation_locks`), whose
+ * Two-way WhatsApp conversations (docs/whatsapp.md "Two-way WhatsApp"): the conversation's document (its request,
+ * secrets included, which only activities read), its transcript (`conversation_events`, each entry keyed by its step so
+ * that a retried activity writes it once) and the lock of its (business number, customer) (`conversation_locks`), whose
  * unique `_id` keeps one conversation open per pair.
  */
 export class ConversationsRepository {

@@ -9,8 +9,8 @@ export interface InboundWebhookOutcome {
 }
 
 /**
- * Inbound WhatsApp messages (`inbound_messages`, docs/whatsapp.md "Two-way WhatsApp"), keyed by (provider, message id): a
- * provider's repeated call finds the message it recorded, and its route says whether it still needs routing.
+ * Inbound WhatsApp messages (`inbound_messages`, docs/whatsapp.md "Two-way WhatsApp"), keyed by (provider, message id):
+ * a provider's repeated call finds the message it recorded, and its route says whether it still needs routing.
  */
 export class InboundMessagesRepository {
   constructor(private readonly database: Pick<Database, 'inboundMessages'>) {}
