@@ -103,7 +103,7 @@ describe('outgoing calls to URLs that callers give', () => {
   describe('where private networks are allowed (the development profile)', () => {
     let client: OutgoingHttpClient;
     beforeAll(() => {
-      client = new OutgoingHttpClient({ allowPrivateNetworks: true, timeoutMs: 300, maxResponseBytes: 1024 });
+      client = new OutgoingHttpClient({ allowPrivateNetworks: true, timeoutMs: 1500, maxResponseBytes: 1024 });
     });
     afterAll(() => client.close());
 
