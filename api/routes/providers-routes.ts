@@ -71,18 +71,22 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
   const { env } = app.config;
   const cipher = new CredentialsCipher(env.PROVIDER_CREDENTIALS_KEYS);
 
-  /** The credentials as the type's settings schema reads them, or a 400 naming `credentials.<field>`. */
-  const checkedCredentials = (providerType: ProviderType, credentials: Record<string, unknown>) => {
-    const schema = z.object({ credentials: PROVIDER_SETTINGS_SCHEMAS[providerType] as z.ZodType });
-    const parsed = parseRequestPart(schema, { credentials }, 'body');
+  /**
+   * The credentials as the type's settings schema reads them, or a 400 naming `credentials.<field>` after `at` (an
+   * array item's index, `1.`), each issue of it.
+   */
+  const checkedCredentials = (providerType: ProviderType, credentials: Record<string, unknown>, at = '') => {
+    const field = `${at}credentials`;
+    const schema = z.object({ [field]: PROVIDER_SETTINGS_SCHEMAS[providerType] as z.ZodType });
+    const parsed = parseRequestPart(schema, { [field]: credentials }, 'body');
     if ('error' in parsed) throw parsed.error;
-    const checked = parsed.value.credentials as Record<string, unknown>;
+    const checked = (parsed.value as Record<string, unknown>)[field] as Record<string, unknown>;
     const problems = registeredSettingsProblems(providerType, checked, {
       anyHost: env.MESSAGING_PROFILE === 'development',
       extraHosts: app.config.service.registeredProviders.allowedHosts,
     });
     if (problems.length > 0)
-      throw badRequest(problems.map(({ field, message }) => `credentials.${field}: ${message}`).join('; '));
+      throw badRequest(problems.map((problem) => `${field}.${problem.field}: ${problem.message}`).join('; '));
     return checked;
   };
 
@@ -199,9 +203,9 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   /** A new provider's document, every check of its registration passed; nothing is stored yet. */
-  const newProvider = (body: ProviderCreate, now: Date): ProviderDocument => {
+  const newProvider = (body: ProviderCreate, now: Date, at = ''): ProviderDocument => {
     const channel = channelOf(body.providerType, body.channel);
-    const credentials = checkedCredentials(body.providerType, body.credentials);
+    const credentials = checkedCredentials(body.providerType, body.credentials, at);
     // Before anything is stored: a WhatsApp provider is of no use to two-way messaging without its webhook URL.
     inboundWebhookUrl({ name: body.name, channel }, true);
     return {
@@ -226,8 +230,10 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     const now = new Date();
     const docs = bodies.map((body, index) => {
       try {
-        return newProvider(body, now);
+        return newProvider(body, now, `${index}.`);
       } catch (error) {
+        // The credentials' issues already name the item, each of them; the other checks name one field.
+        if (error instanceof HttpError && error.message.startsWith(`${index}.`)) throw error;
         return itemError(index, error);
       }
     });

@@ -189,6 +189,9 @@ describe('the provider registry /providers', () => {
       ],
       [[], 400, 'body: Too small'],
     ];
+    // Each issue of an item names its index.
+    const unset = await admin('POST', '/providers', [twilio('refused a'), { ...twilio('refused b'), credentials: {} }]);
+    expect(unset.json().message).toMatch(/^1\.credentials\.baseUrl: .*; 1\.credentials\.accountSid: /);
     for (const [body, status, message] of refusals) {
       const refused = await admin('POST', '/providers', body);
       expect([refused.statusCode, refused.json().message]).toEqual([status, expect.stringContaining(message)]);
