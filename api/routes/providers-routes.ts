@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Channel } from '../../common/config/config';
@@ -5,6 +6,7 @@ import { CredentialsCipher, NO_CREDENTIALS_KEY } from '../../common/crypto/crede
 import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
 import { PROVIDER_CHANNELS, PROVIDER_SETTINGS_SCHEMAS, type ProviderType } from '../../providers/provider-registry';
 import {
+  ProviderBatchError,
   ProviderConflictError,
   whatsappInboundWebhookPath,
   type ProviderDocument,
@@ -16,15 +18,46 @@ import { parseRequestPart } from '../request-errors';
 import { requestHasScope } from '../plugins/auth-plugin';
 import { errorResponses } from '../schemas/common-schemas';
 import {
-  providerCreateSchema,
+  providerCreateBodySchema,
+  type providerCreateSchema,
   providerListQuerySchema,
   providerName,
   providerPatchSchema,
+  providerRegisteredSchema,
   providerSchema,
+  providersRegisteredSchema,
+  REDACTED,
 } from '../schemas/providers-schemas';
 
 const nameParams = z.object({ name: providerName });
 const unknownName = errorResponses({ 404: 'No provider has this name' });
+
+type ProviderCreate = z.output<typeof providerCreateSchema>;
+
+/** A registration as the answer echoes it: every credential's value and the inbound webhook's secret redacted. */
+const echoed = ({ credentials, inboundWebhook, ...fields }: ProviderCreate) => ({
+  ...fields,
+  credentials: Object.fromEntries(Object.keys(credentials).map((field) => [field, REDACTED])),
+  ...(inboundWebhook ? { inboundWebhook: { ...inboundWebhook, secret: REDACTED } } : {}),
+});
+
+/** The request an answer echoes (the OS1 API's `request`): `/providers`, `POST`, what followed `?`, the body. */
+const echoedRequest = <Body>(request: FastifyRequest, body: Body) => {
+  const query = request.url.indexOf('?');
+  return {
+    uri: query === -1 ? request.url : request.url.slice(0, query),
+    method: request.method,
+    queryString: query === -1 ? '' : request.url.slice(query + 1),
+    body,
+  };
+};
+
+/** A refusal of the item at `index` of an array body, its message after the index: `1.name: …`. */
+const itemError = (index: number, error: unknown): never => {
+  if (error instanceof HttpError && error.statusCode < 500)
+    throw new HttpError(error.statusCode, `${index}.${error.message}`);
+  throw error;
+};
 
 /**
  * The provider registry `/providers` (docs/api.md): admins register, change and remove providers, read keys list
@@ -38,18 +71,22 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
   const { env } = app.config;
   const cipher = new CredentialsCipher(env.PROVIDER_CREDENTIALS_KEYS);
 
-  /** The credentials as the type's settings schema reads them, or a 400 naming `credentials.<field>`. */
-  const checkedCredentials = (providerType: ProviderType, credentials: Record<string, unknown>) => {
-    const schema = z.object({ credentials: PROVIDER_SETTINGS_SCHEMAS[providerType] as z.ZodType });
-    const parsed = parseRequestPart(schema, { credentials }, 'body');
+  /**
+   * The credentials as the type's settings schema reads them, or a 400 naming `credentials.<field>` after `at` (an
+   * array item's index, `1.`), each issue of it.
+   */
+  const checkedCredentials = (providerType: ProviderType, credentials: Record<string, unknown>, at = '') => {
+    const field = `${at}credentials`;
+    const schema = z.object({ [field]: PROVIDER_SETTINGS_SCHEMAS[providerType] as z.ZodType });
+    const parsed = parseRequestPart(schema, { [field]: credentials }, 'body');
     if ('error' in parsed) throw parsed.error;
-    const checked = parsed.value.credentials as Record<string, unknown>;
+    const checked = (parsed.value as Record<string, unknown>)[field] as Record<string, unknown>;
     const problems = registeredSettingsProblems(providerType, checked, {
       anyHost: env.MESSAGING_PROFILE === 'development',
       extraHosts: app.config.service.registeredProviders.allowedHosts,
     });
     if (problems.length > 0)
-      throw badRequest(problems.map(({ field, message }) => `credentials.${field}: ${message}`).join('; '));
+      throw badRequest(problems.map((problem) => `${field}.${problem.field}: ${problem.message}`).join('; '));
     return checked;
   };
 
@@ -165,6 +202,65 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
+  /** A new provider's document, every check of its registration passed; nothing is stored yet. */
+  const newProvider = (body: ProviderCreate, now: Date, at = ''): ProviderDocument => {
+    const channel = channelOf(body.providerType, body.channel);
+    const credentials = checkedCredentials(body.providerType, body.credentials, at);
+    // Before anything is stored: a WhatsApp provider is of no use to two-way messaging without its webhook URL.
+    inboundWebhookUrl({ name: body.name, channel }, true);
+    return {
+      _id: body.name,
+      name: body.name,
+      providerType: body.providerType,
+      channel,
+      ...encrypted(body.name, credentials),
+      isActive: body.isActive,
+      isTenantDefault: body.isTenantDefault,
+      ...(body.inboundWebhook ? { inboundWebhook: storedInboundWebhook(body.name, channel, body.inboundWebhook) } : {}),
+      createdAt: now,
+      updatedAt: now,
+    };
+  };
+
+  /**
+   * The providers of an array body, all checked before any is stored: each item as one provider is, then against the
+   * others (a name or a channel's default twice) and the names taken; then stored all or nothing (`createAll`).
+   */
+  const registerAll = async (bodies: ProviderCreate[]): Promise<ProviderDocument[]> => {
+    const now = new Date();
+    const docs = bodies.map((body, index) => {
+      try {
+        return newProvider(body, now, `${index}.`);
+      } catch (error) {
+        // The credentials' issues already name the item, each of them; the other checks name one field.
+        if (error instanceof HttpError && error.message.startsWith(`${index}.`)) throw error;
+        return itemError(index, error);
+      }
+    });
+    const firstOf = new Map<string, number>();
+    for (const [index, doc] of docs.entries()) {
+      const named = firstOf.get(`name ${doc.name}`);
+      if (named !== undefined) throw badRequest(`${index}.name: item ${named} has this name too`);
+      firstOf.set(`name ${doc.name}`, index);
+      if (!doc.isTenantDefault) continue;
+      const defaulted = firstOf.get(`default ${doc.channel}`);
+      if (defaulted !== undefined)
+        throw badRequest(`${index}.isTenantDefault: item ${defaulted} is ${doc.channel}'s tenant default already`);
+      firstOf.set(`default ${doc.channel}`, index);
+    }
+    const taken = await providers.takenNames(docs.map((doc) => doc.name));
+    const takenIndex = docs.findIndex((doc) => taken.has(doc.name));
+    if (takenIndex !== -1) throw conflict(`${takenIndex}.name: a provider named "${docs[takenIndex].name}" exists`);
+    await providers.createAll(docs).catch((error: unknown) => {
+      if (!(error instanceof ProviderBatchError)) throw error;
+      itemError(
+        error.index,
+        error.cause instanceof ProviderConflictError ? conflict(error.cause.message) : error.cause,
+      );
+    });
+    return docs;
+  };
+
   app.post(
     '/providers',
     {
@@ -172,12 +268,15 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['providers'],
         operationId: 'createProvider',
-        summary: 'Register a provider; its credentials are checked against its type and stored encrypted',
-        body: providerCreateSchema,
+        summary:
+          'Register a provider, or an array of them all or nothing; credentials are checked against the type and stored encrypted',
+        body: providerCreateBodySchema,
         response: {
-          201: providerSchema.describe('Registered; a WhatsApp provider with its inbound webhook URL'),
+          201: z
+            .union([providerRegisteredSchema, providersRegisteredSchema])
+            .describe('Registered; a WhatsApp provider with its inbound webhook URL'),
           ...errorResponses({
-            409: 'The name is taken, or the channel has a tenant default',
+            409: 'A name is taken, or a channel has a tenant default',
             503: 'PROVIDER_CREDENTIALS_KEYS (or, for WhatsApp, WEBHOOK_SECRET) is not set; or MongoDB cannot be reached',
           }),
         },
@@ -185,28 +284,19 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { body } = request;
-      const channel = channelOf(body.providerType, body.channel);
-      const credentials = checkedCredentials(body.providerType, body.credentials);
-      // Before anything is stored: a WhatsApp provider is of no use to two-way messaging without its webhook URL.
-      inboundWebhookUrl({ name: body.name, channel }, true);
-      const now = new Date();
-      const doc: ProviderDocument = {
-        _id: body.name,
-        name: body.name,
-        providerType: body.providerType,
-        channel,
-        ...encrypted(body.name, credentials),
-        isActive: body.isActive,
-        isTenantDefault: body.isTenantDefault,
-        ...(body.inboundWebhook
-          ? { inboundWebhook: storedInboundWebhook(body.name, channel, body.inboundWebhook) }
-          : {}),
-        createdAt: now,
-        updatedAt: now,
-      };
+      if (Array.isArray(body)) {
+        const docs = await registerAll(body);
+        const defaults = new Map(docs.filter((doc) => doc.isTenantDefault).map((doc) => [doc.channel, doc.name]));
+        return reply.code(201).send({
+          data: docs.map((doc) => present(doc, defaults, { requireWebhook: true })),
+          request: echoedRequest(request, body.map(echoed)),
+        });
+      }
+      const doc = newProvider(body, new Date());
       await providers.create(doc).catch(storeConflict);
-      const defaults = new Map(body.isTenantDefault ? [[channel, body.name]] : []);
-      return reply.code(201).send(present(doc, defaults, { requireWebhook: true }));
+      const defaults = new Map(body.isTenantDefault ? [[doc.channel, body.name]] : []);
+      const provider = present(doc, defaults, { requireWebhook: true });
+      return reply.code(201).send({ ...provider, data: provider, request: echoedRequest(request, echoed(body)) });
     },
   );
 

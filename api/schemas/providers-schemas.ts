@@ -61,6 +61,22 @@ export const providerCreateSchema = z.strictObject({
   inboundWebhook: inboundWebhookSchema.optional(),
 });
 
+/** The most providers one `POST /providers` registers: a tenant's whole registry, well under the body limit. */
+export const MAX_PROVIDERS_PER_REQUEST = 50;
+
+/**
+ * `POST /providers`: one provider, or an array of them (the OS1 createServiceProviders) registered all or nothing,
+ * a 4xx naming the item by its index (`1.credentials.accountSid: …`).
+ */
+export const providerCreateBodySchema = z.union([
+  providerCreateSchema,
+  z
+    .array(providerCreateSchema)
+    .min(1)
+    .max(MAX_PROVIDERS_PER_REQUEST)
+    .describe('Registered all or nothing: every item is checked before any is stored'),
+]);
+
 /** `PATCH /providers/:name`: credentials are replaced whole; the name, type and channel never change. */
 export const providerPatchSchema = z.strictObject({
   isActive: z.boolean().optional(),
@@ -100,3 +116,43 @@ export const providerListQuerySchema = paginationQuerySchema.extend({
   channel: z.enum(CHANNELS).optional(),
   providerType: z.enum(PROVIDER_TYPES).optional(),
 });
+
+/** What every write-only value of a request is answered as when the answer echoes the request. */
+export const REDACTED = '[redacted]';
+
+/** The request an answer echoes, as the OS1 API's answers do: its body as read, write-only values redacted. */
+const echoedRequestSchema = <Body extends z.ZodType>(body: Body) =>
+  z
+    .object({
+      uri: z.string().describe('The path, e.g. `/providers`'),
+      method: z.string(),
+      queryString: z.string().describe('What followed `?` in the URL, or ""'),
+      body,
+    })
+    .describe('The request answered');
+
+const echoedProviderSchema = z
+  .record(z.string(), z.unknown())
+  .describe(
+    `A provider as the request gave it, defaults filled in; every credential's value and the inbound webhook's ` +
+      `secret are "${REDACTED}"`,
+  );
+
+/**
+ * `POST /providers` with one provider: the provider in `data` beside the request (the OS1 API's answer), and its
+ * fields at the top level too, as this API answered before it took the OS1 envelope.
+ */
+export const providerRegisteredSchema = providerSchema
+  .extend({
+    data: providerSchema.describe("The provider registered; a WhatsApp one's inboundWebhookUrl"),
+    request: echoedRequestSchema(echoedProviderSchema),
+  })
+  .describe('Registered: the provider in `data` and, as before, at the top level; the request in `request`');
+
+/** `POST /providers` with an array: the providers in the request's order. */
+export const providersRegisteredSchema = z
+  .object({
+    data: z.array(providerSchema).describe('The providers registered, in the order given'),
+    request: echoedRequestSchema(z.array(echoedProviderSchema)),
+  })
+  .describe('Registered, all of them');

@@ -57,6 +57,17 @@ export class ProviderConflictError extends Error {
   }
 }
 
+/** A provider of a batch (`createAll`) the store refused, by its index; the ones stored before it are removed. */
+export class ProviderBatchError extends Error {
+  override name = 'ProviderBatchError';
+  constructor(
+    readonly index: number,
+    override readonly cause: unknown,
+  ) {
+    super(`provider ${index}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
 /** How often a claim of a tenant default is tried again after the store changed under it. */
 const CLAIM_ATTEMPTS = 5;
 
@@ -126,6 +137,33 @@ export class ProvidersRepository {
     }
   }
 
+  /** The names of `names` that providers have. */
+  async takenNames(names: string[]): Promise<Set<string>> {
+    const docs = await this.providers.find({ _id: { $in: names } }, { projection: { _id: 1 } }).toArray();
+    return new Set(docs.map((doc) => doc._id));
+  }
+
+  /**
+   * Stores new providers all or nothing, without a transaction (FerretDB has none): one after the other as `create`
+   * stores one; when the store refuses one, those stored before it are removed again and `ProviderBatchError` names
+   * its index. While it runs, the providers stored so far can be read and sent through, and a name of theirs is taken
+   * for a concurrent request; a process that dies midway leaves them stored. Of two concurrent batches that share
+   * names, at most one is stored (both may be refused).
+   */
+  async createAll(providers: ProviderDocument[]): Promise<void> {
+    const created: ProviderDocument[] = [];
+    for (const [index, provider] of providers.entries()) {
+      try {
+        await this.create(provider);
+      } catch (error) {
+        // Every removal is tried even if one fails (the store gone): the refusal is what the caller must hear.
+        await Promise.allSettled(created.map((done) => this.removeCreated(done)));
+        throw new ProviderBatchError(index, error);
+      }
+      created.push(provider);
+    }
+  }
+
   /**
    * Applies a patch; null when no provider has this name. Becoming the default is claimed before the other fields
    * are set, so a refused claim (`ProviderConflictError`) changes nothing; giving it up frees the channel.
@@ -167,6 +205,13 @@ export class ProvidersRepository {
     if (!removed) return false;
     await this.defaults.deleteOne({ _id: removed.channel, provider: name });
     return true;
+  }
+
+  /** Removes a provider this request created (its creation time tells it from one created again since) and its claim. */
+  private async removeCreated(provider: ProviderDocument): Promise<void> {
+    const removed = await this.providers.deleteOne({ _id: provider._id, createdAt: provider.createdAt });
+    if (removed.deletedCount === 1 && provider.isTenantDefault)
+      await this.defaults.deleteOne({ _id: provider.channel, provider: provider.name });
   }
 
   /** Whether `provider`'s claim of `channel` is live: it exists there and still asks to be the default. */

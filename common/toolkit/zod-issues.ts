@@ -17,7 +17,22 @@ export interface IssueFormat {
  */
 export function describeIssues(issues: readonly z.core.$ZodIssue[], format: IssueFormat): string {
   return issues
+    .flatMap(chosenOptionIssues)
     .slice(0, format.limit)
     .map((issue) => `${format.prefix ?? ''}${issue.path.map(String).join('.') || format.root}: ${issue.message}`)
     .join('; ');
+}
+
+/** An issue about the value itself being of another type: how a union's option says "not me". */
+const isWrongType = (issue: z.core.$ZodIssue) => issue.code === 'invalid_type' && issue.path.length === 0;
+
+/**
+ * A union none of whose options matched says only "Invalid input"; when every option but one refused the value's
+ * type (an object or an array of them, say), the value was meant for that one, so its issues are the ones to name.
+ */
+function chosenOptionIssues(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const meant = issue.errors.filter((option) => !option.every(isWrongType));
+  if (meant.length !== 1) return [issue];
+  return meant[0].flatMap((inner) => chosenOptionIssues({ ...inner, path: [...issue.path, ...inner.path] }));
 }

@@ -73,7 +73,7 @@ describe('the provider registry /providers', () => {
   it("registers the seed's samples as written: the type's only channel, the WhatsApp inbound webhook URL", async () => {
     const ses = await admin('POST', '/providers', SEED_SES);
     expect(ses.statusCode).toBe(201);
-    expect(ses.json()).toEqual({
+    const sesProvider = {
       name: 'aws ses external',
       providerType: 'ses',
       channel: 'email',
@@ -82,7 +82,8 @@ describe('the provider registry /providers', () => {
       credentialFields: ['accessKeyId', 'projectId', 'region', 'secretAccessKey'],
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
-    });
+    };
+    expect(ses.json()).toEqual({ ...sesProvider, data: sesProvider, request: expect.any(Object) });
     const infobip = await admin('POST', '/providers', SEED_INFOBIP);
     expect(infobip.statusCode).toBe(201);
     const path = '/webhooks/whatsapp/test%20infobip/communications';
@@ -101,6 +102,131 @@ describe('the provider registry /providers', () => {
     expect((await repository().tenantDefault('whatsapp'))?.name).toBe('test infobip');
     expect(await repository().tenantDefault('sms')).toBeNull();
     expect((await repository().get('test infobip'))?.providerType).toBe('infobip');
+  });
+
+  it("answers a registration in the OS1 envelope: data and the request, credentials redacted, today's fields kept", async () => {
+    const webhookSecret = 'envelope-webhook-secret-0123456789';
+    const registered = await admin('POST', '/providers?source=os1', {
+      ...SEED_INFOBIP,
+      name: 'enveloped infobip',
+      isTenantDefault: false,
+      inboundWebhook: { url: 'https://shop.example.com/inbound', secret: webhookSecret },
+    });
+    expect(registered.statusCode).toBe(201);
+    const answer = registered.json();
+    expect(answer.data).toMatchObject({
+      name: 'enveloped infobip',
+      inboundWebhookUrl: expect.stringContaining('/webhooks/whatsapp/enveloped%20infobip/communications?token='),
+    });
+    // The fields of the answer before the envelope, for the clients that read them.
+    const { data, request, ...flat } = answer;
+    expect(flat).toEqual(data);
+    expect(request).toEqual({
+      uri: '/providers',
+      method: 'POST',
+      queryString: 'source=os1',
+      body: {
+        name: 'enveloped infobip',
+        providerType: 'infobip',
+        credentials: { clientId: '[redacted]', clientSecret: '[redacted]', apiBaseUrl: '[redacted]' },
+        isActive: true,
+        isTenantDefault: false,
+        inboundWebhook: { url: 'https://shop.example.com/inbound', secret: '[redacted]' },
+      },
+    });
+    for (const secret of [...SECRETS, webhookSecret, 'https://api.infobip.com'])
+      expect(registered.body).not.toContain(secret);
+    // A read answers the provider as before, unenveloped.
+    const read = (await reader('GET', '/providers/enveloped%20infobip')).json();
+    expect([read.data, read.request, read.name]).toEqual([undefined, undefined, 'enveloped infobip']);
+    expect((await admin('DELETE', '/providers/enveloped%20infobip')).statusCode).toBe(204);
+  });
+
+  it('registers an array all or nothing, every item checked first, a refusal naming its index', async () => {
+    const batch = [twilio('batch one'), twilio('batch two', { channel: 'voice', isTenantDefault: true })];
+    const registered = await admin('POST', '/providers', batch);
+    expect(registered.statusCode).toBe(201);
+    expect(registered.json()).toEqual({
+      data: [
+        expect.objectContaining({ name: 'batch one', channel: 'sms', isTenantDefault: false }),
+        expect.objectContaining({ name: 'batch two', channel: 'voice', isTenantDefault: true }),
+      ],
+      request: {
+        uri: '/providers',
+        method: 'POST',
+        queryString: '',
+        body: batch.map((item) => ({
+          ...item,
+          credentials: { baseUrl: '[redacted]', accountSid: '[redacted]', authToken: '[redacted]' },
+          isActive: true,
+          isTenantDefault: item.name === 'batch two',
+        })),
+      },
+    });
+    expect(registered.body).not.toContain('token-batch');
+    expect((await repository().tenantDefault('voice'))?.name).toBe('batch two');
+
+    const refusals: [object[], number, string][] = [
+      [[twilio('refused a'), { ...twilio('refused b'), credentials: {} }], 400, '1.credentials.baseUrl: '],
+      [[twilio('refused a'), twilio('refused b', { channel: 'email' })], 400, '1.channel: twilio cannot serve email'],
+      [[twilio('refused a'), { name: 'refused b' }], 400, '1.providerType: '],
+      [[twilio('refused a'), twilio('refused a')], 400, '1.name: item 0 has this name too'],
+      [
+        [twilio('refused a', { isTenantDefault: true, channel: 'voice' }), twilio('refused b', { channel: 'sms' })],
+        409,
+        // Stored, then refused by the store's claim of the voice default: the first item is removed again.
+        '0.isTenantDefault: voice has a tenant default provider, "batch two"',
+      ],
+      [
+        [twilio('refused a'), twilio('refused b'), twilio('batch one')],
+        409,
+        '2.name: a provider named "batch one" exists',
+      ],
+      [
+        [twilio('refused a'), twilio('refused b', { isTenantDefault: true, channel: 'voice' })],
+        409,
+        '1.isTenantDefault: voice has a tenant default provider, "batch two"',
+      ],
+      [[], 400, 'body: Too small'],
+    ];
+    // Each issue of an item names its index.
+    const unset = await admin('POST', '/providers', [twilio('refused a'), { ...twilio('refused b'), credentials: {} }]);
+    expect(unset.json().message).toMatch(/^1\.credentials\.baseUrl: .*; 1\.credentials\.accountSid: /);
+    for (const [body, status, message] of refusals) {
+      const refused = await admin('POST', '/providers', body);
+      expect([refused.statusCode, refused.json().message]).toEqual([status, expect.stringContaining(message)]);
+      expect(refused.json().message.startsWith(message)).toBe(true);
+      expect(await stored('refused a')).toBeNull();
+      expect(await stored('refused b')).toBeNull();
+    }
+    expect((await repository().tenantDefault('voice'))?.name).toBe('batch two');
+    for (const name of ['batch%20one', 'batch%20two'])
+      expect((await admin('DELETE', `/providers/${name}`)).statusCode).toBe(204);
+  });
+
+  it('stores at most one of concurrent arrays that share names, and never a part of one', async () => {
+    for (let round = 0; round < 5; round++) {
+      const [p, q] = [`race p${round}`, `race q${round}`];
+      const answers = await Promise.all([
+        admin('POST', '/providers', [twilio(p), twilio(q)]),
+        admin('POST', '/providers', [twilio(q), twilio(p)]),
+      ]);
+      const statuses = answers.map((answer) => answer.statusCode).sort();
+      expect([
+        [201, 409],
+        [409, 409],
+      ]).toContainEqual(statuses);
+      const kept = await Promise.all([stored(p), stored(q)]);
+      const winner = answers.findIndex((answer) => answer.statusCode === 201);
+      if (winner === -1) expect(kept).toEqual([null, null]);
+      else {
+        expect(kept.map((doc) => doc?.name)).toEqual([p, q]);
+        expect(answers[winner].json().data.map((provider: { name: string }) => provider.name)).toEqual(
+          winner === 0 ? [p, q] : [q, p],
+        );
+      }
+      for (const name of [p, q]) await admin('DELETE', `/providers/${encodeURIComponent(name)}`);
+    }
   });
 
   it('never answers credentials, stores none in the clear, and decrypts them with the configured keys', async () => {
