@@ -282,7 +282,8 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['templates'],
         operationId: 'previewTemplate',
-        summary: 'Render a template for a user and data, sending nothing',
+        summary:
+          "Render a template for a user and data, sending nothing; a mode template with the tenant's and an app's placeholders",
         params: idParams,
         body: previewBodySchema,
         response: { 200: previewSchema, ...unknownTemplate },
