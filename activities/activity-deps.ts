@@ -9,6 +9,7 @@ import { ConversationsRepository } from '../common/store/messaging/conversations
 import { DeliveryReportsRepository } from '../common/store/messaging/delivery-reports-repository';
 import { InboundMessagesRepository } from '../common/store/messaging/inbound-messages-repository';
 import { MessageRequestsRepository } from '../common/store/messaging/message-requests-repository';
+import { PlaceholdersRepository } from '../common/store/placeholders-repository';
 import { OutgoingHttpClient } from '../common/http/outgoing-http';
 import { ProvidersRepository } from '../common/store/providers-repository';
 import { RateTokensRepository } from '../common/store/rate-tokens-repository';
@@ -38,6 +39,8 @@ export interface ActivityDeps {
   files: FilesServiceClient;
   /** `POST /messages`: the requests, their callback outbox, the provider ids their delivery reports name. */
   messageRequests: MessageRequestsRepository;
+  /** Tenant and application placeholder values, read by each `dispatchMessages` batch. */
+  placeholders: PlaceholdersRepository;
   callbackEvents: CallbackEventsRepository;
   deliveryReports: DeliveryReportsRepository;
   /** The providers of `/providers`, built from their decrypted credentials by name. */
@@ -85,6 +88,7 @@ export function activityDepsOn(
     providers,
     files,
     messageRequests: new MessageRequestsRepository(database),
+    placeholders: new PlaceholdersRepository(database),
     callbackEvents: new CallbackEventsRepository(database),
     deliveryReports: new DeliveryReportsRepository(database),
     registered,

@@ -25,6 +25,7 @@ import { erasureRoutes } from './routes/erasures-routes';
 import { healthRoutes } from './routes/health-routes';
 import { messageRoutes } from './routes/messages-routes';
 import { notificationRoutes } from './routes/notifications-routes';
+import { placeholderRoutes } from './routes/placeholders-routes';
 import { providerRoutes } from './routes/providers-routes';
 import { sagaRoutes } from './routes/saga-routes';
 import { sendRoutes } from './routes/send-routes';
@@ -100,6 +101,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       userRoutes,
       templateRoutes,
       notificationRoutes,
+      placeholderRoutes,
       providerRoutes,
       messageRoutes,
       conversationRoutes,

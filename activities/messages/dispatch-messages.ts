@@ -31,6 +31,7 @@ import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatc
 import { OutcomeWriter } from '../dispatch/outcome-writer';
 import type { ProviderReceipt } from '../providers';
 import type { MessageChannelProvider, RegisteredProviders } from '../providers/registered-providers';
+import type { PlaceholdersRepository } from '../../common/store/placeholders-repository';
 import { RenderFailedError, type ModeTemplate, type OsMessageRenderer, type ProviderMessage } from './render-message';
 
 /** Input of `dispatchMessages`: message objects `first`…`last` (their `n`) of one channel of one request. */
@@ -62,6 +63,7 @@ export interface MessageDispatchDeps extends DeliveryDeps {
   registered: RegisteredProviders;
   callbackEvents: CallbackEventsRepository;
   deliveryReports: DeliveryReportsRepository;
+  placeholders: Pick<PlaceholdersRepository, 'forApp'>;
   renderer: OsMessageRenderer;
   requestCache: SharedLoads<MessageRequestDocument>;
 }
@@ -271,7 +273,9 @@ async function dispatchMessageBatch(
     );
   }
 
-  // One lookup per template and provider in the batch, not per address.
+  // One lookup per template and provider in the batch, not per address; the tenant's and the application's
+  // placeholders once per batch, as they are when it renders.
+  const placeholders = await deps.placeholders.forApp(request.appId);
   const templates = new Map<string, Promise<ModeTemplate | null>>();
   const templateOf = (name: string) => {
     if (!templates.has(name)) templates.set(name, deps.templates.findModeTemplate(name));
@@ -328,7 +332,7 @@ async function dispatchMessageBatch(
             );
           } else {
             try {
-              rendered = await deps.renderer.render(message, template, to);
+              rendered = await deps.renderer.render(message, template, to, placeholders);
             } catch (error) {
               attempt =
                 error instanceof RenderFailedError

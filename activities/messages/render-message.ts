@@ -2,7 +2,9 @@ import type { AppConfig } from '../../common/config/config';
 import type { StoredMessage, WhatsappMedia } from '../../common/store/messaging/message-requests-repository';
 import type { ModeTemplateDocument } from '../../common/store/templates-repository';
 import type { RenderPool } from '../../common/rendering/render-pool';
-import { plainTextToHtml, type MessageRenderer, type RenderContext } from '../../common/rendering/rendering';
+import { mergedPlaceholderValues, modeTemplateContext } from '../../common/rendering/placeholder-values';
+import type { ScopedPlaceholders } from '../../common/store/placeholders-repository';
+import { plainTextToHtml, type MessageRenderer } from '../../common/rendering/rendering';
 import type { EmailMessage, TextMessage, WhatsappMessage } from '../../providers/channel-interfaces';
 
 /** What a message needs of its mode template (`/templates` with `mode`, docs/os1-messaging.md). */
@@ -66,8 +68,9 @@ export class RenderFailedError extends Error {
 /**
  * Renders a message's mode template for one address: the body (and subject) through Handlebars with the message's
  * `data` at the root (`{{orderId}}`, as OS1 templates write it) and under `data` (`{{data.orderId}}`, as Mia's do),
- * with the same helpers as `/send`, on the render threads with the same limits. The message's own `from`, media and
- * buttons win over the template's.
+ * with the same helpers as `/send`, on the render threads with the same limits. The tenant's and the application's
+ * placeholders fill what `data` leaves (`mergedPlaceholderValues`), in the body, subject, media URLs, buttons and
+ * WhatsApp template parameters alike. The message's own `from`, media and buttons win over the template's.
  */
 export class OsMessageRenderer {
   constructor(
@@ -77,9 +80,14 @@ export class OsMessageRenderer {
   ) {}
 
   /** @throws TemplateSyntaxError; RenderFailedError */
-  async render(message: StoredMessage, template: ModeTemplate, address: string): Promise<ProviderMessage> {
-    const { data } = message;
-    const context = { user: {}, data, ...data } as RenderContext;
+  async render(
+    message: StoredMessage,
+    template: ModeTemplate,
+    address: string,
+    placeholders?: ScopedPlaceholders,
+  ): Promise<ProviderMessage> {
+    const data = mergedPlaceholderValues(message.data, placeholders);
+    const context = modeTemplateContext(data);
     const html = message.channel === 'email' && template.data.format === 'text/html';
     const subjectSource = message.channel === 'email' ? (template.data.subject ?? '') : undefined;
     this.renderer.check(`${template.name}: data.body`, template.data.body);

@@ -7,6 +7,7 @@ import { DeliveryReportsRepository } from '../../common/store/messaging/delivery
 import { InboundMessagesRepository } from '../../common/store/messaging/inbound-messages-repository';
 import { MessageRequestsRepository } from '../../common/store/messaging/message-requests-repository';
 import { NotificationsRepository } from '../../common/store/notifications-repository';
+import { PlaceholdersRepository } from '../../common/store/placeholders-repository';
 import { ProvidersRepository } from '../../common/store/providers-repository';
 import { SagaFailEventsRepository } from '../../common/store/saga-fail-events-repository';
 import { SendsRepository } from '../../common/store/sends-repository';
@@ -20,6 +21,7 @@ export interface Repositories {
   users: UsersRepository;
   ledger: DeliveriesRepository;
   notifications: NotificationsRepository;
+  placeholders: PlaceholdersRepository;
   providers: ProvidersRepository;
   messageRequests: MessageRequestsRepository;
   callbackEvents: CallbackEventsRepository;
@@ -54,6 +56,7 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       users: new UsersRepository(database, app.config.service.userFields),
       ledger: new DeliveriesRepository(database),
       notifications: new NotificationsRepository(database),
+      placeholders: new PlaceholdersRepository(database),
       providers: new ProvidersRepository(database),
       messageRequests: new MessageRequestsRepository(database),
       callbackEvents: new CallbackEventsRepository(database),

@@ -59,6 +59,7 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const accepted = await messageRequests.accept(request.body, {
         apiKeyId: request.apiKey?.id ?? null,
+        appId: request.body.appId,
         idempotency: idempotencyOf(request.headers['idempotency-key'], request.body),
       });
       request.log.info({ requestId: accepted.requestId, messages: accepted.messages.length }, 'messages accepted');

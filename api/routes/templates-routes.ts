@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { CHANNELS } from '../../common/config/config';
 import { badRequest, conflict, notFound } from '../../common/domain/http-errors';
 import { CompiledContent, MissingContentError } from '../../common/rendering/message-content';
-import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering/rendering';
+import { MessageRenderer, plainTextToHtml, TemplateSyntaxError } from '../../common/rendering/rendering';
+import { mergedPlaceholderValues, modeTemplateContext } from '../../common/rendering/placeholder-values';
 import { renderPoolOptions, sharedRenderPool } from '../../common/rendering/render-pool';
 import {
   isModeTemplate,
@@ -63,7 +64,7 @@ function templateChannels(template: TemplateDocument): (typeof CHANNELS)[number]
 
 /** `/templates` CRUD and `POST /templates/:id/preview` (docs/api.md). */
 export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { templates } = app.repositories;
+  const { templates, placeholders } = app.repositories;
   const renderer = new MessageRenderer(app.config.env.DEFAULT_LOCALE);
   // Previews render on threads with the sends' limits: a runaway template cannot hold the API's event loop.
   const renderPool = sharedRenderPool(renderPoolOptions(app.config.env));
@@ -241,6 +242,37 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
 
   registerDelete(app, 'deleteTemplate', (id) => templates.remove(id));
 
+  /** A mode template rendered as a message of its application would be, with the values it rendered with. */
+  const previewModeTemplate = async (template: ModeTemplateDocument, body: z.infer<typeof previewBodySchema>) => {
+    const values = mergedPlaceholderValues(body.data, await placeholders.forApp(body.appId));
+    const html = template.mode === 'email' && template.data.format === 'text/html';
+    const sources = [
+      { field: 'data.body', source: template.data.body, html },
+      ...(template.mode === 'email'
+        ? [{ field: 'data.subject', source: template.data.subject ?? '', html: false }]
+        : []),
+    ];
+    try {
+      for (const { field, source } of sources) renderer.check(field, source);
+    } catch (error) {
+      if (error instanceof TemplateSyntaxError) throw badRequest(error.message);
+      throw error;
+    }
+    const [outcome] = await renderPool.render(
+      sources.map(({ source, html: escaped }) => ({ source, html: escaped })),
+      [modeTemplateContext(values)],
+    );
+    if (outcome.code) {
+      throw badRequest(`data: the template does not render with this data (${outcome.code}): ${outcome.error}`);
+    }
+    const [text = '', subject = ''] = outcome.texts;
+    const message =
+      template.mode === 'email'
+        ? { channel: 'email' as const, subject, ...(html ? { html: text } : { text, html: plainTextToHtml(text) }) }
+        : { channel: template.mode, body: text };
+    return { [template.mode]: message, placeholders: values };
+  };
+
   app.post(
     '/templates/:id/preview',
     {
@@ -250,7 +282,8 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['templates'],
         operationId: 'previewTemplate',
-        summary: 'Render a template for a user and data, sending nothing',
+        summary:
+          "Render a template for a user and data, sending nothing; a mode template with the tenant's and an app's placeholders",
         params: idParams,
         body: previewBodySchema,
         response: { 200: previewSchema, ...unknownTemplate },
@@ -258,6 +291,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const template = found(await templates.findById(request.params.id), request.params.id);
+      if (isModeTemplate(template)) return previewModeTemplate(template, request.body);
       const channels = templateChannels(template);
       const sendRequest = {
         channels,

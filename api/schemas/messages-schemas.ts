@@ -80,7 +80,17 @@ const channelArrays = {
 };
 
 /** `POST /messages` (the OS1 sendMessage); counts across channels are checked by `MessagePreparation`. */
-export const messagesBodySchema = z.object(channelArrays).strict();
+export const messagesBodySchema = z
+  .object({
+    ...channelArrays,
+    appId: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('The application sending: its placeholders fill the templates, and GET /messages?appId= finds it'),
+  })
+  .strict();
 export type MessagesBody = z.infer<typeof messagesBodySchema>;
 
 const withoutTemplate = <T extends z.ZodObject>(schema: T) => schema.omit({ template: true } as never);
@@ -180,7 +190,7 @@ export const messagesListQuerySchema = paginationQuerySchema.extend({
     .min(1)
     .max(200)
     .optional()
-    .describe('Requests sent by a notification of this application (POST /messages/notifications)'),
+    .describe('Requests of this application: sent by its notifications, or naming it in POST /messages'),
   from: z.iso.datetime({ offset: true }).optional().describe('created at or after (ISO 8601)'),
   to: z.iso.datetime({ offset: true }).optional().describe('created before (ISO 8601)'),
 });
@@ -190,7 +200,10 @@ export const messageRequestSummarySchema = z.object({
   requestId: z.string(),
   workflowId: z.string(),
   status: z.enum(['running', 'completed', 'failed']),
-  appId: z.string().nullable().describe("The notification's application; null for a direct POST /messages"),
+  appId: z
+    .string()
+    .nullable()
+    .describe("The notification's application, or the appId a direct POST /messages named; null when it named none"),
   notification: z.string().nullable(),
   messages: z.number().int().describe('Message objects in the request'),
   channels: z.array(z.enum(MESSAGE_CHANNELS)),

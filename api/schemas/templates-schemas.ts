@@ -81,6 +81,12 @@ export const previewBodySchema = z
   .object({
     user: z.record(z.string(), z.unknown()).default({}),
     data: z.record(z.string(), z.unknown()).default({}),
+    appId: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe("A mode template: the application whose placeholders fill it, with the tenant's"),
   })
   .strict();
 
@@ -104,6 +110,9 @@ export const previewSchema = z
     }),
     voice: textMessage('voice'),
     whatsapp: textMessage('whatsapp'),
+    placeholders: z
+      .record(z.string(), z.unknown())
+      .describe("A mode template: the values it rendered with, data over the application's over the tenant's"),
   })
   .partial()
   .describe('One message per channel the template has content for, rendered');

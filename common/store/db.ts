@@ -30,6 +30,7 @@ import type { ConversationLockDocument } from './messaging/conversations-reposit
 import type { ProviderMessageDocument } from './messaging/delivery-reports-repository';
 import type { MessageRequestDocument } from './messaging/message-requests-repository';
 import type { NotificationDocument } from './notifications-repository';
+import type { PlaceholdersDocument } from './placeholders-repository';
 import type { ProviderDocument, TenantDefaultDocument } from './providers-repository';
 import type { RateTokenDocument } from './rate-tokens-repository';
 import { ensureRetentionIndex, type ExpiringDocument } from './retention';
@@ -63,6 +64,8 @@ export interface Database {
   tenantDefaults: Collection<TenantDefaultDocument>;
   /** Notifications under admin review (`/notifications`). */
   notifications: Collection<NotificationDocument>;
+  /** Placeholder values of the tenant and of each application (`/placeholders`, `/apps/:appId/placeholders`). */
+  placeholders: Collection<PlaceholdersDocument>;
   /** `POST /messages` requests: the messages with their addresses, the callback, the resolved templates. */
   messageRequests: Collection<MessageRequestDocument>;
   /** Delivery status events owed to a request's callback URL, keyed by (delivery, status): each posted once. */
@@ -111,6 +114,7 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     providers: db.collection<ProviderDocument>('providers'),
     tenantDefaults: db.collection<TenantDefaultDocument>('tenant_defaults'),
     notifications: db.collection<NotificationDocument>('notifications'),
+    placeholders: db.collection<PlaceholdersDocument>('placeholders'),
     messageRequests: db.collection<MessageRequestDocument>('message_requests'),
     callbackEvents: db.collection<CallbackEventDocument>('callback_events'),
     providerMessages: db.collection<ProviderMessageDocument>('provider_messages'),

@@ -84,6 +84,10 @@ const ROUTES = [
   'POST /codec/encode',
   'POST /users',
   'POST /erasures',
+  'GET /placeholders',
+  'PUT /placeholders',
+  'GET /apps/{appId}/placeholders',
+  'PUT /apps/{appId}/placeholders',
 ];
 
 const operations = (document: Document) =>

@@ -41,7 +41,10 @@ export interface MessageRequestDocument {
   requestDigest?: string;
   /** The notification it was sent by (`POST /messages/notifications`). */
   notification?: string;
-  /** The application that asked: the `appId` of the notification it was sent by; absent for a direct `POST /messages`. */
+  /**
+   * The application that asked: the `appId` of the notification it was sent by, or the one a direct `POST /messages`
+   * named; absent when it named none. Its placeholders fill the request's templates.
+   */
   appId?: string;
   /** The API key that asked (`AuthenticatedKey.id`), whose secret signs the callbacks; null without `API_KEYS`. */
   apiKeyId: string | null;
