@@ -1,5 +1,7 @@
 import { awsEventReport } from '../../api/services/aws-delivery-events';
 import { SnsMessageVerifier, SnsVerificationError, type SnsMessage } from '../../api/services/sns-message-verifier';
+import { pinpointSendTextInput } from '../../providers/pinpoint-provider';
+import { sesSendEmailInput } from '../../providers/ses-provider';
 import { SnsSigner } from '../../simulator/sns-signing';
 
 const TOPIC = 'arn:aws:sns:ap-south-1:123456789012:ses-events';
@@ -145,5 +147,29 @@ describe('SES and Pinpoint SMS events in our statuses', () => {
     ['another service', JSON.stringify({ eventType: 'Other' })],
   ])('%s moves no status', (_name, message) => {
     expect(awsEventReport(message)).toBeNull();
+  });
+});
+
+describe('the configuration set whose SNS event destination publishes the events', () => {
+  it('is named in every SES email and Pinpoint SMS of a provider that sets it, and in none of one that does not', () => {
+    const email = {
+      from: 'a@example.com',
+      to: 'b@example.com',
+      cc: [],
+      bcc: [],
+      subject: 's',
+      html: '<p>h</p>',
+      attachments: [],
+    };
+    expect(sesSendEmailInput(email, { configurationSetName: 'messaging-events' }).ConfigurationSetName).toBe(
+      'messaging-events',
+    );
+    expect(sesSendEmailInput(email)).not.toHaveProperty('ConfigurationSetName');
+    const aws = { accessKeyId: 'AK', secretAccessKey: 's', region: 'us-east-1' };
+    const sms = { from: '', to: '+15551234567', body: 'x' };
+    expect(pinpointSendTextInput(sms, { ...aws, configurationSetName: 'sms-events' }).ConfigurationSetName).toBe(
+      'sms-events',
+    );
+    expect(pinpointSendTextInput(sms, aws)).not.toHaveProperty('ConfigurationSetName');
   });
 });
