@@ -43,7 +43,9 @@ describe('SES and Pinpoint delivery events through Amazon SNS, on the real stack
     ((await call(APP_KEY, 'GET', `/messages/${requestId}`)).json() as { messages: { addresses: AddressStatus[] }[] })
       .messages[0]?.addresses ?? [];
   const statusesOf = (receiver: CallbackReceiver) => receiver.received.map(({ body }) => `${body.to}:${body.status}`);
-  const eventsUrl = (providerName: string) => reportWebhookUrl(stack.config.env, EVENTS_PATH, providerName);
+  /** The SNS subscription endpoints the registrations answered, by provider name. */
+  const eventsUrls = new Map<string, string>();
+  const eventsUrl = (providerName: string) => eventsUrls.get(providerName)!;
   const reportsOf = async (provider: string) =>
     (await stack.sim<{ reports: ReportRecord[] }>('GET', `/reports?provider=${provider}`)).reports;
 
@@ -62,6 +64,9 @@ describe('SES and Pinpoint delivery events through Amazon SNS, on the real stack
     for (const provider of [SEED_SES, PINPOINT]) {
       const registered = await call(ADMIN_KEY, 'POST', '/providers', provider);
       expect([provider.name, registered.statusCode]).toEqual([provider.name, 201]);
+      const { eventsWebhookUrl } = registered.json();
+      expect(eventsWebhookUrl).toBe(reportWebhookUrl(stack.config.env, EVENTS_PATH, provider.name));
+      eventsUrls.set(provider.name, eventsWebhookUrl);
     }
     const template = await call(ADMIN_KEY, 'POST', '/templates', {
       name: 'order delivered',
