@@ -361,6 +361,53 @@ export function registerAws(app: FastifyInstance, ctx: SimulatorContext): void {
   app.get(SNS_CERTIFICATE_PATH, async (_request, reply) =>
     reply.type('application/x-x509-ca-cert').send(ctx.sns.certificatePem),
   );
+  registerSnsSubscriptions(app, ctx);
   registerSes(app, ctx);
   registerPinpointSms(app, ctx);
+}
+
+/**
+ * SNS's subscription handshake: `POST /sns/subscriptions {endpoint, region?}` posts a signed
+ * `SubscriptionConfirmation` to the endpoint and answers what it answered; the endpoint confirms with a GET of the
+ * message's `SubscribeURL` (`GET /sns/confirm`), which `GET /sns/subscriptions` then lists as confirmed.
+ */
+function registerSnsSubscriptions(app: FastifyInstance, ctx: SimulatorContext): void {
+  const subscriptions: { endpoint: string; topicArn: string; token: string; confirmed: boolean }[] = [];
+  app.get('/sns/subscriptions', async () => ({ subscriptions }));
+  app.get<{ Querystring: { Token?: string } }>('/sns/confirm', async (request, reply) => {
+    const subscription = subscriptions.find(({ token }) => token === request.query.Token);
+    if (!subscription) return reply.code(404).send({ error: 'no subscription has this token' });
+    subscription.confirmed = true;
+    return reply.type('text/xml').send('<ConfirmSubscriptionResponse/>');
+  });
+  app.post('/sns/subscriptions', async (request, reply) => {
+    const body = bodyOf(request);
+    const endpoint = str(body.endpoint);
+    const region = str(body.region) ?? 'us-east-1';
+    const refusal = endpoint ? ctx.reports.refusalOf(endpoint) : 'endpoint is required';
+    if (!endpoint || refusal) return reply.code(400).send({ error: refusal });
+    const topicArn = `arn:aws:sns:${region}:${SIMULATED_ACCOUNT}:messaging-events`;
+    const token = randomBytes(32).toString('hex');
+    subscriptions.push({ endpoint, topicArn, token, confirmed: false });
+    const origin = `${request.protocol}://${request.host}`;
+    const confirmation = ctx.sns.signed({
+      Type: 'SubscriptionConfirmation',
+      MessageId: randomUUID(),
+      TopicArn: topicArn,
+      Message: `You have chosen to subscribe to the topic ${topicArn}.`,
+      Timestamp: new Date().toISOString(),
+      SignatureVersion: '2',
+      SigningCertURL: `${origin}${SNS_CERTIFICATE_PATH}`,
+      SubscribeURL: `${origin}/sns/confirm?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(topicArn)}&Token=${token}`,
+      Token: token,
+    });
+    const answer = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': confirmation.Type },
+      body: JSON.stringify(confirmation),
+      signal: AbortSignal.timeout(5_000),
+      redirect: 'manual',
+    });
+    return { topicArn, answered: answer.status };
+  });
 }

@@ -173,6 +173,16 @@ describe('SES and Pinpoint delivery events through Amazon SNS, on the real stack
     await stack.sim('DELETE', '/reports');
   });
 
+  it("confirms the SNS subscription with a GET of its SubscribeURL, once the confirmation's signature holds", async () => {
+    const subscribed = await stack.sim<{ answered: number }>('POST', '/sns/subscriptions', {
+      endpoint: eventsUrl(SEED_SES.name),
+      region: 'ap-south-1',
+    });
+    expect(subscribed.answered).toBe(204);
+    const { subscriptions } = await stack.sim<{ subscriptions: { confirmed: boolean }[] }>('GET', '/sns/subscriptions');
+    expect(subscriptions).toEqual([expect.objectContaining({ confirmed: true })]);
+  });
+
   it('moves a Pinpoint SMS to delivered from its TEXT_DELIVERED event', async () => {
     await stack.sim('PUT', '/reports/config', { delayMs: 50, awsEventsUrl: eventsUrl(PINPOINT.name) });
     const accepted = await call(APP_KEY, 'POST', '/messages', {
