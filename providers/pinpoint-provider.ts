@@ -12,8 +12,13 @@ export const pinpointSettingsSchema = z
     originationNumber: nonEmpty.optional(),
     /** The registered entity id (India's DLT principal entity), sent with every message when set. */
     entityId: nonEmpty.optional(),
+    /**
+     * The configuration set every message names (`ConfigurationSetName`); its SNS event destination publishes the
+     * delivery events this service receives (docs/os1-messaging.md "SES and Pinpoint delivery events").
+     */
+    configurationSetName: nonEmpty.optional(),
   })
-  .describe('{accessKeyId, secretAccessKey, region, originationNumber?, entityId?}');
+  .describe('{accessKeyId, secretAccessKey, region, originationNumber?, entityId?, configurationSetName?}');
 export type PinpointSettings = z.infer<typeof pinpointSettingsSchema>;
 
 type PinpointSdk = typeof import('@aws-sdk/client-pinpoint-sms-voice-v2');
@@ -39,6 +44,7 @@ export function pinpointSendTextInput(message: TextMessage, settings: PinpointSe
     ...(originationIdentity ? { OriginationIdentity: originationIdentity } : {}),
     MessageBody: message.body,
     MessageType: 'TRANSACTIONAL',
+    ...(settings.configurationSetName ? { ConfigurationSetName: settings.configurationSetName } : {}),
     ...(Object.keys(countryParameters).length > 0 ? { DestinationCountryParameters: countryParameters } : {}),
   };
 }

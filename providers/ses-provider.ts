@@ -12,17 +12,26 @@ export const sesSettingsSchema = z
     ...awsAccountSettings,
     /** The AWS account id, for reference only (the OS1 registry's sample carries it); never sent. */
     projectId: z.string().optional(),
+    /**
+     * The SES configuration set every email names (`ConfigurationSetName`); its SNS event destination publishes the
+     * delivery events this service receives (docs/os1-messaging.md "SES and Pinpoint delivery events").
+     */
+    configurationSetName: z.string().min(1).max(64).optional(),
   })
-  .describe('{accessKeyId, secretAccessKey, region, projectId?}');
+  .describe('{accessKeyId, secretAccessKey, region, projectId?, configurationSetName?}');
 export type SesSettings = z.infer<typeof sesSettingsSchema>;
 
 /** How long one SES call may take before it counts as a transient failure (the activity retries it). */
 const REQUEST_TIMEOUT_MS = 15_000;
 
 /** The SES v2 request of one email: simple content (subject, text and HTML bodies, attachments), cc and bcc. */
-export function sesSendEmailInput(message: EmailMessage): SendEmailCommandInput {
+export function sesSendEmailInput(
+  message: EmailMessage,
+  settings: Pick<SesSettings, 'configurationSetName'> = {},
+): SendEmailCommandInput {
   return {
     FromEmailAddress: message.from,
+    ...(settings.configurationSetName ? { ConfigurationSetName: settings.configurationSetName } : {}),
     Destination: {
       ToAddresses: [message.to],
       ...(message.cc.length > 0 ? { CcAddresses: message.cc } : {}),
@@ -60,7 +69,7 @@ export class SesProvider implements EmailProvider {
   private readonly client: SESv2Client;
   private readonly sdk: SesSdk;
 
-  constructor(settings: SesSettings) {
+  constructor(private readonly settings: SesSettings) {
     // Loaded here, not at the top: the API lists the providers (their schemas) but never sends through the SDK.
     this.sdk = require('@aws-sdk/client-sesv2') as SesSdk;
     this.client = new this.sdk.SESv2Client({
@@ -74,7 +83,7 @@ export class SesProvider implements EmailProvider {
 
   async sendEmail(message: EmailMessage): Promise<ProviderReceipt> {
     try {
-      const output = await this.client.send(new this.sdk.SendEmailCommand(sesSendEmailInput(message)));
+      const output = await this.client.send(new this.sdk.SendEmailCommand(sesSendEmailInput(message, this.settings)));
       return { providerMessageId: output.MessageId };
     } catch (error) {
       throw classifySesError(error);

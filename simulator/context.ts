@@ -3,6 +3,7 @@ import { FaultInjector } from './faults';
 import { InboundReplies } from './inbound';
 import { NewRecord, Recorder, SimulatorRecord } from './recorder';
 import { DeliveryReporter } from './reports';
+import { SnsSigner } from './sns-signing';
 import { Stats } from './stats';
 
 /** State shared by the HTTP and SMTP sides of one simulator instance. */
@@ -12,6 +13,8 @@ export interface SimulatorContext {
   stats: Stats;
   /** The delivery reports posted to the status callbacks messages name. */
   reports: DeliveryReporter;
+  /** Signs the SES and Pinpoint SMS events posted as SNS notifications, with a certificate made at start. */
+  sns: SnsSigner;
   /** The status callbacks the service posted to `POST /callbacks[/:name]`. */
   callbacks: CallbackCatcher;
   /** The customers' WhatsApp answers posted to the service's inbound webhook (`POST /whatsapp/reply`). */
@@ -30,6 +33,7 @@ export function createContext(maxRecords: number, reportHosts: readonly string[]
     faults: new FaultInjector(),
     stats,
     reports,
+    sns: new SnsSigner(),
     callbacks: new CallbackCatcher(),
     inbound: new InboundReplies((url) => reports.refusalOf(url)),
     accept(record) {

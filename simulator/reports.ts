@@ -10,7 +10,7 @@ import { z } from 'zod';
  * internet on anyone's say-so.
  */
 
-export type ReportProvider = 'twilio' | 'infobip';
+export type ReportProvider = 'twilio' | 'infobip' | 'ses' | 'pinpoint';
 /** `delivered` and `undelivered` are delivery reports; `seen` is WhatsApp's read report (Infobip sends it apart). */
 export type ReportKind = 'delivered' | 'undelivered' | 'seen';
 
@@ -47,8 +47,16 @@ export const reportConfigSchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(10).optional(),
   /** Milliseconds before the second attempt; doubled for each further one. */
   retryDelayMs: z.number().int().min(0).max(60_000).optional(),
-  /** Recipients whose report says the message was not delivered (Twilio `undelivered` 30003, Infobip UNDELIVERABLE). */
+  /**
+   * Recipients whose report says the message was not delivered (Twilio `undelivered` 30003, Infobip UNDELIVERABLE,
+   * an SES permanent bounce, Pinpoint `TEXT_UNREACHABLE`).
+   */
   undeliverableAddresses: z.array(z.string()).optional(),
+  /**
+   * The HTTP(S) endpoint of the SNS subscription that SES and Pinpoint SMS events go to, signed as SNS signs them;
+   * null (the default) sends none.
+   */
+  awsEventsUrl: z.url().nullable().optional(),
 });
 export type ReportConfigInput = z.infer<typeof reportConfigSchema>;
 
@@ -58,6 +66,7 @@ export interface ReportConfig {
   maxAttempts: number;
   retryDelayMs: number;
   undeliverableAddresses: string[];
+  awsEventsUrl: string | null;
 }
 
 const DEFAULT_CONFIG: ReportConfig = {
@@ -66,6 +75,7 @@ const DEFAULT_CONFIG: ReportConfig = {
   maxAttempts: 3,
   retryDelayMs: 500,
   undeliverableAddresses: [],
+  awsEventsUrl: null,
 };
 
 /** How long one attempt may take: a receiver that hangs must not hold reports forever. */

@@ -75,6 +75,9 @@ const CALLS_IN_FLIGHT = 16;
 const REPORT_WEBHOOKS: Partial<Record<string, { provider: ReportingProvider; path: string }>> = {
   twilio: { provider: 'twilio', path: '/webhooks/twilio/status' },
   infobip: { provider: 'infobip', path: '/webhooks/infobip/reports' },
+  // Their events come through the SNS subscription of the provider's configuration set, not a URL per message.
+  ses: { provider: 'ses', path: '/webhooks/aws/events' },
+  pinpoint: { provider: 'pinpoint', path: '/webhooks/aws/events' },
 };
 
 /** The provider one message goes through: a registered one by name, or the configured one of its channel. */

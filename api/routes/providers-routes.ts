@@ -13,7 +13,8 @@ import {
   type ProviderPatch,
 } from '../../common/store/providers-repository';
 import { registeredSettingsProblems } from '../../providers/registered-provider-policy';
-import { MissingWebhookSecretError, providerWebhookUrl } from '../../common/http/webhook-urls';
+import { MissingWebhookSecretError, providerWebhookUrl, reportWebhookUrl } from '../../common/http/webhook-urls';
+import { AWS_EVENTS_PATH } from './webhooks/aws-events';
 import { parseRequestPart } from '../request-errors';
 import { requestHasScope } from '../plugins/auth-plugin';
 import { errorResponses } from '../schemas/common-schemas';
@@ -127,6 +128,17 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     }
   };
 
+  /** SES and Pinpoint: the HTTPS endpoint of the SNS subscription their events go to; absent without WEBHOOK_SECRET. */
+  const eventsWebhookUrl = (doc: Pick<ProviderDocument, 'name' | 'providerType'>) => {
+    if (doc.providerType !== 'ses' && doc.providerType !== 'pinpoint') return undefined;
+    try {
+      return reportWebhookUrl(env, AWS_EVENTS_PATH, doc.name);
+    } catch (error) {
+      if (error instanceof MissingWebhookSecretError) return undefined;
+      throw error;
+    }
+  };
+
   /**
    * What a client is answered: never the credentials, only their fields' names; the inbound webhook URL, which holds
    * its token, only to a key of the `providers` scope (`showWebhookUrl`).
@@ -137,6 +149,7 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
     { requireWebhook = false, showWebhookUrl = true } = {},
   ) => {
     const webhook = showWebhookUrl ? inboundWebhookUrl(doc, requireWebhook) : undefined;
+    const eventsWebhook = showWebhookUrl ? eventsWebhookUrl(doc) : undefined;
     return {
       name: doc.name,
       // Stored by this API only after the registry's schema of its type accepted it.
@@ -146,6 +159,7 @@ export const providerRoutes: FastifyPluginAsyncZod = async (app) => {
       isTenantDefault: doc.isTenantDefault && defaults.get(doc.channel) === doc.name,
       credentialFields: doc.credentialFields ?? [],
       ...(webhook !== undefined ? { inboundWebhookUrl: webhook } : {}),
+      ...(eventsWebhook !== undefined ? { eventsWebhookUrl: eventsWebhook } : {}),
       ...(doc.inboundWebhook ? { inboundWebhook: { url: doc.inboundWebhook.url } } : {}),
       createdAt: doc.createdAt,
       updatedAt: doc.updatedAt,

@@ -104,6 +104,12 @@ export const providerSchema = z.object({
     .describe(
       'WhatsApp: where the provider posts inbound messages, to register at the provider; its token is a secret, shown to keys of the `providers` scope only',
     ),
+  eventsWebhookUrl: z
+    .string()
+    .optional()
+    .describe(
+      'SES and Pinpoint: the HTTPS endpoint of the Amazon SNS subscription their configuration set publishes its events to; its token is a secret, shown to keys of the `providers` scope only',
+    ),
   inboundWebhook: z
     .object({ url: z.string() })
     .optional()

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SimulatorContext } from '../context';
 import type { RecordedAttachment } from '../recorder';
+import { SNS_CERTIFICATE_PATH } from '../sns-signing';
 import { bodyOf, injectFault, reject, str } from './util';
 
 /**
@@ -40,10 +41,15 @@ const SIGV4 =
   /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
 
 /**
- * The SigV4 checks of the top of this file; answers the refusal and returns false when the request fails one.
- * `service` is the signing name the credential scope must carry.
+ * The SigV4 checks of the top of this file; answers the refusal and returns false when the request fails one, else
+ * the region of the credential scope. `service` is the signing name the credential scope must carry.
  */
-function signedFor(request: FastifyRequest, reply: FastifyReply, ctx: SimulatorContext, service: string): boolean {
+function signedFor(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  ctx: SimulatorContext,
+  service: string,
+): string | false {
   const authorization = request.headers.authorization;
   if (!authorization) {
     awsError(reply, ctx, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
@@ -55,7 +61,7 @@ function signedFor(request: FastifyRequest, reply: FastifyReply, ctx: SimulatorC
     awsError(reply, ctx, 403, 'IncompleteSignatureException', `The request signature ${problem}.`);
     return false;
   }
-  const [, accessKeyId, , , scopeService] = match;
+  const [, accessKeyId, , region, scopeService] = match;
   if (scopeService !== service) {
     awsError(
       reply,
@@ -70,7 +76,105 @@ function signedFor(request: FastifyRequest, reply: FastifyReply, ctx: SimulatorC
     awsError(reply, ctx, 403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
     return false;
   }
-  return true;
+  return region;
+}
+
+/** The account the simulated SNS topics belong to. */
+const SIMULATED_ACCOUNT = '123456789012';
+
+/**
+ * Posts an SES or Pinpoint SMS event to the SNS subscription endpoint the reports configuration names
+ * (`awsEventsUrl`), as Amazon SNS delivers a configuration set's events: a `Notification` whose `Message` is the
+ * event's JSON, posted as `text/plain`, signed with the simulator's certificate, served at this simulator's own URL.
+ */
+function reportAwsEvent(
+  ctx: SimulatorContext,
+  request: FastifyRequest,
+  event: { provider: 'ses' | 'pinpoint'; region: string; messageId: string; to: string; undeliverable: boolean },
+  message: object,
+): void {
+  const url = ctx.reports.settings().awsEventsUrl;
+  if (!url) return;
+  const topicArn = `arn:aws:sns:${event.region}:${SIMULATED_ACCOUNT}:${event.provider}-events`;
+  const certificateUrl = `${request.protocol}://${request.host}${SNS_CERTIFICATE_PATH}`;
+  const notification = ctx.sns.notification(topicArn, message, certificateUrl);
+  ctx.reports.schedule({
+    provider: event.provider,
+    kind: event.undeliverable ? 'undelivered' : 'delivered',
+    messageId: event.messageId,
+    to: event.to,
+    url,
+    contentType: 'text/plain; charset=UTF-8',
+    headers: {
+      'x-amz-sns-message-type': notification.Type,
+      'x-amz-sns-message-id': notification.MessageId,
+      'x-amz-sns-topic-arn': topicArn,
+    },
+    body: JSON.stringify(notification),
+  });
+}
+
+/** An SES v2 configuration-set event of a sent email: `Delivery`, or a permanent `Bounce` for an undeliverable one. */
+function sesEvent(messageId: string, from: string, to: string[], undeliverable: boolean): object {
+  const timestamp = new Date().toISOString();
+  const mail = {
+    timestamp,
+    source: from,
+    sendingAccountId: SIMULATED_ACCOUNT,
+    messageId,
+    destination: to,
+    headersTruncated: false,
+  };
+  if (undeliverable)
+    return {
+      eventType: 'Bounce',
+      bounce: {
+        feedbackId: `${messageId}-bounce`,
+        bounceType: 'Permanent',
+        bounceSubType: 'General',
+        bouncedRecipients: to.map((emailAddress) => ({
+          emailAddress,
+          action: 'failed',
+          status: '5.1.1',
+          diagnosticCode: 'smtp; 550 5.1.1 user unknown',
+        })),
+        timestamp,
+        reportingMTA: 'dns; simulator.invalid',
+      },
+      mail,
+    };
+  return {
+    eventType: 'Delivery',
+    mail,
+    delivery: {
+      timestamp,
+      processingTimeMillis: 50,
+      recipients: to,
+      smtpResponse: '250 2.6.0 Message received',
+      reportingMTA: 'simulator.invalid',
+    },
+  };
+}
+
+/** A Pinpoint SMS v2 event destination's event: `TEXT_DELIVERED`, or `TEXT_UNREACHABLE` for an undeliverable one. */
+function pinpointEvent(messageId: string, from: string | undefined, to: string, undeliverable: boolean): object {
+  return {
+    eventType: undeliverable ? 'TEXT_UNREACHABLE' : 'TEXT_DELIVERED',
+    eventVersion: '1.0',
+    eventTimestamp: Date.now(),
+    isFinal: true,
+    ...(from ? { originationPhoneNumber: from } : {}),
+    destinationPhoneNumber: to,
+    messageId,
+    messageRequestTimestamp: Date.now(),
+    messageEncoding: 'GSM',
+    messageType: 'TRANSACTIONAL',
+    messageStatus: undeliverable ? 'UNREACHABLE' : 'DELIVERED',
+    messageStatusDescription: undeliverable
+      ? 'The destination phone number is unreachable'
+      : 'Message has been accepted by phone',
+    totalMessageParts: 1,
+  };
 }
 
 /** The simulated faults as each protocol's errors: throttling, service failures, or a plain bad request. */
@@ -105,7 +209,8 @@ function registerSes(app: FastifyInstance, ctx: SimulatorContext): void {
 
   app.post('/v2/email/outbound-emails', async (request, reply) => {
     ctx.stats.request('ses');
-    if (!signedFor(request, reply, ctx, 'ses')) return reply;
+    const region = signedFor(request, reply, ctx, 'ses');
+    if (!region) return reply;
     const body = bodyOf(request);
     const from = str(body.FromEmailAddress);
     const destination = (body.Destination ?? {}) as Record<string, unknown>;
@@ -160,6 +265,14 @@ function registerSes(app: FastifyInstance, ctx: SimulatorContext): void {
       messageId,
       raw,
     });
+    const recipients = [...to, ...cc, ...bcc];
+    const undeliverable = recipients.some((address) => ctx.reports.isUndeliverable(address));
+    reportAwsEvent(
+      ctx,
+      request,
+      { provider: 'ses', region, messageId, to: to.join(', '), undeliverable },
+      sesEvent(messageId, from, recipients, undeliverable),
+    );
     reply.header('x-amzn-requestid', randomUUID());
     return reply.send({ MessageId: messageId });
   });
@@ -187,7 +300,8 @@ function registerPinpointSms(app: FastifyInstance, ctx: SimulatorContext): void 
         `Unknown operation ${target ?? '(no X-Amz-Target)'}`,
       );
     }
-    if (!signedFor(request, reply, ctx, 'sms-voice')) return reply;
+    const region = signedFor(request, reply, ctx, 'sms-voice');
+    if (!region) return reply;
     if (target !== 'PinpointSMSVoiceV2.SendTextMessage') {
       return awsError(reply, ctx, 400, 'UnknownOperationException', `The simulator does not play ${target}`);
     }
@@ -222,6 +336,13 @@ function registerPinpointSms(app: FastifyInstance, ctx: SimulatorContext): void 
       },
       raw: body,
     });
+    const undeliverable = ctx.reports.isUndeliverable(to);
+    reportAwsEvent(
+      ctx,
+      request,
+      { provider: 'pinpoint', region, messageId, to, undeliverable },
+      pinpointEvent(messageId, str(body.OriginationIdentity), to, undeliverable),
+    );
     reply.header('x-amzn-requestid', randomUUID());
     return reply.type('application/x-amz-json-1.0').send({ MessageId: messageId });
   });
@@ -236,6 +357,57 @@ export function registerAws(app: FastifyInstance, ctx: SimulatorContext): void {
       done(error as Error, undefined);
     }
   });
+  // The certificate the SNS notifications of SES and Pinpoint SMS events are signed with.
+  app.get(SNS_CERTIFICATE_PATH, async (_request, reply) =>
+    reply.type('application/x-x509-ca-cert').send(ctx.sns.certificatePem),
+  );
+  registerSnsSubscriptions(app, ctx);
   registerSes(app, ctx);
   registerPinpointSms(app, ctx);
+}
+
+/**
+ * SNS's subscription handshake: `POST /sns/subscriptions {endpoint, region?}` posts a signed
+ * `SubscriptionConfirmation` to the endpoint and answers what it answered; the endpoint confirms with a GET of the
+ * message's `SubscribeURL` (`GET /sns/confirm`), which `GET /sns/subscriptions` then lists as confirmed.
+ */
+function registerSnsSubscriptions(app: FastifyInstance, ctx: SimulatorContext): void {
+  const subscriptions: { endpoint: string; topicArn: string; token: string; confirmed: boolean }[] = [];
+  app.get('/sns/subscriptions', async () => ({ subscriptions }));
+  app.get<{ Querystring: { Token?: string } }>('/sns/confirm', async (request, reply) => {
+    const subscription = subscriptions.find(({ token }) => token === request.query.Token);
+    if (!subscription) return reply.code(404).send({ error: 'no subscription has this token' });
+    subscription.confirmed = true;
+    return reply.type('text/xml').send('<ConfirmSubscriptionResponse/>');
+  });
+  app.post('/sns/subscriptions', async (request, reply) => {
+    const body = bodyOf(request);
+    const endpoint = str(body.endpoint);
+    const region = str(body.region) ?? 'us-east-1';
+    const refusal = endpoint ? ctx.reports.refusalOf(endpoint) : 'endpoint is required';
+    if (!endpoint || refusal) return reply.code(400).send({ error: refusal });
+    const topicArn = `arn:aws:sns:${region}:${SIMULATED_ACCOUNT}:messaging-events`;
+    const token = randomBytes(32).toString('hex');
+    subscriptions.push({ endpoint, topicArn, token, confirmed: false });
+    const origin = `${request.protocol}://${request.host}`;
+    const confirmation = ctx.sns.signed({
+      Type: 'SubscriptionConfirmation',
+      MessageId: randomUUID(),
+      TopicArn: topicArn,
+      Message: `You have chosen to subscribe to the topic ${topicArn}.`,
+      Timestamp: new Date().toISOString(),
+      SignatureVersion: '2',
+      SigningCertURL: `${origin}${SNS_CERTIFICATE_PATH}`,
+      SubscribeURL: `${origin}/sns/confirm?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(topicArn)}&Token=${token}`,
+      Token: token,
+    });
+    const answer = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': confirmation.Type },
+      body: JSON.stringify(confirmation),
+      signal: AbortSignal.timeout(5_000),
+      redirect: 'manual',
+    });
+    return { topicArn, answered: answer.status };
+  });
 }

@@ -80,6 +80,10 @@ describe('the provider registry /providers', () => {
       isActive: true,
       isTenantDefault: true,
       credentialFields: ['accessKeyId', 'projectId', 'region', 'secretAccessKey'],
+      // The HTTPS endpoint of the SNS subscription its configuration set's events go to.
+      eventsWebhookUrl: expect.stringMatching(
+        /^http:\/\/localhost:3000\/webhooks\/aws\/events\?token=[0-9a-f]{32}&provider=aws%20ses%20external$/,
+      ),
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     };

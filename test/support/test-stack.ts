@@ -103,6 +103,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     INFOBIP_BASE_URL: simulator.httpUrl,
     FILE_SERVICE_URL: simulator.httpUrl,
     FLOW_MANAGER_URL: simulator.httpUrl,
+    // Trusted in the development profile as the signer of the SES and Pinpoint events it posts as SNS notifications.
+    SIMULATOR_URL: simulator.httpUrl,
     SEND_WAIT_MS: '20000',
     LOG_LEVEL: 'silent',
     ...options.env,

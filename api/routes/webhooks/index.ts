@@ -2,15 +2,16 @@ import { parse as parseQueryString } from 'node:querystring';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
 import { InboundMessages } from '../../services/inbound-messages-service';
+import { awsEventRoutes } from './aws-events';
 import { infobipReportRoutes } from './infobip-reports';
 import { twilioStatusRoutes } from './twilio-status';
 import { whatsappInboundRoutes } from './whatsapp-inbound-routes';
 
 /**
- * The providers' calls to this service (docs/os1-messaging.md, docs/whatsapp.md): their delivery reports
- * and WhatsApp's inbound messages. Each webhook checks that the call comes from whom this service gave the URL to
- * (the `token` only this service computes; Twilio's signature with the account's auth token as well) and answers at
- * once.
+ * The providers' calls to this service (docs/os1-messaging.md, docs/whatsapp.md): their delivery reports (SES's and
+ * Pinpoint's as Amazon SNS notifications) and WhatsApp's inbound messages. Each webhook checks that the call comes
+ * from whom this service gave the URL to (the `token` only this service computes; Twilio's signature with the
+ * account's auth token, SNS's signature, as well) and answers at once.
  */
 export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, temporal } = app;
@@ -31,6 +32,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   );
   await app.register(twilioStatusRoutes, { reports });
   await app.register(infobipReportRoutes, { reports });
+  await app.register(awsEventRoutes, { reports });
   await app.register(whatsappInboundRoutes, {
     inbound: new InboundMessages({ inboundMessages, conversations }, temporal, workflows),
   });

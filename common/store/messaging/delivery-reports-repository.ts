@@ -2,8 +2,8 @@ import type { Collection } from 'mongodb';
 import { insertWhereFree, isDuplicateKey, type Database } from '../db';
 import type { DeliveryDocument, DeliveryStatus } from '../../domain/send-types';
 
-/** The provider families whose delivery reports come in on a webhook of their own. */
-export type ReportingProvider = 'twilio' | 'infobip';
+/** The provider families whose delivery reports come in on a webhook of ours (SES and Pinpoint through Amazon SNS). */
+export type ReportingProvider = 'twilio' | 'infobip' | 'ses' | 'pinpoint';
 
 /** What a provider's report says of one message, in our words. */
 export interface DeliveryReport {
