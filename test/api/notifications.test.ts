@@ -73,6 +73,24 @@ describe('/notifications: registered pending, reviewed by an admin', () => {
       expect.any(String),
     ]);
     expect(await statusByName()).toBe('enabled');
+    // An action takes no body: an empty one is accepted whatever the content type a client always sends.
+    for (const contentType of ['application/json', 'application/x-www-form-urlencoded', 'text/plain']) {
+      const empty = await stack.app.inject({
+        method: 'POST',
+        url: `${url}/enable`,
+        headers: { authorization: `Bearer ${testApiKey('admin-key')}`, 'content-type': contentType },
+        payload: '',
+      });
+      expect([contentType, empty.statusCode, empty.json().status]).toEqual([contentType, 200, 'enabled']);
+    }
+    // A route that takes a body still wants one.
+    const noBody = await stack.app.inject({
+      method: 'POST',
+      url: '/notifications',
+      headers: { authorization: `Bearer ${testApiKey('sender')}`, 'content-type': 'application/json' },
+      payload: '',
+    });
+    expect(noBody.statusCode).toBe(400);
     // Enabling what is enabled changes nothing.
     expect((await admin('POST', `${url}/enable`)).json()).toEqual(enabled.json());
     expect((await admin('POST', `${url}/disable`)).json().status).toBe('disabled');
