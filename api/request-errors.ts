@@ -145,6 +145,16 @@ export const errorHandling = fp(
     app.addHook('onRoute', (route) =>
       declareCommonErrors(route, route.bodyLimit ?? app.initialConfig.bodyLimit ?? BODY_LIMIT_BYTES),
     );
+    // A route that takes no body (an action such as `POST /notifications/:id/enable`) accepts an empty one whatever
+    // its content type: clients that always send `content-type: application/json` must not get a 400 for no JSON.
+    app.addHook('onRequest', async (request) => {
+      const { headers } = request;
+      if (request.routeOptions.schema?.body !== undefined || headers['content-type'] === undefined) return;
+      const empty =
+        headers['transfer-encoding'] === undefined &&
+        (headers['content-length'] === undefined || headers['content-length'] === '0');
+      if (empty) delete headers['content-type'];
+    });
   },
   { name: 'error-handling' },
 );

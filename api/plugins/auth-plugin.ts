@@ -13,6 +13,8 @@ declare module 'fastify' {
      * scope also share the per-key rate limit (api/plugins/rate-limit-plugin.ts).
      */
     scope?: Scope;
+    /** Why else the route answers 403 to a key of an application (`requestApp`), for its documentation. */
+    appForbidden?: string;
   }
   interface FastifyRequest {
     /** The API key the request came with, once checked; null without `API_KEYS` and on the public routes. */
@@ -20,11 +22,16 @@ declare module 'fastify' {
   }
 }
 
-/** A key a request presented and that `API_KEYS` holds: an id that is not the key (for rate limits) and its scopes. */
+/**
+ * A key a request presented and that `API_KEYS` holds: an id that is not the key (for rate limits), its scopes and
+ * its application.
+ */
 export interface AuthenticatedKey {
   /** The start of the key's SHA-256, hex: names the key in counters without holding it. */
   id: string;
   scopes: readonly Scope[];
+  /** The application the key belongs to (`<key>:<scopes>@<appId>`); null for a key of none. */
+  appId: string | null;
 }
 
 /** The scope of a route that names none. */
@@ -46,9 +53,9 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest();
  * compared with `timingSafeEqual`, and every key compared.
  */
 function keyMatcher(keys: ApiKey[]): (presented: string) => AuthenticatedKey | undefined {
-  const known = keys.map(({ key, scopes }) => {
+  const known = keys.map(({ key, scopes, appId }) => {
     const digest = sha256(key);
-    return { digest, key: { id: digest.toString('hex').slice(0, 16), scopes } };
+    return { digest, key: { id: digest.toString('hex').slice(0, 16), scopes, appId: appId ?? null } };
   });
   return (presented) => {
     const digest = sha256(presented);
@@ -65,6 +72,13 @@ function keyMatcher(keys: ApiKey[]): (presented: string) => AuthenticatedKey | u
  */
 export const requestHasScope = (request: { apiKey: AuthenticatedKey | null }, scope: Scope): boolean =>
   request.apiKey === null || request.apiKey.scopes.includes(scope);
+
+/**
+ * The application a request speaks for: its key's, unless the key holds `admin` (an operator, whom no application's
+ * rules bind); null without one or when no key is checked.
+ */
+export const requestApp = (request: { apiKey: AuthenticatedKey | null }): string | null =>
+  request.apiKey === null || request.apiKey.scopes.includes('admin') ? null : request.apiKey.appId;
 
 /**
  * With `API_KEYS` set, every route but the public ones wants `Authorization: Bearer <key>` and answers 401 without a
@@ -104,9 +118,10 @@ export const authPlugin = fp(
     app.addHook('onRoute', (route) => {
       if (isPublicPath(route.url) || !route.schema?.response) return;
       const scope = route.config?.scope ?? DEFAULT_SCOPE;
+      const appForbidden = route.config?.appForbidden;
       const denied = errorResponses({
         401: 'No valid "Authorization: Bearer <API key>"',
-        403: `The API key lacks the "${scope}" scope`,
+        403: `The API key lacks the "${scope}" scope${appForbidden ? `, or ${appForbidden}` : ''}`,
       });
       route.schema = { ...route.schema, response: { ...denied, ...(route.schema.response as object) } };
     });

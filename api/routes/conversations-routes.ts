@@ -9,6 +9,7 @@ import {
   conversationListSchema,
   conversationStatusSchema,
 } from '../schemas/conversations-schemas';
+import { requestApp } from '../plugins/auth-plugin';
 import { Conversations, describeConversation, summarize } from '../services/conversations-service';
 
 /**
@@ -23,6 +24,7 @@ export const conversationRoutes: FastifyPluginAsyncZod = async (app) => {
     config,
     conversations: app.repositories.conversations,
     templates,
+    notifications: app.repositories.notifications,
     providers,
     temporal,
   });
@@ -33,7 +35,7 @@ export const conversationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/conversations',
     {
-      config: { scope: 'send' },
+      config: { scope: 'send', appForbidden: 'the notification belongs to another application than the key' },
       schema: {
         tags: ['conversations'],
         operationId: 'startConversation',
@@ -45,15 +47,15 @@ export const conversationRoutes: FastifyPluginAsyncZod = async (app) => {
           202: conversationAcceptedSchema,
           ...errorResponses({
             400: 'A field is malformed: a phone, a webhook URL, a media type or size, the regex, responseTimeout',
-            404: 'The template or provider named does not exist',
-            409: 'The template or provider is inactive, or a conversation with this customer is open (its id named)',
+            404: 'The template, notification or provider named does not exist',
+            409: "The template or provider is inactive, the notification is not enabled, the key's application must name a notification, or a conversation with this customer is open (its id named)",
             503: 'CUSTOMER_HASH_SECRET or PROVIDER_CREDENTIALS_KEYS is unset, or MongoDB or Temporal cannot be reached',
           }),
         },
       },
     },
     async (request, reply) => {
-      const accepted = await conversations.accept(request.body);
+      const accepted = await conversations.accept(request.body, requestApp(request));
       request.log.info({ conversationId: accepted.conversationId }, 'conversation accepted');
       return reply.code(202).header('location', accepted.statusUrl).send(accepted);
     },

@@ -16,6 +16,8 @@ import {
   notificationMessagesBodySchema,
   requestIdParams,
 } from '../schemas/messages-schemas';
+import { requestApp } from '../plugins/auth-plugin';
+import { assertAppOwns, refuseDirectSendOfApp, refuseUnlessEnabled } from '../services/app-notifications';
 import { describeRequest, summarizeRequest } from '../services/message-requests-service';
 import { messagesRequestDigest, type IdempotencyOptions } from '../services/request-digest';
 
@@ -43,23 +45,33 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/messages',
     {
-      config: { scope: 'send' },
+      config: { scope: 'send', appForbidden: 'the body names another application than the key' },
       bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
       schema: {
         tags: ['messages'],
         operationId: 'sendMessages',
         summary: 'Send templated messages to raw addresses over sms, email and whatsapp, in bulk',
         description:
-          'At most 1,000 message objects, each to at most 50 addresses (to, cc and bcc together). Answers 202 at once; every status change of every address is POSTed to callback.url, signed.',
+          'At most 1,000 message objects, each to at most 50 addresses (to, cc and bcc together). Answers 202 at once; every status change of every address is POSTed to callback.url, signed. The keys of an application that registered a notification send with POST /messages/notifications instead (409).',
         headers: messagesHeadersSchema,
         body: messagesBodySchema,
-        response: { 202: messagesAcceptedSchema, ...refusals },
+        response: {
+          202: messagesAcceptedSchema,
+          ...refusals,
+          ...errorResponses({
+            409: "A template or provider named is inactive, or the key's application registered notifications: it sends with POST /messages/notifications",
+          }),
+        },
       },
     },
     async (request, reply) => {
+      const keyApp = requestApp(request);
+      await refuseDirectSendOfApp(notifications, keyApp, 'authorization', 'POST /messages/notifications');
+      // A key of an application sends as that application: its placeholders, and `GET /messages?appId=` finds it.
+      if (request.body.appId !== undefined) assertAppOwns(keyApp, request.body.appId, 'appId');
       const accepted = await messageRequests.accept(request.body, {
         apiKeyId: request.apiKey?.id ?? null,
-        appId: request.body.appId,
+        appId: request.body.appId ?? keyApp ?? undefined,
         idempotency: idempotencyOf(request.headers['idempotency-key'], request.body),
       });
       request.log.info({ requestId: accepted.requestId, messages: accepted.messages.length }, 'messages accepted');
@@ -70,7 +82,7 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/messages/notifications',
     {
-      config: { scope: 'send' },
+      config: { scope: 'send', appForbidden: 'the notification belongs to another application than the key' },
       bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
       schema: {
         tags: ['messages'],
@@ -92,11 +104,8 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
       const { notification: name, ...rest } = request.body;
       const notification = await notifications.findByName(name);
       if (!notification) throw notFound(`notification: no notification is named "${name}"`);
-      if (notification.status !== 'enabled') {
-        throw conflict(
-          `notification: "${name}" is ${notification.status === 'pending' ? 'pending an admin review' : 'disabled by an admin'}`,
-        );
-      }
+      assertAppOwns(requestApp(request), notification.appId, 'notification');
+      refuseUnlessEnabled(notification, 'notification');
       const withTemplates = Object.fromEntries(
         await Promise.all(
           MESSAGE_CHANNELS.filter((channel) => rest[channel] !== undefined).map(async (channel) => {

@@ -10,6 +10,8 @@ import {
   notificationSchema,
   type NotificationCreate,
 } from '../schemas/notifications-schemas';
+import { requestApp } from '../plugins/auth-plugin';
+import { assertAppOwns } from '../services/app-notifications';
 import { resourceById } from './resource-by-id';
 
 const idParams = z.object({ id: objectIdString });
@@ -19,7 +21,7 @@ const present = (doc: NotificationDocument) => ({ ...doc, _id: doc._id.toHexStri
 
 /**
  * `/notifications` (docs/api.md): an application registers a notification with the mode template of each channel
- * (`send` scope); it is `pending` until an admin enables or disables it (`admin` scope), and
+ * (`send` scope; a key of an application registers that application's only); it is `pending` until an admin enables or disables it (`admin` scope), and
  * `POST /messages/notifications` sends it only while it is enabled.
  */
 export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -57,7 +59,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     '/notifications',
     {
-      config: { scope: 'send' },
+      config: { scope: 'send', appForbidden: 'the key belongs to another application than appId' },
       schema: {
         tags: ['notifications'],
         operationId: 'createNotification',
@@ -71,6 +73,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { description, ...fields } = request.body;
+      assertAppOwns(requestApp(request), fields.appId, 'appId');
       await checkTemplates(fields.templates);
       const doc = notifications.newDocument({ ...fields, ...(description !== undefined ? { description } : {}) });
       if (!(await notifications.insert(doc))) throw conflict(`name: a notification named "${fields.name}" exists`);

@@ -37,7 +37,12 @@ export const conversationBodySchema = z
       .describe('The business WhatsApp number the message is sent from and the answer comes to'),
     message: z
       .object({
-        template: z.string().min(1).max(200).describe('An active whatsapp mode template'),
+        template: z
+          .string()
+          .min(1)
+          .max(200)
+          .optional()
+          .describe('An active whatsapp mode template; or name an enabled notification instead (`notification`)'),
         data: storableRecord.optional().describe('Values of the template placeholders'),
         media: whatsappMediaSchema
           .optional()
@@ -49,6 +54,12 @@ export const conversationBodySchema = z
           .describe('Quick replies as strings, or { "url": { "value" } } / { "quick reply": { "value" } }'),
       })
       .strict(),
+    notification: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe('An enabled notification, by name, whose whatsapp template is sent; instead of message.template'),
     provider: z.string().min(1).max(200).describe('A registered, active whatsapp provider (required)'),
     to: phoneSchema.describe("The customer's number"),
     acceptedResponses: z

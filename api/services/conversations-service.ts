@@ -19,6 +19,7 @@ import type {
   ConversationsRepository,
   ConversationLockDocument,
 } from '../../common/store/messaging/conversations-repository';
+import type { NotificationsRepository } from '../../common/store/notifications-repository';
 import type { ProvidersRepository } from '../../common/store/providers-repository';
 import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
 import type { TemplatesRepository } from '../../common/store/templates-repository';
@@ -26,6 +27,7 @@ import { conversation } from '../../workflows';
 import type { ConversationInput } from '../../workflows/conversation';
 import type { ConversationBody } from '../schemas/conversations-schemas';
 import { assertStorableSize } from '../schemas/storable-schemas';
+import { assertAppOwns, refuseDirectSendOfApp, refuseUnlessEnabled } from './app-notifications';
 import { MEDIA_HEAD_TIMEOUT_MS, mediaProblem } from './conversation-media';
 import { normalizePhone } from './message-requests-service';
 import { ProviderChoice } from './provider-choice';
@@ -34,6 +36,7 @@ export interface ConversationDeps {
   config: AppConfig;
   conversations: ConversationsRepository;
   templates: TemplatesRepository;
+  notifications: NotificationsRepository;
   providers: ProvidersRepository;
   temporal: Client;
 }
@@ -78,14 +81,18 @@ export class Conversations {
     return this.conversations.ensureIndexes();
   }
 
-  async accept(body: ConversationBody): Promise<{ conversationId: string; status: 'sending'; statusUrl: string }> {
+  /** `app`: the application the request speaks for (`requestApp`), whose notifications, once it has one, it must use. */
+  async accept(
+    body: ConversationBody,
+    app: string | null = null,
+  ): Promise<{ conversationId: string; status: 'sending'; statusUrl: string }> {
     const hashSecret = this.deps.config.env.CUSTOMER_HASH_SECRET;
     if (hashSecret === undefined)
       throw new HttpError(
         503,
         'CUSTOMER_HASH_SECRET is not set: a conversation names its customer in Temporal by a keyed hash only (docs/configuration.md)',
       );
-    const request = await this.check(body);
+    const request = await this.check(body, app);
     const conversationId = `conv-${randomUUID()}`;
     const now = new Date();
     const document: ConversationDocument = {
@@ -134,7 +141,7 @@ export class Conversations {
     return { url: webhook.url, secret: sealSecret(this.cipher, webhook.secret) };
   }
 
-  private async check(body: ConversationBody): Promise<ConversationRequest> {
+  private async check(body: ConversationBody, app: string | null): Promise<ConversationRequest> {
     const to = normalizePhone(body.to, 'to');
     const from = digitsOf(body.from);
     if (from.length < 3 || from.length > 15) throw badRequest(`from: ${body.from} is not a phone number`);
@@ -146,8 +153,8 @@ export class Conversations {
       if (problem) throw badRequest(`dynamicResponseRegex: ${problem}`);
     }
     await new ProviderChoice(this.deps).choose(body.provider, 'whatsapp', 'provider');
-    const template = await this.deps.templates.findModeTemplate(body.message.template);
-    const name = body.message.template;
+    const name = await this.templateName(body, app);
+    const template = await this.deps.templates.findModeTemplate(name);
     if (!template) throw notFound(`message.template: no template is named "${name}"`);
     if (template.mode !== 'whatsapp')
       throw badRequest(`message.template: template "${name}" is a ${template.mode} template, not whatsapp`);
@@ -182,6 +189,29 @@ export class Conversations {
       context: body.context ?? {},
       ...(body.errorMessage !== undefined ? { errorMessage: body.errorMessage } : {}),
     };
+  }
+
+  /**
+   * The whatsapp template the conversation sends: `message.template`, or the one of the enabled notification named by
+   * `notification` (exactly one of the two). An application that registered a notification names a notification of
+   * its own.
+   */
+  private async templateName(body: ConversationBody, app: string | null): Promise<string> {
+    if (body.notification === undefined) {
+      if (body.message.template === undefined)
+        throw badRequest('message.template: name a whatsapp template, or a notification (`notification`)');
+      await refuseDirectSendOfApp(this.deps.notifications, app, 'message.template', '"notification" (its name)');
+      return body.message.template;
+    }
+    if (body.message.template !== undefined)
+      throw badRequest('notification: name a notification or a message.template, not both');
+    const notification = await this.deps.notifications.findByName(body.notification);
+    if (!notification) throw notFound(`notification: no notification is named "${body.notification}"`);
+    assertAppOwns(app, notification.appId, 'notification');
+    refuseUnlessEnabled(notification, 'notification');
+    const whatsapp = notification.templates.whatsapp;
+    if (whatsapp === undefined) throw conflict(`notification: "${body.notification}" has no whatsapp template`);
+    return whatsapp;
   }
 
   /**

@@ -19,17 +19,29 @@ export const BARE_KEY_SCOPES: readonly Scope[] = ['send', 'read'];
  */
 export const MIN_KEY_LENGTH = 32;
 
-/** One entry of `API_KEYS`: the key and what it may do (`admin` already expanded into the scopes it holds). */
+/**
+ * One entry of `API_KEYS`: the key, what it may do (`admin` already expanded into the scopes it holds) and the
+ * application it belongs to, if any.
+ */
 export interface ApiKey {
   key: string;
   scopes: readonly Scope[];
+  /**
+   * The application (`<key>:<scopes>@<appId>`) whose notifications the key registers and which, once it has one,
+   * sends by notification only; absent for a key of no application.
+   */
+  appId?: string;
 }
+
+/** An application id as `API_KEYS` takes it: what `POST /notifications` takes as `appId`, without spaces or `,`. */
+const APP_ID = /^[^\s,@:]{1,200}$/;
 
 const isScope = (value: string): value is Scope => (SCOPES as readonly string[]).includes(value);
 
 /**
- * `API_KEYS` entries, `<key>` or `<key>:<scope>+<scope>…`: a bare key may `send` and `read`. The last `:` of an entry
- * starts its scopes. Throws an `Error` naming the entry by its position, never its text, which holds a secret: an
+ * `API_KEYS` entries, `<key>`, `<key>:<scope>+<scope>…` or `<key>:<scope>+<scope>…@<appId>`: a bare key may `send`
+ * and `read`, and belongs to no application. The last `:` of an entry starts its scopes, the first `@` after it the
+ * application. Throws an `Error` naming the entry by its position, never its text, which holds a secret: an
  * unknown or missing scope, a key shorter than `MIN_KEY_LENGTH`, or a key listed twice.
  */
 export function parseApiKeys(entries: readonly string[]): ApiKey[] {
@@ -38,13 +50,9 @@ export function parseApiKeys(entries: readonly string[]): ApiKey[] {
     const position = index + 1;
     const colon = entry.lastIndexOf(':');
     const key = (colon < 0 ? entry : entry.slice(0, colon)).trim();
-    const scopes =
-      colon < 0
-        ? [...BARE_KEY_SCOPES]
-        : entry
-            .slice(colon + 1)
-            .split('+')
-            .map((scope) => scope.trim());
+    const [scopesText, ...app] = colon < 0 ? [] : entry.slice(colon + 1).split('@');
+    const scopes = scopesText === undefined ? [...BARE_KEY_SCOPES] : scopesText.split('+').map((scope) => scope.trim());
+    const appId = app.length > 0 ? app.join('@').trim() : undefined;
     if (!key) throw new Error(`entry ${position} has no key before its ":"`);
     // The text after the ":" is not echoed: it may be part of a key.
     if (!scopes.every(isScope))
@@ -55,11 +63,15 @@ export function parseApiKeys(entries: readonly string[]): ApiKey[] {
       throw new Error(
         `entry ${position}: its key is shorter than ${MIN_KEY_LENGTH} characters (generate one with "openssl rand -hex 16")`,
       );
+    if (appId !== undefined && !APP_ID.test(appId))
+      throw new Error(
+        `entry ${position}: what follows its "@" is not an application id (1 to 200 characters, no space, ",", "@" or ":")`,
+      );
     const earlier = seen.get(key);
     if (earlier !== undefined) throw new Error(`entry ${position} repeats the key of entry ${earlier}`);
     seen.set(key, position);
     const held = scopes.includes('admin') ? [...scopes, ...ADMIN_HOLDS] : scopes;
-    return { key, scopes: SCOPES.filter((scope) => held.includes(scope)) };
+    return { key, scopes: SCOPES.filter((scope) => held.includes(scope)), ...(appId !== undefined ? { appId } : {}) };
   });
 }
 

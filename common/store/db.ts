@@ -169,6 +169,9 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     // (common/store/messaging/message-requests-repository.ts).
     database.messageRequests.createIndex({ status: 1, createdAt: -1 }, { name: 'by_status_created' }),
     database.messageRequests.createIndex({ appId: 1, createdAt: -1 }, { name: 'by_app_created' }),
+    // Whether an application registered a notification, on every `POST /messages` of its keys
+    // (common/store/notifications-repository.ts).
+    database.notifications.createIndex({ appId: 1 }, { name: 'by_app' }),
     // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' and the message requests' also order
     // `GET /sends` and `GET /messages`, so a store without TTL indexes keeps those plain.
     ...expiringCollections(database).map((collection) =>

@@ -51,6 +51,18 @@ export class NotificationsRepository {
     return this.notifications.findOne({ _id: notificationId(name) });
   }
 
+  /**
+   * Whether `appId` registered a notification, whatever its status: then its sends go by notification only. One
+   * document at most is read, by the `by_app` index (common/store/db.ts).
+   */
+  async appHasNotification(appId: string): Promise<boolean> {
+    const found = await this.notifications
+      .find({ appId }, { projection: { _id: 1 } })
+      .limit(1)
+      .toArray();
+    return found.length > 0;
+  }
+
   list(filter: { appId?: string; status?: NotificationStatus; limit: number; skip: number }) {
     const query: Filter<NotificationDocument> = {
       ...(filter.appId !== undefined ? { appId: filter.appId } : {}),

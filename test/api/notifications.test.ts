@@ -14,6 +14,9 @@ describe('/notifications: registered pending, reviewed by an admin', () => {
           `${testApiKey('sender')}:send`,
           `${testApiKey('reader')}:read`,
           `${testApiKey('everything')}:send+read+admin`,
+          `${testApiKey('shop')}:send+read@shop-app`,
+          `${testApiKey('other-shop')}:send@other-app`,
+          `${testApiKey('shop-ops')}:send+read+admin@shop-app`,
         ].join(','),
       },
     });
@@ -70,6 +73,24 @@ describe('/notifications: registered pending, reviewed by an admin', () => {
       expect.any(String),
     ]);
     expect(await statusByName()).toBe('enabled');
+    // An action takes no body: an empty one is accepted whatever the content type a client always sends.
+    for (const contentType of ['application/json', 'application/x-www-form-urlencoded', 'text/plain']) {
+      const empty = await stack.app.inject({
+        method: 'POST',
+        url: `${url}/enable`,
+        headers: { authorization: `Bearer ${testApiKey('admin-key')}`, 'content-type': contentType },
+        payload: '',
+      });
+      expect([contentType, empty.statusCode, empty.json().status]).toEqual([contentType, 200, 'enabled']);
+    }
+    // A route that takes a body still wants one.
+    const noBody = await stack.app.inject({
+      method: 'POST',
+      url: '/notifications',
+      headers: { authorization: `Bearer ${testApiKey('sender')}`, 'content-type': 'application/json' },
+      payload: '',
+    });
+    expect(noBody.statusCode).toBe(400);
     // Enabling what is enabled changes nothing.
     expect((await admin('POST', `${url}/enable`)).json()).toEqual(enabled.json());
     expect((await admin('POST', `${url}/disable`)).json().status).toBe('disabled');
@@ -143,5 +164,149 @@ describe('/notifications: registered pending, reviewed by an admin', () => {
     await as('everything')('POST', '/templates', { name: 'mia sms', smsMessage: 'Hi' });
     const mia = await sender('POST', '/notifications', { appId: 'a', name: 'n2', templates: { sms: 'mia sms' } });
     expect([mia.statusCode, mia.json().message]).toEqual([400, expect.stringMatching(/^templates\.sms: /)]);
+  });
+
+  describe("an application's keys", () => {
+    const shop = as('shop');
+    const otherShop = as('other-shop');
+    const shopOps = as('shop-ops');
+    const sms = { sms: [{ template: 'otp sms', to: [{ countryCode: '1', number: '4155550101' }], data: {} }] };
+    const conversation = (fields: object) => ({
+      from: '123324242',
+      message: { data: { otp: '342365' } },
+      provider: 'shop infobip',
+      to: { countryCode: '91', number: '9812345600' },
+      dynamicResponseRegex: '^\\d{6}$',
+      responseTimeout: 300,
+      ...fields,
+    });
+    const storedRequests = () => stack.database.messageRequests.countDocuments();
+    const storedConversations = () => stack.database.conversations.countDocuments();
+    const refusal = (response: { statusCode: number; json(): { message?: string } }) => [
+      response.statusCode,
+      response.json().message,
+    ];
+
+    beforeAll(async () => {
+      const provider = await as('everything')('POST', '/providers', {
+        name: 'shop infobip',
+        providerType: 'infobip',
+        credentials: { clientId: 'id', clientSecret: 'secret', apiBaseUrl: stack.simulator.httpUrl },
+        isActive: true,
+      });
+      expect(provider.statusCode).toBe(201);
+    });
+
+    it("register their application's notifications only (403 otherwise, nothing stored)", async () => {
+      const before = await stack.database.notifications.countDocuments();
+      const foreign = { name: 'foreign', templates: { sms: 'otp sms' } };
+      expect(refusal(await otherShop('POST', '/notifications', { ...foreign, appId: 'shop-app' }))).toEqual([
+        403,
+        'appId: this API key belongs to application "other-app", not "shop-app"',
+      ]);
+      expect((await shop('POST', '/notifications', { ...foreign, appId: 'other-app' })).statusCode).toBe(403);
+      expect(await stack.database.notifications.countDocuments()).toBe(before);
+    });
+
+    it('send directly until their application registers a notification, then by notification only (409)', async () => {
+      expect((await shop('POST', '/messages', sms)).statusCode).toBe(202);
+      const created = await shop('POST', '/notifications', {
+        appId: 'shop-app',
+        name: 'shop otp',
+        templates: { sms: 'otp sms', whatsapp: 'otp whatsapp' },
+      });
+      expect(created.statusCode).toBe(201);
+
+      // Pending already gates: the review cannot be bypassed by sending the template directly.
+      const before = await storedRequests();
+      expect(refusal(await shop('POST', '/messages', sms))).toEqual([
+        409,
+        'authorization: application "shop-app" has registered notifications, so its API keys send with POST /messages/notifications',
+      ]);
+      expect(await storedRequests()).toBe(before);
+      const byNotification = { notification: 'shop otp', sms: [{ to: sms.sms[0].to, data: {} }] };
+      expect(refusal(await shop('POST', '/messages/notifications', byNotification))).toEqual([
+        409,
+        'notification: "shop otp" is pending an admin review',
+      ]);
+      // Keys of no application, of another application and with the admin scope send as before.
+      for (const call of [sender, otherShop, shopOps])
+        expect((await call('POST', '/messages', sms)).statusCode).toBe(202);
+      expect(await storedRequests()).toBe(before + 3);
+
+      expect((await admin('POST', `/notifications/${created.json()._id}/enable`)).statusCode).toBe(200);
+      expect((await shop('POST', '/messages/notifications', byNotification)).statusCode).toBe(202);
+      expect((await shop('POST', '/messages', sms)).statusCode).toBe(409);
+      expect(refusal(await otherShop('POST', '/messages/notifications', byNotification))).toEqual([
+        403,
+        'notification: this API key belongs to application "other-app", not "shop-app"',
+      ]);
+      // Disabled still gates.
+      expect((await admin('POST', `/notifications/${created.json()._id}/disable`)).statusCode).toBe(200);
+      expect((await shop('POST', '/messages', sms)).statusCode).toBe(409);
+      expect((await admin('POST', `/notifications/${created.json()._id}/enable`)).statusCode).toBe(200);
+      expect(await storedRequests()).toBe(before + 4);
+    });
+
+    it('start conversations by an enabled notification, and by it only once their application has one', async () => {
+      const before = await storedConversations();
+      const refused: [ReturnType<typeof as>, object, number, string][] = [
+        [
+          shop,
+          conversation({ message: { template: 'otp whatsapp' } }),
+          409,
+          'message.template: application "shop-app" has registered notifications, so its API keys send with "notification" (its name)',
+        ],
+        [
+          shop,
+          conversation({ notification: 'no such notification' }),
+          404,
+          'notification: no notification is named "no such notification"',
+        ],
+        [
+          shop,
+          conversation({ notification: 'shop otp', message: { template: 'otp whatsapp' } }),
+          400,
+          'notification: name a notification or a message.template, not both',
+        ],
+        [shop, conversation({}), 400, 'message.template: name a whatsapp template, or a notification (`notification`)'],
+        [
+          otherShop,
+          conversation({ notification: 'shop otp' }),
+          403,
+          'notification: this API key belongs to application "other-app", not "shop-app"',
+        ],
+      ];
+      for (const [call, body, status, message] of refused) {
+        expect([body, ...refusal(await call('POST', '/conversations', body))]).toEqual([body, status, message]);
+      }
+      const smsOnly = await shop('POST', '/notifications', {
+        appId: 'shop-app',
+        name: 'shop sms',
+        templates: { sms: 'otp sms' },
+      });
+      expect(refusal(await shop('POST', '/conversations', conversation({ notification: 'shop sms' })))).toEqual([
+        409,
+        'notification: "shop sms" is pending an admin review',
+      ]);
+      await admin('POST', `/notifications/${smsOnly.json()._id}/enable`);
+      expect(refusal(await shop('POST', '/conversations', conversation({ notification: 'shop sms' })))).toEqual([
+        409,
+        'notification: "shop sms" has no whatsapp template',
+      ]);
+      expect(await storedConversations()).toBe(before);
+
+      const started = await shop('POST', '/conversations', conversation({ notification: 'shop otp' }));
+      expect(refusal(started)).toEqual([202, undefined]);
+      const read = await shop('GET', `/conversations/${started.json().conversationId}`);
+      expect(read.json().template).toBe('otp whatsapp');
+      // A key of no application still names a template.
+      const direct = await sender(
+        'POST',
+        '/conversations',
+        conversation({ message: { template: 'otp whatsapp' }, to: { countryCode: '91', number: '9812345601' } }),
+      );
+      expect(direct.statusCode).toBe(202);
+    });
   });
 });

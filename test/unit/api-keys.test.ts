@@ -38,6 +38,23 @@ describe('API_KEYS entries with scopes (docs/configuration.md)', () => {
     ]);
   });
 
+  it('gives a key the application after its scopes\' "@", and none to a key without one', () => {
+    expect(
+      parseApiKeys([
+        `${key('orders')}:send+read@orders-app`,
+        `${key('spaced')}:send @ billing.app-2 `,
+        `${key('a@b')}:send`,
+        `${key('plain')}:send`,
+      ]),
+    ).toEqual([
+      { key: key('orders'), scopes: ['send', 'read'], appId: 'orders-app' },
+      { key: key('spaced'), scopes: ['send'], appId: 'billing.app-2' },
+      { key: key('a@b'), scopes: ['send'] },
+      { key: key('plain'), scopes: ['send'] },
+    ]);
+    expect(parseApiKeys([`${key('plain')}:send`])[0]).not.toHaveProperty('appId');
+  });
+
   it.each([
     ['an unknown scope', [key('k1'), `${key('k2')}:write`], /^entry 2: what follows its last ":" is not scopes/],
     ['no scope after the ":"', [`${key('k1')}:`], /^entry 1: .* is not scopes/],
@@ -46,6 +63,9 @@ describe('API_KEYS entries with scopes (docs/configuration.md)', () => {
     ['a key listed twice', [`${key('k1')}:send`, `${key('k1')}:read`], /^entry 2 repeats the key of entry 1$/],
     ['a key of 31 characters', [key('k1'), 'k2'.padEnd(31, 'x')], /^entry 2: its key is shorter than 32 characters/],
     ['a short key with scopes', ['k1-short:send'], /^entry 1: its key is shorter than 32 characters/],
+    ['an empty application', [`${key('k1')}:send@`], /^entry 1: what follows its "@" is not an application id/],
+    ['an application with a space', [`${key('k1')}:send@k2 app`], /^entry 1: .* not an application id/],
+    ['a second "@"', [`${key('k1')}:send@k2@app`], /^entry 1: .* not an application id/],
   ])('refuses %s, naming the entry by its position and never its text', (_name, entries, message) => {
     let error: Error | undefined;
     try {

@@ -392,6 +392,41 @@ describe('two-way WhatsApp conversations on the real stack', () => {
     expect((await read(conversationId)).transcript.filter(({ kind }) => kind === 'answer')).toEqual([]);
   }, 40_000);
 
+  it('sends the whatsapp template of a notification named instead of a template, once an admin enabled it', async () => {
+    const inject = (url: string, payload: object = {}) => stack.app.inject({ method: 'POST', url, payload });
+    const template = {
+      name: 'delivery otp by notification',
+      mode: 'whatsapp',
+      data: { body: 'Your OTP is {{otp}}.', externalRef: 'delivery_otp_notified' },
+      isActive: true,
+    };
+    expect((await inject('/templates', template)).statusCode).toBe(201);
+    const registered = await inject('/notifications', {
+      appId: 'orders-app',
+      name: 'delivery otp',
+      templates: { whatsapp: template.name },
+    });
+    expect(registered.statusCode).toBe(201);
+    const byNotification = { notification: 'delivery otp', message: { data: { otp: '342365' } } };
+    const pending = await post(seedBody(byNotification));
+    expect([pending.statusCode, pending.json().message]).toEqual([
+      409,
+      'notification: "delivery otp" is pending an admin review',
+    ]);
+    expect((await inject(`/notifications/${registered.json()._id}/enable`)).statusCode).toBe(200);
+
+    const { conversationId, body } = await start(byNotification);
+    const sent = await whatsappTo(`+91${body.to.number}`);
+    expect(sent.map(({ raw }) => (raw?.content as { templateName?: string })?.templateName)).toEqual([
+      'delivery_otp_notified',
+    ]);
+    await answer(conversationId, '1');
+    await eventually(
+      () => read(conversationId),
+      ({ status }) => status === 'answered',
+    );
+  });
+
   it('answers a second conversation with the same customer and business number 409, naming the open one', async () => {
     const { conversationId, body } = await start();
     const second = await post({ ...body, context: { attempt: 2 } });
