@@ -26,7 +26,7 @@ import { conversation } from '../../workflows';
 import type { ConversationInput } from '../../workflows/conversation';
 import type { ConversationBody } from '../schemas/conversations-schemas';
 import { assertStorableSize } from '../schemas/storable-schemas';
-import { MEDIA_HEAD_TIMEOUT_MS, mediaProblem } from './conversation-media';
+import { MEDIA_HEAD_TIMEOUT_MS, mediaProblem } from './whatsapp-media';
 import { normalizePhone } from './message-requests-service';
 import { ProviderChoice } from './provider-choice';
 
