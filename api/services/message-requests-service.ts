@@ -153,6 +153,8 @@ export class MessageRequests {
       const template = await this.checkTemplate(templates, message.template, channel, `${field}.template`);
       const provider = await providerChoice.choose(message.provider, channel, `${field}.provider`);
       if (channel === 'whatsapp') await this.media.check(message.media, `${field}.media`);
+      if (channel === 'sms' && message.originationNumber !== undefined)
+        await providerChoice.checkOriginationNumber(provider, message.originationNumber, `${field}.originationNumber`);
       const n = index + 1;
       messages.push({
         messageId: `${requestId}-${n}`,
