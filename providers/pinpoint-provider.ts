@@ -4,11 +4,31 @@ import { awsAccountSettings, classifyAwsError } from './aws-account';
 import type { ProviderReceipt, SmsProvider, TextMessage } from './channel-interfaces';
 import { defineProvider, nonEmpty } from './provider-module';
 
+/**
+ * The kinds of origination number a Pinpoint account sends US SMS from: a toll-free number (`TFN`) or a 10-digit long
+ * code registered for application-to-person traffic (`A2P`, 10DLC).
+ */
+export const ORIGINATOR_TYPES = ['TFN', 'A2P'] as const;
+export type OriginatorType = (typeof ORIGINATOR_TYPES)[number];
+
+const originatorSchema = z.strictObject({
+  number: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number, such as +18005551234'),
+  type: z.enum(ORIGINATOR_TYPES),
+});
+export type PinpointOriginator = z.infer<typeof originatorSchema>;
+
 /** AWS End User Messaging SMS (Pinpoint SMS and Voice API v2) for SMS. */
 export const pinpointSettingsSchema = z
   .strictObject({
     ...awsAccountSettings,
-    /** The origination number (or sender id, pool) used when a message names none. */
+    /**
+     * The numbers a message may be sent from, each with its type: a message's `originationNumber` must be one of
+     * them, and a message that names none goes from the first of `defaultOriginatorType`.
+     */
+    originators: z.array(originatorSchema).min(1).max(100).optional(),
+    /** Whose number a message that names none goes from; the first originator's type when unset. */
+    defaultOriginatorType: z.enum(ORIGINATOR_TYPES).optional(),
+    /** The one origination number of registrations made before `originators`: read as the only originator. */
     originationNumber: nonEmpty.optional(),
     /** The registered entity id (India's DLT principal entity), sent with every message when set. */
     entityId: nonEmpty.optional(),
@@ -18,7 +38,32 @@ export const pinpointSettingsSchema = z
      */
     configurationSetName: nonEmpty.optional(),
   })
-  .describe('{accessKeyId, secretAccessKey, region, originationNumber?, entityId?, configurationSetName?}');
+  .superRefine((settings, context) => {
+    const { originators, originationNumber, defaultOriginatorType } = settings;
+    if (originators && originationNumber !== undefined)
+      context.addIssue({
+        code: 'custom',
+        path: ['originationNumber'],
+        message: 'give originators or originationNumber (one originator), not both',
+      });
+    const numbers = (originators ?? []).map(({ number }) => number);
+    const repeated = numbers.findIndex((number, index) => numbers.indexOf(number) !== index);
+    if (repeated >= 0)
+      context.addIssue({
+        code: 'custom',
+        path: ['originators', repeated, 'number'],
+        message: `${numbers[repeated]} is listed twice`,
+      });
+    if (originators && defaultOriginatorType && !originators.some(({ type }) => type === defaultOriginatorType))
+      context.addIssue({
+        code: 'custom',
+        path: ['defaultOriginatorType'],
+        message: `no originator is of type ${defaultOriginatorType}`,
+      });
+  })
+  .describe(
+    '{accessKeyId, secretAccessKey, region, originators?: [{number, type: "TFN" | "A2P"}], defaultOriginatorType?, originationNumber?, entityId?, configurationSetName?}',
+  );
 export type PinpointSettings = z.infer<typeof pinpointSettingsSchema>;
 
 type PinpointSdk = typeof import('@aws-sdk/client-pinpoint-sms-voice-v2');
@@ -26,15 +71,50 @@ type PinpointSdk = typeof import('@aws-sdk/client-pinpoint-sms-voice-v2');
 /** How long one call may take before it counts as a transient failure (the activity retries it). */
 const REQUEST_TIMEOUT_MS = 15_000;
 
+/** North American toll-free area codes: what a registration's single `originationNumber` is read as a TFN by. */
+const TOLL_FREE = /^\+1(800|833|844|855|866|877|888)\d{7}$/;
+
 /**
- * The `SendTextMessage` request of one SMS. The origination identity is the message's `from` (the template's
- * origination number), else the settings' `originationNumber`, else none (AWS picks one of the account's). A
- * registered template (`templateRef`, OS1 `externalRef`) and the settings' `entityId` are the v2 API's
- * `DestinationCountryParameters` `IN_TEMPLATE_ID` and `IN_ENTITY_ID` (v1's `TemplateId` and `EntityId`, India's
- * DLT registration), sent only when set.
+ * The originators of a provider's settings: its `originators`, else its single `originationNumber` (a TFN when it is
+ * a North American toll-free number, else an A2P long code), else none.
+ */
+export function pinpointOriginators(settings: PinpointSettings): PinpointOriginator[] {
+  if (settings.originators) return settings.originators;
+  if (settings.originationNumber === undefined) return [];
+  const number = settings.originationNumber;
+  return [{ number, type: TOLL_FREE.test(number) ? 'TFN' : 'A2P' }];
+}
+
+/** The number a message that names none of the originators goes from: the first of the default type. */
+export function defaultOriginator(settings: PinpointSettings): PinpointOriginator | undefined {
+  const originators = pinpointOriginators(settings);
+  const type = settings.defaultOriginatorType ?? originators[0]?.type;
+  return originators.find((originator) => originator.type === type);
+}
+
+/** Why a message's `originationNumber` cannot go through these settings, or null. */
+export function originationNumberProblem(settings: PinpointSettings, number: string): string | null {
+  const originators = pinpointOriginators(settings);
+  if (originators.length === 0 || originators.some((originator) => originator.number === number)) return null;
+  const listed = originators.map((originator) => `${originator.number} (${originator.type})`).join(', ');
+  return `${number} is not an originator of this provider; it sends from ${listed}`;
+}
+
+/**
+ * The `SendTextMessage` request of one SMS. With originators, the origination identity is the message's `from` (its
+ * `originationNumber`, else the template's, else the service's sender) when it is one of them, else the default
+ * originator: the API refuses a message's `originationNumber` that is not one, and a template's or the service's
+ * number belongs to no Pinpoint account. Without originators it is the message's `from`, else none (AWS picks one of
+ * the account's). A registered template (`templateRef`, OS1 `externalRef`) and the settings' `entityId` are the v2
+ * API's `DestinationCountryParameters` `IN_TEMPLATE_ID` and `IN_ENTITY_ID` (v1's `TemplateId` and `EntityId`,
+ * India's DLT registration), sent only when set.
  */
 export function pinpointSendTextInput(message: TextMessage, settings: PinpointSettings): SendTextMessageCommandInput {
-  const originationIdentity = message.from || settings.originationNumber;
+  const originators = pinpointOriginators(settings);
+  const originationIdentity =
+    originators.length === 0 || originators.some(({ number }) => number === message.from)
+      ? message.from
+      : defaultOriginator(settings)?.number;
   const countryParameters = {
     ...(message.templateRef ? { IN_TEMPLATE_ID: message.templateRef } : {}),
     ...(settings.entityId ? { IN_ENTITY_ID: settings.entityId } : {}),

@@ -31,10 +31,17 @@ export const replySchema = z.strictObject({
   to: phone.optional(),
   /** The customer; the answered message's recipient by default. */
   from: phone.optional(),
-  text: z.string().min(1).max(4096),
-  /** `BUTTON`: the customer tapped a quick-reply button whose label is `text` (and `payload`, its payload). */
-  type: z.enum(['TEXT', 'BUTTON']).default('TEXT'),
+  /** What the customer wrote; a medium's caption (optional there); none for a location. */
+  text: z.string().min(1).max(4096).optional(),
+  /**
+   * `BUTTON`: the customer tapped a quick-reply button whose label is `text` (and `payload`, its payload).
+   * `IMAGE`, `DOCUMENT`, `AUDIO`, `VIDEO`: a medium at `mediaUrl`; `LOCATION`: `latitude` and `longitude`.
+   */
+  type: z.enum(['TEXT', 'BUTTON', 'IMAGE', 'DOCUMENT', 'AUDIO', 'VIDEO', 'LOCATION']).default('TEXT'),
   payload: z.string().min(1).max(1000).optional(),
+  mediaUrl: z.url().max(2000).optional(),
+  latitude: z.number().min(-90).max(90).optional(),
+  longitude: z.number().min(-180).max(180).optional(),
   /** Posts to this URL instead of the configured one. */
   url: z.string().min(1).max(2000).optional(),
 });
@@ -58,7 +65,11 @@ export interface InboundResult {
   messageId: string;
   pairedMessageId: string | null;
   callbackData: string | null;
-  message: { type: 'TEXT'; text: string } | { type: 'BUTTON'; text: string; payload: string };
+  message:
+    | { type: 'TEXT'; text: string }
+    | { type: 'BUTTON'; text: string; payload: string }
+    | { type: 'IMAGE' | 'DOCUMENT' | 'AUDIO' | 'VIDEO'; url: string; caption?: string }
+    | { type: 'LOCATION'; latitude: number; longitude: number };
   price: { pricePerMessage: number; currency: string };
 }
 
@@ -84,6 +95,22 @@ export interface InboundCall {
   error?: string;
   /** The call this one repeats (`POST /whatsapp/replies/:seq/resend`). */
   resendOf?: number;
+}
+
+/** The Infobip `message` of one reply, or a 400 naming the field it lacks (`replies[0].mediaUrl`). */
+function messageOf(reply: Omit<ReplyInput, 'url'>, field: (name: string) => string): InboundResult['message'] {
+  const { type, text } = reply;
+  if (type === 'TEXT' || type === 'BUTTON') {
+    if (text === undefined) throw new ReplyRefusal(400, `${field('text')}: required for a ${type}`);
+    return type === 'BUTTON' ? { type, text, payload: reply.payload ?? text } : { type, text };
+  }
+  if (type === 'LOCATION') {
+    if (reply.latitude === undefined || reply.longitude === undefined)
+      throw new ReplyRefusal(400, `${field('latitude')}: latitude and longitude are required for a LOCATION`);
+    return { type, latitude: reply.latitude, longitude: reply.longitude };
+  }
+  if (reply.mediaUrl === undefined) throw new ReplyRefusal(400, `${field('mediaUrl')}: required for an ${type}`);
+  return { type, url: reply.mediaUrl, ...(text !== undefined ? { caption: text } : {}) };
 }
 
 /** Why a reply cannot be made: the HTTP status and the message naming the field. */
@@ -157,10 +184,7 @@ export class InboundReplies {
         messageId: `ABEG${randomBytes(15).toString('base64url')}`,
         pairedMessageId: answered?.id ?? null,
         callbackData: typeof callbackData === 'string' ? callbackData : null,
-        message:
-          reply.type === 'BUTTON'
-            ? { type: 'BUTTON', text: reply.text, payload: reply.payload ?? reply.text }
-            : { type: 'TEXT', text: reply.text },
+        message: messageOf(reply, (name) => path(index, name)),
         price: { pricePerMessage: 0, currency: 'EUR' },
       };
       return result;
@@ -204,7 +228,7 @@ export class InboundReplies {
         from,
         to,
         type: message.type,
-        text: message.text,
+        text: 'text' in message ? message.text : 'caption' in message ? (message.caption ?? '') : '',
         pairedMessageId,
       })),
       postedAt: new Date().toISOString(),

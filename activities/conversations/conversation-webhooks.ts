@@ -24,12 +24,13 @@ export async function classifyAnswer(
   deps: Pick<ConversationWebhookDeps, 'store'>,
   input: { conversationId: string } & AnswerSignal,
 ): Promise<AnswerClassification> {
-  const { conversationId, messageId, text, receivedAt } = input;
+  const { conversationId, messageId, text, receivedAt, media } = input;
   const { request } = await deps.store.get(conversationId);
   const classified = classifyAnswerText(request, text);
   await deps.store.record(conversationId, `answer|${messageId}`, 'answer', {
     messageId,
     text,
+    ...(media ? { media } : {}),
     receivedAt,
     ...classified,
   });

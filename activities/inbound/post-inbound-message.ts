@@ -47,6 +47,7 @@ export async function postInboundMessage(
     to: message.to,
     type: message.type,
     text: message.text,
+    ...(message.media ? { media: message.media } : {}),
     receivedAt: message.receivedAt.toISOString(),
     pairedMessageId: message.pairedMessageId,
     conversationId: null,

@@ -11,19 +11,18 @@ declare module 'fastify' {
 export const messageServicesPlugin = fp(
   async (app) => {
     const { config, temporal } = app;
-    const { templates, providers, ledger, messageRequests, callbackEvents } = app.repositories;
-    app.decorate(
-      'messageRequests',
-      new MessageRequests({
-        config,
-        templates,
-        providers,
-        ledger,
-        requests: messageRequests,
-        callbackEvents,
-        temporal,
-      }),
-    );
+    const { templates, providers, ledger, callbackEvents } = app.repositories;
+    const messageRequests = new MessageRequests({
+      config,
+      templates,
+      providers,
+      ledger,
+      requests: app.repositories.messageRequests,
+      callbackEvents,
+      temporal,
+    });
+    app.addHook('onClose', () => messageRequests.close());
+    app.decorate('messageRequests', messageRequests);
   },
   { name: 'message-services', dependencies: ['config', 'database', 'temporal'] },
 );

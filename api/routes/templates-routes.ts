@@ -15,6 +15,7 @@ import {
 import { MESSAGE_BODY_LIMIT_BYTES, parseRequestPart } from '../request-errors';
 import { errorResponses, objectIdString } from '../schemas/common-schemas';
 import { resourceById } from './resource-by-id';
+import { WhatsappMediaCheck } from '../services/whatsapp-media';
 import { assertStorableSize } from '../schemas/storable-schemas';
 import {
   anyTemplateSchema,
@@ -68,6 +69,8 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   const renderer = new MessageRenderer(app.config.env.DEFAULT_LOCALE);
   // Previews render on threads with the sends' limits: a runaway template cannot hold the API's event loop.
   const renderPool = sharedRenderPool(renderPoolOptions(app.config.env));
+  const whatsappMedia = new WhatsappMediaCheck(app.config.env);
+  app.addHook('onClose', () => whatsappMedia.close());
 
   const checkSources = (fields: TemplateFields) => {
     for (const { field, html } of TEMPLATE_TEXT_FIELDS) {
@@ -101,7 +104,10 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   /** The changes a patch makes to a mode template, or a 400 naming a field it may not have. */
-  const modeTemplatePatch = (template: ModeTemplateDocument, patch: TemplatePatch): ModeTemplatePatch => {
+  const modeTemplatePatch = async (
+    template: ModeTemplateDocument,
+    patch: TemplatePatch,
+  ): Promise<ModeTemplatePatch> => {
     if (patch.name !== undefined && patch.name !== template.name)
       throw badRequest(
         `name: a mode template's name cannot change (its id derives from it); create a template with the new name`,
@@ -122,6 +128,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
       if ('error' in parsed) throw parsed.error;
       changes.data = withoutUndefined(parsed.value.data) as ModeTemplateDocument['data'];
       checkModeSources(changes.data);
+      if (template.mode === 'whatsapp') await whatsappMedia.check(changes.data.media, 'data.media');
     }
     if (patch.isActive !== undefined) changes.isActive = patch.isActive;
     if (patch.tags !== undefined) changes.tags = patch.tags;
@@ -196,6 +203,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       const data = withoutUndefined(body.data) as ModeTemplateDocument['data'];
       checkModeSources(data);
+      if (body.mode === 'whatsapp') await whatsappMedia.check(data.media, 'data.media');
       const doc = templates.newModeTemplate({ ...body, data });
       assertStorableSize(doc);
       if (!(await templates.insertModeTemplate(doc)))
@@ -224,7 +232,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
       // Which fields a patch may set depends on the kind of template, which never changes once stored.
       const current = found(await templates.findById(id), id);
       if (isModeTemplate(current)) {
-        const changes = modeTemplatePatch(current, request.body);
+        const changes = await modeTemplatePatch(current, request.body);
         assertStorableSize(changes);
         return present(found(await templates.updateModeTemplate(id, changes), id));
       }

@@ -14,7 +14,6 @@ import {
 import type { AppConfig } from '../../common/config/config';
 import { CredentialsCipher, NO_CREDENTIALS_KEY, sealSecret } from '../../common/crypto/credentials-cipher';
 import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
-import { OutgoingHttpClient } from '../../common/http/outgoing-http';
 import type {
   ConversationsRepository,
   ConversationLockDocument,
@@ -28,7 +27,7 @@ import type { ConversationInput } from '../../workflows/conversation';
 import type { ConversationBody } from '../schemas/conversations-schemas';
 import { assertStorableSize } from '../schemas/storable-schemas';
 import { assertAppOwns, refuseDirectSendOfApp, refuseUnlessEnabled } from './app-notifications';
-import { MEDIA_HEAD_TIMEOUT_MS, mediaProblem } from './conversation-media';
+import { WhatsappMediaCheck } from './whatsapp-media';
 import { normalizePhone } from './message-requests-service';
 import { ProviderChoice } from './provider-choice';
 
@@ -63,17 +62,13 @@ export function webhookTargets(request: ConversationRequest): { target: string; 
  */
 export class Conversations {
   private readonly conversations: ConversationsRepository;
-  private readonly mediaHttp: OutgoingHttpClient;
+  private readonly media: WhatsappMediaCheck;
   private readonly cipher: CredentialsCipher;
 
   constructor(private readonly deps: ConversationDeps) {
     this.conversations = deps.conversations;
     this.cipher = new CredentialsCipher(deps.config.env.PROVIDER_CREDENTIALS_KEYS);
-    this.mediaHttp = new OutgoingHttpClient({
-      allowPrivateNetworks: deps.config.env.ALLOW_PRIVATE_NETWORK_URLS === 'true',
-      timeoutMs: MEDIA_HEAD_TIMEOUT_MS,
-      maxResponseBytes: 64 * 1024,
-    });
+    this.media = new WhatsappMediaCheck(deps.config.env);
   }
 
   /** The indexes of the list and of the transcript, created once per process (idempotent). */
@@ -160,13 +155,7 @@ export class Conversations {
       throw badRequest(`message.template: template "${name}" is a ${template.mode} template, not whatsapp`);
     if (!template.isActive) throw conflict(`message.template: template "${name}" is inactive`);
     const { media } = body.message;
-    const checks = (['image', 'document'] as const).flatMap((kind) => {
-      const url = media?.[kind]?.url;
-      return url ? [mediaProblem(this.mediaHttp, kind, url).then((problem) => ({ kind, problem }))] : [];
-    });
-    for (const { kind, problem } of await Promise.all(checks)) {
-      if (problem) throw badRequest(`message.media.${kind}.url: ${problem}`);
-    }
+    await this.media.check(media, 'message.media');
     return {
       from,
       to,
@@ -257,7 +246,7 @@ export class Conversations {
   }
 
   close(): Promise<void> {
-    return this.mediaHttp.close();
+    return this.media.close();
   }
 }
 

@@ -10,6 +10,7 @@ import {
   answerUpdate,
   conversationLockKey,
   type AnswerSignal,
+  type InboundMedia,
 } from '../../common/domain/conversation-model';
 import {
   inboundMessageKey,
@@ -39,7 +40,44 @@ export interface InboundResult {
   to: string;
   receivedAt?: string;
   pairedMessageId?: string | null;
-  message: { type: string; text?: string; payload?: string; title?: string; caption?: string };
+  message: {
+    type: string;
+    text?: string;
+    payload?: string;
+    title?: string;
+    caption?: string;
+    url?: string;
+    latitude?: number;
+    longitude?: number;
+    name?: string;
+    address?: string;
+  };
+}
+
+const MEDIA_TYPES = { IMAGE: 'image', DOCUMENT: 'document', AUDIO: 'audio', VOICE: 'audio', VIDEO: 'video' } as const;
+
+/**
+ * The medium of a customer's message (Infobip's `IMAGE`, `DOCUMENT`, `AUDIO`, `VOICE` and `VIDEO` with their `url`
+ * and `caption`, `LOCATION` with its coordinates, name and address), or undefined for a text, a button or a type it
+ * does not know.
+ */
+export function mediaOf(message: InboundResult['message']): InboundMedia | undefined {
+  const type = message.type.toUpperCase();
+  if (type in MEDIA_TYPES && message.url) {
+    const kind = MEDIA_TYPES[type as keyof typeof MEDIA_TYPES];
+    return { type: kind, url: message.url, ...(message.caption !== undefined ? { caption: message.caption } : {}) };
+  }
+  if (type === 'LOCATION' && message.latitude !== undefined && message.longitude !== undefined) {
+    const { latitude, longitude, name, address } = message;
+    return {
+      type: 'location',
+      latitude,
+      longitude,
+      ...(name !== undefined ? { name } : {}),
+      ...(address !== undefined ? { address } : {}),
+    };
+  }
+  return undefined;
 }
 
 /**
@@ -83,6 +121,7 @@ export class InboundMessages {
     let repeated = 0;
     for (const result of results) {
       const now = new Date();
+      const media = mediaOf(result.message);
       const message: InboundMessageDocument = {
         _id: inboundMessageKey(provider.name, result.messageId),
         provider: provider.name,
@@ -91,6 +130,7 @@ export class InboundMessages {
         to: result.to,
         type: result.message.type,
         text: textOf(result.message),
+        ...(media ? { media } : {}),
         receivedAt: receivedAtOf(result.receivedAt, now),
         pairedMessageId: result.pairedMessageId ?? null,
         conversationId: null,
@@ -128,6 +168,7 @@ export class InboundMessages {
         messageId: message.messageId,
         text: message.text,
         receivedAt: message.receivedAt.toISOString(),
+        ...(message.media ? { media: message.media } : {}),
       };
       // An update, waited on: the conversation says whether it took the answer, posted it to its own
       // `webhook.defaultInbound` (it had decided), or left it, which then goes where no conversation awaits it.

@@ -5,6 +5,7 @@ import type { AppConfig } from '../../common/config/config';
 import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
 import { messageRequestId } from '../../common/temporal/workflow-ids';
 import { ProviderChoice } from './provider-choice';
+import { WhatsappMediaCheck } from './whatsapp-media';
 import type { IdempotencyOptions } from './request-digest';
 import type { DeliveriesRepository } from '../../common/store/deliveries-repository';
 import {
@@ -103,7 +104,15 @@ export function planMessageBatches(messages: Pick<StoredMessage, 'n' | 'channel'
  * it, and starts its `deliverMessages` workflow, whose id is the request id.
  */
 export class MessageRequests {
-  constructor(private readonly deps: MessageRequestDeps) {}
+  private readonly media: WhatsappMediaCheck;
+
+  constructor(private readonly deps: MessageRequestDeps) {
+    this.media = new WhatsappMediaCheck(deps.config.env);
+  }
+
+  close(): Promise<void> {
+    return this.media.close();
+  }
 
   /**
    * With an `Idempotency-Key` the request id is derived from the key: a repeated request (the same body) answers the
@@ -143,6 +152,9 @@ export class MessageRequests {
       );
       const template = await this.checkTemplate(templates, message.template, channel, `${field}.template`);
       const provider = await providerChoice.choose(message.provider, channel, `${field}.provider`);
+      if (channel === 'whatsapp') await this.media.check(message.media, `${field}.media`);
+      if (channel === 'sms' && message.originationNumber !== undefined)
+        await providerChoice.checkOriginationNumber(provider, message.originationNumber, `${field}.originationNumber`);
       const n = index + 1;
       messages.push({
         messageId: `${requestId}-${n}`,

@@ -1,5 +1,7 @@
 import type { AppConfig, Channel } from '../../common/config/config';
-import { badRequest, conflict, notFound } from '../../common/domain/http-errors';
+import { CredentialsCipher } from '../../common/crypto/credentials-cipher';
+import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
+import { originationNumberProblem, type PinpointSettings } from '../../providers/pinpoint-provider';
 import type { ProvidersRepository } from '../../common/store/providers-repository';
 import { PROVIDER_CHANNELS, type ProviderType } from '../../providers/provider-registry';
 
@@ -14,7 +16,34 @@ export class ProviderChoice {
   /** Every channel's tenant default claim, read once per request (a send to three channels asks for three). */
   private defaults: Promise<Map<string, string>> | undefined;
 
+  /** Each Pinpoint provider's settings, decrypted once per request. */
+  private readonly pinpointSettings = new Map<string, Promise<PinpointSettings | null>>();
+
   constructor(private readonly deps: { config: AppConfig; providers: ProvidersRepository }) {}
+
+  /**
+   * A 400 naming `field` when the chosen registered provider is a Pinpoint one and `number` is not among its
+   * originators (providers/pinpoint-provider.ts); other providers send from any number they are given.
+   */
+  async checkOriginationNumber(provider: string | null, number: string, field: string): Promise<void> {
+    if (provider === null) return;
+    if (!this.pinpointSettings.has(provider)) this.pinpointSettings.set(provider, this.readPinpointSettings(provider));
+    const settings = await this.pinpointSettings.get(provider)!;
+    const problem = settings && originationNumberProblem(settings, number);
+    if (problem) throw badRequest(`${field}: ${problem}`);
+  }
+
+  private async readPinpointSettings(name: string): Promise<PinpointSettings | null> {
+    const provider = await this.deps.providers.get(name);
+    if (provider?.providerType !== 'pinpoint') return null;
+    try {
+      const cipher = new CredentialsCipher(this.deps.config.env.PROVIDER_CREDENTIALS_KEYS);
+      // Stored by the provider API only after the Pinpoint settings schema accepted them.
+      return cipher.decrypt(provider.credentials, provider.name) as PinpointSettings;
+    } catch (error) {
+      throw new HttpError(503, `provider "${name}": its settings cannot be read (${(error as Error).message})`);
+    }
+  }
 
   choose(name: string | undefined, channel: Channel, field: string): Promise<string | null> {
     const key = `${channel}|${name ?? ''}`;

@@ -5,6 +5,7 @@
  * signal, else to the provider's default inbound webhook by a `routeInboundMessage` workflow, else nowhere.
  * Free of Node modules: the workflow imports it.
  */
+import type { InboundMedia } from '../temporal/conversation-signals';
 
 /** Where an inbound message went; `pending` until it was routed (a crash in between routes it on the repeat). */
 export type InboundRoute = 'pending' | 'conversation' | 'late_answer' | 'default_inbound' | 'none';
@@ -23,6 +24,8 @@ export interface InboundMessageDocument {
   type: string;
   /** The text, a tapped button's label, or a medium's caption; `''` when the message has none. */
   text: string;
+  /** The medium it carries (an image, a document, an audio, a video, a location); absent for a text or a button. */
+  media?: InboundMedia;
   receivedAt: Date;
   /** The business's message this one answers, when the provider says so (a reply or a button). */
   pairedMessageId: string | null;
@@ -48,6 +51,8 @@ export interface InboundWebhookPayload {
   to: string;
   type: string;
   text: string;
+  /** Present when the message carries a medium. */
+  media?: InboundMedia;
   receivedAt: string;
   pairedMessageId: string | null;
   /** Always null here: a message of an open conversation goes to that conversation's webhooks instead. */

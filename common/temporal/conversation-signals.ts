@@ -18,6 +18,14 @@ export interface AnswerTaken {
   taken: 'queued' | 'late' | 'repeated' | 'dropped';
 }
 
+/**
+ * A medium a customer sent: an image, a document, an audio or a video at the provider's URL (its caption is the
+ * message's text), or a location.
+ */
+export type InboundMedia =
+  | { type: 'image' | 'document' | 'audio' | 'video'; url: string; caption?: string }
+  | { type: 'location'; latitude: number; longitude: number; name?: string; address?: string };
+
 /** What the inbound webhook signals: one inbound message of the customer. */
 export interface AnswerSignal {
   /** The provider's id of the inbound message: a repeated delivery of it is ignored. */
@@ -25,6 +33,8 @@ export interface AnswerSignal {
   text: string;
   /** ISO 8601, as the provider received it. */
   receivedAt: string;
+  /** What it carries besides its text; absent for a text or a button. */
+  media?: InboundMedia;
 }
 
 /** What a delivery report signals about an outgoing message of the conversation. */

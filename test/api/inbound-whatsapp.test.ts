@@ -312,6 +312,56 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
     expect(await stored('infobip', messageId)).toMatchObject({ routed: 'conversation', conversationId });
   });
 
+  it('keeps an inbound medium (type, URL or coordinates, caption) for its conversation and the default webhook', async () => {
+    const conversationId = await openConversation('15550650');
+    const post = (results: object[]) =>
+      stack.app.inject({
+        method: 'POST',
+        url: new URL(inboundUrl).pathname + new URL(inboundUrl).search,
+        payload: { results },
+      });
+    const image = {
+      from: '15550650',
+      to: BUSINESS,
+      messageId: `image-${randomUUID()}`,
+      message: { type: 'IMAGE', url: 'https://media.example.com/parcel.jpg', caption: 'the parcel, torn' },
+    };
+    const location = {
+      from: '15550660',
+      to: BUSINESS,
+      messageId: `location-${randomUUID()}`,
+      message: { type: 'LOCATION', latitude: 12.9716, longitude: 77.5946, name: 'Home', address: '1 MG Road' },
+    };
+    const document = {
+      from: '15550670',
+      to: BUSINESS,
+      messageId: `document-${randomUUID()}`,
+      message: { type: 'DOCUMENT', url: 'https://media.example.com/invoice.pdf' },
+    };
+    expect((await post([image, location, document])).json()).toEqual({ received: 3, repeated: 0 });
+
+    const imageMedia = { type: 'image', url: 'https://media.example.com/parcel.jpg', caption: 'the parcel, torn' };
+    expect((await signalsOf(conversationId)).map(({ input }) => input)).toEqual([
+      { messageId: image.messageId, text: 'the parcel, torn', receivedAt: expect.any(String), media: imageMedia },
+    ]);
+    expect(await stored('infobip', image.messageId)).toMatchObject({ type: 'IMAGE', media: imageMedia });
+
+    await eventually(
+      () => receiver.received.length,
+      (count) => count >= 2,
+    );
+    const posted = new Map(receiver.received.map(({ body }) => [body.messageId, body]));
+    expect(posted.get(location.messageId)).toMatchObject({
+      type: 'LOCATION',
+      text: '',
+      media: { type: 'location', latitude: 12.9716, longitude: 77.5946, name: 'Home', address: '1 MG Road' },
+    });
+    expect(posted.get(document.messageId)).toMatchObject({
+      type: 'DOCUMENT',
+      media: { type: 'document', url: 'https://media.example.com/invoice.pdf' },
+    });
+  });
+
   it('takes a conversation that has ended as none open: the message goes to the default webhook', async () => {
     const conversationId = await openConversation('15550700');
     await stack.temporal.workflow.getHandle(conversationId).terminate('answered');

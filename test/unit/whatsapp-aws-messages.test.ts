@@ -2,7 +2,13 @@ import { PermanentProviderError, TransientProviderError } from '../../common/dom
 import { classifyAwsError } from '../../providers/aws-account';
 import type { ProviderRequest } from '../../providers/http-client';
 import { InfobipProvider, infobipRequests } from '../../providers/infobip-provider';
-import { pinpointSendTextInput } from '../../providers/pinpoint-provider';
+import {
+  originationNumberProblem,
+  pinpointOriginators,
+  pinpointSendTextInput,
+  pinpointSettingsSchema,
+  type PinpointSettings,
+} from '../../providers/pinpoint-provider';
 import { sesSendEmailInput } from '../../providers/ses-provider';
 import type { ProviderHttpClient, WhatsappMessage } from '../../activities/providers';
 
@@ -246,7 +252,7 @@ describe('AWS requests and errors', () => {
     });
   });
 
-  it('builds the Pinpoint SendTextMessage input: origination from the message, else the settings', () => {
+  it('builds the Pinpoint SendTextMessage input: origination from the message when it is an originator, else the default', () => {
     const settings = {
       accessKeyId: 'AK',
       secretAccessKey: 's',
@@ -255,10 +261,10 @@ describe('AWS requests and errors', () => {
       entityId: 'E1',
     };
     expect(
-      pinpointSendTextInput({ from: '+18005551234', to: '+15551234567', body: 'otp', templateRef: 'T9' }, settings),
+      pinpointSendTextInput({ from: '+18005550000', to: '+15551234567', body: 'otp', templateRef: 'T9' }, settings),
     ).toEqual({
       DestinationPhoneNumber: '+15551234567',
-      OriginationIdentity: '+18005551234',
+      OriginationIdentity: '+18005550000',
       MessageBody: 'otp',
       MessageType: 'TRANSACTIONAL',
       DestinationCountryParameters: { IN_TEMPLATE_ID: 'T9', IN_ENTITY_ID: 'E1' },
@@ -269,6 +275,73 @@ describe('AWS requests and errors', () => {
     );
     expect(withoutFrom.OriginationIdentity).toBe('+18005550000');
     expect(withoutFrom.DestinationCountryParameters).toBeUndefined();
+    // Without originators, whatever the message names (AWS refuses a number the account does not own).
+    const { originationNumber: _none, ...noOriginators } = settings;
+    expect(pinpointSendTextInput({ from: 'DLHVRY', to: '+15551234567', body: 'x' }, noOriginators)).toMatchObject({
+      OriginationIdentity: 'DLHVRY',
+    });
+  });
+
+  describe('Pinpoint originators', () => {
+    const account = { accessKeyId: 'AK', secretAccessKey: 's', region: 'us-east-1' };
+    const both = {
+      ...account,
+      originators: [
+        { number: '+18005551234', type: 'TFN' as const },
+        { number: '+12025550123', type: 'A2P' as const },
+        { number: '+12025550124', type: 'A2P' as const },
+      ],
+    };
+    const from = (message: string, settings: PinpointSettings) =>
+      pinpointSendTextInput({ from: message, to: '+15551234567', body: 'x' }, settings).OriginationIdentity;
+
+    it('sends from the message’s number when it is an originator, else the first of the default type', () => {
+      expect(from('+12025550124', both)).toBe('+12025550124');
+      // The service's own sender, or a template's number, is none of the account's.
+      expect(from('+15005550006', both)).toBe('+18005551234');
+      expect(from('+15005550006', { ...both, defaultOriginatorType: 'A2P' })).toBe('+12025550123');
+    });
+
+    it('reads a single originationNumber as one originator, a TFN when it is toll-free', () => {
+      expect(pinpointOriginators({ ...account, originationNumber: '+18885550000' })).toEqual([
+        { number: '+18885550000', type: 'TFN' },
+      ]);
+      expect(pinpointOriginators({ ...account, originationNumber: '+12025550123' })).toEqual([
+        { number: '+12025550123', type: 'A2P' },
+      ]);
+      expect(pinpointOriginators(account)).toEqual([]);
+    });
+
+    it('names the originators when a number is none of them, and accepts any number without originators', () => {
+      expect(originationNumberProblem(both, '+12025550124')).toBeNull();
+      expect(originationNumberProblem(both, '+19995550000')).toBe(
+        '+19995550000 is not an originator of this provider; it sends from +18005551234 (TFN), +12025550123 (A2P), +12025550124 (A2P)',
+      );
+      expect(originationNumberProblem(account, '+19995550000')).toBeNull();
+    });
+
+    it.each([
+      [{ ...both, originationNumber: '+18005550000' }, 'originationNumber'],
+      [
+        { ...account, originators: [{ number: '+12025550123', type: 'A2P' }], defaultOriginatorType: 'TFN' },
+        'defaultOriginatorType',
+      ],
+      [
+        {
+          ...account,
+          originators: [
+            { number: '+12025550123', type: 'A2P' },
+            { number: '+12025550123', type: 'TFN' },
+          ],
+        },
+        'originators.1.number',
+      ],
+      [{ ...account, originators: [] }, 'originators'],
+    ])('refuses settings that cannot be used (%#), naming the setting', (settings, path) => {
+      const parsed = pinpointSettingsSchema.safeParse(settings);
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toContain(path);
+    });
   });
 
   const awsError = (name: string, status?: number, extra: Record<string, unknown> = {}) =>

@@ -314,6 +314,37 @@ describe('two-way WhatsApp conversations on the real stack', () => {
     expect(failed.transcript.filter(({ kind }) => kind === 'message_sent')).toHaveLength(1);
   });
 
+  it("keeps an answer's medium in the transcript and the webhook call; a caption matches, a location cannot", async () => {
+    const { conversationId } = await start({ errorMessage: undefined });
+    const reply = (json: object) =>
+      stack.sim<{ call: InboundCall }>('POST', '/whatsapp/reply', {
+        to: '123324242',
+        from: customers.get(conversationId),
+        ...json,
+      });
+    const location = { type: 'location', latitude: 12.9716, longitude: 77.5946 };
+    await reply({ type: 'LOCATION', latitude: 12.9716, longitude: 77.5946 });
+    await eventually(
+      () => got('invalidResponse', conversationId),
+      (calls) => calls.length > 0,
+    );
+    expect(got('invalidResponse', conversationId)[0].body).toMatchObject({
+      answer: { text: '', media: location, classification: 'invalid' },
+    });
+    const image = { type: 'image', url: 'https://media.example.com/parcel.jpg', caption: '1' };
+    await reply({ type: 'IMAGE', mediaUrl: image.url, text: '1' });
+    await eventually(
+      () => got('accepted', conversationId),
+      (calls) => calls.length > 0,
+    );
+    expect(got('accepted', conversationId)[0].body).toMatchObject({ answer: { text: '1', media: image } });
+    const answers = (await read(conversationId)).transcript.filter(({ kind }) => kind === 'answer');
+    expect(answers).toEqual([
+      expect.objectContaining({ text: '', media: location, classification: 'invalid' }),
+      expect.objectContaining({ text: '1', media: image }),
+    ]);
+  });
+
   it('routes an answer matching dynamicResponseRegex to webhook.defaultInbound', async () => {
     const { conversationId } = await start();
     await answer(conversationId, ' 482913 ');

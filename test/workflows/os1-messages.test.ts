@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { freePort } from '../../scripts/local-stack';
 import { eventually, startCallbackReceiver as startReceiver } from '../support/callback-receiver';
 import { simMessages } from '../support/fixtures';
@@ -282,6 +284,34 @@ describe('OS1 messaging: POST /messages on the real stack', () => {
       'callback.url',
     ],
     ['no message at all', {}, 400, 'at least one message'],
+    [
+      'a whatsapp image of another type',
+      {
+        whatsapp: [
+          {
+            template: 'order delivered',
+            media: { image: { url: 'https://example.com/map.gif' } },
+            to: [{ countryCode: '91', number: '9812345600' }],
+          },
+        ],
+      },
+      400,
+      'whatsapp[0].media.image.url: an image must be jpg, jpeg, png',
+    ],
+    [
+      'a whatsapp document of another type',
+      {
+        whatsapp: [
+          {
+            template: 'order delivered',
+            media: { document: { url: 'https://example.com/sheet.xlsx' } },
+            to: [{ countryCode: '91', number: '9812345600' }],
+          },
+        ],
+      },
+      400,
+      'whatsapp[0].media.document.url: a document must be pdf, doc, docx',
+    ],
   ])('refuses %s, naming the field, and starts nothing', async (_name, payload, statusCode, field) => {
     const before = await stack.database.messageRequests.countDocuments();
     const answer = await post('/messages', payload);
@@ -289,6 +319,70 @@ describe('OS1 messaging: POST /messages on the real stack', () => {
     expect(answer.json()).toMatchObject({ statusCode });
     expect(answer.json().message).toContain(field);
     expect(await stack.database.messageRequests.countDocuments()).toBe(before);
+  });
+
+  describe('WhatsApp media, checked as on /conversations', () => {
+    let mediaServer: Server;
+    let mediaUrl = '';
+    beforeAll(async () => {
+      // Serves a 6 MB PNG as far as a HEAD can tell.
+      mediaServer = createServer((_request, response) => {
+        response.writeHead(200, { 'content-type': 'image/png', 'content-length': String(6 * 1024 * 1024) }).end();
+      });
+      await new Promise<void>((resolve) => mediaServer.listen(0, '127.0.0.1', resolve));
+      mediaUrl = `http://127.0.0.1:${(mediaServer.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => mediaServer.close(() => resolve())));
+
+    it('refuses an image over 5 MB on POST /messages, and stores nothing', async () => {
+      const before = await stack.database.messageRequests.countDocuments();
+      const answer = await post('/messages', {
+        whatsapp: [
+          {
+            template: 'order delivered',
+            media: { image: { url: `${mediaUrl}/big.png` } },
+            to: [{ countryCode: '91', number: '9812345600' }],
+          },
+        ],
+      });
+      expect([answer.statusCode, answer.json().message]).toEqual([
+        400,
+        expect.stringMatching(/^whatsapp\[0\]\.media\.image\.url: .*5 MB at most/),
+      ]);
+      expect(await stack.database.messageRequests.countDocuments()).toBe(before);
+    });
+
+    it('refuses a whatsapp template whose media breaks the rules, created or changed', async () => {
+      const template = (media: object) => ({
+        name: 'media rules',
+        mode: 'whatsapp',
+        data: { body: 'Your receipt', media },
+        isActive: true,
+      });
+      const tooBig = await post('/templates', template({ image: { url: `${mediaUrl}/big.png` } }));
+      expect([tooBig.statusCode, tooBig.json().message]).toEqual([
+        400,
+        expect.stringMatching(/^data\.media\.image\.url: .*5 MB at most/),
+      ]);
+      const wrongType = await post('/templates', template({ document: { url: 'https://example.com/sheet.xlsx' } }));
+      expect([wrongType.statusCode, wrongType.json().message]).toEqual([
+        400,
+        expect.stringMatching(/^data\.media\.document\.url: a document must be pdf, doc, docx/),
+      ]);
+      const created = await post('/templates', template({ document: { url: 'https://example.com/receipt.pdf' } }));
+      expect(created.statusCode).toBe(201);
+      const changed = await stack.app.inject({
+        method: 'PATCH',
+        url: `/templates/${created.json()._id}`,
+        payload: { data: { body: 'Your receipt', media: { image: { url: 'https://example.com/map.gif' } } } },
+      });
+      expect([changed.statusCode, changed.json().message]).toEqual([
+        400,
+        expect.stringMatching(/^data\.media\.image\.url: an image must be jpg, jpeg, png/),
+      ]);
+      const stored = await stack.app.inject({ method: 'GET', url: `/templates/${created.json()._id}` });
+      expect(stored.json().data.media).toEqual({ document: { url: 'https://example.com/receipt.pdf' } });
+    });
   });
 
   it('refuses more than 1,000 message objects', async () => {

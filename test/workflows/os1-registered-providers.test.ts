@@ -15,7 +15,10 @@ import { startTestStack, type TestStack } from '../support/test-stack';
 const APP_KEY = testApiKey('os1-app-key');
 const ADMIN_KEY = testApiKey('os1-admin-key');
 
-/** The sms sample's "tfn provider": a toll-free number of its own, which a message's originationNumber overrides. */
+/**
+ * The sms sample's "tfn provider": a toll-free number and a 10-digit long code; a message's originationNumber picks
+ * one of them, and a message without one goes from the toll-free number.
+ */
 const TFN_PROVIDER = {
   name: 'tfn provider',
   providerType: 'pinpoint',
@@ -24,8 +27,12 @@ const TFN_PROVIDER = {
     accessKeyId: 'AKIATFNPROVIDER',
     secretAccessKey: 'tfn-secret-access-key',
     region: 'us-east-1',
-    originationNumber: '+18005550000',
-  },
+    originators: [
+      { number: '+18005551234', type: 'TFN' },
+      { number: '+12025550123', type: 'A2P' },
+    ],
+    defaultOriginatorType: 'TFN',
+  } as Record<string, unknown>,
   isActive: true,
   isTenantDefault: false,
 };
@@ -121,6 +128,17 @@ describe('OS1 messaging through registered providers (the OS1 API) on the real s
         isTenantDefault: true,
       },
       { ...TFN_PROVIDER, name: 'retired tfn provider', isActive: false },
+      // A registration made before originators: its one originationNumber is its one originator.
+      {
+        ...TFN_PROVIDER,
+        name: 'single number',
+        credentials: {
+          accessKeyId: 'AKIASINGLE',
+          secretAccessKey: 's',
+          region: 'us-east-1',
+          originationNumber: '+18005550000',
+        },
+      },
       // Keys the provider does not know (the simulator's rule: an access key id starting with INVALID).
       {
         ...SEED_SES,
@@ -195,6 +213,75 @@ describe('OS1 messaging through registered providers (the OS1 API) on the real s
     } finally {
       await receiver.close();
     }
+  });
+
+  it("sends an sms from one of the Pinpoint originators: the one named, else the default type's", async () => {
+    const sms = (recipient: string, originationNumber?: string, provider = 'tfn provider') => ({
+      template: 'order sent',
+      provider,
+      ...(originationNumber ? { originationNumber } : {}),
+      data: { otp: '1' },
+      to: [{ countryCode: '1', number: recipient }],
+    });
+    const accepted = await send('/messages', {
+      sms: [sms('5550000001', '+12025550123'), sms('5550000002'), sms('5550000003', '+18005550000', 'single number')],
+    });
+    expect(accepted.statusCode).toBe(202);
+    const fromOf = async (to: string) =>
+      (
+        await eventually(
+          () => recorded(`channel=sms&to=%2B1${to}`),
+          (found) => found.length > 0,
+        )
+      )[0].from;
+    expect(await fromOf('5550000001')).toBe('+12025550123');
+    // The template's +123456789 and the service's sender are no originators of this account.
+    expect(await fromOf('5550000002')).toBe('+18005551234');
+    expect(await fromOf('5550000003')).toBe('+18005550000');
+  });
+
+  it.each([
+    [
+      'tfn provider',
+      '+19995550000',
+      /^sms\[0\]\.originationNumber: \+19995550000 is not an originator .*\+18005551234 \(TFN\), \+12025550123 \(A2P\)/,
+    ],
+    ['single number', '+18005551234', /^sms\[0\]\.originationNumber: .*\+18005550000 \(TFN\)/],
+  ])(
+    'refuses an originationNumber that is not an originator of %s, and starts nothing',
+    async (provider, number, message) => {
+      const before = await stack.database.messageRequests.countDocuments();
+      const answer = await send('/messages', {
+        sms: [
+          {
+            template: 'order sent',
+            provider,
+            originationNumber: number,
+            data: { otp: '1' },
+            to: [{ countryCode: '1', number: '5559876543' }],
+          },
+        ],
+      });
+      expect([answer.statusCode, answer.json().message]).toEqual([400, expect.stringMatching(message)]);
+      expect(await stack.database.messageRequests.countDocuments()).toBe(before);
+    },
+  );
+
+  it.each([
+    [{ originationNumber: '+18005550000' }, 'credentials.originationNumber: give originators or originationNumber'],
+    [
+      { originators: [{ number: '+12025550123', type: 'A2P' }], defaultOriginatorType: 'TFN' },
+      'credentials.defaultOriginatorType: no originator is of type TFN',
+    ],
+    [{ originators: [{ number: '2025550123', type: 'A2P' }] }, 'credentials.originators.0.number'],
+    [{ originators: [{ number: '+12025550123', type: 'P2P' }] }, 'credentials.originators.0.type'],
+  ])('refuses Pinpoint originators that cannot be used: %j', async (change, message) => {
+    const answer = await call(ADMIN_KEY, 'POST', '/providers', {
+      ...TFN_PROVIDER,
+      name: 'refused pinpoint',
+      credentials: { ...TFN_PROVIDER.credentials, ...change },
+    });
+    expect([answer.statusCode, answer.json().message]).toEqual([400, expect.stringContaining(message)]);
   });
 
   it('sends the seed\'s email sample (provider "") through the SES tenant default, found by AWS_ENDPOINT_URL', async () => {

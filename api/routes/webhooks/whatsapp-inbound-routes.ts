@@ -27,6 +27,11 @@ const infobipInboundBody = z
                 payload: z.string().max(65_536).optional(),
                 title: z.string().max(65_536).optional(),
                 caption: z.string().max(65_536).optional(),
+                url: z.string().max(4096).optional(),
+                latitude: z.number().min(-90).max(90).optional(),
+                longitude: z.number().min(-180).max(180).optional(),
+                name: z.string().max(1000).optional(),
+                address: z.string().max(1000).optional(),
               })
               .loose(),
           })

@@ -1,10 +1,12 @@
-import type { OutgoingHttpClient } from '../../common/http/outgoing-http';
+import { badRequest } from '../../common/domain/http-errors';
+import { OutgoingHttpClient } from '../../common/http/outgoing-http';
+import type { TemplateMedia } from '../../common/store/templates-repository';
 
 /**
- * The media a two-way WhatsApp message may carry (the OS1 send2WayMessage, docs/whatsapp.md): images
- * jpg, jpeg or png up to 5 MB, documents pdf, doc or docx up to 100 MB. Checked by the URL's extension, and, where a
- * HEAD of the URL answers 2xx, by its Content-Type and Content-Length; a URL that does not answer is left to the
- * provider, which fetches it.
+ * The media a WhatsApp message may carry, wherever it is given (`POST /messages`, `POST /messages/notifications`,
+ * `POST /conversations`, a whatsapp template; docs/whatsapp.md): images jpg, jpeg or png up to 5 MB, documents pdf,
+ * doc or docx up to 100 MB. Checked by the URL's extension, and, where a HEAD of the URL answers 2xx, by its
+ * Content-Type and Content-Length; a URL that does not answer is left to the provider, which fetches it.
  */
 export type MediaKind = 'image' | 'document';
 
@@ -74,4 +76,36 @@ export async function mediaProblem(http: OutgoingHttpClient, kind: MediaKind, ur
     return null;
   }
   return answer.status >= 200 && answer.status < 300 ? mediaHeadersProblem(kind, answer.headers) : null;
+}
+
+/**
+ * The one check of a WhatsApp message's media, with its own HTTP client for the HEADs (private networks only where
+ * `ALLOW_PRIVATE_NETWORK_URLS` says so). `check` throws a 400 naming `<field>.<kind>.url`; a URL with a
+ * placeholder (`{{…}}`) is not checked: it is known only once rendered, and the provider refuses what it cannot send.
+ */
+export class WhatsappMediaCheck {
+  private readonly http: OutgoingHttpClient;
+
+  constructor(env: { ALLOW_PRIVATE_NETWORK_URLS?: string }) {
+    this.http = new OutgoingHttpClient({
+      allowPrivateNetworks: env.ALLOW_PRIVATE_NETWORK_URLS === 'true',
+      timeoutMs: MEDIA_HEAD_TIMEOUT_MS,
+      maxResponseBytes: 64 * 1024,
+    });
+  }
+
+  async check(media: TemplateMedia | undefined, field: string): Promise<void> {
+    const checks = (['image', 'document'] as const).flatMap((kind) => {
+      const url = media?.[kind]?.url;
+      if (!url || url.includes('{{')) return [];
+      return [mediaProblem(this.http, kind, url).then((problem) => ({ kind, problem }))];
+    });
+    for (const { kind, problem } of await Promise.all(checks)) {
+      if (problem) throw badRequest(`${field}.${kind}.url: ${problem}`);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
 }
