@@ -208,6 +208,19 @@ describe('/notifications: registered pending, reviewed by an admin', () => {
       expect(await stack.database.notifications.countDocuments()).toBe(before);
     });
 
+    it('send directly as their own application: the request is stored under it, another appId is a 403', async () => {
+      const before = await storedRequests();
+      expect(refusal(await otherShop('POST', '/messages', { ...sms, appId: 'shop-app' }))).toEqual([
+        403,
+        'appId: this API key belongs to application "other-app", not "shop-app"',
+      ]);
+      expect(await storedRequests()).toBe(before);
+      const accepted = await otherShop('POST', '/messages', sms);
+      expect(accepted.statusCode).toBe(202);
+      const stored = await stack.database.messageRequests.findOne({ _id: accepted.json().requestId });
+      expect(stored?.appId).toBe('other-app');
+    });
+
     it('send directly until their application registers a notification, then by notification only (409)', async () => {
       expect((await shop('POST', '/messages', sms)).statusCode).toBe(202);
       const created = await shop('POST', '/notifications', {
