@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../scripts/local-stack';
 import { DEMO_TEMPLATE_ID } from '../../scripts/demo-data';
+import { sagaSendId } from '../../common/temporal/workflow-ids';
 import { waitFor } from '../support/fixtures';
 
 /**
@@ -189,6 +190,12 @@ async function sagaSend(stack: DevStack, sagaId: string): Promise<void> {
     },
   });
   expect(response.status).toBe(200);
+  // The success event goes once the send has started, so the send may still be delivering: a later test that counts
+  // the inbox must not find this send's email in it.
+  await waitFor(async () => {
+    const send = await fetch(`${stack.api}/sends/${sagaSendId(sagaId)}`);
+    return send.ok && ((await send.json()) as { status: string }).status !== 'running';
+  }, 60000);
 }
 
 const simulatorEvents = (stack: DevStack, sagaId: string) =>
