@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { MessageRequests } from '../services/message-requests-service';
+import { MessageRequests } from '../services/messaging/message-requests-service';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -7,7 +7,7 @@ declare module 'fastify' {
   }
 }
 
-/** `POST /messages` and its status (api/services/message-requests-service.ts). */
+/** `POST /messages` and its status (api/services/messaging/message-requests-service.ts). */
 export const messageServicesPlugin = fp(
   async (app) => {
     const { config, temporal } = app;

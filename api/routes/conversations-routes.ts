@@ -10,7 +10,7 @@ import {
   conversationStatusSchema,
 } from '../schemas/conversations-schemas';
 import { requestApp } from '../plugins/auth-plugin';
-import { Conversations, describeConversation, summarize } from '../services/conversations-service';
+import { Conversations, describeConversation, summarize } from '../services/messaging/conversations-service';
 
 /**
  * Two-way WhatsApp (docs/whatsapp.md, the OS1 send2WayMessage): `POST /conversations` sends a template

@@ -17,8 +17,8 @@ import {
   requestIdParams,
 } from '../schemas/messages-schemas';
 import { requestApp } from '../plugins/auth-plugin';
-import { assertAppOwns, refuseDirectSendOfApp, refuseUnlessEnabled } from '../services/app-notifications';
-import { describeRequest, summarizeRequest } from '../services/message-requests-service';
+import { assertAppOwns, refuseDirectSendOfApp, refuseUnlessEnabled } from '../services/messaging/app-notifications';
+import { describeRequest, summarizeRequest } from '../services/messaging/message-requests-service';
 import { messagesRequestDigest, type IdempotencyOptions } from '../services/request-digest';
 
 /** The request's `Idempotency-Key` with the digest of its body (and of the notification named, if any). */

@@ -11,7 +11,7 @@ import {
   type NotificationCreate,
 } from '../schemas/notifications-schemas';
 import { requestApp } from '../plugins/auth-plugin';
-import { assertAppOwns } from '../services/app-notifications';
+import { assertAppOwns } from '../services/messaging/app-notifications';
 import { resourceById } from './resource-by-id';
 
 const idParams = z.object({ id: objectIdString });

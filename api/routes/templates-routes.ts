@@ -15,7 +15,7 @@ import {
 import { MESSAGE_BODY_LIMIT_BYTES, parseRequestPart } from '../request-errors';
 import { errorResponses, objectIdString } from '../schemas/common-schemas';
 import { resourceById } from './resource-by-id';
-import { WhatsappMediaCheck } from '../services/whatsapp-media';
+import { WhatsappMediaCheck } from '../services/messaging/whatsapp-media';
 import { assertStorableSize } from '../schemas/storable-schemas';
 import {
   anyTemplateSchema,

@@ -9,7 +9,7 @@ import type { TemplatesRepository } from '../../common/store/templates-repositor
 import type { SendRequest } from '../../common/domain/send-types';
 import type { SendBody } from '../schemas/send-schemas';
 import { assertStorableSize } from '../schemas/storable-schemas';
-import { ProviderChoice } from './provider-choice';
+import { ProviderChoice } from './messaging/provider-choice';
 
 const isEmail = (value: string) => z.email().safeParse(value).success;
 const unique = <T>(items: T[]) => [...new Set(items)];

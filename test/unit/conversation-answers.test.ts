@@ -4,7 +4,7 @@ import {
   regexProblem,
   REGEX_TIME_LIMIT_MS,
 } from '../../common/domain/conversation-answers';
-import { mediaExtensionProblem, mediaHeadersProblem } from '../../api/services/whatsapp-media';
+import { mediaExtensionProblem, mediaHeadersProblem } from '../../api/services/messaging/whatsapp-media';
 
 const webhook = { url: 'https://example.com/hook', secret: 's' };
 /** The OS1 send2WayMessage: "1" or "order received", else a 6-digit code. */

@@ -1,6 +1,6 @@
 import { parseEnvironment } from '../../providers/service-configuration';
 import { OsMessageRenderer, fillPlaceholders, placeholderValues } from '../../activities/messages/render-message';
-import { normalizePhone, planMessageBatches } from '../../api/services/message-requests-service';
+import { normalizePhone, planMessageBatches } from '../../api/services/messaging/message-requests-service';
 import { callbackSignature, providerWebhookUrl, verifyWebhookToken } from '../../common/http/webhook-urls';
 import { MessageRenderer } from '../../common/rendering/rendering';
 import { RenderPool } from '../../common/rendering/render-pool';

@@ -1,5 +1,9 @@
-import { awsEventReport } from '../../api/services/aws-delivery-events';
-import { SnsMessageVerifier, SnsVerificationError, type SnsMessage } from '../../api/services/sns-message-verifier';
+import { awsEventReport } from '../../api/services/messaging/aws-delivery-events';
+import {
+  SnsMessageVerifier,
+  SnsVerificationError,
+  type SnsMessage,
+} from '../../api/services/messaging/sns-message-verifier';
 import { pinpointSendTextInput } from '../../providers/pinpoint-provider';
 import { sesSendEmailInput } from '../../providers/ses-provider';
 import { SnsSigner } from '../../simulator/sns-signing';

@@ -3,15 +3,15 @@ import { z } from 'zod';
 import { HttpError } from '../../../common/domain/http-errors';
 import { OutgoingHttpClient } from '../../../common/http/outgoing-http';
 import { errorResponses } from '../../schemas/common-schemas';
-import { awsEventReport } from '../../services/aws-delivery-events';
-import type { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
+import { awsEventReport } from '../../services/messaging/aws-delivery-events';
+import type { DeliveryReportForwarder } from '../../services/messaging/delivery-report-forwarder';
 import {
   SnsMessageVerifier,
   snsMessageSchema,
   snsRegionOf,
   SnsVerificationError,
   type SnsMessage,
-} from '../../services/sns-message-verifier';
+} from '../../services/messaging/sns-message-verifier';
 import { reportSender, unauthorized, webhookQuery } from './webhook-token';
 
 export const AWS_EVENTS_PATH = '/webhooks/aws/events';

@@ -1,7 +1,7 @@
 import { parse as parseQueryString } from 'node:querystring';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
-import { InboundMessages } from '../../services/inbound-messages-service';
+import { DeliveryReportForwarder } from '../../services/messaging/delivery-report-forwarder';
+import { InboundMessages } from '../../services/messaging/inbound-messages-service';
 import { awsEventRoutes } from './aws-events';
 import { infobipReportRoutes } from './infobip-reports';
 import { twilioStatusRoutes } from './twilio-status';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DeliveryReport } from '../../../common/store/messaging/delivery-reports-repository';
-import type { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
+import type { DeliveryReportForwarder } from '../../services/messaging/delivery-report-forwarder';
 import { reportSender, unauthorized, webhookQuery } from './webhook-token';
 
 const INFOBIP_REPORTS_PATH = '/webhooks/infobip/reports';

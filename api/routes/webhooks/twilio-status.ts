@@ -6,7 +6,7 @@ import { CredentialsCipher } from '../../../common/crypto/credentials-cipher';
 import type { DeliveryReport } from '../../../common/store/messaging/delivery-reports-repository';
 import { HttpError } from '../../../common/domain/http-errors';
 import { publicBaseUrl } from '../../../common/http/webhook-urls';
-import type { DeliveryReportForwarder } from '../../services/delivery-report-forwarder';
+import type { DeliveryReportForwarder } from '../../services/messaging/delivery-report-forwarder';
 import { reportSender, unauthorized, webhookQuery } from './webhook-token';
 
 const TWILIO_STATUS_PATH = '/webhooks/twilio/status';

@@ -4,7 +4,7 @@ import { HttpError } from '../../../common/domain/http-errors';
 import { whatsappInboundWebhookPath } from '../../../common/store/providers-repository';
 import { errorResponses } from '../../schemas/common-schemas';
 import { providerName } from '../../schemas/providers-schemas';
-import type { InboundMessages } from '../../services/inbound-messages-service';
+import type { InboundMessages } from '../../services/messaging/inbound-messages-service';
 import { refuseUnlessToken, webhookQuery } from './webhook-token';
 
 /** Infobip's inbound WhatsApp messages (its MO format): several results per call, each one customer message. */

@@ -1,6 +1,6 @@
-import { badRequest } from '../../common/domain/http-errors';
-import { OutgoingHttpClient } from '../../common/http/outgoing-http';
-import type { TemplateMedia } from '../../common/store/templates-repository';
+import { badRequest } from '../../../common/domain/http-errors';
+import { OutgoingHttpClient } from '../../../common/http/outgoing-http';
+import type { TemplateMedia } from '../../../common/store/templates-repository';
 
 /**
  * The media a WhatsApp message may carry, wherever it is given (`POST /messages`, `POST /messages/notifications`,

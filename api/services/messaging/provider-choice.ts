@@ -1,9 +1,9 @@
-import type { AppConfig, Channel } from '../../common/config/config';
-import { CredentialsCipher } from '../../common/crypto/credentials-cipher';
-import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
-import { originationNumberProblem, type PinpointSettings } from '../../providers/pinpoint-provider';
-import type { ProvidersRepository } from '../../common/store/providers-repository';
-import { PROVIDER_CHANNELS, type ProviderType } from '../../providers/provider-registry';
+import type { AppConfig, Channel } from '../../../common/config/config';
+import { CredentialsCipher } from '../../../common/crypto/credentials-cipher';
+import { badRequest, conflict, HttpError, notFound } from '../../../common/domain/http-errors';
+import { originationNumberProblem, type PinpointSettings } from '../../../providers/pinpoint-provider';
+import type { ProvidersRepository } from '../../../common/store/providers-repository';
+import { PROVIDER_CHANNELS, type ProviderType } from '../../../providers/provider-registry';
 
 /**
  * Which provider a message goes through (docs/os1-messaging.md), decided when the request is accepted and

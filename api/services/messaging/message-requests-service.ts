@@ -1,13 +1,13 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
-import type { CallbackEventsRepository } from '../../common/store/messaging/callback-events-repository';
-import type { AppConfig } from '../../common/config/config';
-import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
-import { messageRequestId } from '../../common/temporal/workflow-ids';
+import type { CallbackEventsRepository } from '../../../common/store/messaging/callback-events-repository';
+import type { AppConfig } from '../../../common/config/config';
+import { badRequest, conflict, HttpError, notFound } from '../../../common/domain/http-errors';
+import { messageRequestId } from '../../../common/temporal/workflow-ids';
 import { ProviderChoice } from './provider-choice';
 import { WhatsappMediaCheck } from './whatsapp-media';
-import type { IdempotencyOptions } from './request-digest';
-import type { DeliveriesRepository } from '../../common/store/deliveries-repository';
+import type { IdempotencyOptions } from '../request-digest';
+import type { DeliveriesRepository } from '../../../common/store/deliveries-repository';
 import {
   messageAddressKey,
   type MessageChannel,
@@ -18,14 +18,14 @@ import {
   type WhatsappMedia,
   MESSAGE_CHANNELS,
   type MessageRequestListFilter,
-} from '../../common/store/messaging/message-requests-repository';
-import type { ProvidersRepository } from '../../common/store/providers-repository';
-import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
-import type { ModeTemplateDocument, TemplatesRepository } from '../../common/store/templates-repository';
-import type { DeliveryDocument } from '../../common/domain/send-types';
-import { deliverMessages } from '../../workflows';
-import type { DeliverMessagesInput, MessageBatch } from '../../workflows/deliver-messages';
-import { MAX_ADDRESSES_PER_MESSAGE, MAX_MESSAGES_PER_REQUEST, type MessagesBody } from '../schemas/messages-schemas';
+} from '../../../common/store/messaging/message-requests-repository';
+import type { ProvidersRepository } from '../../../common/store/providers-repository';
+import { SEARCH_ATTRIBUTES } from '../../../common/temporal/search-attributes';
+import type { ModeTemplateDocument, TemplatesRepository } from '../../../common/store/templates-repository';
+import type { DeliveryDocument } from '../../../common/domain/send-types';
+import { deliverMessages } from '../../../workflows';
+import type { DeliverMessagesInput, MessageBatch } from '../../../workflows/deliver-messages';
+import { MAX_ADDRESSES_PER_MESSAGE, MAX_MESSAGES_PER_REQUEST, type MessagesBody } from '../../schemas/messages-schemas';
 
 /** A message object as the API accepts it, whichever route it came by (the notification route adds the template). */
 interface IncomingMessage {

@@ -11,20 +11,20 @@ import {
   conversationLockKey,
   type AnswerSignal,
   type InboundMedia,
-} from '../../common/domain/conversation-model';
+} from '../../../common/domain/conversation-model';
 import {
   inboundMessageKey,
   routeInboundWorkflowId,
   type InboundMessageDocument,
   type InboundRoute,
-} from '../../common/domain/inbound-message-model';
+} from '../../../common/domain/inbound-message-model';
 import type {
   ConversationLockDocument,
   ConversationsRepository,
-} from '../../common/store/messaging/conversations-repository';
-import type { InboundMessagesRepository } from '../../common/store/messaging/inbound-messages-repository';
-import type { ProviderDocument } from '../../common/store/providers-repository';
-import { routeInboundMessage } from '../../workflows';
+} from '../../../common/store/messaging/conversations-repository';
+import type { InboundMessagesRepository } from '../../../common/store/messaging/inbound-messages-repository';
+import type { ProviderDocument } from '../../../common/store/providers-repository';
+import { routeInboundMessage } from '../../../workflows';
 
 /**
  * How long the inbound webhook waits for a conversation to take an answer (one workflow task, milliseconds with a

@@ -1,5 +1,5 @@
-import { conflict, HttpError } from '../../common/domain/http-errors';
-import type { NotificationDocument, NotificationsRepository } from '../../common/store/notifications-repository';
+import { conflict, HttpError } from '../../../common/domain/http-errors';
+import type { NotificationDocument, NotificationsRepository } from '../../../common/store/notifications-repository';
 
 /**
  * Once an application registered a notification (whatever its review says), its keys send by notification only, so

@@ -1,4 +1,4 @@
-import type { DeliveryReport } from '../../common/store/messaging/delivery-reports-repository';
+import type { DeliveryReport } from '../../../common/store/messaging/delivery-reports-repository';
 
 /** What an AWS event says of one message, in our words; null when it says nothing our statuses hold. */
 export type AwsEventReport = Pick<DeliveryReport, 'provider' | 'providerMessageId' | 'status' | 'code' | 'error'>;

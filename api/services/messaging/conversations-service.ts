@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { regexProblem } from '../../common/domain/conversation-answers';
+import { regexProblem } from '../../../common/domain/conversation-answers';
 import {
   conversationLockKey,
   customerHash,
@@ -10,22 +10,22 @@ import {
   type ConversationRequest,
   type ConversationStatus,
   type ConversationWebhook,
-} from '../../common/domain/conversation-model';
-import type { AppConfig } from '../../common/config/config';
-import { CredentialsCipher, NO_CREDENTIALS_KEY, sealSecret } from '../../common/crypto/credentials-cipher';
-import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
+} from '../../../common/domain/conversation-model';
+import type { AppConfig } from '../../../common/config/config';
+import { CredentialsCipher, NO_CREDENTIALS_KEY, sealSecret } from '../../../common/crypto/credentials-cipher';
+import { badRequest, conflict, HttpError, notFound } from '../../../common/domain/http-errors';
 import type {
   ConversationsRepository,
   ConversationLockDocument,
-} from '../../common/store/messaging/conversations-repository';
-import type { NotificationsRepository } from '../../common/store/notifications-repository';
-import type { ProvidersRepository } from '../../common/store/providers-repository';
-import { SEARCH_ATTRIBUTES } from '../../common/temporal/search-attributes';
-import type { TemplatesRepository } from '../../common/store/templates-repository';
-import { conversation } from '../../workflows';
-import type { ConversationInput } from '../../workflows/conversation';
-import type { ConversationBody } from '../schemas/conversations-schemas';
-import { assertStorableSize } from '../schemas/storable-schemas';
+} from '../../../common/store/messaging/conversations-repository';
+import type { NotificationsRepository } from '../../../common/store/notifications-repository';
+import type { ProvidersRepository } from '../../../common/store/providers-repository';
+import { SEARCH_ATTRIBUTES } from '../../../common/temporal/search-attributes';
+import type { TemplatesRepository } from '../../../common/store/templates-repository';
+import { conversation } from '../../../workflows';
+import type { ConversationInput } from '../../../workflows/conversation';
+import type { ConversationBody } from '../../schemas/conversations-schemas';
+import { assertStorableSize } from '../../schemas/storable-schemas';
 import { assertAppOwns, refuseDirectSendOfApp, refuseUnlessEnabled } from './app-notifications';
 import { WhatsappMediaCheck } from './whatsapp-media';
 import { normalizePhone } from './message-requests-service';

@@ -7,17 +7,17 @@ import {
 import {
   CallbackEventsRepository,
   type CallbackPayload,
-} from '../../common/store/messaging/callback-events-repository';
-import { deliveryStatusSignal, type DeliveryStatusSignal } from '../../common/domain/conversation-model';
+} from '../../../common/store/messaging/callback-events-repository';
+import { deliveryStatusSignal, type DeliveryStatusSignal } from '../../../common/domain/conversation-model';
 import {
   DeliveryReportsRepository,
   type DeliveryReport,
-} from '../../common/store/messaging/delivery-reports-repository';
+} from '../../../common/store/messaging/delivery-reports-repository';
 import {
   MessageRequestsRepository,
   parseMessageAddressKey,
-} from '../../common/store/messaging/message-requests-repository';
-import { postMessageCallbacks } from '../../workflows';
+} from '../../../common/store/messaging/message-requests-repository';
+import { postMessageCallbacks } from '../../../workflows';
 
 /** Conversation ids (`conv-<uuid>`, docs/whatsapp.md): the ledger's request id of a conversation's messages. */
 const CONVERSATION_ID_PREFIX = 'conv-';
