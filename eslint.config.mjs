@@ -1,6 +1,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** The driver is imported in common/store only: elsewhere a query would bypass the collection's one repository. */
+const MONGODB_ONLY_IN_STORE = {
+  name: 'mongodb',
+  message: 'MongoDB is reached through the repositories of common/store only (one per collection); add the query there',
+};
+
 /** The rooms of common/, from the ground floor up (each opens with a comment of what it holds). */
 const COMMON_ROOMS = ['toolkit', 'crypto', 'config', 'temporal', 'domain', 'http', 'store', 'rendering'];
 
@@ -185,13 +191,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            {
-              name: 'mongodb',
-              message:
-                'MongoDB is reached through the repositories of common/store only (one per collection); add the query there',
-            },
-          ],
+          paths: [MONGODB_ONLY_IN_STORE],
         },
       ],
       'no-restricted-syntax': [
@@ -213,13 +213,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            {
-              name: 'mongodb',
-              message:
-                'MongoDB is reached through the repositories of common/store only (one per collection); add the query there',
-            },
-          ],
+          paths: [MONGODB_ONLY_IN_STORE],
           patterns: [
             {
               group: ['**/store/db'],

@@ -18,10 +18,10 @@ export type { DispatchInput, DispatchResult } from './dispatch/dispatch-deliveri
 export type { MessageDispatchInput, MessageDispatchResult } from './messages';
 
 /**
- * The send activities, built from their dependencies (`createActivities(deps)`, docs/style.md "Activities and
- * providers"), so tests pass real clients pointed at the simulator without module mocking. Each group lives in its own
+ * The send activities, built from their dependencies (`createActivities(deps)`: dependencies are passed in, never
+ * imported), so tests pass real clients pointed at the simulator without module mocking. Each group lives in its own
  * file: who a send goes to (audience.ts), the dispatches (dispatch/), the totals (finish-send.ts), the saga event
- * (flow-manager.ts), and `POST /messages` (messages/).
+ * (flow-manager-activities.ts), and `POST /messages` (messages/).
  */
 export function createActivities(deps: ActivityDeps) {
   const snapshots = new AudienceSnapshots(deps.audiencePages);

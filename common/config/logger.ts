@@ -130,7 +130,7 @@ export function loggerOptions(level: string, options: RedactionOptions = {}): Lo
   };
 }
 
-/** Structured logs, one line per event (docs/style.md "Names, comments, logs"): ids and channels, never addresses or message bodies. */
+/** Structured logs, one line per event: ids and channels, never addresses or message bodies. */
 export function createLogger(
   name: string,
   level = process.env.LOG_LEVEL ?? 'info',
