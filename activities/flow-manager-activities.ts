@@ -11,19 +11,23 @@ export interface FlowManagerEventInput {
 }
 
 /**
- * `notifyFlowManager`: tells the Flow Manager how a saga ended; retried by Temporal until it answers 2xx. Each label
+ * `notifyFlowManager`: tells the Flow Manager how a saga went; retried by Temporal until it answers 2xx. Each label
  * goes to the Flow Manager once per saga: a replay (workflow reset) sends nothing again. The labels delivered are
- * recorded in the saga's send document, or, for a command refused before any send (`sagaFailEvent`), in
- * `saga_fail_events` (docs/operating-sends.md "Saga sends").
+ * recorded per saga in `saga_fail_events` (docs/operating-sends.md "Saga sends"), not in the send document: the
+ * success event of `eventsWhen: "started"` is recorded while the send updates its own document, and FerretDB applies
+ * an update as a read and a rewrite of the whole document, so one of two concurrent updates can be lost.
  */
 export function createFlowManagerActivity(deps: ActivityDeps) {
   const failEvents = deps.sagaFailEvents;
-  const delivered = async ({ sagaId, sendId }: FlowManagerEventInput): Promise<string[] | undefined> =>
-    sendId ? (await deps.sends.get(sendId))?.flowManagerEvents : (await failEvents.get(sagaId))?.deliveredLabels;
+  const delivered = async ({ sagaId, sendId }: FlowManagerEventInput): Promise<string[]> => [
+    ...((await failEvents.get(sagaId))?.deliveredLabels ?? []),
+    // Sends started before the labels moved kept them in their own document.
+    ...((sendId ? (await deps.sends.get(sendId))?.flowManagerEvents : undefined) ?? []),
+  ];
   return {
     notifyFlowManager: (input: FlowManagerEventInput): Promise<void> =>
       keepAlive(async () => {
-        if ((await delivered(input))?.includes(input.messageLabel)) return;
+        if ((await delivered(input)).includes(input.messageLabel)) return;
         try {
           await sendFlowManagerEvent(deps.config, input);
         } catch (error) {
@@ -31,8 +35,7 @@ export function createFlowManagerActivity(deps: ActivityDeps) {
             throw ApplicationFailure.nonRetryable(error.message, error.name);
           throw error;
         }
-        if (input.sendId) await deps.sends.recordFlowManagerEvent(input.sendId, input.messageLabel);
-        else await failEvents.recordDelivered(input.sagaId, input.messageLabel);
+        await failEvents.recordDelivered(input.sagaId, input.messageLabel);
       }),
   };
 }

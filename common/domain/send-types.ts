@@ -42,7 +42,10 @@ export interface SendDocument {
   requestDigest?: string;
   /** For a saga send: when its Flow Manager events go (`flowManagerConfiguration.eventsWhen`); absent: `finished`. */
   sagaEventsWhen?: 'started' | 'finished';
-  /** For a saga send: the Flow Manager event labels already delivered (each at most once). */
+  /**
+   * For a saga send recorded before the labels moved to `saga_fail_events` (`deliveredLabels`): the Flow Manager event
+   * labels it delivered. Read, never written any more.
+   */
   flowManagerEvents?: string[];
   /** For an original send: the ids of its retries, newest last. */
   retries?: string[];

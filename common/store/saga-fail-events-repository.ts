@@ -16,13 +16,13 @@ export interface SagaFailEventDocument {
   createdAt: Date;
   /** Queued while Temporal could not be reached; removed once its workflow has started (or the saga's send has). */
   queued?: SagaFailEvent;
-  /** The labels the Flow Manager accepted for this saga's refused command (each at most once). */
+  /** The labels the Flow Manager accepted for this saga, from its send or its refused command (each at most once). */
   deliveredLabels?: string[];
 }
 
 /**
  * The `saga_fail_events` collection (docs/operating-sends.md "Saga sends"): the outbox of fail events that could not
- * start their workflow, and the record of the fail events delivered. Every write is keyed by the saga id, so repeating
+ * start their workflow, and the record of every saga's Flow Manager events delivered. Every write is keyed by the saga id, so repeating
  * one is harmless and a redelivered command queues nothing twice.
  */
 export class SagaFailEventsRepository {

@@ -75,14 +75,6 @@ export class SendsRepository {
     );
   }
 
-  /** Remembers that the Flow Manager accepted this event label, so a replay does not send it again. */
-  async recordFlowManagerEvent(sendId: string, label: string): Promise<void> {
-    await this.database.sends.updateOne(
-      { _id: sendId },
-      { $addToSet: { flowManagerEvents: label }, $set: { updatedAt: new Date() } },
-    );
-  }
-
   /** Closes a send with its totals; `failures`, its first failed deliveries, when they are known. */
   async finish(
     sendId: string,

@@ -84,10 +84,9 @@ describe('saga events, when the send has started (default) or finished', () => {
 
       await handleOf(sagaId).result();
       expect(await labels(sagaId)).toEqual(['notificationSent']);
-      expect(await sendOf(sagaId)).toMatchObject({
-        status: 'completed',
-        sagaEventsWhen: 'started',
-        flowManagerEvents: ['notificationSent'],
+      expect(await sendOf(sagaId)).toMatchObject({ status: 'completed', sagaEventsWhen: 'started' });
+      expect(await stack.database.sagaFailEvents.findOne({ _id: sagaId })).toMatchObject({
+        deliveredLabels: ['notificationSent'],
       });
     });
 
