@@ -3,8 +3,10 @@ import { ActivityMetrics } from './activity-metrics';
 import { createAudienceActivities } from './audience';
 import { AudienceSnapshots } from './audience-snapshots';
 import { createConversationActivities } from './conversations';
+import { CancelledSends } from './dispatch/cancelled-sends';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
 import { createFinishSendActivity } from './finish-send';
+import { createSendScheduleActivities } from './send-schedule';
 import { createFlowManagerActivity } from './flow-manager-activities';
 import { createInboundActivities } from './inbound';
 import { createMessageActivities } from './messages';
@@ -35,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     contexts: new SendContextCache(deps),
     userLoader: new UserLoader(deps.users, snapshots),
     limiter,
+    cancelledSends: new CancelledSends(deps.sendCancellations),
   };
   return {
     ...createAudienceActivities(deps, snapshots),
@@ -44,6 +47,7 @@ export function createActivities(deps: ActivityDeps) {
     dispatchVoice: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'voice', input),
     dispatchWhatsapp: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'whatsapp', input),
     ...createFinishSendActivity(deps, snapshots),
+    ...createSendScheduleActivities(deps),
     ...createFlowManagerActivity(deps),
     ...createMessageActivities(deps, { metrics, limiter }),
     ...createInboundActivities(deps),

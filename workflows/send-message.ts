@@ -14,6 +14,7 @@ import { AUDIENCE_SNAPSHOT_FAILED, type SendStatus, type SendSummary } from '../
 import { DispatchWindow, dispatchWindowSize } from './dispatch-window';
 import { dispatchUntilNotHandedBack } from './handed-back';
 import { dispatchers, finishSend } from './send-activities';
+import { waitForSendAt, waitsForSendAt } from './send-schedule';
 import { batchesOf, batchSizeOf, pageSource, pagesKnowTheirEnd, startAudience, type SendPage } from './send-pages';
 import { countDispatch, initialProgress, progressQuery, type SendProgress } from './send-progress';
 
@@ -56,6 +57,8 @@ export interface SendMessageInput {
   retryRound?: number;
   /** The send document this run reports to when it is not `sendId` (a retry reports to its own document too). */
   recordId?: string;
+  /** A scheduled send: the instant (ISO 8601) it waits for before anything else (`workflows/send-schedule.ts`). */
+  sendAt?: string;
 }
 
 /** Upserts `sendStatus` (and, once the send ends, `recipientCount`) for the Temporal UI's filters. */
@@ -127,6 +130,10 @@ export async function runSend(
   // The snapshot and the unknown recipients of a first run still being taken while its first pages go out.
   let snapshotting: Promise<void> = Promise.resolve();
   if (!input.progress) {
+    if (waitsForSendAt(input.sendAt, retryRound === undefined) && !(await waitForSendAt(sendId, input.sendAt))) {
+      log.info('scheduled send cancelled', { sendId });
+      return finish(input, progress, undefined, true);
+    }
     log.info('send started', { sendId, channels, retryRound });
     setSendStatus('running');
     ({ snapshotting } = await startAudience(input, progress, knowTheirEnd));
@@ -181,6 +188,7 @@ async function finish(
   input: SendMessageInput,
   progress: SendProgress,
   snapshotFailure: string | undefined,
+  cancelledBeforeSendAt?: boolean,
 ): Promise<SendSummary> {
   const { sendId, retryRound } = input;
   const summary = await finishSend({
@@ -192,6 +200,7 @@ async function finish(
     ...(progress.counts ? { counts: progress.counts, batchesToRead: progress.batchesToRead ?? [] } : {}),
     ...(progress.pagesToDrop ? { pagesWithUsers: progress.pagesToDrop } : {}),
     ...(snapshotFailure !== undefined ? { failedWith: snapshotFailure } : {}),
+    ...(cancelledBeforeSendAt ? { cancelledBeforeSendAt } : {}),
   });
   progress.done = true;
   setSendStatus(summary.status, summary.recipients);

@@ -20,6 +20,8 @@ import type { UserLoader } from '../user-loader';
 import { withRegisteredProvider, type RegisteredProviders } from '../providers/registered-providers';
 import { failIfNotAllAttempted, failIfRetrying } from './batch-end';
 import { AttemptGuard } from './attempt-guard';
+import { cancelledOutcome, type CancelledSends } from './cancelled-sends';
+import { retrySendId } from '../../common/temporal/workflow-ids';
 import { attemptDelivery, renderDeliveries, type DeliveryDeps } from './deliver';
 import { OutcomeWriter } from './outcome-writer';
 
@@ -44,6 +46,8 @@ export interface DispatchResult {
   failed: number;
   skipped: number;
   alreadyDone: number;
+  /** Deliveries of a cancelled send never handed to a provider, recorded `cancelled` (absent: none). */
+  cancelled?: number;
   /**
    * Set when the batch is handed back (a provider's `Retry-After` beyond `retryAfter.capMs`): the workflow waits this
    * long on a durable timer and dispatches the same batch again, which sends what is still pending. The counts then
@@ -57,6 +61,7 @@ export interface DispatchDeps extends DeliveryDeps {
   userLoader: UserLoader;
   contexts: SendContextCache;
   registered: RegisteredProviders;
+  cancelledSends: CancelledSends;
 }
 
 /** Provider calls in flight per activity; the worker's activity slots multiply it. */
@@ -93,6 +98,27 @@ function countOutcome(result: DispatchResult, outcome: DeliveryOutcome): void {
   if (outcome.status === 'sent') result.sent++;
   else if (outcome.status === 'skipped') result.skipped++;
   else if (outcome.status === 'failed') result.failed++;
+  else if (outcome.status === 'cancelled') result.cancelled = (result.cancelled ?? 0) + 1;
+}
+
+/** The send whose cancel stops this dispatch: a retry round is cancelled by its own id, `<sendId>-retry-<n>`. */
+const cancelledSendIdOf = (input: DispatchInput): string =>
+  input.retryRound !== undefined ? retrySendId(input.sendId, input.retryRound) : input.sendId;
+
+/** The send was cancelled before this batch called a provider: its pending deliveries are recorded `cancelled`. */
+async function cancelBeforeSending(
+  deps: DispatchDeps,
+  channel: Channel,
+  input: DispatchInput,
+  states: Map<string, DeliveryDocument>,
+  pending: string[],
+  result: DispatchResult,
+): Promise<DispatchResult> {
+  const cancelled = pending.map((userId) => cancelledOutcome(userId, channel));
+  await deps.ledger.record(input.sendId, cancelled);
+  await recordBatchCounts(deps, channel, input, states, cancelled);
+  Context.current().log.info('dispatch batch cancelled', { sendId: input.sendId, channel, size: pending.length });
+  return { ...result, cancelled: pending.length };
 }
 
 /** Every pending delivery of a batch failed for good before any provider call (the template is gone). */
@@ -182,6 +208,10 @@ async function dispatchBatch(
     context.log.info('dispatch batch already done', { sendId, channel, size: userIds.length });
     return result;
   }
+  const cancelledSendId = cancelledSendIdOf(input);
+  if (await deps.cancelledSends.isCancelled(cancelledSendId)) {
+    return cancelBeforeSending(deps, channel, input, states, pending, result);
+  }
 
   let sendContext: SendContext;
   try {
@@ -220,6 +250,11 @@ async function dispatchBatch(
         await writer.beforeProviderCall();
         // A flush may have waited long: the attempt may have been told to stop meanwhile.
         if (guard.shouldStop()) return undefined;
+        if (await deps.cancelledSends.isCancelled(cancelledSendId)) {
+          const attempt = { outcome: cancelledOutcome(userId, channel) };
+          await writer.add(attempt.outcome);
+          return attempt;
+        }
         const attempt = await attemptDelivery(
           deliveryDeps,
           sendContext,
@@ -272,7 +307,7 @@ async function dispatchBatch(
   });
   failIfRetrying(channel, 'deliveries', pending.length, retrying, result);
   // Its result says how this run's deliveries ended, not how the ones done before it did, nor the failures' codes.
-  if (result.alreadyDone > 0 || result.failed > 0) {
+  if (result.alreadyDone > 0 || result.failed > 0 || result.cancelled) {
     await recordBatchCounts(
       deps,
       channel,

@@ -125,7 +125,7 @@ export const messagesAcceptedSchema = z
 
 const addressStatus = z.object({
   to: z.string(),
-  status: z.enum(['pending', 'sent', 'delivered', 'read', 'failed', 'skipped']),
+  status: z.enum(['pending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'cancelled']),
   code: z.string().nullable(),
   error: z.string().nullable(),
   providerMessageId: z.string().nullable(),

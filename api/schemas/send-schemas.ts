@@ -15,6 +15,26 @@ export const SEND_LIST_FIELDS = [
   'emailBlindCarbonCopies',
 ] as const;
 
+/** When a scheduled send goes out: `sendAt` or `delay`, not both (`api/services/send-schedule.ts` checks the rest). */
+export const scheduleFields = {
+  sendAt: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('Send later, at this RFC 3339 date-time with an offset: in the future, at most 366 days ahead'),
+  delay: z
+    .string()
+    .max(100)
+    .optional()
+    .describe('Send later, after this ISO 8601 duration (PT30M, P1DT2H; at most 366 days); not with sendAt'),
+};
+
+/** The caller's key that `POST /sends/cancel` cancels every send of. */
+export const cancellationKeySchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .describe('POST /sends/cancel with this key cancels every scheduled or running send that carries it');
+
 /** `POST /send` body, the Mia contract (docs/api.md); cross-field rules live in `SendPreparation.prepare`. */
 export const sendBodySchema = z
   .object({
@@ -35,6 +55,8 @@ export const sendBodySchema = z
       .describe(
         'A registered provider per channel (`/providers`); default: the tenant default, then the configured one',
       ),
+    ...scheduleFields,
+    cancellationKey: cancellationKeySchema.optional(),
   })
   .strict();
 export type SendBody = z.infer<typeof sendBodySchema>;
@@ -64,6 +86,16 @@ export const sendAcceptedSchema = z
     statusUrl: z.string().describe('GET it for the status; also the Location header'),
   })
   .describe('The send runs on; follow statusUrl');
+
+export const sendScheduledSchema = z
+  .object({
+    sendId: z.string(),
+    workflowId: z.string(),
+    status: z.literal('scheduled'),
+    sendAt: z.string().describe('When it goes out (ISO 8601, UTC)'),
+    statusUrl: z.string().describe('GET it for the status; also the Location header'),
+  })
+  .describe('The send waits for sendAt; PATCH or DELETE statusUrl to move or cancel it');
 
 export const sendHeadersSchema = z.object({
   prefer: z.string().optional().describe('respond-async: answer 202 at once'),

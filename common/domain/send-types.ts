@@ -19,13 +19,15 @@ export interface SendRequest {
   providers?: Partial<Record<Channel, string>>;
 }
 
-export type SendStatus = 'running' | 'completed' | 'failed';
+/** `scheduled` waits for its `sendAt`; `cancelled` was stopped by `DELETE /sends/:id` or its cancellation key. */
+export type SendStatus = 'scheduled' | 'running' | 'completed' | 'failed' | 'cancelled';
 export type SendKind = 'send' | 'saga' | 'retry';
 /**
  * `delivered` and `read` come later, from a provider's delivery report (docs/os1-messaging.md); a ledger
- * entry only moves forward: pending → sent → delivered → read, or to failed.
+ * entry only moves forward: pending → sent → delivered → read, or to failed; `cancelled` is a pending entry of a
+ * cancelled send that was never handed to its provider.
  */
-export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'delivered' | 'read';
+export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'delivered' | 'read' | 'cancelled';
 
 export interface SendDocument {
   _id: string;
@@ -34,6 +36,10 @@ export interface SendDocument {
   request: SendRequest;
   status: SendStatus;
   sagaId?: string;
+  /** A scheduled send: when it goes out (moved by `PATCH /sends/:id` while it waits). */
+  sendAt?: Date;
+  /** The caller's key that `POST /sends/cancel` cancels it by. */
+  cancellationKey?: string;
   /** For a retry: the send whose failed deliveries it re-dispatches. */
   retryOf?: string;
   /** Set when the workflow closed without finishing the send: its Temporal status (e.g. `TERMINATED`). */

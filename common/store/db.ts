@@ -35,6 +35,7 @@ import type { ProviderDocument, TenantDefaultDocument } from './providers-reposi
 import type { RateTokenDocument } from './rate-tokens-repository';
 import { ensureRetentionIndex, type ExpiringDocument } from './retention';
 import type { SagaFailEventDocument } from './saga-fail-events-repository';
+import type { SendCancellationDocument } from './send-cancellations-repository';
 import type { StoredTemplateDocument } from './templates-repository';
 import type { UserDocument } from './users-repository';
 
@@ -81,6 +82,8 @@ export interface Database {
   inboundMessages: Collection<InboundMessageDocument>;
   /** Fail events of refused saga commands (docs/operating-sends.md "Saga sends"), keyed by saga id. */
   sagaFailEvents: Collection<SagaFailEventDocument>;
+  /** The cancel of each cancelled send (`DELETE /sends/:id`, `POST /sends/cancel`), keyed by send id. */
+  sendCancellations: Collection<SendCancellationDocument>;
   /** One record per erasure (`POST /erasures`): what it touched, never whom. */
   erasures: Collection<ErasureDocument>;
   close(): Promise<void>;
@@ -123,6 +126,7 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     conversationLocks: db.collection<ConversationLockDocument>('conversation_locks'),
     inboundMessages: db.collection<InboundMessageDocument>('inbound_messages'),
     sagaFailEvents: db.collection<SagaFailEventDocument>('saga_fail_events'),
+    sendCancellations: db.collection<SendCancellationDocument>('send_cancellations'),
     erasures: db.collection<ErasureDocument>('erasures'),
     close: () => client.close(),
   };
@@ -172,6 +176,10 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     // Whether an application registered a notification, on every `POST /messages` of its keys
     // (common/store/notifications-repository.ts).
     database.notifications.createIndex({ appId: 1 }, { name: 'by_app' }),
+    // `GET /sends?status=scheduled` in `sendAt` order, and the sends of a cancellation key (`POST /sends/cancel`)
+    // (common/store/sends-repository.ts).
+    database.sends.createIndex({ status: 1, sendAt: 1 }, { name: 'by_status_send_at' }),
+    database.sends.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
     // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' and the message requests' also order
     // `GET /sends` and `GET /messages`, so a store without TTL indexes keeps those plain.
     ...expiringCollections(database).map((collection) =>

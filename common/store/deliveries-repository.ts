@@ -269,6 +269,14 @@ export class DeliveriesRepository {
     return complete ? { counts, failures: firstFailures(failures) } : null;
   }
 
+  /**
+   * How many of a send's deliveries its first run has claimed: each is claimed before its provider call, so the claims
+   * without a ledger entry are the calls in flight (or about to be recorded). A scan on FerretDB: for a cancel only.
+   */
+  claimedDeliveries(sendId: string): Promise<number> {
+    return this.database.dispatchClaims.countDocuments({ sendId, owner: { $exists: true } });
+  }
+
   /** counts[channel][status] for one send, by totalling its ledger (a scan on FerretDB: not on a send's hot path). */
   async counts(sendId: string): Promise<DeliveryCounts> {
     const rows = await this.database.deliveries
