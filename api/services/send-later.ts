@@ -99,7 +99,8 @@ export class SendLater {
       }
       await this.deps.cancellations.record(send._id, cancellationKey);
     }
-    if (send.sendAt !== undefined) await this.wake(send.workflowId);
+    // Only a send still waiting has the handler; a running one stops by the record alone.
+    if (send.status === 'scheduled') await this.wake(send.workflowId);
     // A dispatch reads the record at most this long after it was written: from then on no provider call starts.
     if (send.status === 'running') await sleep(CANCEL_READ_MAX_AGE_MS + 100);
     return this.whereItStood((await this.deps.sends.get(send._id)) ?? send);
