@@ -33,7 +33,9 @@ export const sendRoutes: FastifyPluginAsyncZod = async (app) => {
         headers: sendHeadersSchema,
         response: {
           200: sendCompletedSchema,
-          202: z.union([sendAcceptedSchema, sendScheduledSchema]),
+          202: z
+            .union([sendAcceptedSchema, sendScheduledSchema])
+            .describe('The send runs on, or waits for sendAt (scheduled); follow statusUrl'),
           ...errorResponses({
             404: 'templateId names no template',
             422: 'The Idempotency-Key was used for a different request',

@@ -79,6 +79,9 @@ const ROUTES = [
   'POST /saga/send',
   'POST /send',
   'POST /sends/{sendId}/retry',
+  'PATCH /sends/{sendId}',
+  'DELETE /sends/{sendId}',
+  'POST /sends/cancel',
   'POST /templates',
   'POST /templates/{id}/preview',
   'POST /codec/decode',
@@ -226,13 +229,16 @@ describe('the OpenAPI document', () => {
         .filter(({ operation }) => '429' in operation.responses)
         .map(({ route }) => route);
       expect(limited.sort()).toEqual([
+        'DELETE /sends/{sendId}',
         'GET /callbacks/secret',
+        'PATCH /sends/{sendId}',
         'POST /conversations',
         'POST /messages',
         'POST /messages/notifications',
         'POST /notifications',
         'POST /saga/send',
         'POST /send',
+        'POST /sends/cancel',
         'POST /sends/{sendId}/retry',
       ]);
     }
