@@ -126,6 +126,13 @@ describe('send later and cancel', () => {
     const newSendAt = Date.parse(moved.body.sendAt);
     expect(newSendAt).toBeGreaterThan(Date.parse(body.sendAt) + 3000);
     expect((await inject<SendDetail>('GET', `/sends/${body.sendId}`)).body.sendAt).toBe(moved.body.sendAt);
+    // What the Temporal UI shows (docs/operating-sends.md "Send later and cancel"): the update, the old timer cancelled.
+    const { events = [] } = await stack.temporal.workflow.getHandle(body.sendId).fetchHistory();
+    expect(events.some((event) => event.workflowExecutionUpdateAcceptedEventAttributes)).toBe(true);
+    expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(2);
+    expect(events.some((event) => event.timerCanceledEventAttributes)).toBe(true);
+    const described = await stack.temporal.workflow.getHandle(body.sendId).describe();
+    expect(described.searchAttributes.scheduledFor).toEqual([new Date(newSendAt)]);
 
     await sleep(Date.parse(body.sendAt) - Date.now() + 1500);
     expect(await smsTo(user!.phoneNumber as string)).toHaveLength(0);
