@@ -346,6 +346,8 @@ function serviceConfigSchemaFor(catalog: ProviderCatalog) {
           emailAttachments: dotPaths.optional(),
           emailCarbonCopies: dotPaths.optional(),
           emailBlindCarbonCopies: dotPaths.optional(),
+          /** A scheduled saga send: the path of its `sendAt` (RFC 3339 with an offset). */
+          sendAt: dotPaths.optional(),
         }).optional(),
         getTemplateIdFilePath: z.string().min(1).optional(),
         getDataFilePath: z.string().min(1).optional(),

@@ -33,6 +33,19 @@ describe('send later and cancel', () => {
     stack = await startTestStack({
       // Pages and batches large enough for a fan-out of thousands to run in seconds.
       fanOut: { pageSize: 500, chunkSize: 50, perDeliveryLimit: 5, pagesPerRun: 20, heartbeatTimeoutMs: 3000 },
+      service: {
+        flowManagerConfiguration: {
+          successEventLabel: 'notificationSent',
+          failEventLabel: 'notificationFailed',
+          metadataSchema: {
+            channels: 'notification.channels',
+            recipients: 'buyer.id',
+            messageTitle: 'notification.title',
+            messageContent: 'notification.text',
+            sendAt: 'notification.sendAt',
+          },
+        },
+      },
     });
   });
   afterAll(() => stack.close());
@@ -127,7 +140,7 @@ describe('send later and cancel', () => {
     expect(newSendAt).toBeGreaterThan(Date.parse(body.sendAt) + 3000);
     expect((await inject<SendDetail>('GET', `/sends/${body.sendId}`)).body.sendAt).toBe(moved.body.sendAt);
     // What the Temporal UI shows (docs/operating-sends.md "Send later and cancel"): the update, the old timer cancelled.
-    const { events = [] } = await stack.temporal.workflow.getHandle(body.sendId).fetchHistory();
+    const events = (await stack.temporal.workflow.getHandle(body.sendId).fetchHistory()).events ?? [];
     expect(events.some((event) => event.workflowExecutionUpdateAcceptedEventAttributes)).toBe(true);
     expect(events.filter((event) => event.timerStartedEventAttributes)).toHaveLength(2);
     expect(events.some((event) => event.timerCanceledEventAttributes)).toBe(true);
@@ -287,6 +300,41 @@ describe('send later and cancel', () => {
       expect(body.message).toMatch(message);
     }
     expect(await stack.database.sends.countDocuments()).toBe(before);
+  });
+
+  it('schedules a saga send by the sendAt metadataSchema reads, and sends its success event once it is scheduled', async () => {
+    const [userId] = await insertUsers(stack, [person('Saga')]);
+    const user = await stack.database.users.findOne({ name: 'Saga' });
+    const sagaId = `later-${Date.now()}`;
+    const sendAt = new Date(Date.now() + 3000).toISOString();
+    const command = (at: string) => ({
+      key: sagaId,
+      value: {
+        messageLabel: 'sendNotification',
+        messagePayload: {
+          notification: { channels: ['sms'], title: 'Order', text: 'Your order ships', sendAt: at },
+          buyer: { id: userId },
+        },
+      },
+    });
+    const refused = await inject<{ message: string }>('POST', '/saga/send', {
+      ...command('yesterday'),
+      key: `${sagaId}-bad`,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toMatch(/sendAt/);
+
+    const accepted = await stack.app.inject({ method: 'POST', url: '/saga/send', payload: command(sendAt) });
+    expect(accepted.statusCode).toBe(200);
+    const waiting = await inject<SendDetail>('GET', `/sends/saga-${sagaId}`);
+    expect(waiting.body).toMatchObject({ status: 'scheduled', sendAt: new Date(sendAt).toISOString() });
+    const events = async () =>
+      (await simMessages(stack, 'channel=event')).filter((event) => event.to === sagaId).map((event) => event.data);
+    await waitFor(async () => (await events()).length > 0);
+    expect(await smsTo(user!.phoneNumber as string)).toHaveLength(0);
+    expect((await ended(`saga-${sagaId}`)).status).toBe('completed');
+    expect(await smsTo(user!.phoneNumber as string)).toHaveLength(1);
+    expect(await events()).toEqual([{ key: sagaId, value: { messageLabel: 'notificationSent', messagePayload: {} } }]);
   });
 
   it('loses nothing when the worker restarts during the wait: the send fires once', async () => {
