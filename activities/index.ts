@@ -31,13 +31,14 @@ export function createActivities(deps: ActivityDeps) {
   const limiter = new ChannelRateLimiter(deps.rateTokens, deps.config.service.rateLimits, metrics, {
     maxPauseWaitMs: deps.config.service.retryAfter.capMs,
   });
+  const cancelledSends = new CancelledSends(deps.sendCancellations);
   const dispatchDeps: DispatchDeps = {
     ...deps,
     metrics,
     contexts: new SendContextCache(deps),
     userLoader: new UserLoader(deps.users, snapshots),
     limiter,
-    cancelledSends: new CancelledSends(deps.sendCancellations),
+    cancelledSends,
   };
   return {
     ...createAudienceActivities(deps, snapshots),
@@ -49,7 +50,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFinishSendActivity(deps, snapshots),
     ...createSendScheduleActivities(deps),
     ...createFlowManagerActivity(deps),
-    ...createMessageActivities(deps, { metrics, limiter }),
+    ...createMessageActivities(deps, { metrics, limiter, cancelledSends }),
     ...createInboundActivities(deps),
     ...createConversationActivities(deps, { metrics, limiter }),
   };

@@ -4,6 +4,8 @@ export interface BeginScheduledSendInput {
   sendId: string;
   /** The `sendAt` the send waited for (ISO 8601), kept in its document. */
   sendAt: string;
+  /** `messages` for a `POST /messages` request (its document is in `message_requests`); absent: a send. */
+  kind?: 'messages';
 }
 
 /**
@@ -15,7 +17,8 @@ export function createSendScheduleActivities(deps: ActivityDeps) {
   return {
     beginScheduledSend: async (input: BeginScheduledSendInput): Promise<{ cancelled: boolean }> => {
       if (await deps.sendCancellations.isCancelled(input.sendId)) return { cancelled: true };
-      await deps.sends.fired(input.sendId, new Date(input.sendAt));
+      if (input.kind === 'messages') await deps.messageRequests.fired(input.sendId, new Date(input.sendAt));
+      else await deps.sends.fired(input.sendId, new Date(input.sendAt));
       return { cancelled: false };
     },
   };

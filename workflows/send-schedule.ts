@@ -9,7 +9,10 @@ import { beginScheduledSend } from './send-activities';
  */
 export const SEND_AT = 'send-at';
 
-/** Whether this send waits for a `sendAt` (a first run of a scheduled send; a retry or a continued run never does). */
+/**
+ * Whether this send (or `POST /messages` request) waits for a `sendAt`: a first run of a scheduled one; a retry or a
+ * continued run never does.
+ */
 export function waitsForSendAt(sendAt: string | undefined, firstRun: boolean): sendAt is string {
   return sendAt !== undefined && firstRun && patched(SEND_AT);
 }
@@ -21,7 +24,7 @@ export function waitsForSendAt(sendAt: string | undefined, firstRun: boolean): s
  * reads the cancel record, which a cancel writes before it signals. Resolves true when the send goes out, false when it
  * was cancelled.
  */
-export async function waitForSendAt(sendId: string, sendAt: string): Promise<boolean> {
+export async function waitForSendAt(sendId: string, sendAt: string, kind?: 'messages'): Promise<boolean> {
   let due = Date.parse(sendAt);
   // An object, since the handlers change it between the awaits.
   const send: { state: 'scheduled' | 'running' | 'cancelled' } = { state: 'scheduled' };
@@ -63,7 +66,11 @@ export async function waitForSendAt(sendId: string, sendAt: string): Promise<boo
   }
   if (send.state === 'cancelled') return false;
   send.state = 'running';
-  const { cancelled } = await beginScheduledSend({ sendId, sendAt: new Date(due).toISOString() });
+  const { cancelled } = await beginScheduledSend({
+    sendId,
+    sendAt: new Date(due).toISOString(),
+    ...(kind ? { kind } : {}),
+  });
   if (cancelled) send.state = 'cancelled';
   return !cancelled;
 }

@@ -28,6 +28,7 @@ import { reportWebhookUrl } from '../../common/http/webhook-urls';
 import { AttemptGuard } from '../dispatch/attempt-guard';
 import { failIfNotAllAttempted, failIfRetrying } from '../dispatch/batch-end';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
+import { cancelledOutcome, type CancelledSends } from '../dispatch/cancelled-sends';
 import { OutcomeWriter } from '../dispatch/outcome-writer';
 import type { ProviderReceipt } from '../providers';
 import type { MessageChannelProvider, RegisteredProviders } from '../providers/registered-providers';
@@ -66,6 +67,8 @@ export interface MessageDispatchDeps extends DeliveryDeps {
   placeholders: Pick<PlaceholdersRepository, 'forApp'>;
   renderer: OsMessageRenderer;
   requestCache: SharedLoads<MessageRequestDocument>;
+  /** Read before each provider call: a cancelled request's addresses not sent yet are recorded `cancelled`. */
+  cancelledSends: CancelledSends;
 }
 
 /** Provider calls in flight per activity, as for `/send`. */
@@ -311,6 +314,12 @@ async function dispatchMessageBatch(
         await writer.beforeProviderCall();
         // A flush may have waited long: the attempt may have been told to stop meanwhile.
         if (guard.shouldStop()) return;
+        if (await deps.cancelledSends.isCancelled(requestId)) {
+          const cancelled = { outcome: cancelledOutcome(key, channel) };
+          attempted.set(key, { attempt: cancelled, providerType: deps.config.service.providers[channel] });
+          await writer.add(cancelled.outcome);
+          return;
+        }
         const base = { userId: key, channel };
         const previousAttempts = states.get(key)?.attempts ?? 0;
         const failed = (code: string, error: string): Attempt => ({

@@ -25,7 +25,11 @@ export const sendServicesPlugin = fp(
     app.decorate('sendStarter', starter);
     app.decorate('sendResults', new SendResults({ temporal, ledger }));
     app.decorate('sendRetry', new SendRetry({ sends, ledger, reconciler: sendReconciler, starter }));
-    app.decorate('sendLater', new SendLater({ sends, ledger, cancellations: sendCancellations, temporal }));
+    const { messageRequests } = app.repositories;
+    app.decorate(
+      'sendLater',
+      new SendLater({ sends, messageRequests, ledger, cancellations: sendCancellations, temporal }),
+    );
   },
   { name: 'send-services', dependencies: ['config', 'database', 'temporal', 'files-service', 'send-reconciliation'] },
 );

@@ -11,6 +11,7 @@ import { sendAcceptedSchema } from '../schemas/send-schemas';
 import { resolveSendAt } from '../services/send-schedule';
 import {
   cancelByKeyBodySchema,
+  cancelledRequestSchema,
   cancelledSendSchema,
   rescheduleBodySchema,
   rescheduledSchema,
@@ -224,18 +225,23 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['sends'],
         operationId: 'cancelSendsByKey',
-        summary: 'Cancel every scheduled or running send that carries a cancellationKey',
+        summary: 'Cancel every scheduled or running send and POST /messages request that carries a cancellationKey',
         body: cancelByKeyBodySchema,
         response: {
           200: z
-            .object({ cancellationKey: z.string(), cancelled: z.array(cancelledSendSchema) })
-            .describe('The sends cancelled, oldest first'),
+            .object({
+              cancellationKey: z.string(),
+              cancelled: z.array(cancelledSendSchema).describe('The sends cancelled, oldest first'),
+              requests: z.array(cancelledRequestSchema).describe('The POST /messages requests cancelled, oldest first'),
+            })
+            .describe('What was cancelled; empty lists when nothing was left to cancel'),
         },
       },
     },
     async (request) => {
       const { cancellationKey } = request.body;
-      return { cancellationKey, cancelled: await sendLater.cancelByKey(cancellationKey) };
+      const { sends: cancelled, requests } = await sendLater.cancelByKey(cancellationKey);
+      return { cancellationKey, cancelled, requests };
     },
   );
 

@@ -136,3 +136,9 @@ export const cancelledSendSchema = z.object({
 });
 
 export const cancelByKeyBodySchema = z.object({ cancellationKey: cancellationKeySchema }).strict();
+
+/** The answer of `DELETE /messages/:requestId`, and each request of `POST /sends/cancel`. */
+export const cancelledRequestSchema = cancelledSendSchema.omit({ sendId: true }).extend({ requestId: z.string() });
+
+/** `PATCH /messages/:requestId`'s answer. */
+export const rescheduledRequestSchema = rescheduledSchema.omit({ sendId: true }).extend({ requestId: z.string() });

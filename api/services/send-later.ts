@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { conflict } from '../../common/domain/http-errors';
+import { conflict, HttpError } from '../../common/domain/http-errors';
 import type { DeliveryCounts, DeliveryStatus, SendDocument, SendStatus } from '../../common/domain/send-types';
 import type { DeliveriesRepository } from '../../common/store/deliveries-repository';
 import {
@@ -9,12 +9,17 @@ import {
   type SendCancellationsRepository,
 } from '../../common/store/send-cancellations-repository';
 import type { SendsRepository } from '../../common/store/sends-repository';
+import type {
+  MessageRequestDocument,
+  MessageRequestsRepository,
+} from '../../common/store/messaging/message-requests-repository';
 import { cancelSendSignal, NOT_SCHEDULED, rescheduleUpdate } from '../../common/temporal/send-signals';
 import { progressQuery } from '../../workflows';
 import { sendStatusUrl } from './send-result';
 
 export interface SendLaterDeps {
   sends: SendsRepository;
+  messageRequests: MessageRequestsRepository;
   ledger: DeliveriesRepository;
   cancellations: SendCancellationsRepository;
   temporal: Client;
@@ -37,6 +42,9 @@ export interface CancelledSend {
   statusUrl: string;
 }
 
+/** The answer of a cancel of a `POST /messages` request: as a send's, by its request id. */
+export type CancelledRequest = Omit<CancelledSend, 'sendId'> & { requestId: string };
+
 /** A moved scheduled send. */
 export interface RescheduledSend {
   sendId: string;
@@ -46,6 +54,18 @@ export interface RescheduledSend {
 }
 
 const SENT: DeliveryStatus[] = ['sent', 'delivered', 'read'];
+
+const requestStatusUrl = (requestId: string) => `/messages/${encodeURIComponent(requestId)}`;
+
+/** A cancel of something that ended since it was listed: nothing is left to cancel (undefined). */
+async function endedMeanwhile<T>(cancelling: Promise<T>): Promise<T | undefined> {
+  try {
+    return await cancelling;
+  } catch (error) {
+    if (error instanceof HttpError && error.statusCode === 409) return undefined;
+    throw error;
+  }
+}
 const total = (counts: DeliveryCounts, statuses?: DeliveryStatus[]): number =>
   Object.values(counts)
     .flatMap((perStatus) => Object.entries(perStatus ?? {}) as [DeliveryStatus, number][])
@@ -71,20 +91,40 @@ export class SendLater {
   async reschedule(send: SendDocument, sendAt: Date): Promise<RescheduledSend> {
     const status = await this.statusOf(send);
     if (status !== 'scheduled') throw conflict(`sendId: send ${send._id} is ${status}; only a scheduled send moves`);
-    let moved: { sendAt: string };
+    const moved = await this.moveWorkflow(send.workflowId, sendAt, 'sendId');
+    await this.deps.sends.rescheduled(send._id, new Date(moved));
+    return { sendId: send._id, status: 'scheduled', sendAt: moved, statusUrl: sendStatusUrl(send._id) };
+  }
+
+  /** `PATCH /messages/:requestId`: as `reschedule`, for a `POST /messages` request. */
+  async rescheduleRequest(
+    request: MessageRequestDocument,
+    sendAt: Date,
+  ): Promise<Omit<RescheduledSend, 'sendId'> & { requestId: string }> {
+    const cancelled = await this.deps.cancellations.isCancelled(request._id);
+    const status = cancelled && request.status === 'scheduled' ? 'cancelled' : request.status;
+    if (status !== 'scheduled') {
+      throw conflict(`requestId: request ${request._id} is ${status}; only a scheduled request moves`);
+    }
+    const moved = await this.moveWorkflow(request._id, sendAt, 'requestId');
+    await this.deps.messageRequests.rescheduled(request._id, new Date(moved));
+    return { requestId: request._id, status: 'scheduled', sendAt: moved, statusUrl: requestStatusUrl(request._id) };
+  }
+
+  /** The `reschedule` update; the workflow's refusal (it has fired, or was cancelled) is a 409 naming `field`. */
+  private async moveWorkflow(workflowId: string, sendAt: Date, field: string): Promise<string> {
     try {
-      moved = await this.deps.temporal.workflow
-        .getHandle(send.workflowId)
+      const moved = await this.deps.temporal.workflow
+        .getHandle(workflowId)
         .executeUpdate(rescheduleUpdate, { args: [{ sendAt: sendAt.toISOString() }] });
+      return moved.sendAt;
     } catch (error) {
       const cause = error instanceof WorkflowUpdateFailedError ? error.cause : undefined;
       if (cause instanceof ApplicationFailure && cause.type === NOT_SCHEDULED) {
-        throw conflict(`sendId: ${cause.message}`);
+        throw conflict(`${field}: ${cause.message}`);
       }
       throw error;
     }
-    await this.deps.sends.rescheduled(send._id, new Date(moved.sendAt));
-    return { sendId: send._id, status: 'scheduled', sendAt: moved.sendAt, statusUrl: sendStatusUrl(send._id) };
   }
 
   /**
@@ -106,21 +146,78 @@ export class SendLater {
     return this.whereItStood((await this.deps.sends.get(send._id)) ?? send);
   }
 
-  /** Cancels every scheduled or running send of `cancellationKey`, oldest first. */
-  async cancelByKey(cancellationKey: string): Promise<CancelledSend[]> {
-    const found = await this.deps.sends.cancellableByKey(cancellationKey);
-    const cancelled: CancelledSend[] = [];
-    for (const { _id } of found) {
-      const send = await this.deps.sends.get(_id);
-      if (!send) continue;
-      try {
-        cancelled.push(await this.cancel(send, cancellationKey));
-      } catch (error) {
-        // Ended since it was listed: nothing is left to cancel.
-        if (!(error instanceof Error && 'statusCode' in error && error.statusCode === 409)) throw error;
+  /**
+   * `DELETE /messages/:requestId`: as `cancel`, for a `POST /messages` request; its addresses not sent yet are recorded
+   * `cancelled` (and get no callback after their `queued`).
+   */
+  async cancelRequest(request: MessageRequestDocument, cancellationKey?: string): Promise<CancelledRequest> {
+    const cancelledBefore = await this.deps.cancellations.get(request._id);
+    if (!cancelledBefore) {
+      if (request.status !== 'scheduled' && request.status !== 'running') {
+        throw conflict(
+          `requestId: request ${request._id} is ${request.status}; only a scheduled or running request is cancelled`,
+        );
       }
+      await this.deps.cancellations.record(request._id, cancellationKey);
     }
-    return cancelled;
+    if (request.status === 'scheduled') await this.wake(request._id);
+    if (request.status === 'running') await sleep(CANCEL_READ_MAX_AGE_MS + 100);
+    const now = (await this.deps.messageRequests.get(request._id)) ?? request;
+    const base = { requestId: now._id, status: 'cancelled' as const, statusUrl: requestStatusUrl(now._id) };
+    const [counts, claimed] = await Promise.all([
+      this.deps.ledger.counts(now._id),
+      this.deps.ledger.claimedDeliveries(now._id),
+    ]);
+    const recorded = total(counts);
+    const neverFired =
+      recorded === 0 &&
+      claimed === 0 &&
+      now.sendAt !== undefined &&
+      (now.status === 'scheduled' || now.status === 'cancelled');
+    if (neverFired) {
+      return { ...base, cancelledWhile: 'scheduled', deliveries: { sentBefore: 0, inFlight: 0, cancelled: null } };
+    }
+    const addresses = now.messages.reduce((sum, message) => sum + message.to.length, 0);
+    const inFlight = Math.max(0, claimed - recorded) + total(counts, ['pending']);
+    const settled = recorded - total(counts, ['pending', 'cancelled']);
+    return {
+      ...base,
+      cancelledWhile: 'running',
+      deliveries: {
+        sentBefore: total(counts, SENT),
+        inFlight,
+        cancelled: Math.max(0, addresses - settled - inFlight),
+      },
+    };
+  }
+
+  /** Cancels every scheduled or running send and `POST /messages` request of `cancellationKey`, oldest first. */
+  async cancelByKey(cancellationKey: string): Promise<{ sends: CancelledSend[]; requests: CancelledRequest[] }> {
+    const [sendIds, requestIds] = await Promise.all([
+      this.deps.sends.cancellableByKey(cancellationKey),
+      this.deps.messageRequests.cancellableByKey(cancellationKey),
+    ]);
+    // Every record first, so that each send stops as soon as possible; the answers after.
+    const sends: CancelledSend[] = [];
+    const requests: CancelledRequest[] = [];
+    await Promise.all([
+      ...sendIds.map(async ({ _id }) => {
+        const send = await this.deps.sends.get(_id);
+        const cancelled = send && (await endedMeanwhile(this.cancel(send, cancellationKey)));
+        if (cancelled) sends.push(cancelled);
+      }),
+      ...requestIds.map(async ({ _id }) => {
+        const request = await this.deps.messageRequests.get(_id);
+        const cancelled = request && (await endedMeanwhile(this.cancelRequest(request, cancellationKey)));
+        if (cancelled) requests.push(cancelled);
+      }),
+    ]);
+    const order = (ids: { _id: string }[]) => new Map(ids.map(({ _id }, index) => [_id, index]));
+    const sendOrder = order(sendIds);
+    const requestOrder = order(requestIds);
+    sends.sort((a, b) => sendOrder.get(a.sendId)! - sendOrder.get(b.sendId)!);
+    requests.sort((a, b) => requestOrder.get(a.requestId)! - requestOrder.get(b.requestId)!);
+    return { sends, requests };
   }
 
   private async wake(workflowId: string): Promise<void> {

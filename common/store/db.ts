@@ -180,6 +180,7 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     // (common/store/sends-repository.ts).
     database.sends.createIndex({ status: 1, sendAt: 1 }, { name: 'by_status_send_at' }),
     database.sends.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
+    database.messageRequests.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
     // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' and the message requests' also order
     // `GET /sends` and `GET /messages`, so a store without TTL indexes keeps those plain.
     ...expiringCollections(database).map((collection) =>

@@ -337,6 +337,117 @@ describe('send later and cancel', () => {
     expect(await events()).toEqual([{ key: sagaId, value: { messageLabel: 'notificationSent', messagePayload: {} } }]);
   });
 
+  describe('POST /messages', () => {
+    // One message object per 50 numbers, the most one may hold.
+    const otp = (numbers: string[], extra: object = {}) => ({
+      sms: Array.from({ length: Math.ceil(numbers.length / 50) }, (_, index) => ({
+        template: 'later otp',
+        data: { otp: '4242' },
+        to: numbers.slice(index * 50, index * 50 + 50).map((number) => ({ countryCode: '1', number })),
+      })),
+      ...extra,
+    });
+    const requestEnded = (requestId: string) =>
+      waitFor(async () => {
+        const { body } = await inject<{ status: string }>('GET', `/messages/${requestId}`);
+        return body.status !== 'scheduled' && body.status !== 'running' ? body : undefined;
+      }, 30_000);
+    const smsToNumber = async (number: string) =>
+      (await simMessages(stack, 'channel=sms')).filter((m) => m.to === `+1${number}`);
+
+    beforeAll(async () => {
+      const created = await stack.app.inject({
+        method: 'POST',
+        url: '/templates',
+        payload: { name: 'later otp', mode: 'sms', data: { body: 'Your code is {{otp}}' }, isActive: true },
+      });
+      expect(created.statusCode).toBe(201);
+    });
+
+    it('schedules a request, moves it, and sends it once at its new time', async () => {
+      const { status, body } = await inject<{ requestId: string; status: string; sendAt: string }>(
+        'POST',
+        '/messages',
+        otp(['5550000001'], { delay: 'PT2S' }),
+      );
+      expect(status).toBe(202);
+      expect(body.status).toBe('scheduled');
+      const listed = await inject<{ requestId: string }[]>('GET', '/messages?status=scheduled');
+      expect(listed.body.map((request) => request.requestId)).toContain(body.requestId);
+      const moved = await inject<{ sendAt: string }>('PATCH', `/messages/${body.requestId}`, { delay: 'PT5S' });
+      expect(moved.status).toBe(200);
+      await sleep(Date.parse(body.sendAt) - Date.now() + 1000);
+      expect(await smsToNumber('5550000001')).toHaveLength(0);
+      expect((await requestEnded(body.requestId)).status).toBe('completed');
+      expect(await smsToNumber('5550000001')).toHaveLength(1);
+      const [entry] = await stack.database.deliveries.find({ sendId: body.requestId }).toArray();
+      expect(entry.sentAt!.getTime()).toBeGreaterThanOrEqual(Date.parse(moved.body.sendAt));
+      expect((await inject('PATCH', `/messages/${body.requestId}`, { delay: 'PT1M' })).status).toBe(409);
+    });
+
+    it('never sends a cancelled scheduled request, and a cancellation key cancels requests and sends alike', async () => {
+      const key = `messages-${Date.now()}`;
+      const [userId] = await insertUsers(stack, [person('Mixed')]);
+      const user = await stack.database.users.findOne({ name: 'Mixed' });
+      const request = await inject<{ requestId: string }>(
+        'POST',
+        '/messages',
+        otp(['5550000002'], { delay: 'PT2S', cancellationKey: key }),
+      );
+      const send = await inject<Scheduled>('POST', '/send', oneSms(userId, { delay: 'PT2S', cancellationKey: key }));
+      const { body } = await inject<{
+        cancelled: Cancelled[];
+        requests: { requestId: string; cancelledWhile: string }[];
+      }>('POST', '/sends/cancel', { cancellationKey: key });
+      expect(body.cancelled.map((cancelled) => cancelled.sendId)).toEqual([send.body.sendId]);
+      expect(body.requests).toEqual([
+        expect.objectContaining({ requestId: request.body.requestId, cancelledWhile: 'scheduled' }),
+      ]);
+      expect((await requestEnded(request.body.requestId)).status).toBe('cancelled');
+      await sleep(2500);
+      expect(await smsToNumber('5550000002')).toHaveLength(0);
+      expect(await smsTo(user!.phoneNumber as string)).toHaveLength(0);
+      const again = await inject<{ requestId: string }>('DELETE', `/messages/${request.body.requestId}`);
+      expect(again.status).toBe(200);
+      expect((await inject('DELETE', '/messages/msg-00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    });
+
+    it('stops a running request: the addresses not sent yet are recorded cancelled', async () => {
+      await stack.sim('POST', '/faults', { target: 'sms', latencyMs: 100 });
+      const numbers = Array.from({ length: 300 }, (_, index) => `555100${String(index).padStart(4, '0')}`);
+      const { status, body } = await inject<{ requestId: string }>('POST', '/messages', otp(numbers));
+      expect({ status, body }).toEqual({
+        status: 202,
+        body: expect.objectContaining({ requestId: expect.any(String) }),
+      });
+      await waitFor(async () => (await simMessages(stack, 'channel=sms')).length >= 20);
+      const cancelled = await inject<Cancelled & { requestId: string }>('DELETE', `/messages/${body.requestId}`);
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.cancelledWhile).toBe('running');
+      await stack.temporal.workflow.getHandle(body.requestId).result();
+      const { body: ended } = await inject<{ status: string }>('GET', `/messages/${body.requestId}`);
+      expect(ended.status).toBe('cancelled');
+      const cancelledEntries = await stack.database.deliveries.countDocuments({
+        sendId: body.requestId,
+        status: 'cancelled',
+      });
+      const sentEntries = await stack.database.deliveries.countDocuments({ sendId: body.requestId, status: 'sent' });
+      expect(cancelledEntries).toBeGreaterThan(0);
+      expect(sentEntries + cancelledEntries).toBe(numbers.length);
+      expect(sentEntries).toBeLessThanOrEqual(
+        cancelled.body.deliveries.sentBefore + cancelled.body.deliveries.inFlight,
+      );
+    }, 60_000);
+
+    it('refuses a bad sendAt with 400 naming the field, and stores nothing', async () => {
+      const before = await stack.database.messageRequests.countDocuments();
+      const refused = await inject<{ message: string }>('POST', '/messages', otp(['5550000003'], { delay: 'PT0S' }));
+      expect(refused.status).toBe(400);
+      expect(refused.body.message).toMatch(/^delay: /);
+      expect(await stack.database.messageRequests.countDocuments()).toBe(before);
+    });
+  });
+
   it('loses nothing when the worker restarts during the wait: the send fires once', async () => {
     const [userId] = await insertUsers(stack, [person('Restart')]);
     const user = await stack.database.users.findOne({ name: 'Restart' });

@@ -4,6 +4,7 @@ import type { CallbackEventsRepository } from '../../../common/store/messaging/c
 import type { AppConfig } from '../../../common/config/config';
 import { badRequest, conflict, HttpError, notFound } from '../../../common/domain/http-errors';
 import { messageRequestId } from '../../../common/temporal/workflow-ids';
+import { resolveSendAt } from '../send-schedule';
 import { ProviderChoice } from './provider-choice';
 import { WhatsappMediaCheck } from './whatsapp-media';
 import type { IdempotencyOptions } from '../request-digest';
@@ -42,7 +43,8 @@ interface IncomingMessage {
   buttons?: WhatsappButton[];
 }
 
-export type IncomingMessages = Partial<Record<MessageChannel, IncomingMessage[]>> & Pick<MessagesBody, 'callback'>;
+export type IncomingMessages = Partial<Record<MessageChannel, IncomingMessage[]>> &
+  Pick<MessagesBody, 'callback' | 'sendAt' | 'delay' | 'cancellationKey'>;
 
 /** A batch's addresses: large enough to keep the history short, small enough for a quick retry. */
 export const MESSAGE_BATCH_ADDRESSES = 100;
@@ -54,6 +56,9 @@ export interface AcceptedMessages {
   requestId: string;
   workflowId: string;
   statusUrl: string;
+  /** A scheduled request: `scheduled`, and when it goes out. */
+  status?: 'scheduled';
+  sendAt?: string;
   messages: { messageId: string; channel: MessageChannel; to: string[]; status: 'queued' }[];
 }
 
@@ -125,6 +130,7 @@ export class MessageRequests {
     const incoming = MESSAGE_CHANNELS.flatMap((channel) =>
       (body[channel] ?? []).map((message, index) => ({ channel, message, field: `${channel}[${index}]` })),
     );
+    const sendAt = resolveSendAt(body, new Date());
     if (incoming.length === 0) throw badRequest('sms, email, whatsapp: a request needs at least one message object');
     if (incoming.length > MAX_MESSAGES_PER_REQUEST) {
       throw badRequest(
@@ -183,7 +189,9 @@ export class MessageRequests {
       apiKeyId: options.apiKeyId,
       ...(body.callback ? { callback: { url: body.callback.url, meta: body.callback.meta ?? {} } } : {}),
       messages,
-      status: 'running',
+      status: sendAt ? 'scheduled' : 'running',
+      ...(sendAt ? { sendAt } : {}),
+      ...(body.cancellationKey !== undefined ? { cancellationKey: body.cancellationKey } : {}),
       createdAt: now,
       updatedAt: now,
     });
@@ -197,6 +205,8 @@ export class MessageRequests {
       batches: planMessageBatches(messages),
       retry: this.deps.config.service.dispatchRetry,
       dispatchWindow: DISPATCH_WINDOW,
+      // A repeated request (same key, same body) keeps the first one's time, not one counted from now.
+      ...(stored.sendAt ? { sendAt: stored.sendAt.toISOString() } : {}),
       ...(body.callback
         ? { callbacks: { retryWindowMs: this.deps.config.service.callbacks.retryWindowMinutes * 60_000 } }
         : {}),
@@ -206,6 +216,7 @@ export class MessageRequests {
       requestId,
       workflowId: requestId,
       statusUrl: `/messages/${encodeURIComponent(requestId)}`,
+      ...(stored.sendAt ? { status: 'scheduled' as const, sendAt: stored.sendAt.toISOString() } : {}),
       messages: messages.map(({ messageId, channel, to }) => ({ messageId, channel, to, status: 'queued' })),
     };
   }
@@ -223,7 +234,16 @@ export class MessageRequests {
         workflowId: requestId,
         taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.channels, value: channels }],
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.channels, value: channels },
+          // A scheduled request shows as such from its start, before its first workflow task.
+          ...(input.sendAt
+            ? [
+                { key: SEARCH_ATTRIBUTES.sendStatus, value: 'scheduled' },
+                { key: SEARCH_ATTRIBUTES.scheduledFor, value: new Date(input.sendAt) },
+              ]
+            : []),
+        ],
         // Counts and names, never addresses or data (docs/operations.md "Encryption of workflow data").
         memo: {
           kind: 'messages',
@@ -294,6 +314,8 @@ export function summarizeRequest(request: MessageRequestDocument) {
     requestId: request._id,
     workflowId: request._id,
     status: request.status,
+    sendAt: request.sendAt ?? null,
+    cancellationKey: request.cancellationKey ?? null,
     appId: request.appId ?? null,
     notification: request.notification ?? null,
     messages: request.messages.length,
@@ -315,6 +337,7 @@ export function describeRequest(
     requestId: request._id,
     workflowId: request._id,
     status: request.status,
+    sendAt: request.sendAt ?? null,
     notification: request.notification ?? null,
     temporalUiUrl,
     callback: request.callback && events ? { url: request.callback.url, events } : null,
