@@ -82,6 +82,8 @@ const ROUTES = [
   'PATCH /sends/{sendId}',
   'DELETE /sends/{sendId}',
   'POST /sends/cancel',
+  'PATCH /messages/{requestId}',
+  'DELETE /messages/{requestId}',
   'POST /templates',
   'POST /templates/{id}/preview',
   'POST /codec/decode',
@@ -229,8 +231,10 @@ describe('the OpenAPI document', () => {
         .filter(({ operation }) => '429' in operation.responses)
         .map(({ route }) => route);
       expect(limited.sort()).toEqual([
+        'DELETE /messages/{requestId}',
         'DELETE /sends/{sendId}',
         'GET /callbacks/secret',
+        'PATCH /messages/{requestId}',
         'PATCH /sends/{sendId}',
         'POST /conversations',
         'POST /messages',
