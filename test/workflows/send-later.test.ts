@@ -278,6 +278,7 @@ describe('send later and cancel', () => {
     expect((await inject<{ cancelled: unknown[] }>('POST', '/sends/cancel', { cancellationKey: key })).body).toEqual({
       cancellationKey: key,
       cancelled: [],
+      requests: [],
     });
   }, 120_000);
 
