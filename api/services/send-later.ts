@@ -247,9 +247,11 @@ export class SendLater {
       const deliveries = { sentBefore: total(counts, SENT), inFlight: 0, cancelled: total(counts, ['cancelled']) };
       return { ...base, cancelledWhile: 'running', deliveries };
     }
+    // A retry's deliveries stay keyed by the send it retries.
+    const ledgerId = send.retryOf ?? send._id;
     const [counts, claimed, progress] = await Promise.all([
-      this.deps.ledger.counts(send._id),
-      this.deps.ledger.claimedDeliveries(send._id),
+      this.deps.ledger.counts(ledgerId),
+      this.deps.ledger.claimedDeliveries(ledgerId),
       this.deps.temporal.workflow
         .getHandle(send.workflowId)
         .query(progressQuery)

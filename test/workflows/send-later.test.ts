@@ -189,6 +189,14 @@ describe('send later and cancel', () => {
     expect((await inject('DELETE', '/sends/send-00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 
+  it('reads a scheduled send whose workflow was terminated as failed, closed by TERMINATED', async () => {
+    const [userId] = await insertUsers(stack, [person('Terminated')]);
+    const { body } = await inject<Scheduled>('POST', '/send', oneSms(userId, { delay: 'PT1M' }));
+    await stack.temporal.workflow.getHandle(body.sendId).terminate('operator');
+    const { body: detail } = await inject<SendDetail & { closedBy: string }>('GET', `/sends/${body.sendId}`);
+    expect(detail).toMatchObject({ status: 'failed', closedBy: 'TERMINATED' });
+  });
+
   it('refuses a finished send with 409 naming its status', async () => {
     const [userId] = await insertUsers(stack, [person('Finished')]);
     const { body } = await inject<{ sendId: string }>('POST', '/send', oneSms(userId, {}));
