@@ -51,10 +51,20 @@ export interface MessageDispatchResult {
   retryAfterMs?: number;
 }
 
-/** Where `dispatchMessages` finds mode templates by name. */
+/** Where `dispatchMessages` finds mode templates by name, at their latest content or at a kept version. */
 export interface ModeTemplateSource {
   findModeTemplate(name: string): Promise<ModeTemplate | null>;
+  findModeTemplateVersion(name: string, version: number): Promise<ModeTemplate | null>;
 }
+
+/** The template a message is sent with: the version it names (a notification's approved one), else the latest. */
+export const templateOfMessage = (
+  templates: ModeTemplateSource,
+  message: Pick<StoredMessage, 'template' | 'templateVersion'>,
+): Promise<ModeTemplate | null> =>
+  message.templateVersion === undefined
+    ? templates.findModeTemplate(message.template)
+    : templates.findModeTemplateVersion(message.template, message.templateVersion);
 
 export interface MessageDispatchDeps extends DeliveryDeps {
   ledger: DeliveriesRepository;
@@ -280,9 +290,10 @@ async function dispatchMessageBatch(
   // placeholders once per batch, as they are when it renders.
   const placeholders = await deps.placeholders.forApp(request.appId);
   const templates = new Map<string, Promise<ModeTemplate | null>>();
-  const templateOf = (name: string) => {
-    if (!templates.has(name)) templates.set(name, deps.templates.findModeTemplate(name));
-    return templates.get(name)!;
+  const templateOf = (message: StoredMessage) => {
+    const key = `${message.templateVersion ?? 'latest'}:${message.template}`;
+    if (!templates.has(key)) templates.set(key, templateOfMessage(deps.templates, message));
+    return templates.get(key)!;
   };
   const providers = new Map<string | null, Promise<ResolvedProvider>>();
   const providerOf = (name: string | null): Promise<ResolvedProvider> => {
@@ -319,7 +330,7 @@ async function dispatchMessageBatch(
         let attempt: Attempt | undefined;
         let providerType: string = deps.config.service.providers[channel];
         try {
-          const template = await templateOf(message.template);
+          const template = await templateOf(message);
           const provider = await providerOf(message.provider);
           providerType = provider.providerType;
           let rendered: ProviderMessage | undefined;

@@ -35,6 +35,7 @@ import type { ProviderDocument, TenantDefaultDocument } from './providers-reposi
 import type { RateTokenDocument } from './rate-tokens-repository';
 import { ensureRetentionIndex, type ExpiringDocument } from './retention';
 import type { SagaFailEventDocument } from './saga-fail-events-repository';
+import type { TemplateVersionDocument } from './template-versions-repository';
 import type { StoredTemplateDocument } from './templates-repository';
 import type { UserDocument } from './users-repository';
 
@@ -48,6 +49,8 @@ export interface Database {
   db: Db;
   users: Collection<UserDocument>;
   templates: Collection<StoredTemplateDocument>;
+  /** Every version of every mode template's content, keyed `<templateId>:<version>`, never changed once stored. */
+  templateVersions: Collection<TemplateVersionDocument>;
   sends: Collection<SendDocument>;
   deliveries: Collection<DeliveryDocument>;
   /** The audience of each send as it was when the send started: user ids, one page per document. */
@@ -105,6 +108,7 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     db,
     users: db.collection<UserDocument>(config.env.USERS_CRUD_NAME),
     templates: db.collection<StoredTemplateDocument>(config.env.TEMPLATES_CRUD_NAME),
+    templateVersions: db.collection<TemplateVersionDocument>('template_versions'),
     sends: db.collection<SendDocument>('sends'),
     deliveries: db.collection<DeliveryDocument>('deliveries'),
     audiencePages: db.collection<AudiencePageDocument>('audience_pages'),
@@ -172,6 +176,8 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     // Whether an application registered a notification, on every `POST /messages` of its keys
     // (common/store/notifications-repository.ts).
     database.notifications.createIndex({ appId: 1 }, { name: 'by_app' }),
+    // A template's versions, newest first (`GET /templates/:id/versions`, common/store/template-versions-repository.ts).
+    database.templateVersions.createIndex({ templateId: 1, version: -1 }, { name: 'by_template_version' }),
     // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' and the message requests' also order
     // `GET /sends` and `GET /messages`, so a store without TTL indexes keeps those plain.
     ...expiringCollections(database).map((collection) =>

@@ -30,6 +30,8 @@ import { MAX_ADDRESSES_PER_MESSAGE, MAX_MESSAGES_PER_REQUEST, type MessagesBody 
 /** A message object as the API accepts it, whichever route it came by (the notification route adds the template). */
 interface IncomingMessage {
   template: string;
+  /** The approved version of `template` a notification sends; absent: its latest. */
+  templateVersion?: number;
   data?: Record<string, unknown>;
   to: (string | { countryCode: string; number: string })[];
   cc?: string[];
@@ -161,6 +163,7 @@ export class MessageRequests {
         n,
         channel,
         template,
+        ...(message.templateVersion !== undefined ? { templateVersion: message.templateVersion } : {}),
         provider,
         data: message.data ?? {},
         to,
