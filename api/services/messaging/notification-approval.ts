@@ -17,8 +17,8 @@ export interface PendingChange {
 }
 
 /**
- * The channels of a notification whose template's current version is not the approved one, given the current
- * version of each channel's template (null: the template is gone).
+ * The channels of a notification whose template's current version is not the approved one, or whose template is
+ * gone, given the current version of each channel's template (null: gone).
  */
 export function pendingChanges(
   notification: Pick<NotificationDocument, 'templates' | 'approvedVersions'>,
@@ -30,7 +30,9 @@ export function pendingChanges(
     if (template === undefined) continue;
     const approvedVersion = notification.approvedVersions?.[mode] ?? null;
     const currentVersion = currentVersions[mode] ?? null;
-    if (approvedVersion !== currentVersion) pending[mode] = { template, approvedVersion, currentVersion };
+    // A template gone is always shown: the next enable would be refused for it.
+    if (approvedVersion !== currentVersion || currentVersion === null)
+      pending[mode] = { template, approvedVersion, currentVersion };
   }
   return pending;
 }
