@@ -48,6 +48,7 @@ const ROUTES = [
   'GET /sends/{sendId}/deliveries',
   'GET /templates',
   'GET /templates/{id}',
+  'GET /templates/{id}/versions',
   'GET /templates/by-name/{name}',
   'GET /notifications',
   'GET /notifications/{id}',
