@@ -388,17 +388,8 @@ async function dispatchMessageBatch(
     const status = attempted.get(key)?.attempt.outcome.status;
     return status === 'sent' || status === 'failed';
   });
-  const applied = await rememberProviderIds(
-    deps,
-    requestId,
-    channel,
-    finals.flatMap(({ message, key }) => {
-      const { outcome } = attempted.get(key)!.attempt;
-      return outcome.status === 'sent' && outcome.providerMessageId
-        ? [{ providerName: message.provider, providerMessageId: outcome.providerMessageId, key }]
-        : [];
-    }),
-  );
+  // The `sent` events are owed before the provider ids are stored: from then on a report finds its message, and its
+  // event, which a poster of its own may post at once, must find the `sent` it follows already owed.
   if (owesCallbacks) {
     await deps.callbackEvents.add(
       finals.map(({ message, to, key }) => {
@@ -411,9 +402,20 @@ async function dispatchMessageBatch(
       }),
       finals.map(({ key }) => deliveryKey(requestId, channel, key)),
     );
-    // Reports that came before the ids were stored: owed after the `sent` they follow.
-    await owePostedReports(deps, requestId, channel, addresses, applied);
   }
+  const applied = await rememberProviderIds(
+    deps,
+    requestId,
+    channel,
+    finals.flatMap(({ message, key }) => {
+      const { outcome } = attempted.get(key)!.attempt;
+      return outcome.status === 'sent' && outcome.providerMessageId
+        ? [{ providerName: message.provider, providerMessageId: outcome.providerMessageId, key }]
+        : [];
+    }),
+  );
+  // Reports that came before the ids were stored: owed after the `sent` they follow.
+  if (owesCallbacks) await owePostedReports(deps, requestId, channel, addresses, applied);
 
   const outcomes: DeliveryOutcome[] = [...attempted.values()].map(({ attempt }) => attempt.outcome);
   result.sent = outcomes.filter((outcome) => outcome.status === 'sent').length;

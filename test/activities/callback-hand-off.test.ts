@@ -6,6 +6,8 @@ import {
   type CallbackPayload,
   type CallbackStatus,
 } from '../../common/store/messaging/callback-events-repository';
+import { createActivities } from '../../activities';
+import { activityDepsOn } from '../../activities/activity-deps';
 import { useActivityStack } from '../support/activity-stack';
 import { quietTestLogger } from '../support/quiet-runtime';
 
@@ -35,18 +37,17 @@ describe('callback posters handing an address over', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeAll(async () => {
+    const template = await started.stack.app.inject({
+      method: 'POST',
+      url: '/templates',
+      payload: { name: 'hand-off otp', mode: 'sms', data: { body: 'otp {{otp}}' } },
+    });
+    expect(template.statusCode).toBe(201);
+  });
 
   it("posts the event of a report that came while it held the address, which the report's poster left to it", async () => {
     const { stack, activities } = started;
-    expect(
-      (
-        await stack.app.inject({
-          method: 'POST',
-          url: '/templates',
-          payload: { name: 'hand-off otp', mode: 'sms', data: { body: 'otp {{otp}}' } },
-        })
-      ).statusCode,
-    ).toBe(201);
     const accepted = await stack.app.inject({
       method: 'POST',
       url: '/messages',
@@ -84,5 +85,38 @@ describe('callback posters handing an address over', () => {
     expect(reportPoster).toBeDefined();
     expect(posted).toEqual(['queued', 'sent', 'delivered']);
     expect(await outbox.countsByState(requestId)).toEqual({ pending: 0, delivered: 3, expired: 0 });
+  });
+
+  it('owes the sent event of a message before storing the provider id its delivery report finds it by', async () => {
+    const { stack } = started;
+    const deps = activityDepsOn(stack.config, stack.database);
+    const outbox = new CallbackEventsRepository(stack.database);
+    /** The statuses owed for each message when its provider id was stored. */
+    const owedWhenFindable: string[][] = [];
+    const { remember } = deps.deliveryReports;
+    deps.deliveryReports.remember = async (requestId, sent) => {
+      for (const { deliveryKey } of sent) {
+        const owed = await outbox.pendingOfAddress(requestId, deliveryKey);
+        owedWhenFindable.push(owed.map(({ payload }) => payload.status).sort());
+      }
+      return remember.call(deps.deliveryReports, requestId, sent);
+    };
+    try {
+      const accepted = await stack.app.inject({
+        method: 'POST',
+        url: '/messages',
+        payload: {
+          sms: [{ template: 'hand-off otp', data: { otp: '2' }, to: [{ countryCode: '1', number: '5550008888' }] }],
+          callback: { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/callbacks` },
+        },
+      });
+      const { requestId } = accepted.json() as { requestId: string };
+      const input = { requestId, channel: 'sms' as const, first: 1, last: 1, maxAttempts: 5 };
+      expect(await run(() => createActivities(deps).dispatchMessages(input))).toMatchObject({ sent: 1 });
+      // A report that finds the message from here on owes its event after the `sent` it follows.
+      expect(owedWhenFindable).toEqual([['queued', 'sent']]);
+    } finally {
+      await deps.close();
+    }
   });
 });
