@@ -147,6 +147,25 @@ describe('recurring sends on Temporal Schedules', () => {
     await inject('DELETE', `/schedules/${scheduleId}`);
   });
 
+  it('fires a 01:30 firing twice on the fall-back day, when 01:30 comes twice', async () => {
+    const scheduleId = `dst-fall-${randomUUID()}`;
+    // 7 November 2027: New York's clocks go from 02:00 back to 01:00.
+    const created = await inject('POST', '/schedules', {
+      scheduleId,
+      spec: { calendar: [{ hour: 1, minute: 30 }], startAt: '2027-11-06T00:00:00-04:00' },
+      timezone: 'America/New_York',
+      send: send(),
+    });
+    expect(created.json<ScheduleDetail>().nextFirings).toEqual([
+      '2027-11-06T05:30:00.000Z',
+      '2027-11-07T05:30:00.000Z',
+      '2027-11-07T06:30:00.000Z',
+      '2027-11-08T06:30:00.000Z',
+      '2027-11-09T06:30:00.000Z',
+    ]);
+    await inject('DELETE', `/schedules/${scheduleId}`);
+  });
+
   it.each([
     ['an unknown time zone', { spec: { every: 'PT1H' }, timezone: 'Mars/Olympus' }, /^timezone: /],
     ['a cron of four fields', { spec: { cron: '0 9 * *' } }, /^spec\.cron: needs five fields/],
