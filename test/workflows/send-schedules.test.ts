@@ -90,7 +90,7 @@ describe('recurring sends on Temporal Schedules', () => {
     ).toBe(true);
   }, 60_000);
 
-  it('fires on trigger, unpauses, and a PATCH changes the times while it stays paused', async () => {
+  it('fires on trigger while paused, and a PATCH changes the times while it stays paused', async () => {
     const scheduleId = `yearly-${randomUUID()}`;
     const created = await inject('POST', '/schedules', {
       scheduleId,
@@ -100,6 +100,8 @@ describe('recurring sends on Temporal Schedules', () => {
     });
     expect(created.statusCode).toBe(201);
     expect(created.json<ScheduleDetail>().nextFirings[0]).toMatch(/-01-01T08:00:00\.000Z$/);
+    // Paused, it still fires on trigger.
+    expect((await inject('POST', `/schedules/${scheduleId}/pause`)).json()).toMatchObject({ paused: true });
     expect((await inject('POST', `/schedules/${scheduleId}/trigger`)).statusCode).toBe(202);
     const [triggered] = await waitFor(async () => {
       const { lastSends } = await detail(scheduleId);
@@ -107,7 +109,6 @@ describe('recurring sends on Temporal Schedules', () => {
     });
     expect((await inject('GET', triggered.statusUrl)).json()).toMatchObject({ status: 'completed' });
 
-    await inject('POST', `/schedules/${scheduleId}/pause`);
     const patched = await inject('PATCH', `/schedules/${scheduleId}`, {
       spec: { calendar: [{ hour: 7, minute: 15, dayOfWeek: [1, 2, 3, 4, 5] }] },
     });
