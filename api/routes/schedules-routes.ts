@@ -36,7 +36,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Create a recurring send: a Temporal Schedule that starts a send at each firing',
         body: scheduleBodySchema,
         response: {
-          201: scheduleDetailSchema,
+          201: scheduleDetailSchema.describe('Created; its first firings are in nextFirings'),
           ...refusals,
           ...errorResponses({ 409: 'The scheduleId is taken' }),
         },
@@ -58,7 +58,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'listSchedules',
         summary: 'The recurring sends, in id order',
         querystring: schedulesQuerySchema,
-        response: { 200: scheduleSummarySchema.array() },
+        response: { 200: scheduleSummarySchema.array().describe('Schedules, in id order') },
       },
     },
     async (request) => sendSchedules.list(request.query.limit, request.query.skip),
@@ -73,7 +73,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'getSchedule',
         summary: 'A recurring send: its times, the next firings, its last sends',
         params: scheduleIdParams,
-        response: { 200: scheduleDetailSchema, ...unknownSchedule },
+        response: { 200: scheduleDetailSchema.describe('The schedule as it reads now'), ...unknownSchedule },
       },
     },
     async (request) => sendSchedules.describe(request.params.scheduleId),
@@ -90,7 +90,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Change the times, the time zone or the send of the firings to come',
         params: scheduleIdParams,
         body: schedulePatchSchema,
-        response: { 200: scheduleDetailSchema, ...refusals, ...unknownSchedule },
+        response: { 200: scheduleDetailSchema.describe('Changed'), ...refusals, ...unknownSchedule },
       },
     },
     async (request) => sendSchedules.update(request.params.scheduleId, request.body),
@@ -106,7 +106,10 @@ export const scheduleRoutes: FastifyPluginAsyncZod = async (app) => {
           operationId: `${action}Schedule`,
           summary: action === 'pause' ? 'Stop the firings until unpaused' : 'Fire again at the times to come',
           params: scheduleIdParams,
-          response: { 200: scheduleDetailSchema, ...unknownSchedule },
+          response: {
+            200: scheduleDetailSchema.describe(action === 'pause' ? 'Paused' : 'Unpaused'),
+            ...unknownSchedule,
+          },
         },
       },
       async (request) => sendSchedules[action](request.params.scheduleId),
@@ -123,7 +126,9 @@ export const scheduleRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Fire once now (skipped while the last send still runs)',
         params: scheduleIdParams,
         response: {
-          202: z.object({ scheduleId: z.string(), statusUrl: z.string().describe('The schedule: its lastSends') }),
+          202: z
+            .object({ scheduleId: z.string(), statusUrl: z.string().describe('The schedule: its lastSends') })
+            .describe('The firing is on its way'),
           ...unknownSchedule,
         },
       },
