@@ -3,7 +3,7 @@ import type { SendActivities } from '../activities';
 import type { SendMessageInput } from './send-message';
 import { STORE_RETRY } from './send-activities';
 
-const { recordScheduledSend } = proxyActivities<SendActivities>({
+const { recordRecurringSend } = proxyActivities<SendActivities>({
   startToCloseTimeout: '1 minute',
   // Retried until the store answers; a schedule deleted before its firing ran fails the firing at once.
   retry: STORE_RETRY,
@@ -19,7 +19,7 @@ const { recordScheduledSend } = proxyActivities<SendActivities>({
 export async function sendInputOf(input: SendMessageInput): Promise<SendMessageInput> {
   if (input.firingOf === undefined || input.progress) return input;
   const { workflowId } = workflowInfo();
-  await recordScheduledSend({ scheduleId: input.firingOf, sendId: workflowId });
+  await recordRecurringSend({ scheduleId: input.firingOf, sendId: workflowId });
   const send: SendMessageInput = { ...input, sendId: workflowId };
   delete send.firingOf;
   return send;

@@ -13,7 +13,7 @@ import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
 import { AUDIENCE_SNAPSHOT_FAILED, type SendStatus, type SendSummary } from '../common/domain/send-types';
 import { DispatchWindow, dispatchWindowSize } from './dispatch-window';
 import { dispatchUntilNotHandedBack } from './handed-back';
-import { sendInputOf } from './scheduled-send';
+import { sendInputOf } from './recurring-send';
 import { dispatchers, finishSend } from './send-activities';
 import { batchesOf, batchSizeOf, pageSource, pagesKnowTheirEnd, startAudience, type SendPage } from './send-pages';
 import { countDispatch, initialProgress, progressQuery, type SendProgress } from './send-progress';
@@ -57,7 +57,7 @@ export interface SendMessageInput {
   retryRound?: number;
   /** The send document this run reports to when it is not `sendId` (a retry reports to its own document too). */
   recordId?: string;
-  /** Set by a recurring send's schedule (its id): the firing records its own send document (scheduled-send.ts). */
+  /** Set by a recurring send's schedule (its id): the firing records its own send document (recurring-send.ts). */
   firingOf?: string;
 }
 

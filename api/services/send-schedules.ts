@@ -238,7 +238,7 @@ export class SendSchedules {
   ): Omit<ScheduleOptions, 'scheduleId'> {
     const { config } = this.deps;
     const workflowId = scheduledSendWorkflowId(scheduleId);
-    // The same for every firing; the firing takes its send id from its workflow id (workflows/scheduled-send.ts).
+    // The same for every firing; the firing takes its send id from its workflow id (workflows/recurring-send.ts).
     const input: SendMessageInput = {
       sendId: workflowId,
       channels: request.channels,
