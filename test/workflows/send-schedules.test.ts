@@ -130,39 +130,40 @@ describe('recurring sends on Temporal Schedules', () => {
 
   it('skips a 02:30 firing on the spring-forward day, when 02:30 does not exist there', async () => {
     const scheduleId = `dst-${randomUUID()}`;
-    // 14 March 2027: New York's clocks go from 02:00 to 03:00.
+    // 11 March 2040 (far ahead, so that the firings shown start at startAt for years): New York's clocks go from 02:00
+    // to 03:00.
     const created = await inject('POST', '/schedules', {
       scheduleId,
-      spec: { calendar: [{ hour: 2, minute: 30 }], startAt: '2027-03-12T00:00:00-05:00' },
+      spec: { calendar: [{ hour: 2, minute: 30 }], startAt: '2040-03-09T00:00:00-05:00' },
       timezone: 'America/New_York',
       send: send(),
     });
     expect(created.statusCode).toBe(201);
     expect(created.json<ScheduleDetail>().nextFirings).toEqual([
-      '2027-03-12T07:30:00.000Z',
-      '2027-03-13T07:30:00.000Z',
-      '2027-03-15T06:30:00.000Z',
-      '2027-03-16T06:30:00.000Z',
-      '2027-03-17T06:30:00.000Z',
+      '2040-03-09T07:30:00.000Z',
+      '2040-03-10T07:30:00.000Z',
+      '2040-03-12T06:30:00.000Z',
+      '2040-03-13T06:30:00.000Z',
+      '2040-03-14T06:30:00.000Z',
     ]);
     await inject('DELETE', `/schedules/${scheduleId}`);
   });
 
   it('fires a 01:30 firing twice on the fall-back day, when 01:30 comes twice', async () => {
     const scheduleId = `dst-fall-${randomUUID()}`;
-    // 7 November 2027: New York's clocks go from 02:00 back to 01:00.
+    // 4 November 2040: New York's clocks go from 02:00 back to 01:00.
     const created = await inject('POST', '/schedules', {
       scheduleId,
-      spec: { calendar: [{ hour: 1, minute: 30 }], startAt: '2027-11-06T00:00:00-04:00' },
+      spec: { calendar: [{ hour: 1, minute: 30 }], startAt: '2040-11-03T00:00:00-04:00' },
       timezone: 'America/New_York',
       send: send(),
     });
     expect(created.json<ScheduleDetail>().nextFirings).toEqual([
-      '2027-11-06T05:30:00.000Z',
-      '2027-11-07T05:30:00.000Z',
-      '2027-11-07T06:30:00.000Z',
-      '2027-11-08T06:30:00.000Z',
-      '2027-11-09T06:30:00.000Z',
+      '2040-11-03T05:30:00.000Z',
+      '2040-11-04T05:30:00.000Z',
+      '2040-11-04T06:30:00.000Z',
+      '2040-11-05T06:30:00.000Z',
+      '2040-11-06T06:30:00.000Z',
     ]);
     await inject('DELETE', `/schedules/${scheduleId}`);
   });
