@@ -14,6 +14,7 @@ import { OutgoingHttpClient } from '../common/http/outgoing-http';
 import { ProvidersRepository } from '../common/store/providers-repository';
 import { RateTokensRepository } from '../common/store/rate-tokens-repository';
 import { SagaFailEventsRepository } from '../common/store/saga-fail-events-repository';
+import { SendSchedulesRepository } from '../common/store/send-schedules-repository';
 import { SendsRepository } from '../common/store/sends-repository';
 import { TemplatesRepository } from '../common/store/templates-repository';
 import { UsersRepository } from '../common/store/users-repository';
@@ -26,6 +27,8 @@ export interface ActivityDeps {
   config: AppConfig;
   ledger: DeliveriesRepository;
   sends: SendsRepository;
+  /** Recurring sends: a firing copies its schedule's request into its own send document. */
+  sendSchedules: SendSchedulesRepository;
   templates: TemplatesRepository;
   users: UsersRepository;
   audiencePages: AudiencePagesRepository;
@@ -77,6 +80,7 @@ export function activityDepsOn(
     config,
     ledger: new DeliveriesRepository(database),
     sends: new SendsRepository(database),
+    sendSchedules: new SendSchedulesRepository(database),
     templates: new TemplatesRepository(database),
     users: new UsersRepository(database, config.service.userFields),
     audiencePages: new AudiencePagesRepository(database),

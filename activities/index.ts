@@ -9,6 +9,7 @@ import { createFlowManagerActivity } from './flow-manager-activities';
 import { createInboundActivities } from './inbound';
 import { createMessageActivities } from './messages';
 import { ChannelRateLimiter } from './rate-limiter';
+import { createRecurringSendActivity } from './recurring-sends';
 import { SendContextCache } from './send-context';
 import { UserLoader } from './user-loader';
 
@@ -45,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
     dispatchWhatsapp: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'whatsapp', input),
     ...createFinishSendActivity(deps, snapshots),
     ...createFlowManagerActivity(deps),
+    ...createRecurringSendActivity(deps),
     ...createMessageActivities(deps, { metrics, limiter }),
     ...createInboundActivities(deps),
     ...createConversationActivities(deps, { metrics, limiter }),

@@ -13,6 +13,7 @@ import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
 import { AUDIENCE_SNAPSHOT_FAILED, type SendStatus, type SendSummary } from '../common/domain/send-types';
 import { DispatchWindow, dispatchWindowSize } from './dispatch-window';
 import { dispatchUntilNotHandedBack } from './handed-back';
+import { sendInputOf } from './recurring-send';
 import { dispatchers, finishSend } from './send-activities';
 import { batchesOf, batchSizeOf, pageSource, pagesKnowTheirEnd, startAudience, type SendPage } from './send-pages';
 import { countDispatch, initialProgress, progressQuery, type SendProgress } from './send-progress';
@@ -56,6 +57,8 @@ export interface SendMessageInput {
   retryRound?: number;
   /** The send document this run reports to when it is not `sendId` (a retry reports to its own document too). */
   recordId?: string;
+  /** Set by a recurring send's schedule (its id): the firing records its own send document (recurring-send.ts). */
+  firingOf?: string;
 }
 
 /** Upserts `sendStatus` (and, once the send ends, `recipientCount`) for the Temporal UI's filters. */
@@ -205,5 +208,5 @@ async function finish(
 }
 
 export async function sendMessage(input: SendMessageInput): Promise<SendSummary> {
-  return runSend(input, (next) => continueAsNew<typeof sendMessage>(next));
+  return runSend(await sendInputOf(input), (next) => continueAsNew<typeof sendMessage>(next));
 }

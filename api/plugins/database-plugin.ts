@@ -10,6 +10,7 @@ import { NotificationsRepository } from '../../common/store/notifications-reposi
 import { PlaceholdersRepository } from '../../common/store/placeholders-repository';
 import { ProvidersRepository } from '../../common/store/providers-repository';
 import { SagaFailEventsRepository } from '../../common/store/saga-fail-events-repository';
+import { SendSchedulesRepository } from '../../common/store/send-schedules-repository';
 import { SendsRepository } from '../../common/store/sends-repository';
 import { TemplatesRepository } from '../../common/store/templates-repository';
 import { UsersRepository } from '../../common/store/users-repository';
@@ -29,6 +30,7 @@ export interface Repositories {
   conversations: ConversationsRepository;
   inboundMessages: InboundMessagesRepository;
   sagaFailEvents: SagaFailEventsRepository;
+  sendSchedules: SendSchedulesRepository;
 }
 
 declare module 'fastify' {
@@ -64,6 +66,7 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       conversations: new ConversationsRepository(database),
       inboundMessages: new InboundMessagesRepository(database),
       sagaFailEvents: new SagaFailEventsRepository(database),
+      sendSchedules: new SendSchedulesRepository(database),
     });
   },
   { name: 'database', dependencies: ['config'] },

@@ -35,6 +35,7 @@ import type { ProviderDocument, TenantDefaultDocument } from './providers-reposi
 import type { RateTokenDocument } from './rate-tokens-repository';
 import { ensureRetentionIndex, type ExpiringDocument } from './retention';
 import type { SagaFailEventDocument } from './saga-fail-events-repository';
+import type { SendScheduleDocument } from './send-schedules-repository';
 import type { TemplateVersionDocument } from './template-versions-repository';
 import type { StoredTemplateDocument } from './templates-repository';
 import type { UserDocument } from './users-repository';
@@ -86,6 +87,8 @@ export interface Database {
   sagaFailEvents: Collection<SagaFailEventDocument>;
   /** One record per erasure (`POST /erasures`): what it touched, never whom. */
   erasures: Collection<ErasureDocument>;
+  /** Recurring sends (`POST /schedules`), keyed by schedule id: the send each firing makes. */
+  sendSchedules: Collection<SendScheduleDocument>;
   close(): Promise<void>;
 }
 
@@ -128,6 +131,7 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     inboundMessages: db.collection<InboundMessageDocument>('inbound_messages'),
     sagaFailEvents: db.collection<SagaFailEventDocument>('saga_fail_events'),
     erasures: db.collection<ErasureDocument>('erasures'),
+    sendSchedules: db.collection<SendScheduleDocument>('send_schedules'),
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) await ensureIndexes(database, config);
