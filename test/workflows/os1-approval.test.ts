@@ -134,6 +134,7 @@ describe('OS1 messaging: approved content stays approved', () => {
       { email: 1, sms: 1 },
       { email: { template: 'approval email', approvedVersion: 1, currentVersion: 2 } },
     ]);
+    let lastRequestId = '';
     const send = async (orderId: string) => {
       const answer = await sender('POST', '/messages/notifications', {
         notification: 'approval notice',
@@ -141,15 +142,24 @@ describe('OS1 messaging: approved content stays approved', () => {
         sms: [{ to: [{ countryCode: '1', number: `555123${orderId.slice(-4)}` }], data: { orderId } }],
       });
       expect(answer.statusCode).toBe(202);
-      return sentTexts(answer.json().requestId, orderId);
+      lastRequestId = answer.json().requestId;
+      return sentTexts(lastRequestId, orderId);
     };
     expect(await send('A0001')).toEqual(['email v1 #A0001', 'sms v1 #A0001']);
+    const sent = (await reader('GET', `/messages/${lastRequestId}`)).json();
+    expect(
+      sent.messages.map(({ channel, templateVersion }: Record<string, unknown>) => [channel, templateVersion]),
+    ).toEqual([
+      ['sms', 1],
+      ['email', 1],
+    ]);
 
     // A direct send (a key of no application) takes the latest.
     const direct = await sender('POST', '/messages', {
       email: [{ template: 'approval email', to: ['direct@example.com'], data: { orderId: 'D0001' } }],
     });
     expect(await sentTexts(direct.json().requestId, 'D0001')).toEqual(['email v2 #D0001']);
+    expect((await reader('GET', `/messages/${direct.json().requestId}`)).json().messages[0].templateVersion).toBeNull();
 
     // The next enable approves what the templates say now.
     const reenabled = (await admin('POST', `${url}/enable`)).json();

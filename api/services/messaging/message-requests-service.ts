@@ -325,6 +325,7 @@ export function describeRequest(
       messageId: message.messageId,
       channel: message.channel,
       template: message.template,
+      templateVersion: message.templateVersion ?? null,
       provider: message.provider,
       addresses: message.to.map((to, index) =>
         addressStatus(entries.get(`${message.channel}|${messageAddressKey(message.n, index)}`), to),
