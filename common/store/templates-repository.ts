@@ -196,12 +196,12 @@ export class TemplatesRepository {
   /**
    * Sets the given fields of a mode template (`data` replaced whole); null when no mode template has this id. A new
    * `data` is a new version: the template's `version` goes up by one in the same update, and the content is recorded
-   * as that version (a crash before the record leaves it to be recorded by the next reader, `currentVersion`).
+   * as that version.
    */
   async updateModeTemplate(id: string, patch: ModeTemplatePatch): Promise<ModeTemplateDocument | null> {
     if (!isObjectIdHex(id)) return null;
     const _id = new ObjectId(id);
-    if (patch.data !== undefined) await this.numberFirstVersion(_id);
+    if (patch.data !== undefined) await this.recordBeforeEdit(_id);
     const updated = (await this.templates.findOneAndUpdate(
       { _id, ...MODE_TEMPLATE },
       {
@@ -215,19 +215,16 @@ export class TemplatesRepository {
   }
 
   /**
-   * A template stored before versions were kept has no `version`: its content is recorded as version 1 and it is
-   * numbered 1 before its first edit, so that the edit becomes version 2. Both writes are idempotent, so two edits at
-   * once agree.
+   * Before a change of `data`, the content it replaces is recorded as its version (kept already, unless a crash came
+   * between the edit that wrote it and its record), and a template stored before versions were kept is numbered 1, so
+   * that the edit becomes version 2. Every write here is idempotent, so two edits at once agree.
    */
-  private async numberFirstVersion(_id: ObjectId): Promise<void> {
-    const unnumbered = (await this.templates.findOne({
-      _id,
-      ...MODE_TEMPLATE,
-      version: { $exists: false },
-    })) as ModeTemplateDocument | null;
-    if (!unnumbered) return;
-    await this.versions.recordCurrent(unnumbered);
-    await this.templates.updateOne({ _id, version: { $exists: false } }, { $set: { version: 1 } });
+  private async recordBeforeEdit(_id: ObjectId): Promise<void> {
+    const current = (await this.templates.findOne({ _id, ...MODE_TEMPLATE })) as ModeTemplateDocument | null;
+    if (!current) return;
+    await this.versions.recordCurrent(current);
+    if (current.version === undefined)
+      await this.templates.updateOne({ _id, version: { $exists: false } }, { $set: { version: 1 } });
   }
 
   /**

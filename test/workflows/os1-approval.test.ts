@@ -96,6 +96,16 @@ describe('OS1 messaging: approved content stays approved', () => {
     });
     expect((await versionsOf(id)).map(({ version: each }) => each)).toEqual([3, 2, 1]);
 
+    // A crash between an edit and the record of its version: the next edit records the content it replaces.
+    await stack.database.templateVersions.deleteOne({ _id: `${id}:3` });
+    expect((await editor('PATCH', `/templates/${id}`, { data: { body: 'fourth' } })).json().version).toBe(4);
+    expect((await versionsOf(id)).map(({ version: each, data }) => [each, data.body])).toEqual([
+      [4, 'fourth'],
+      [3, 'third'],
+      [2, 'second {{orderId}}'],
+      [1, 'first {{orderId}}'],
+    ]);
+
     const mia = await createTemplate({ name: 'mia template', smsMessage: 'hello' });
     const miaVersions = await reader('GET', `/templates/${mia._id}/versions`);
     expect([miaVersions.statusCode, miaVersions.json().message]).toEqual([
