@@ -15,6 +15,7 @@ import { ProvidersRepository } from '../common/store/providers-repository';
 import { RateTokensRepository } from '../common/store/rate-tokens-repository';
 import { SagaFailEventsRepository } from '../common/store/saga-fail-events-repository';
 import { SendCancellationsRepository } from '../common/store/send-cancellations-repository';
+import { SendSchedulesRepository } from '../common/store/send-schedules-repository';
 import { SendsRepository } from '../common/store/sends-repository';
 import { TemplatesRepository } from '../common/store/templates-repository';
 import { UsersRepository } from '../common/store/users-repository';
@@ -29,6 +30,8 @@ export interface ActivityDeps {
   sends: SendsRepository;
   /** The cancels of sends (`DELETE /sends/:id`), read by a scheduled send as it fires and before each provider call. */
   sendCancellations: SendCancellationsRepository;
+  /** Recurring sends: a firing copies its schedule's request into its own send document. */
+  sendSchedules: SendSchedulesRepository;
   templates: TemplatesRepository;
   users: UsersRepository;
   audiencePages: AudiencePagesRepository;
@@ -81,6 +84,7 @@ export function activityDepsOn(
     ledger: new DeliveriesRepository(database),
     sends: new SendsRepository(database),
     sendCancellations: new SendCancellationsRepository(database),
+    sendSchedules: new SendSchedulesRepository(database),
     templates: new TemplatesRepository(database),
     users: new UsersRepository(database, config.service.userFields),
     audiencePages: new AudiencePagesRepository(database),

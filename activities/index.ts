@@ -11,6 +11,7 @@ import { createFlowManagerActivity } from './flow-manager-activities';
 import { createInboundActivities } from './inbound';
 import { createMessageActivities } from './messages';
 import { ChannelRateLimiter } from './rate-limiter';
+import { createRecurringSendActivity } from './recurring-sends';
 import { SendContextCache } from './send-context';
 import { UserLoader } from './user-loader';
 
@@ -50,6 +51,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFinishSendActivity(deps, snapshots),
     ...createSendScheduleActivities(deps),
     ...createFlowManagerActivity(deps),
+    ...createRecurringSendActivity(deps),
     ...createMessageActivities(deps, { metrics, limiter, cancelledSends }),
     ...createInboundActivities(deps),
     ...createConversationActivities(deps, { metrics, limiter }),

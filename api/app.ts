@@ -28,6 +28,7 @@ import { notificationRoutes } from './routes/notifications-routes';
 import { placeholderRoutes } from './routes/placeholders-routes';
 import { providerRoutes } from './routes/providers-routes';
 import { sagaRoutes } from './routes/saga-routes';
+import { scheduleRoutes } from './routes/schedules-routes';
 import { sendRoutes } from './routes/send-routes';
 import { sendsRoutes } from './routes/sends-routes';
 import { serviceIndexRoutes } from './routes/service-index-routes';
@@ -98,6 +99,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       sendRoutes,
       sagaRoutes,
       sendsRoutes,
+      scheduleRoutes,
       userRoutes,
       templateRoutes,
       notificationRoutes,

@@ -13,6 +13,7 @@ import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
 import { AUDIENCE_SNAPSHOT_FAILED, type SendStatus, type SendSummary } from '../common/domain/send-types';
 import { DispatchWindow, dispatchWindowSize } from './dispatch-window';
 import { dispatchUntilNotHandedBack } from './handed-back';
+import { sendInputOf } from './recurring-send';
 import { dispatchers, finishSend } from './send-activities';
 import { waitForSendAt, waitsForSendAt } from './send-schedule';
 import { batchesOf, batchSizeOf, pageSource, pagesKnowTheirEnd, startAudience, type SendPage } from './send-pages';
@@ -59,6 +60,8 @@ export interface SendMessageInput {
   recordId?: string;
   /** A scheduled send: the instant (ISO 8601) it waits for before anything else (`workflows/send-schedule.ts`). */
   sendAt?: string;
+  /** Set by a recurring send's schedule (its id): the firing records its own send document (recurring-send.ts). */
+  firingOf?: string;
 }
 
 /** Upserts `sendStatus` (and, once the send ends, `recipientCount`) for the Temporal UI's filters. */
@@ -214,5 +217,5 @@ async function finish(
 }
 
 export async function sendMessage(input: SendMessageInput): Promise<SendSummary> {
-  return runSend(input, (next) => continueAsNew<typeof sendMessage>(next));
+  return runSend(await sendInputOf(input), (next) => continueAsNew<typeof sendMessage>(next));
 }

@@ -52,10 +52,20 @@ export interface MessageDispatchResult {
   retryAfterMs?: number;
 }
 
-/** Where `dispatchMessages` finds mode templates by name. */
+/** Where `dispatchMessages` finds mode templates by name, at their latest content or at a kept version. */
 export interface ModeTemplateSource {
   findModeTemplate(name: string): Promise<ModeTemplate | null>;
+  findModeTemplateVersion(name: string, version: number): Promise<ModeTemplate | null>;
 }
+
+/** The template a message is sent with: the version it names (a notification's approved one), else the latest. */
+export const templateOfMessage = (
+  templates: ModeTemplateSource,
+  message: Pick<StoredMessage, 'template' | 'templateVersion'>,
+): Promise<ModeTemplate | null> =>
+  message.templateVersion === undefined
+    ? templates.findModeTemplate(message.template)
+    : templates.findModeTemplateVersion(message.template, message.templateVersion);
 
 export interface MessageDispatchDeps extends DeliveryDeps {
   ledger: DeliveriesRepository;
@@ -283,9 +293,10 @@ async function dispatchMessageBatch(
   // placeholders once per batch, as they are when it renders.
   const placeholders = await deps.placeholders.forApp(request.appId);
   const templates = new Map<string, Promise<ModeTemplate | null>>();
-  const templateOf = (name: string) => {
-    if (!templates.has(name)) templates.set(name, deps.templates.findModeTemplate(name));
-    return templates.get(name)!;
+  const templateOf = (message: StoredMessage) => {
+    const key = `${message.templateVersion ?? 'latest'}:${message.template}`;
+    if (!templates.has(key)) templates.set(key, templateOfMessage(deps.templates, message));
+    return templates.get(key)!;
   };
   const providers = new Map<string | null, Promise<ResolvedProvider>>();
   const providerOf = (name: string | null): Promise<ResolvedProvider> => {
@@ -328,7 +339,7 @@ async function dispatchMessageBatch(
         let attempt: Attempt | undefined;
         let providerType: string = deps.config.service.providers[channel];
         try {
-          const template = await templateOf(message.template);
+          const template = await templateOf(message);
           const provider = await providerOf(message.provider);
           providerType = provider.providerType;
           let rendered: ProviderMessage | undefined;
@@ -386,17 +397,8 @@ async function dispatchMessageBatch(
     const status = attempted.get(key)?.attempt.outcome.status;
     return status === 'sent' || status === 'failed';
   });
-  const applied = await rememberProviderIds(
-    deps,
-    requestId,
-    channel,
-    finals.flatMap(({ message, key }) => {
-      const { outcome } = attempted.get(key)!.attempt;
-      return outcome.status === 'sent' && outcome.providerMessageId
-        ? [{ providerName: message.provider, providerMessageId: outcome.providerMessageId, key }]
-        : [];
-    }),
-  );
+  // The `sent` events are owed before the provider ids are stored: from then on a report finds its message, and its
+  // event, which a poster of its own may post at once, must find the `sent` it follows already owed.
   if (owesCallbacks) {
     await deps.callbackEvents.add(
       finals.map(({ message, to, key }) => {
@@ -409,9 +411,20 @@ async function dispatchMessageBatch(
       }),
       finals.map(({ key }) => deliveryKey(requestId, channel, key)),
     );
-    // Reports that came before the ids were stored: owed after the `sent` they follow.
-    await owePostedReports(deps, requestId, channel, addresses, applied);
   }
+  const applied = await rememberProviderIds(
+    deps,
+    requestId,
+    channel,
+    finals.flatMap(({ message, key }) => {
+      const { outcome } = attempted.get(key)!.attempt;
+      return outcome.status === 'sent' && outcome.providerMessageId
+        ? [{ providerName: message.provider, providerMessageId: outcome.providerMessageId, key }]
+        : [];
+    }),
+  );
+  // Reports that came before the ids were stored: owed after the `sent` they follow.
+  if (owesCallbacks) await owePostedReports(deps, requestId, channel, addresses, applied);
 
   const outcomes: DeliveryOutcome[] = [...attempted.values()].map(({ attempt }) => attempt.outcome);
   result.sent = outcomes.filter((outcome) => outcome.status === 'sent').length;

@@ -11,6 +11,7 @@ import { PlaceholdersRepository } from '../../common/store/placeholders-reposito
 import { ProvidersRepository } from '../../common/store/providers-repository';
 import { SagaFailEventsRepository } from '../../common/store/saga-fail-events-repository';
 import { SendCancellationsRepository } from '../../common/store/send-cancellations-repository';
+import { SendSchedulesRepository } from '../../common/store/send-schedules-repository';
 import { SendsRepository } from '../../common/store/sends-repository';
 import { TemplatesRepository } from '../../common/store/templates-repository';
 import { UsersRepository } from '../../common/store/users-repository';
@@ -31,6 +32,7 @@ export interface Repositories {
   inboundMessages: InboundMessagesRepository;
   sagaFailEvents: SagaFailEventsRepository;
   sendCancellations: SendCancellationsRepository;
+  sendSchedules: SendSchedulesRepository;
 }
 
 declare module 'fastify' {
@@ -67,6 +69,7 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       inboundMessages: new InboundMessagesRepository(database),
       sagaFailEvents: new SagaFailEventsRepository(database),
       sendCancellations: new SendCancellationsRepository(database),
+      sendSchedules: new SendSchedulesRepository(database),
     });
   },
   { name: 'database', dependencies: ['config'] },

@@ -27,6 +27,7 @@ export const openApiPlugin = fp(
         tags: [
           { name: 'send', description: 'Start sends' },
           { name: 'sends', description: 'Inspect and retry sends' },
+          { name: 'schedules', description: 'Recurring sends on Temporal Schedules' },
           { name: 'users', description: "The product team's users" },
           { name: 'templates', description: "Message templates: Mia's, and mode templates (OS1) by name" },
           { name: 'notifications', description: "Notifications under an admin's review" },

@@ -18,6 +18,7 @@ import {
 } from '../schemas/messages-schemas';
 import { requestApp } from '../plugins/auth-plugin';
 import { assertAppOwns, refuseDirectSendOfApp, refuseUnlessEnabled } from '../services/messaging/app-notifications';
+import { approvedVersionOf } from '../services/messaging/notification-approval';
 import { describeRequest, summarizeRequest } from '../services/messaging/message-requests-service';
 import { messagesRequestDigest, type IdempotencyOptions } from '../services/request-digest';
 import { resolveSendAt } from '../services/send-schedule';
@@ -122,7 +123,12 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
             if (!template) throw conflict(`${channel}: template "${templateName}" of notification "${name}" is gone`);
             if (!template.isActive)
               throw conflict(`${channel}: template "${templateName}" of notification "${name}" is inactive`);
-            return [channel, rest[channel]!.map((message) => ({ ...message, template: templateName }))];
+            // The content its enable approved, whatever the template says now.
+            const templateVersion = approvedVersionOf(notification, channel);
+            return [
+              channel,
+              rest[channel]!.map((message) => ({ ...message, template: templateName, templateVersion })),
+            ];
           }),
         ),
       );

@@ -161,6 +161,11 @@ export const messagesStatusSchema = z
         messageId: z.string(),
         channel: z.enum(MESSAGE_CHANNELS),
         template: z.string(),
+        templateVersion: z
+          .number()
+          .int()
+          .nullable()
+          .describe("The template's version sent: the one its notification approved; null: the latest when sent"),
         provider: z.string().nullable(),
         addresses: z.array(addressStatus),
       }),

@@ -271,6 +271,14 @@ function serviceConfigSchemaFor(catalog: ProviderCatalog) {
     callbacks: strictObject({
       retryWindowMinutes: z.number().int().min(1).max(10080).default(1440),
     }).prefault({}),
+    /** Recurring sends (`POST /schedules`, docs/operating-sends.md "Recurring sends"). */
+    schedules: strictObject({
+      /**
+       * A firing missed by an outage (of Temporal) longer than this is skipped and counted, not sent late; one missed
+       * by less is sent when Temporal is back. Applies to schedules created or changed after it is set.
+       */
+      catchupWindowSeconds: z.number().int().min(10).max(86_400).default(60),
+    }).prefault({}),
     /** Temporal retry policy of every dispatch activity; transient provider errors are retried this way. */
     dispatchRetry: strictObject({
       initialIntervalMs: z.number().int().min(1).default(1000),

@@ -42,6 +42,8 @@ export interface SendDocument {
   cancellationKey?: string;
   /** For a retry: the send whose failed deliveries it re-dispatches. */
   retryOf?: string;
+  /** For a firing of a recurring send (`POST /schedules`): its schedule. */
+  scheduleId?: string;
   /** Set when the workflow closed without finishing the send: its Temporal status (e.g. `TERMINATED`). */
   closedBy?: string;
   /** For a send with an `Idempotency-Key`: the digest of its normalized body, which a repeat must match. */

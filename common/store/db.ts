@@ -36,6 +36,8 @@ import type { RateTokenDocument } from './rate-tokens-repository';
 import { ensureRetentionIndex, type ExpiringDocument } from './retention';
 import type { SagaFailEventDocument } from './saga-fail-events-repository';
 import type { SendCancellationDocument } from './send-cancellations-repository';
+import type { SendScheduleDocument } from './send-schedules-repository';
+import type { TemplateVersionDocument } from './template-versions-repository';
 import type { StoredTemplateDocument } from './templates-repository';
 import type { UserDocument } from './users-repository';
 
@@ -49,6 +51,8 @@ export interface Database {
   db: Db;
   users: Collection<UserDocument>;
   templates: Collection<StoredTemplateDocument>;
+  /** Every version of every mode template's content, keyed `<templateId>:<version>`, never changed once stored. */
+  templateVersions: Collection<TemplateVersionDocument>;
   sends: Collection<SendDocument>;
   deliveries: Collection<DeliveryDocument>;
   /** The audience of each send as it was when the send started: user ids, one page per document. */
@@ -86,6 +90,8 @@ export interface Database {
   sendCancellations: Collection<SendCancellationDocument>;
   /** One record per erasure (`POST /erasures`): what it touched, never whom. */
   erasures: Collection<ErasureDocument>;
+  /** Recurring sends (`POST /schedules`), keyed by schedule id: the send each firing makes. */
+  sendSchedules: Collection<SendScheduleDocument>;
   close(): Promise<void>;
 }
 
@@ -108,6 +114,7 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     db,
     users: db.collection<UserDocument>(config.env.USERS_CRUD_NAME),
     templates: db.collection<StoredTemplateDocument>(config.env.TEMPLATES_CRUD_NAME),
+    templateVersions: db.collection<TemplateVersionDocument>('template_versions'),
     sends: db.collection<SendDocument>('sends'),
     deliveries: db.collection<DeliveryDocument>('deliveries'),
     audiencePages: db.collection<AudiencePageDocument>('audience_pages'),
@@ -128,6 +135,7 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     sagaFailEvents: db.collection<SagaFailEventDocument>('saga_fail_events'),
     sendCancellations: db.collection<SendCancellationDocument>('send_cancellations'),
     erasures: db.collection<ErasureDocument>('erasures'),
+    sendSchedules: db.collection<SendScheduleDocument>('send_schedules'),
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) await ensureIndexes(database, config);
@@ -181,6 +189,8 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     database.sends.createIndex({ status: 1, sendAt: 1 }, { name: 'by_status_send_at' }),
     database.sends.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
     database.messageRequests.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
+    // A template's versions, newest first (`GET /templates/:id/versions`, common/store/template-versions-repository.ts).
+    database.templateVersions.createIndex({ templateId: 1, version: -1 }, { name: 'by_template_version' }),
     // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' and the message requests' also order
     // `GET /sends` and `GET /messages`, so a store without TTL indexes keeps those plain.
     ...expiringCollections(database).map((collection) =>

@@ -48,6 +48,7 @@ const ROUTES = [
   'GET /sends/{sendId}/deliveries',
   'GET /templates',
   'GET /templates/{id}',
+  'GET /templates/{id}/versions',
   'GET /templates/by-name/{name}',
   'GET /notifications',
   'GET /notifications/{id}',
@@ -94,6 +95,14 @@ const ROUTES = [
   'PUT /placeholders',
   'GET /apps/{appId}/placeholders',
   'PUT /apps/{appId}/placeholders',
+  'POST /schedules',
+  'GET /schedules',
+  'GET /schedules/{scheduleId}',
+  'PATCH /schedules/{scheduleId}',
+  'POST /schedules/{scheduleId}/pause',
+  'POST /schedules/{scheduleId}/unpause',
+  'POST /schedules/{scheduleId}/trigger',
+  'DELETE /schedules/{scheduleId}',
 ];
 
 const operations = (document: Document) =>
@@ -232,15 +241,21 @@ describe('the OpenAPI document', () => {
         .map(({ route }) => route);
       expect(limited.sort()).toEqual([
         'DELETE /messages/{requestId}',
+        'DELETE /schedules/{scheduleId}',
         'DELETE /sends/{sendId}',
         'GET /callbacks/secret',
         'PATCH /messages/{requestId}',
+        'PATCH /schedules/{scheduleId}',
         'PATCH /sends/{sendId}',
         'POST /conversations',
         'POST /messages',
         'POST /messages/notifications',
         'POST /notifications',
         'POST /saga/send',
+        'POST /schedules',
+        'POST /schedules/{scheduleId}/pause',
+        'POST /schedules/{scheduleId}/trigger',
+        'POST /schedules/{scheduleId}/unpause',
         'POST /send',
         'POST /sends/cancel',
         'POST /sends/{sendId}/retry',
@@ -249,7 +264,14 @@ describe('the OpenAPI document', () => {
     const document = await documentOf(open);
     const tooLarge = (route: string) =>
       operations(document).find((each) => each.route === route)!.operation.responses['413'].description;
-    for (const route of ['POST /send', 'POST /saga/send', 'POST /templates', 'PATCH /templates/{id}'])
+    for (const route of [
+      'POST /send',
+      'POST /saga/send',
+      'POST /templates',
+      'PATCH /templates/{id}',
+      'POST /schedules',
+      'PATCH /schedules/{scheduleId}',
+    ])
       expect([route, tooLarge(route)]).toEqual([route, expect.stringMatching(/^A body over 5 MB/)]);
     for (const route of ['POST /users', 'PATCH /users/{id}'])
       expect([route, tooLarge(route)]).toEqual([route, expect.stringMatching(/^A body over 64 KB/)]);

@@ -31,6 +31,8 @@ import { MAX_ADDRESSES_PER_MESSAGE, MAX_MESSAGES_PER_REQUEST, type MessagesBody 
 /** A message object as the API accepts it, whichever route it came by (the notification route adds the template). */
 interface IncomingMessage {
   template: string;
+  /** The approved version of `template` a notification sends; absent: its latest. */
+  templateVersion?: number;
   data?: Record<string, unknown>;
   to: (string | { countryCode: string; number: string })[];
   cc?: string[];
@@ -167,6 +169,7 @@ export class MessageRequests {
         n,
         channel,
         template,
+        ...(message.templateVersion !== undefined ? { templateVersion: message.templateVersion } : {}),
         provider,
         data: message.data ?? {},
         to,
@@ -345,6 +348,7 @@ export function describeRequest(
       messageId: message.messageId,
       channel: message.channel,
       template: message.template,
+      templateVersion: message.templateVersion ?? null,
       provider: message.provider,
       addresses: message.to.map((to, index) =>
         addressStatus(entries.get(`${message.channel}|${messageAddressKey(message.n, index)}`), to),

@@ -87,6 +87,16 @@ export class CallbackEventsRepository {
       .toArray();
   }
 
+  /** The pending events of one address of a request (its ledger key), in any order. */
+  pendingOfAddress(requestId: string, deliveryKey: string): Promise<CallbackEventDocument[]> {
+    return this.events.find({ requestId, state: 'pending', deliveryKey }).toArray();
+  }
+
+  /** Whether the event is still to be posted (neither delivered nor given up). */
+  async isPending(eventId: string): Promise<boolean> {
+    return (await this.events.findOne({ _id: eventId }, { projection: { state: 1 } }))?.state === 'pending';
+  }
+
   /**
    * Takes a pending event for one attempt, or null when it is no longer pending or another poster holds it. The claim
    * is an insert keyed by the event and its attempt number (`dispatch_claims`), which exactly one poster wins: on

@@ -18,6 +18,11 @@ export interface StoredMessage {
   channel: MessageChannel;
   /** The mode template's name; its content is read when the message is dispatched. */
   template: string;
+  /**
+   * The version of the template sent (kept in `template_versions`): the one its notification approved. Absent: the
+   * template's latest content, as a direct `POST /messages` sends.
+   */
+  templateVersion?: number;
   /** The registered provider that sends it; null: the configured provider of the channel (docs/configuration.md). */
   provider: string | null;
   data: Record<string, unknown>;
