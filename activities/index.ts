@@ -6,7 +6,7 @@ import { createConversationActivities } from './conversations';
 import { CancelledSends } from './dispatch/cancelled-sends';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
 import { createFinishSendActivity } from './finish-send';
-import { createSendScheduleActivities } from './send-schedule';
+import { createSendScheduleActivities } from './send-at';
 import { createFlowManagerActivity } from './flow-manager-activities';
 import { createInboundActivities } from './inbound';
 import { createMessageActivities } from './messages';

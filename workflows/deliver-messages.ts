@@ -5,7 +5,7 @@ import type { MessageChannel } from '../common/store/messaging/message-requests-
 import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
 import type { MessagesSummary } from '../common/domain/send-types';
 import { dispatchUntilNotHandedBack } from './handed-back';
-import { waitForSendAt, waitsForSendAt } from './send-schedule';
+import { waitForSendAt, waitsForSendAt } from './send-at';
 import type { DispatchRetryOptions } from './send-message';
 
 /** Consecutive message objects of one channel, `first` to `last` (their numbers `n`), dispatched by one activity. */
@@ -24,7 +24,7 @@ export interface DeliverMessagesInput {
   callbacks?: { retryWindowMs: number };
   /** Dispatch activities in flight at once. */
   dispatchWindow: number;
-  /** A scheduled request: the instant (ISO 8601) it waits for before anything else (`workflows/send-schedule.ts`). */
+  /** A scheduled request: the instant (ISO 8601) it waits for before anything else (`workflows/send-at.ts`). */
   sendAt?: string;
 }
 

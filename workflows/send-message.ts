@@ -15,7 +15,7 @@ import { DispatchWindow, dispatchWindowSize } from './dispatch-window';
 import { dispatchUntilNotHandedBack } from './handed-back';
 import { sendInputOf } from './recurring-send';
 import { dispatchers, finishSend } from './send-activities';
-import { waitForSendAt, waitsForSendAt } from './send-schedule';
+import { waitForSendAt, waitsForSendAt } from './send-at';
 import { batchesOf, batchSizeOf, pageSource, pagesKnowTheirEnd, startAudience, type SendPage } from './send-pages';
 import { countDispatch, initialProgress, progressQuery, type SendProgress } from './send-progress';
 
@@ -58,7 +58,7 @@ export interface SendMessageInput {
   retryRound?: number;
   /** The send document this run reports to when it is not `sendId` (a retry reports to its own document too). */
   recordId?: string;
-  /** A scheduled send: the instant (ISO 8601) it waits for before anything else (`workflows/send-schedule.ts`). */
+  /** A scheduled send: the instant (ISO 8601) it waits for before anything else (`workflows/send-at.ts`). */
   sendAt?: string;
   /** Set by a recurring send's schedule (its id): the firing records its own send document (recurring-send.ts). */
   firingOf?: string;

@@ -21,7 +21,7 @@ import { assertAppOwns, refuseDirectSendOfApp, refuseUnlessEnabled } from '../se
 import { approvedVersionOf } from '../services/messaging/notification-approval';
 import { describeRequest, summarizeRequest } from '../services/messaging/message-requests-service';
 import { messagesRequestDigest, type IdempotencyOptions } from '../services/request-digest';
-import { resolveSendAt } from '../services/send-schedule';
+import { resolveSendAt } from '../services/send-at';
 import { cancelledRequestSchema, rescheduleBodySchema, rescheduledRequestSchema } from '../schemas/sends-schemas';
 
 /** The request's `Idempotency-Key` with the digest of its body (and of the notification named, if any). */

@@ -6,7 +6,7 @@ import { httpErrorFor, isTemporalUnreachable, MESSAGE_BODY_LIMIT_BYTES, parseReq
 import { errorResponses } from '../schemas/common-schemas';
 import { sagaCommandSchema, sagaIdOf } from '../schemas/saga-schemas';
 import { sendBodySchema } from '../schemas/send-schemas';
-import { resolveSendAt } from '../services/send-schedule';
+import { resolveSendAt } from '../services/send-at';
 import { SagaCommandReader } from '../services/saga-command';
 
 /** The reason kept with a fail event (its workflow's input): the answer the command got, cut to this length. */

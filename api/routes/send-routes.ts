@@ -11,7 +11,7 @@ import {
 } from '../schemas/send-schemas';
 import { requestDigest } from '../services/request-digest';
 import { sendStatusUrl } from '../services/send-result';
-import { resolveSendAt } from '../services/send-schedule';
+import { resolveSendAt } from '../services/send-at';
 
 /** `POST /send` (docs/api.md). */
 export const sendRoutes: FastifyPluginAsyncZod = async (app) => {

@@ -8,7 +8,7 @@ import { progressQuery } from '../../workflows';
 import type { SendProgress } from '../../workflows/send-progress';
 import { errorResponses } from '../schemas/common-schemas';
 import { sendAcceptedSchema } from '../schemas/send-schemas';
-import { resolveSendAt } from '../services/send-schedule';
+import { resolveSendAt } from '../services/send-at';
 import {
   cancelByKeyBodySchema,
   cancelledRequestSchema,

@@ -15,7 +15,7 @@ export const SEND_LIST_FIELDS = [
   'emailBlindCarbonCopies',
 ] as const;
 
-/** When a scheduled send goes out: `sendAt` or `delay`, not both (`api/services/send-schedule.ts` checks the rest). */
+/** When a scheduled send goes out: `sendAt` or `delay`, not both (`api/services/send-at.ts` checks the rest). */
 export const scheduleFields = {
   sendAt: z.iso
     .datetime({ offset: true })

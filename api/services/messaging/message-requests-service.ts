@@ -4,7 +4,7 @@ import type { CallbackEventsRepository } from '../../../common/store/messaging/c
 import type { AppConfig } from '../../../common/config/config';
 import { badRequest, conflict, HttpError, notFound } from '../../../common/domain/http-errors';
 import { messageRequestId } from '../../../common/temporal/workflow-ids';
-import { resolveSendAt } from '../send-schedule';
+import { resolveSendAt } from '../send-at';
 import { ProviderChoice } from './provider-choice';
 import { WhatsappMediaCheck } from './whatsapp-media';
 import type { IdempotencyOptions } from '../request-digest';

@@ -1,5 +1,5 @@
 import { HttpError } from '../../common/domain/http-errors';
-import { isoDurationMs, resolveSendAt } from '../../api/services/send-schedule';
+import { isoDurationMs, resolveSendAt } from '../../api/services/send-at';
 
 const NOW = new Date('2026-12-06T12:00:00Z');
 const refusal = (fn: () => unknown): string => {
