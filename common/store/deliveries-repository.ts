@@ -271,10 +271,14 @@ export class DeliveriesRepository {
 
   /**
    * How many of a send's deliveries its first run has claimed: each is claimed before its provider call, so the claims
-   * without a ledger entry are the calls in flight (or about to be recorded). A scan on FerretDB: for a cancel only.
+   * without a ledger entry are the calls in flight (or about to be recorded). Read by the range of the send's keys
+   * (`<sendId>|…`) on `_id`, the one index of `dispatch_claims`; for a cancel only.
    */
   claimedDeliveries(sendId: string): Promise<number> {
-    return this.database.dispatchClaims.countDocuments({ sendId, owner: { $exists: true } });
+    return this.database.dispatchClaims.countDocuments({
+      _id: { $gt: `${sendId}|`, $lt: `${sendId}|\uffff` },
+      owner: { $exists: true },
+    });
   }
 
   /** counts[channel][status] for one send, by totalling its ledger (a scan on FerretDB: not on a send's hot path). */
