@@ -45,6 +45,9 @@ const timezoneSchema = z
   .max(64)
   .describe('IANA time zone of calendar and cron times (Europe/Rome); default UTC');
 
+/** A firing's send goes when the schedule says: the one-off `sendAt` and `delay` are refused as unknown keys. */
+const recurringSendBodySchema = sendBodySchema.omit({ sendAt: true, delay: true });
+
 export const scheduleBodySchema = z
   .object({
     scheduleId: z
@@ -54,7 +57,7 @@ export const scheduleBodySchema = z
       .describe('Default: a new uuid'),
     spec: scheduleTimesSchema,
     timezone: timezoneSchema.default('UTC'),
-    send: sendBodySchema.describe('The body POST /send would take: each firing sends it'),
+    send: recurringSendBodySchema.describe('The body POST /send would take: each firing sends it'),
   })
   .strict();
 export type ScheduleBody = z.infer<typeof scheduleBodySchema>;
@@ -63,7 +66,7 @@ export const schedulePatchSchema = z
   .object({
     spec: scheduleTimesSchema.optional(),
     timezone: timezoneSchema.optional(),
-    send: sendBodySchema.optional().describe('Replaces the send of the firings to come'),
+    send: recurringSendBodySchema.optional().describe('Replaces the send of the firings to come'),
   })
   .strict()
   .refine((patch) => Object.keys(patch).length > 0, 'give at least one of spec, timezone and send');

@@ -188,6 +188,11 @@ describe('recurring sends on Temporal Schedules', () => {
     ],
     ['a send to nobody', { spec: { every: 'PT1H' }, send: { ...sendBody(), recipients: [] } }, /^send\.recipients: /],
     ['a bad scheduleId', { scheduleId: 'a/b', spec: { every: 'PT1H' } }, /^scheduleId: /],
+    [
+      "a one-off send's sendAt in the firings' send",
+      { spec: { every: 'PT1H' }, send: { ...sendBody(), sendAt: '2040-01-01T00:00:00Z' } },
+      /sendAt/,
+    ],
   ])('refuses %s with a 400 naming the field, and creates nothing', async (_case, fields, message) => {
     const scheduleId = `bad-${randomUUID()}`;
     const response = await inject('POST', '/schedules', { scheduleId, send: send(), ...fields });
