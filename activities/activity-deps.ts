@@ -10,6 +10,7 @@ import { DeliveryReportsRepository } from '../common/store/messaging/delivery-re
 import { InboundMessagesRepository } from '../common/store/messaging/inbound-messages-repository';
 import { MessageRequestsRepository } from '../common/store/messaging/message-requests-repository';
 import { PlaceholdersRepository } from '../common/store/placeholders-repository';
+import { PreferencesRepository } from '../common/store/preferences-repository';
 import { OutgoingHttpClient } from '../common/http/outgoing-http';
 import { ProvidersRepository } from '../common/store/providers-repository';
 import { RateTokensRepository } from '../common/store/rate-tokens-repository';
@@ -28,6 +29,8 @@ export interface ActivityDeps {
   sends: SendsRepository;
   templates: TemplatesRepository;
   users: UsersRepository;
+  /** What each user chose to receive, read once per audience page by the dispatches. */
+  preferences: PreferencesRepository;
   audiencePages: AudiencePagesRepository;
   rateTokens: RateTokensRepository;
   sagaFailEvents: SagaFailEventsRepository;
@@ -79,6 +82,7 @@ export function activityDepsOn(
     sends: new SendsRepository(database),
     templates: new TemplatesRepository(database),
     users: new UsersRepository(database, config.service.userFields),
+    preferences: new PreferencesRepository(database),
     audiencePages: new AudiencePagesRepository(database),
     rateTokens: new RateTokensRepository(database),
     sagaFailEvents: new SagaFailEventsRepository(database),

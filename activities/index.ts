@@ -3,6 +3,7 @@ import { ActivityMetrics } from './activity-metrics';
 import { createAudienceActivities } from './audience';
 import { AudienceSnapshots } from './audience-snapshots';
 import { createConversationActivities } from './conversations';
+import { PreferenceGate } from './dispatch/preference-gate';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
 import { createFinishSendActivity } from './finish-send';
 import { createFlowManagerActivity } from './flow-manager-activities';
@@ -29,11 +30,13 @@ export function createActivities(deps: ActivityDeps) {
   const limiter = new ChannelRateLimiter(deps.rateTokens, deps.config.service.rateLimits, metrics, {
     maxPauseWaitMs: deps.config.service.retryAfter.capMs,
   });
+  const userLoader = new UserLoader(deps.users, snapshots);
   const dispatchDeps: DispatchDeps = {
     ...deps,
     metrics,
     contexts: new SendContextCache(deps),
-    userLoader: new UserLoader(deps.users, snapshots),
+    userLoader,
+    preferenceGate: new PreferenceGate(deps.preferences, userLoader, deps.config.service.criticalCategories),
     limiter,
   };
   return {

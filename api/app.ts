@@ -26,6 +26,7 @@ import { healthRoutes } from './routes/health-routes';
 import { messageRoutes } from './routes/messages-routes';
 import { notificationRoutes } from './routes/notifications-routes';
 import { placeholderRoutes } from './routes/placeholders-routes';
+import { preferencesRoutes } from './routes/preferences-routes';
 import { providerRoutes } from './routes/providers-routes';
 import { sagaRoutes } from './routes/saga-routes';
 import { sendRoutes } from './routes/send-routes';
@@ -99,6 +100,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       sagaRoutes,
       sendsRoutes,
       userRoutes,
+      preferencesRoutes,
       templateRoutes,
       notificationRoutes,
       placeholderRoutes,

@@ -22,6 +22,7 @@ import { failIfNotAllAttempted, failIfRetrying } from './batch-end';
 import { AttemptGuard } from './attempt-guard';
 import { attemptDelivery, renderDeliveries, type DeliveryDeps } from './deliver';
 import { OutcomeWriter } from './outcome-writer';
+import type { PreferenceGate } from './preference-gate';
 
 /** Input of every `dispatch<Channel>` activity: small, ids only. */
 export interface DispatchInput {
@@ -55,6 +56,7 @@ export interface DispatchResult {
 export interface DispatchDeps extends DeliveryDeps {
   ledger: DeliveriesRepository;
   userLoader: UserLoader;
+  preferenceGate: PreferenceGate;
   contexts: SendContextCache;
   registered: RegisteredProviders;
 }
@@ -204,8 +206,10 @@ async function dispatchBatch(
     }
   }
   const users = await deps.userLoader.get(sendId, pending, input.page);
+  const preferences = await deps.preferenceGate.check(sendId, sendContext.send.request, channel, pending, input.page);
+  const toSend = pending.filter((userId) => !preferences.turnedOff.has(userId));
   // Rendered on the render threads, the batch in one task: a runaway template cannot hold this thread's heartbeats.
-  const rendered = await renderDeliveries(deliveryDeps, sendContext, channel, pending, users);
+  const rendered = await renderDeliveries(deliveryDeps, sendContext, channel, toSend, users);
 
   const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel]);
   // Once the guard says stop (cancelled, near the deadline, throttled beyond the cap): no new provider call starts,
@@ -217,6 +221,11 @@ async function dispatchBatch(
       pending,
       CALLS_IN_FLIGHT,
       async (userId) => {
+        const turnedOff = preferences.turnedOff.get(userId);
+        if (turnedOff) {
+          await writer.add(turnedOff);
+          return { outcome: turnedOff };
+        }
         await writer.beforeProviderCall();
         // A flush may have waited long: the attempt may have been told to stop meanwhile.
         if (guard.shouldStop()) return undefined;
@@ -242,7 +251,7 @@ async function dispatchBatch(
             code: attempt.outcome.code,
           });
         }
-        await writer.add(attempt.outcome);
+        await writer.add(preferences.mark(attempt.outcome));
         return attempt;
       },
       guard.shouldStop,

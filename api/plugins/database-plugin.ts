@@ -8,6 +8,7 @@ import { InboundMessagesRepository } from '../../common/store/messaging/inbound-
 import { MessageRequestsRepository } from '../../common/store/messaging/message-requests-repository';
 import { NotificationsRepository } from '../../common/store/notifications-repository';
 import { PlaceholdersRepository } from '../../common/store/placeholders-repository';
+import { PreferencesRepository } from '../../common/store/preferences-repository';
 import { ProvidersRepository } from '../../common/store/providers-repository';
 import { SagaFailEventsRepository } from '../../common/store/saga-fail-events-repository';
 import { SendsRepository } from '../../common/store/sends-repository';
@@ -22,6 +23,7 @@ export interface Repositories {
   ledger: DeliveriesRepository;
   notifications: NotificationsRepository;
   placeholders: PlaceholdersRepository;
+  preferences: PreferencesRepository;
   providers: ProvidersRepository;
   messageRequests: MessageRequestsRepository;
   callbackEvents: CallbackEventsRepository;
@@ -57,6 +59,7 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       ledger: new DeliveriesRepository(database),
       notifications: new NotificationsRepository(database),
       placeholders: new PlaceholdersRepository(database),
+      preferences: new PreferencesRepository(database),
       providers: new ProvidersRepository(database),
       messageRequests: new MessageRequestsRepository(database),
       callbackEvents: new CallbackEventsRepository(database),

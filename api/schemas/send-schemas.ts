@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config/config';
 import { filesServiceName, objectIdString, templateSource } from './common-schemas';
+import { categoryName } from './preferences-schemas';
 import { storableRecord } from './storable-schemas';
 
 const stringList = z.array(z.string());
@@ -35,6 +36,8 @@ export const sendBodySchema = z
       .describe(
         'A registered provider per channel (`/providers`); default: the tenant default, then the configured one',
       ),
+    category: categoryName.optional().describe("Matched against users' preferences; default: the template's"),
+    critical: z.boolean().optional().describe("true: goes whatever the users' preferences say"),
   })
   .strict();
 export type SendBody = z.infer<typeof sendBodySchema>;

@@ -31,6 +31,7 @@ import type { ProviderMessageDocument } from './messaging/delivery-reports-repos
 import type { MessageRequestDocument } from './messaging/message-requests-repository';
 import type { NotificationDocument } from './notifications-repository';
 import type { PlaceholdersDocument } from './placeholders-repository';
+import type { PreferencesDocument } from './preferences-repository';
 import type { ProviderDocument, TenantDefaultDocument } from './providers-repository';
 import type { RateTokenDocument } from './rate-tokens-repository';
 import { ensureRetentionIndex, type ExpiringDocument } from './retention';
@@ -66,6 +67,8 @@ export interface Database {
   notifications: Collection<NotificationDocument>;
   /** Placeholder values of the tenant and of each application (`/placeholders`, `/apps/:appId/placeholders`). */
   placeholders: Collection<PlaceholdersDocument>;
+  /** What each user chose to receive (`/users/:id/preferences`), keyed by the user's id. */
+  preferences: Collection<PreferencesDocument>;
   /** `POST /messages` requests: the messages with their addresses, the callback, the resolved templates. */
   messageRequests: Collection<MessageRequestDocument>;
   /** Delivery status events owed to a request's callback URL, keyed by (delivery, status): each posted once. */
@@ -115,6 +118,7 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     tenantDefaults: db.collection<TenantDefaultDocument>('tenant_defaults'),
     notifications: db.collection<NotificationDocument>('notifications'),
     placeholders: db.collection<PlaceholdersDocument>('placeholders'),
+    preferences: db.collection<PreferencesDocument>('preferences'),
     messageRequests: db.collection<MessageRequestDocument>('message_requests'),
     callbackEvents: db.collection<CallbackEventDocument>('callback_events'),
     providerMessages: db.collection<ProviderMessageDocument>('provider_messages'),

@@ -31,6 +31,8 @@ export type ErasureSubject = { userId: string } | { address: string };
 /** How many documents of each collection an erasure changed or deleted. */
 export interface ErasureTouched {
   users: number;
+  /** The user's preferences (`/users/:id/preferences`). */
+  preferences: number;
   audiencePages: number;
   deliveries: number;
   batchCounts: number;
@@ -75,6 +77,7 @@ export interface ErasureOptions {
 
 const emptyTouched = (): ErasureTouched => ({
   users: 0,
+  preferences: 0,
   audiencePages: 0,
   deliveries: 0,
   batchCounts: 0,
@@ -200,6 +203,7 @@ class Eraser {
       keep(user);
       this.touched.users += (await this.database.users.deleteOne({ _id: user._id })).deletedCount;
     }
+    this.touched.preferences += (await this.database.preferences.deleteOne({ _id: userId })).deletedCount;
     await this.maskAudiencePages(userId, keep);
     await this.maskDeliveries(userId);
     await this.maskDeliveryClaims(userId);
