@@ -11,6 +11,7 @@ import { InboundMessagesRepository } from '../common/store/messaging/inbound-mes
 import { MessageRequestsRepository } from '../common/store/messaging/message-requests-repository';
 import { PlaceholdersRepository } from '../common/store/placeholders-repository';
 import { PreferencesRepository } from '../common/store/preferences-repository';
+import { SuppressionsRepository } from '../common/store/suppressions-repository';
 import { OutgoingHttpClient } from '../common/http/outgoing-http';
 import { ProvidersRepository } from '../common/store/providers-repository';
 import { RateTokensRepository } from '../common/store/rate-tokens-repository';
@@ -31,6 +32,8 @@ export interface ActivityDeps {
   users: UsersRepository;
   /** What each user chose to receive, read once per audience page by the dispatches. */
   preferences: PreferencesRepository;
+  /** Addresses that must not be contacted: skipped `SUPPRESSED` by `/send` and `/messages`; fed by opt-out answers. */
+  suppressions: SuppressionsRepository;
   audiencePages: AudiencePagesRepository;
   rateTokens: RateTokensRepository;
   sagaFailEvents: SagaFailEventsRepository;
@@ -83,6 +86,7 @@ export function activityDepsOn(
     templates: new TemplatesRepository(database),
     users: new UsersRepository(database, config.service.userFields),
     preferences: new PreferencesRepository(database),
+    suppressions: new SuppressionsRepository(database),
     audiencePages: new AudiencePagesRepository(database),
     rateTokens: new RateTokensRepository(database),
     sagaFailEvents: new SagaFailEventsRepository(database),

@@ -36,7 +36,12 @@ export function createActivities(deps: ActivityDeps) {
     metrics,
     contexts: new SendContextCache(deps),
     userLoader,
-    preferenceGate: new PreferenceGate(deps.preferences, userLoader, deps.config.service.criticalCategories),
+    preferenceGate: new PreferenceGate(
+      deps.preferences,
+      userLoader,
+      deps.config.service.criticalCategories,
+      deps.suppressions,
+    ),
     limiter,
   };
   return {

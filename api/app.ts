@@ -27,6 +27,7 @@ import { messageRoutes } from './routes/messages-routes';
 import { notificationRoutes } from './routes/notifications-routes';
 import { placeholderRoutes } from './routes/placeholders-routes';
 import { preferencesRoutes } from './routes/preferences-routes';
+import { suppressionRoutes } from './routes/suppressions-routes';
 import { providerRoutes } from './routes/providers-routes';
 import { sagaRoutes } from './routes/saga-routes';
 import { sendRoutes } from './routes/send-routes';
@@ -101,6 +102,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       sendsRoutes,
       userRoutes,
       preferencesRoutes,
+      suppressionRoutes,
       templateRoutes,
       notificationRoutes,
       placeholderRoutes,

@@ -206,7 +206,15 @@ async function dispatchBatch(
     }
   }
   const users = await deps.userLoader.get(sendId, pending, input.page);
-  const preferences = await deps.preferenceGate.check(sendId, sendContext.send.request, channel, pending, input.page);
+  const preferences = await deps.preferenceGate.check(
+    deps,
+    sendId,
+    sendContext.send.request,
+    channel,
+    pending,
+    users,
+    input.page,
+  );
   const toSend = pending.filter((userId) => !preferences.turnedOff.has(userId));
   // Rendered on the render threads, the batch in one task: a runaway template cannot hold this thread's heartbeats.
   const rendered = await renderDeliveries(deliveryDeps, sendContext, channel, toSend, users);

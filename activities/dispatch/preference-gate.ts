@@ -3,14 +3,21 @@ import { decideByPreferences, isCriticalSend, type Preferences } from '../../com
 import type { SendRequest } from '../../common/domain/send-types';
 import type { DeliveryOutcome } from '../../common/store/deliveries-repository';
 import type { PreferencesRepository } from '../../common/store/preferences-repository';
+import { normalAddress } from '../../common/domain/suppression-address';
+import type { SuppressionsRepository } from '../../common/store/suppressions-repository';
+import type { UserDocument } from '../../common/store/users-repository';
 import { SharedLoads } from '../../common/toolkit/concurrency';
 import type { UserLoader } from '../user-loader';
+import { addressOf, type DeliveryDeps } from './deliver';
 
 const CACHED_PAGES = 16;
 
 /** What a batch's users' preferences let through: the deliveries turned off, and how to mark the others' outcomes. */
 export interface PreferenceVerdict {
-  /** The `skipped OPTED_OUT` outcome of each delivery its user turned off. */
+  /**
+   * The `skipped` outcome of each delivery not to attempt: `SUPPRESSED` (its address is on the channel's suppression
+   * list) or `OPTED_OUT` (its user turned it off).
+   */
   turnedOff: Map<string, DeliveryOutcome>;
   /** An outcome as the ledger records it: a critical send's says that it went whatever the preferences. */
   mark(outcome: DeliveryOutcome): DeliveryOutcome;
@@ -20,7 +27,9 @@ const unmarked = (outcome: DeliveryOutcome) => outcome;
 const markedCritical = (outcome: DeliveryOutcome): DeliveryOutcome => ({ ...outcome, critical: true });
 
 /**
- * Decides which deliveries of a dispatch batch the users' preferences turn off (docs/preferences.md). A batch of an
+ * Decides which deliveries of a dispatch batch are not attempted (docs/preferences.md): those to an address on the
+ * channel's suppression list (critical sends included: the list says who must not be contacted at all, in one query
+ * per batch), then those the users' preferences turn off. A batch of an
  * audience page reads the preferences of the whole page in one query, once per worker, shared by every channel and
  * batch of the page (as the page's user documents are); a batch without a page (a retry) reads its own users'.
  */
@@ -31,19 +40,23 @@ export class PreferenceGate {
     private readonly preferences: PreferencesRepository,
     private readonly userLoader: UserLoader,
     private readonly criticalCategories: readonly string[],
+    private readonly suppressions: SuppressionsRepository,
   ) {}
 
   async check(
+    deps: Pick<DeliveryDeps, 'config'>,
     sendId: string,
     request: Pick<SendRequest, 'category' | 'critical'>,
     channel: Channel,
     userIds: string[],
+    users: Map<string, UserDocument>,
     page?: number,
   ): Promise<PreferenceVerdict> {
-    if (isCriticalSend(request, this.criticalCategories)) return { turnedOff: new Map(), mark: markedCritical };
+    const turnedOff = await this.suppressed(deps, channel, userIds, users);
+    if (isCriticalSend(request, this.criticalCategories)) return { turnedOff, mark: markedCritical };
     const preferences = await this.forUsers(sendId, userIds, page);
-    const turnedOff = new Map<string, DeliveryOutcome>();
     for (const userId of userIds) {
+      if (turnedOff.has(userId)) continue;
       const userPreferences = preferences.get(userId);
       if (!userPreferences) continue;
       const { allowed, rule } = decideByPreferences(userPreferences, channel, request.category);
@@ -58,6 +71,36 @@ export class PreferenceGate {
       });
     }
     return { turnedOff, mark: unmarked };
+  }
+
+  /** The `skipped SUPPRESSED` outcome of each user whose address on the channel is suppressed. */
+  private async suppressed(
+    deps: Pick<DeliveryDeps, 'config'>,
+    channel: Channel,
+    userIds: string[],
+    users: Map<string, UserDocument>,
+  ): Promise<Map<string, DeliveryOutcome>> {
+    const addresses = new Map<string, string>();
+    for (const userId of userIds) {
+      const address = addressOf(deps, channel, users.get(userId));
+      const normal = address === undefined ? null : normalAddress(channel, address);
+      if (normal !== null) addresses.set(userId, normal);
+    }
+    const suppressed = await this.suppressions.suppressedAmong(channel, [...addresses.values()]);
+    const outcomes = new Map<string, DeliveryOutcome>();
+    if (suppressed.size === 0) return outcomes;
+    for (const [userId, address] of addresses) {
+      if (!suppressed.has(address)) continue;
+      outcomes.set(userId, {
+        userId,
+        channel,
+        status: 'skipped',
+        code: 'SUPPRESSED',
+        error: `the address is on the ${channel} suppression list`,
+        attempted: false,
+      });
+    }
+    return outcomes;
   }
 
   private async forUsers(sendId: string, userIds: string[], page?: number): Promise<Map<string, Preferences>> {

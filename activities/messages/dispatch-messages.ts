@@ -32,6 +32,8 @@ import { OutcomeWriter } from '../dispatch/outcome-writer';
 import type { ProviderReceipt } from '../providers';
 import type { MessageChannelProvider, RegisteredProviders } from '../providers/registered-providers';
 import type { PlaceholdersRepository } from '../../common/store/placeholders-repository';
+import { normalAddress } from '../../common/domain/suppression-address';
+import type { SuppressionsRepository } from '../../common/store/suppressions-repository';
 import { RenderFailedError, type ModeTemplate, type OsMessageRenderer, type ProviderMessage } from './render-message';
 
 /** Input of `dispatchMessages`: message objects `first`…`last` (their `n`) of one channel of one request. */
@@ -66,6 +68,7 @@ export interface MessageDispatchDeps extends DeliveryDeps {
   placeholders: Pick<PlaceholdersRepository, 'forApp'>;
   renderer: OsMessageRenderer;
   requestCache: SharedLoads<MessageRequestDocument>;
+  suppressions: Pick<SuppressionsRepository, 'suppressedAmong' | 'add'>;
 }
 
 /** Provider calls in flight per activity, as for `/send`. */
@@ -301,6 +304,13 @@ async function dispatchMessageBatch(
     return providers.get(name)!;
   };
 
+  // Addresses on the channel's suppression list are skipped, never attempted, in one query per batch.
+  const suppressed = await deps.suppressions.suppressedAmong(
+    channel,
+    pending.flatMap(({ to }) => normalAddress(channel, to) ?? []),
+  );
+  const isSuppressed = (to: string) => suppressed.has(normalAddress(channel, to) ?? '');
+
   const writer = new OutcomeWriter(deps.ledger, requestId, deps.metrics, deps.config.service.providers[channel]);
   const attempted = new Map<string, { attempt: Attempt; providerType: string }>();
   await writer.recordAll(() =>
@@ -318,6 +328,13 @@ async function dispatchMessageBatch(
         });
         let attempt: Attempt | undefined;
         let providerType: string = deps.config.service.providers[channel];
+        if (isSuppressed(to)) {
+          const error = `the address is on the ${channel} suppression list`;
+          attempt = { outcome: { ...base, status: 'skipped', code: 'SUPPRESSED', error, attempted: false } };
+          attempted.set(key, { attempt, providerType });
+          await writer.add(attempt.outcome);
+          return;
+        }
         try {
           const template = await templateOf(message.template);
           const provider = await providerOf(message.provider);
@@ -350,7 +367,7 @@ async function dispatchMessageBatch(
               : rendered;
             attempt = await attemptProviderCall(
               deps,
-              { channel, provider: provider.providerType },
+              { channel, provider: provider.providerType, address: to },
               base,
               previousAttempts,
               maxAttempts,
@@ -375,7 +392,7 @@ async function dispatchMessageBatch(
 
   const finals = pending.filter(({ key }) => {
     const status = attempted.get(key)?.attempt.outcome.status;
-    return status === 'sent' || status === 'failed';
+    return status === 'sent' || status === 'failed' || status === 'skipped';
   });
   const applied = await rememberProviderIds(
     deps,
@@ -392,10 +409,11 @@ async function dispatchMessageBatch(
     await deps.callbackEvents.add(
       finals.map(({ message, to, key }) => {
         const { outcome } = attempted.get(key)!.attempt;
+        const status = outcome.status === 'sent' || outcome.status === 'skipped' ? outcome.status : 'failed';
         return event(message, to, key, {
-          status: outcome.status === 'sent' ? 'sent' : 'failed',
+          status,
           ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
-          ...(outcome.status === 'failed' ? { code: outcome.code, error: outcome.error } : {}),
+          ...(status !== 'sent' ? { code: outcome.code, error: outcome.error } : {}),
         });
       }),
       finals.map(({ key }) => deliveryKey(requestId, channel, key)),

@@ -9,6 +9,7 @@ import { MessageRequestsRepository } from '../../common/store/messaging/message-
 import { NotificationsRepository } from '../../common/store/notifications-repository';
 import { PlaceholdersRepository } from '../../common/store/placeholders-repository';
 import { PreferencesRepository } from '../../common/store/preferences-repository';
+import { SuppressionsRepository } from '../../common/store/suppressions-repository';
 import { ProvidersRepository } from '../../common/store/providers-repository';
 import { SagaFailEventsRepository } from '../../common/store/saga-fail-events-repository';
 import { SendsRepository } from '../../common/store/sends-repository';
@@ -24,6 +25,7 @@ export interface Repositories {
   notifications: NotificationsRepository;
   placeholders: PlaceholdersRepository;
   preferences: PreferencesRepository;
+  suppressions: SuppressionsRepository;
   providers: ProvidersRepository;
   messageRequests: MessageRequestsRepository;
   callbackEvents: CallbackEventsRepository;
@@ -60,6 +62,7 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       notifications: new NotificationsRepository(database),
       placeholders: new PlaceholdersRepository(database),
       preferences: new PreferencesRepository(database),
+      suppressions: new SuppressionsRepository(database),
       providers: new ProvidersRepository(database),
       messageRequests: new MessageRequestsRepository(database),
       callbackEvents: new CallbackEventsRepository(database),

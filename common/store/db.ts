@@ -32,6 +32,7 @@ import type { MessageRequestDocument } from './messaging/message-requests-reposi
 import type { NotificationDocument } from './notifications-repository';
 import type { PlaceholdersDocument } from './placeholders-repository';
 import type { PreferencesDocument } from './preferences-repository';
+import type { SuppressionDocument } from './suppressions-repository';
 import type { ProviderDocument, TenantDefaultDocument } from './providers-repository';
 import type { RateTokenDocument } from './rate-tokens-repository';
 import { ensureRetentionIndex, type ExpiringDocument } from './retention';
@@ -69,6 +70,8 @@ export interface Database {
   placeholders: Collection<PlaceholdersDocument>;
   /** What each user chose to receive (`/users/:id/preferences`), keyed by the user's id. */
   preferences: Collection<PreferencesDocument>;
+  /** Addresses that must not be contacted, per channel (`/suppressions`). */
+  suppressions: Collection<SuppressionDocument>;
   /** `POST /messages` requests: the messages with their addresses, the callback, the resolved templates. */
   messageRequests: Collection<MessageRequestDocument>;
   /** Delivery status events owed to a request's callback URL, keyed by (delivery, status): each posted once. */
@@ -119,6 +122,7 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     notifications: db.collection<NotificationDocument>('notifications'),
     placeholders: db.collection<PlaceholdersDocument>('placeholders'),
     preferences: db.collection<PreferencesDocument>('preferences'),
+    suppressions: db.collection<SuppressionDocument>('suppressions'),
     messageRequests: db.collection<MessageRequestDocument>('message_requests'),
     callbackEvents: db.collection<CallbackEventDocument>('callback_events'),
     providerMessages: db.collection<ProviderMessageDocument>('provider_messages'),
