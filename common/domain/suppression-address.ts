@@ -42,3 +42,15 @@ export function normalAddress(channel: Channel, address: string): string | null 
  * address goes on the channel's suppression list, so that no later send tries it again.
  */
 export const OPTED_OUT_PROVIDER_CODES: ReadonlySet<string> = new Set(['TWILIO_21610']);
+
+/** The replies that mean "send me nothing more" (the carriers' and Twilio's standard opt-out keywords). */
+const OPT_OUT_REPLIES = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT']);
+
+/** Whether an inbound message is an opt-out: one of the keywords alone, in any case, with spaces or a period around. */
+export const isOptOutReply = (text: string): boolean =>
+  OPT_OUT_REPLIES.has(
+    text
+      .trim()
+      .replace(/[.!]+$/, '')
+      .toUpperCase(),
+  );

@@ -1,4 +1,4 @@
-import { normalAddress } from '../../common/domain/suppression-address';
+import { isOptOutReply, normalAddress } from '../../common/domain/suppression-address';
 
 describe('normalAddress: the one form a suppression list compares', () => {
   it.each([
@@ -15,5 +15,18 @@ describe('normalAddress: the one form a suppression list compares', () => {
     ['push', '  ', null],
   ] as const)('%s %j → %j', (channel, address, normal) => {
     expect(normalAddress(channel, address)).toBe(normal);
+  });
+});
+
+describe('isOptOutReply', () => {
+  it('takes an opt-out keyword alone, in any case, and nothing longer', () => {
+    expect(['STOP', ' stop ', 'Unsubscribe', 'STOP.', 'quit!'].map(isOptOutReply)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['stop by later', 'non-stop', '', 'STOPP'].map(isOptOutReply)).toEqual([false, false, false, false]);
   });
 });
