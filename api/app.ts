@@ -28,6 +28,7 @@ import { notificationRoutes } from './routes/notifications-routes';
 import { placeholderRoutes } from './routes/placeholders-routes';
 import { preferencesRoutes } from './routes/preferences-routes';
 import { suppressionRoutes } from './routes/suppressions-routes';
+import { unsubscribeRoutes } from './routes/unsubscribe-routes';
 import { providerRoutes } from './routes/providers-routes';
 import { sagaRoutes } from './routes/saga-routes';
 import { sendRoutes } from './routes/send-routes';
@@ -103,6 +104,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       userRoutes,
       preferencesRoutes,
       suppressionRoutes,
+      unsubscribeRoutes,
       templateRoutes,
       notificationRoutes,
       placeholderRoutes,

@@ -9,6 +9,7 @@ import type { ActivityMetrics } from '../activity-metrics';
 import type { ChannelProviders, ProviderReceipt } from '../providers';
 import { CallNotStarted, type ChannelRateLimiter } from '../rate-limiter';
 import type { SendContext } from '../send-context';
+import { listUnsubscribeHeaders, unsubscribeLinkOf } from './unsubscribe-link';
 
 /** One attempt's outcome, and how long the provider asked us to wait before the next one. */
 export interface Attempt {
@@ -47,13 +48,15 @@ const THROTTLED_PAUSE_MS = 1000;
 function sendThroughProvider(
   deps: DeliveryDeps,
   context: SendContext,
+  userId: string,
   address: string,
   message: RenderedMessage,
 ): Promise<ProviderReceipt> {
   const { sender, androidIntentAction } = deps.config.service;
   const request = context.send.request;
   switch (message.channel) {
-    case 'email':
+    case 'email': {
+      const unsubscribe = unsubscribeLinkOf(deps.config, request, 'email', userId);
       return context.attachments().then((attachments) =>
         deps.providers.email.sendEmail({
           from: request.emailSender ?? sender.email,
@@ -64,8 +67,10 @@ function sendThroughProvider(
           text: message.text,
           html: message.html,
           attachments,
+          ...(unsubscribe ? { headers: listUnsubscribeHeaders(unsubscribe) } : {}),
         }),
       );
+    }
     case 'sms':
       return deps.providers.sms.sendSms({ from: sender.sms, to: address, body: message.body });
     case 'voice':
@@ -107,11 +112,17 @@ export async function renderDeliveries(
   users: Map<string, UserDocument>,
 ): Promise<Map<string, RenderedMessage | RenderFailure>> {
   const toRender = userIds.filter((userId) => addressOf(deps, channel, users.get(userId)) !== undefined);
+  const unsubscribeUrls = toRender.map((userId) =>
+    unsubscribeLinkOf(deps.config, context.send.request, channel, userId),
+  );
   const rendered = await context.content.renderAll(
     context.renderPool,
     channel,
     toRender.map((userId) => users.get(userId)!),
     context.send.request.data,
+    unsubscribeUrls.some((url) => url !== undefined)
+      ? unsubscribeUrls.map((unsubscribeUrl) => ({ unsubscribeUrl }))
+      : undefined,
   );
   return new Map(toRender.map((userId, index) => [userId, rendered[index]]));
 }
@@ -154,7 +165,7 @@ export async function attemptDelivery(
     base,
     previousAttempts,
     maxAttempts,
-    () => sendThroughProvider(deps, context, address, rendered),
+    () => sendThroughProvider(deps, context, userId, address, rendered),
     signal,
   );
 }

@@ -26,7 +26,7 @@ export const suppressionSchema = z
     channel,
     address: z.string().describe('In its normal form: a lower-cased email address, an E.164 number'),
     reason: z.string(),
-    source: z.enum(['api', 'provider-opt-out', 'inbound-stop', 'hard-bounce', 'complaint']),
+    source: z.enum(['api', 'provider-opt-out', 'inbound-stop', 'hard-bounce', 'complaint', 'unsubscribe']),
     createdAt: z.date(),
   })
   .describe('An address that must not be contacted on the channel');

@@ -3,7 +3,8 @@ import type { Channel } from '../config/config';
 import type { Database } from './db';
 
 /** What put an address on the suppression list. */
-export type SuppressionSource = 'api' | 'provider-opt-out' | 'inbound-stop' | 'hard-bounce' | 'complaint';
+export type SuppressionSource =
+  'api' | 'provider-opt-out' | 'inbound-stop' | 'hard-bounce' | 'complaint' | 'unsubscribe';
 
 /** An address that must not be contacted on one channel (`suppressions`), keyed `<channel>|<normal address>`. */
 export interface SuppressionDocument {
