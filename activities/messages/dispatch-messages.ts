@@ -29,6 +29,8 @@ import { AttemptGuard } from '../dispatch/attempt-guard';
 import { failIfNotAllAttempted, failIfRetrying } from '../dispatch/batch-end';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
 import { OutcomeWriter } from '../dispatch/outcome-writer';
+import { listUnsubscribeHeaders } from '../dispatch/unsubscribe-link';
+import { unsubscribeUrl } from '../../common/http/unsubscribe-token';
 import type { ProviderReceipt } from '../providers';
 import type { MessageChannelProvider, RegisteredProviders } from '../providers/registered-providers';
 import type { PlaceholdersRepository } from '../../common/store/placeholders-repository';
@@ -108,6 +110,24 @@ function send(provider: ResolvedProvider, rendered: ProviderMessage): Promise<Pr
     case 'whatsapp':
       return instance.sendWhatsapp ? instance.sendWhatsapp(rendered.message) : refuse();
   }
+}
+
+/**
+ * An email with its one-click unsubscribe link (RFC 8058) for the address, unless it is critical: a POST of the link
+ * puts the address on the email suppression list.
+ */
+function withUnsubscribeLink(
+  deps: MessageDispatchDeps,
+  message: StoredMessage,
+  to: string,
+  rendered: ProviderMessage,
+): ProviderMessage {
+  if (rendered.channel !== 'email' || message.critical) return rendered;
+  const category = message.category === undefined ? {} : { category: message.category };
+  const url = unsubscribeUrl(deps.config.env, { address: to, channel: 'email', ...category });
+  return url === null
+    ? rendered
+    : { ...rendered, message: { ...rendered.message, headers: listUnsubscribeHeaders(url) } };
 }
 
 /** Where the provider reports this message's delivery, with the provider's name for its credentials. */
@@ -362,9 +382,14 @@ async function dispatchMessageBatch(
           }
           if (rendered) {
             const callbackUrl = statusCallbackUrl(deps, provider);
-            const toSend = callbackUrl
-              ? ({ ...rendered, message: { ...rendered.message, statusCallbackUrl: callbackUrl } } as ProviderMessage)
-              : rendered;
+            const toSend = withUnsubscribeLink(
+              deps,
+              message,
+              to,
+              callbackUrl
+                ? ({ ...rendered, message: { ...rendered.message, statusCallbackUrl: callbackUrl } } as ProviderMessage)
+                : rendered,
+            );
             attempt = await attemptProviderCall(
               deps,
               { channel, provider: provider.providerType, address: to },

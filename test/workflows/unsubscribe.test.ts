@@ -1,4 +1,4 @@
-import { insertUsers, person, simMessages, type SimMessage } from '../support/fixtures';
+import { insertUsers, person, simMessages, waitFor, type SimMessage } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /** One-click unsubscribe (RFC 8058; docs/preferences.md) on the real stack: the email's header link, as mail clients use it. */
@@ -27,6 +27,11 @@ describe('one-click unsubscribe', () => {
     expect(emails).toHaveLength(1);
     return emails[0];
   };
+  const waitForEmail = () =>
+    waitFor(async () => {
+      const [email] = await simMessages(stack, 'channel=email');
+      return email;
+    });
   /** The path of the email's `List-Unsubscribe` link. */
   const linkOf = (email: SimMessage) => {
     const header = email.listHeaders?.['list-unsubscribe'];
@@ -99,6 +104,39 @@ describe('one-click unsubscribe', () => {
     }
     expect((await preferencesOf(victim)).updatedAt).toBeNull();
     expect((await preferencesOf(userId)).updatedAt).toBeNull();
+  });
+
+  it('puts a raw address of /messages on the email suppression list, and the next message to it is skipped', async () => {
+    const created = await stack.app.inject({
+      method: 'POST',
+      url: '/templates',
+      payload: { name: 'digest', mode: 'email', data: { body: 'Digest', subject: 'Digest', format: 'text/plain' } },
+    });
+    expect(created.statusCode).toBe(201);
+    const post = (payload: object) => stack.app.inject({ method: 'POST', url: '/messages', payload });
+    const first = await post({ email: [{ template: 'digest', to: ['Leaver@example.com'], category: 'digest' }] });
+    expect(first.statusCode).toBe(202);
+    const email = await waitForEmail();
+    expect((await oneClick(linkOf(email))).statusCode).toBe(200);
+    const listed = await stack.app.inject({
+      method: 'GET',
+      url: '/suppressions?channel=email&address=leaver%40example.com',
+    });
+    expect(listed.json()).toEqual([expect.objectContaining({ address: 'leaver@example.com', source: 'unsubscribe' })]);
+
+    await stack.sim('DELETE', '/messages');
+    const second = await post({ email: [{ template: 'digest', to: ['leaver@example.com'] }] });
+    const { requestId } = second.json();
+    const finished = await waitFor(async () => {
+      const body = (await stack.app.inject({ method: 'GET', url: `/messages/${requestId}` })).json();
+      return body.status === 'completed' ? body : undefined;
+    });
+    expect(finished.messages[0].addresses[0]).toMatchObject({ status: 'skipped', code: 'SUPPRESSED' });
+    expect(await simMessages(stack, 'channel=email')).toEqual([]);
+
+    await stack.sim('DELETE', '/messages');
+    await post({ email: [{ template: 'digest', to: ['alert@example.com'], critical: true }] });
+    expect((await waitForEmail()).listHeaders).toBeUndefined();
   });
 
   it('offers no unsubscribe link on a critical email', async () => {

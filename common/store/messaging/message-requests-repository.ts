@@ -30,6 +30,10 @@ export interface StoredMessage {
   originationNumber?: string;
   media?: TemplateMedia;
   buttons?: TemplateButton[];
+  /** An email's category, named in its one-click unsubscribe link. */
+  category?: string;
+  /** An email without unsubscribe link. */
+  critical?: boolean;
 }
 
 export type MessageRequestStatus = 'running' | 'completed' | 'failed';
