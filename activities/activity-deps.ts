@@ -12,6 +12,7 @@ import { MessageRequestsRepository } from '../common/store/messaging/message-req
 import { PlaceholdersRepository } from '../common/store/placeholders-repository';
 import { PreferencesRepository } from '../common/store/preferences-repository';
 import { SuppressionsRepository } from '../common/store/suppressions-repository';
+import { ThrottleClaimsRepository } from '../common/store/throttle-claims-repository';
 import { OutgoingHttpClient } from '../common/http/outgoing-http';
 import { ProvidersRepository } from '../common/store/providers-repository';
 import { RateTokensRepository } from '../common/store/rate-tokens-repository';
@@ -34,6 +35,8 @@ export interface ActivityDeps {
   preferences: PreferencesRepository;
   /** Addresses that must not be contacted: skipped `SUPPRESSED` by `/send` and `/messages`; fed by opt-out answers. */
   suppressions: SuppressionsRepository;
+  /** The slots of throttled sends (`throttle` on `/send`). */
+  throttleClaims: ThrottleClaimsRepository;
   audiencePages: AudiencePagesRepository;
   rateTokens: RateTokensRepository;
   sagaFailEvents: SagaFailEventsRepository;
@@ -87,6 +90,7 @@ export function activityDepsOn(
     users: new UsersRepository(database, config.service.userFields),
     preferences: new PreferencesRepository(database),
     suppressions: new SuppressionsRepository(database),
+    throttleClaims: new ThrottleClaimsRepository(database),
     audiencePages: new AudiencePagesRepository(database),
     rateTokens: new RateTokensRepository(database),
     sagaFailEvents: new SagaFailEventsRepository(database),

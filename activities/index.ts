@@ -41,6 +41,7 @@ export function createActivities(deps: ActivityDeps) {
       userLoader,
       deps.config.service.criticalCategories,
       deps.suppressions,
+      deps.throttleClaims,
     ),
     limiter,
   };

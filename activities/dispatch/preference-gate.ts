@@ -1,16 +1,18 @@
 import type { Channel } from '../../common/config/config';
 import { decideByPreferences, isCriticalSend, type Preferences } from '../../common/domain/preferences';
-import type { SendRequest } from '../../common/domain/send-types';
 import type { DeliveryOutcome } from '../../common/store/deliveries-repository';
 import type { PreferencesRepository } from '../../common/store/preferences-repository';
 import { normalAddress } from '../../common/domain/suppression-address';
 import type { SuppressionsRepository } from '../../common/store/suppressions-repository';
 import type { UserDocument } from '../../common/store/users-repository';
-import { SharedLoads } from '../../common/toolkit/concurrency';
+import { mapWithConcurrency, SharedLoads } from '../../common/toolkit/concurrency';
+import { deliveryKey, type SendRequest } from '../../common/domain/send-types';
+import type { ThrottleClaimsRepository } from '../../common/store/throttle-claims-repository';
 import type { UserLoader } from '../user-loader';
 import { addressOf, type DeliveryDeps } from './deliver';
 
 const CACHED_PAGES = 16;
+const THROTTLE_CLAIMS_IN_FLIGHT = 8;
 
 /** What a batch's users' preferences let through: the deliveries turned off, and how to mark the others' outcomes. */
 export interface PreferenceVerdict {
@@ -29,7 +31,8 @@ const markedCritical = (outcome: DeliveryOutcome): DeliveryOutcome => ({ ...outc
 /**
  * Decides which deliveries of a dispatch batch are not attempted (docs/preferences.md): those to an address on the
  * channel's suppression list (critical sends included: the list says who must not be contacted at all, in one query
- * per batch), then those the users' preferences turn off. A batch of an
+ * per batch), then those the users' preferences turn off, then, for a throttled send, those beyond its limit
+ * (`THROTTLED`). A critical send ignores preferences and throttles. A batch of an
  * audience page reads the preferences of the whole page in one query, once per worker, shared by every channel and
  * batch of the page (as the page's user documents are); a batch without a page (a retry) reads its own users'.
  */
@@ -41,12 +44,13 @@ export class PreferenceGate {
     private readonly userLoader: UserLoader,
     private readonly criticalCategories: readonly string[],
     private readonly suppressions: SuppressionsRepository,
+    private readonly throttleClaims: ThrottleClaimsRepository,
   ) {}
 
   async check(
     deps: Pick<DeliveryDeps, 'config'>,
     sendId: string,
-    request: Pick<SendRequest, 'category' | 'critical'>,
+    request: Pick<SendRequest, 'category' | 'critical' | 'throttle'>,
     channel: Channel,
     userIds: string[],
     users: Map<string, UserDocument>,
@@ -70,7 +74,35 @@ export class PreferenceGate {
         attempted: false,
       });
     }
+    if (request.throttle) await this.throttle(sendId, request.throttle, channel, userIds, turnedOff);
     return { turnedOff, mark: unmarked };
+  }
+
+  /** Claims a slot of the send's throttle for each delivery still to go; one that gets none is skipped `THROTTLED`. */
+  private async throttle(
+    sendId: string,
+    throttle: NonNullable<SendRequest['throttle']>,
+    channel: Channel,
+    userIds: string[],
+    turnedOff: Map<string, DeliveryOutcome>,
+  ): Promise<void> {
+    const { limit, windowMs, key } = throttle;
+    await mapWithConcurrency(
+      userIds.filter((userId) => !turnedOff.has(userId)),
+      THROTTLE_CLAIMS_IN_FLIGHT,
+      async (userId) => {
+        const scope = `${channel}|${userId}|${key ?? ''}`;
+        if (await this.throttleClaims.claim(scope, deliveryKey(sendId, channel, userId), limit, windowMs)) return;
+        turnedOff.set(userId, {
+          userId,
+          channel,
+          status: 'skipped',
+          code: 'THROTTLED',
+          error: `at most ${limit} ${channel} messages${key ? ` of ${key}` : ''} in ${windowMs / 60_000} minutes`,
+          attempted: false,
+        });
+      },
+    );
   }
 
   /** The `skipped SUPPRESSED` outcome of each user whose address on the channel is suppressed. */

@@ -80,6 +80,15 @@ export class SendPreparation {
       ...(body.emailSender ? { emailSender: body.emailSender } : {}),
       ...(Object.keys(providers).length > 0 ? { providers } : {}),
       ...categoryOf(body, template),
+      ...(body.throttle
+        ? {
+            throttle: {
+              limit: body.throttle.limit,
+              windowMs: body.throttle.window,
+              ...(body.throttle.key ? { key: body.throttle.key } : {}),
+            },
+          }
+        : {}),
     };
     try {
       new CompiledContent(request, template, this.renderer);

@@ -21,6 +21,8 @@ export interface SendRequest {
   category?: string;
   /** Goes whatever the users' preferences say (docs/preferences.md). */
   critical?: boolean;
+  /** At most `limit` deliveries per user, channel and `key` in any `windowMs`; the rest are skipped `THROTTLED`. */
+  throttle?: { limit: number; windowMs: number; key?: string };
 }
 
 export type SendStatus = 'running' | 'completed' | 'failed';

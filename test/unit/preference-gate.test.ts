@@ -4,6 +4,7 @@ import { serviceConfigSchema, parseEnvironment } from '../../providers/service-c
 import type { Preferences } from '../../common/domain/preferences';
 import type { PreferencesRepository } from '../../common/store/preferences-repository';
 import type { SuppressionsRepository } from '../../common/store/suppressions-repository';
+import type { ThrottleClaimsRepository } from '../../common/store/throttle-claims-repository';
 import type { UserDocument } from '../../common/store/users-repository';
 
 describe('PreferenceGate', () => {
@@ -25,7 +26,8 @@ describe('PreferenceGate', () => {
     } as unknown as PreferencesRepository;
     const loader = { pageUsers: async () => users } as unknown as UserLoader;
     const suppressions = { suppressedAmong: async () => new Set<string>() } as unknown as SuppressionsRepository;
-    return { gate: new PreferenceGate(preferences, loader, [], suppressions), queried };
+    const throttleClaims = {} as ThrottleClaimsRepository;
+    return { gate: new PreferenceGate(preferences, loader, [], suppressions, throttleClaims), queried };
   }
 
   it("reads a page's preferences in one query, shared by every batch and channel of the page", async () => {

@@ -1,4 +1,5 @@
 import { ObjectId } from 'mongodb';
+import { ThrottleClaimsRepository } from '../../common/store/throttle-claims-repository';
 import { insertUsers, person, simMessages } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
@@ -154,6 +155,50 @@ describe('preferences', () => {
     expect(await received('sms')).toHaveLength(2);
     const ordinary = await send({ channels: ['sms'], recipients: [userId] });
     expect(await ledger(ordinary.sendId)).toEqual([expect.objectContaining({ status: 'skipped', code: 'OPTED_OUT' })]);
+  });
+
+  it('lets 2 of 5 concurrent sends through a throttle of 2 per hour, the rest skipped THROTTLED; a critical one goes', async () => {
+    const [userId] = await insertUsers(stack, [person('Throttled')]);
+    const throttle = { limit: 2, window: 'PT1H', key: 'promo' };
+    const sends = await Promise.all(
+      Array.from({ length: 5 }, () => send({ channels: ['sms'], recipients: [userId], throttle })),
+    );
+    expect(sends.every(({ failures }) => failures.length === 0)).toBe(true);
+    expect(await received('sms')).toHaveLength(2);
+    const entries = (await Promise.all(sends.map(({ sendId }) => ledger(sendId)))).flat();
+    expect(entries.filter((entry) => entry.status === 'sent')).toHaveLength(2);
+    expect(entries.filter((entry) => entry.status === 'skipped' && entry.code === 'THROTTLED')).toHaveLength(3);
+    await send({ channels: ['sms'], recipients: [userId], throttle, critical: true });
+    expect(await received('sms')).toHaveLength(3);
+    // Another key counts apart.
+    await send({ channels: ['sms'], recipients: [userId], throttle: { ...throttle, key: 'news' } });
+    expect(await received('sms')).toHaveLength(4);
+
+    for (const [bad, field] of [
+      [{ limit: 0, window: 'PT1H' }, 'throttle.limit'],
+      [{ limit: 1, window: 'PT30S' }, 'throttle.window'],
+      [{ limit: 1, window: 'an hour' }, 'throttle.window'],
+    ] as const) {
+      const refused = await inject('POST', '/send', {
+        channels: ['sms'],
+        recipients: [userId],
+        messageTitle: 'a',
+        messageContent: 'b',
+        throttle: bad,
+      });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json().message).toMatch(new RegExp(`^${field.replace('.', '\\.')}`));
+    }
+  });
+
+  it("reuses a throttle's slot once its window has passed, and gives a retried delivery its own slot back", async () => {
+    const claims = new ThrottleClaimsRepository(stack.database);
+    const scope = `sms|${new ObjectId().toHexString()}|`;
+    const claim = (delivery: string) => claims.claim(scope, delivery, 2, 400);
+    expect([await claim('d1'), await claim('d2'), await claim('d3')]).toEqual([true, true, false]);
+    expect(await claim('d1')).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect([await claim('d3'), await claim('d4'), await claim('d5')]).toEqual([true, true, false]);
   });
 
   it('skips the opted-out users of a send in batches, counted under skipped', async () => {
