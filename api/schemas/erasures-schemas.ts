@@ -38,6 +38,7 @@ const count = z.number().int().nonnegative();
 export const erasureTouchedSchema = z.object({
   users: count,
   preferences: count,
+  throttleClaims: count,
   audiencePages: count,
   deliveries: count,
   batchCounts: count,

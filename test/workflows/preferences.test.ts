@@ -82,13 +82,16 @@ describe('preferences', () => {
     expect((await inject('GET', url)).json()).toEqual(patched.json());
   });
 
-  it("erases a user's preferences with the user", async () => {
+  it("erases a user's preferences and throttle slots with the user", async () => {
     const [userId] = await insertUsers(stack, [person('Erased')]);
-    await inject('PUT', `/users/${userId}/preferences`, { channels: { sms: false } });
+    await inject('PUT', `/users/${userId}/preferences`, { channels: { email: false } });
+    await send({ channels: ['sms'], recipients: [userId], throttle: { limit: 1, window: 'PT1H' } });
+    expect(await stack.database.throttleClaims.countDocuments({ scope: `sms|${userId}|` })).toBe(1);
     const erased = await inject('POST', '/erasures', { userId });
     expect(erased.statusCode).toBe(200);
-    expect(erased.json().touched).toMatchObject({ users: 1, preferences: 1 });
+    expect(erased.json().touched).toMatchObject({ users: 1, preferences: 1, throttleClaims: 1 });
     expect(await stack.database.preferences.countDocuments({ _id: userId })).toBe(0);
+    expect(await stack.database.throttleClaims.countDocuments({ scope: `sms|${userId}|` })).toBe(0);
   });
 
   it('sends email only to a user who turned sms off, the sms skipped OPTED_OUT and never a failure', async () => {
