@@ -10,6 +10,9 @@ import { DeliveryReportsRepository } from '../common/store/messaging/delivery-re
 import { InboundMessagesRepository } from '../common/store/messaging/inbound-messages-repository';
 import { MessageRequestsRepository } from '../common/store/messaging/message-requests-repository';
 import { PlaceholdersRepository } from '../common/store/placeholders-repository';
+import { PreferencesRepository } from '../common/store/preferences-repository';
+import { SuppressionsRepository } from '../common/store/suppressions-repository';
+import { ThrottleClaimsRepository } from '../common/store/throttle-claims-repository';
 import { OutgoingHttpClient } from '../common/http/outgoing-http';
 import { ProvidersRepository } from '../common/store/providers-repository';
 import { RateTokensRepository } from '../common/store/rate-tokens-repository';
@@ -34,6 +37,12 @@ export interface ActivityDeps {
   sendSchedules: SendSchedulesRepository;
   templates: TemplatesRepository;
   users: UsersRepository;
+  /** What each user chose to receive, read once per audience page by the dispatches. */
+  preferences: PreferencesRepository;
+  /** Addresses that must not be contacted: skipped `SUPPRESSED` by `/send` and `/messages`; fed by opt-out answers. */
+  suppressions: SuppressionsRepository;
+  /** The slots of throttled sends (`throttle` on `/send`). */
+  throttleClaims: ThrottleClaimsRepository;
   audiencePages: AudiencePagesRepository;
   rateTokens: RateTokensRepository;
   sagaFailEvents: SagaFailEventsRepository;
@@ -87,6 +96,9 @@ export function activityDepsOn(
     sendSchedules: new SendSchedulesRepository(database),
     templates: new TemplatesRepository(database),
     users: new UsersRepository(database, config.service.userFields),
+    preferences: new PreferencesRepository(database),
+    suppressions: new SuppressionsRepository(database),
+    throttleClaims: new ThrottleClaimsRepository(database),
     audiencePages: new AudiencePagesRepository(database),
     rateTokens: new RateTokensRepository(database),
     sagaFailEvents: new SagaFailEventsRepository(database),

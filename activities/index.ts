@@ -4,6 +4,7 @@ import { createAudienceActivities } from './audience';
 import { AudienceSnapshots } from './audience-snapshots';
 import { createConversationActivities } from './conversations';
 import { CancelledSends } from './dispatch/cancelled-sends';
+import { PreferenceGate } from './dispatch/preference-gate';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
 import { createFinishSendActivity } from './finish-send';
 import { createSendScheduleActivities } from './send-at';
@@ -33,11 +34,19 @@ export function createActivities(deps: ActivityDeps) {
     maxPauseWaitMs: deps.config.service.retryAfter.capMs,
   });
   const cancelledSends = new CancelledSends(deps.sendCancellations);
+  const userLoader = new UserLoader(deps.users, snapshots);
   const dispatchDeps: DispatchDeps = {
     ...deps,
     metrics,
     contexts: new SendContextCache(deps),
-    userLoader: new UserLoader(deps.users, snapshots),
+    userLoader,
+    preferenceGate: new PreferenceGate(
+      deps.preferences,
+      userLoader,
+      deps.config.service.criticalCategories,
+      deps.suppressions,
+      deps.throttleClaims,
+    ),
     limiter,
     cancelledSends,
   };

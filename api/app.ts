@@ -26,6 +26,9 @@ import { healthRoutes } from './routes/health-routes';
 import { messageRoutes } from './routes/messages-routes';
 import { notificationRoutes } from './routes/notifications-routes';
 import { placeholderRoutes } from './routes/placeholders-routes';
+import { preferencesRoutes } from './routes/preferences-routes';
+import { suppressionRoutes } from './routes/suppressions-routes';
+import { unsubscribeRoutes } from './routes/unsubscribe-routes';
 import { providerRoutes } from './routes/providers-routes';
 import { sagaRoutes } from './routes/saga-routes';
 import { scheduleRoutes } from './routes/schedules-routes';
@@ -101,6 +104,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       sendsRoutes,
       scheduleRoutes,
       userRoutes,
+      preferencesRoutes,
+      suppressionRoutes,
+      unsubscribeRoutes,
       templateRoutes,
       notificationRoutes,
       placeholderRoutes,

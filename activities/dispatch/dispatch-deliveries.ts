@@ -24,6 +24,7 @@ import { cancelledOutcome, type CancelledSends } from './cancelled-sends';
 import { retrySendId } from '../../common/temporal/workflow-ids';
 import { attemptDelivery, renderDeliveries, type DeliveryDeps } from './deliver';
 import { OutcomeWriter } from './outcome-writer';
+import type { PreferenceGate } from './preference-gate';
 
 /** Input of every `dispatch<Channel>` activity: small, ids only. */
 export interface DispatchInput {
@@ -59,6 +60,7 @@ export interface DispatchResult {
 export interface DispatchDeps extends DeliveryDeps {
   ledger: DeliveriesRepository;
   userLoader: UserLoader;
+  preferenceGate: PreferenceGate;
   contexts: SendContextCache;
   registered: RegisteredProviders;
   cancelledSends: CancelledSends;
@@ -234,8 +236,18 @@ async function dispatchBatch(
     }
   }
   const users = await deps.userLoader.get(sendId, pending, input.page);
+  const preferences = await deps.preferenceGate.check(
+    deps,
+    sendId,
+    sendContext.send.request,
+    channel,
+    pending,
+    users,
+    input.page,
+  );
+  const toSend = pending.filter((userId) => !preferences.turnedOff.has(userId));
   // Rendered on the render threads, the batch in one task: a runaway template cannot hold this thread's heartbeats.
-  const rendered = await renderDeliveries(deliveryDeps, sendContext, channel, pending, users);
+  const rendered = await renderDeliveries(deliveryDeps, sendContext, channel, toSend, users);
 
   const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel]);
   // Once the guard says stop (cancelled, near the deadline, throttled beyond the cap): no new provider call starts,
@@ -247,6 +259,11 @@ async function dispatchBatch(
       pending,
       CALLS_IN_FLIGHT,
       async (userId) => {
+        const turnedOff = preferences.turnedOff.get(userId);
+        if (turnedOff) {
+          await writer.add(turnedOff);
+          return { outcome: turnedOff };
+        }
         await writer.beforeProviderCall();
         // A flush may have waited long: the attempt may have been told to stop meanwhile.
         if (guard.shouldStop()) return undefined;
@@ -277,7 +294,7 @@ async function dispatchBatch(
             code: attempt.outcome.code,
           });
         }
-        await writer.add(attempt.outcome);
+        await writer.add(preferences.mark(attempt.outcome));
         return attempt;
       },
       guard.shouldStop,

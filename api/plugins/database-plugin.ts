@@ -8,6 +8,8 @@ import { InboundMessagesRepository } from '../../common/store/messaging/inbound-
 import { MessageRequestsRepository } from '../../common/store/messaging/message-requests-repository';
 import { NotificationsRepository } from '../../common/store/notifications-repository';
 import { PlaceholdersRepository } from '../../common/store/placeholders-repository';
+import { PreferencesRepository } from '../../common/store/preferences-repository';
+import { SuppressionsRepository } from '../../common/store/suppressions-repository';
 import { ProvidersRepository } from '../../common/store/providers-repository';
 import { SagaFailEventsRepository } from '../../common/store/saga-fail-events-repository';
 import { SendCancellationsRepository } from '../../common/store/send-cancellations-repository';
@@ -24,6 +26,8 @@ export interface Repositories {
   ledger: DeliveriesRepository;
   notifications: NotificationsRepository;
   placeholders: PlaceholdersRepository;
+  preferences: PreferencesRepository;
+  suppressions: SuppressionsRepository;
   providers: ProvidersRepository;
   messageRequests: MessageRequestsRepository;
   callbackEvents: CallbackEventsRepository;
@@ -61,6 +65,8 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       ledger: new DeliveriesRepository(database),
       notifications: new NotificationsRepository(database),
       placeholders: new PlaceholdersRepository(database),
+      preferences: new PreferencesRepository(database),
+      suppressions: new SuppressionsRepository(database),
       providers: new ProvidersRepository(database),
       messageRequests: new MessageRequestsRepository(database),
       callbackEvents: new CallbackEventsRepository(database),

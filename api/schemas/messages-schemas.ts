@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { paginationQuerySchema } from './pagination-schemas';
 import { CALLBACK_STATUSES } from '../../common/store/messaging/callback-events-repository';
 import { MESSAGE_CHANNELS } from '../../common/store/messaging/message-requests-repository';
+import { categoryName } from './preferences-schemas';
 import { storableRecord } from './storable-schemas';
 import { cancellationKeySchema, scheduleFields } from './send-schemas';
 
@@ -54,6 +55,8 @@ const emailMessage = z
     to: z.array(email).min(1),
     cc: z.array(email).optional(),
     bcc: z.array(email).optional(),
+    category: categoryName.optional().describe('Named in the one-click unsubscribe link the email carries'),
+    critical: z.boolean().optional().describe('true: no unsubscribe link (the address is still skipped if suppressed)'),
   })
   .strict();
 const whatsappMessage = z

@@ -1,9 +1,21 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config/config';
 import { filesServiceName, objectIdString, templateSource } from './common-schemas';
+import { categoryName } from './preferences-schemas';
 import { storableRecord } from './storable-schemas';
 
 const stringList = z.array(z.string());
+
+/** An ISO 8601 duration of days, hours, minutes and seconds (`P1D`, `PT1H30M`), in milliseconds. */
+const isoDuration = z
+  .string()
+  .regex(/^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$/, 'must be an ISO 8601 duration such as PT1H or P1D')
+  .refine((text) => text !== 'P' && !text.endsWith('T'), 'must be an ISO 8601 duration such as PT1H or P1D')
+  .transform((text) => {
+    const [, days, hours, minutes, seconds] = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(text)!;
+    const part = (value: string | undefined) => Number(value ?? 0);
+    return (((part(days) * 24 + part(hours)) * 60 + part(minutes)) * 60 + part(seconds)) * 1000;
+  });
 
 /** The list fields of a `/send` body: each value a list, its order and repeats of no meaning to the send. */
 export const SEND_LIST_FIELDS = [
@@ -57,6 +69,19 @@ export const sendBodySchema = z
       ),
     ...scheduleFields,
     cancellationKey: cancellationKeySchema.optional(),
+    category: categoryName.optional().describe("Matched against users' preferences; default: the template's"),
+    critical: z.boolean().optional().describe("true: goes whatever the users' preferences say"),
+    throttle: z
+      .object({
+        limit: z.number().int().min(1).max(1000),
+        window: isoDuration.refine((ms) => ms >= 60_000, 'must be at least a minute (PT1M)'),
+        key: z.string().min(1).max(200).optional(),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'At most limit deliveries per user, channel and key in any window (ISO 8601, e.g. PT1H); the rest skipped',
+      ),
   })
   .strict();
 export type SendBody = z.infer<typeof sendBodySchema>;

@@ -95,6 +95,7 @@ const deliverySchema = z.looseObject({
   code: z.string().nullish(),
   permanent: z.boolean().optional(),
   retryRound: z.number().int().optional(),
+  critical: z.boolean().optional().describe("A critical send's delivery: it ignored the user's preferences"),
   createdAt: z.date(),
   updatedAt: z.date(),
   sentAt: z.date().optional(),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TEMPLATE_MODES } from '../../common/store/templates-repository';
 import { filesServiceName, objectIdString, templateSource } from './common-schemas';
 import { paginationQuerySchema } from './pagination-schemas';
+import { categoryName } from './preferences-schemas';
 import { storableRecord } from './storable-schemas';
 import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp-schemas';
 
@@ -15,7 +16,8 @@ function templateFields<
   Text extends z.ZodType,
   File extends z.ZodType,
   Data extends z.ZodType,
->(parts: { name: Name; text: Text; attachment: File; data: Data }) {
+  Category extends z.ZodType,
+>(parts: { name: Name; text: Text; attachment: File; data: Data; category: Category }) {
   const { text } = parts;
   return z.object({
     name: parts.name,
@@ -30,6 +32,7 @@ function templateFields<
     pushMessage: text,
     pushData: parts.data.describe('android and apns are passed to FCM as they are; other keys go to data'),
     whatsappMessage: text,
+    category: parts.category.describe("Matched against users' preferences unless a send names its own"),
   });
 }
 
@@ -42,6 +45,7 @@ export const templateFieldsSchema = templateFields({
   text: templateSource,
   attachment: z.object({ file: filesServiceName.min(1) }).strict(),
   data: storableRecord,
+  category: categoryName,
 })
   .partial()
   .strict();
@@ -55,6 +59,7 @@ export const templateSchema = templateFields({
   text: z.string().nullish(),
   attachment: z.looseObject({ file: z.string() }),
   data: z.record(z.string(), z.unknown()),
+  category: z.string().nullish(),
 })
   .partial()
   .extend({

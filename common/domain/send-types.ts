@@ -17,6 +17,12 @@ export interface SendRequest {
   emailSender?: string;
   /** The registered provider of each channel that has one (named, or the tenant default); absent: configured. */
   providers?: Partial<Record<Channel, string>>;
+  /** What kind of message this is, matched against users' preferences: the request's, else its template's. */
+  category?: string;
+  /** Goes whatever the users' preferences say (docs/preferences.md). */
+  critical?: boolean;
+  /** At most `limit` deliveries per user, channel and `key` in any `windowMs`; the rest are skipped `THROTTLED`. */
+  throttle?: { limit: number; windowMs: number; key?: string };
 }
 
 /** `scheduled` waits for its `sendAt`; `cancelled` was stopped by `DELETE /sends/:id` or its cancellation key. */
@@ -107,6 +113,8 @@ export interface DeliveryDocument {
   code?: string;
   /** A permanent failure is never retried by Temporal; a retry send (`POST /sends/:id/retry`) may. */
   permanent?: boolean;
+  /** Set on a critical send's delivery: it went whatever the user's preferences say (docs/preferences.md). */
+  critical?: boolean;
   /** The retry round (`POST /sends/:id/retry`) that last re-dispatched this delivery. */
   retryRound?: number;
   createdAt: Date;

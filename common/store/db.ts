@@ -31,6 +31,9 @@ import type { ProviderMessageDocument } from './messaging/delivery-reports-repos
 import type { MessageRequestDocument } from './messaging/message-requests-repository';
 import type { NotificationDocument } from './notifications-repository';
 import type { PlaceholdersDocument } from './placeholders-repository';
+import type { PreferencesDocument } from './preferences-repository';
+import type { SuppressionDocument } from './suppressions-repository';
+import type { ThrottleClaimDocument } from './throttle-claims-repository';
 import type { ProviderDocument, TenantDefaultDocument } from './providers-repository';
 import type { RateTokenDocument } from './rate-tokens-repository';
 import { ensureRetentionIndex, type ExpiringDocument } from './retention';
@@ -71,6 +74,12 @@ export interface Database {
   notifications: Collection<NotificationDocument>;
   /** Placeholder values of the tenant and of each application (`/placeholders`, `/apps/:appId/placeholders`). */
   placeholders: Collection<PlaceholdersDocument>;
+  /** What each user chose to receive (`/users/:id/preferences`), keyed by the user's id. */
+  preferences: Collection<PreferencesDocument>;
+  /** Addresses that must not be contacted, per channel (`/suppressions`). */
+  suppressions: Collection<SuppressionDocument>;
+  /** The slots of throttled sends' deliveries, per user, channel and key. */
+  throttleClaims: Collection<ThrottleClaimDocument>;
   /** `POST /messages` requests: the messages with their addresses, the callback, the resolved templates. */
   messageRequests: Collection<MessageRequestDocument>;
   /** Delivery status events owed to a request's callback URL, keyed by (delivery, status): each posted once. */
@@ -125,6 +134,9 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     tenantDefaults: db.collection<TenantDefaultDocument>('tenant_defaults'),
     notifications: db.collection<NotificationDocument>('notifications'),
     placeholders: db.collection<PlaceholdersDocument>('placeholders'),
+    preferences: db.collection<PreferencesDocument>('preferences'),
+    suppressions: db.collection<SuppressionDocument>('suppressions'),
+    throttleClaims: db.collection<ThrottleClaimDocument>('throttle_claims'),
     messageRequests: db.collection<MessageRequestDocument>('message_requests'),
     callbackEvents: db.collection<CallbackEventDocument>('callback_events'),
     providerMessages: db.collection<ProviderMessageDocument>('provider_messages'),
@@ -191,6 +203,9 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     database.messageRequests.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
     // A template's versions, newest first (`GET /templates/:id/versions`, common/store/template-versions-repository.ts).
     database.templateVersions.createIndex({ templateId: 1, version: -1 }, { name: 'by_template_version' }),
+    // A throttle's latest claim of a slot, and a retried delivery's own claim (common/store/throttle-claims-repository.ts).
+    database.throttleClaims.createIndex({ scope: 1, slot: 1, generation: -1 }, { name: 'by_scope_slot' }),
+    database.throttleClaims.createIndex({ scope: 1, delivery: 1 }, { name: 'by_scope_delivery' }),
     // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' and the message requests' also order
     // `GET /sends` and `GET /messages`, so a store without TTL indexes keeps those plain.
     ...expiringCollections(database).map((collection) =>

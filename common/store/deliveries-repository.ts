@@ -42,6 +42,8 @@ export interface DeliveryOutcome {
   permanent?: boolean;
   /** False for outcomes that record no provider call (skipped users, users not found). */
   attempted: boolean;
+  /** A critical send's delivery, which went whatever the user's preferences say (docs/preferences.md). */
+  critical?: boolean;
 }
 
 /** The key of a dispatch batch's claim (`dispatch_claims`): its send, its channel and a hash of its user ids. */
@@ -171,6 +173,7 @@ export class DeliveriesRepository {
         code: outcome.code,
         permanent: outcome.permanent ?? false,
         ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+        ...(outcome.critical ? { critical: true } : {}),
         createdAt: now,
         updatedAt: now,
         ...(outcome.status === 'sent' ? { sentAt: now } : {}),
@@ -216,6 +219,7 @@ export class DeliveriesRepository {
             code: outcome.code,
             permanent: outcome.permanent ?? false,
             ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+            ...(outcome.critical ? { critical: true } : {}),
             ...(outcome.status === 'sent' ? { sentAt: now } : {}),
           },
           $inc: { attempts: outcome.attempted ? 1 : 0 },

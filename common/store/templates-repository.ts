@@ -23,6 +23,8 @@ export interface TemplateDocument {
   pushMessage?: string;
   pushData?: { android?: Record<string, unknown>; apns?: Record<string, unknown>; [key: string]: unknown };
   whatsappMessage?: string;
+  /** What kind of message the template is, matched against users' preferences unless a send names its own. */
+  category?: string;
   createdAt?: Date;
   updatedAt?: Date;
 }

@@ -29,7 +29,8 @@ interface Document {
 const isWebhook = (route: string) => route.startsWith('POST /webhooks/');
 
 /** Routes anyone may call: the index and health (the webhooks prove themselves otherwise, see `isWebhook`). */
-const isPublicRoute = (route: string) => route === 'GET /' || route.startsWith('GET /-/');
+const isPublicRoute = (route: string) =>
+  route === 'GET /' || route.startsWith('GET /-/') || route.includes(' /unsubscribe/');
 
 /** Answers that have no body by definition: a 204, and the 200 of a saga command. */
 const EMPTY_ANSWERS = ['POST /saga/send 200'];
@@ -75,6 +76,14 @@ const ROUTES = [
   'DELETE /providers/{name}',
   'GET /users',
   'GET /users/{id}',
+  'GET /users/{id}/preferences',
+  'PUT /users/{id}/preferences',
+  'PATCH /users/{id}/preferences',
+  'POST /suppressions',
+  'GET /suppressions',
+  'DELETE /suppressions/{channel}/{address}',
+  'GET /unsubscribe/{token}',
+  'POST /unsubscribe/{token}',
   'PATCH /templates/{id}',
   'PATCH /users/{id}',
   'POST /saga/send',

@@ -43,6 +43,8 @@ interface IncomingMessage {
   provider?: string;
   media?: WhatsappMedia;
   buttons?: WhatsappButton[];
+  category?: string;
+  critical?: boolean;
 }
 
 export type IncomingMessages = Partial<Record<MessageChannel, IncomingMessage[]>> &
@@ -180,6 +182,8 @@ export class MessageRequests {
         ...(message.originationNumber ? { originationNumber: message.originationNumber } : {}),
         ...(message.media ? { media: message.media } : {}),
         ...(message.buttons ? { buttons: message.buttons } : {}),
+        ...(message.category ? { category: message.category } : {}),
+        ...(message.critical ? { critical: true } : {}),
       });
     }
 

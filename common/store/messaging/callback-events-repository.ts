@@ -4,7 +4,8 @@ import { insertWhereFree, type Database } from '../db';
 import type { DispatchClaimDocument } from '../../domain/send-types';
 
 /** The statuses a callback reports, in the order one address goes through them (docs/os1-messaging.md). */
-export const CALLBACK_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed'] as const;
+/** In the order a callback's events go; `skipped` (a suppressed address, never attempted) comes after `queued` alone. */
+export const CALLBACK_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed', 'skipped'] as const;
 export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
 
 /** What a callback POST carries for one status change of one address (`meta` is added when posted). */

@@ -35,6 +35,10 @@ export interface StoredMessage {
   originationNumber?: string;
   media?: TemplateMedia;
   buttons?: TemplateButton[];
+  /** An email's category, named in its one-click unsubscribe link. */
+  category?: string;
+  /** An email without unsubscribe link. */
+  critical?: boolean;
 }
 
 /** `scheduled` waits for its `sendAt`; `cancelled` was stopped by `DELETE /messages/:id` or its cancellation key. */
