@@ -3,6 +3,7 @@ import { ActivityMetrics } from './activity-metrics';
 import { createAudienceActivities } from './audience';
 import { AudienceSnapshots } from './audience-snapshots';
 import { createConversationActivities } from './conversations';
+import { createDigestActivities } from './digests';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
 import { createFinishSendActivity } from './finish-send';
 import { createFlowManagerActivity } from './flow-manager-activities';
@@ -16,6 +17,7 @@ export type { ActivityDeps } from './activity-deps';
 export { ActivityMetrics } from './activity-metrics';
 export type { DispatchInput, DispatchResult } from './dispatch/dispatch-deliveries';
 export type { MessageDispatchInput, MessageDispatchResult } from './messages';
+export type { DigestFlushInput, DigestFlushResult } from './digests';
 
 /**
  * The send activities, built from their dependencies (`createActivities(deps)`: dependencies are passed in, never
@@ -48,6 +50,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMessageActivities(deps, { metrics, limiter }),
     ...createInboundActivities(deps),
     ...createConversationActivities(deps, { metrics, limiter }),
+    ...createDigestActivities(deps),
   };
 }
 

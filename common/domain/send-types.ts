@@ -20,7 +20,8 @@ export interface SendRequest {
 }
 
 export type SendStatus = 'running' | 'completed' | 'failed';
-export type SendKind = 'send' | 'saga' | 'retry';
+/** `digest`: the message of a digest's flush (docs/digests.md). */
+export type SendKind = 'send' | 'saga' | 'retry' | 'digest';
 /**
  * `delivered` and `read` come later, from a provider's delivery report (docs/os1-messaging.md); a ledger
  * entry only moves forward: pending → sent → delivered → read, or to failed.
@@ -36,6 +37,8 @@ export interface SendDocument {
   sagaId?: string;
   /** For a retry: the send whose failed deliveries it re-dispatches. */
   retryOf?: string;
+  /** For a digest's flush: the digest (docs/digests.md). */
+  digestId?: string;
   /** Set when the workflow closed without finishing the send: its Temporal status (e.g. `TERMINATED`). */
   closedBy?: string;
   /** For a send with an `Idempotency-Key`: the digest of its normalized body, which a repeat must match. */

@@ -24,6 +24,7 @@ import type {
   DispatchClaimDocument,
   SendDocument,
 } from '../domain/send-types';
+import type { DigestDocument, DigestEventDocument, DigestFlushDocument } from './digests-repository';
 import type { ErasureDocument } from './erasure';
 import type { CallbackEventDocument } from './messaging/callback-events-repository';
 import type { ConversationLockDocument } from './messaging/conversations-repository';
@@ -83,6 +84,10 @@ export interface Database {
   sagaFailEvents: Collection<SagaFailEventDocument>;
   /** One record per erasure (`POST /erasures`): what it touched, never whom. */
   erasures: Collection<ErasureDocument>;
+  /** Digests (docs/digests.md): one per (user, digest key), each accepted event once, each flush and its send. */
+  digests: Collection<DigestDocument>;
+  digestEvents: Collection<DigestEventDocument>;
+  digestFlushes: Collection<DigestFlushDocument>;
   close(): Promise<void>;
 }
 
@@ -124,6 +129,9 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     inboundMessages: db.collection<InboundMessageDocument>('inbound_messages'),
     sagaFailEvents: db.collection<SagaFailEventDocument>('saga_fail_events'),
     erasures: db.collection<ErasureDocument>('erasures'),
+    digests: db.collection<DigestDocument>('digests'),
+    digestEvents: db.collection<DigestEventDocument>('digest_events'),
+    digestFlushes: db.collection<DigestFlushDocument>('digest_flushes'),
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) await ensureIndexes(database, config);
@@ -172,6 +180,9 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     // Whether an application registered a notification, on every `POST /messages` of its keys
     // (common/store/notifications-repository.ts).
     database.notifications.createIndex({ appId: 1 }, { name: 'by_app' }),
+    // `GET /digests?userId=&digestKey=` and a digest's flushes, newest first (common/store/digests-repository.ts).
+    database.digests.createIndex({ userId: 1, digestKey: 1 }, { name: 'by_user_key' }),
+    database.digestFlushes.createIndex({ digestId: 1, flushNumber: -1 }, { name: 'by_digest_number' }),
     // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' and the message requests' also order
     // `GET /sends` and `GET /messages`, so a store without TTL indexes keeps those plain.
     ...expiringCollections(database).map((collection) =>
