@@ -49,11 +49,17 @@ export interface DigestOutcome {
   flushCount: number;
 }
 
-/** Signals a run takes before it continues as new: each is a few events of history, so a run stays far below limits. */
-export const EVENTS_PER_RUN = 1000;
+/**
+ * Signals a run takes before it continues as new. Each is a few events of history; few, because Temporal refuses the
+ * `continueAsNew` of a run that a new signal reached meanwhile, and the run is then replayed whole before it tries
+ * again: a short run makes that retry quick under a steady stream of events.
+ */
+export const EVENTS_PER_RUN = 250;
 
+// A few keyed store calls each (a flush reads at most `maxEvents` events): seconds at most, so a worker that died in
+// one is noticed within this timeout, and the retry writes what the first attempt wrote.
 const { openDigest, recordDigestWaiting, flushDigest, recordDigestClosed } = proxyActivities<SendActivities>({
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '15 seconds',
   retry: STORE_RETRY,
 });
 
@@ -109,6 +115,11 @@ export async function digest(input: DigestInput): Promise<DigestOutcome> {
       // with that signal, so an event that arrives now is not lost.
       return { ended: 'idle', flushCount: state.flushCount };
     }
+    // Before a flush: while events come faster than flushes go, each turn has one due, and the history would grow.
+    if (signalsThisRun >= EVENTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      log.info('digest continues as new', { digestId, pending: state.pending.length });
+      await continueAsNew<typeof digest>({ ...input, carried: state });
+    }
     if (flushNow || isDigestDue(state, Date.now())) {
       flushNow = false;
       await flush(input, state);
@@ -119,20 +130,19 @@ export async function digest(input: DigestInput): Promise<DigestOutcome> {
       await recordDigestWaiting({ digestId, flushAt: state.flushAt! });
       continue;
     }
-    if (signalsThisRun >= EVENTS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      log.info('digest continues as new', { digestId, pending: state.pending.length });
-      await continueAsNew<typeof digest>({ ...input, carried: state });
-    }
-    const flushAt = state.flushAt!;
-    const pending = state.pending.length;
+    // Woken only when the plan changes, not by each event: an event that joins a fixed window costs its signal
+    // handler alone, and the loop (each turn of which the SDK's sandbox keeps a little of) turns a few times a flush.
+    const { flushAt, openedAt } = state;
     await condition(
       () =>
         discarded ||
         flushNow ||
-        state.pending.length !== pending ||
+        state.pending.length === 0 ||
+        state.pending.length >= (state.settings?.maxEvents ?? Infinity) ||
+        state.openedAt !== openedAt ||
         state.flushAt !== flushAt ||
         signalsThisRun >= EVENTS_PER_RUN,
-      Math.max(flushAt - Date.now(), 1),
+      Math.max(flushAt! - Date.now(), 1),
     );
   }
 }

@@ -116,14 +116,13 @@ export class DigestsRepository {
     return found.filter((event): event is DigestEventDocument => event !== null && event !== undefined);
   }
 
-  /** Records that `sendId` flushed these events for `digestId` (keyed writes, so a retried flush writes the same). */
+  /**
+   * Records that `sendId` flushed these events for `digestId` (keyed writes, so a retried flush writes the same). One
+   * update per event, a few in flight: FerretDB dropped the connection on a bulk write of many updates.
+   */
   async markFlushed(eventIds: string[], digestId: string, sendId: string): Promise<void> {
-    if (eventIds.length === 0) return;
-    await this.database.digestEvents.bulkWrite(
-      eventIds.map((id) => ({
-        updateOne: { filter: { _id: id }, update: { $set: { [`flushedIn.${digestId}`]: sendId } } },
-      })),
-      { ordered: false },
+    await mapWithConcurrency(eventIds, POINT_LOOKUPS_IN_FLIGHT, (id) =>
+      this.database.digestEvents.updateOne({ _id: id }, { $set: { [`flushedIn.${digestId}`]: sendId } }),
     );
   }
 

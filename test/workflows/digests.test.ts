@@ -87,6 +87,33 @@ describe('digests', () => {
     expect(listed.json().digests.map((d: { digestId: string }) => d.digestId)).toEqual([digest]);
   });
 
+  it("follows the docs' walkthrough: five events, one email listing them in the order they came", async () => {
+    const user = person('Walk');
+    const [id] = await insertUsers(stack, [user]);
+    const texts = ['Nice photo', 'Where was this?', 'Love it', 'Again!', 'Share it'];
+    for (const text of texts) {
+      const response = await post({
+        userId: id,
+        digestKey: 'comments',
+        channels: ['email'],
+        messageTitle: '{{data.eventCount}} new comments',
+        messageContent: '{{#each data.events}}<p>{{this.time}}: {{this.data.text}}</p>{{/each}}',
+        data: { text },
+        digest: { window: 'PT3S' },
+      });
+      expect(response.statusCode).toBe(202);
+    }
+    const [email] = await waitFor(async () => {
+      const found = (await simMessages(stack, 'channel=email')).filter((m) => m.to === user.emailAddress);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(email.subject).toBe('5 new comments');
+    const content = email.html ?? email.text ?? '';
+    const positions = texts.map((text) => content.indexOf(text));
+    expect(positions.every((position) => position >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
   it('gathers a concurrent burst of 50 events into one digest of 50', async () => {
     const { id, phone } = await newUser('Burst');
     const texts = Array.from({ length: 50 }, (_, index) => `e${index}`);
