@@ -93,7 +93,9 @@ export const digestRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'listDigests',
         summary: 'List digests, most recently changed first, by user, key and status',
         querystring: digestsQuerySchema,
-        response: { 200: z.object({ digests: z.array(digestSummarySchema) }) },
+        response: {
+          200: z.object({ digests: z.array(digestSummarySchema) }).describe('Digests, most recently changed first'),
+        },
       },
     },
     async (request) => ({ digests: (await digests.list(request.query)).map((digest) => digestSummary(digest)) }),
@@ -108,7 +110,7 @@ export const digestRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'getDigest',
         summary: 'A digest: its pending events, when they flush, and its latest flushes with their sends',
         params: digestIdParams,
-        response: { 200: digestDetailSchema, ...unknownDigest },
+        response: { 200: digestDetailSchema.describe('The digest as it stands now'), ...unknownDigest },
       },
     },
     async (request) => {

@@ -94,26 +94,30 @@ export const eventBodySchema = z
   });
 export type EventBody = z.infer<typeof eventBodySchema>;
 
-export const eventAcceptedSchema = z.object({
-  eventId: z.string(),
-  digests: z.array(
-    z.object({
-      digestId: z.string(),
-      flushAt: z
-        .string()
-        .nullable()
-        .describe('When the digest holding the event flushes (or flushed); null when the digest did not say in time'),
-    }),
-  ),
-});
+export const eventAcceptedSchema = z
+  .object({
+    eventId: z.string(),
+    digests: z.array(
+      z.object({
+        digestId: z.string(),
+        flushAt: z
+          .string()
+          .nullable()
+          .describe('When the digest holding the event flushes (or flushed); null when the digest did not say in time'),
+      }),
+    ),
+  })
+  .describe("The event is taken: each user's digest and when it flushes");
 
 export const eventIdParams = z.object({ eventId: z.string().min(1).max(200) });
 export const digestIdParams = z.object({ id: z.string().min(1).max(200) });
 
-export const eventRemovedSchema = z.object({
-  eventId: z.string(),
-  removedFrom: z.array(z.string()).describe('The digests that had not flushed it yet'),
-});
+export const eventRemovedSchema = z
+  .object({
+    eventId: z.string(),
+    removedFrom: z.array(z.string()).describe('The digests that had not flushed it yet'),
+  })
+  .describe('The event is removed from the digests that had not sent it');
 
 export const digestsQuerySchema = paginationQuerySchema.extend({
   userId: z.string().min(1).optional(),
@@ -152,4 +156,6 @@ export const digestDetailSchema = digestSummarySchema.extend({
   ),
 });
 
-export const digestActionSchema = z.object({ digestId: z.string(), pendingEvents: z.number().int() });
+export const digestActionSchema = z
+  .object({ digestId: z.string(), pendingEvents: z.number().int().describe('The pending events it flushes or drops') })
+  .describe('The digest was told');

@@ -89,6 +89,12 @@ const ROUTES = [
   'PUT /placeholders',
   'GET /apps/{appId}/placeholders',
   'PUT /apps/{appId}/placeholders',
+  'POST /events',
+  'DELETE /events/{eventId}',
+  'GET /digests',
+  'GET /digests/{id}',
+  'POST /digests/{id}/flush',
+  'DELETE /digests/{id}',
 ];
 
 const operations = (document: Document) =>
@@ -226,8 +232,12 @@ describe('the OpenAPI document', () => {
         .filter(({ operation }) => '429' in operation.responses)
         .map(({ route }) => route);
       expect(limited.sort()).toEqual([
+        'DELETE /digests/{id}',
+        'DELETE /events/{eventId}',
         'GET /callbacks/secret',
         'POST /conversations',
+        'POST /digests/{id}/flush',
+        'POST /events',
         'POST /messages',
         'POST /messages/notifications',
         'POST /notifications',
