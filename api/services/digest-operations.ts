@@ -55,8 +55,7 @@ export class DigestOperations {
 
   /** Flushes the pending events now. */
   async flushNow(id: string): Promise<{ digestId: string; pendingEvents: number }> {
-    await this.load(id);
-    const pending = (await this.snapshot(id))?.pendingEventIds.length ?? 0;
+    const pending = (await this.liveDigest(id))?.pendingEventIds.length ?? 0;
     if (pending === 0) throw conflict(`id: digest ${id} has no pending event`);
     await this.signal(id, 'flush');
     return { digestId: id, pendingEvents: pending };
@@ -64,10 +63,20 @@ export class DigestOperations {
 
   /** Drops the pending events unsent; the next event starts the digest again. */
   async discard(id: string): Promise<{ digestId: string; pendingEvents: number }> {
-    await this.load(id);
-    const pending = (await this.snapshot(id))?.pendingEventIds.length ?? 0;
+    const pending = (await this.liveDigest(id))?.pendingEventIds.length ?? 0;
     if (pending > 0) await this.signal(id, 'discard');
     return { digestId: id, pendingEvents: pending };
+  }
+
+  /**
+   * What the digest's open run holds (null with none), for a digest that exists: stored, or running already though
+   * its first activity has not stored it yet (an event accepted a moment ago).
+   */
+  private async liveDigest(id: string): Promise<DigestSnapshot | null> {
+    if (!DIGEST_ID_PATTERN.test(id)) throw badRequest(`id: ${id} is not a digest id (digest-<32 hex>)`);
+    const [stored, live] = await Promise.all([this.deps.digests.get(id), this.snapshot(id)]);
+    if (!stored && !live) throw notFound(`id: no digest ${id}`);
+    return live;
   }
 
   private async signal(id: string, what: 'flush' | 'discard'): Promise<void> {

@@ -1,5 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { randomUUID } from 'node:crypto';
+import { nextWallClockTime } from '../../common/domain/digest-schedule';
 import { digestId } from '../../common/temporal/workflow-ids';
 import { insertUsers, person, simMessages, waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -236,6 +237,30 @@ describe('digests', () => {
     );
     expect(byKey).toEqual({ remove: 'idle', emptied: 'idle', dropped: 'discarded' });
     expect((await stack.app.inject({ method: 'DELETE', url: '/events/evt-nothing' })).statusCode).toBe(404);
+  });
+
+  it("schedules an at-digest at the next such time of the user's time zone", async () => {
+    const user = person('Tokyo', { timezone: 'Asia/Tokyo' });
+    const [id] = await insertUsers(stack, [user]);
+    const at = { hour: 7, minute: 30 };
+    const before = new Date();
+    const response = await post(event(id, 'daily', 'news', { at }));
+    expect(response.statusCode).toBe(202);
+    const flushAt = new Date(response.json().digests[0].flushAt);
+    expect(flushAt).toEqual(nextWallClockTime(before, at, 'Asia/Tokyo'));
+    expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', timeStyle: 'short' }).format(flushAt)).toBe(
+      '07:30',
+    );
+    const digest = digestId(id, 'daily');
+    await waitFor(async () => {
+      const read = await stack.app.inject({ method: 'GET', url: `/digests/${digest}` });
+      return read.statusCode === 200 && read.json().status === 'waiting' ? true : undefined;
+    });
+    // Nothing sent before its time; dropped, so that the test leaves no timer behind.
+    expect(await smsTo(user.phoneNumber)).toEqual([]);
+    expect((await stack.app.inject({ method: 'DELETE', url: `/digests/${digestId(id, 'daily')}` })).statusCode).toBe(
+      200,
+    );
   });
 
   it.each([
