@@ -11,10 +11,15 @@ import { DeliveryReportsRepository } from '../common/store/messaging/delivery-re
 import { InboundMessagesRepository } from '../common/store/messaging/inbound-messages-repository';
 import { MessageRequestsRepository } from '../common/store/messaging/message-requests-repository';
 import { PlaceholdersRepository } from '../common/store/placeholders-repository';
+import { PreferencesRepository } from '../common/store/preferences-repository';
+import { SuppressionsRepository } from '../common/store/suppressions-repository';
+import { ThrottleClaimsRepository } from '../common/store/throttle-claims-repository';
 import { OutgoingHttpClient } from '../common/http/outgoing-http';
 import { ProvidersRepository } from '../common/store/providers-repository';
 import { RateTokensRepository } from '../common/store/rate-tokens-repository';
 import { SagaFailEventsRepository } from '../common/store/saga-fail-events-repository';
+import { SendCancellationsRepository } from '../common/store/send-cancellations-repository';
+import { SendSchedulesRepository } from '../common/store/send-schedules-repository';
 import { SendsRepository } from '../common/store/sends-repository';
 import { TemplatesRepository } from '../common/store/templates-repository';
 import { UsersRepository } from '../common/store/users-repository';
@@ -27,8 +32,18 @@ export interface ActivityDeps {
   config: AppConfig;
   ledger: DeliveriesRepository;
   sends: SendsRepository;
+  /** The cancels of sends (`DELETE /sends/:id`), read by a scheduled send as it fires and before each provider call. */
+  sendCancellations: SendCancellationsRepository;
+  /** Recurring sends: a firing copies its schedule's request into its own send document. */
+  sendSchedules: SendSchedulesRepository;
   templates: TemplatesRepository;
   users: UsersRepository;
+  /** What each user chose to receive, read once per audience page by the dispatches. */
+  preferences: PreferencesRepository;
+  /** Addresses that must not be contacted: skipped `SUPPRESSED` by `/send` and `/messages`; fed by opt-out answers. */
+  suppressions: SuppressionsRepository;
+  /** The slots of throttled sends (`throttle` on `/send`). */
+  throttleClaims: ThrottleClaimsRepository;
   audiencePages: AudiencePagesRepository;
   rateTokens: RateTokensRepository;
   sagaFailEvents: SagaFailEventsRepository;
@@ -80,8 +95,13 @@ export function activityDepsOn(
     config,
     ledger: new DeliveriesRepository(database),
     sends: new SendsRepository(database),
+    sendCancellations: new SendCancellationsRepository(database),
+    sendSchedules: new SendSchedulesRepository(database),
     templates: new TemplatesRepository(database),
     users: new UsersRepository(database, config.service.userFields),
+    preferences: new PreferencesRepository(database),
+    suppressions: new SuppressionsRepository(database),
+    throttleClaims: new ThrottleClaimsRepository(database),
     audiencePages: new AudiencePagesRepository(database),
     rateTokens: new RateTokensRepository(database),
     sagaFailEvents: new SagaFailEventsRepository(database),

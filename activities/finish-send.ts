@@ -26,7 +26,12 @@ export interface FinishSendInput {
   retryRound?: number;
   /** The send failed as a whole with this error (its audience snapshot failed for good): `failed` whatever the counts. */
   failedWith?: string;
+  /** The send was cancelled while it waited for its `sendAt`: nothing was dispatched. */
+  cancelledBeforeSendAt?: boolean;
 }
+
+/** A cancelled send (its record in `send_cancellations`) ends `cancelled`, whatever went out before the cancel. */
+type FinalStatus = 'completed' | 'failed' | 'cancelled';
 
 /**
  * The send's counts and first failures: the counts the workflow kept plus its batches' stored counts and failures, one
@@ -78,8 +83,14 @@ export function createFinishSendActivity(deps: ActivityDeps, snapshots: Audience
             ? await deps.ledger.roundRecipients(input.sendId, input.retryRound)
             : input.recipientCount;
         const failureCount = countFailures(counts);
-        const status =
-          input.failedWith !== undefined || (failureCount > 0 && countSent(counts) === 0) ? 'failed' : 'completed';
+        const cancelled =
+          input.cancelledBeforeSendAt === true ||
+          (await deps.sendCancellations.isCancelled(input.recordId ?? input.sendId));
+        const status: FinalStatus = cancelled
+          ? 'cancelled'
+          : input.failedWith !== undefined || (failureCount > 0 && countSent(counts) === 0)
+            ? 'failed'
+            : 'completed';
         if (input.recordId) {
           // A retry reports to its own document; the original keeps its audience size and takes the new totals.
           await deps.sends.finish(input.recordId, status, counts, recipientCount);

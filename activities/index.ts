@@ -4,12 +4,16 @@ import { createAudienceActivities } from './audience';
 import { AudienceSnapshots } from './audience-snapshots';
 import { createConversationActivities } from './conversations';
 import { createDigestActivities } from './digests';
+import { CancelledSends } from './dispatch/cancelled-sends';
+import { PreferenceGate } from './dispatch/preference-gate';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
 import { createFinishSendActivity } from './finish-send';
+import { createSendScheduleActivities } from './send-at';
 import { createFlowManagerActivity } from './flow-manager-activities';
 import { createInboundActivities } from './inbound';
 import { createMessageActivities } from './messages';
 import { ChannelRateLimiter } from './rate-limiter';
+import { createRecurringSendActivity } from './recurring-sends';
 import { SendContextCache } from './send-context';
 import { UserLoader } from './user-loader';
 
@@ -31,12 +35,22 @@ export function createActivities(deps: ActivityDeps) {
   const limiter = new ChannelRateLimiter(deps.rateTokens, deps.config.service.rateLimits, metrics, {
     maxPauseWaitMs: deps.config.service.retryAfter.capMs,
   });
+  const cancelledSends = new CancelledSends(deps.sendCancellations);
+  const userLoader = new UserLoader(deps.users, snapshots);
   const dispatchDeps: DispatchDeps = {
     ...deps,
     metrics,
     contexts: new SendContextCache(deps),
-    userLoader: new UserLoader(deps.users, snapshots),
+    userLoader,
+    preferenceGate: new PreferenceGate(
+      deps.preferences,
+      userLoader,
+      deps.config.service.criticalCategories,
+      deps.suppressions,
+      deps.throttleClaims,
+    ),
     limiter,
+    cancelledSends,
   };
   return {
     ...createAudienceActivities(deps, snapshots),
@@ -46,8 +60,10 @@ export function createActivities(deps: ActivityDeps) {
     dispatchVoice: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'voice', input),
     dispatchWhatsapp: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'whatsapp', input),
     ...createFinishSendActivity(deps, snapshots),
+    ...createSendScheduleActivities(deps),
     ...createFlowManagerActivity(deps),
-    ...createMessageActivities(deps, { metrics, limiter }),
+    ...createRecurringSendActivity(deps),
+    ...createMessageActivities(deps, { metrics, limiter, cancelledSends }),
     ...createInboundActivities(deps),
     ...createConversationActivities(deps, { metrics, limiter }),
     ...createDigestActivities(deps),

@@ -32,6 +32,11 @@ export class UserLoader {
     return found;
   }
 
+  /** The users of an audience page's snapshot (read once per worker), or null once the snapshot dropped them. */
+  pageUsers(sendId: string, page: number): Promise<Map<string, UserDocument> | null> {
+    return this.page(sendId, page);
+  }
+
   private page(sendId: string, page: number): Promise<Map<string, UserDocument> | null> {
     return this.pages.get(`${sendId}|${page}`, () => this.snapshots.readUsers(sendId, page));
   }

@@ -28,8 +28,12 @@ import { healthRoutes } from './routes/health-routes';
 import { messageRoutes } from './routes/messages-routes';
 import { notificationRoutes } from './routes/notifications-routes';
 import { placeholderRoutes } from './routes/placeholders-routes';
+import { preferencesRoutes } from './routes/preferences-routes';
+import { suppressionRoutes } from './routes/suppressions-routes';
+import { unsubscribeRoutes } from './routes/unsubscribe-routes';
 import { providerRoutes } from './routes/providers-routes';
 import { sagaRoutes } from './routes/saga-routes';
+import { scheduleRoutes } from './routes/schedules-routes';
 import { sendRoutes } from './routes/send-routes';
 import { sendsRoutes } from './routes/sends-routes';
 import { serviceIndexRoutes } from './routes/service-index-routes';
@@ -101,7 +105,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       sendRoutes,
       sagaRoutes,
       sendsRoutes,
+      scheduleRoutes,
       userRoutes,
+      preferencesRoutes,
+      suppressionRoutes,
+      unsubscribeRoutes,
       templateRoutes,
       notificationRoutes,
       placeholderRoutes,

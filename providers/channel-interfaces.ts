@@ -24,6 +24,8 @@ export interface EmailMessage {
   attachments: EmailAttachment[];
   /** Where the provider posts delivery reports for this message, when it takes one per message. Absent: none. */
   statusCallbackUrl?: string;
+  /** Headers of the message itself (`List-Unsubscribe`), for the providers that send them. */
+  headers?: Record<string, string>;
 }
 
 export interface EmailProvider {

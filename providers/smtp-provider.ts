@@ -52,6 +52,7 @@ export class SmtpProvider implements EmailProvider {
           content,
           contentType,
         })),
+        ...(message.headers ? { headers: message.headers } : {}),
       });
       return { providerMessageId: info.messageId };
     } catch (error) {

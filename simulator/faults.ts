@@ -20,6 +20,8 @@ export const faultSpecSchema = z.object({
   latencyMs: z.number().int().min(0).max(600_000).optional(),
   /** Recipients (phone numbers, email addresses, FCM tokens, event keys) refused permanently. */
   rejectAddresses: z.array(z.string()).optional(),
+  /** Recipients who answered STOP: Twilio refuses to send to them (21610, "unsubscribed recipient"). */
+  unsubscribedAddresses: z.array(z.string()).optional(),
   /** Destroy the connection of the next N calls without answering. */
   dropNext: z.number().int().min(0).optional(),
 });
@@ -33,6 +35,7 @@ interface TargetFaults {
   failUntil: number;
   latencyMs: number;
   rejectAddresses: Set<string>;
+  unsubscribedAddresses: Set<string>;
   dropNext: number;
 }
 
@@ -44,6 +47,7 @@ export interface TargetFaultsView {
   failUntil?: string;
   latencyMs: number;
   rejectAddresses: string[];
+  unsubscribedAddresses: string[];
   dropNext: number;
 }
 
@@ -73,6 +77,7 @@ export class FaultInjector {
         failUntil: 0,
         latencyMs: 0,
         rejectAddresses: new Set(),
+        unsubscribedAddresses: new Set(),
         dropNext: 0,
       };
       this.byTarget.set(spec.target, t);
@@ -83,6 +88,8 @@ export class FaultInjector {
     if (spec.failForMs !== undefined) t.failUntil = spec.failForMs > 0 ? Date.now() + spec.failForMs : 0;
     if (spec.latencyMs !== undefined) t.latencyMs = spec.latencyMs;
     if (spec.rejectAddresses !== undefined) t.rejectAddresses = new Set(spec.rejectAddresses.map(normalize));
+    if (spec.unsubscribedAddresses !== undefined)
+      t.unsubscribedAddresses = new Set(spec.unsubscribedAddresses.map(normalize));
     if (spec.dropNext !== undefined) t.dropNext = spec.dropNext;
     return this.snapshot();
   }
@@ -103,6 +110,7 @@ export class FaultInjector {
         ...(t.failUntil > now ? { failUntil: new Date(t.failUntil).toISOString() } : {}),
         latencyMs: t.latencyMs,
         rejectAddresses: [...t.rejectAddresses],
+        unsubscribedAddresses: [...t.unsubscribedAddresses],
         dropNext: t.dropNext,
       };
     }
@@ -142,12 +150,22 @@ export class FaultInjector {
 
   /** True when `address` is in the target's (or `*`'s) permanent rejection list. */
   isRejected(target: FaultTarget, address: string | undefined): boolean {
+    return this.listed(target, address, 'rejectAddresses');
+  }
+
+  /** True when `address` answered STOP on the target (or `*`). */
+  isUnsubscribed(target: FaultTarget, address: string | undefined): boolean {
+    return this.listed(target, address, 'unsubscribedAddresses');
+  }
+
+  private listed(
+    target: FaultTarget,
+    address: string | undefined,
+    list: 'rejectAddresses' | 'unsubscribedAddresses',
+  ): boolean {
     if (this.byTarget.size === 0 || address === undefined) return false;
     const a = normalize(address);
-    return (
-      (this.byTarget.get(target)?.rejectAddresses.has(a) ?? false) ||
-      (this.byTarget.get('*')?.rejectAddresses.has(a) ?? false)
-    );
+    return (this.byTarget.get(target)?.[list].has(a) ?? false) || (this.byTarget.get('*')?.[list].has(a) ?? false);
   }
 }
 

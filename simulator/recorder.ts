@@ -37,6 +37,8 @@ export interface SimulatorRecord {
   /** Email: the Message-ID header. */
   messageId?: string;
   attachments?: RecordedAttachment[];
+  /** Email: the `List-*` headers (RFC 2369, RFC 8058) as written, by lower-cased name. */
+  listHeaders?: Record<string, string>;
   title?: string;
   body?: string;
   subtitle?: string;

@@ -121,6 +121,11 @@ async function record(ctx: SimulatorContext, raw: Buffer, session: SMTPServerSes
     size: a.size,
     checksum: a.checksum,
   }));
+  const listHeaders = Object.fromEntries(
+    mail.headerLines
+      .filter(({ key }) => key.startsWith('list-'))
+      .map(({ key, line }) => [key, line.slice(line.indexOf(':') + 1).trim()]),
+  );
   const mailFrom = session.envelope.mailFrom;
   const id = hex32().slice(-20).toUpperCase();
   ctx.accept({
@@ -137,6 +142,7 @@ async function record(ctx: SimulatorContext, raw: Buffer, session: SMTPServerSes
     envelopeTo,
     messageId: mail.messageId,
     ...(attachments.length > 0 ? { attachments } : {}),
+    ...(Object.keys(listHeaders).length > 0 ? { listHeaders } : {}),
   });
   return id;
 }

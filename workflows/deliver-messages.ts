@@ -5,6 +5,7 @@ import type { MessageChannel } from '../common/store/messaging/message-requests-
 import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
 import type { MessagesSummary } from '../common/domain/send-types';
 import { dispatchUntilNotHandedBack } from './handed-back';
+import { waitForSendAt, waitsForSendAt } from './send-at';
 import type { DispatchRetryOptions } from './send-message';
 
 /** Consecutive message objects of one channel, `first` to `last` (their numbers `n`), dispatched by one activity. */
@@ -23,6 +24,8 @@ export interface DeliverMessagesInput {
   callbacks?: { retryWindowMs: number };
   /** Dispatch activities in flight at once. */
   dispatchWindow: number;
+  /** A scheduled request: the instant (ISO 8601) it waits for before anything else (`workflows/send-at.ts`). */
+  sendAt?: string;
 }
 
 // Unlimited attempts: they only read and write our own stores, and must outlast an outage.
@@ -54,6 +57,16 @@ function callbackPoster(retryWindowMs: number) {
  */
 export async function deliverMessages(input: DeliverMessagesInput): Promise<MessagesSummary> {
   const { requestId, batches, retry } = input;
+  if (waitsForSendAt(input.sendAt, true) && !(await waitForSendAt(requestId, input.sendAt, 'messages'))) {
+    log.info('scheduled request cancelled', { requestId });
+    const cancelled = await finishMessages({
+      requestId,
+      workflowId: workflowInfo().workflowId,
+      cancelledBeforeSendAt: true,
+    });
+    upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.sendStatus, value: cancelled.status }]);
+    return cancelled;
+  }
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.sendStatus, value: 'running' }]);
   const { dispatchMessages } = proxyActivities<SendActivities>({
     startToCloseTimeout: '5 minutes',

@@ -90,7 +90,8 @@ export async function sagaSendMessage(input: SagaSendInput): Promise<SendSummary
     if (failEventLabel) await notifyFlowManager({ sagaId, messageLabel: failEventLabel, sendId: input.sendId });
     throw error;
   }
-  const label = summary.status === 'failed' ? failEventLabel : successEventLabel;
+  // A cancelled send (`DELETE /sends/:id`) did not do what the saga asked.
+  const label = summary.status === 'failed' || summary.status === 'cancelled' ? failEventLabel : successEventLabel;
   if (label) await notifyFlowManager({ sagaId, messageLabel: label, sendId: input.sendId });
   return summary;
 }

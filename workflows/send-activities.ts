@@ -11,12 +11,18 @@ export const STORE_RETRY: RetryPolicy = { initialInterval: '1 second', maximumIn
 
 // These heartbeat every few seconds while they run (activities/keep-alive.ts): a crashed worker is noticed
 // within the heartbeat timeout, not the start-to-close timeout.
-export const { recordMissingRecipients, loadAudiencePage, loadAudiencePageAndEnd, claimFailedDeliveries, finishSend } =
-  proxyActivities<SendActivities>({
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '20 seconds',
-    retry: STORE_RETRY,
-  });
+export const {
+  recordMissingRecipients,
+  loadAudiencePage,
+  loadAudiencePageAndEnd,
+  claimFailedDeliveries,
+  finishSend,
+  beginScheduledSend,
+} = proxyActivities<SendActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: STORE_RETRY,
+});
 
 // One pass over the whole audience: as long as it takes, as long as it heartbeats (it resumes where it stopped).
 export const { snapshotAudience } = proxyActivities<SendActivities>({

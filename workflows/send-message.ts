@@ -13,7 +13,9 @@ import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
 import { AUDIENCE_SNAPSHOT_FAILED, type SendStatus, type SendSummary } from '../common/domain/send-types';
 import { DispatchWindow, dispatchWindowSize } from './dispatch-window';
 import { dispatchUntilNotHandedBack } from './handed-back';
+import { sendInputOf } from './recurring-send';
 import { dispatchers, finishSend } from './send-activities';
+import { waitForSendAt, waitsForSendAt } from './send-at';
 import { batchesOf, batchSizeOf, pageSource, pagesKnowTheirEnd, startAudience, type SendPage } from './send-pages';
 import { countDispatch, initialProgress, progressQuery, type SendProgress } from './send-progress';
 
@@ -56,6 +58,10 @@ export interface SendMessageInput {
   retryRound?: number;
   /** The send document this run reports to when it is not `sendId` (a retry reports to its own document too). */
   recordId?: string;
+  /** A scheduled send: the instant (ISO 8601) it waits for before anything else (`workflows/send-at.ts`). */
+  sendAt?: string;
+  /** Set by a recurring send's schedule (its id): the firing records its own send document (recurring-send.ts). */
+  firingOf?: string;
 }
 
 /** Upserts `sendStatus` (and, once the send ends, `recipientCount`) for the Temporal UI's filters. */
@@ -127,6 +133,10 @@ export async function runSend(
   // The snapshot and the unknown recipients of a first run still being taken while its first pages go out.
   let snapshotting: Promise<void> = Promise.resolve();
   if (!input.progress) {
+    if (waitsForSendAt(input.sendAt, retryRound === undefined) && !(await waitForSendAt(sendId, input.sendAt))) {
+      log.info('scheduled send cancelled', { sendId });
+      return finish(input, progress, undefined, true);
+    }
     log.info('send started', { sendId, channels, retryRound });
     setSendStatus('running');
     ({ snapshotting } = await startAudience(input, progress, knowTheirEnd));
@@ -181,6 +191,7 @@ async function finish(
   input: SendMessageInput,
   progress: SendProgress,
   snapshotFailure: string | undefined,
+  cancelledBeforeSendAt?: boolean,
 ): Promise<SendSummary> {
   const { sendId, retryRound } = input;
   const summary = await finishSend({
@@ -192,6 +203,7 @@ async function finish(
     ...(progress.counts ? { counts: progress.counts, batchesToRead: progress.batchesToRead ?? [] } : {}),
     ...(progress.pagesToDrop ? { pagesWithUsers: progress.pagesToDrop } : {}),
     ...(snapshotFailure !== undefined ? { failedWith: snapshotFailure } : {}),
+    ...(cancelledBeforeSendAt ? { cancelledBeforeSendAt } : {}),
   });
   progress.done = true;
   setSendStatus(summary.status, summary.recipients);
@@ -205,5 +217,5 @@ async function finish(
 }
 
 export async function sendMessage(input: SendMessageInput): Promise<SendSummary> {
-  return runSend(input, (next) => continueAsNew<typeof sendMessage>(next));
+  return runSend(await sendInputOf(input), (next) => continueAsNew<typeof sendMessage>(next));
 }

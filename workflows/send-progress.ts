@@ -63,10 +63,10 @@ export function countDispatch(
 ): void {
   const counts = progress.counts;
   if (!counts) return;
-  if (result !== 'failed' && result.alreadyDone === 0 && result.failed === 0) {
+  if (result !== 'failed' && result.alreadyDone === 0 && result.failed === 0 && !result.cancelled) {
     addCounts(counts, channel, { sent: result.sent, skipped: result.skipped });
   } else if (batch.page !== undefined && (progress.batchesToRead ?? []).length < MAX_BATCHES_TO_READ) {
-    // Some were done before, or failed: the dispatch stored its batch's final counts and failures
+    // Some were done before, failed or were cancelled: the dispatch stored its batch's final counts and failures
     // (activities/dispatch/dispatch-deliveries.ts recordBatchCounts).
     (progress.batchesToRead ??= []).push(batchCountsKey(batch.sendId, channel, batch.page, batch.userIds[0]));
   } else {

@@ -7,7 +7,7 @@ import type { DeliveriesRepository } from '../../common/store/deliveries-reposit
 import { deliveryKey } from '../../common/domain/send-types';
 import { reportWebhookUrl } from '../../common/http/webhook-urls';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
-import type { ModeTemplateSource } from '../messages/dispatch-messages';
+import { templateOfMessage, type ModeTemplateSource } from '../messages/dispatch-messages';
 import { RenderFailedError, type OsMessageRenderer } from '../messages/render-message';
 import type { WhatsappMessage } from '../../providers/channel-interfaces';
 import type { RegisteredProviders } from '../providers/registered-providers';
@@ -80,7 +80,7 @@ export async function sendConversationMessage(
     providerType = provider.providerType;
     let message: WhatsappMessage | undefined;
     if (isQuestion) {
-      const template = await deps.templates.findModeTemplate(request.message.template);
+      const template = await templateOfMessage(deps.templates, request.message);
       if (!template) {
         attempt = failed('TEMPLATE_NOT_FOUND', `template "${request.message.template}" was deleted`);
       } else if (!template.isActive) {

@@ -2,11 +2,14 @@ import type { UserDocument } from '../../common/store/users-repository';
 import type { AppConfig, Channel } from '../../common/config/config';
 import { HttpError, PermanentProviderError, TransientProviderError } from '../../common/domain/http-errors';
 import type { DeliveryOutcome } from '../../common/store/deliveries-repository';
+import { normalAddress, OPTED_OUT_PROVIDER_CODES } from '../../common/domain/suppression-address';
+import type { SuppressionsRepository } from '../../common/store/suppressions-repository';
 import type { RenderedMessage, RenderFailure } from '../../common/rendering/message-content';
 import type { ActivityMetrics } from '../activity-metrics';
 import type { ChannelProviders, ProviderReceipt } from '../providers';
 import { CallNotStarted, type ChannelRateLimiter } from '../rate-limiter';
 import type { SendContext } from '../send-context';
+import { listUnsubscribeHeaders, unsubscribeLinkOf } from './unsubscribe-link';
 
 /** One attempt's outcome, and how long the provider asked us to wait before the next one. */
 export interface Attempt {
@@ -25,6 +28,8 @@ export interface DeliveryDeps {
   providers: ChannelProviders;
   limiter: ChannelRateLimiter;
   metrics: ActivityMetrics;
+  /** Where a provider's "this recipient opted out" refusal puts the address (`OPTED_OUT_PROVIDER_CODES`). */
+  suppressions?: Pick<SuppressionsRepository, 'add'>;
 }
 
 /** The user field each channel sends to (a user without it is `skipped` on that channel). */
@@ -43,13 +48,15 @@ const THROTTLED_PAUSE_MS = 1000;
 function sendThroughProvider(
   deps: DeliveryDeps,
   context: SendContext,
+  userId: string,
   address: string,
   message: RenderedMessage,
 ): Promise<ProviderReceipt> {
   const { sender, androidIntentAction } = deps.config.service;
   const request = context.send.request;
   switch (message.channel) {
-    case 'email':
+    case 'email': {
+      const unsubscribe = unsubscribeLinkOf(deps.config, request, 'email', userId);
       return context.attachments().then((attachments) =>
         deps.providers.email.sendEmail({
           from: request.emailSender ?? sender.email,
@@ -60,8 +67,10 @@ function sendThroughProvider(
           text: message.text,
           html: message.html,
           attachments,
+          ...(unsubscribe ? { headers: listUnsubscribeHeaders(unsubscribe) } : {}),
         }),
       );
+    }
     case 'sms':
       return deps.providers.sms.sendSms({ from: sender.sms, to: address, body: message.body });
     case 'voice':
@@ -81,7 +90,11 @@ function sendThroughProvider(
 }
 
 /** The address `user` has on `channel`, or undefined (no such field, or an empty one). */
-function addressOf(deps: DeliveryDeps, channel: Channel, user: UserDocument | undefined): string | undefined {
+export function addressOf(
+  deps: Pick<DeliveryDeps, 'config'>,
+  channel: Channel,
+  user: UserDocument | undefined,
+): string | undefined {
   const address = user?.[deps.config.service.userFields[ADDRESS_FIELD[channel]]];
   return typeof address === 'string' && address.trim() !== '' ? address.trim() : undefined;
 }
@@ -99,11 +112,17 @@ export async function renderDeliveries(
   users: Map<string, UserDocument>,
 ): Promise<Map<string, RenderedMessage | RenderFailure>> {
   const toRender = userIds.filter((userId) => addressOf(deps, channel, users.get(userId)) !== undefined);
+  const unsubscribeUrls = toRender.map((userId) =>
+    unsubscribeLinkOf(deps.config, context.send.request, channel, userId),
+  );
   const rendered = await context.content.renderAll(
     context.renderPool,
     channel,
     toRender.map((userId) => users.get(userId)!),
     context.send.request.data,
+    unsubscribeUrls.some((url) => url !== undefined)
+      ? unsubscribeUrls.map((unsubscribeUrl) => ({ unsubscribeUrl }))
+      : undefined,
   );
   return new Map(toRender.map((userId, index) => [userId, rendered[index]]));
 }
@@ -142,13 +161,24 @@ export async function attemptDelivery(
   if ('code' in rendered) return failed(rendered.code, rendered.error, false);
   return attemptProviderCall(
     deps,
-    { channel, provider: deps.config.service.providers[channel] },
+    { channel, provider: deps.config.service.providers[channel], address },
     base,
     previousAttempts,
     maxAttempts,
-    () => sendThroughProvider(deps, context, address, rendered),
+    () => sendThroughProvider(deps, context, userId, address, rendered),
     signal,
   );
+}
+
+/** Puts on the suppression list the address a provider refused because its recipient opted out. */
+async function suppressOptedOut(
+  deps: DeliveryDeps,
+  target: { channel: Channel; address?: string },
+  error: PermanentProviderError,
+): Promise<void> {
+  const address = target.address === undefined ? null : normalAddress(target.channel, target.address);
+  if (!deps.suppressions || address === null) return;
+  await deps.suppressions.add(target.channel, address, `${error.code}: ${error.message}`, 'provider-opt-out');
 }
 
 /**
@@ -160,7 +190,8 @@ export async function attemptDelivery(
  */
 export async function attemptProviderCall(
   deps: DeliveryDeps,
-  target: { channel: Channel; provider: string },
+  /** `address`: the recipient, suppressed when the provider says it opted out. */
+  target: { channel: Channel; provider: string; address?: string },
   base: { userId: string; channel: Channel },
   previousAttempts: number,
   maxAttempts: number,
@@ -186,6 +217,7 @@ export async function attemptProviderCall(
     if (error instanceof HttpError) return failed('ATTACHMENT_ERROR', error.message);
     if (error instanceof PermanentProviderError) {
       deps.metrics.providerError(channel, provider, error.code);
+      if (OPTED_OUT_PROVIDER_CODES.has(error.code)) await suppressOptedOut(deps, target, error);
       return failed(error.code, error.message);
     }
     const transient =

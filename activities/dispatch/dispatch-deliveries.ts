@@ -20,8 +20,11 @@ import type { UserLoader } from '../user-loader';
 import { withRegisteredProvider, type RegisteredProviders } from '../providers/registered-providers';
 import { failIfNotAllAttempted, failIfRetrying } from './batch-end';
 import { AttemptGuard } from './attempt-guard';
+import { cancelledOutcome, type CancelledSends } from './cancelled-sends';
+import { retrySendId } from '../../common/temporal/workflow-ids';
 import { attemptDelivery, renderDeliveries, type DeliveryDeps } from './deliver';
 import { OutcomeWriter } from './outcome-writer';
+import type { PreferenceGate } from './preference-gate';
 
 /** Input of every `dispatch<Channel>` activity: small, ids only. */
 export interface DispatchInput {
@@ -44,6 +47,8 @@ export interface DispatchResult {
   failed: number;
   skipped: number;
   alreadyDone: number;
+  /** Deliveries of a cancelled send never handed to a provider, recorded `cancelled` (absent: none). */
+  cancelled?: number;
   /**
    * Set when the batch is handed back (a provider's `Retry-After` beyond `retryAfter.capMs`): the workflow waits this
    * long on a durable timer and dispatches the same batch again, which sends what is still pending. The counts then
@@ -55,8 +60,10 @@ export interface DispatchResult {
 export interface DispatchDeps extends DeliveryDeps {
   ledger: DeliveriesRepository;
   userLoader: UserLoader;
+  preferenceGate: PreferenceGate;
   contexts: SendContextCache;
   registered: RegisteredProviders;
+  cancelledSends: CancelledSends;
 }
 
 /** Provider calls in flight per activity; the worker's activity slots multiply it. */
@@ -93,6 +100,27 @@ function countOutcome(result: DispatchResult, outcome: DeliveryOutcome): void {
   if (outcome.status === 'sent') result.sent++;
   else if (outcome.status === 'skipped') result.skipped++;
   else if (outcome.status === 'failed') result.failed++;
+  else if (outcome.status === 'cancelled') result.cancelled = (result.cancelled ?? 0) + 1;
+}
+
+/** The send whose cancel stops this dispatch: a retry round is cancelled by its own id, `<sendId>-retry-<n>`. */
+const cancelledSendIdOf = (input: DispatchInput): string =>
+  input.retryRound !== undefined ? retrySendId(input.sendId, input.retryRound) : input.sendId;
+
+/** The send was cancelled before this batch called a provider: its pending deliveries are recorded `cancelled`. */
+async function cancelBeforeSending(
+  deps: DispatchDeps,
+  channel: Channel,
+  input: DispatchInput,
+  states: Map<string, DeliveryDocument>,
+  pending: string[],
+  result: DispatchResult,
+): Promise<DispatchResult> {
+  const cancelled = pending.map((userId) => cancelledOutcome(userId, channel));
+  await deps.ledger.record(input.sendId, cancelled);
+  await recordBatchCounts(deps, channel, input, states, cancelled);
+  Context.current().log.info('dispatch batch cancelled', { sendId: input.sendId, channel, size: pending.length });
+  return { ...result, cancelled: pending.length };
 }
 
 /** Every pending delivery of a batch failed for good before any provider call (the template is gone). */
@@ -182,6 +210,10 @@ async function dispatchBatch(
     context.log.info('dispatch batch already done', { sendId, channel, size: userIds.length });
     return result;
   }
+  const cancelledSendId = cancelledSendIdOf(input);
+  if (await deps.cancelledSends.isCancelled(cancelledSendId)) {
+    return cancelBeforeSending(deps, channel, input, states, pending, result);
+  }
 
   let sendContext: SendContext;
   try {
@@ -204,8 +236,18 @@ async function dispatchBatch(
     }
   }
   const users = await deps.userLoader.get(sendId, pending, input.page);
+  const preferences = await deps.preferenceGate.check(
+    deps,
+    sendId,
+    sendContext.send.request,
+    channel,
+    pending,
+    users,
+    input.page,
+  );
+  const toSend = pending.filter((userId) => !preferences.turnedOff.has(userId));
   // Rendered on the render threads, the batch in one task: a runaway template cannot hold this thread's heartbeats.
-  const rendered = await renderDeliveries(deliveryDeps, sendContext, channel, pending, users);
+  const rendered = await renderDeliveries(deliveryDeps, sendContext, channel, toSend, users);
 
   const writer = new OutcomeWriter(deps.ledger, sendId, deps.metrics, deps.config.service.providers[channel]);
   // Once the guard says stop (cancelled, near the deadline, throttled beyond the cap): no new provider call starts,
@@ -217,9 +259,19 @@ async function dispatchBatch(
       pending,
       CALLS_IN_FLIGHT,
       async (userId) => {
+        const turnedOff = preferences.turnedOff.get(userId);
+        if (turnedOff) {
+          await writer.add(turnedOff);
+          return { outcome: turnedOff };
+        }
         await writer.beforeProviderCall();
         // A flush may have waited long: the attempt may have been told to stop meanwhile.
         if (guard.shouldStop()) return undefined;
+        if (await deps.cancelledSends.isCancelled(cancelledSendId)) {
+          const attempt = { outcome: cancelledOutcome(userId, channel) };
+          await writer.add(attempt.outcome);
+          return attempt;
+        }
         const attempt = await attemptDelivery(
           deliveryDeps,
           sendContext,
@@ -242,7 +294,7 @@ async function dispatchBatch(
             code: attempt.outcome.code,
           });
         }
-        await writer.add(attempt.outcome);
+        await writer.add(preferences.mark(attempt.outcome));
         return attempt;
       },
       guard.shouldStop,
@@ -272,7 +324,7 @@ async function dispatchBatch(
   });
   failIfRetrying(channel, 'deliveries', pending.length, retrying, result);
   // Its result says how this run's deliveries ended, not how the ones done before it did, nor the failures' codes.
-  if (result.alreadyDone > 0 || result.failed > 0) {
+  if (result.alreadyDone > 0 || result.failed > 0 || result.cancelled) {
     await recordBatchCounts(
       deps,
       channel,

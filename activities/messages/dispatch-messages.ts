@@ -28,10 +28,15 @@ import { reportWebhookUrl } from '../../common/http/webhook-urls';
 import { AttemptGuard } from '../dispatch/attempt-guard';
 import { failIfNotAllAttempted, failIfRetrying } from '../dispatch/batch-end';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
+import { cancelledOutcome, type CancelledSends } from '../dispatch/cancelled-sends';
 import { OutcomeWriter } from '../dispatch/outcome-writer';
+import { listUnsubscribeHeaders } from '../dispatch/unsubscribe-link';
+import { unsubscribeUrl } from '../../common/http/unsubscribe-token';
 import type { ProviderReceipt } from '../providers';
 import type { MessageChannelProvider, RegisteredProviders } from '../providers/registered-providers';
 import type { PlaceholdersRepository } from '../../common/store/placeholders-repository';
+import { normalAddress } from '../../common/domain/suppression-address';
+import type { SuppressionsRepository } from '../../common/store/suppressions-repository';
 import { RenderFailedError, type ModeTemplate, type OsMessageRenderer, type ProviderMessage } from './render-message';
 
 /** Input of `dispatchMessages`: message objects `first`…`last` (their `n`) of one channel of one request. */
@@ -51,10 +56,20 @@ export interface MessageDispatchResult {
   retryAfterMs?: number;
 }
 
-/** Where `dispatchMessages` finds mode templates by name. */
+/** Where `dispatchMessages` finds mode templates by name, at their latest content or at a kept version. */
 export interface ModeTemplateSource {
   findModeTemplate(name: string): Promise<ModeTemplate | null>;
+  findModeTemplateVersion(name: string, version: number): Promise<ModeTemplate | null>;
 }
+
+/** The template a message is sent with: the version it names (a notification's approved one), else the latest. */
+export const templateOfMessage = (
+  templates: ModeTemplateSource,
+  message: Pick<StoredMessage, 'template' | 'templateVersion'>,
+): Promise<ModeTemplate | null> =>
+  message.templateVersion === undefined
+    ? templates.findModeTemplate(message.template)
+    : templates.findModeTemplateVersion(message.template, message.templateVersion);
 
 export interface MessageDispatchDeps extends DeliveryDeps {
   ledger: DeliveriesRepository;
@@ -66,6 +81,9 @@ export interface MessageDispatchDeps extends DeliveryDeps {
   placeholders: Pick<PlaceholdersRepository, 'forApp'>;
   renderer: OsMessageRenderer;
   requestCache: SharedLoads<MessageRequestDocument>;
+  /** Read before each provider call: a cancelled request's addresses not sent yet are recorded `cancelled`. */
+  cancelledSends: CancelledSends;
+  suppressions: Pick<SuppressionsRepository, 'suppressedAmong' | 'add'>;
 }
 
 /** Provider calls in flight per activity, as for `/send`. */
@@ -105,6 +123,24 @@ function send(provider: ResolvedProvider, rendered: ProviderMessage): Promise<Pr
     case 'whatsapp':
       return instance.sendWhatsapp ? instance.sendWhatsapp(rendered.message) : refuse();
   }
+}
+
+/**
+ * An email with its one-click unsubscribe link (RFC 8058) for the address, unless it is critical: a POST of the link
+ * puts the address on the email suppression list.
+ */
+function withUnsubscribeLink(
+  deps: MessageDispatchDeps,
+  message: StoredMessage,
+  to: string,
+  rendered: ProviderMessage,
+): ProviderMessage {
+  if (rendered.channel !== 'email' || message.critical) return rendered;
+  const category = message.category === undefined ? {} : { category: message.category };
+  const url = unsubscribeUrl(deps.config.env, { address: to, channel: 'email', ...category });
+  return url === null
+    ? rendered
+    : { ...rendered, message: { ...rendered.message, headers: listUnsubscribeHeaders(url) } };
 }
 
 /** Where the provider reports this message's delivery, with the provider's name for its credentials. */
@@ -280,9 +316,10 @@ async function dispatchMessageBatch(
   // placeholders once per batch, as they are when it renders.
   const placeholders = await deps.placeholders.forApp(request.appId);
   const templates = new Map<string, Promise<ModeTemplate | null>>();
-  const templateOf = (name: string) => {
-    if (!templates.has(name)) templates.set(name, deps.templates.findModeTemplate(name));
-    return templates.get(name)!;
+  const templateOf = (message: StoredMessage) => {
+    const key = `${message.templateVersion ?? 'latest'}:${message.template}`;
+    if (!templates.has(key)) templates.set(key, templateOfMessage(deps.templates, message));
+    return templates.get(key)!;
   };
   const providers = new Map<string | null, Promise<ResolvedProvider>>();
   const providerOf = (name: string | null): Promise<ResolvedProvider> => {
@@ -301,6 +338,13 @@ async function dispatchMessageBatch(
     return providers.get(name)!;
   };
 
+  // Addresses on the channel's suppression list are skipped, never attempted, in one query per batch.
+  const suppressed = await deps.suppressions.suppressedAmong(
+    channel,
+    pending.flatMap(({ to }) => normalAddress(channel, to) ?? []),
+  );
+  const isSuppressed = (to: string) => suppressed.has(normalAddress(channel, to) ?? '');
+
   const writer = new OutcomeWriter(deps.ledger, requestId, deps.metrics, deps.config.service.providers[channel]);
   const attempted = new Map<string, { attempt: Attempt; providerType: string }>();
   await writer.recordAll(() =>
@@ -311,6 +355,12 @@ async function dispatchMessageBatch(
         await writer.beforeProviderCall();
         // A flush may have waited long: the attempt may have been told to stop meanwhile.
         if (guard.shouldStop()) return;
+        if (await deps.cancelledSends.isCancelled(requestId)) {
+          const cancelled = { outcome: cancelledOutcome(key, channel) };
+          attempted.set(key, { attempt: cancelled, providerType: deps.config.service.providers[channel] });
+          await writer.add(cancelled.outcome);
+          return;
+        }
         const base = { userId: key, channel };
         const previousAttempts = states.get(key)?.attempts ?? 0;
         const failed = (code: string, error: string): Attempt => ({
@@ -318,8 +368,15 @@ async function dispatchMessageBatch(
         });
         let attempt: Attempt | undefined;
         let providerType: string = deps.config.service.providers[channel];
+        if (isSuppressed(to)) {
+          const error = `the address is on the ${channel} suppression list`;
+          attempt = { outcome: { ...base, status: 'skipped', code: 'SUPPRESSED', error, attempted: false } };
+          attempted.set(key, { attempt, providerType });
+          await writer.add(attempt.outcome);
+          return;
+        }
         try {
-          const template = await templateOf(message.template);
+          const template = await templateOf(message);
           const provider = await providerOf(message.provider);
           providerType = provider.providerType;
           let rendered: ProviderMessage | undefined;
@@ -345,12 +402,17 @@ async function dispatchMessageBatch(
           }
           if (rendered) {
             const callbackUrl = statusCallbackUrl(deps, provider);
-            const toSend = callbackUrl
-              ? ({ ...rendered, message: { ...rendered.message, statusCallbackUrl: callbackUrl } } as ProviderMessage)
-              : rendered;
+            const toSend = withUnsubscribeLink(
+              deps,
+              message,
+              to,
+              callbackUrl
+                ? ({ ...rendered, message: { ...rendered.message, statusCallbackUrl: callbackUrl } } as ProviderMessage)
+                : rendered,
+            );
             attempt = await attemptProviderCall(
               deps,
-              { channel, provider: provider.providerType },
+              { channel, provider: provider.providerType, address: to },
               base,
               previousAttempts,
               maxAttempts,
@@ -375,8 +437,24 @@ async function dispatchMessageBatch(
 
   const finals = pending.filter(({ key }) => {
     const status = attempted.get(key)?.attempt.outcome.status;
-    return status === 'sent' || status === 'failed';
+    return status === 'sent' || status === 'failed' || status === 'skipped';
   });
+  // The `sent` events are owed before the provider ids are stored: from then on a report finds its message, and its
+  // event, which a poster of its own may post at once, must find the `sent` it follows already owed.
+  if (owesCallbacks) {
+    await deps.callbackEvents.add(
+      finals.map(({ message, to, key }) => {
+        const { outcome } = attempted.get(key)!.attempt;
+        const status = outcome.status === 'sent' || outcome.status === 'skipped' ? outcome.status : 'failed';
+        return event(message, to, key, {
+          status,
+          ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+          ...(status !== 'sent' ? { code: outcome.code, error: outcome.error } : {}),
+        });
+      }),
+      finals.map(({ key }) => deliveryKey(requestId, channel, key)),
+    );
+  }
   const applied = await rememberProviderIds(
     deps,
     requestId,
@@ -388,21 +466,8 @@ async function dispatchMessageBatch(
         : [];
     }),
   );
-  if (owesCallbacks) {
-    await deps.callbackEvents.add(
-      finals.map(({ message, to, key }) => {
-        const { outcome } = attempted.get(key)!.attempt;
-        return event(message, to, key, {
-          status: outcome.status === 'sent' ? 'sent' : 'failed',
-          ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
-          ...(outcome.status === 'failed' ? { code: outcome.code, error: outcome.error } : {}),
-        });
-      }),
-      finals.map(({ key }) => deliveryKey(requestId, channel, key)),
-    );
-    // Reports that came before the ids were stored: owed after the `sent` they follow.
-    await owePostedReports(deps, requestId, channel, addresses, applied);
-  }
+  // Reports that came before the ids were stored: owed after the `sent` they follow.
+  if (owesCallbacks) await owePostedReports(deps, requestId, channel, addresses, applied);
 
   const outcomes: DeliveryOutcome[] = [...attempted.values()].map(({ attempt }) => attempt.outcome);
   result.sent = outcomes.filter((outcome) => outcome.status === 'sent').length;

@@ -6,7 +6,8 @@ import type { ActivityDeps } from '../activity-deps';
 import type { ActivityMetrics } from '../activity-metrics';
 import type { ChannelRateLimiter } from '../rate-limiter';
 import { dispatchMessages, type MessageDispatchInput } from './dispatch-messages';
-import { finishMessages } from './finish-messages';
+import { finishMessages, type FinishMessagesInput } from './finish-messages';
+import type { CancelledSends } from '../dispatch/cancelled-sends';
 import { postCallbacks } from './post-callbacks';
 import { OsMessageRenderer } from './render-message';
 
@@ -21,7 +22,7 @@ const CACHED_REQUESTS = 64;
  */
 export function createMessageActivities(
   deps: ActivityDeps,
-  shared: { metrics: ActivityMetrics; limiter: ChannelRateLimiter },
+  shared: { metrics: ActivityMetrics; limiter: ChannelRateLimiter; cancelledSends: CancelledSends },
 ) {
   const dispatchDeps = {
     ...deps,
@@ -36,6 +37,6 @@ export function createMessageActivities(
   return {
     dispatchMessages: (input: MessageDispatchInput) => dispatchMessages(dispatchDeps, input),
     postCallbacks: (input: { requestId: string }) => postCallbacks(deps, input),
-    finishMessages: (input: { requestId: string; workflowId: string }) => finishMessages(deps, input),
+    finishMessages: (input: FinishMessagesInput) => finishMessages(deps, input),
   };
 }

@@ -54,32 +54,41 @@ export async function postCallbacks(deps: CallbackDeps, input: { requestId: stri
     if (full && byAddress.size > 1) byAddress.delete(page[page.length - 1].deliveryKey);
     const kept = [...byAddress.values()].flat();
     after = kept.reduce((last, event) => (event._id > last ? event._id : last), kept[0]._id);
-    await mapWithConcurrency([...byAddress.values()], POSTS_IN_FLIGHT, async (events) => {
-      events.sort((a, b) => statusRank(a.payload.status) - statusRank(b.payload.status));
-      for (const event of events) {
-        if (Date.now() - event.createdAt.getTime() > windowMs) {
-          await deps.callbackEvents.expire(event._id);
-          continue;
+    await mapWithConcurrency([...byAddress.values()], POSTS_IN_FLIGHT, async (read) => {
+      // An address's events are read again once posted: one added meanwhile (a delivery report while this poster held
+      // the address) is this poster's to post, since the poster the report started found the address held and left.
+      for (let events = read; events.length > 0;) {
+        events.sort((a, b) => statusRank(a.payload.status) - statusRank(b.payload.status));
+        for (const event of events) {
+          if (Date.now() - event.createdAt.getTime() > windowMs) {
+            await deps.callbackEvents.expire(event._id);
+            continue;
+          }
+          const leased = await deps.callbackEvents.lease(event._id, LEASE_MS);
+          if (!leased) {
+            // Posted by another poster since it was read: the next one is due.
+            if (!(await deps.callbackEvents.isPending(event._id))) continue;
+            // Held by another poster: it posts this address's later events too, in order.
+            return;
+          }
+          const { problem } = await postSignedJson(
+            deps.callbackHttp,
+            { url, secret },
+            JSON.stringify({ ...event.payload, meta }),
+            'messaging-service-callbacks',
+          );
+          context.heartbeat();
+          if (problem === undefined) {
+            await deps.callbackEvents.delivered(leased);
+            posted++;
+            continue;
+          }
+          await deps.callbackEvents.attemptFailed(leased, problem);
+          failures.push(problem);
+          // The later statuses of this address wait for this one.
+          return;
         }
-        // Held by another poster: it posts this address's later events too, in order.
-        const leased = await deps.callbackEvents.lease(event._id, LEASE_MS);
-        if (!leased) return;
-        const { problem } = await postSignedJson(
-          deps.callbackHttp,
-          { url, secret },
-          JSON.stringify({ ...event.payload, meta }),
-          'messaging-service-callbacks',
-        );
-        context.heartbeat();
-        if (problem === undefined) {
-          await deps.callbackEvents.delivered(leased);
-          posted++;
-          continue;
-        }
-        await deps.callbackEvents.attemptFailed(leased, problem);
-        failures.push(problem);
-        // The later statuses of this address wait for this one.
-        return;
+        events = await deps.callbackEvents.pendingOfAddress(requestId, read[0].deliveryKey);
       }
     });
     if (!full) break;

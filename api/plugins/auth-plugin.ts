@@ -39,9 +39,10 @@ export const DEFAULT_SCOPE: Scope = 'admin';
 
 /**
  * Paths that answer without an API key: health and metrics (`/-/`) for probes, the index (`/`) and the documentation
- * for people, and the providers' webhooks, which prove themselves by the token in their URL (api/routes/webhooks/).
+ * for people, the providers' webhooks, which prove themselves by the token in their URL (api/routes/webhooks/), and
+ * the unsubscribe links of emails, whose token proves itself (api/routes/unsubscribe-routes.ts).
  */
-const PUBLIC_PREFIXES = ['/-/', '/documentation', '/webhooks/'];
+const PUBLIC_PREFIXES = ['/-/', '/documentation', '/webhooks/', '/unsubscribe/'];
 
 export const isPublicPath = (url: string): boolean =>
   url === '/' || url.startsWith('/?') || PUBLIC_PREFIXES.some((prefix) => url.startsWith(prefix));

@@ -9,8 +9,12 @@ import { InboundMessagesRepository } from '../../common/store/messaging/inbound-
 import { MessageRequestsRepository } from '../../common/store/messaging/message-requests-repository';
 import { NotificationsRepository } from '../../common/store/notifications-repository';
 import { PlaceholdersRepository } from '../../common/store/placeholders-repository';
+import { PreferencesRepository } from '../../common/store/preferences-repository';
+import { SuppressionsRepository } from '../../common/store/suppressions-repository';
 import { ProvidersRepository } from '../../common/store/providers-repository';
 import { SagaFailEventsRepository } from '../../common/store/saga-fail-events-repository';
+import { SendCancellationsRepository } from '../../common/store/send-cancellations-repository';
+import { SendSchedulesRepository } from '../../common/store/send-schedules-repository';
 import { SendsRepository } from '../../common/store/sends-repository';
 import { TemplatesRepository } from '../../common/store/templates-repository';
 import { UsersRepository } from '../../common/store/users-repository';
@@ -23,6 +27,8 @@ export interface Repositories {
   ledger: DeliveriesRepository;
   notifications: NotificationsRepository;
   placeholders: PlaceholdersRepository;
+  preferences: PreferencesRepository;
+  suppressions: SuppressionsRepository;
   providers: ProvidersRepository;
   messageRequests: MessageRequestsRepository;
   callbackEvents: CallbackEventsRepository;
@@ -31,6 +37,8 @@ export interface Repositories {
   inboundMessages: InboundMessagesRepository;
   sagaFailEvents: SagaFailEventsRepository;
   digests: DigestsRepository;
+  sendCancellations: SendCancellationsRepository;
+  sendSchedules: SendSchedulesRepository;
 }
 
 declare module 'fastify' {
@@ -59,6 +67,8 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       ledger: new DeliveriesRepository(database),
       notifications: new NotificationsRepository(database),
       placeholders: new PlaceholdersRepository(database),
+      preferences: new PreferencesRepository(database),
+      suppressions: new SuppressionsRepository(database),
       providers: new ProvidersRepository(database),
       messageRequests: new MessageRequestsRepository(database),
       callbackEvents: new CallbackEventsRepository(database),
@@ -67,6 +77,8 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       inboundMessages: new InboundMessagesRepository(database),
       sagaFailEvents: new SagaFailEventsRepository(database),
       digests: new DigestsRepository(database),
+      sendCancellations: new SendCancellationsRepository(database),
+      sendSchedules: new SendSchedulesRepository(database),
     });
   },
   { name: 'database', dependencies: ['config'] },

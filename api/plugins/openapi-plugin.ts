@@ -27,9 +27,12 @@ export const openApiPlugin = fp(
         tags: [
           { name: 'send', description: 'Start sends' },
           { name: 'sends', description: 'Inspect and retry sends' },
+          { name: 'schedules', description: 'Recurring sends on Temporal Schedules' },
           { name: 'users', description: "The product team's users" },
           { name: 'templates', description: "Message templates: Mia's, and mode templates (OS1) by name" },
           { name: 'notifications', description: "Notifications under an admin's review" },
+          { name: 'suppressions', description: 'Addresses that must not be contacted, per channel' },
+          { name: 'unsubscribe', description: "Emails' one-click unsubscribe links, proven by their token" },
           { name: 'placeholders', description: 'Tenant and application values every mode template can use' },
           { name: 'providers', description: 'The provider registry; credentials are write-only' },
           { name: 'messages', description: 'OS1-style sends to raw addresses, with signed callbacks' },

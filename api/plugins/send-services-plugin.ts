@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin';
+import { SendLater } from '../services/send-later';
 import { SendPreparation } from '../services/send-preparation';
 import { SendResults } from '../services/send-result';
 import { SendRetry } from '../services/send-retry';
+import { SendSchedules } from '../services/send-schedules';
 import { SendStarter } from '../services/send-starter';
 
 declare module 'fastify' {
@@ -10,19 +12,34 @@ declare module 'fastify' {
     sendStarter: SendStarter;
     sendResults: SendResults;
     sendRetry: SendRetry;
+    sendLater: SendLater;
+    sendSchedules: SendSchedules;
   }
 }
 
-/** The jobs of a send the routes call (api/services/): validating a request, starting it, its result, a retry. */
+/**
+ * The jobs of a send the routes call (api/services/): validating a request, starting it, its result, a retry, a
+ * reschedule or a cancel, and the recurring sends.
+ */
 export const sendServicesPlugin = fp(
   async (app) => {
     const { config, temporal, files, sendReconciler } = app;
-    const { sends, templates, ledger, providers } = app.repositories;
+    const { sends, templates, ledger, providers, sendCancellations, sendSchedules } = app.repositories;
     const starter = new SendStarter({ config, sends, temporal });
-    app.decorate('sendPreparation', new SendPreparation({ config, templates, files, providers }));
+    const preparation = new SendPreparation({ config, templates, files, providers });
+    app.decorate('sendPreparation', preparation);
+    app.decorate(
+      'sendSchedules',
+      new SendSchedules({ config, temporal, schedules: sendSchedules, sends, preparation }),
+    );
     app.decorate('sendStarter', starter);
     app.decorate('sendResults', new SendResults({ temporal, ledger }));
     app.decorate('sendRetry', new SendRetry({ sends, ledger, reconciler: sendReconciler, starter }));
+    const { messageRequests } = app.repositories;
+    app.decorate(
+      'sendLater',
+      new SendLater({ sends, messageRequests, ledger, cancellations: sendCancellations, temporal }),
+    );
   },
   { name: 'send-services', dependencies: ['config', 'database', 'temporal', 'files-service', 'send-reconciliation'] },
 );

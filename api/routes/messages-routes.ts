@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { CALLBACK_STATUSES } from '../../common/store/messaging/callback-events-repository';
-import { conflict, HttpError, notFound } from '../../common/domain/http-errors';
+import { badRequest, conflict, HttpError, notFound } from '../../common/domain/http-errors';
 import { MESSAGE_CHANNELS } from '../../common/store/messaging/message-requests-repository';
 import { callbackSecret, MissingWebhookSecretError } from '../../common/http/webhook-urls';
 import { MESSAGE_BODY_LIMIT_BYTES } from '../request-errors';
@@ -18,8 +18,11 @@ import {
 } from '../schemas/messages-schemas';
 import { requestApp } from '../plugins/auth-plugin';
 import { assertAppOwns, refuseDirectSendOfApp, refuseUnlessEnabled } from '../services/messaging/app-notifications';
+import { approvedVersionOf } from '../services/messaging/notification-approval';
 import { describeRequest, summarizeRequest } from '../services/messaging/message-requests-service';
 import { messagesRequestDigest, type IdempotencyOptions } from '../services/request-digest';
+import { resolveSendAt } from '../services/send-at';
+import { cancelledRequestSchema, rescheduleBodySchema, rescheduledRequestSchema } from '../schemas/sends-schemas';
 
 /** The request's `Idempotency-Key` with the digest of its body (and of the notification named, if any). */
 function idempotencyOf(key: string | undefined, body: unknown): IdempotencyOptions | undefined {
@@ -39,8 +42,13 @@ const refusals = errorResponses({
  * notification `POST /messages/notifications`, `GET /messages/:requestId`, and the caller's callback secret.
  */
 export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { config, messageRequests } = app;
+  const { config, messageRequests, sendLater } = app;
   const { notifications, templates } = app.repositories;
+  const storedRequest = async (requestId: string) => {
+    const stored = await app.repositories.messageRequests.get(requestId);
+    if (!stored) throw notFound(`requestId: request ${requestId} not found`);
+    return stored;
+  };
 
   app.post(
     '/messages',
@@ -115,12 +123,18 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
             if (!template) throw conflict(`${channel}: template "${templateName}" of notification "${name}" is gone`);
             if (!template.isActive)
               throw conflict(`${channel}: template "${templateName}" of notification "${name}" is inactive`);
-            return [channel, rest[channel]!.map((message) => ({ ...message, template: templateName }))];
+            // The content its enable approved, whatever the template says now.
+            const templateVersion = approvedVersionOf(notification, channel);
+            return [
+              channel,
+              rest[channel]!.map((message) => ({ ...message, template: templateName, templateVersion })),
+            ];
           }),
         ),
       );
+      const { callback, sendAt, delay, cancellationKey } = rest;
       const accepted = await messageRequests.accept(
-        { callback: rest.callback, ...withTemplates },
+        { callback, sendAt, delay, cancellationKey, ...withTemplates },
         {
           apiKeyId: request.apiKey?.id ?? null,
           notification: name,
@@ -145,12 +159,14 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const { status, appId, from, to, limit, skip } = request.query;
+      const { status, appId, from, to, after, before, limit, skip } = request.query;
       const page = await messageRequests.list({
         status,
         appId,
         from: from ? new Date(from) : undefined,
         to: to ? new Date(to) : undefined,
+        sendAtFrom: after ? new Date(after) : undefined,
+        sendAtTo: before ? new Date(before) : undefined,
         limit,
         skip,
       });
@@ -177,6 +193,53 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
       const temporalUiUrl = `${config.env.TEMPORAL_UI_URL}/namespaces/${encodeURIComponent(config.env.TEMPORAL_NAMESPACE)}/workflows/${encodeURIComponent(requestId)}`;
       return describeRequest(found.request, found.entries, found.events, temporalUiUrl);
     },
+  );
+
+  app.patch(
+    '/messages/:requestId',
+    {
+      config: { scope: 'send' },
+      schema: {
+        tags: ['messages'],
+        operationId: 'rescheduleMessages',
+        summary: 'Move a scheduled request to a new sendAt (or delay from now)',
+        params: requestIdParams,
+        body: rescheduleBodySchema,
+        response: {
+          200: rescheduledRequestSchema.describe('The request now waits for sendAt'),
+          ...errorResponses({
+            404: 'No request has this id',
+            409: 'The request is no longer scheduled: the message names its status',
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const sendAt = resolveSendAt(request.body, new Date());
+      if (!sendAt) throw badRequest('sendAt: give sendAt or delay');
+      return sendLater.rescheduleRequest(await storedRequest(request.params.requestId), sendAt);
+    },
+  );
+
+  app.delete(
+    '/messages/:requestId',
+    {
+      config: { scope: 'send' },
+      schema: {
+        tags: ['messages'],
+        operationId: 'cancelMessages',
+        summary: 'Cancel a scheduled or running request: no further message goes to a provider',
+        params: requestIdParams,
+        response: {
+          200: cancelledRequestSchema.describe('Cancelled (again: the same answer)'),
+          ...errorResponses({
+            404: 'No request has this id',
+            409: 'The request has ended: the message names its status',
+          }),
+        },
+      },
+    },
+    async (request) => sendLater.cancelRequest(await storedRequest(request.params.requestId)),
   );
 
   app.get(

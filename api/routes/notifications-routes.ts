@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { badRequest, conflict } from '../../common/domain/http-errors';
@@ -12,20 +13,21 @@ import {
 } from '../schemas/notifications-schemas';
 import { requestApp } from '../plugins/auth-plugin';
 import { assertAppOwns } from '../services/messaging/app-notifications';
+import { NotificationApproval } from '../services/messaging/notification-approval';
 import { resourceById } from './resource-by-id';
 
 const idParams = z.object({ id: objectIdString });
 const { unknownId, found, registerGet, registerDelete } = resourceById('notification', idParams);
 
-const present = (doc: NotificationDocument) => ({ ...doc, _id: doc._id.toHexString() });
-
 /**
  * `/notifications` (docs/api.md): an application registers a notification with the mode template of each channel
  * (`send` scope; a key of an application registers that application's only); it is `pending` until an admin enables or disables it (`admin` scope), and
- * `POST /messages/notifications` sends it only while it is enabled.
+ * `POST /messages/notifications` sends it only while it is enabled, with the template versions its last enable approved.
  */
 export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
   const { notifications, templates } = app.repositories;
+  const approval = new NotificationApproval(templates);
+  const present = (doc: NotificationDocument) => approval.describe(doc);
 
   /** Each named template must be a mode template of its channel's mode: a 400 naming `templates.<channel>`. */
   const checkTemplates = async (names: NotificationCreate['templates']) => {
@@ -51,7 +53,7 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: notificationSchema.array().describe('A page of notifications') },
       },
     },
-    async (request) => (await notifications.list(request.query)).map(present),
+    async (request) => Promise.all((await notifications.list(request.query)).map(present)),
   );
 
   registerGet(app, 'getNotification', notificationSchema, (id) => notifications.findById(id), present);
@@ -77,13 +79,28 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
       await checkTemplates(fields.templates);
       const doc = notifications.newDocument({ ...fields, ...(description !== undefined ? { description } : {}) });
       if (!(await notifications.insert(doc))) throw conflict(`name: a notification named "${fields.name}" exists`);
-      return reply.code(201).send(present(doc));
+      return reply.code(201).send(await present(doc));
     },
   );
 
-  for (const [action, status] of [
-    ['enable', 'enabled'],
-    ['disable', 'disabled'],
+  const review = {
+    enable: async (id: string) => {
+      const notification = found(await notifications.findById(id), id);
+      const versions = await approval.versionsToApprove(notification);
+      // Enabling what is enabled, with nothing new to approve, changes nothing (not even reviewedAt).
+      if (notification.status === 'enabled' && isDeepStrictEqual(notification.approvedVersions, versions))
+        return notification;
+      return notifications.enable(id, versions);
+    },
+    disable: (id: string) => notifications.review(id, 'disabled'),
+  };
+  for (const [action, summary, answer] of [
+    [
+      'enable',
+      "An admin's review: enable a notification (pending or not), approving the current version of each of its templates",
+      'The notification, enabled, with the versions it approved',
+    ],
+    ['disable', "An admin's review: disable a notification (pending or not)", 'The notification, disabled'],
   ] as const) {
     app.post(
       `/notifications/:id/${action}`,
@@ -92,12 +109,16 @@ export const notificationRoutes: FastifyPluginAsyncZod = async (app) => {
         schema: {
           tags: ['notifications'],
           operationId: `${action}Notification`,
-          summary: `An admin's review: ${action} a notification (pending or not)`,
+          summary,
           params: idParams,
-          response: { 200: notificationSchema.describe(`The notification, ${status}`), ...unknownId },
+          response: {
+            200: notificationSchema.describe(answer),
+            ...unknownId,
+            ...(action === 'enable' ? errorResponses({ 409: 'A template the notification names is gone' }) : {}),
+          },
         },
       },
-      async (request) => present(found(await notifications.review(request.params.id, status), request.params.id)),
+      async (request) => present(found(await review[action](request.params.id), request.params.id)),
     );
   }
 

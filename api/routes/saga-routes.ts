@@ -6,6 +6,7 @@ import { httpErrorFor, isTemporalUnreachable, MESSAGE_BODY_LIMIT_BYTES, parseReq
 import { errorResponses } from '../schemas/common-schemas';
 import { sagaCommandSchema, sagaIdOf } from '../schemas/saga-schemas';
 import { sendBodySchema } from '../schemas/send-schemas';
+import { resolveSendAt } from '../services/send-at';
 import { SagaCommandReader } from '../services/saga-command';
 
 /** The reason kept with a fail event (its workflow's input): the answer the command got, cut to this length. */
@@ -75,6 +76,7 @@ export const sagaRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const body = parseRequestPart(sendBodySchema, reader.toSendBody(request.body), 'body');
       if ('error' in body) throw body.error;
+      const sendAt = resolveSendAt({ sendAt: body.value.sendAt }, new Date());
       const sendRequest = await sendPreparation.prepare(body.value);
       if (failEventLabel) await sagaFailEvents.assertNotRefused(request.body.key);
       const started = await sendStarter.start(sendRequest, {
@@ -84,6 +86,7 @@ export const sagaRoutes: FastifyPluginAsyncZod = async (app) => {
           failEventLabel,
           eventsWhen: flowManager?.eventsWhen ?? 'started',
         },
+        later: { sendAt },
       });
       request.log.info({ sendId: started.sendId, sagaId: request.body.key }, 'saga send started');
       return reply.code(200).send();

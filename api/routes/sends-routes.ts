@@ -8,7 +8,13 @@ import { progressQuery } from '../../workflows';
 import type { SendProgress } from '../../workflows/send-progress';
 import { errorResponses } from '../schemas/common-schemas';
 import { sendAcceptedSchema } from '../schemas/send-schemas';
+import { resolveSendAt } from '../services/send-at';
 import {
+  cancelByKeyBodySchema,
+  cancelledRequestSchema,
+  cancelledSendSchema,
+  rescheduleBodySchema,
+  rescheduledSchema,
   deliveriesPageSchema,
   deliveriesQuerySchema,
   sendDetailSchema,
@@ -31,6 +37,8 @@ const sendSummary = (send: SendDocument) => ({
   retryOf: send.retryOf ?? null,
   createdAt: send.createdAt,
   completedAt: send.completedAt ?? null,
+  sendAt: send.sendAt ?? null,
+  cancellationKey: send.cancellationKey ?? null,
 });
 
 const unknownSend = errorResponses({ 404: 'No send has this id' });
@@ -40,7 +48,7 @@ const unknownSend = errorResponses({ 404: 'No send has this id' });
  * document, live progress from the workflow, and the ledger. Reading a send writes nothing.
  */
 export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { config, temporal, sendReconciler, sendRetry } = app;
+  const { config, temporal, sendReconciler, sendRetry, sendLater } = app;
   const { sends, ledger } = app.repositories;
   const loadSend = async (sendId: string): Promise<SendDocument> => {
     if (!isSendId(sendId)) throw badRequest(`sendId: ${sendId} is not a send id`);
@@ -90,9 +98,11 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const stored = await loadSend(request.params.sendId);
       // A send whose workflow is gone reads closed at once; the periodic reconciliation stores it so.
-      const send = { ...stored, ...(await sendReconciler.closure(stored)) };
+      const closed = { ...stored, ...(await sendReconciler.closure(stored)) };
+      // A cancelled one reads cancelled at once, while its workflow winds down.
+      const send = { ...closed, status: await sendLater.statusOf(closed) };
       const progress =
-        send.status === 'running'
+        stored.status === 'running'
           ? await temporal.workflow
               .getHandle(send.workflowId)
               .query(progressQuery)
@@ -125,11 +135,13 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const { status, from, to, limit, skip } = request.query;
+      const { status, from, to, after, before, limit, skip } = request.query;
       const page = await sends.list({
         status,
         from: from ? new Date(from) : undefined,
         to: to ? new Date(to) : undefined,
+        sendAtFrom: after ? new Date(after) : undefined,
+        sendAtTo: before ? new Date(before) : undefined,
         limit,
         skip,
       });
@@ -160,6 +172,76 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
       const { retryOf, ...started } = await sendRetry.retry(request.params.sendId);
       const body = { ...runningSend(started), retryOf };
       return reply.code(202).header('location', body.statusUrl).send(body);
+    },
+  );
+
+  app.patch(
+    '/sends/:sendId',
+    {
+      config: { scope: 'send' },
+      schema: {
+        tags: ['sends'],
+        operationId: 'rescheduleSend',
+        summary: 'Move a scheduled send to a new sendAt (or delay from now)',
+        params: sendIdParams,
+        body: rescheduleBodySchema,
+        response: {
+          200: rescheduledSchema.describe('The send now waits for sendAt'),
+          ...unknownSend,
+          ...errorResponses({ 409: 'The send is no longer scheduled: the message names its status' }),
+        },
+      },
+    },
+    async (request) => {
+      const sendAt = resolveSendAt(request.body, new Date());
+      if (!sendAt) throw badRequest('sendAt: give sendAt or delay');
+      return sendLater.reschedule(await loadSend(request.params.sendId), sendAt);
+    },
+  );
+
+  app.delete(
+    '/sends/:sendId',
+    {
+      config: { scope: 'send' },
+      schema: {
+        tags: ['sends'],
+        operationId: 'cancelSend',
+        summary: 'Cancel a scheduled or running send: no further delivery goes to a provider',
+        params: sendIdParams,
+        response: {
+          200: cancelledSendSchema.describe('Cancelled (again: the same answer)'),
+          ...unknownSend,
+          ...errorResponses({ 409: 'The send has ended: the message names its status' }),
+        },
+      },
+    },
+    async (request) => sendLater.cancel(await loadSend(request.params.sendId)),
+  );
+
+  app.post(
+    '/sends/cancel',
+    {
+      config: { scope: 'send' },
+      schema: {
+        tags: ['sends'],
+        operationId: 'cancelSendsByKey',
+        summary: 'Cancel every scheduled or running send and POST /messages request that carries a cancellationKey',
+        body: cancelByKeyBodySchema,
+        response: {
+          200: z
+            .object({
+              cancellationKey: z.string(),
+              cancelled: z.array(cancelledSendSchema).describe('The sends cancelled, oldest first'),
+              requests: z.array(cancelledRequestSchema).describe('The POST /messages requests cancelled, oldest first'),
+            })
+            .describe('What was cancelled; empty lists when nothing was left to cancel'),
+        },
+      },
+    },
+    async (request) => {
+      const { cancellationKey } = request.body;
+      const { sends: cancelled, requests } = await sendLater.cancelByKey(cancellationKey);
+      return { cancellationKey, cancelled, requests };
     },
   );
 

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config/config';
 import { badRequest, conflict, notFound } from '../../common/domain/http-errors';
@@ -12,8 +13,10 @@ import {
   type ModeTemplatePatch,
   type TemplateDocument,
 } from '../../common/store/templates-repository';
+import { modeTemplateVersion } from '../../common/store/template-versions-repository';
 import { MESSAGE_BODY_LIMIT_BYTES, parseRequestPart } from '../request-errors';
 import { errorResponses, objectIdString } from '../schemas/common-schemas';
+import { paginationQuerySchema } from '../schemas/pagination-schemas';
 import { resourceById } from './resource-by-id';
 import { WhatsappMediaCheck } from '../services/messaging/whatsapp-media';
 import { assertStorableSize } from '../schemas/storable-schemas';
@@ -29,6 +32,7 @@ import {
   templateListQuerySchema,
   templateOrModeTemplateCreateSchema,
   templatePatchSchema,
+  templateVersionSchema,
   type TemplateFields,
   type TemplatePatch,
 } from '../schemas/templates-schemas';
@@ -98,9 +102,12 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
       }
     }
   };
-  const present = <D extends TemplateDocument>(doc: D): Omit<D, '_id'> & { _id: string } => ({
+  const present = <D extends TemplateDocument>(
+    doc: D,
+  ): Omit<D, '_id' | 'version'> & { _id: string; version?: number } => ({
     ...doc,
     _id: doc._id.toHexString(),
+    ...(isModeTemplate(doc) ? { version: modeTemplateVersion(doc) } : {}),
   });
 
   /** The changes a patch makes to a mode template, or a 400 naming a field it may not have. */
@@ -129,6 +136,8 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
       changes.data = withoutUndefined(parsed.value.data) as ModeTemplateDocument['data'];
       checkModeSources(changes.data);
       if (template.mode === 'whatsapp') await whatsappMedia.check(changes.data.media, 'data.media');
+      // The same content again is no new version: a notification that approved it has nothing new to review.
+      if (isDeepStrictEqual(changes.data, template.data)) delete changes.data;
     }
     if (patch.isActive !== undefined) changes.isActive = patch.isActive;
     if (patch.tags !== undefined) changes.tags = patch.tags;
@@ -170,7 +179,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const template = await templates.findModeTemplate(request.params.name);
       if (!template) throw notFound(`name: no mode template is named "${request.params.name}"`);
-      return present(template);
+      return { ...present(template), version: modeTemplateVersion(template) };
     },
   );
 
@@ -206,9 +215,9 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
       if (body.mode === 'whatsapp') await whatsappMedia.check(data.media, 'data.media');
       const doc = templates.newModeTemplate({ ...body, data });
       assertStorableSize(doc);
-      if (!(await templates.insertModeTemplate(doc)))
-        throw conflict(`name: a mode template named "${body.name}" exists`);
-      return reply.code(201).send(present(doc));
+      const stored = await templates.insertModeTemplate(doc);
+      if (!stored) throw conflict(`name: a mode template named "${body.name}" exists`);
+      return reply.code(201).send(present(stored));
     },
   );
 
@@ -249,6 +258,34 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   registerDelete(app, 'deleteTemplate', (id) => templates.remove(id));
+
+  app.get(
+    '/templates/:id/versions',
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['templates'],
+        operationId: 'listTemplateVersions',
+        summary:
+          "A mode template's kept versions, newest first: each content it had, what a notification's enable approves",
+        params: idParams,
+        querystring: paginationQuerySchema,
+        response: {
+          200: templateVersionSchema.array().describe('A page of versions, newest first'),
+          ...errorResponses({ 404: "No mode template has this id (Mia's templates keep no versions)" }),
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const template = found(await templates.findById(id), id);
+      if (!isModeTemplate(template))
+        throw notFound(`id: template ${id} is one of Mia's templates, which keep no versions`);
+      // The current content is a version even if it was stored before versions were kept.
+      await templates.versions.recordCurrent(template);
+      return (await templates.versions.list(template._id, request.query)).map(({ _id: _key, ...version }) => version);
+    },
+  );
 
   /** A mode template rendered as a message of its application would be, with the values it rendered with. */
   const previewModeTemplate = async (template: ModeTemplateDocument, body: z.infer<typeof previewBodySchema>) => {

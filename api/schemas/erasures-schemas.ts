@@ -37,6 +37,8 @@ const count = z.number().int().nonnegative();
 /** What an erasure changed or deleted, per collection (docs/operations.md "Erasure"). */
 export const erasureTouchedSchema = z.object({
   users: count,
+  preferences: count,
+  throttleClaims: count,
   audiencePages: count,
   deliveries: count,
   batchCounts: count,

@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { paginationQuerySchema } from './pagination-schemas';
 import { CALLBACK_STATUSES } from '../../common/store/messaging/callback-events-repository';
 import { MESSAGE_CHANNELS } from '../../common/store/messaging/message-requests-repository';
+import { categoryName } from './preferences-schemas';
 import { storableRecord } from './storable-schemas';
+import { cancellationKeySchema, scheduleFields } from './send-schemas';
+
+/** A request's status: `scheduled` while it waits for its `sendAt`, `cancelled` once cancelled. */
+const requestStatus = z.enum(['scheduled', 'running', 'completed', 'failed', 'cancelled']);
 import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp-schemas';
 
 /** At most this many addresses per message object, `to`, `cc` and `bcc` together (the OS1 limit). */
@@ -50,6 +55,8 @@ const emailMessage = z
     to: z.array(email).min(1),
     cc: z.array(email).optional(),
     bcc: z.array(email).optional(),
+    category: categoryName.optional().describe('Named in the one-click unsubscribe link the email carries'),
+    critical: z.boolean().optional().describe('true: no unsubscribe link (the address is still skipped if suppressed)'),
   })
   .strict();
 const whatsappMessage = z
@@ -77,6 +84,8 @@ const channelArrays = {
   email: z.array(emailMessage).optional(),
   whatsapp: z.array(whatsappMessage).optional(),
   callback: callbackSchema.optional(),
+  ...scheduleFields,
+  cancellationKey: cancellationKeySchema.optional(),
 };
 
 /** `POST /messages` (the OS1 sendMessage); counts across channels are checked by `MessagePreparation`. */
@@ -103,6 +112,8 @@ export const notificationMessagesBodySchema = z
     email: z.array(withoutTemplate(emailMessage)).optional(),
     whatsapp: z.array(withoutTemplate(whatsappMessage)).optional(),
     callback: callbackSchema.optional(),
+    ...scheduleFields,
+    cancellationKey: cancellationKeySchema.optional(),
   })
   .strict();
 export type NotificationMessagesBody = z.infer<typeof notificationMessagesBodySchema>;
@@ -112,6 +123,8 @@ export const messagesAcceptedSchema = z
     requestId: z.string(),
     workflowId: z.string(),
     statusUrl: z.string(),
+    status: z.literal('scheduled').optional().describe('Present for a scheduled request, which waits for sendAt'),
+    sendAt: z.string().optional().describe('A scheduled request: when it goes out (ISO 8601, UTC)'),
     messages: z.array(
       z.object({
         messageId: z.string(),
@@ -125,7 +138,7 @@ export const messagesAcceptedSchema = z
 
 const addressStatus = z.object({
   to: z.string(),
-  status: z.enum(['pending', 'sent', 'delivered', 'read', 'failed', 'skipped']),
+  status: z.enum(['pending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'cancelled']),
   code: z.string().nullable(),
   error: z.string().nullable(),
   providerMessageId: z.string().nullable(),
@@ -136,7 +149,8 @@ export const messagesStatusSchema = z
   .object({
     requestId: z.string(),
     workflowId: z.string(),
-    status: z.enum(['running', 'completed', 'failed']),
+    status: requestStatus,
+    sendAt: z.date().nullable(),
     notification: z.string().nullable(),
     temporalUiUrl: z.string(),
     callback: z
@@ -150,6 +164,11 @@ export const messagesStatusSchema = z
         messageId: z.string(),
         channel: z.enum(MESSAGE_CHANNELS),
         template: z.string(),
+        templateVersion: z
+          .number()
+          .int()
+          .nullable()
+          .describe("The template's version sent: the one its notification approved; null: the latest when sent"),
         provider: z.string().nullable(),
         addresses: z.array(addressStatus),
       }),
@@ -184,7 +203,7 @@ export const callbackSecretSchema = z
 /** `GET /messages`: which requests, a page of them (the same paging as the other lists). */
 export const messagesListQuerySchema = paginationQuerySchema.extend({
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  status: z.enum(['running', 'completed', 'failed']).optional(),
+  status: requestStatus.optional().describe('scheduled: listed in sendAt order, soonest first'),
   appId: z
     .string()
     .min(1)
@@ -193,13 +212,17 @@ export const messagesListQuerySchema = paginationQuerySchema.extend({
     .describe('Requests of this application: sent by its notifications, or naming it in POST /messages'),
   from: z.iso.datetime({ offset: true }).optional().describe('created at or after (ISO 8601)'),
   to: z.iso.datetime({ offset: true }).optional().describe('created before (ISO 8601)'),
+  after: z.iso.datetime({ offset: true }).optional().describe('sendAt at or after (ISO 8601): scheduled requests'),
+  before: z.iso.datetime({ offset: true }).optional().describe('sendAt before (ISO 8601): scheduled requests'),
 });
 
 /** A request in `GET /messages`, without its messages' data and addresses. */
 export const messageRequestSummarySchema = z.object({
   requestId: z.string(),
   workflowId: z.string(),
-  status: z.enum(['running', 'completed', 'failed']),
+  status: requestStatus,
+  sendAt: z.date().nullable(),
+  cancellationKey: z.string().nullable(),
   appId: z
     .string()
     .nullable()

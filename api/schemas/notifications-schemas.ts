@@ -22,6 +22,9 @@ export const notificationCreateSchema = z.strictObject({
 });
 export type NotificationCreate = z.infer<typeof notificationCreateSchema>;
 
+const channelsOf = <T extends z.ZodType>(value: T) =>
+  z.object({ sms: value.optional(), email: value.optional(), whatsapp: value.optional() });
+
 /** A notification as the API answers it. */
 export const notificationSchema = z.object({
   _id: objectIdString,
@@ -33,6 +36,16 @@ export const notificationSchema = z.object({
   createdAt: z.date(),
   updatedAt: z.date(),
   reviewedAt: z.date().optional(),
+  approvedVersions: channelsOf(z.number().int()).describe(
+    "The version of each channel's template the last enable approved: what the notification sends",
+  ),
+  pendingChanges: channelsOf(
+    z.object({
+      template: z.string(),
+      approvedVersion: z.number().int().nullable().describe('null while never approved'),
+      currentVersion: z.number().int().nullable().describe('null when the template is gone'),
+    }),
+  ).describe('The channels whose template changed since it was approved: what the next enable approves'),
 });
 
 export const notificationListQuerySchema = paginationQuerySchema.extend({

@@ -1,9 +1,21 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config/config';
 import { filesServiceName, objectIdString, templateSource } from './common-schemas';
+import { categoryName } from './preferences-schemas';
 import { storableRecord } from './storable-schemas';
 
 const stringList = z.array(z.string());
+
+/** An ISO 8601 duration of days, hours, minutes and seconds (`P1D`, `PT1H30M`), in milliseconds. */
+const isoDuration = z
+  .string()
+  .regex(/^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$/, 'must be an ISO 8601 duration such as PT1H or P1D')
+  .refine((text) => text !== 'P' && !text.endsWith('T'), 'must be an ISO 8601 duration such as PT1H or P1D')
+  .transform((text) => {
+    const [, days, hours, minutes, seconds] = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(text)!;
+    const part = (value: string | undefined) => Number(value ?? 0);
+    return (((part(days) * 24 + part(hours)) * 60 + part(minutes)) * 60 + part(seconds)) * 1000;
+  });
 
 /** The list fields of a `/send` body: each value a list, its order and repeats of no meaning to the send. */
 export const SEND_LIST_FIELDS = [
@@ -14,6 +26,26 @@ export const SEND_LIST_FIELDS = [
   'emailCarbonCopies',
   'emailBlindCarbonCopies',
 ] as const;
+
+/** When a scheduled send goes out: `sendAt` or `delay`, not both (`api/services/send-at.ts` checks the rest). */
+export const scheduleFields = {
+  sendAt: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe('Send later, at this RFC 3339 date-time with an offset: in the future, at most 366 days ahead'),
+  delay: z
+    .string()
+    .max(100)
+    .optional()
+    .describe('Send later, after this ISO 8601 duration (PT30M, P1DT2H; at most 366 days); not with sendAt'),
+};
+
+/** The caller's key that `POST /sends/cancel` cancels every send of. */
+export const cancellationKeySchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .describe('POST /sends/cancel with this key cancels every scheduled or running send that carries it');
 
 /** `POST /send` body, the Mia contract (docs/api.md); cross-field rules live in `SendPreparation.prepare`. */
 export const sendBodySchema = z
@@ -34,6 +66,21 @@ export const sendBodySchema = z
       .optional()
       .describe(
         'A registered provider per channel (`/providers`); default: the tenant default, then the configured one',
+      ),
+    ...scheduleFields,
+    cancellationKey: cancellationKeySchema.optional(),
+    category: categoryName.optional().describe("Matched against users' preferences; default: the template's"),
+    critical: z.boolean().optional().describe("true: goes whatever the users' preferences say"),
+    throttle: z
+      .object({
+        limit: z.number().int().min(1).max(1000),
+        window: isoDuration.refine((ms) => ms >= 60_000, 'must be at least a minute (PT1M)'),
+        key: z.string().min(1).max(200).optional(),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'At most limit deliveries per user, channel and key in any window (ISO 8601, e.g. PT1H); the rest skipped',
       ),
   })
   .strict();
@@ -64,6 +111,16 @@ export const sendAcceptedSchema = z
     statusUrl: z.string().describe('GET it for the status; also the Location header'),
   })
   .describe('The send runs on; follow statusUrl');
+
+export const sendScheduledSchema = z
+  .object({
+    sendId: z.string(),
+    workflowId: z.string(),
+    status: z.literal('scheduled'),
+    sendAt: z.string().describe('When it goes out (ISO 8601, UTC)'),
+    statusUrl: z.string().describe('GET it for the status; also the Location header'),
+  })
+  .describe('The send waits for sendAt; PATCH or DELETE statusUrl to move or cancel it');
 
 export const sendHeadersSchema = z.object({
   prefer: z.string().optional().describe('respond-async: answer 202 at once'),

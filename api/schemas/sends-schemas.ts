@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config/config';
 import type { DeliveryStatus, SendKind, SendStatus } from '../../common/domain/send-types';
-import { failureSchema } from './send-schemas';
+import { cancellationKeySchema, failureSchema, scheduleFields } from './send-schemas';
 
-const sendStatus = z.enum(['running', 'completed', 'failed']) satisfies z.ZodType<SendStatus>;
+const sendStatus = z.enum(['scheduled', 'running', 'completed', 'failed', 'cancelled']) satisfies z.ZodType<SendStatus>;
 const deliveryStatus = z.enum([
   'pending',
   'sent',
@@ -11,15 +11,18 @@ const deliveryStatus = z.enum([
   'skipped',
   'delivered',
   'read',
+  'cancelled',
 ]) satisfies z.ZodType<DeliveryStatus>;
 const sendKind = z.enum(['send', 'saga', 'retry', 'digest']) satisfies z.ZodType<SendKind>;
 
 export const sendIdParams = z.object({ sendId: z.string().min(1).max(300) });
 
 export const sendsQuerySchema = z.object({
-  status: sendStatus.optional(),
+  status: sendStatus.optional().describe('scheduled: listed in sendAt order, soonest first'),
   from: z.iso.datetime({ offset: true }).optional().describe('created at or after (ISO 8601)'),
   to: z.iso.datetime({ offset: true }).optional().describe('created before (ISO 8601)'),
+  after: z.iso.datetime({ offset: true }).optional().describe('sendAt at or after (ISO 8601): scheduled sends'),
+  before: z.iso.datetime({ offset: true }).optional().describe('sendAt before (ISO 8601): scheduled sends'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   skip: z.coerce.number().int().min(0).max(100000).default(0),
 });
@@ -48,6 +51,8 @@ export const sendSummarySchema = z.object({
   retryOf: z.string().nullable().describe('For a retry: the send whose failed deliveries it re-dispatches'),
   createdAt: z.date(),
   completedAt: z.date().nullable(),
+  sendAt: z.date().nullable().describe('A scheduled send: when it goes out (went out, once it has fired)'),
+  cancellationKey: z.string().nullable(),
 });
 
 /** The workflow's `progress` query (workflows/send-message.ts `SendProgress`), while the send runs. */
@@ -90,6 +95,7 @@ const deliverySchema = z.looseObject({
   code: z.string().nullish(),
   permanent: z.boolean().optional(),
   retryRound: z.number().int().optional(),
+  critical: z.boolean().optional().describe("A critical send's delivery: it ignored the user's preferences"),
   createdAt: z.date(),
   updatedAt: z.date(),
   sentAt: z.date().optional(),
@@ -99,3 +105,41 @@ export const deliveriesPageSchema = z.object({
   deliveries: z.array(deliverySchema),
   nextCursor: z.string().nullable().describe('Pass it back as cursor; null after the last page'),
 });
+
+/** `PATCH /sends/:sendId`: the new time of a scheduled send. */
+export const rescheduleBodySchema = z.object({ ...scheduleFields }).strict();
+
+export const rescheduledSchema = z.object({
+  sendId: z.string(),
+  status: z.literal('scheduled'),
+  sendAt: z.string().describe('When it now goes out (ISO 8601, UTC), as the workflow took it'),
+  statusUrl: z.string(),
+});
+
+/** The answer of `DELETE /sends/:sendId`, and each send of `POST /sends/cancel`. */
+export const cancelledSendSchema = z.object({
+  sendId: z.string(),
+  status: z.literal('cancelled'),
+  cancelledWhile: z.enum(['scheduled', 'running']),
+  deliveries: z.object({
+    sentBefore: z.number().int().describe('Sent before the cancel took hold'),
+    inFlight: z
+      .number()
+      .int()
+      .describe('At most this many were with a provider or waiting for a retry; they finish and are recorded'),
+    cancelled: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Never handed to a provider; null when the audience was never resolved (a scheduled send)'),
+  }),
+  statusUrl: z.string(),
+});
+
+export const cancelByKeyBodySchema = z.object({ cancellationKey: cancellationKeySchema }).strict();
+
+/** The answer of `DELETE /messages/:requestId`, and each request of `POST /sends/cancel`. */
+export const cancelledRequestSchema = cancelledSendSchema.omit({ sendId: true }).extend({ requestId: z.string() });
+
+/** `PATCH /messages/:requestId`'s answer. */
+export const rescheduledRequestSchema = rescheduledSchema.omit({ sendId: true }).extend({ requestId: z.string() });

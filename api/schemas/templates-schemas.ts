@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TEMPLATE_MODES } from '../../common/store/templates-repository';
 import { filesServiceName, objectIdString, templateSource } from './common-schemas';
 import { paginationQuerySchema } from './pagination-schemas';
+import { categoryName } from './preferences-schemas';
 import { storableRecord } from './storable-schemas';
 import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp-schemas';
 
@@ -15,7 +16,8 @@ function templateFields<
   Text extends z.ZodType,
   File extends z.ZodType,
   Data extends z.ZodType,
->(parts: { name: Name; text: Text; attachment: File; data: Data }) {
+  Category extends z.ZodType,
+>(parts: { name: Name; text: Text; attachment: File; data: Data; category: Category }) {
   const { text } = parts;
   return z.object({
     name: parts.name,
@@ -30,6 +32,7 @@ function templateFields<
     pushMessage: text,
     pushData: parts.data.describe('android and apns are passed to FCM as they are; other keys go to data'),
     whatsappMessage: text,
+    category: parts.category.describe("Matched against users' preferences unless a send names its own"),
   });
 }
 
@@ -42,6 +45,7 @@ export const templateFieldsSchema = templateFields({
   text: templateSource,
   attachment: z.object({ file: filesServiceName.min(1) }).strict(),
   data: storableRecord,
+  category: categoryName,
 })
   .partial()
   .strict();
@@ -55,6 +59,7 @@ export const templateSchema = templateFields({
   text: z.string().nullish(),
   attachment: z.looseObject({ file: z.string() }),
   data: z.record(z.string(), z.unknown()),
+  category: z.string().nullish(),
 })
   .partial()
   .extend({
@@ -201,41 +206,55 @@ export type TemplatePatch = z.infer<typeof templatePatchSchema>;
 /** The fields only mode templates have: refused in a patch of Mia's template. */
 export const MODE_TEMPLATE_ONLY_FIELDS = ['mode', 'data', 'isActive', 'tags'] as const;
 
+/** A mode template's `data` as the API answers it. */
+const modeTemplateDataSchema = z
+  .object({
+    body: z.string(),
+    subject: z.string().optional(),
+    format: z.enum(['text/plain', 'text/html']).optional(),
+    from: z.string().optional(),
+    externalRef: z.string().optional(),
+    originationNumber: z.string().optional(),
+    language: z.string().optional(),
+    media: z
+      .object({
+        document: z.object({ url: z.string(), filename: z.string().optional() }).optional(),
+        image: z.object({ url: z.string() }).optional(),
+        location: z
+          .object({
+            latitude: z.number(),
+            longitude: z.number(),
+            name: z.string().optional(),
+            address: z.string().optional(),
+          })
+          .optional(),
+      })
+      .optional(),
+    buttons: z.array(z.object({ type: z.enum(['url', 'quickReply']), value: z.string() })).optional(),
+  })
+  .loose();
+
 /** A stored mode template as the API answers it. */
 export const modeTemplateSchema = z.object({
   _id: objectIdString,
   name: z.string(),
   mode: z.enum(TEMPLATE_MODES),
-  data: z
-    .object({
-      body: z.string(),
-      subject: z.string().optional(),
-      format: z.enum(['text/plain', 'text/html']).optional(),
-      from: z.string().optional(),
-      externalRef: z.string().optional(),
-      originationNumber: z.string().optional(),
-      language: z.string().optional(),
-      media: z
-        .object({
-          document: z.object({ url: z.string(), filename: z.string().optional() }).optional(),
-          image: z.object({ url: z.string() }).optional(),
-          location: z
-            .object({
-              latitude: z.number(),
-              longitude: z.number(),
-              name: z.string().optional(),
-              address: z.string().optional(),
-            })
-            .optional(),
-        })
-        .optional(),
-      buttons: z.array(z.object({ type: z.enum(['url', 'quickReply']), value: z.string() })).optional(),
-    })
-    .loose(),
+  data: modeTemplateDataSchema,
   isActive: z.boolean(),
   tags: z.array(z.string()),
+  version: z.number().int().describe('The version of its data, from 1: each change of data is a new version'),
   createdAt: z.date(),
   updatedAt: z.date(),
+});
+
+/** One kept version of a mode template (`GET /templates/:id/versions`). */
+export const templateVersionSchema = z.object({
+  templateId: objectIdString,
+  name: z.string(),
+  mode: z.enum(TEMPLATE_MODES),
+  version: z.number().int(),
+  data: modeTemplateDataSchema,
+  createdAt: z.date().describe('When the template got this content'),
 });
 
 /** Either kind of template, as the API answers it: mode templates have a `mode`. */

@@ -6,7 +6,7 @@ import { SEND_LIST_FIELDS } from '../schemas/send-schemas';
 
 type MetadataSchema = NonNullable<NonNullable<ServiceConfig['flowManagerConfiguration']>['metadataSchema']>;
 
-const TEXT_FIELDS = ['messageTitle', 'messageContent', 'templateId'] as const;
+const TEXT_FIELDS = ['messageTitle', 'messageContent', 'templateId', 'sendAt'] as const;
 
 function readPath(source: unknown, dotPath: string): unknown {
   return dotPath

@@ -5,7 +5,7 @@ import type { FilesServiceClient } from '../../common/http/files-service-client'
 import { CompiledContent, MissingContentError } from '../../common/rendering/message-content';
 import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering/rendering';
 import type { ProvidersRepository } from '../../common/store/providers-repository';
-import type { TemplatesRepository } from '../../common/store/templates-repository';
+import type { TemplateDocument, TemplatesRepository } from '../../common/store/templates-repository';
 import type { SendRequest } from '../../common/domain/send-types';
 import type { SendBody } from '../schemas/send-schemas';
 import { assertStorableSize } from '../schemas/storable-schemas';
@@ -19,6 +19,12 @@ export interface SendPreparationDeps {
   templates: TemplatesRepository;
   files: FilesServiceClient;
   providers: ProvidersRepository;
+}
+
+/** The send's category and criticality as stored: the request's category wins over its template's. */
+function categoryOf(body: SendBody, template: TemplateDocument | null): Pick<SendRequest, 'category' | 'critical'> {
+  const category = body.category ?? (typeof template?.category === 'string' ? template.category : undefined);
+  return { ...(category !== undefined ? { category } : {}), ...(body.critical ? { critical: true } : {}) };
 }
 
 /**
@@ -73,6 +79,16 @@ export class SendPreparation {
       emailBlindCarbonCopies: unique((body.emailBlindCarbonCopies ?? []).filter(isEmail)),
       ...(body.emailSender ? { emailSender: body.emailSender } : {}),
       ...(Object.keys(providers).length > 0 ? { providers } : {}),
+      ...categoryOf(body, template),
+      ...(body.throttle
+        ? {
+            throttle: {
+              limit: body.throttle.limit,
+              windowMs: body.throttle.window,
+              ...(body.throttle.key ? { key: body.throttle.key } : {}),
+            },
+          }
+        : {}),
     };
     try {
       new CompiledContent(request, template, this.renderer);

@@ -46,11 +46,11 @@ export class SendReconciler {
   constructor(private readonly deps: SendReconcilerDeps) {}
 
   /**
-   * The fields that close this send, or undefined while it is not `running`, its workflow still runs or completed
-   * (the workflow writes its own end), or Temporal does not answer.
+   * The fields that close this send, or undefined while it is not `running` (or `scheduled`: its workflow waits), its
+   * workflow still runs or completed (the workflow writes its own end), or Temporal does not answer.
    */
   async closure(send: SendDocument): Promise<SendClosure | undefined> {
-    if (send.status !== 'running') return undefined;
+    if (send.status !== 'running' && send.status !== 'scheduled') return undefined;
     try {
       const description = await this.deps.temporal.workflow.getHandle(send.workflowId).describe();
       // The saga's id is owned by the fail event of a refused command (docs/operating-sends.md "Saga sends"): this send

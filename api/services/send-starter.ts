@@ -13,11 +13,21 @@ import { refusedSaga } from './saga-fail-events-service';
 
 export type SagaOptions = SagaSendInput['saga'];
 
+/** A send that waits (docs/operating-sends.md "Send later and cancel"). */
+export interface SendLaterOptions {
+  /** When it goes out; absent: at once. */
+  sendAt?: Date;
+  /** The key `POST /sends/cancel` cancels it by, stored with the send before its workflow starts. */
+  cancellationKey?: string;
+}
+
 type SendWorkflow = typeof sendMessage | typeof sagaSendMessage;
 
 export interface StartedSend {
   sendId: string;
   workflowId: string;
+  /** A scheduled send: when it goes out (that of the first send, for a repeated idempotent request). */
+  sendAt?: Date;
 }
 
 export interface SendStarterDeps {
@@ -40,22 +50,30 @@ export class SendStarter {
    */
   async start(
     request: SendRequest,
-    options: { idempotency?: IdempotencyOptions; saga?: SagaOptions } = {},
+    options: { idempotency?: IdempotencyOptions; saga?: SagaOptions; later?: SendLaterOptions } = {},
   ): Promise<StartedSend> {
-    const { idempotency, saga } = options;
+    const { idempotency, saga, later = {} } = options;
     const sendId = saga ? sagaSendId(saga.sagaId) : idempotency ? idempotentSendId(idempotency.key) : newSendId();
     await this.record(sendId, saga ? 'saga' : 'send', request, {
       ...(saga ? { sagaId: saga.sagaId, ...(saga.eventsWhen ? { sagaEventsWhen: saga.eventsWhen } : {}) } : {}),
       ...(idempotency ? { requestDigest: idempotency.digest } : {}),
+      ...(later.sendAt ? { status: 'scheduled', sendAt: later.sendAt } : {}),
+      ...(later.cancellationKey !== undefined ? { cancellationKey: later.cancellationKey } : {}),
     });
-    if (idempotency) await this.assertSameRequest(sendId, idempotency);
-    const input = this.workflowInput({ sendId, channels: request.channels });
+    const stored = idempotency ? await this.assertSameRequest(sendId, idempotency) : null;
+    // A repeated request (same key, same body) finds the first send: its sendAt, not one counted from now.
+    const sendAt = stored ? stored.sendAt : later.sendAt;
+    const input = this.workflowInput({
+      sendId,
+      channels: request.channels,
+      ...(sendAt ? { sendAt: sendAt.toISOString() } : {}),
+    });
     if (saga) {
       await this.startWorkflow(sagaSendMessage, { ...input, saga }, sendId, request, saga.sagaId);
     } else {
       await this.startWorkflow(sendMessage, input, sendId, request);
     }
-    return { sendId, workflowId: sendId };
+    return { sendId, workflowId: sendId, ...(sendAt ? { sendAt } : {}) };
   }
 
   /**
@@ -80,11 +98,12 @@ export class SendStarter {
    * The send stored under this key was asked with the same body (the same digest). A send stored before digests
    * were kept has none and is taken as the same, as it always was.
    */
-  private async assertSameRequest(sendId: string, idempotency: IdempotencyOptions): Promise<void> {
+  private async assertSameRequest(sendId: string, idempotency: IdempotencyOptions): Promise<SendDocument | null> {
     const stored = await this.deps.sends.get(sendId);
     if (stored?.requestDigest !== undefined && stored.requestDigest !== idempotency.digest) {
       throw new HttpError(422, `Idempotency-Key: ${idempotency.key} was used for a different request`);
     }
+    return stored;
   }
 
   private workflowInput(send: Omit<SendMessageInput, 'fanOut' | 'retry'>): SendMessageInput {
@@ -125,6 +144,13 @@ export class SendStarter {
         { key: SEARCH_ATTRIBUTES.channels, value: request.channels },
         ...(request.templateId ? [{ key: SEARCH_ATTRIBUTES.templateId, value: request.templateId }] : []),
         ...(sagaId ? [{ key: SEARCH_ATTRIBUTES.sagaId, value: sagaId }] : []),
+        // A scheduled send shows as such from its start, before its first workflow task.
+        ...(input.sendAt
+          ? [
+              { key: SEARCH_ATTRIBUTES.sendStatus, value: 'scheduled' },
+              { key: SEARCH_ATTRIBUTES.scheduledFor, value: new Date(input.sendAt) },
+            ]
+          : []),
       ],
       // A summary for the UI, never message bodies or the audience itself.
       memo: {

@@ -186,6 +186,12 @@ export type Env = z.infer<z.ZodObject<typeof generalEnvShape>> & { readonly [pro
 /** A provider's setting in the environment (`TWILIO_AUTH_TOKEN`): a string, or unset. */
 export const providerVariable = (env: Env, name: string): string | undefined => env[name] as string | undefined;
 
+/**
+ * A category's name, as sends, templates, preferences and `criticalCategories` write it: one path segment (no dot),
+ * never `__proto__`.
+ */
+export const CATEGORY_NAME = /^[A-Za-z0-9][A-Za-z0-9_:-]{0,63}$/;
+
 const dotPaths = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 /**
@@ -271,6 +277,19 @@ function serviceConfigSchemaFor(catalog: ProviderCatalog) {
     callbacks: strictObject({
       retryWindowMinutes: z.number().int().min(1).max(10080).default(1440),
     }).prefault({}),
+    /** Recurring sends (`POST /schedules`, docs/operating-sends.md "Recurring sends"). */
+    schedules: strictObject({
+      /**
+       * A firing missed by an outage (of Temporal) longer than this is skipped and counted, not sent late; one missed
+       * by less is sent when Temporal is back. Applies to schedules created or changed after it is set.
+       */
+      catchupWindowSeconds: z.number().int().min(10).max(86_400).default(60),
+    }).prefault({}),
+    /**
+     * Categories whose sends ignore users' preferences, as `critical: true` does (docs/preferences.md): what a user
+     * cannot turn off, e.g. `["security", "password-reset"]`.
+     */
+    criticalCategories: z.array(z.string().regex(CATEGORY_NAME, 'must be a category name')).default([]),
     /** Temporal retry policy of every dispatch activity; transient provider errors are retried this way. */
     dispatchRetry: strictObject({
       initialIntervalMs: z.number().int().min(1).default(1000),
@@ -346,6 +365,8 @@ function serviceConfigSchemaFor(catalog: ProviderCatalog) {
           emailAttachments: dotPaths.optional(),
           emailCarbonCopies: dotPaths.optional(),
           emailBlindCarbonCopies: dotPaths.optional(),
+          /** A scheduled saga send: the path of its `sendAt` (RFC 3339 with an offset). */
+          sendAt: dotPaths.optional(),
         }).optional(),
         getTemplateIdFilePath: z.string().min(1).optional(),
         getDataFilePath: z.string().min(1).optional(),

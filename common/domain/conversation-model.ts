@@ -25,6 +25,8 @@ export interface ConversationRequest {
   provider: string;
   message: {
     template: string;
+    /** The version of `template` sent: the one the notification named by the request approved; absent: the latest. */
+    templateVersion?: number;
     data: Record<string, unknown>;
     media?: {
       document?: { url: string; filename?: string };

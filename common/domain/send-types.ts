@@ -17,16 +17,24 @@ export interface SendRequest {
   emailSender?: string;
   /** The registered provider of each channel that has one (named, or the tenant default); absent: configured. */
   providers?: Partial<Record<Channel, string>>;
+  /** What kind of message this is, matched against users' preferences: the request's, else its template's. */
+  category?: string;
+  /** Goes whatever the users' preferences say (docs/preferences.md). */
+  critical?: boolean;
+  /** At most `limit` deliveries per user, channel and `key` in any `windowMs`; the rest are skipped `THROTTLED`. */
+  throttle?: { limit: number; windowMs: number; key?: string };
 }
 
-export type SendStatus = 'running' | 'completed' | 'failed';
+/** `scheduled` waits for its `sendAt`; `cancelled` was stopped by `DELETE /sends/:id` or its cancellation key. */
+export type SendStatus = 'scheduled' | 'running' | 'completed' | 'failed' | 'cancelled';
 /** `digest`: the message of a digest's flush (docs/digests.md). */
 export type SendKind = 'send' | 'saga' | 'retry' | 'digest';
 /**
  * `delivered` and `read` come later, from a provider's delivery report (docs/os1-messaging.md); a ledger
- * entry only moves forward: pending → sent → delivered → read, or to failed.
+ * entry only moves forward: pending → sent → delivered → read, or to failed; `cancelled` is a pending entry of a
+ * cancelled send that was never handed to its provider.
  */
-export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'delivered' | 'read';
+export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'delivered' | 'read' | 'cancelled';
 
 export interface SendDocument {
   _id: string;
@@ -35,10 +43,16 @@ export interface SendDocument {
   request: SendRequest;
   status: SendStatus;
   sagaId?: string;
+  /** A scheduled send: when it goes out (moved by `PATCH /sends/:id` while it waits). */
+  sendAt?: Date;
+  /** The caller's key that `POST /sends/cancel` cancels it by. */
+  cancellationKey?: string;
   /** For a retry: the send whose failed deliveries it re-dispatches. */
   retryOf?: string;
   /** For a digest's flush: the digest (docs/digests.md). */
   digestId?: string;
+  /** For a firing of a recurring send (`POST /schedules`): its schedule. */
+  scheduleId?: string;
   /** Set when the workflow closed without finishing the send: its Temporal status (e.g. `TERMINATED`). */
   closedBy?: string;
   /** For a send with an `Idempotency-Key`: the digest of its normalized body, which a repeat must match. */
@@ -102,6 +116,8 @@ export interface DeliveryDocument {
   code?: string;
   /** A permanent failure is never retried by Temporal; a retry send (`POST /sends/:id/retry`) may. */
   permanent?: boolean;
+  /** Set on a critical send's delivery: it went whatever the user's preferences say (docs/preferences.md). */
+  critical?: boolean;
   /** The retry round (`POST /sends/:id/retry`) that last re-dispatched this delivery. */
   retryRound?: number;
   createdAt: Date;

@@ -153,12 +153,14 @@ export class CompiledContent {
     channel: Channel,
     users: Record<string, unknown>[],
     data: RenderContext['data'],
+    /** Per user, index for index, values beside `user` and `data` (`{{unsubscribeUrl}}`). */
+    extras?: Record<string, unknown>[],
   ): Promise<(RenderedMessage | RenderFailure)[]> {
     const templates = this.templatesOf(channel);
     const fields = (this.userFields[channel] ??= readFields(templates));
     const outcomes = await pool.render(
       templates,
-      users.map((user) => ({ user: fields === 'all' ? user : pick(user, fields) })),
+      users.map((user, index) => ({ ...extras?.[index], user: fields === 'all' ? user : pick(user, fields) })),
       data,
     );
     return outcomes.map((outcome) => (outcome.code ? outcome : this.fromTexts(channel, outcome.texts)));

@@ -32,10 +32,16 @@ import type { ProviderMessageDocument } from './messaging/delivery-reports-repos
 import type { MessageRequestDocument } from './messaging/message-requests-repository';
 import type { NotificationDocument } from './notifications-repository';
 import type { PlaceholdersDocument } from './placeholders-repository';
+import type { PreferencesDocument } from './preferences-repository';
+import type { SuppressionDocument } from './suppressions-repository';
+import type { ThrottleClaimDocument } from './throttle-claims-repository';
 import type { ProviderDocument, TenantDefaultDocument } from './providers-repository';
 import type { RateTokenDocument } from './rate-tokens-repository';
 import { ensureRetentionIndex, type ExpiringDocument } from './retention';
 import type { SagaFailEventDocument } from './saga-fail-events-repository';
+import type { SendCancellationDocument } from './send-cancellations-repository';
+import type { SendScheduleDocument } from './send-schedules-repository';
+import type { TemplateVersionDocument } from './template-versions-repository';
 import type { StoredTemplateDocument } from './templates-repository';
 import type { UserDocument } from './users-repository';
 
@@ -49,6 +55,8 @@ export interface Database {
   db: Db;
   users: Collection<UserDocument>;
   templates: Collection<StoredTemplateDocument>;
+  /** Every version of every mode template's content, keyed `<templateId>:<version>`, never changed once stored. */
+  templateVersions: Collection<TemplateVersionDocument>;
   sends: Collection<SendDocument>;
   deliveries: Collection<DeliveryDocument>;
   /** The audience of each send as it was when the send started: user ids, one page per document. */
@@ -67,6 +75,12 @@ export interface Database {
   notifications: Collection<NotificationDocument>;
   /** Placeholder values of the tenant and of each application (`/placeholders`, `/apps/:appId/placeholders`). */
   placeholders: Collection<PlaceholdersDocument>;
+  /** What each user chose to receive (`/users/:id/preferences`), keyed by the user's id. */
+  preferences: Collection<PreferencesDocument>;
+  /** Addresses that must not be contacted, per channel (`/suppressions`). */
+  suppressions: Collection<SuppressionDocument>;
+  /** The slots of throttled sends' deliveries, per user, channel and key. */
+  throttleClaims: Collection<ThrottleClaimDocument>;
   /** `POST /messages` requests: the messages with their addresses, the callback, the resolved templates. */
   messageRequests: Collection<MessageRequestDocument>;
   /** Delivery status events owed to a request's callback URL, keyed by (delivery, status): each posted once. */
@@ -82,12 +96,16 @@ export interface Database {
   inboundMessages: Collection<InboundMessageDocument>;
   /** Fail events of refused saga commands (docs/operating-sends.md "Saga sends"), keyed by saga id. */
   sagaFailEvents: Collection<SagaFailEventDocument>;
+  /** The cancel of each cancelled send (`DELETE /sends/:id`, `POST /sends/cancel`), keyed by send id. */
+  sendCancellations: Collection<SendCancellationDocument>;
   /** One record per erasure (`POST /erasures`): what it touched, never whom. */
   erasures: Collection<ErasureDocument>;
   /** Digests (docs/digests.md): one per (user, digest key), each accepted event once, each flush and its send. */
   digests: Collection<DigestDocument>;
   digestEvents: Collection<DigestEventDocument>;
   digestFlushes: Collection<DigestFlushDocument>;
+  /** Recurring sends (`POST /schedules`), keyed by schedule id: the send each firing makes. */
+  sendSchedules: Collection<SendScheduleDocument>;
   close(): Promise<void>;
 }
 
@@ -110,6 +128,7 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     db,
     users: db.collection<UserDocument>(config.env.USERS_CRUD_NAME),
     templates: db.collection<StoredTemplateDocument>(config.env.TEMPLATES_CRUD_NAME),
+    templateVersions: db.collection<TemplateVersionDocument>('template_versions'),
     sends: db.collection<SendDocument>('sends'),
     deliveries: db.collection<DeliveryDocument>('deliveries'),
     audiencePages: db.collection<AudiencePageDocument>('audience_pages'),
@@ -120,6 +139,9 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     tenantDefaults: db.collection<TenantDefaultDocument>('tenant_defaults'),
     notifications: db.collection<NotificationDocument>('notifications'),
     placeholders: db.collection<PlaceholdersDocument>('placeholders'),
+    preferences: db.collection<PreferencesDocument>('preferences'),
+    suppressions: db.collection<SuppressionDocument>('suppressions'),
+    throttleClaims: db.collection<ThrottleClaimDocument>('throttle_claims'),
     messageRequests: db.collection<MessageRequestDocument>('message_requests'),
     callbackEvents: db.collection<CallbackEventDocument>('callback_events'),
     providerMessages: db.collection<ProviderMessageDocument>('provider_messages'),
@@ -128,10 +150,12 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     conversationLocks: db.collection<ConversationLockDocument>('conversation_locks'),
     inboundMessages: db.collection<InboundMessageDocument>('inbound_messages'),
     sagaFailEvents: db.collection<SagaFailEventDocument>('saga_fail_events'),
+    sendCancellations: db.collection<SendCancellationDocument>('send_cancellations'),
     erasures: db.collection<ErasureDocument>('erasures'),
     digests: db.collection<DigestDocument>('digests'),
     digestEvents: db.collection<DigestEventDocument>('digest_events'),
     digestFlushes: db.collection<DigestFlushDocument>('digest_flushes'),
+    sendSchedules: db.collection<SendScheduleDocument>('send_schedules'),
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) await ensureIndexes(database, config);
@@ -183,6 +207,16 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     // `GET /digests?userId=&digestKey=` and a digest's flushes, newest first (common/store/digests-repository.ts).
     database.digests.createIndex({ userId: 1, digestKey: 1 }, { name: 'by_user_key' }),
     database.digestFlushes.createIndex({ digestId: 1, flushNumber: -1 }, { name: 'by_digest_number' }),
+    // `GET /sends?status=scheduled` in `sendAt` order, and the sends of a cancellation key (`POST /sends/cancel`)
+    // (common/store/sends-repository.ts).
+    database.sends.createIndex({ status: 1, sendAt: 1 }, { name: 'by_status_send_at' }),
+    database.sends.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
+    database.messageRequests.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
+    // A template's versions, newest first (`GET /templates/:id/versions`, common/store/template-versions-repository.ts).
+    database.templateVersions.createIndex({ templateId: 1, version: -1 }, { name: 'by_template_version' }),
+    // A throttle's latest claim of a slot, and a retried delivery's own claim (common/store/throttle-claims-repository.ts).
+    database.throttleClaims.createIndex({ scope: 1, slot: 1, generation: -1 }, { name: 'by_scope_slot' }),
+    database.throttleClaims.createIndex({ scope: 1, delivery: 1 }, { name: 'by_scope_delivery' }),
     // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' and the message requests' also order
     // `GET /sends` and `GET /messages`, so a store without TTL indexes keeps those plain.
     ...expiringCollections(database).map((collection) =>

@@ -42,6 +42,8 @@ export interface DeliveryOutcome {
   permanent?: boolean;
   /** False for outcomes that record no provider call (skipped users, users not found). */
   attempted: boolean;
+  /** A critical send's delivery, which went whatever the user's preferences say (docs/preferences.md). */
+  critical?: boolean;
 }
 
 /** The key of a dispatch batch's claim (`dispatch_claims`): its send, its channel and a hash of its user ids. */
@@ -171,6 +173,7 @@ export class DeliveriesRepository {
         code: outcome.code,
         permanent: outcome.permanent ?? false,
         ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+        ...(outcome.critical ? { critical: true } : {}),
         createdAt: now,
         updatedAt: now,
         ...(outcome.status === 'sent' ? { sentAt: now } : {}),
@@ -216,6 +219,7 @@ export class DeliveriesRepository {
             code: outcome.code,
             permanent: outcome.permanent ?? false,
             ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+            ...(outcome.critical ? { critical: true } : {}),
             ...(outcome.status === 'sent' ? { sentAt: now } : {}),
           },
           $inc: { attempts: outcome.attempted ? 1 : 0 },
@@ -267,6 +271,18 @@ export class DeliveriesRepository {
       failures.push(...(doc.failures ?? []));
     });
     return complete ? { counts, failures: firstFailures(failures) } : null;
+  }
+
+  /**
+   * How many of a send's deliveries its first run has claimed: each is claimed before its provider call, so the claims
+   * without a ledger entry are the calls in flight (or about to be recorded). Read by the range of the send's keys
+   * (`<sendId>|…`) on `_id`, the one index of `dispatch_claims`; for a cancel only.
+   */
+  claimedDeliveries(sendId: string): Promise<number> {
+    return this.database.dispatchClaims.countDocuments({
+      _id: { $gt: `${sendId}|`, $lt: `${sendId}|\uffff` },
+      owner: { $exists: true },
+    });
   }
 
   /** counts[channel][status] for one send, by totalling its ledger (a scan on FerretDB: not on a send's hot path). */

@@ -31,6 +31,10 @@ export type ErasureSubject = { userId: string } | { address: string };
 /** How many documents of each collection an erasure changed or deleted. */
 export interface ErasureTouched {
   users: number;
+  /** The user's preferences (`/users/:id/preferences`). */
+  preferences: number;
+  /** The user's throttle slots (`throttle` on `/send`). */
+  throttleClaims: number;
   audiencePages: number;
   deliveries: number;
   batchCounts: number;
@@ -75,6 +79,8 @@ export interface ErasureOptions {
 
 const emptyTouched = (): ErasureTouched => ({
   users: 0,
+  preferences: 0,
+  throttleClaims: 0,
   audiencePages: 0,
   deliveries: 0,
   batchCounts: 0,
@@ -200,6 +206,12 @@ class Eraser {
       keep(user);
       this.touched.users += (await this.database.users.deleteOne({ _id: user._id })).deletedCount;
     }
+    this.touched.preferences += (await this.database.preferences.deleteOne({ _id: userId })).deletedCount;
+    // A throttle's scope is `<channel>|<userId>|<key>`; its claims only count deliveries, so they go whole.
+    const throttleScope = new RegExp(`^[a-z]+\\|${escapeRegex(userId)}\\|`);
+    this.touched.throttleClaims += (
+      await this.database.throttleClaims.deleteMany({ scope: { $regex: throttleScope } })
+    ).deletedCount;
     await this.maskAudiencePages(userId, keep);
     await this.maskDeliveries(userId);
     await this.maskDeliveryClaims(userId);

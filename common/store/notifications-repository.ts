@@ -23,6 +23,11 @@ export interface NotificationDocument {
   updatedAt: Date;
   /** When an admin last changed its status; absent while it was never reviewed. */
   reviewedAt?: Date;
+  /**
+   * The version of each channel's template the last enable approved: what the notification sends, whatever the
+   * template's content is now. Absent on a notification enabled before versions were kept, which sends the latest.
+   */
+  approvedVersions?: Partial<Record<TemplateMode, number>>;
 }
 
 /**
@@ -88,6 +93,23 @@ export class NotificationsRepository {
       if (isDuplicateKey(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * An admin enables the notification, approving these versions of its templates: always written, so that enabling an
+   * enabled notification approves its templates' current versions. Null for an unknown id.
+   */
+  async enable(
+    id: string,
+    approvedVersions: Partial<Record<TemplateMode, number>>,
+  ): Promise<NotificationDocument | null> {
+    if (!isObjectIdHex(id)) return null;
+    const now = new Date();
+    return this.notifications.findOneAndUpdate(
+      { _id: new ObjectId(id) },
+      { $set: { status: 'enabled', approvedVersions, reviewedAt: now, updatedAt: now } },
+      { returnDocument: 'after' },
+    );
   }
 
   /** An admin's review: the notification as it now is (unchanged when it had that status), or null for an unknown id. */

@@ -2,13 +2,17 @@ import type { Filter } from 'mongodb';
 import { isDuplicateKey, type Database } from './db';
 import type { DeliveryCounts, Failure, SendDocument, SendStatus } from '../domain/send-types';
 
-/** Filters of `GET /sends`, newest first. */
+/** Filters of `GET /sends`, newest first (scheduled sends: soonest `sendAt` first). */
 export interface SendListFilter {
   status?: SendStatus;
   /** Created at or after. */
   from?: Date;
   /** Created before. */
   to?: Date;
+  /** Due at or after (scheduled sends). */
+  sendAtFrom?: Date;
+  /** Due before (scheduled sends). */
+  sendAtTo?: Date;
   limit: number;
   skip: number;
 }
@@ -41,16 +45,25 @@ export class SendsRepository {
     await this.database.sends.updateOne({ _id: sendId }, { $set: { ...fields, updatedAt: new Date() } });
   }
 
-  /** A page of sends, newest first, without the request's recipients and data (they can be large). */
+  /**
+   * A page of sends, newest first, without the request's recipients and data (they can be large). The scheduled ones
+   * come in the order they go out, soonest first.
+   */
   list(filter: SendListFilter): Promise<SendDocument[]> {
     const query: Filter<SendDocument> = {};
     if (filter.status) query.status = filter.status;
     if (filter.from || filter.to) {
       query.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
     }
+    if (filter.sendAtFrom || filter.sendAtTo) {
+      query.sendAt = {
+        ...(filter.sendAtFrom ? { $gte: filter.sendAtFrom } : {}),
+        ...(filter.sendAtTo ? { $lt: filter.sendAtTo } : {}),
+      };
+    }
     return this.database.sends
       .find(query, { projection: { 'request.recipients': 0, 'request.data': 0, failures: 0 } })
-      .sort({ createdAt: -1, _id: 1 })
+      .sort(filter.status === 'scheduled' ? { sendAt: 1, _id: 1 } : { createdAt: -1, _id: 1 })
       .skip(filter.skip)
       .limit(filter.limit)
       .toArray();
@@ -66,6 +79,33 @@ export class SendsRepository {
       .sort({ _id: 1 })
       .limit(limit)
       .toArray();
+  }
+
+  /** The sends of a cancellation key that are still to cancel (scheduled or running), oldest first. */
+  cancellableByKey(cancellationKey: string): Promise<Pick<SendDocument, '_id' | 'status'>[]> {
+    return this.database.sends
+      .find(
+        { cancellationKey, status: { $in: ['scheduled', 'running'] } },
+        { projection: { _id: 1, status: 1, createdAt: 1 } },
+      )
+      .sort({ createdAt: 1, _id: 1 })
+      .toArray();
+  }
+
+  /** A scheduled send that fired: `running` from now, at the `sendAt` it waited for. */
+  async fired(sendId: string, sendAt: Date): Promise<void> {
+    await this.database.sends.updateOne(
+      { _id: sendId, status: 'scheduled' },
+      { $set: { status: 'running', sendAt, updatedAt: new Date() } },
+    );
+  }
+
+  /** A scheduled send's new `sendAt`, once its workflow has taken it; nothing when it has fired meanwhile. */
+  async rescheduled(sendId: string, sendAt: Date): Promise<void> {
+    await this.database.sends.updateOne(
+      { _id: sendId, status: 'scheduled' },
+      { $set: { sendAt, updatedAt: new Date() } },
+    );
   }
 
   async linkRetry(sendId: string, retryId: string): Promise<void> {

@@ -2,6 +2,11 @@ import { createHash } from 'node:crypto';
 import { ObjectId, type Collection, type Document, type Filter } from 'mongodb';
 import { isDuplicateKey, type Database } from './db';
 import { isObjectIdHex } from '../temporal/workflow-ids';
+import {
+  modeTemplateVersion,
+  TemplateVersionsRepository,
+  type TemplateVersionDocument,
+} from './template-versions-repository';
 
 /** A message template (docs/api.md); every field is optional, channels use the ones they need. */
 export interface TemplateDocument {
@@ -18,6 +23,8 @@ export interface TemplateDocument {
   pushMessage?: string;
   pushData?: { android?: Record<string, unknown>; apns?: Record<string, unknown>; [key: string]: unknown };
   whatsappMessage?: string;
+  /** What kind of message the template is, matched against users' preferences unless a send names its own. */
+  category?: string;
   createdAt?: Date;
   updatedAt?: Date;
 }
@@ -70,6 +77,11 @@ export interface ModeTemplateDocument {
   };
   isActive: boolean;
   tags: string[];
+  /**
+   * The version of `data`, from 1: each change of `data` adds one and is kept in `template_versions`. Absent on a
+   * template stored before versions were kept, whose content counts as version 1 (`modeTemplateVersion`, template-versions-repository.ts).
+   */
+  version?: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -78,7 +90,7 @@ export interface ModeTemplateDocument {
 export type StoredTemplateDocument = TemplateDocument | ModeTemplateDocument;
 
 /** The fields of a mode template a client writes. */
-export type ModeTemplateFields = Omit<ModeTemplateDocument, '_id' | 'createdAt' | 'updatedAt'>;
+export type ModeTemplateFields = Omit<ModeTemplateDocument, '_id' | 'version' | 'createdAt' | 'updatedAt'>;
 
 /** What `PATCH /templates/:id` may change of a mode template: never its name or mode. `data` is replaced whole. */
 export type ModeTemplatePatch = Partial<Pick<ModeTemplateDocument, 'data' | 'isActive' | 'tags'>>;
@@ -98,12 +110,17 @@ export const modeTemplateId = (name: string): ObjectId =>
 /** Mode templates are those with a `mode`; Mia's have none. */
 const MODE_TEMPLATE: Filter<Document> = { mode: { $in: [...TEMPLATE_MODES] } };
 
-/** The product team's templates collection (`TEMPLATES_CRUD_NAME`), addressed by ObjectId. */
+/**
+ * The product team's templates collection (`TEMPLATES_CRUD_NAME`), addressed by ObjectId, and the kept versions of its
+ * mode templates' content (`template_versions`), which every write of a mode template's `data` records.
+ */
 export class TemplatesRepository {
   private readonly templates: Collection<StoredTemplateDocument>;
+  readonly versions: TemplateVersionsRepository;
 
-  constructor(database: Pick<Database, 'templates'>) {
+  constructor(database: Pick<Database, 'templates' | 'templateVersions'>) {
     this.templates = database.templates;
+    this.versions = new TemplateVersionsRepository(database);
   }
 
   /**
@@ -161,25 +178,76 @@ export class TemplatesRepository {
     return { _id: modeTemplateId(fields.name), ...fields, createdAt: now, updatedAt: now };
   }
 
-  /** False when a mode template of this name exists: the store refused its `_id`. */
-  async insertModeTemplate(template: ModeTemplateDocument): Promise<boolean> {
+  /**
+   * The template as stored, with its first version recorded; null when a mode template of this name exists (the store
+   * refused its `_id`). A name used before (its template deleted) goes on from the versions that template kept, so a
+   * version approved of the old one never names other content.
+   */
+  async insertModeTemplate(template: ModeTemplateDocument): Promise<ModeTemplateDocument | null> {
+    const stored = { ...template, version: (await this.versions.highest(template._id)) + 1 };
     try {
-      await this.templates.insertOne(template);
-      return true;
+      await this.templates.insertOne(stored);
     } catch (error) {
-      if (isDuplicateKey(error)) return false;
+      if (isDuplicateKey(error)) return null;
       throw error;
     }
+    await this.versions.recordCurrent(stored);
+    return stored;
   }
 
-  /** Sets the given fields of a mode template (`data` replaced whole); null when no mode template has this id. */
+  /**
+   * Sets the given fields of a mode template (`data` replaced whole); null when no mode template has this id. A new
+   * `data` is a new version: the template's `version` goes up by one in the same update, and the content is recorded
+   * as that version.
+   */
   async updateModeTemplate(id: string, patch: ModeTemplatePatch): Promise<ModeTemplateDocument | null> {
     if (!isObjectIdHex(id)) return null;
-    return (await this.templates.findOneAndUpdate(
-      { _id: new ObjectId(id), ...MODE_TEMPLATE },
-      { $set: { ...patch, updatedAt: new Date() } },
+    const _id = new ObjectId(id);
+    if (patch.data !== undefined) await this.recordBeforeEdit(_id);
+    const updated = (await this.templates.findOneAndUpdate(
+      { _id, ...MODE_TEMPLATE },
+      {
+        $set: { ...patch, updatedAt: new Date() },
+        ...(patch.data !== undefined ? { $inc: { version: 1 } } : {}),
+      },
       { returnDocument: 'after' },
     )) as ModeTemplateDocument | null;
+    if (updated && patch.data !== undefined) await this.versions.recordCurrent(updated);
+    return updated;
+  }
+
+  /**
+   * Before a change of `data`, the content it replaces is recorded as its version (kept already, unless a crash came
+   * between the edit that wrote it and its record), and a template stored before versions were kept is numbered 1, so
+   * that the edit becomes version 2. Every write here is idempotent, so two edits at once agree.
+   */
+  private async recordBeforeEdit(_id: ObjectId): Promise<void> {
+    const current = (await this.templates.findOne({ _id, ...MODE_TEMPLATE })) as ModeTemplateDocument | null;
+    if (!current) return;
+    await this.versions.recordCurrent(current);
+    if (current.version === undefined)
+      await this.templates.updateOne({ _id, version: { $exists: false } }, { $set: { version: 1 } });
+  }
+
+  /**
+   * The version of the mode template named `name` that is its content now, recorded if it was not yet (a template
+   * stored before versions were kept, or a crash between an edit and its record); null when no such template exists.
+   */
+  async currentVersion(name: string): Promise<TemplateVersionDocument | null> {
+    const template = await this.findModeTemplate(name);
+    return template ? this.versions.recordCurrent(template) : null;
+  }
+
+  /**
+   * The mode template named `name` with the content of its version `version` (its `isActive` as it is now: a
+   * deactivated template sends nothing, whichever version); null when the template or that version is gone.
+   */
+  async findModeTemplateVersion(name: string, version: number): Promise<ModeTemplateDocument | null> {
+    const template = await this.findModeTemplate(name);
+    if (!template) return null;
+    if (modeTemplateVersion(template) === version) return template;
+    const kept = await this.versions.find(template._id, version);
+    return kept ? { ...template, data: kept.data, version } : null;
   }
 
   /** Sets the given fields of one of Mia's templates; null when no such template has this id. */

@@ -15,6 +15,8 @@ export const FAILURE_TYPES = {
   callbackNotAccepted: 'CallbackNotAccepted',
   /** A provider's default inbound webhook that did not answer 2xx (inbound WhatsApp): retried with backoff. */
   inboundNotAccepted: 'InboundWebhookNotAccepted',
+  /** A recurring send fired after its schedule was deleted: the firing sends nothing. */
+  scheduleNotFound: 'ScheduleNotFound',
 } as const;
 
 /** Failure types the workflow never retries: the ledger already holds the failed delivery. */

@@ -14,12 +14,14 @@ export const SEARCH_ATTRIBUTES = {
   sagaId: defineSearchAttributeKey('sagaId', SearchAttributeType.KEYWORD),
   /** Users found (a retry: users re-dispatched to), set when the send ends. */
   recipientCount: defineSearchAttributeKey('recipientCount', SearchAttributeType.INT),
-  /** `running` from the first workflow task, then `completed` or `failed`. */
+  /** `scheduled` while it waits for its `sendAt`, `running` from then, then `completed`, `failed` or `cancelled`. */
   sendStatus: defineSearchAttributeKey('sendStatus', SearchAttributeType.KEYWORD),
   /** A two-way conversation's status: `sending`, `awaiting_response`, `answered`, `timed_out`, `failed`. */
   conversationStatus: defineSearchAttributeKey('conversationStatus', SearchAttributeType.KEYWORD),
   /** A conversation's customer as `customerHash(CUSTOMER_HASH_SECRET, number)` (common/domain/conversation-model.ts), never the number. */
   customerHash: defineSearchAttributeKey('customerHash', SearchAttributeType.KEYWORD),
+  /** A scheduled send's `sendAt`: `scheduledFor < "…"` is what goes out before then. */
+  scheduledFor: defineSearchAttributeKey('scheduledFor', SearchAttributeType.DATETIME),
 } as const;
 
 /** The names the Temporal CLI uses for each attribute type (`--type KeywordList`). */

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 
 /**
  * Workflow ids (docs/operating-sends.md "Find a send in the Temporal UI"): `send-<uuid>`, `send-idem-<key>`,
- * `saga-<sagaId>`, `<sendId>-retry-<n>`. The send id is the workflow id of the send's first run, so a send and its
+ * `saga-<sagaId>`, `sched-<scheduleId>-<firing time>`, `<sendId>-retry-<n>`. The send id is the workflow id of the send's first run, so a send and its
  * workflow are found by one name.
  */
 export const newSendId = (): string => `send-${randomUUID()}`;
@@ -34,12 +34,21 @@ export const RETRY_SUFFIX = /-retry-\d+$/;
 /** Lone surrogates cannot be encoded as UTF-8, which Temporal needs for a workflow id. */
 export const isWellFormed = (text: string): boolean => !/\p{Cs}/u.test(text);
 
+/** A schedule id (`POST /schedules`): letters, digits, `_` and `-`, so the send ids of its firings stay readable. */
+export const SCHEDULE_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
+
+/**
+ * The workflow id a schedule's action starts with; Temporal appends `-<firing time>` (RFC 3339, UTC) to it, so each
+ * firing is a send of its own, `sched-<scheduleId>-2027-03-14T09:00:00Z`, and no firing is started twice.
+ */
+export const scheduledSendWorkflowId = (scheduleId: string): string => `sched-${scheduleId}`;
+
 /**
  * The forms of a send id; `isSendId` adds that a saga id must be well-formed. 200 = `SAGA_ID_MAX_LENGTH`. A digest's
  * flush is `send-digest-<hash>-<n>` (`digestFlushSendId`, common/temporal/digest-definitions.ts).
  */
 export const SEND_ID_PATTERN =
-  /^(send-[0-9a-f-]{36}|send-idem-[0-9a-f]{32}|send-digest-[0-9a-f]{32}-\d+|saga-[\s\S]{1,200})(-retry-\d+)?$/;
+  /^(send-[0-9a-f-]{36}|send-idem-[0-9a-f]{32}|send-digest-[0-9a-f]{32}-\d+|saga-[\s\S]{1,200}|sched-[A-Za-z0-9_-]{1,100}-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)(-retry-\d+)?$/;
 
 /**
  * Whether `id` is the id of a send or a retry: any saga id `/saga/send` accepts gives one (in a URL it is

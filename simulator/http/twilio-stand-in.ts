@@ -212,7 +212,7 @@ const RESOURCES: Record<'Messages' | 'Calls', AccountResource> = {
 /**
  * Registers `POST /2010-04-01/Accounts/{AccountSid}/<Resource>.json` with the checks in the order Twilio makes
  * them: basic auth by the account SID (401), `To`, the resource's other requirements (400 with the code of the
- * first one unmet), the simulated faults, a `To` the fault injector refuses (21211); then 201 with the resource.
+ * first one unmet), the simulated faults, a `To` that answered STOP (21610) or that the fault injector refuses (21211); then 201 with the resource.
  */
 function registerAccountResource(app: FastifyInstance, ctx: SimulatorContext, name: keyof typeof RESOURCES): void {
   const resource = RESOURCES[name];
@@ -226,6 +226,9 @@ function registerAccountResource(app: FastifyInstance, ctx: SimulatorContext, na
     const unmet = resource.requirements.find(([, , met]) => !met(form));
     if (unmet) return badRequest(reply, ctx, unmet[0], unmet[1]);
     if (await injectFault(ctx, resource.channel, request, reply, faultError)) return reply;
+    if (ctx.faults.isUnsubscribed(resource.channel, to)) {
+      return badRequest(reply, ctx, 21610, 'Attempt to send to unsubscribed recipient');
+    }
     if (ctx.faults.isRejected(resource.channel, to)) {
       return badRequest(reply, ctx, 21211, `The 'To' number ${to} is not a valid phone number.`);
     }

@@ -421,6 +421,18 @@ describe('POST /webhooks/whatsapp/:provider/communications', () => {
     }
   });
 
+  it('puts a customer who replies STOP on the WhatsApp suppression list, and routes the message as any other', async () => {
+    const quietUrl = providerWebhookUrl(stack.config.env, whatsappInboundWebhookPath('quiet'));
+    const { call } = await reply({ from: '15550901', to: BUSINESS, text: ' Stop ', url: quietUrl });
+    expect(call.answered).toBe(200);
+    expect(await stored('quiet', call.results[0].messageId)).toMatchObject({ routed: 'none', text: ' Stop ' });
+    expect(await stack.database.suppressions.findOne({ _id: 'whatsapp|+15550901' })).toMatchObject({
+      source: 'inbound-stop',
+    });
+    await reply({ from: '15550902', to: BUSINESS, text: 'please stop by tomorrow', url: quietUrl });
+    expect(await stack.database.suppressions.findOne({ _id: 'whatsapp|+15550902' })).toBeNull();
+  });
+
   it('records a message that no conversation awaits and no webhook receives; 404 for a provider it has no WhatsApp of', async () => {
     const quietUrl = providerWebhookUrl(stack.config.env, whatsappInboundWebhookPath('quiet'));
     const { call } = await reply({ from: '15550900', to: BUSINESS, text: 'anyone?', url: quietUrl });

@@ -83,6 +83,8 @@ describe('GET /messages: the bulk requests, newest first', () => {
       statusUrl: `/messages/${byNotification}`,
       createdAt: at(3).toISOString(),
       completedAt: null,
+      sendAt: null,
+      cancellationKey: null,
     });
     expect(all.json()[2]).toMatchObject({ requestId: first, appId: null, notification: null });
     expect(all.body).not.toMatch(/415555010/);

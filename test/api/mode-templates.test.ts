@@ -28,6 +28,7 @@ describe('mode templates (OS1 shape) in /templates', () => {
       data: SEED_TEMPLATES.sms.data,
       isActive: true,
       tags: ['os1'],
+      version: 1,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

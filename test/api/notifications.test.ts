@@ -59,6 +59,13 @@ describe('/notifications: registered pending, reviewed by an admin', () => {
       status: 'pending',
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
+      // Nothing approved yet: an enable would approve each template's current version.
+      approvedVersions: {},
+      pendingChanges: {
+        sms: { template: 'otp sms', approvedVersion: null, currentVersion: 1 },
+        email: { template: 'otp email', approvedVersion: null, currentVersion: 1 },
+        whatsapp: { template: 'otp whatsapp', approvedVersion: null, currentVersion: 1 },
+      },
     });
     const url = `/notifications/${notification._id}`;
     const repository = new NotificationsRepository(stack.database);
@@ -71,6 +78,10 @@ describe('/notifications: registered pending, reviewed by an admin', () => {
       200,
       'enabled',
       expect.any(String),
+    ]);
+    expect([enabled.json().approvedVersions, enabled.json().pendingChanges]).toEqual([
+      { sms: 1, email: 1, whatsapp: 1 },
+      {},
     ]);
     expect(await statusByName()).toBe('enabled');
     // An action takes no body: an empty one is accepted whatever the content type a client always sends.

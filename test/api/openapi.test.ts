@@ -29,7 +29,8 @@ interface Document {
 const isWebhook = (route: string) => route.startsWith('POST /webhooks/');
 
 /** Routes anyone may call: the index and health (the webhooks prove themselves otherwise, see `isWebhook`). */
-const isPublicRoute = (route: string) => route === 'GET /' || route.startsWith('GET /-/');
+const isPublicRoute = (route: string) =>
+  route === 'GET /' || route.startsWith('GET /-/') || route.includes(' /unsubscribe/');
 
 /** Answers that have no body by definition: a 204, and the 200 of a saga command. */
 const EMPTY_ANSWERS = ['POST /saga/send 200'];
@@ -48,6 +49,7 @@ const ROUTES = [
   'GET /sends/{sendId}/deliveries',
   'GET /templates',
   'GET /templates/{id}',
+  'GET /templates/{id}/versions',
   'GET /templates/by-name/{name}',
   'GET /notifications',
   'GET /notifications/{id}',
@@ -74,11 +76,24 @@ const ROUTES = [
   'DELETE /providers/{name}',
   'GET /users',
   'GET /users/{id}',
+  'GET /users/{id}/preferences',
+  'PUT /users/{id}/preferences',
+  'PATCH /users/{id}/preferences',
+  'POST /suppressions',
+  'GET /suppressions',
+  'DELETE /suppressions/{channel}/{address}',
+  'GET /unsubscribe/{token}',
+  'POST /unsubscribe/{token}',
   'PATCH /templates/{id}',
   'PATCH /users/{id}',
   'POST /saga/send',
   'POST /send',
   'POST /sends/{sendId}/retry',
+  'PATCH /sends/{sendId}',
+  'DELETE /sends/{sendId}',
+  'POST /sends/cancel',
+  'PATCH /messages/{requestId}',
+  'DELETE /messages/{requestId}',
   'POST /templates',
   'POST /templates/{id}/preview',
   'POST /codec/decode',
@@ -95,6 +110,14 @@ const ROUTES = [
   'GET /digests/{id}',
   'POST /digests/{id}/flush',
   'DELETE /digests/{id}',
+  'POST /schedules',
+  'GET /schedules',
+  'GET /schedules/{scheduleId}',
+  'PATCH /schedules/{scheduleId}',
+  'POST /schedules/{scheduleId}/pause',
+  'POST /schedules/{scheduleId}/unpause',
+  'POST /schedules/{scheduleId}/trigger',
+  'DELETE /schedules/{scheduleId}',
 ];
 
 const operations = (document: Document) =>
@@ -234,7 +257,13 @@ describe('the OpenAPI document', () => {
       expect(limited.sort()).toEqual([
         'DELETE /digests/{id}',
         'DELETE /events/{eventId}',
+        'DELETE /messages/{requestId}',
+        'DELETE /schedules/{scheduleId}',
+        'DELETE /sends/{sendId}',
         'GET /callbacks/secret',
+        'PATCH /messages/{requestId}',
+        'PATCH /schedules/{scheduleId}',
+        'PATCH /sends/{sendId}',
         'POST /conversations',
         'POST /digests/{id}/flush',
         'POST /events',
@@ -242,14 +271,26 @@ describe('the OpenAPI document', () => {
         'POST /messages/notifications',
         'POST /notifications',
         'POST /saga/send',
+        'POST /schedules',
+        'POST /schedules/{scheduleId}/pause',
+        'POST /schedules/{scheduleId}/trigger',
+        'POST /schedules/{scheduleId}/unpause',
         'POST /send',
+        'POST /sends/cancel',
         'POST /sends/{sendId}/retry',
       ]);
     }
     const document = await documentOf(open);
     const tooLarge = (route: string) =>
       operations(document).find((each) => each.route === route)!.operation.responses['413'].description;
-    for (const route of ['POST /send', 'POST /saga/send', 'POST /templates', 'PATCH /templates/{id}'])
+    for (const route of [
+      'POST /send',
+      'POST /saga/send',
+      'POST /templates',
+      'PATCH /templates/{id}',
+      'POST /schedules',
+      'PATCH /schedules/{scheduleId}',
+    ])
       expect([route, tooLarge(route)]).toEqual([route, expect.stringMatching(/^A body over 5 MB/)]);
     for (const route of ['POST /users', 'PATCH /users/{id}'])
       expect([route, tooLarge(route)]).toEqual([route, expect.stringMatching(/^A body over 64 KB/)]);

@@ -18,6 +18,7 @@ export interface SimMessage {
   cc?: string[];
   bcc?: string[];
   attachments?: { filename: string; size: number }[];
+  listHeaders?: Record<string, string>;
   raw?: Record<string, unknown>;
   data?: Record<string, unknown>;
 }

@@ -1,4 +1,11 @@
-import { idempotentSendId, isSendId, newSendId, retrySendId, sagaSendId } from '../../common/temporal/workflow-ids';
+import {
+  idempotentSendId,
+  isSendId,
+  newSendId,
+  retrySendId,
+  sagaSendId,
+  scheduledSendWorkflowId,
+} from '../../common/temporal/workflow-ids';
 import { sagaKeySchema } from '../../api/schemas/saga-schemas';
 
 describe('send ids (docs/operating-sends.md "Find a send in the Temporal UI")', () => {
@@ -15,6 +22,8 @@ describe('send ids (docs/operating-sends.md "Find a send in the Temporal UI")', 
     ['send-idem-<hash>-retry-<n>', retrySendId(idempotentSendId('key'), 12)],
     ['saga-<sagaId>-retry-<n>', retrySendId(sagaSendId('order-42'), 3)],
     ['saga-<sagaId of 200 characters>-retry-<n>', retrySendId(sagaSendId('✓'.repeat(200)), 999)],
+    ['sched-<scheduleId>-<firing time>', `${scheduledSendWorkflowId('daily_digest-1')}-2027-03-14T09:00:00Z`],
+    ['sched-<scheduleId>-<firing time>-retry-<n>', `${scheduledSendWorkflowId('daily')}-2027-03-14T09:00:00Z-retry-2`],
   ])('isSendId accepts %s', (_form, id) => {
     expect(isSendId(id)).toBe(true);
   });
@@ -22,6 +31,8 @@ describe('send ids (docs/operating-sends.md "Find a send in the Temporal UI")', 
   const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
   it.each([
     ['an empty string', ''],
+    ["a schedule's workflow id without its firing time", scheduledSendWorkflowId('daily')],
+    ['a schedule id with a slash', 'sched-a/b-2027-03-14T09:00:00Z'],
     ['another prefix', `message-${uuid}`],
     ['a short uuid', `send-${uuid.slice(1)}`],
     ['an upper-case uuid', `send-${uuid.toUpperCase()}`],

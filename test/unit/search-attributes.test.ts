@@ -42,6 +42,8 @@ describe('search attributes', () => {
       'conversationStatus=Keyword',
       '--search-attribute',
       'customerHash=Keyword',
+      '--search-attribute',
+      'scheduledFor=Datetime',
     ]);
   });
 

@@ -446,17 +446,36 @@ describe('two-way WhatsApp conversations on the real stack', () => {
     ]);
     expect((await inject(`/notifications/${registered.json()._id}/enable`)).statusCode).toBe(200);
 
-    const { conversationId, body } = await start(byNotification);
-    const sent = await whatsappTo(`+91${body.to.number}`);
-    expect(sent.map(({ raw }) => (raw?.content as { templateName?: string })?.templateName)).toEqual([
-      'delivery_otp_notified',
-    ]);
-    await answer(conversationId, '1');
-    await eventually(
-      () => read(conversationId),
-      ({ status }) => status === 'answered',
-    );
-  });
+    /** The provider template name one conversation by the notification sent, the conversation answered. */
+    const templateSent = async () => {
+      const { conversationId, body } = await start(byNotification);
+      const sent = await whatsappTo(`+91${body.to.number}`);
+      await answer(conversationId, '1');
+      await eventually(
+        () => read(conversationId),
+        ({ status }) => status === 'answered',
+      );
+      return sent.map(({ raw }) => (raw?.content as { templateName?: string })?.templateName);
+    };
+    expect(await templateSent()).toEqual(['delivery_otp_notified']);
+
+    // Edited after the review: the notification keeps sending what was approved, until it is enabled again.
+    const stored = await stack.app.inject({
+      method: 'GET',
+      url: `/templates/by-name/${encodeURIComponent(template.name)}`,
+    });
+    const edited = await stack.app.inject({
+      method: 'PATCH',
+      url: `/templates/${stored.json()._id}`,
+      payload: { data: { ...template.data, externalRef: 'delivery_otp_v2' } },
+    });
+    expect(edited.json().version).toBe(2);
+    expect(await templateSent()).toEqual(['delivery_otp_notified']);
+    expect((await inject(`/notifications/${registered.json()._id}/enable`)).json().approvedVersions).toEqual({
+      whatsapp: 2,
+    });
+    expect(await templateSent()).toEqual(['delivery_otp_v2']);
+  }, 60_000);
 
   it('answers a second conversation with the same customer and business number 409, naming the open one', async () => {
     const { conversationId, body } = await start();

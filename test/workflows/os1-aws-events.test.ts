@@ -127,6 +127,11 @@ describe('SES and Pinpoint delivery events through Amazon SNS, on the real stack
         code: 'SES_BOUNCE_Permanent_General',
         error: 'smtp; 550 5.1.1 user unknown',
       });
+      // A hard bounce puts the address on the email suppression list.
+      expect(await stack.database.suppressions.findOne({ _id: 'email|bounce@example.com' })).toMatchObject({
+        source: 'hard-bounce',
+      });
+      expect(await stack.database.suppressions.findOne({ _id: 'email|customer@example.com' })).toBeNull();
 
       // SNS retries a message until it is answered 2xx: the same notification again moves nothing, owes nothing.
       const delivered = (await reportsOf('ses')).find((report) => report.kind === 'delivered')!;

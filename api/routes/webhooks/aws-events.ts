@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { HttpError } from '../../../common/domain/http-errors';
 import { OutgoingHttpClient } from '../../../common/http/outgoing-http';
 import { errorResponses } from '../../schemas/common-schemas';
-import { awsEventReport } from '../../services/messaging/aws-delivery-events';
+import { awsEventReport, awsEventSuppression } from '../../services/messaging/aws-delivery-events';
+import { normalAddress } from '../../../common/domain/suppression-address';
 import type { DeliveryReportForwarder } from '../../services/messaging/delivery-report-forwarder';
 import {
   SnsMessageVerifier,
@@ -99,6 +100,13 @@ export const awsEventRoutes: FastifyPluginAsyncZod<{ reports: DeliveryReportForw
       if (message.Type === 'Notification') {
         const report = awsEventReport(message.Message);
         if (report) await reports.forward({ ...report, sender });
+        // Hard bounces and complaints: the address is not mailed again (docs/preferences.md "Suppression list").
+        const suppression = awsEventSuppression(message.Message);
+        for (const address of suppression?.addresses ?? []) {
+          const normal = normalAddress('email', address);
+          if (normal)
+            await app.repositories.suppressions.add('email', normal, suppression!.reason, suppression!.source);
+        }
       }
       return reply.code(204).send();
     },

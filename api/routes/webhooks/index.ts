@@ -15,7 +15,8 @@ import { whatsappInboundRoutes } from './whatsapp-inbound-routes';
  */
 export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   const { config, temporal } = app;
-  const { deliveryReports, callbackEvents, messageRequests, inboundMessages, conversations } = app.repositories;
+  const { deliveryReports, callbackEvents, messageRequests, inboundMessages, conversations, suppressions } =
+    app.repositories;
   const retryWindowMs = config.service.callbacks.retryWindowMinutes * 60_000;
   const workflows = { taskQueue: config.env.TEMPORAL_TASK_QUEUE, retryWindowMs };
 
@@ -34,6 +35,6 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(infobipReportRoutes, { reports });
   await app.register(awsEventRoutes, { reports });
   await app.register(whatsappInboundRoutes, {
-    inbound: new InboundMessages({ inboundMessages, conversations }, temporal, workflows),
+    inbound: new InboundMessages({ inboundMessages, conversations, suppressions }, temporal, workflows),
   });
 };

@@ -9,8 +9,9 @@ interface SesEvent {
   bounce?: {
     bounceType?: string;
     bounceSubType?: string;
-    bouncedRecipients?: { diagnosticCode?: string; status?: string }[];
+    bouncedRecipients?: { emailAddress?: string; diagnosticCode?: string; status?: string }[];
   };
+  complaint?: { complainedRecipients?: { emailAddress?: string }[]; complaintFeedbackType?: string };
   reject?: { reason?: string };
 }
 
@@ -100,5 +101,40 @@ export function awsEventReport(message: string): AwsEventReport | null {
   const record = event as SesEvent & PinpointSmsEvent;
   if (record.mail) return sesReport(record);
   if (typeof record.eventType === 'string' && record.eventType.startsWith('TEXT_')) return pinpointReport(record);
+  return null;
+}
+
+/** The email addresses an SES event says must not be mailed again, and why. */
+export interface AwsEventSuppression {
+  addresses: string[];
+  reason: string;
+  source: 'hard-bounce' | 'complaint';
+}
+
+/**
+ * What an SES event puts on the email suppression list: the recipients of a permanent bounce (the mailbox does not
+ * exist; a transient one may take mail later) and of a complaint (the recipient marked the mail as spam). Null for any
+ * other event.
+ */
+export function awsEventSuppression(message: string): AwsEventSuppression | null {
+  let event: SesEvent;
+  try {
+    event = JSON.parse(message) as SesEvent;
+  } catch {
+    return null;
+  }
+  if (typeof event !== 'object' || event === null || !event.mail) return null;
+  const addressesOf = (recipients: { emailAddress?: string }[] | undefined) =>
+    (recipients ?? []).flatMap(({ emailAddress }) => (typeof emailAddress === 'string' ? [emailAddress] : []));
+  if (event.eventType === 'Bounce' && event.bounce?.bounceType === 'Permanent') {
+    const addresses = addressesOf(event.bounce.bouncedRecipients);
+    const reason = `SES hard bounce (${event.bounce.bounceSubType ?? 'Undetermined'})`;
+    return addresses.length > 0 ? { addresses, reason, source: 'hard-bounce' } : null;
+  }
+  if (event.eventType === 'Complaint') {
+    const addresses = addressesOf(event.complaint?.complainedRecipients);
+    const reason = `SES complaint (${event.complaint?.complaintFeedbackType ?? 'unspecified'})`;
+    return addresses.length > 0 ? { addresses, reason, source: 'complaint' } : null;
+  }
   return null;
 }

@@ -27,6 +27,7 @@ import type { ConversationInput } from '../../../workflows/conversation';
 import type { ConversationBody } from '../../schemas/conversations-schemas';
 import { assertStorableSize } from '../../schemas/storable-schemas';
 import { assertAppOwns, refuseDirectSendOfApp, refuseUnlessEnabled } from './app-notifications';
+import { approvedVersionOf } from './notification-approval';
 import { WhatsappMediaCheck } from './whatsapp-media';
 import { normalizePhone } from './message-requests-service';
 import { ProviderChoice } from './provider-choice';
@@ -148,7 +149,7 @@ export class Conversations {
       if (problem) throw badRequest(`dynamicResponseRegex: ${problem}`);
     }
     await new ProviderChoice(this.deps).choose(body.provider, 'whatsapp', 'provider');
-    const name = await this.templateName(body, app);
+    const { name, templateVersion } = await this.templateName(body, app);
     const template = await this.deps.templates.findModeTemplate(name);
     if (!template) throw notFound(`message.template: no template is named "${name}"`);
     if (template.mode !== 'whatsapp')
@@ -162,6 +163,7 @@ export class Conversations {
       provider: body.provider,
       message: {
         template: name,
+        ...(templateVersion !== undefined ? { templateVersion } : {}),
         data: body.message.data ?? {},
         ...(media ? { media } : {}),
         ...(body.message.buttons ? { buttons: body.message.buttons } : {}),
@@ -183,14 +185,17 @@ export class Conversations {
   /**
    * The whatsapp template the conversation sends: `message.template`, or the one of the enabled notification named by
    * `notification` (exactly one of the two). An application that registered a notification names a notification of
-   * its own.
+   * its own, and sends the version of the template the notification's enable approved.
    */
-  private async templateName(body: ConversationBody, app: string | null): Promise<string> {
+  private async templateName(
+    body: ConversationBody,
+    app: string | null,
+  ): Promise<{ name: string; templateVersion?: number }> {
     if (body.notification === undefined) {
       if (body.message.template === undefined)
         throw badRequest('message.template: name a whatsapp template, or a notification (`notification`)');
       await refuseDirectSendOfApp(this.deps.notifications, app, 'message.template', '"notification" (its name)');
-      return body.message.template;
+      return { name: body.message.template };
     }
     if (body.message.template !== undefined)
       throw badRequest('notification: name a notification or a message.template, not both');
@@ -200,7 +205,7 @@ export class Conversations {
     refuseUnlessEnabled(notification, 'notification');
     const whatsapp = notification.templates.whatsapp;
     if (whatsapp === undefined) throw conflict(`notification: "${body.notification}" has no whatsapp template`);
-    return whatsapp;
+    return { name: whatsapp, templateVersion: approvedVersionOf(notification, 'whatsapp') };
   }
 
   /**

@@ -5,6 +5,8 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
+import { isOptOutReply, normalAddress } from '../../../common/domain/suppression-address';
+import type { SuppressionsRepository } from '../../../common/store/suppressions-repository';
 import {
   answerSignal,
   answerUpdate,
@@ -111,6 +113,7 @@ export class InboundMessages {
     private readonly repositories: {
       inboundMessages: InboundMessagesRepository;
       conversations: ConversationsRepository;
+      suppressions: Pick<SuppressionsRepository, 'add'>;
     },
     private readonly temporal: Client,
     private readonly options: { taskQueue: string; retryWindowMs: number },
@@ -142,6 +145,10 @@ export class InboundMessages {
         repeated++;
         continue;
       }
+      // STOP and its like: the customer's number is not sent WhatsApp again; the message is routed as any other.
+      const sender = isOptOutReply(message.text) ? normalAddress('whatsapp', message.from) : null;
+      if (sender)
+        await this.repositories.suppressions.add('whatsapp', sender, 'the customer replied STOP', 'inbound-stop');
       const { routed, conversationId } = await this.route(provider, message);
       await inboundMessages.setRoute(message._id, routed, conversationId);
     }

@@ -4,6 +4,7 @@ import type { CallbackEventsRepository } from '../../../common/store/messaging/c
 import type { AppConfig } from '../../../common/config/config';
 import { badRequest, conflict, HttpError, notFound } from '../../../common/domain/http-errors';
 import { messageRequestId } from '../../../common/temporal/workflow-ids';
+import { resolveSendAt } from '../send-at';
 import { ProviderChoice } from './provider-choice';
 import { WhatsappMediaCheck } from './whatsapp-media';
 import type { IdempotencyOptions } from '../request-digest';
@@ -30,6 +31,8 @@ import { MAX_ADDRESSES_PER_MESSAGE, MAX_MESSAGES_PER_REQUEST, type MessagesBody 
 /** A message object as the API accepts it, whichever route it came by (the notification route adds the template). */
 interface IncomingMessage {
   template: string;
+  /** The approved version of `template` a notification sends; absent: its latest. */
+  templateVersion?: number;
   data?: Record<string, unknown>;
   to: (string | { countryCode: string; number: string })[];
   cc?: string[];
@@ -40,9 +43,12 @@ interface IncomingMessage {
   provider?: string;
   media?: WhatsappMedia;
   buttons?: WhatsappButton[];
+  category?: string;
+  critical?: boolean;
 }
 
-export type IncomingMessages = Partial<Record<MessageChannel, IncomingMessage[]>> & Pick<MessagesBody, 'callback'>;
+export type IncomingMessages = Partial<Record<MessageChannel, IncomingMessage[]>> &
+  Pick<MessagesBody, 'callback' | 'sendAt' | 'delay' | 'cancellationKey'>;
 
 /** A batch's addresses: large enough to keep the history short, small enough for a quick retry. */
 export const MESSAGE_BATCH_ADDRESSES = 100;
@@ -54,6 +60,9 @@ export interface AcceptedMessages {
   requestId: string;
   workflowId: string;
   statusUrl: string;
+  /** A scheduled request: `scheduled`, and when it goes out. */
+  status?: 'scheduled';
+  sendAt?: string;
   messages: { messageId: string; channel: MessageChannel; to: string[]; status: 'queued' }[];
 }
 
@@ -125,6 +134,7 @@ export class MessageRequests {
     const incoming = MESSAGE_CHANNELS.flatMap((channel) =>
       (body[channel] ?? []).map((message, index) => ({ channel, message, field: `${channel}[${index}]` })),
     );
+    const sendAt = resolveSendAt(body, new Date());
     if (incoming.length === 0) throw badRequest('sms, email, whatsapp: a request needs at least one message object');
     if (incoming.length > MAX_MESSAGES_PER_REQUEST) {
       throw badRequest(
@@ -161,6 +171,7 @@ export class MessageRequests {
         n,
         channel,
         template,
+        ...(message.templateVersion !== undefined ? { templateVersion: message.templateVersion } : {}),
         provider,
         data: message.data ?? {},
         to,
@@ -171,6 +182,8 @@ export class MessageRequests {
         ...(message.originationNumber ? { originationNumber: message.originationNumber } : {}),
         ...(message.media ? { media: message.media } : {}),
         ...(message.buttons ? { buttons: message.buttons } : {}),
+        ...(message.category ? { category: message.category } : {}),
+        ...(message.critical ? { critical: true } : {}),
       });
     }
 
@@ -183,7 +196,9 @@ export class MessageRequests {
       apiKeyId: options.apiKeyId,
       ...(body.callback ? { callback: { url: body.callback.url, meta: body.callback.meta ?? {} } } : {}),
       messages,
-      status: 'running',
+      status: sendAt ? 'scheduled' : 'running',
+      ...(sendAt ? { sendAt } : {}),
+      ...(body.cancellationKey !== undefined ? { cancellationKey: body.cancellationKey } : {}),
       createdAt: now,
       updatedAt: now,
     });
@@ -197,6 +212,8 @@ export class MessageRequests {
       batches: planMessageBatches(messages),
       retry: this.deps.config.service.dispatchRetry,
       dispatchWindow: DISPATCH_WINDOW,
+      // A repeated request (same key, same body) keeps the first one's time, not one counted from now.
+      ...(stored.sendAt ? { sendAt: stored.sendAt.toISOString() } : {}),
       ...(body.callback
         ? { callbacks: { retryWindowMs: this.deps.config.service.callbacks.retryWindowMinutes * 60_000 } }
         : {}),
@@ -206,6 +223,7 @@ export class MessageRequests {
       requestId,
       workflowId: requestId,
       statusUrl: `/messages/${encodeURIComponent(requestId)}`,
+      ...(stored.sendAt ? { status: 'scheduled' as const, sendAt: stored.sendAt.toISOString() } : {}),
       messages: messages.map(({ messageId, channel, to }) => ({ messageId, channel, to, status: 'queued' })),
     };
   }
@@ -223,7 +241,16 @@ export class MessageRequests {
         workflowId: requestId,
         taskQueue: this.deps.config.env.TEMPORAL_TASK_QUEUE,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.channels, value: channels }],
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.channels, value: channels },
+          // A scheduled request shows as such from its start, before its first workflow task.
+          ...(input.sendAt
+            ? [
+                { key: SEARCH_ATTRIBUTES.sendStatus, value: 'scheduled' },
+                { key: SEARCH_ATTRIBUTES.scheduledFor, value: new Date(input.sendAt) },
+              ]
+            : []),
+        ],
         // Counts and names, never addresses or data (docs/operations.md "Encryption of workflow data").
         memo: {
           kind: 'messages',
@@ -294,6 +321,8 @@ export function summarizeRequest(request: MessageRequestDocument) {
     requestId: request._id,
     workflowId: request._id,
     status: request.status,
+    sendAt: request.sendAt ?? null,
+    cancellationKey: request.cancellationKey ?? null,
     appId: request.appId ?? null,
     notification: request.notification ?? null,
     messages: request.messages.length,
@@ -315,6 +344,7 @@ export function describeRequest(
     requestId: request._id,
     workflowId: request._id,
     status: request.status,
+    sendAt: request.sendAt ?? null,
     notification: request.notification ?? null,
     temporalUiUrl,
     callback: request.callback && events ? { url: request.callback.url, events } : null,
@@ -322,6 +352,7 @@ export function describeRequest(
       messageId: message.messageId,
       channel: message.channel,
       template: message.template,
+      templateVersion: message.templateVersion ?? null,
       provider: message.provider,
       addresses: message.to.map((to, index) =>
         addressStatus(entries.get(`${message.channel}|${messageAddressKey(message.n, index)}`), to),

@@ -4,7 +4,8 @@ import { insertWhereFree, type Database } from '../db';
 import type { DispatchClaimDocument } from '../../domain/send-types';
 
 /** The statuses a callback reports, in the order one address goes through them (docs/os1-messaging.md). */
-export const CALLBACK_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed'] as const;
+/** In the order a callback's events go; `skipped` (a suppressed address, never attempted) comes after `queued` alone. */
+export const CALLBACK_STATUSES = ['queued', 'sent', 'delivered', 'read', 'failed', 'skipped'] as const;
 export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
 
 /** What a callback POST carries for one status change of one address (`meta` is added when posted). */
@@ -85,6 +86,16 @@ export class CallbackEventsRepository {
       .sort({ _id: 1 })
       .limit(limit)
       .toArray();
+  }
+
+  /** The pending events of one address of a request (its ledger key), in any order. */
+  pendingOfAddress(requestId: string, deliveryKey: string): Promise<CallbackEventDocument[]> {
+    return this.events.find({ requestId, state: 'pending', deliveryKey }).toArray();
+  }
+
+  /** Whether the event is still to be posted (neither delivered nor given up). */
+  async isPending(eventId: string): Promise<boolean> {
+    return (await this.events.findOne({ _id: eventId }, { projection: { state: 1 } }))?.state === 'pending';
   }
 
   /**

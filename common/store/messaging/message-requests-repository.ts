@@ -18,6 +18,11 @@ export interface StoredMessage {
   channel: MessageChannel;
   /** The mode template's name; its content is read when the message is dispatched. */
   template: string;
+  /**
+   * The version of the template sent (kept in `template_versions`): the one its notification approved. Absent: the
+   * template's latest content, as a direct `POST /messages` sends.
+   */
+  templateVersion?: number;
   /** The registered provider that sends it; null: the configured provider of the channel (docs/configuration.md). */
   provider: string | null;
   data: Record<string, unknown>;
@@ -30,9 +35,14 @@ export interface StoredMessage {
   originationNumber?: string;
   media?: TemplateMedia;
   buttons?: TemplateButton[];
+  /** An email's category, named in its one-click unsubscribe link. */
+  category?: string;
+  /** An email without unsubscribe link. */
+  critical?: boolean;
 }
 
-export type MessageRequestStatus = 'running' | 'completed' | 'failed';
+/** `scheduled` waits for its `sendAt`; `cancelled` was stopped by `DELETE /messages/:id` or its cancellation key. */
+export type MessageRequestStatus = 'scheduled' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 export interface MessageRequestDocument {
   /** `msg-<uuid>`, or `msg-idem-<hash>` for an `Idempotency-Key`: also the workflow id. */
@@ -51,6 +61,10 @@ export interface MessageRequestDocument {
   callback?: { url: string; meta: Record<string, unknown> };
   messages: StoredMessage[];
   status: MessageRequestStatus;
+  /** A scheduled request: when it goes out (moved by `PATCH /messages/:requestId` while it waits). */
+  sendAt?: Date;
+  /** The caller's key that `POST /sends/cancel` cancels it by. */
+  cancellationKey?: string;
   createdAt: Date;
   updatedAt: Date;
   completedAt?: Date;
@@ -73,6 +87,10 @@ export interface MessageRequestListFilter {
   from?: Date;
   /** Created before. */
   to?: Date;
+  /** Due at or after (scheduled requests). */
+  sendAtFrom?: Date;
+  /** Due before (scheduled requests). */
+  sendAtTo?: Date;
   limit: number;
   skip: number;
 }
@@ -113,6 +131,12 @@ export class MessageRequestsRepository {
     if (filter.from || filter.to) {
       query.createdAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lt: filter.to } : {}) };
     }
+    if (filter.sendAtFrom || filter.sendAtTo) {
+      query.sendAt = {
+        ...(filter.sendAtFrom ? { $gte: filter.sendAtFrom } : {}),
+        ...(filter.sendAtTo ? { $lt: filter.sendAtTo } : {}),
+      };
+    }
     return this.requests
       .find(query, {
         projection: {
@@ -124,10 +148,31 @@ export class MessageRequestsRepository {
           'messages.buttons': 0,
         },
       })
-      .sort({ createdAt: -1, _id: 1 })
+      .sort(filter.status === 'scheduled' ? { sendAt: 1, _id: 1 } : { createdAt: -1, _id: 1 })
       .skip(filter.skip)
       .limit(filter.limit)
       .toArray();
+  }
+
+  /** The requests of a cancellation key still to cancel (scheduled or running), oldest first, without their messages. */
+  cancellableByKey(cancellationKey: string): Promise<Pick<MessageRequestDocument, '_id'>[]> {
+    return this.requests
+      .find({ cancellationKey, status: { $in: ['scheduled', 'running'] } }, { projection: { _id: 1, createdAt: 1 } })
+      .sort({ createdAt: 1, _id: 1 })
+      .toArray();
+  }
+
+  /** A scheduled request that fired: `running` from now, at the `sendAt` it waited for. */
+  async fired(requestId: string, sendAt: Date): Promise<void> {
+    await this.requests.updateOne(
+      { _id: requestId, status: 'scheduled' },
+      { $set: { status: 'running', sendAt, updatedAt: new Date() } },
+    );
+  }
+
+  /** A scheduled request's new `sendAt`, once its workflow has taken it; nothing when it has fired meanwhile. */
+  async rescheduled(requestId: string, sendAt: Date): Promise<void> {
+    await this.requests.updateOne({ _id: requestId, status: 'scheduled' }, { $set: { sendAt, updatedAt: new Date() } });
   }
 
   async finish(requestId: string, status: MessageRequestStatus): Promise<void> {

@@ -1,0 +1,58 @@
+import { PreferenceGate } from '../../activities/dispatch/preference-gate';
+import type { UserLoader } from '../../activities/user-loader';
+import { serviceConfigSchema, parseEnvironment } from '../../providers/service-configuration';
+import type { Preferences } from '../../common/domain/preferences';
+import type { PreferencesRepository } from '../../common/store/preferences-repository';
+import type { SuppressionsRepository } from '../../common/store/suppressions-repository';
+import type { ThrottleClaimsRepository } from '../../common/store/throttle-claims-repository';
+import type { UserDocument } from '../../common/store/users-repository';
+
+describe('PreferenceGate', () => {
+  const users = new Map<string, UserDocument>(
+    ['u1', 'u2', 'u3', 'u4'].map((id) => [id, { _id: id, emailAddress: `${id}@x.io`, phoneNumber: '+393331234567' }]),
+  );
+  const config = {
+    env: parseEnvironment({ MESSAGING_PROFILE: 'development' }),
+    service: serviceConfigSchema.parse({ activeChannels: ['email', 'sms'] }),
+  };
+
+  function gateWith(stored: Record<string, Preferences>) {
+    const queried: string[][] = [];
+    const preferences = {
+      forUsers: async (ids: string[]) => {
+        queried.push(ids);
+        return new Map(ids.filter((id) => stored[id]).map((id) => [id, stored[id]]));
+      },
+    } as unknown as PreferencesRepository;
+    const loader = { pageUsers: async () => users } as unknown as UserLoader;
+    const suppressions = { suppressedAmong: async () => new Set<string>() } as unknown as SuppressionsRepository;
+    const throttleClaims = {} as ThrottleClaimsRepository;
+    return { gate: new PreferenceGate(preferences, loader, [], suppressions, throttleClaims), queried };
+  }
+
+  it("reads a page's preferences in one query, shared by every batch and channel of the page", async () => {
+    const { gate, queried } = gateWith({ u2: { channels: { sms: false }, categories: {} } });
+    const request = {};
+    const smsFirst = await gate.check({ config }, 's-1', request, 'sms', ['u1', 'u2'], users, 0);
+    const smsSecond = await gate.check({ config }, 's-1', request, 'sms', ['u3', 'u4'], users, 0);
+    const email = await gate.check({ config }, 's-1', request, 'email', ['u1', 'u2'], users, 0);
+    expect(queried).toEqual([['u1', 'u2', 'u3', 'u4']]);
+    expect([...smsFirst.turnedOff.keys()]).toEqual(['u2']);
+    expect(smsFirst.turnedOff.get('u2')).toMatchObject({ status: 'skipped', code: 'OPTED_OUT', attempted: false });
+    expect(smsSecond.turnedOff.size).toBe(0);
+    expect(email.turnedOff.size).toBe(0);
+    // A batch without a page (a retry) reads its own users.
+    await gate.check({ config }, 's-1', request, 'sms', ['u2'], users);
+    expect(queried).toEqual([['u1', 'u2', 'u3', 'u4'], ['u2']]);
+  });
+
+  it('lets a critical send through and marks its outcomes', async () => {
+    const { gate, queried } = gateWith({ u2: { channels: { sms: false }, categories: {} } });
+    const verdict = await gate.check({ config }, 's-2', { critical: true }, 'sms', ['u2'], users, 0);
+    expect(verdict.turnedOff.size).toBe(0);
+    expect(queried).toEqual([]);
+    expect(verdict.mark({ userId: 'u2', channel: 'sms', status: 'sent', attempted: true })).toMatchObject({
+      critical: true,
+    });
+  });
+});
