@@ -4,6 +4,7 @@ import { connectDatabase, type Database } from '../common/store/db';
 import { FilesServiceClient } from '../common/http/files-service-client';
 import { AudiencePagesRepository } from '../common/store/audience-pages-repository';
 import { DeliveriesRepository } from '../common/store/deliveries-repository';
+import { DigestsRepository } from '../common/store/digests-repository';
 import { CallbackEventsRepository } from '../common/store/messaging/callback-events-repository';
 import { ConversationsRepository } from '../common/store/messaging/conversations-repository';
 import { DeliveryReportsRepository } from '../common/store/messaging/delivery-reports-repository';
@@ -46,6 +47,8 @@ export interface ActivityDeps {
   audiencePages: AudiencePagesRepository;
   rateTokens: RateTokensRepository;
   sagaFailEvents: SagaFailEventsRepository;
+  /** Digests: their events, documents and flushes (docs/digests.md). */
+  digests: DigestsRepository;
   /** The providers registered at `/providers`, as stored (`registered` builds them). */
   providerRegistry: ProvidersRepository;
   conversations: ConversationsRepository;
@@ -102,6 +105,7 @@ export function activityDepsOn(
     audiencePages: new AudiencePagesRepository(database),
     rateTokens: new RateTokensRepository(database),
     sagaFailEvents: new SagaFailEventsRepository(database),
+    digests: new DigestsRepository(database),
     providerRegistry,
     conversations: new ConversationsRepository(database),
     inboundMessages: new InboundMessagesRepository(database),

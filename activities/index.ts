@@ -3,6 +3,7 @@ import { ActivityMetrics } from './activity-metrics';
 import { createAudienceActivities } from './audience';
 import { AudienceSnapshots } from './audience-snapshots';
 import { createConversationActivities } from './conversations';
+import { createDigestActivities } from './digests';
 import { CancelledSends } from './dispatch/cancelled-sends';
 import { PreferenceGate } from './dispatch/preference-gate';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
@@ -20,6 +21,7 @@ export type { ActivityDeps } from './activity-deps';
 export { ActivityMetrics } from './activity-metrics';
 export type { DispatchInput, DispatchResult } from './dispatch/dispatch-deliveries';
 export type { MessageDispatchInput, MessageDispatchResult } from './messages';
+export type { DigestFlushInput, DigestFlushResult } from './digests';
 
 /**
  * The send activities, built from their dependencies (`createActivities(deps)`: dependencies are passed in, never
@@ -64,6 +66,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMessageActivities(deps, { metrics, limiter, cancelledSends }),
     ...createInboundActivities(deps),
     ...createConversationActivities(deps, { metrics, limiter }),
+    ...createDigestActivities(deps),
   };
 }
 

@@ -9,6 +9,7 @@ import { BODY_LIMIT_BYTES, errorHandling, MAX_PARAM_LENGTH, renderFrameworkError
 import { authPlugin } from './plugins/auth-plugin';
 import { configPlugin } from './plugins/config-plugin';
 import { databasePlugin } from './plugins/database-plugin';
+import { digestServicesPlugin } from './plugins/digest-services-plugin';
 import { drainingPlugin } from './plugins/draining-plugin';
 import { filesServicePlugin } from './plugins/files-service-plugin';
 import { messageServicesPlugin } from './plugins/message-services-plugin';
@@ -21,6 +22,7 @@ import { sendServicesPlugin } from './plugins/send-services-plugin';
 import { temporalPlugin } from './plugins/temporal-plugin';
 import { codecRoutes } from './routes/codec-routes';
 import { conversationRoutes } from './routes/conversations-routes';
+import { digestRoutes } from './routes/digests-routes';
 import { erasureRoutes } from './routes/erasures-routes';
 import { healthRoutes } from './routes/health-routes';
 import { messageRoutes } from './routes/messages-routes';
@@ -96,6 +98,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(retentionPlugin);
     await app.register(sendServicesPlugin);
     await app.register(messageServicesPlugin);
+    await app.register(digestServicesPlugin);
     for (const routes of [
       serviceIndexRoutes,
       healthRoutes,
@@ -113,6 +116,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       providerRoutes,
       messageRoutes,
       conversationRoutes,
+      digestRoutes,
       webhookRoutes,
       codecRoutes,
       erasureRoutes,

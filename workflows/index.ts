@@ -4,3 +4,4 @@ export { progressQuery } from './send-progress';
 export { deliverMessages, postMessageCallbacks } from './deliver-messages';
 export { routeInboundMessage } from './route-inbound-message';
 export { conversation } from './conversation';
+export { digest } from './digest';

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { connectDatabase, type Database } from '../../common/store/db';
 import { DeliveriesRepository } from '../../common/store/deliveries-repository';
+import { DigestsRepository } from '../../common/store/digests-repository';
 import { CallbackEventsRepository } from '../../common/store/messaging/callback-events-repository';
 import { ConversationsRepository } from '../../common/store/messaging/conversations-repository';
 import { DeliveryReportsRepository } from '../../common/store/messaging/delivery-reports-repository';
@@ -35,6 +36,7 @@ export interface Repositories {
   conversations: ConversationsRepository;
   inboundMessages: InboundMessagesRepository;
   sagaFailEvents: SagaFailEventsRepository;
+  digests: DigestsRepository;
   sendCancellations: SendCancellationsRepository;
   sendSchedules: SendSchedulesRepository;
 }
@@ -74,6 +76,7 @@ export const databasePlugin = fp<DatabasePluginOptions>(
       conversations: new ConversationsRepository(database),
       inboundMessages: new InboundMessagesRepository(database),
       sagaFailEvents: new SagaFailEventsRepository(database),
+      digests: new DigestsRepository(database),
       sendCancellations: new SendCancellationsRepository(database),
       sendSchedules: new SendSchedulesRepository(database),
     });

@@ -37,6 +37,10 @@ export const openApiPlugin = fp(
           { name: 'providers', description: 'The provider registry; credentials are write-only' },
           { name: 'messages', description: 'OS1-style sends to raw addresses, with signed callbacks' },
           { name: 'conversations', description: "Two-way WhatsApp: a template sent, the customer's answer routed" },
+          {
+            name: 'digests',
+            description: 'Events merged per user and key into one message, on a window, a schedule or a count',
+          },
           { name: 'webhooks', description: "The providers' delivery reports, proven by the token of their URL" },
           { name: 'index', description: 'What this service is and where to read more, without an API key' },
           { name: 'health', description: 'Probes and metrics, without an API key' },

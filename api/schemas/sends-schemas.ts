@@ -13,7 +13,7 @@ const deliveryStatus = z.enum([
   'read',
   'cancelled',
 ]) satisfies z.ZodType<DeliveryStatus>;
-const sendKind = z.enum(['send', 'saga', 'retry']) satisfies z.ZodType<SendKind>;
+const sendKind = z.enum(['send', 'saga', 'retry', 'digest']) satisfies z.ZodType<SendKind>;
 
 export const sendIdParams = z.object({ sendId: z.string().min(1).max(300) });
 

@@ -27,7 +27,8 @@ export interface SendRequest {
 
 /** `scheduled` waits for its `sendAt`; `cancelled` was stopped by `DELETE /sends/:id` or its cancellation key. */
 export type SendStatus = 'scheduled' | 'running' | 'completed' | 'failed' | 'cancelled';
-export type SendKind = 'send' | 'saga' | 'retry';
+/** `digest`: the message of a digest's flush (docs/digests.md). */
+export type SendKind = 'send' | 'saga' | 'retry' | 'digest';
 /**
  * `delivered` and `read` come later, from a provider's delivery report (docs/os1-messaging.md); a ledger
  * entry only moves forward: pending → sent → delivered → read, or to failed; `cancelled` is a pending entry of a
@@ -48,6 +49,8 @@ export interface SendDocument {
   cancellationKey?: string;
   /** For a retry: the send whose failed deliveries it re-dispatches. */
   retryOf?: string;
+  /** For a digest's flush: the digest (docs/digests.md). */
+  digestId?: string;
   /** For a firing of a recurring send (`POST /schedules`): its schedule. */
   scheduleId?: string;
   /** Set when the workflow closed without finishing the send: its Temporal status (e.g. `TERMINATED`). */

@@ -24,6 +24,7 @@ import type {
   DispatchClaimDocument,
   SendDocument,
 } from '../domain/send-types';
+import type { DigestDocument, DigestEventDocument, DigestFlushDocument } from './digests-repository';
 import type { ErasureDocument } from './erasure';
 import type { CallbackEventDocument } from './messaging/callback-events-repository';
 import type { ConversationLockDocument } from './messaging/conversations-repository';
@@ -99,6 +100,10 @@ export interface Database {
   sendCancellations: Collection<SendCancellationDocument>;
   /** One record per erasure (`POST /erasures`): what it touched, never whom. */
   erasures: Collection<ErasureDocument>;
+  /** Digests (docs/digests.md): one per (user, digest key), each accepted event once, each flush and its send. */
+  digests: Collection<DigestDocument>;
+  digestEvents: Collection<DigestEventDocument>;
+  digestFlushes: Collection<DigestFlushDocument>;
   /** Recurring sends (`POST /schedules`), keyed by schedule id: the send each firing makes. */
   sendSchedules: Collection<SendScheduleDocument>;
   close(): Promise<void>;
@@ -147,6 +152,9 @@ export async function connectDatabase(config: AppConfig, options: { ensureIndexe
     sagaFailEvents: db.collection<SagaFailEventDocument>('saga_fail_events'),
     sendCancellations: db.collection<SendCancellationDocument>('send_cancellations'),
     erasures: db.collection<ErasureDocument>('erasures'),
+    digests: db.collection<DigestDocument>('digests'),
+    digestEvents: db.collection<DigestEventDocument>('digest_events'),
+    digestFlushes: db.collection<DigestFlushDocument>('digest_flushes'),
     sendSchedules: db.collection<SendScheduleDocument>('send_schedules'),
     close: () => client.close(),
   };
@@ -196,6 +204,9 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     // Whether an application registered a notification, on every `POST /messages` of its keys
     // (common/store/notifications-repository.ts).
     database.notifications.createIndex({ appId: 1 }, { name: 'by_app' }),
+    // `GET /digests?userId=&digestKey=` and a digest's flushes, newest first (common/store/digests-repository.ts).
+    database.digests.createIndex({ userId: 1, digestKey: 1 }, { name: 'by_user_key' }),
+    database.digestFlushes.createIndex({ digestId: 1, flushNumber: -1 }, { name: 'by_digest_number' }),
     // `GET /sends?status=scheduled` in `sendAt` order, and the sends of a cancellation key (`POST /sends/cancel`)
     // (common/store/sends-repository.ts).
     database.sends.createIndex({ status: 1, sendAt: 1 }, { name: 'by_status_send_at' }),

@@ -43,15 +43,31 @@ export const SCHEDULE_ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
  */
 export const scheduledSendWorkflowId = (scheduleId: string): string => `sched-${scheduleId}`;
 
-/** The forms of a send id; `isSendId` adds that a saga id must be well-formed. 200 = `SAGA_ID_MAX_LENGTH`. */
+/**
+ * The forms of a send id; `isSendId` adds that a saga id must be well-formed. 200 = `SAGA_ID_MAX_LENGTH`. A digest's
+ * flush is `send-digest-<hash>-<n>` (`digestFlushSendId`, common/temporal/digest-definitions.ts).
+ */
 export const SEND_ID_PATTERN =
-  /^(send-[0-9a-f-]{36}|send-idem-[0-9a-f]{32}|saga-[\s\S]{1,200}|sched-[A-Za-z0-9_-]{1,100}-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)(-retry-\d+)?$/;
+  /^(send-[0-9a-f-]{36}|send-idem-[0-9a-f]{32}|send-digest-[0-9a-f]{32}-\d+|saga-[\s\S]{1,200}|sched-[A-Za-z0-9_-]{1,100}-\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)(-retry-\d+)?$/;
 
 /**
  * Whether `id` is the id of a send or a retry: any saga id `/saga/send` accepts gives one (in a URL it is
  * percent-encoded, `/sends/saga-order%2042`).
  */
 export const isSendId = (id: string): boolean => SEND_ID_PATTERN.test(id) && isWellFormed(id);
+
+/**
+ * The digest of a (user, digest key), which is also its workflow id: one workflow per pair, so that the events of
+ * both meet in one digest however they arrive. Hashed, so any key is a safe, bounded id; the NUL keeps
+ * ("a", "bc") and ("ab", "c") apart.
+ */
+export const digestId = (userId: string, digestKey: string): string =>
+  `digest-${keyDigest(`${userId}\u0000${digestKey}`)}`;
+
+export const DIGEST_ID_PATTERN = /^digest-[0-9a-f]{32}$/;
+
+/** The id of an event given to `POST /events` without one. */
+export const newDigestEventId = (): string => `evt-${randomUUID()}`;
 
 /** A MongoDB ObjectId in hex (templates' ids, users' ids of that form); the API's schemas and the repositories use it. */
 export const OBJECT_ID_PATTERN = /^[0-9a-fA-F]{24}$/;

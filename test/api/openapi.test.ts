@@ -104,6 +104,12 @@ const ROUTES = [
   'PUT /placeholders',
   'GET /apps/{appId}/placeholders',
   'PUT /apps/{appId}/placeholders',
+  'POST /events',
+  'DELETE /events/{eventId}',
+  'GET /digests',
+  'GET /digests/{id}',
+  'POST /digests/{id}/flush',
+  'DELETE /digests/{id}',
   'POST /schedules',
   'GET /schedules',
   'GET /schedules/{scheduleId}',
@@ -249,6 +255,8 @@ describe('the OpenAPI document', () => {
         .filter(({ operation }) => '429' in operation.responses)
         .map(({ route }) => route);
       expect(limited.sort()).toEqual([
+        'DELETE /digests/{id}',
+        'DELETE /events/{eventId}',
         'DELETE /messages/{requestId}',
         'DELETE /schedules/{scheduleId}',
         'DELETE /sends/{sendId}',
@@ -257,6 +265,8 @@ describe('the OpenAPI document', () => {
         'PATCH /schedules/{scheduleId}',
         'PATCH /sends/{sendId}',
         'POST /conversations',
+        'POST /digests/{id}/flush',
+        'POST /events',
         'POST /messages',
         'POST /messages/notifications',
         'POST /notifications',

@@ -1,0 +1,21 @@
+import type { ActivityDeps } from '../activity-deps';
+import { flushDigest, type DigestFlushInput } from './flush-digest';
+
+export type { DigestFlushInput, DigestFlushResult } from './flush-digest';
+
+/** The activities of the `digest` workflow (docs/digests.md): its document, and each flush's send. */
+export function createDigestActivities(deps: ActivityDeps) {
+  const { digests } = deps;
+  return {
+    /** The digest's document, created on its first run; what a new run needs of the runs before it. */
+    openDigest: async (input: { digestId: string; userId: string; digestKey: string }) => {
+      const digest = await digests.open(input.digestId, input.userId, input.digestKey);
+      return { flushCount: digest.flushCount, lastFlushAt: digest.lastFlushAt?.getTime() ?? null };
+    },
+    recordDigestWaiting: (input: { digestId: string; flushAt: number }) =>
+      digests.recordWaiting(input.digestId, new Date(input.flushAt)),
+    flushDigest: (input: DigestFlushInput) => flushDigest(deps, input),
+    recordDigestClosed: (input: { digestId: string; status: 'idle' | 'discarded'; discardedEventIds?: string[] }) =>
+      digests.recordClosed(input.digestId, input.status, input.discardedEventIds),
+  };
+}

@@ -1,0 +1,159 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { AppConfig } from '../../common/config/config';
+import { isTimeZone, isoDurationMs, nextWallClockTime } from '../../common/domain/digest-schedule';
+import { HttpError, notFound } from '../../common/domain/http-errors';
+import type { DigestEventAnswer, DigestEventDocument, DigestsRepository } from '../../common/store/digests-repository';
+import type { UsersRepository } from '../../common/store/users-repository';
+import {
+  DEFAULT_DIGEST_EVENTS,
+  digestEventSignal,
+  pendingEventsQuery,
+  removeDigestEventSignal,
+  type DigestSettings,
+} from '../../common/temporal/digest-definitions';
+import { digestId, newDigestEventId } from '../../common/temporal/workflow-ids';
+import { mapWithConcurrency } from '../../common/toolkit/concurrency';
+import { digest } from '../../workflows';
+import type { DigestRule, EventBody } from '../schemas/digests-schemas';
+import { messagesRequestDigest } from './request-digest';
+import type { SendPreparation } from './send-preparation';
+
+/** Signals and queries in flight at once for an event's recipients. */
+const DIGESTS_IN_FLIGHT = 16;
+
+/** How long `POST /events` waits for a digest to say when it flushes; then it answers `flushAt: null`. */
+const FLUSH_AT_WAIT_MS = 2000;
+
+export interface DigestEventsDeps {
+  config: AppConfig;
+  temporal: Client;
+  digests: DigestsRepository;
+  users: UsersRepository;
+  sendPreparation: SendPreparation;
+}
+
+/**
+ * `POST /events` and `DELETE /events/:eventId` (docs/digests.md): checks an event whole, records it once under its id,
+ * and hands it to the digest of each of its users by signal-with-start, the one way to a digest that two events of
+ * the same instant cannot split.
+ */
+export class DigestEvents {
+  constructor(private readonly deps: DigestEventsDeps) {}
+
+  /** Accepts the event, or answers again what its first acceptance answered. */
+  async accept(body: EventBody): Promise<DigestEventAnswer> {
+    const { users, digests, sendPreparation } = this.deps;
+    const userIds = body.userId !== undefined ? [body.userId] : [...new Set(body.recipients)];
+    const userField = body.userId !== undefined ? 'userId' : 'recipients';
+    // Every check before anything is recorded: a 4xx leaves no trace.
+    const prepared = await sendPreparation.prepare({
+      channels: body.channels,
+      recipients: userIds,
+      templateId: body.templateId,
+      messageTitle: body.messageTitle,
+      messageContent: body.messageContent,
+      data: body.data,
+    });
+    const found = await users.byIds(userIds);
+    const missing = userIds.filter((id) => !found.has(id));
+    if (missing.length > 0) throw notFound(`${userField}: no user ${missing.slice(0, 5).join(', ')}`);
+
+    const { recipients: _recipients, clusters: _clusters, data, ...send } = prepared;
+    const event: DigestEventDocument = {
+      _id: body.eventId ?? newDigestEventId(),
+      // The whole body: the same event id with anything else in it is another event.
+      requestDigest: messagesRequestDigest(body),
+      userIds,
+      digestKey: body.digestKey,
+      send,
+      data,
+      receivedAt: new Date(),
+      createdAt: new Date(),
+    };
+    const earlier = await digests.insertEvent(event);
+    if (earlier && earlier.requestDigest !== event.requestDigest) {
+      throw new HttpError(422, `eventId: ${event._id} was used for a different event`);
+    }
+    if (earlier?.answer) return earlier.answer;
+    // A first acceptance, or a repeat of one that has not answered yet (still running, or stopped before it did):
+    // the digests ignore an event they already hold, so giving it again loses nothing and doubles nothing.
+    const accepted = earlier ?? event;
+    const timeZones = new Map([...found].map(([id, user]) => [id, this.timeZoneOf(user)]));
+    const answers = await mapWithConcurrency(accepted.userIds, DIGESTS_IN_FLIGHT, (userId) =>
+      this.handToDigest(accepted, userId, settingsOf(body.digest, accepted.receivedAt, timeZones.get(userId))),
+    );
+    return digests.keepAnswer(accepted._id, {
+      eventId: accepted._id,
+      digests: answers.filter((answer) => answer !== undefined),
+    });
+  }
+
+  /** Removes the event from the digests that have not flushed it; they go on with the rest. */
+  async remove(eventId: string): Promise<{ eventId: string; removedFrom: string[] }> {
+    const { digests, temporal } = this.deps;
+    const event = await digests.getEvent(eventId);
+    if (!event) throw notFound(`eventId: no event ${eventId}`);
+    await digests.markEventRemoved(eventId);
+    const pendingIn = event.userIds
+      .map((userId) => digestId(userId, event.digestKey))
+      .filter((id) => event.flushedIn?.[id] === undefined);
+    await mapWithConcurrency(pendingIn, DIGESTS_IN_FLIGHT, async (id) => {
+      try {
+        await temporal.workflow.getHandle(id).signal(removeDigestEventSignal, { eventId });
+      } catch (error) {
+        // A digest with nothing pending has ended: there is nothing to remove from it.
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    });
+    return { eventId, removedFrom: pendingIn };
+  }
+
+  /** The user's time zone for a scheduled digest: its `timezone` field when it names one, else UTC. */
+  private timeZoneOf(user: Record<string, unknown>): string {
+    const field = (this.deps.config.service.userFields as { timezone?: string }).timezone ?? 'timezone';
+    const value = user[field];
+    return typeof value === 'string' && isTimeZone(value) ? value : 'UTC';
+  }
+
+  private async handToDigest(event: DigestEventDocument, userId: string, settings: DigestSettings) {
+    const { config, temporal } = this.deps;
+    const id = digestId(userId, event.digestKey);
+    const handle = await temporal.workflow.signalWithStart(digest, {
+      workflowId: id,
+      taskQueue: config.env.TEMPORAL_TASK_QUEUE,
+      args: [
+        {
+          digestId: id,
+          userId,
+          digestKey: event.digestKey,
+          send: { fanOut: config.service.fanOut, retry: config.service.dispatchRetry },
+        },
+      ],
+      signal: digestEventSignal,
+      signalArgs: [{ eventId: event._id, receivedAt: event.receivedAt.getTime(), settings }],
+      // Ids for the UI, never the events' data.
+      memo: { userId, digestKey: event.digestKey },
+    });
+    const snapshot = await temporal
+      .withDeadline(Date.now() + FLUSH_AT_WAIT_MS, () => handle.query(pendingEventsQuery))
+      .catch(() => null);
+    const flushAt = snapshot
+      ? snapshot.pendingEventIds.includes(event._id)
+        ? snapshot.flushAt
+        : snapshot.lastFlushAt
+      : null;
+    return { digestId: id, flushAt: flushAt === null ? null : new Date(flushAt) };
+  }
+}
+
+/** The digest's rule in milliseconds; a scheduled one's next time in the user's time zone, from the event's arrival. */
+export function settingsOf(rule: DigestRule, receivedAt: Date, timeZone = 'UTC'): DigestSettings {
+  const ms = (duration: string | undefined) => (duration === undefined ? undefined : isoDurationMs(duration)!);
+  const settings: DigestSettings = { maxEvents: rule.maxEvents ?? DEFAULT_DIGEST_EVENTS };
+  if (rule.at) settings.atFlushAt = nextWallClockTime(receivedAt, rule.at, timeZone).getTime();
+  if (rule.window !== undefined) settings.windowMs = ms(rule.window);
+  if (rule.sliding) settings.sliding = true;
+  if (rule.maxWindow !== undefined) settings.maxWindowMs = ms(rule.maxWindow);
+  if (rule.lookBack !== undefined) settings.lookBackMs = ms(rule.lookBack);
+  return settings;
+}

@@ -1,0 +1,208 @@
+import type { Filter } from 'mongodb';
+import { mapWithConcurrency } from '../toolkit/concurrency';
+import type { SendRequest } from '../domain/send-types';
+import { isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
+
+/** Where a digest stands: events pending, none pending since its last flush, or dropped by `DELETE /digests/:id`. */
+export type DigestStatus = 'waiting' | 'idle' | 'discarded';
+export const DIGEST_STATUSES = ['waiting', 'idle', 'discarded'] as const satisfies readonly DigestStatus[];
+
+/** What each digest of an event sends: the checked `/send` request but for its recipient and its data. */
+export type DigestSendRequest = Omit<SendRequest, 'recipients' | 'clusters' | 'data'>;
+
+/** What `POST /events` answered for an event; a repeat of the request answers it again. */
+export interface DigestEventAnswer {
+  eventId: string;
+  digests: { digestId: string; flushAt: Date | null }[];
+}
+
+/** One accepted event (`digest_events`, `_id` = the event id, the idempotency key of `POST /events`). */
+export interface DigestEventDocument {
+  _id: string;
+  /** The SHA-256 of the request's body: a repeat with another body is refused. */
+  requestDigest: string;
+  userIds: string[];
+  digestKey: string;
+  send: DigestSendRequest;
+  data: Record<string, unknown>;
+  receivedAt: Date;
+  createdAt: Date;
+  answer?: DigestEventAnswer;
+  /** The digest id → the send of the flush that took the event for it: each digest takes it once. */
+  flushedIn?: Record<string, string>;
+  /** Set by `DELETE /events/:eventId`: no flush takes it after. */
+  removedAt?: Date;
+}
+
+/** One digest, a (user, digest key) (`digests`, `_id` = the digest id): what the list and the reads show. */
+export interface DigestDocument {
+  _id: string;
+  userId: string;
+  digestKey: string;
+  status: DigestStatus;
+  /** When its pending events flush, as recorded when the batch opened (a sliding window moves it further). */
+  flushAt?: Date;
+  /** The number of its latest flush; the next one is numbered after it. */
+  flushCount: number;
+  lastFlushAt?: Date;
+  /** The events `DELETE /digests/:id` dropped unsent. */
+  discardedEventIds?: string[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** One flush of a digest (`digest_flushes`, `_id` = the send id of its message). */
+export interface DigestFlushDocument {
+  _id: string;
+  digestId: string;
+  flushNumber: number;
+  eventIds: string[];
+  firstEventAt: Date;
+  lastEventAt: Date;
+  flushedAt: Date;
+  createdAt: Date;
+}
+
+export interface DigestListFilter {
+  userId?: string;
+  digestKey?: string;
+  status?: DigestStatus;
+  limit: number;
+  skip: number;
+}
+
+/**
+ * The collections of digests (docs/digests.md): `digest_events` (each accepted event, once), `digests` (one per
+ * user and key) and `digest_flushes` (each flush and its send). Every write is keyed, so repeating one is harmless; the
+ * digest's workflow is the only writer of its `digests` document, one write after the other.
+ */
+export class DigestsRepository {
+  constructor(private readonly database: Pick<Database, 'digests' | 'digestEvents' | 'digestFlushes'>) {}
+
+  /** Inserts the event unless its id is taken; returns the document stored under the id before, or null. */
+  async insertEvent(event: DigestEventDocument): Promise<DigestEventDocument | null> {
+    try {
+      await this.database.digestEvents.insertOne(event);
+      return null;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+    const stored = await this.database.digestEvents.findOne({ _id: event._id });
+    if (!stored) throw new Error(`digest event ${event._id}: a duplicate key, yet no document`);
+    return stored;
+  }
+
+  getEvent(eventId: string): Promise<DigestEventDocument | null> {
+    return this.database.digestEvents.findOne({ _id: eventId });
+  }
+
+  /** Keeps the first answer given for the event and returns it (this one, unless another request stored one before). */
+  async keepAnswer(eventId: string, answer: DigestEventAnswer): Promise<DigestEventAnswer> {
+    await this.database.digestEvents.updateOne({ _id: eventId, answer: { $exists: false } }, { $set: { answer } });
+    return (
+      (await this.database.digestEvents.findOne({ _id: eventId }, { projection: { answer: 1 } }))?.answer ?? answer
+    );
+  }
+
+  async markEventRemoved(eventId: string): Promise<void> {
+    await this.database.digestEvents.updateOne({ _id: eventId }, { $set: { removedAt: new Date() } });
+  }
+
+  /** The events with these ids that exist, in the order of `eventIds`; point lookups (FerretDB scans for `$in`). */
+  async eventsByIds(eventIds: string[]): Promise<DigestEventDocument[]> {
+    const found = await mapWithConcurrency(eventIds, POINT_LOOKUPS_IN_FLIGHT, (id) =>
+      this.database.digestEvents.findOne({ _id: id }),
+    );
+    return found.filter((event): event is DigestEventDocument => event !== null && event !== undefined);
+  }
+
+  /**
+   * Records that `sendId` flushed these events for `digestId` (keyed writes, so a retried flush writes the same). One
+   * update per event, a few in flight: FerretDB dropped the connection on a bulk write of many updates.
+   */
+  async markFlushed(eventIds: string[], digestId: string, sendId: string): Promise<void> {
+    await mapWithConcurrency(eventIds, POINT_LOOKUPS_IN_FLIGHT, (id) =>
+      this.database.digestEvents.updateOne({ _id: id }, { $set: { [`flushedIn.${digestId}`]: sendId } }),
+    );
+  }
+
+  /** The digest's document, created on its first event; returns it. */
+  async open(digestId: string, userId: string, digestKey: string): Promise<DigestDocument> {
+    const now = new Date();
+    try {
+      await this.database.digests.insertOne({
+        _id: digestId,
+        userId,
+        digestKey,
+        status: 'idle',
+        flushCount: 0,
+        createdAt: now,
+        updatedAt: now,
+      });
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+    const digest = await this.get(digestId);
+    if (!digest) throw new Error(`digest ${digestId}: inserted, yet not found`);
+    return digest;
+  }
+
+  get(digestId: string): Promise<DigestDocument | null> {
+    return this.database.digests.findOne({ _id: digestId });
+  }
+
+  async recordWaiting(digestId: string, flushAt: Date): Promise<void> {
+    await this.database.digests.updateOne(
+      { _id: digestId },
+      { $set: { status: 'waiting', flushAt, updatedAt: new Date() } },
+    );
+  }
+
+  /** Records a flush (once, by its send id) and where the digest stands after it. */
+  async recordFlush(flush: DigestFlushDocument, status: DigestStatus): Promise<void> {
+    try {
+      await this.database.digestFlushes.insertOne(flush);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+    }
+    await this.database.digests.updateOne(
+      { _id: flush.digestId },
+      {
+        $set: { status, lastFlushAt: flush.flushedAt, updatedAt: new Date() },
+        $max: { flushCount: flush.flushNumber },
+        ...(status === 'waiting' ? {} : { $unset: { flushAt: true } }),
+      },
+    );
+  }
+
+  /** The digest has nothing pending: emptied by removals (`idle`), or dropped whole (`discarded`). */
+  async recordClosed(digestId: string, status: 'idle' | 'discarded', discardedEventIds: string[] = []): Promise<void> {
+    await this.database.digests.updateOne(
+      { _id: digestId },
+      {
+        $set: { status, updatedAt: new Date() },
+        $unset: { flushAt: true },
+        ...(discardedEventIds.length > 0 ? { $push: { discardedEventIds: { $each: discardedEventIds } } } : {}),
+      },
+    );
+  }
+
+  /** A page of digests, most recently changed first. */
+  list(filter: DigestListFilter): Promise<DigestDocument[]> {
+    const query: Filter<DigestDocument> = {};
+    if (filter.userId !== undefined) query.userId = filter.userId;
+    if (filter.digestKey !== undefined) query.digestKey = filter.digestKey;
+    if (filter.status !== undefined) query.status = filter.status;
+    return this.database.digests
+      .find(query, { projection: { discardedEventIds: 0 } })
+      .sort({ updatedAt: -1, _id: 1 })
+      .skip(filter.skip)
+      .limit(filter.limit)
+      .toArray();
+  }
+
+  /** The digest's latest flushes, newest first. */
+  flushesOf(digestId: string, limit: number): Promise<DigestFlushDocument[]> {
+    return this.database.digestFlushes.find({ digestId }).sort({ flushNumber: -1 }).limit(limit).toArray();
+  }
+}
