@@ -35,6 +35,12 @@ export interface ErasureTouched {
   preferences: number;
   /** The user's throttle slots (`throttle` on `/send`). */
   throttleClaims: number;
+  /** The user's digests and their flushes (`digests`, `digest_flushes`). */
+  digests: number;
+  /** Events for the user alone, deleted; events for several people, the user's id taken out. */
+  digestEvents: number;
+  /** Recurring sends that named the user among their recipients (`send_schedules`). */
+  sendSchedules: number;
   audiencePages: number;
   deliveries: number;
   batchCounts: number;
@@ -81,6 +87,9 @@ const emptyTouched = (): ErasureTouched => ({
   users: 0,
   preferences: 0,
   throttleClaims: 0,
+  digests: 0,
+  digestEvents: 0,
+  sendSchedules: 0,
   audiencePages: 0,
   deliveries: 0,
   batchCounts: 0,
@@ -212,6 +221,13 @@ class Eraser {
     this.touched.throttleClaims += (
       await this.database.throttleClaims.deleteMany({ scope: { $regex: throttleScope } })
     ).deletedCount;
+    await this.eraseDigests(userId);
+    this.touched.sendSchedules += (
+      await this.database.sendSchedules.updateMany(
+        { 'request.recipients': userId },
+        { $pull: { 'request.recipients': userId }, $set: { updatedAt: new Date() } },
+      )
+    ).modifiedCount;
     await this.maskAudiencePages(userId, keep);
     await this.maskDeliveries(userId);
     await this.maskDeliveryClaims(userId);
@@ -220,6 +236,25 @@ class Eraser {
       this.maskSendUser(send, userId),
     );
     return [...addresses];
+  }
+
+  /**
+   * The user's digests, their flushes and the events addressed to them. A digest's workflow still waiting holds its
+   * pending events' ids, not their data: its flush finds neither the events nor the user, and sends nothing.
+   */
+  private async eraseDigests(userId: string): Promise<void> {
+    const digestIds = (await this.database.digests.find({ userId }, { projection: { _id: 1 } }).toArray()).map(
+      (digest) => digest._id,
+    );
+    if (digestIds.length > 0) {
+      this.touched.digests += (await this.database.digestFlushes.deleteMany({ digestId: { $in: digestIds } }))
+        .deletedCount;
+      this.touched.digests += (await this.database.digests.deleteMany({ _id: { $in: digestIds } })).deletedCount;
+    }
+    this.touched.digestEvents += (await this.database.digestEvents.deleteMany({ userIds: [userId] })).deletedCount;
+    this.touched.digestEvents += (
+      await this.database.digestEvents.updateMany({ userIds: userId }, { $pull: { userIds: userId } })
+    ).modifiedCount;
   }
 
   /**

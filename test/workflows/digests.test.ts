@@ -43,6 +43,30 @@ describe('digests', () => {
     return { id, phone: user.phoneNumber };
   };
 
+  it("erases a user's digests and the events for them with the user, and only takes them out of shared events", async () => {
+    const erased = await newUser('ErasedDigest');
+    const other = await newUser('KeptDigest');
+    const alone = event(erased.id, 'erasure', 'mine', { window: 'PT1H' });
+    expect((await post(alone)).statusCode).toBe(202);
+    const { userId: _userId, ...shared } = event(erased.id, 'erasure', 'ours', { window: 'PT1H' });
+    const sharedAnswer = await post({ ...shared, recipients: [erased.id, other.id] });
+    expect(sharedAnswer.statusCode).toBe(202);
+
+    const response = await stack.app.inject({ method: 'POST', url: '/erasures', payload: { userId: erased.id } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().touched).toMatchObject({ digests: 1, digestEvents: 2 });
+    expect(await stack.database.digests.countDocuments({ userId: erased.id })).toBe(0);
+    expect(await stack.database.digestEvents.countDocuments({ userIds: erased.id })).toBe(0);
+    expect(await stack.database.digestEvents.findOne({ _id: sharedAnswer.json().eventId })).toMatchObject({
+      userIds: [other.id],
+    });
+    for (const user of [erased.id, other.id])
+      await stack.temporal.workflow
+        .getHandle(digestId(user, 'erasure'))
+        .terminate('test cleanup')
+        .catch(() => undefined);
+  });
+
   it('sends three events within two seconds as one message listing them in order, and records the flush', async () => {
     const { id, phone } = await newUser('Three');
     const answers = [];
