@@ -240,15 +240,16 @@ class Eraser {
 
   /**
    * The user's digests, their flushes and the events addressed to them. A digest's workflow still waiting holds its
-   * pending events' ids, not their data: its flush finds neither the events nor the user, and sends nothing.
+   * pending events' ids, not their data: its flush finds no user to send to, and sends nothing.
    */
   private async eraseDigests(userId: string): Promise<void> {
     const digestIds = (await this.database.digests.find({ userId }, { projection: { _id: 1 } }).toArray()).map(
       (digest) => digest._id,
     );
     if (digestIds.length > 0) {
-      this.touched.digests += (await this.database.digestFlushes.deleteMany({ digestId: { $in: digestIds } }))
-        .deletedCount;
+      this.touched.digests += (
+        await this.database.digestFlushes.deleteMany({ digestId: { $in: digestIds } })
+      ).deletedCount;
       this.touched.digests += (await this.database.digests.deleteMany({ _id: { $in: digestIds } })).deletedCount;
     }
     this.touched.digestEvents += (await this.database.digestEvents.deleteMany({ userIds: [userId] })).deletedCount;
