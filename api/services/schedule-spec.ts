@@ -1,16 +1,9 @@
 import { DAYS_OF_WEEK, MONTHS, type CalendarSpec, type ScheduleSpec } from '@temporalio/client';
 import { badRequest } from '../../common/domain/http-errors';
+import { isKnownTimezone } from '../../common/toolkit/timezones';
 import type { CalendarEntry, ScheduleTimes } from '../../common/store/send-schedules-repository';
 
-/** Whether the runtime's time-zone database knows `timezone` (an IANA name such as `Europe/Rome`). */
-export function isKnownTimezone(timezone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isKnownTimezone };
 
 const DURATION = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
 const UNIT_MS = [7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000];

@@ -6,6 +6,7 @@ import { PROFILE_DEFAULTS, PROFILES, type Profile } from './profiles';
 import { knownKeysOnly, strictObject } from '../toolkit/strict-object';
 import { parseCodecKeys } from '../crypto/encryption-codec';
 import { describeIssues } from '../toolkit/zod-issues';
+import { isKnownTimezone } from '../toolkit/timezones';
 
 /** Every channel the service knows; `activeChannels` picks a subset. */
 export const CHANNELS = ['email', 'sms', 'push', 'voice', 'whatsapp'] as const;
@@ -217,6 +218,8 @@ function serviceConfigSchemaFor(catalog: ProviderCatalog) {
       phoneNumber: z.string().min(1).default('phoneNumber'),
       deviceToken: z.string().min(1).default('deviceToken'),
       clusters: z.string().min(1).default('clusters'),
+      /** The user's IANA time zone, which quiet hours are read in (docs/preferences.md). */
+      timezone: z.string().min(1).default('timezone'),
     }).prefault({}),
     sender: strictObject({
       email: z.email().default('noreply@example.com'),
@@ -289,6 +292,8 @@ function serviceConfigSchemaFor(catalog: ProviderCatalog) {
      * Categories whose sends ignore users' preferences, as `critical: true` does (docs/preferences.md): what a user
      * cannot turn off, e.g. `["security", "password-reset"]`.
      */
+    /** The time zone of a user whose `userFields.timezone` is absent or no IANA name. */
+    defaultTimezone: z.string().refine(isKnownTimezone, 'must be an IANA time zone').default('UTC'),
     criticalCategories: z.array(z.string().regex(CATEGORY_NAME, 'must be a category name')).default([]),
     /** Temporal retry policy of every dispatch activity; transient provider errors are retried this way. */
     dispatchRetry: strictObject({

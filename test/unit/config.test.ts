@@ -31,8 +31,17 @@ describe('configuration (docs/configuration.md)', () => {
       phoneNumber: 'phone',
       deviceToken: 'deviceToken',
       clusters: 'groups',
+      timezone: 'timezone',
     });
     expect(service.providers.sms).toBe('twilio');
+    expect(service.defaultTimezone).toBe('UTC');
+  });
+
+  it('takes an IANA defaultTimezone and refuses an unknown one', () => {
+    const parse = (defaultTimezone: string) =>
+      parseServiceConfig(JSON.stringify({ activeChannels: ['sms'], defaultTimezone }), 'test');
+    expect(parse('Europe/Rome').defaultTimezone).toBe('Europe/Rome');
+    expect(() => parse('Mars/Olympus')).toThrow(/defaultTimezone/);
   });
 
   it.each([
