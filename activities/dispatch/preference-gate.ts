@@ -2,6 +2,7 @@ import type { Channel } from '../../common/config/config';
 import { decideByPreferences, isCriticalSend, type Preferences } from '../../common/domain/preferences';
 import type { DeliveryOutcome } from '../../common/store/deliveries-repository';
 import type { PreferencesRepository } from '../../common/store/preferences-repository';
+import { quietHoursEndAt, timezoneOfUser } from '../../common/domain/quiet-hours';
 import { normalAddress } from '../../common/domain/suppression-address';
 import type { SuppressionsRepository } from '../../common/store/suppressions-repository';
 import type { UserDocument } from '../../common/store/users-repository';
@@ -50,7 +51,7 @@ export class PreferenceGate {
   async check(
     deps: Pick<DeliveryDeps, 'config'>,
     sendId: string,
-    request: Pick<SendRequest, 'category' | 'critical' | 'throttle'>,
+    request: Pick<SendRequest, 'category' | 'critical' | 'throttle' | 'quietHours'>,
     channel: Channel,
     userIds: string[],
     users: Map<string, UserDocument>,
@@ -74,8 +75,37 @@ export class PreferenceGate {
         attempted: false,
       });
     }
+    if (request.quietHours === 'skip') this.skipQuietHours(deps, channel, userIds, users, preferences, turnedOff);
     if (request.throttle) await this.throttle(sendId, request.throttle, channel, userIds, turnedOff);
     return { turnedOff, mark: unmarked };
+  }
+
+  /** Skips `QUIET_HOURS` each delivery whose user is now inside the quiet hours of their own time zone. */
+  private skipQuietHours(
+    deps: Pick<DeliveryDeps, 'config'>,
+    channel: Channel,
+    userIds: string[],
+    users: Map<string, UserDocument>,
+    preferences: Map<string, Preferences>,
+    turnedOff: Map<string, DeliveryOutcome>,
+  ): void {
+    const { userFields, defaultTimezone } = deps.config.service;
+    const now = new Date();
+    for (const userId of userIds) {
+      const quietHours = preferences.get(userId)?.quietHours;
+      if (!quietHours || turnedOff.has(userId)) continue;
+      const timezone = timezoneOfUser(users.get(userId), userFields.timezone, defaultTimezone);
+      const endsAt = quietHoursEndAt(now, quietHours, timezone);
+      if (endsAt === null) continue;
+      turnedOff.set(userId, {
+        userId,
+        channel,
+        status: 'skipped',
+        code: 'QUIET_HOURS',
+        error: `inside the user's quiet hours until ${endsAt.toISOString()} (${timezone})`,
+        attempted: false,
+      });
+    }
   }
 
   /** Claims a slot of the send's throttle for each delivery still to go; one that gets none is skipped `THROTTLED`. */

@@ -71,6 +71,10 @@ export const sendBodySchema = z
     cancellationKey: cancellationKeySchema.optional(),
     category: categoryName.optional().describe("Matched against users' preferences; default: the template's"),
     critical: z.boolean().optional().describe("true: goes whatever the users' preferences say"),
+    quietHours: z
+      .literal('skip')
+      .optional()
+      .describe("skip: a delivery inside its user's quiet hours is skipped QUIET_HOURS instead of going"),
     throttle: z
       .object({
         limit: z.number().int().min(1).max(1000),

@@ -80,6 +80,7 @@ export class SendPreparation {
       ...(body.emailSender ? { emailSender: body.emailSender } : {}),
       ...(Object.keys(providers).length > 0 ? { providers } : {}),
       ...categoryOf(body, template),
+      ...(body.quietHours ? { quietHours: body.quietHours } : {}),
       ...(body.throttle
         ? {
             throttle: {

@@ -23,6 +23,8 @@ export interface SendRequest {
   critical?: boolean;
   /** At most `limit` deliveries per user, channel and `key` in any `windowMs`; the rest are skipped `THROTTLED`. */
   throttle?: { limit: number; windowMs: number; key?: string };
+  /** `skip`: a delivery inside its user's quiet hours is skipped `QUIET_HOURS` (docs/preferences.md). */
+  quietHours?: 'skip';
 }
 
 /** `scheduled` waits for its `sendAt`; `cancelled` was stopped by `DELETE /sends/:id` or its cancellation key. */

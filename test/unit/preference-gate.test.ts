@@ -55,4 +55,19 @@ describe('PreferenceGate', () => {
       critical: true,
     });
   });
+
+  it("skips a send's deliveries inside their users' quiet hours when it says quietHours: skip", async () => {
+    const hhmm = (at: number) => new Date(at).toISOString().slice(11, 16);
+    const now = Date.now();
+    const quiet = { channels: {}, categories: {}, quietHours: { start: hhmm(now - 60_000), end: hhmm(now + 120_000) } };
+    const { gate } = gateWith({ u1: quiet, u2: quiet });
+    const inTokyo = new Map(users).set('u2', { ...users.get('u2'), timezone: 'Asia/Tokyo' });
+    const skipping = await gate.check({ config }, 's-3', { quietHours: 'skip' }, 'sms', ['u1', 'u2', 'u3'], inTokyo);
+    expect([...skipping.turnedOff.keys()]).toEqual(['u1']);
+    expect(skipping.turnedOff.get('u1')).toMatchObject({ status: 'skipped', code: 'QUIET_HOURS', attempted: false });
+    const plain = await gate.check({ config }, 's-3', {}, 'sms', ['u1'], inTokyo);
+    expect(plain.turnedOff.size).toBe(0);
+    const critical = await gate.check({ config }, 's-3', { quietHours: 'skip', critical: true }, 'sms', ['u1'], users);
+    expect(critical.turnedOff.size).toBe(0);
+  });
 });
