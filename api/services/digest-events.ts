@@ -53,6 +53,8 @@ export class DigestEvents {
       messageTitle: body.messageTitle,
       messageContent: body.messageContent,
       data: body.data,
+      category: body.category,
+      critical: body.critical,
     });
     const found = await users.byIds(userIds);
     const missing = userIds.filter((id) => !found.has(id));
