@@ -6,6 +6,7 @@ import { MAX_DIGEST_EVENTS } from '../../common/temporal/digest-definitions';
 import { objectIdString, templateSource } from './common-schemas';
 import { categoryName } from './preferences-schemas';
 import { paginationQuerySchema } from './pagination-schemas';
+import { cancellationKeySchema } from './send-schemas';
 import { storableRecord } from './storable-schemas';
 
 /** The longest window, look-back or maximum window a digest takes. */
@@ -91,6 +92,9 @@ export const eventBodySchema = z
         "Matched against users' preferences at the flush; default: the template's. A flush takes its first event's",
       ),
     critical: z.boolean().optional().describe("true: the flush goes whatever the user's preferences say"),
+    cancellationKey: cancellationKeySchema
+      .optional()
+      .describe('POST /sends/cancel with this key removes the event from the digests that have not flushed it'),
     digest: digestRuleSchema,
   })
   .strict()
