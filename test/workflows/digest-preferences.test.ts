@@ -83,7 +83,7 @@ describe('digest preferences', () => {
     expect(await flushLedger(id, 'security')).toEqual([expect.objectContaining({ status: 'sent', critical: true })]);
   });
 
-  it('refuses a bad category as a 400 naming the field', async () => {
+  it('refuses a bad category, and a notification (digests send by templateId), as a 400 naming the field', async () => {
     const [id] = await insertUsers(stack, [person('DigestBadCategory')]);
     const response = await inject('POST', '/events', {
       userId: id,
@@ -95,5 +95,14 @@ describe('digest preferences', () => {
     });
     expect(response.statusCode).toBe(400);
     expect(response.json().message).toContain('category');
+    const byNotification = await inject('POST', '/events', {
+      userId: id,
+      digestKey: 'bad',
+      channels: ['sms'],
+      notification: 'order shipped',
+      digest: { window: 'PT2S' },
+    });
+    expect(byNotification.statusCode).toBe(400);
+    expect(byNotification.json().message).toContain('notification');
   });
 });
