@@ -7,6 +7,7 @@ import type { SendDocument } from '../../common/domain/send-types';
 import { progressQuery } from '../../workflows';
 import type { SendProgress } from '../../workflows/send-progress';
 import { errorResponses } from '../schemas/common-schemas';
+import { eventRemovedSchema } from '../schemas/digests-schemas';
 import { sendAcceptedSchema } from '../schemas/send-schemas';
 import { resolveSendAt } from '../services/send-at';
 import {
@@ -48,7 +49,7 @@ const unknownSend = errorResponses({ 404: 'No send has this id' });
  * document, live progress from the workflow, and the ledger. Reading a send writes nothing.
  */
 export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { config, temporal, sendReconciler, sendRetry, sendLater } = app;
+  const { config, temporal, sendReconciler, sendRetry, sendLater, digestEvents } = app;
   const { sends, ledger } = app.repositories;
   const loadSend = async (sendId: string): Promise<SendDocument> => {
     if (!isSendId(sendId)) throw badRequest(`sendId: ${sendId} is not a send id`);
@@ -225,7 +226,8 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['sends'],
         operationId: 'cancelSendsByKey',
-        summary: 'Cancel every scheduled or running send and POST /messages request that carries a cancellationKey',
+        summary:
+          'Cancel every scheduled or running send and POST /messages request, and remove every pending event, of a cancellationKey',
         body: cancelByKeyBodySchema,
         response: {
           200: z
@@ -233,6 +235,9 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
               cancellationKey: z.string(),
               cancelled: z.array(cancelledSendSchema).describe('The sends cancelled, oldest first'),
               requests: z.array(cancelledRequestSchema).describe('The POST /messages requests cancelled, oldest first'),
+              events: z
+                .array(eventRemovedSchema)
+                .describe('The POST /events events removed from the digests that had not flushed them, oldest first'),
             })
             .describe('What was cancelled; empty lists when nothing was left to cancel'),
         },
@@ -240,8 +245,11 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { cancellationKey } = request.body;
-      const { sends: cancelled, requests } = await sendLater.cancelByKey(cancellationKey);
-      return { cancellationKey, cancelled, requests };
+      const [{ sends: cancelled, requests }, events] = await Promise.all([
+        sendLater.cancelByKey(cancellationKey),
+        digestEvents.removeByKey(cancellationKey),
+      ]);
+      return { cancellationKey, cancelled, requests, events };
     },
   );
 

@@ -4,7 +4,9 @@ import { isoDurationMs } from '../../common/domain/digest-schedule';
 import { DIGEST_STATUSES } from '../../common/store/digests-repository';
 import { MAX_DIGEST_EVENTS } from '../../common/temporal/digest-definitions';
 import { objectIdString, templateSource } from './common-schemas';
+import { categoryName } from './preferences-schemas';
 import { paginationQuerySchema } from './pagination-schemas';
+import { cancellationKeySchema } from './send-schemas';
 import { storableRecord } from './storable-schemas';
 
 /** The longest window, look-back or maximum window a digest takes. */
@@ -84,6 +86,15 @@ export const eventBodySchema = z
     messageTitle: templateSource.optional().describe('Email subject and push title, when there is no templateId'),
     messageContent: templateSource.optional().describe('Body on every channel, when there is no templateId'),
     data: storableRecord.optional().describe("The event's data: {{data.events.[n].data.*}} in the digest's message"),
+    category: categoryName
+      .optional()
+      .describe(
+        "Matched against users' preferences at the flush; default: the template's. A flush takes its first event's",
+      ),
+    critical: z.boolean().optional().describe("true: the flush goes whatever the user's preferences say"),
+    cancellationKey: cancellationKeySchema
+      .optional()
+      .describe('POST /sends/cancel with this key removes the event from the digests that have not flushed it'),
     digest: digestRuleSchema,
   })
   .strict()

@@ -53,6 +53,8 @@ export class DigestEvents {
       messageTitle: body.messageTitle,
       messageContent: body.messageContent,
       data: body.data,
+      category: body.category,
+      critical: body.critical,
     });
     const found = await users.byIds(userIds);
     const missing = userIds.filter((id) => !found.has(id));
@@ -67,6 +69,7 @@ export class DigestEvents {
       digestKey: body.digestKey,
       send,
       data,
+      ...(body.cancellationKey !== undefined ? { cancellationKey: body.cancellationKey } : {}),
       receivedAt: new Date(),
       createdAt: new Date(),
     };
@@ -106,6 +109,23 @@ export class DigestEvents {
       }
     });
     return { eventId, removedFrom: pendingIn };
+  }
+
+  /**
+   * `POST /sends/cancel`'s part in digests: removes each event of `cancellationKey` from the digests that have not
+   * flushed it, as `DELETE /events/:eventId` does; an event every digest has flushed is left as it is.
+   */
+  async removeByKey(cancellationKey: string): Promise<{ eventId: string; removedFrom: string[] }[]> {
+    const { digests } = this.deps;
+    const removed = [];
+    for (const { _id } of await digests.unremovedEventsByKey(cancellationKey)) {
+      const event = await digests.getEvent(_id);
+      const pending = event?.userIds.some(
+        (userId) => event.flushedIn?.[digestId(userId, event.digestKey)] === undefined,
+      );
+      if (pending) removed.push(await this.remove(_id));
+    }
+    return removed;
   }
 
   /** The user's time zone for a scheduled digest: its `timezone` field when it names one, else UTC. */

@@ -207,6 +207,7 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     // `GET /digests?userId=&digestKey=` and a digest's flushes, newest first (common/store/digests-repository.ts).
     database.digests.createIndex({ userId: 1, digestKey: 1 }, { name: 'by_user_key' }),
     database.digestFlushes.createIndex({ digestId: 1, flushNumber: -1 }, { name: 'by_digest_number' }),
+    database.digestEvents.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
     // `GET /sends?status=scheduled` in `sendAt` order, and the sends of a cancellation key (`POST /sends/cancel`)
     // (common/store/sends-repository.ts).
     database.sends.createIndex({ status: 1, sendAt: 1 }, { name: 'by_status_send_at' }),

@@ -30,8 +30,10 @@ export interface DigestEventDocument {
   answer?: DigestEventAnswer;
   /** The digest id → the send of the flush that took the event for it: each digest takes it once. */
   flushedIn?: Record<string, string>;
-  /** Set by `DELETE /events/:eventId`: no flush takes it after. */
+  /** Set by `DELETE /events/:eventId` or its cancellation key: no flush takes it after. */
   removedAt?: Date;
+  /** The caller's key that `POST /sends/cancel` removes it by while a digest holds it. */
+  cancellationKey?: string;
 }
 
 /** One digest, a (user, digest key) (`digests`, `_id` = the digest id): what the list and the reads show. */
@@ -102,6 +104,14 @@ export class DigestsRepository {
     return (
       (await this.database.digestEvents.findOne({ _id: eventId }, { projection: { answer: 1 } }))?.answer ?? answer
     );
+  }
+
+  /** The events of `cancellationKey` not removed yet, oldest first (some of them may have been flushed everywhere). */
+  async unremovedEventsByKey(cancellationKey: string): Promise<Pick<DigestEventDocument, '_id'>[]> {
+    return this.database.digestEvents
+      .find({ cancellationKey, removedAt: { $exists: false } }, { projection: { _id: 1, createdAt: 1 } })
+      .sort({ createdAt: 1, _id: 1 })
+      .toArray();
   }
 
   async markEventRemoved(eventId: string): Promise<void> {

@@ -289,6 +289,7 @@ describe('send later and cancel', () => {
       cancellationKey: key,
       cancelled: [],
       requests: [],
+      events: [],
     });
   }, 120_000);
 
