@@ -92,14 +92,23 @@ const GET_SENDS = quick
   : { samples: 100, budgetMs: 60_000, minSamples: 3 };
 /** The two-worker modes run right after the first size's one-worker send, on this many of its users. */
 const WORKER_MODE_RECIPIENTS = quick ? 3_000 : SIZES[0];
+/** The sends that wait or stop (bench/README.md): the events' posting stops at its budget, the rest not posted. */
 const TIME_AWARE: TimeAwareSizes = quick
-  ? { scheduledSends: 100, cancelRecipients: 10_000, preferencesRecipients: 3_000, digestUsers: 100, eventsPerUser: 20 }
+  ? {
+      scheduledSends: 100,
+      cancelRecipients: 10_000,
+      preferencesRecipients: 3_000,
+      digestUsers: 100,
+      eventsPerUser: 20,
+      eventsBudgetMs: 60_000,
+    }
   : {
       scheduledSends: 1000,
       cancelRecipients: 100_000,
       preferencesRecipients: 100_000,
       digestUsers: 1000,
       eventsPerUser: 20,
+      eventsBudgetMs: 300_000,
     };
 const TIME_AWARE_USERS = Math.max(TIME_AWARE.cancelRecipients, TIME_AWARE.preferencesRecipients);
 const WORKER_MODES = [

@@ -20,6 +20,8 @@ export interface TimeAwareSizes {
   preferencesRecipients: number;
   digestUsers: number;
   eventsPerUser: number;
+  /** The posting of events stops after this long (the rest counted as `notPosted`). */
+  eventsBudgetMs: number;
 }
 
 export interface ScheduledFireFigures extends Percentiles {
@@ -39,8 +41,12 @@ export interface CancelFigures {
   deliveries?: { sentBefore: number; inFlight: number; cancelled: number | null };
   /** Provider calls recorded after the DELETE's answer; the promise is at most `deliveries.inFlight`. */
   callsAfterAnswer: number;
+  /** Provider calls the simulator had accepted once the send wound down (the DELETE's own time included). */
+  acceptedAtEnd: number;
   /** From the DELETE's answer to the last provider call (0 when none came after it). */
   stopMs: number;
+  /** The last provider call minus the DELETE's answer, negative when it came before the answer. */
+  lastCallMs: number;
   workflowClosedMs: number;
 }
 
@@ -56,6 +62,8 @@ export interface PreferencesFigures {
 export interface EventFigures {
   users: number;
   events: number;
+  /** Events not posted because the posting ran past its time budget. */
+  notPosted: number;
   accepted: number;
   notAccepted: number;
   seconds: number;
@@ -204,11 +212,10 @@ export async function measureCancelStop(stack: BenchStack, recipients: number, l
     sleep(120_000).then(() => Number.NaN),
   ]);
   // Calls in flight finish (and retries give up) within seconds: wait until the simulator's count stands still.
-  await waitForMessages(stack, Number.POSITIVE_INFINITY, 3000, Date.now() + 60_000);
+  const acceptedAtEnd = await waitForMessages(stack, Number.POSITIVE_INFINITY, 3000, Date.now() + 60_000);
   const limit = (answer.deliveries?.inFlight ?? 0) + 5000;
-  const after = (await messagesOf(stack, `limit=${limit}`))
-    .map((message) => Date.parse(message.receivedAt))
-    .filter((at) => at > answeredAt);
+  const times = (await messagesOf(stack, `limit=${limit}`)).map((message) => Date.parse(message.receivedAt));
+  const after = times.filter((at) => at > answeredAt);
   return {
     recipients,
     acceptedBeforeCancel,
@@ -216,7 +223,9 @@ export async function measureCancelStop(stack: BenchStack, recipients: number, l
     cancelledWhile: answer.cancelledWhile,
     deliveries: answer.deliveries,
     callsAfterAnswer: after.length,
+    acceptedAtEnd,
     stopMs: after.length > 0 ? Math.max(...after) - answeredAt : 0,
+    lastCallMs: times.length > 0 ? Math.max(...times) - answeredAt : Number.NaN,
     workflowClosedMs: closed - answeredAt,
   };
 }
@@ -277,13 +286,14 @@ const DIGEST_WINDOW_MS = 5000;
 
 /**
  * `events-per-s` and `digest-flush-lag-ms`: `eventsPerUser` events for each of `users`, posted round robin over the
- * users by 10 connections, into 5-second fixed windows on sms. Each flush's message names its first event's time,
+ * users by 10 connections for at most `budgetMs`, into 5-second fixed windows on sms. Each flush's message names its first event's time,
  * so its window's end is that plus the window.
  */
 export async function measureEvents(
   stack: BenchStack,
   users: SeededUser[],
   eventsPerUser: number,
+  budgetMs: number,
   log: Log,
 ): Promise<EventFigures> {
   await stack.sim('DELETE', '/messages');
@@ -291,7 +301,13 @@ export async function measureEvents(
   const latencies: number[] = [];
   let notAccepted = 0;
   const started = performance.now();
+  const progress = setInterval(() => log(`  ${latencies.length} of ${events} events answered`), 10_000);
+  let skipped = 0;
   await inParallel(events, 10, async (index) => {
+    if (performance.now() - started > budgetMs) {
+      skipped++;
+      return;
+    }
     const user = users[index % users.length];
     const t0 = performance.now();
     const answer = await postJson(`${stack.apiUrl}/events`, {
@@ -308,9 +324,9 @@ export async function measureEvents(
       notAccepted++;
       if (notAccepted === 1) log(`  POST /events answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     }
-  });
+  }).finally(() => clearInterval(progress));
   const seconds = (performance.now() - started) / 1000;
-  const accepted = events - notAccepted;
+  const accepted = events - skipped - notAccepted;
   log(`  ${accepted} events accepted in ${round(seconds, 1)} s; waiting for the last windows`);
   await sleep(DIGEST_WINDOW_MS);
   await waitForMessages(stack, Number.POSITIVE_INFINITY, 5000, Date.now() + 120_000);
@@ -325,6 +341,7 @@ export async function measureEvents(
   return {
     users: users.length,
     events,
+    notPosted: skipped,
     accepted,
     notAccepted,
     seconds: round(seconds),
@@ -350,13 +367,20 @@ export async function measureTimeAware(
   );
   const cancel = await measureCancelStop(stack, sizes.cancelRecipients, log);
   log(
-    `cancel-stop: ${cancel.stopMs} ms, ${cancel.callsAfterAnswer} calls after the answer (inFlight ${cancel.deliveries?.inFlight})`,
+    `cancel-stop: ${cancel.stopMs} ms, ${cancel.callsAfterAnswer} calls after the answer (inFlight ${cancel.deliveries?.inFlight}); ` +
+      `${cancel.acceptedBeforeCancel} calls when the DELETE went, ${cancel.acceptedAtEnd} in all, the last ${cancel.lastCallMs} ms from the answer`,
   );
   const preferences = await measurePreferencesRatio(stack, users, sizes.preferencesRecipients, fanOutTimeoutMs, log);
   log(`preferences-fanout-ratio: ${preferences.ratio}`);
-  const events = await measureEvents(stack, users.slice(0, sizes.digestUsers), sizes.eventsPerUser, log);
+  const events = await measureEvents(
+    stack,
+    users.slice(0, sizes.digestUsers),
+    sizes.eventsPerUser,
+    sizes.eventsBudgetMs,
+    log,
+  );
   log(
-    `events: ${events.eventsPerSecond} events/s, p99 ${events.latency.p99Ms} ms; flush lag p99 ${events.flushLag.p99Ms} ms ` +
+    `events: ${events.eventsPerSecond} events/s (${events.notPosted} not posted in time), p99 ${events.latency.p99Ms} ms; flush lag p99 ${events.flushLag.p99Ms} ms ` +
       `(${events.flushLag.samples} flushes, ${events.eventsFlushed} of ${events.accepted} events)`,
   );
   return { scheduledFireLag, cancel, preferences, events };
