@@ -100,6 +100,7 @@ const TIME_AWARE: TimeAwareSizes = quick
       preferencesRecipients: 3_000,
       digestUsers: 100,
       eventsPerUser: 20,
+      digestWindowSeconds: 30,
       eventsBudgetMs: 60_000,
     }
   : {
@@ -108,6 +109,7 @@ const TIME_AWARE: TimeAwareSizes = quick
       preferencesRecipients: 100_000,
       digestUsers: 1000,
       eventsPerUser: 20,
+      digestWindowSeconds: 60,
       eventsBudgetMs: 300_000,
     };
 const TIME_AWARE_USERS = Math.max(TIME_AWARE.cancelRecipients, TIME_AWARE.preferencesRecipients);

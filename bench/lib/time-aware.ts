@@ -20,6 +20,8 @@ export interface TimeAwareSizes {
   preferencesRecipients: number;
   digestUsers: number;
   eventsPerUser: number;
+  /** The digests' fixed window: long enough that a user's events meet in few flushes while they are posted. */
+  digestWindowSeconds: number;
   /** The posting of events stops after this long (the rest counted as `notPosted`). */
   eventsBudgetMs: number;
 }
@@ -281,18 +283,16 @@ export async function measurePreferencesRatio(
   }
 }
 
-const DIGEST_WINDOW = 'PT5S';
-const DIGEST_WINDOW_MS = 5000;
-
 /**
  * `events-per-s` and `digest-flush-lag-ms`: `eventsPerUser` events for each of `users`, posted round robin over the
- * users by 10 connections for at most `budgetMs`, into 5-second fixed windows on sms. Each flush's message names its first event's time,
- * so its window's end is that plus the window.
+ * users by 10 connections for at most `budgetMs`, into fixed windows of `windowSeconds` on sms. Each flush's message
+ * names its first event's time, so its window's end is that plus the window.
  */
 export async function measureEvents(
   stack: BenchStack,
   users: SeededUser[],
   eventsPerUser: number,
+  windowSeconds: number,
   budgetMs: number,
   log: Log,
 ): Promise<EventFigures> {
@@ -317,7 +317,7 @@ export async function measureEvents(
       messageTitle: 'Digest',
       messageContent: 'digest {{data.firstEventAt}} {{data.eventCount}}',
       data: { index },
-      digest: { window: DIGEST_WINDOW },
+      digest: { window: `PT${windowSeconds}S` },
     });
     latencies.push(performance.now() - t0);
     if (answer.status !== 202) {
@@ -328,14 +328,14 @@ export async function measureEvents(
   const seconds = (performance.now() - started) / 1000;
   const accepted = events - skipped - notAccepted;
   log(`  ${accepted} events accepted in ${round(seconds, 1)} s; waiting for the last windows`);
-  await sleep(DIGEST_WINDOW_MS);
+  await sleep(windowSeconds * 1000);
   await waitForMessages(stack, Number.POSITIVE_INFINITY, 5000, Date.now() + 120_000);
   const lags: number[] = [];
   let eventsFlushed = 0;
   for (const message of await messagesOf(stack, `channel=sms&limit=${events + 1000}`)) {
     const match = /digest (\S+) (\d+)/.exec(message.body ?? message.text ?? '');
     if (!match) continue;
-    lags.push(Date.parse(message.receivedAt) - (Date.parse(match[1]) + DIGEST_WINDOW_MS));
+    lags.push(Date.parse(message.receivedAt) - (Date.parse(match[1]) + windowSeconds * 1000));
     eventsFlushed += Number(match[2]);
   }
   return {
@@ -347,7 +347,7 @@ export async function measureEvents(
     seconds: round(seconds),
     eventsPerSecond: round(accepted / seconds, 1),
     latency: percentiles(latencies),
-    windowMs: DIGEST_WINDOW_MS,
+    windowMs: windowSeconds * 1000,
     flushLag: percentiles(lags),
     eventsFlushed,
   };
@@ -376,6 +376,7 @@ export async function measureTimeAware(
     stack,
     users.slice(0, sizes.digestUsers),
     sizes.eventsPerUser,
+    sizes.digestWindowSeconds,
     sizes.eventsBudgetMs,
     log,
   );
