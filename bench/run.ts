@@ -23,9 +23,10 @@ import {
 /**
  * `npm run bench [-- --quick]`: starts its own stack, seeds users, and measures side by side in one run the
  * simulator's ceiling, the no-Temporal baseline, the real fan-out (first delivery, tail, CPU), `GET /sends/:id`,
- * two workers on one task queue, small sends in a large store, the API against its floor, and the sends that wait
- * or stop (scheduled, cancelled, preferences, digests). `--only=time-aware` measures the last group alone.
- * bench/README.md explains each figure. Ends with one `bench: ...` summary line, its figures named as bench/README.md names them.
+ * two workers on one task queue, the sends that wait or stop (scheduled, cancelled, preferences, digests), small
+ * sends in a large store, and the API against its floor; `--only=time-aware` measures the waiting and stopping ones
+ * alone. bench/README.md explains each figure. Ends with one `bench: ...` summary line, its figures named as
+ * bench/README.md names them.
  */
 
 interface CeilingFigures {
@@ -92,7 +93,7 @@ const GET_SENDS = quick
   : { samples: 100, budgetMs: 60_000, minSamples: 3 };
 /** The two-worker modes run right after the first size's one-worker send, on this many of its users. */
 const WORKER_MODE_RECIPIENTS = quick ? 3_000 : SIZES[0];
-/** The sends that wait or stop (bench/README.md): the events' posting stops at its budget, the rest not posted. */
+/** The sends that wait or stop (bench/README.md "scheduled-fire-lag-ms" to "digest-flush-lag-ms"). */
 const TIME_AWARE: TimeAwareSizes = quick
   ? {
       scheduledSends: 100,
