@@ -7,6 +7,7 @@ import { runFanOut, type FanOutFigures } from './lib/fanout';
 import { round, waitUntilIdle } from './lib/proc-stats';
 import { runSmallSends, timeGetSend, type Percentiles, type SmallSendFigures } from './lib/small-send';
 import { runJsonChild, startBenchStack, type BenchStack } from './lib/stack';
+import { measureTimeAware, timeAwareSummary, type TimeAwareSizes } from './lib/time-aware';
 import {
   blockClusters,
   DEFAULT_FAN_OUT,
@@ -22,8 +23,10 @@ import {
 /**
  * `npm run bench [-- --quick]`: starts its own stack, seeds users, and measures side by side in one run the
  * simulator's ceiling, the no-Temporal baseline, the real fan-out (first delivery, tail, CPU), `GET /sends/:id`,
- * two workers on one task queue, small sends in a large store, and the API against its floor. bench/README.md
- * explains each figure. Ends with one `bench: ...` summary line, its figures named as bench/README.md names them.
+ * two workers on one task queue, the sends that wait or stop (scheduled, cancelled, preferences, digests), small
+ * sends in a large store, and the API against its floor; `--only=time-aware` measures the waiting and stopping ones
+ * alone. bench/README.md explains each figure. Ends with one `bench: ...` summary line, its figures named as
+ * bench/README.md names them.
  */
 
 interface CeilingFigures {
@@ -72,6 +75,9 @@ interface FloorFigures extends Percentiles {
 }
 
 const quick = process.argv.includes('--quick');
+/** `--only=time-aware`: only the figures of sends that wait or stop, on a stack of their own. */
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+if (only !== undefined && only !== 'time-aware') throw new Error(`--only=${only}: the only group is time-aware`);
 const SIZES = quick ? [10_000] : [10_000, 100_000];
 const CEILING_PER_CHANNEL = quick ? 2000 : 10_000;
 const LOAD_SECONDS = quick ? 5 : 10;
@@ -87,6 +93,27 @@ const GET_SENDS = quick
   : { samples: 100, budgetMs: 60_000, minSamples: 3 };
 /** The two-worker modes run right after the first size's one-worker send, on this many of its users. */
 const WORKER_MODE_RECIPIENTS = quick ? 3_000 : SIZES[0];
+/** The sends that wait or stop (bench/README.md "scheduled-fire-lag-ms" to "digest-flush-lag-ms"). */
+const TIME_AWARE: TimeAwareSizes = quick
+  ? {
+      scheduledSends: 100,
+      cancelRecipients: 10_000,
+      preferencesRecipients: 3_000,
+      digestUsers: 100,
+      eventsPerUser: 20,
+      digestWindowSeconds: 30,
+      eventsBudgetMs: 60_000,
+    }
+  : {
+      scheduledSends: 1000,
+      cancelRecipients: 100_000,
+      preferencesRecipients: 100_000,
+      digestUsers: 1000,
+      eventsPerUser: 20,
+      digestWindowSeconds: 60,
+      eventsBudgetMs: 300_000,
+    };
+const TIME_AWARE_USERS = Math.max(TIME_AWARE.cancelRecipients, TIME_AWARE.preferencesRecipients);
 const WORKER_MODES = [
   { mode: '2 workers', slots: undefined },
   { mode: '2 workers, concurrency halved', slots: HALF_WORKER_SLOTS },
@@ -99,7 +126,7 @@ async function main(): Promise<void> {
   log(`bench ${quick ? '--quick' : 'full'}: ${os.cpus().length} cores, node ${process.version}`);
   const stack = await startBenchStack(log);
   try {
-    const results = await measure(stack);
+    const results = only ? await measureOnlyTimeAware(stack) : await measure(stack);
     const file = path.join(__dirname, 'results', `${new Date(startedAt).toISOString().replace(/[:.]/g, '-')}.json`);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(results, null, 2));
@@ -220,6 +247,13 @@ async function measure(stack: BenchStack) {
     }
   }
 
+  // The sends that wait or stop, on the fan-outs' users (the full run has the 100k the largest needs).
+  if (seeded.length < TIME_AWARE_USERS) {
+    const more = await seedUsers(stack.database.users, seeded.length, TIME_AWARE_USERS);
+    seeded.push(...more.seeded);
+  }
+  const timeAware = await measureTimeAware(stack, seeded, TIME_AWARE, quick ? 75_000 : 1_200_000, log);
+
   // `small-send-ms`: small sends in a store of at least 100k users and 300k ledger entries, topped up straight into the
   // store when the fan-outs left fewer (the quick run).
   const deliveriesNow = await stack.database.deliveries.estimatedDocumentCount();
@@ -298,6 +332,7 @@ async function measure(stack: BenchStack) {
     'workers-2-duplicates': workerModes[0]?.fanOut.duplicates?.duplicates ?? 'n/a',
     'workers-2-half-shares': shares(workerModes[1]),
     'workers-2-half-duplicates': workerModes[1]?.fanOut.duplicates?.duplicates ?? 'n/a',
+    ...timeAwareSummary(timeAware),
     'max-history-events': largest.fanOut.history.maxEvents,
     'worker-rss-mb': largest.fanOut.workerPeakRssMb,
     recipients: largest.recipients,
@@ -320,6 +355,7 @@ async function measure(stack: BenchStack) {
     ceiling,
     sizes,
     workerModes,
+    timeAware,
     smallSend,
     mongo,
     api: {
@@ -335,6 +371,22 @@ async function measure(stack: BenchStack) {
       bareP99Ratio: round(apiLoad.p99Ms / Math.max(bareLoad.p99Ms, 1)),
       rpsRatio: round(apiLoad.requestsPerSecond / bareLoad.requestsPerSecond),
     },
+    wallSeconds: round((Date.now() - startedAt) / 1000, 1),
+  };
+}
+
+/** `--only=time-aware`: seeds the users those figures need, starts one worker, and measures them alone. */
+async function measureOnlyTimeAware(stack: BenchStack) {
+  const [seed] = await Promise.all([seedUsers(stack.database.users, 0, TIME_AWARE_USERS), stack.startWorker()]);
+  log(`seeded ${TIME_AWARE_USERS} users in ${round(seed.seconds, 1)} s; worker pid ${stack.worker!.pid} ready`);
+  const timeAware = await measureTimeAware(stack, seed.seeded, TIME_AWARE, quick ? 75_000 : 1_200_000, log);
+  return {
+    mode: `${quick ? 'quick' : 'full'}, only time-aware`,
+    startedAt: new Date(startedAt).toISOString(),
+    summary: { ...timeAwareSummary(timeAware), store: stack.storeName },
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
+    store: stack.storeName,
+    timeAware,
     wallSeconds: round((Date.now() - startedAt) / 1000, 1),
   };
 }

@@ -38,6 +38,8 @@ export interface FanOutFigures {
   recipients: number;
   deliveries: number;
   failed: number;
+  /** Deliveries the dispatch skipped (a user's preferences turned them off): done without a provider call. */
+  skipped: number;
   seconds: number;
   deliveriesPerSecond: number;
   /** From `POST /send` to the first message the simulator accepted. */
@@ -162,6 +164,7 @@ export async function runFanOut(
     const lastAcceptedAt = newest[0] ? Date.parse(newest[0].receivedAt) : Number.NaN;
     let deliveries: number;
     let failed: number;
+    let skipped = 0;
     let recipientsReached = recipients;
     let tailMs = Number.NaN;
     if (outcome === 'deadline' || outcome instanceof Error) {
@@ -176,6 +179,7 @@ export async function runFanOut(
       const counts = Object.values(outcome.summary.counts);
       deliveries = counts.reduce((sum, perChannel) => sum + (perChannel?.sent ?? 0), 0);
       failed = counts.reduce((sum, perChannel) => sum + (perChannel?.failed ?? 0), 0);
+      skipped = counts.reduce((sum, perChannel) => sum + (perChannel?.skipped ?? 0), 0);
       recipientsReached = outcome.summary.recipients;
       tailMs = outcome.at - lastAcceptedAt;
     }
@@ -188,6 +192,7 @@ export async function runFanOut(
       recipients: recipientsReached,
       deliveries,
       failed,
+      skipped,
       seconds: round(seconds),
       deliveriesPerSecond: round(deliveries / seconds, 1),
       firstDeliveryMs: Math.round(firstDeliveryMs),
