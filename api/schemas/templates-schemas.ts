@@ -177,6 +177,9 @@ const modeTemplateCreate = <M extends keyof typeof MODE_DATA_SCHEMAS>(mode: M) =
     data: MODE_DATA_SCHEMAS[mode],
     isActive: z.boolean().default(true).describe('An inactive template is refused at send'),
     tags: tagsSchema.default([]),
+    category: categoryName
+      .optional()
+      .describe("Matched against users' preferences and named in the unsubscribe link, unless a message names its own"),
   });
 
 /**
@@ -203,7 +206,7 @@ export const templatePatchSchema = templateFieldsSchema.extend({
 });
 export type TemplatePatch = z.infer<typeof templatePatchSchema>;
 
-/** The fields only mode templates have: refused in a patch of Mia's template. */
+/** The fields only mode templates have: refused in a patch of Mia's template (both kinds have a `category`). */
 export const MODE_TEMPLATE_ONLY_FIELDS = ['mode', 'data', 'isActive', 'tags'] as const;
 
 /** A mode template's `data` as the API answers it. */
@@ -242,6 +245,7 @@ export const modeTemplateSchema = z.object({
   data: modeTemplateDataSchema,
   isActive: z.boolean(),
   tags: z.array(z.string()),
+  category: z.string().optional(),
   version: z.number().int().describe('The version of its data, from 1: each change of data is a new version'),
   createdAt: z.date(),
   updatedAt: z.date(),
