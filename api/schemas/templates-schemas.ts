@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TEMPLATE_MODES } from '../../common/store/templates-repository';
 import { filesServiceName, objectIdString, templateSource } from './common-schemas';
 import { paginationQuerySchema } from './pagination-schemas';
+import { throttleSettingSchema } from '../../common/config/throttle-setting';
 import { categoryName } from './preferences-schemas';
 import { storableRecord } from './storable-schemas';
 import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp-schemas';
@@ -48,6 +49,11 @@ export const templateFieldsSchema = templateFields({
   category: categoryName,
 })
   .partial()
+  .extend({
+    throttle: throttleSettingSchema
+      .optional()
+      .describe('At most limit deliveries per user, channel and key in any window, for sends that name no throttle'),
+  })
   .strict();
 
 export const templateCreateSchema = templateFieldsSchema.required({ name: true });

@@ -6,6 +6,7 @@ import { PROFILE_DEFAULTS, PROFILES, type Profile } from './profiles';
 import { knownKeysOnly, strictObject } from '../toolkit/strict-object';
 import { parseCodecKeys } from '../crypto/encryption-codec';
 import { describeIssues } from '../toolkit/zod-issues';
+import { throttleSettingSchema } from './throttle-setting';
 
 /** Every channel the service knows; `activeChannels` picks a subset. */
 export const CHANNELS = ['email', 'sms', 'push', 'voice', 'whatsapp'] as const;
@@ -290,6 +291,13 @@ function serviceConfigSchemaFor(catalog: ProviderCatalog) {
      * cannot turn off, e.g. `["security", "password-reset"]`.
      */
     criticalCategories: z.array(z.string().regex(CATEGORY_NAME, 'must be a category name')).default([]),
+    /**
+     * A throttle per category (docs/preferences.md), `{ "marketing": { "limit": 3, "window": "P1D" } }`: applies to
+     * the sends of the category that name no throttle themselves, nor through their template.
+     */
+    categoryThrottles: z
+      .record(z.string().regex(CATEGORY_NAME, 'must be a category name'), throttleSettingSchema)
+      .default({}),
     /** Temporal retry policy of every dispatch activity; transient provider errors are retried this way. */
     dispatchRetry: strictObject({
       initialIntervalMs: z.number().int().min(1).default(1000),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ObjectId, type Collection, type Document, type Filter } from 'mongodb';
 import { isDuplicateKey, type Database } from './db';
+import type { ThrottleSetting } from '../config/throttle-setting';
 import { isObjectIdHex } from '../temporal/workflow-ids';
 import {
   modeTemplateVersion,
@@ -25,6 +26,8 @@ export interface TemplateDocument {
   whatsappMessage?: string;
   /** What kind of message the template is, matched against users' preferences unless a send names its own. */
   category?: string;
+  /** The throttle of its sends that name none (over their category's). */
+  throttle?: ThrottleSetting;
   createdAt?: Date;
   updatedAt?: Date;
 }
