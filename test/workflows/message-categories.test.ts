@@ -10,7 +10,10 @@ describe('categories of mode templates and notifications', () => {
   let stack: TestStack;
 
   beforeAll(async () => {
-    stack = await startTestStack({ env: { PUBLIC_BASE_URL: 'https://messaging.example.com' } });
+    stack = await startTestStack({
+      env: { PUBLIC_BASE_URL: 'https://messaging.example.com' },
+      service: { criticalCategories: ['security'] },
+    });
     const template = (name: string, category?: string) =>
       stack.app.inject({
         method: 'POST',
@@ -24,6 +27,7 @@ describe('categories of mode templates and notifications', () => {
       });
     expect((await template('weekly news', 'news')).statusCode).toBe(201);
     expect((await template('order shipped', 'orders')).statusCode).toBe(201);
+    expect((await template('new login', 'security')).statusCode).toBe(201);
   });
   afterAll(() => stack.close());
   beforeEach(async () => {
@@ -65,6 +69,14 @@ describe('categories of mode templates and notifications', () => {
     expect(posted.statusCode).toBe(202);
     expect(await linkCategory('reader@example.com')).toBe('news');
     expect(await linkCategory('other@example.com')).toBe('promotions');
+  });
+
+  it('offers no link on an email whose template has a critical category', async () => {
+    await inject('POST', '/messages', { email: [{ template: 'new login', to: ['owner@example.com'] }] });
+    const email = await waitFor(async () =>
+      (await simMessages(stack, 'channel=email')).find((m) => m.to === 'owner@example.com'),
+    );
+    expect(email.listHeaders).toBeUndefined();
   });
 
   it("carries a notification's category over its template's, the message's own over both", async () => {

@@ -163,6 +163,9 @@ export class MessageRequests {
       const template = await this.checkTemplate(templates, message.template, channel, `${field}.template`);
       // The message's own category wins over its template's.
       const category = message.category ?? template.category;
+      // A category the configuration lists as critical is critical wherever it comes from: its email has no link.
+      const critical =
+        message.critical || (category !== undefined && this.deps.config.service.criticalCategories.includes(category));
       const provider = await providerChoice.choose(message.provider, channel, `${field}.provider`);
       if (channel === 'whatsapp') await this.media.check(message.media, `${field}.media`);
       if (channel === 'sms' && message.originationNumber !== undefined)
@@ -185,7 +188,7 @@ export class MessageRequests {
         ...(message.media ? { media: message.media } : {}),
         ...(message.buttons ? { buttons: message.buttons } : {}),
         ...(category ? { category } : {}),
-        ...(message.critical ? { critical: true } : {}),
+        ...(critical ? { critical: true } : {}),
       });
     }
 
