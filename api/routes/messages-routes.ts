@@ -125,9 +125,16 @@ export const messageRoutes: FastifyPluginAsyncZod = async (app) => {
               throw conflict(`${channel}: template "${templateName}" of notification "${name}" is inactive`);
             // The content its enable approved, whatever the template says now.
             const templateVersion = approvedVersionOf(notification, channel);
+            // A message's own category wins over its notification's, which wins over its template's.
+            const category = notification.category ?? template.category;
             return [
               channel,
-              rest[channel]!.map((message) => ({ ...message, template: templateName, templateVersion })),
+              rest[channel]!.map((message) => ({
+                ...(category !== undefined ? { category } : {}),
+                ...message,
+                template: templateName,
+                templateVersion,
+              })),
             ];
           }),
         ),

@@ -122,7 +122,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     if (patch.mode !== undefined && patch.mode !== template.mode)
       throw badRequest(`mode: a mode template's mode cannot change (it is ${template.mode})`);
     const miaField = Object.keys(patch).find(
-      (key) => key !== 'name' && !(MODE_TEMPLATE_ONLY_FIELDS as readonly string[]).includes(key),
+      (key) => key !== 'name' && key !== 'category' && !(MODE_TEMPLATE_ONLY_FIELDS as readonly string[]).includes(key),
     );
     if (miaField) throw badRequest(`${miaField}: not a field of a mode template (it has data, isActive and tags)`);
     const changes: ModeTemplatePatch = {};
@@ -141,6 +141,7 @@ export const templateRoutes: FastifyPluginAsyncZod = async (app) => {
     }
     if (patch.isActive !== undefined) changes.isActive = patch.isActive;
     if (patch.tags !== undefined) changes.tags = patch.tags;
+    if (patch.category !== undefined) changes.category = patch.category;
     return changes;
   };
 

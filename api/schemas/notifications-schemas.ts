@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NOTIFICATION_STATUSES } from '../../common/store/notifications-repository';
 import { objectIdString } from './common-schemas';
 import { paginationQuerySchema } from './pagination-schemas';
+import { categoryName } from './preferences-schemas';
 import { resourceName } from './templates-schemas';
 
 /** `POST /notifications` (the OS1 createNotifications): the mode template of each channel, by name. */
@@ -19,6 +20,9 @@ export const notificationCreateSchema = z.strictObject({
       message: 'names no template: one of sms, email, whatsapp is needed',
     })
     .describe('The name of a mode template of that mode, per channel'),
+  category: categoryName
+    .optional()
+    .describe("Its messages' category unless a message names its own; over its templates' categories"),
 });
 export type NotificationCreate = z.infer<typeof notificationCreateSchema>;
 
@@ -32,6 +36,7 @@ export const notificationSchema = z.object({
   name: z.string(),
   description: z.string().optional(),
   templates: z.object({ sms: z.string().optional(), email: z.string().optional(), whatsapp: z.string().optional() }),
+  category: z.string().optional(),
   status: z.enum(NOTIFICATION_STATUSES).describe('pending until an admin enables or disables it'),
   createdAt: z.date(),
   updatedAt: z.date(),

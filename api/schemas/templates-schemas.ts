@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TEMPLATE_MODES } from '../../common/store/templates-repository';
 import { filesServiceName, objectIdString, templateSource } from './common-schemas';
 import { paginationQuerySchema } from './pagination-schemas';
+import { throttleSettingSchema } from '../../common/config/throttle-setting';
 import { categoryName } from './preferences-schemas';
 import { storableRecord } from './storable-schemas';
 import { whatsappButtonSchema, whatsappMediaSchema } from './whatsapp-schemas';
@@ -48,6 +49,11 @@ export const templateFieldsSchema = templateFields({
   category: categoryName,
 })
   .partial()
+  .extend({
+    throttle: throttleSettingSchema
+      .optional()
+      .describe('At most limit deliveries per user, channel and key in any window, for sends that name no throttle'),
+  })
   .strict();
 
 export const templateCreateSchema = templateFieldsSchema.required({ name: true });
@@ -177,6 +183,9 @@ const modeTemplateCreate = <M extends keyof typeof MODE_DATA_SCHEMAS>(mode: M) =
     data: MODE_DATA_SCHEMAS[mode],
     isActive: z.boolean().default(true).describe('An inactive template is refused at send'),
     tags: tagsSchema.default([]),
+    category: categoryName
+      .optional()
+      .describe("Matched against users' preferences and named in the unsubscribe link, unless a message names its own"),
   });
 
 /**
@@ -203,7 +212,7 @@ export const templatePatchSchema = templateFieldsSchema.extend({
 });
 export type TemplatePatch = z.infer<typeof templatePatchSchema>;
 
-/** The fields only mode templates have: refused in a patch of Mia's template. */
+/** The fields only mode templates have: refused in a patch of Mia's template (both kinds have a `category`). */
 export const MODE_TEMPLATE_ONLY_FIELDS = ['mode', 'data', 'isActive', 'tags'] as const;
 
 /** A mode template's `data` as the API answers it. */
@@ -242,6 +251,7 @@ export const modeTemplateSchema = z.object({
   data: modeTemplateDataSchema,
   isActive: z.boolean(),
   tags: z.array(z.string()),
+  category: z.string().optional(),
   version: z.number().int().describe('The version of its data, from 1: each change of data is a new version'),
   createdAt: z.date(),
   updatedAt: z.date(),

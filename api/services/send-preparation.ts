@@ -7,6 +7,7 @@ import { MessageRenderer, TemplateSyntaxError } from '../../common/rendering/ren
 import type { ProvidersRepository } from '../../common/store/providers-repository';
 import type { TemplateDocument, TemplatesRepository } from '../../common/store/templates-repository';
 import type { SendRequest } from '../../common/domain/send-types';
+import { throttleOfSetting, throttleSettingSchema } from '../../common/config/throttle-setting';
 import type { SendBody } from '../schemas/send-schemas';
 import { assertStorableSize } from '../schemas/storable-schemas';
 import { ProviderChoice } from './messaging/provider-choice';
@@ -37,6 +38,20 @@ export class SendPreparation {
 
   constructor(private readonly deps: SendPreparationDeps) {
     this.renderer = new MessageRenderer(deps.config.env.DEFAULT_LOCALE);
+  }
+
+  /** The send's throttle: the request's, else its template's, else its category's in the configuration. */
+  private throttleOf(body: SendBody, template: TemplateDocument | null): Pick<SendRequest, 'throttle'> {
+    if (body.throttle) {
+      const { limit, window, key } = body.throttle;
+      return { throttle: { limit, windowMs: window, ...(key ? { key } : {}) } };
+    }
+    const written = throttleSettingSchema.safeParse(template?.throttle);
+    if (written.success) return { throttle: throttleOfSetting(written.data) };
+    const category = categoryOf(body, template).category;
+    const { categoryThrottles } = this.deps.config.service;
+    if (category === undefined || !Object.hasOwn(categoryThrottles, category)) return {};
+    return { throttle: throttleOfSetting(categoryThrottles[category]!) };
   }
 
   /** Checks the cross-field rules and normalizes the body; throws `HttpError` naming the field. */
@@ -81,15 +96,7 @@ export class SendPreparation {
       ...(Object.keys(providers).length > 0 ? { providers } : {}),
       ...categoryOf(body, template),
       ...(body.quietHours ? { quietHours: body.quietHours } : {}),
-      ...(body.throttle
-        ? {
-            throttle: {
-              limit: body.throttle.limit,
-              windowMs: body.throttle.window,
-              ...(body.throttle.key ? { key: body.throttle.key } : {}),
-            },
-          }
-        : {}),
+      ...this.throttleOf(body, template),
     };
     try {
       new CompiledContent(request, template, this.renderer);

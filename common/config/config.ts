@@ -7,6 +7,7 @@ import { knownKeysOnly, strictObject } from '../toolkit/strict-object';
 import { parseCodecKeys } from '../crypto/encryption-codec';
 import { describeIssues } from '../toolkit/zod-issues';
 import { isKnownTimezone } from '../toolkit/timezones';
+import { throttleSettingSchema } from './throttle-setting';
 
 /** Every channel the service knows; `activeChannels` picks a subset. */
 export const CHANNELS = ['email', 'sms', 'push', 'voice', 'whatsapp'] as const;
@@ -295,6 +296,13 @@ function serviceConfigSchemaFor(catalog: ProviderCatalog) {
     /** The time zone of a user whose `userFields.timezone` is absent or no IANA name. */
     defaultTimezone: z.string().refine(isKnownTimezone, 'must be an IANA time zone').default('UTC'),
     criticalCategories: z.array(z.string().regex(CATEGORY_NAME, 'must be a category name')).default([]),
+    /**
+     * A throttle per category (docs/preferences.md), `{ "marketing": { "limit": 3, "window": "P1D" } }`: applies to
+     * the sends of the category that name no throttle themselves, nor through their template.
+     */
+    categoryThrottles: z
+      .record(z.string().regex(CATEGORY_NAME, 'must be a category name'), throttleSettingSchema)
+      .default({}),
     /** Temporal retry policy of every dispatch activity; transient provider errors are retried this way. */
     dispatchRetry: strictObject({
       initialIntervalMs: z.number().int().min(1).default(1000),

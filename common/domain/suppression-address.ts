@@ -46,11 +46,18 @@ export const OPTED_OUT_PROVIDER_CODES: ReadonlySet<string> = new Set(['TWILIO_21
 /** The replies that mean "send me nothing more" (the carriers' and Twilio's standard opt-out keywords). */
 const OPT_OUT_REPLIES = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT']);
 
+/** The replies that take an opt-out back (the carriers' and Twilio's standard opt-in keywords). */
+const OPT_IN_REPLIES = new Set(['START', 'UNSTOP']);
+
+/** A reply as its keyword is compared: trimmed, without a trailing period or exclamation mark, upper-cased. */
+const keywordOf = (text: string): string =>
+  text
+    .trim()
+    .replace(/[.!]+$/, '')
+    .toUpperCase();
+
 /** Whether an inbound message is an opt-out: one of the keywords alone, in any case, with spaces or a period around. */
-export const isOptOutReply = (text: string): boolean =>
-  OPT_OUT_REPLIES.has(
-    text
-      .trim()
-      .replace(/[.!]+$/, '')
-      .toUpperCase(),
-  );
+export const isOptOutReply = (text: string): boolean => OPT_OUT_REPLIES.has(keywordOf(text));
+
+/** Whether an inbound message takes an opt-out back (`START`, `UNSTOP`), read as `isOptOutReply` reads its keywords. */
+export const isOptInReply = (text: string): boolean => OPT_IN_REPLIES.has(keywordOf(text));

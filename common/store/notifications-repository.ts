@@ -18,6 +18,8 @@ export interface NotificationDocument {
   name: string;
   description?: string;
   templates: Partial<Record<TemplateMode, string>>;
+  /** Its messages' category, unless a message names its own; it wins over its templates' (docs/preferences.md). */
+  category?: string;
   status: NotificationStatus;
   createdAt: Date;
   updatedAt: Date;
@@ -78,7 +80,7 @@ export class NotificationsRepository {
 
   /** The document `insert` stores for these fields: `pending`, its id derived from its name. */
   newDocument(
-    fields: Pick<NotificationDocument, 'appId' | 'name' | 'description' | 'templates'>,
+    fields: Pick<NotificationDocument, 'appId' | 'name' | 'description' | 'templates' | 'category'>,
   ): NotificationDocument {
     const now = new Date();
     return { _id: notificationId(fields.name), ...fields, status: 'pending', createdAt: now, updatedAt: now };

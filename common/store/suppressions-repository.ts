@@ -62,6 +62,15 @@ export class SuppressionsRepository {
     return (await this.suppressions.deleteOne({ _id: suppressionKey(channel, address) })).deletedCount > 0;
   }
 
+  /**
+   * Removes the address from the channel's list only when `source` put it there (an opt-in reply takes back an
+   * opt-out reply, never an entry an admin or a bounce made); false otherwise.
+   */
+  async removeAddedBy(channel: Channel, address: string, source: SuppressionSource): Promise<boolean> {
+    const removed = await this.suppressions.deleteOne({ _id: suppressionKey(channel, address), source });
+    return removed.deletedCount > 0;
+  }
+
   /** Which of the addresses (normal forms) are suppressed on the channel, in one query by key. */
   async suppressedAmong(channel: Channel, addresses: string[]): Promise<Set<string>> {
     if (addresses.length === 0) return new Set();

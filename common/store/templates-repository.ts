@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ObjectId, type Collection, type Document, type Filter } from 'mongodb';
 import { isDuplicateKey, type Database } from './db';
+import type { ThrottleSetting } from '../config/throttle-setting';
 import { isObjectIdHex } from '../temporal/workflow-ids';
 import {
   modeTemplateVersion,
@@ -25,6 +26,8 @@ export interface TemplateDocument {
   whatsappMessage?: string;
   /** What kind of message the template is, matched against users' preferences unless a send names its own. */
   category?: string;
+  /** The throttle of its sends that name none (over their category's). */
+  throttle?: ThrottleSetting;
   createdAt?: Date;
   updatedAt?: Date;
 }
@@ -77,6 +80,8 @@ export interface ModeTemplateDocument {
   };
   isActive: boolean;
   tags: string[];
+  /** What kind of message it is, unless a message (or its notification) names its own (docs/preferences.md). */
+  category?: string;
   /**
    * The version of `data`, from 1: each change of `data` adds one and is kept in `template_versions`. Absent on a
    * template stored before versions were kept, whose content counts as version 1 (`modeTemplateVersion`, template-versions-repository.ts).
@@ -93,7 +98,7 @@ export type StoredTemplateDocument = TemplateDocument | ModeTemplateDocument;
 export type ModeTemplateFields = Omit<ModeTemplateDocument, '_id' | 'version' | 'createdAt' | 'updatedAt'>;
 
 /** What `PATCH /templates/:id` may change of a mode template: never its name or mode. `data` is replaced whole. */
-export type ModeTemplatePatch = Partial<Pick<ModeTemplateDocument, 'data' | 'isActive' | 'tags'>>;
+export type ModeTemplatePatch = Partial<Pick<ModeTemplateDocument, 'data' | 'isActive' | 'tags' | 'category'>>;
 
 /** Whether a stored template is a mode template (it has a `mode`) rather than one of Mia's. */
 export const isModeTemplate = (template: TemplateDocument): template is TemplateDocument & ModeTemplateDocument =>

@@ -69,6 +69,7 @@ const ROUTES = [
   'GET /conversations',
   'GET /conversations/{id}',
   'POST /webhooks/twilio/status',
+  'POST /webhooks/twilio/inbound',
   'POST /webhooks/infobip/reports',
   'POST /webhooks/aws/events',
   'POST /webhooks/whatsapp/{provider}/communications',

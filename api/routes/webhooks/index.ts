@@ -4,6 +4,7 @@ import { DeliveryReportForwarder } from '../../services/messaging/delivery-repor
 import { InboundMessages } from '../../services/messaging/inbound-messages-service';
 import { awsEventRoutes } from './aws-events';
 import { infobipReportRoutes } from './infobip-reports';
+import { twilioInboundRoutes } from './twilio-inbound';
 import { twilioStatusRoutes } from './twilio-status';
 import { whatsappInboundRoutes } from './whatsapp-inbound-routes';
 
@@ -32,6 +33,7 @@ export const webhookRoutes: FastifyPluginAsyncZod = async (app) => {
     workflows,
   );
   await app.register(twilioStatusRoutes, { reports });
+  await app.register(twilioInboundRoutes);
   await app.register(infobipReportRoutes, { reports });
   await app.register(awsEventRoutes, { reports });
   await app.register(whatsappInboundRoutes, {

@@ -161,6 +161,11 @@ export class MessageRequests {
         typeof address === 'string' ? address : normalizePhone(address, `${field}.to[${position}]`),
       );
       const template = await this.checkTemplate(templates, message.template, channel, `${field}.template`);
+      // The message's own category wins over its template's.
+      const category = message.category ?? template.category;
+      // A category the configuration lists as critical is critical wherever it comes from: its email has no link.
+      const critical =
+        message.critical || (category !== undefined && this.deps.config.service.criticalCategories.includes(category));
       const provider = await providerChoice.choose(message.provider, channel, `${field}.provider`);
       if (channel === 'whatsapp') await this.media.check(message.media, `${field}.media`);
       if (channel === 'sms' && message.originationNumber !== undefined)
@@ -170,7 +175,7 @@ export class MessageRequests {
         messageId: `${requestId}-${n}`,
         n,
         channel,
-        template,
+        template: template.name,
         ...(message.templateVersion !== undefined ? { templateVersion: message.templateVersion } : {}),
         provider,
         data: message.data ?? {},
@@ -182,8 +187,8 @@ export class MessageRequests {
         ...(message.originationNumber ? { originationNumber: message.originationNumber } : {}),
         ...(message.media ? { media: message.media } : {}),
         ...(message.buttons ? { buttons: message.buttons } : {}),
-        ...(message.category ? { category: message.category } : {}),
-        ...(message.critical ? { critical: true } : {}),
+        ...(category ? { category } : {}),
+        ...(critical ? { critical: true } : {}),
       });
     }
 
@@ -291,14 +296,14 @@ export class MessageRequests {
     name: string,
     channel: MessageChannel,
     field: string,
-  ): Promise<string> {
+  ): Promise<ModeTemplateDocument> {
     if (!cache.has(name)) cache.set(name, this.deps.templates.findModeTemplate(name));
     return cache.get(name)!.then((template) => {
       if (!template) throw notFound(`${field}: no template is named "${name}"`);
       if (template.mode !== channel)
         throw badRequest(`${field}: template "${name}" is a ${template.mode} template, not ${channel}`);
       if (!template.isActive) throw conflict(`${field}: template "${name}" is inactive`);
-      return name;
+      return template;
     });
   }
 }
