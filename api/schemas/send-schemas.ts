@@ -1,21 +1,17 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config/config';
+import { durationMs } from '../../common/config/throttle-setting';
 import { filesServiceName, objectIdString, templateSource } from './common-schemas';
 import { categoryName } from './preferences-schemas';
 import { storableRecord } from './storable-schemas';
 
 const stringList = z.array(z.string());
 
-/** An ISO 8601 duration of days, hours, minutes and seconds (`P1D`, `PT1H30M`), in milliseconds. */
+/** A throttle's window as `POST /send` takes it, in milliseconds: the same durations as a template's throttle. */
 const isoDuration = z
   .string()
-  .regex(/^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$/, 'must be an ISO 8601 duration such as PT1H or P1D')
-  .refine((text) => text !== 'P' && !text.endsWith('T'), 'must be an ISO 8601 duration such as PT1H or P1D')
-  .transform((text) => {
-    const [, days, hours, minutes, seconds] = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(text)!;
-    const part = (value: string | undefined) => Number(value ?? 0);
-    return (((part(days) * 24 + part(hours)) * 60 + part(minutes)) * 60 + part(seconds)) * 1000;
-  });
+  .refine((text) => durationMs(text) !== null, 'must be an ISO 8601 duration such as PT1H or P1D')
+  .transform((text) => durationMs(text)!);
 
 /** The list fields of a `/send` body: each value a list, its order and repeats of no meaning to the send. */
 export const SEND_LIST_FIELDS = [
