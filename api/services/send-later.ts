@@ -137,7 +137,7 @@ export class SendLater {
       if (send.status !== 'scheduled' && send.status !== 'running') {
         throw conflict(`sendId: send ${send._id} is ${send.status}; only a scheduled or running send is cancelled`);
       }
-      await this.deps.cancellations.record(send._id, cancellationKey);
+      await this.deps.cancellations.record(send._id, cancellationKey, send.sendAt);
     }
     // Only a send still waiting has the handler; a running one stops by the record alone.
     if (send.status === 'scheduled') await this.wake(send.workflowId);
@@ -158,7 +158,7 @@ export class SendLater {
           `requestId: request ${request._id} is ${request.status}; only a scheduled or running request is cancelled`,
         );
       }
-      await this.deps.cancellations.record(request._id, cancellationKey);
+      await this.deps.cancellations.record(request._id, cancellationKey, request.sendAt);
     }
     if (request.status === 'scheduled') await this.wake(request._id);
     if (request.status === 'running') await sleep(CANCEL_READ_MAX_AGE_MS + 100);

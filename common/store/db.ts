@@ -174,6 +174,7 @@ export function databaseName(url: string): string {
  */
 export const expiringCollections = (database: Database): Collection<ExpiringDocument>[] =>
   [
+    database.digestFlushes,
     database.deliveries,
     database.audiencePages,
     database.dispatchClaims,
@@ -186,6 +187,17 @@ export const expiringCollections = (database: Database): Collection<ExpiringDocu
     database.messageRequests,
     database.sends,
   ].map(({ collectionName }) => database.db.collection<ExpiringDocument>(collectionName));
+
+/**
+ * The collections whose documents expire `RETENTION_DAYS` after their `retentionFrom`, the moment each stopped being
+ * needed (docs/operations.md "Retention"): a throttle claim when its window ends, a send's cancel when the send can no
+ * longer run, a digest event once every digest of it flushed it or it was removed. Until then a document has no
+ * `retentionFrom` (an event still pending) or one in the future, and stays.
+ */
+export const retainedUntilUnneededCollections = (database: Database): Collection<ExpiringDocument>[] =>
+  [database.throttleClaims, database.sendCancellations, database.digestEvents].map(({ collectionName }) =>
+    database.db.collection<ExpiringDocument>(collectionName),
+  );
 
 async function ensureIndexes(database: Database, config: AppConfig): Promise<void> {
   const { clusters } = config.service.userFields;
@@ -227,6 +239,9 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
         collection.collectionName === database.sends.collectionName ||
           collection.collectionName === database.messageRequests.collectionName,
       ),
+    ),
+    ...retainedUntilUnneededCollections(database).map((collection) =>
+      ensureRetentionIndex(collection, config.env.RETENTION_DAYS, false, 'retentionFrom'),
     ),
   ]);
 }

@@ -1,4 +1,5 @@
 import type { Filter } from 'mongodb';
+import { digestId } from '../temporal/workflow-ids';
 import { mapWithConcurrency } from '../toolkit/concurrency';
 import type { SendRequest } from '../domain/send-types';
 import { isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
@@ -30,10 +31,17 @@ export interface DigestEventDocument {
   answer?: DigestEventAnswer;
   /** The digest id → the send of the flush that took the event for it: each digest takes it once. */
   flushedIn?: Record<string, string>;
+  /** The digests whose `DELETE /digests/:id` dropped the event unsent. */
+  discardedIn?: Record<string, true>;
   /** Set by `DELETE /events/:eventId` or its cancellation key: no flush takes it after. */
   removedAt?: Date;
   /** The caller's key that `POST /sends/cancel` removes it by while a digest holds it. */
   cancellationKey?: string;
+  /**
+   * When the last of its digests flushed (or dropped) it, or when it was removed: from then its retention counts
+   * (docs/operations.md "Retention"). Absent while a digest may still take it, so a pending event never expires.
+   */
+  retentionFrom?: Date;
 }
 
 /** One digest, a (user, digest key) (`digests`, `_id` = the digest id): what the list and the reads show. */
@@ -64,6 +72,15 @@ export interface DigestFlushDocument {
   flushedAt: Date;
   createdAt: Date;
 }
+
+/** Whether each digest of the event, one per user, has flushed it or dropped it: none will take it again. */
+export const isTakenEverywhere = (
+  event: Pick<DigestEventDocument, 'userIds' | 'digestKey' | 'flushedIn' | 'discardedIn'>,
+): boolean =>
+  event.userIds.every((userId) => {
+    const id = digestId(userId, event.digestKey);
+    return event.flushedIn?.[id] !== undefined || event.discardedIn?.[id] === true;
+  });
 
 export interface DigestListFilter {
   userId?: string;
@@ -115,7 +132,8 @@ export class DigestsRepository {
   }
 
   async markEventRemoved(eventId: string): Promise<void> {
-    await this.database.digestEvents.updateOne({ _id: eventId }, { $set: { removedAt: new Date() } });
+    const removedAt = new Date();
+    await this.database.digestEvents.updateOne({ _id: eventId }, { $set: { removedAt, retentionFrom: removedAt } });
   }
 
   /** The events with these ids that exist, in the order of `eventIds`; point lookups (FerretDB scans for `$in`). */
@@ -131,9 +149,28 @@ export class DigestsRepository {
    * update per event, a few in flight: FerretDB dropped the connection on a bulk write of many updates.
    */
   async markFlushed(eventIds: string[], digestId: string, sendId: string): Promise<void> {
-    await mapWithConcurrency(eventIds, POINT_LOOKUPS_IN_FLIGHT, (id) =>
-      this.database.digestEvents.updateOne({ _id: id }, { $set: { [`flushedIn.${digestId}`]: sendId } }),
-    );
+    await this.markTaken(eventIds, `flushedIn.${digestId}`, sendId);
+  }
+
+  /**
+   * Sets `field` of each event; an event that every digest of it (one per user) has now flushed or dropped gets its
+   * `retentionFrom`, once.
+   */
+  private async markTaken(eventIds: string[], field: string, value: unknown): Promise<void> {
+    await mapWithConcurrency(eventIds, POINT_LOOKUPS_IN_FLIGHT, async (id) => {
+      const event = await this.database.digestEvents.findOneAndUpdate(
+        { _id: id },
+        { $set: { [field]: value } },
+        // No projection: FerretDB 1.24 does not implement one in `findAndModify`.
+        { returnDocument: 'after' },
+      );
+      if (event && event.retentionFrom === undefined && isTakenEverywhere(event)) {
+        await this.database.digestEvents.updateOne(
+          { _id: id, retentionFrom: { $exists: false } },
+          { $set: { retentionFrom: new Date() } },
+        );
+      }
+    });
   }
 
   /** The digest's document, created on its first event; returns it. */
@@ -187,6 +224,7 @@ export class DigestsRepository {
 
   /** The digest has nothing pending: emptied by removals (`idle`), or dropped whole (`discarded`). */
   async recordClosed(digestId: string, status: 'idle' | 'discarded', discardedEventIds: string[] = []): Promise<void> {
+    await this.markTaken(discardedEventIds, `discardedIn.${digestId}`, true);
     await this.database.digests.updateOne(
       { _id: digestId },
       {

@@ -2,7 +2,20 @@ import { MongoServerError, type Collection } from 'mongodb';
 
 /** The index on `createdAt` of every expiring collection: a TTL index where the store has them. */
 export const RETENTION_INDEX = 'by_created';
-const RETENTION_KEY = { createdAt: -1 } as const;
+/** The index on `retentionFrom` of the collections whose documents expire once they are no longer needed. */
+export const RETENTION_FROM_INDEX = 'by_retention_from';
+
+/**
+ * The date a collection's retention counts from: `createdAt`, or `retentionFrom`, the moment a document stopped being
+ * needed (a throttle claim's window ended, a cancelled send can no longer run, a digest event was flushed), which a
+ * document still needed does not have yet, so no TTL index and no purge can reach it.
+ */
+export type RetentionField = 'createdAt' | 'retentionFrom';
+
+const RETENTION_INDEXES = {
+  createdAt: { name: RETENTION_INDEX, key: { createdAt: -1 } },
+  retentionFrom: { name: RETENTION_FROM_INDEX, key: { retentionFrom: 1 } },
+} as const satisfies Record<RetentionField, { name: string; key: Record<string, 1 | -1> }>;
 
 const DAY_MS = 86_400_000;
 
@@ -15,21 +28,23 @@ const NOT_IMPLEMENTED = 238;
 const errorCode = (error: unknown) => (error instanceof MongoServerError ? error.code : undefined);
 
 /** What the expiring collections have in common: an `_id` and the date the retention counts from. */
-export type ExpiringDocument = { _id: string; createdAt: Date };
+export type ExpiringDocument = { _id: string; createdAt?: Date; retentionFrom?: Date };
 
-/** Creates `by_created` with this TTL, or changes the TTL of the `by_created` that is there. */
-async function applyTtl(collection: Collection<ExpiringDocument>, expireAfterSeconds: number): Promise<void> {
+/** Creates the field's retention index with this TTL, or changes the TTL of the one that is there. */
+async function applyTtl(
+  collection: Collection<ExpiringDocument>,
+  expireAfterSeconds: number,
+  field: RetentionField,
+): Promise<void> {
+  const { name, key } = RETENTION_INDEXES[field];
   try {
-    await collection.createIndex(RETENTION_KEY, { name: RETENTION_INDEX, expireAfterSeconds });
+    await collection.createIndex(key, { name, expireAfterSeconds });
   } catch (error) {
     if (errorCode(error) === INDEX_OPTIONS_CONFLICT) {
-      await collection.db.command({
-        collMod: collection.collectionName,
-        index: { name: RETENTION_INDEX, expireAfterSeconds },
-      });
+      await collection.db.command({ collMod: collection.collectionName, index: { name, expireAfterSeconds } });
     } else if (errorCode(error) === INDEX_KEY_SPECS_CONFLICT) {
-      await collection.dropIndex(RETENTION_INDEX);
-      await collection.createIndex(RETENTION_KEY, { name: RETENTION_INDEX, expireAfterSeconds });
+      await collection.dropIndex(name);
+      await collection.createIndex(key, { name, expireAfterSeconds });
     } else {
       throw error;
     }
@@ -37,22 +52,25 @@ async function applyTtl(collection: Collection<ExpiringDocument>, expireAfterSec
 }
 
 /**
- * Makes `by_created` a TTL index of `retentionDays` on one collection: creates it, changes its
- * `expireAfterSeconds` with `collMod` when an earlier retention (or none: the plain index of earlier versions) made
- * it, or drops and recreates an index of that name on another key. True when the store keeps the TTL index;
- * false when it has no TTL indexes (FerretDB 1.24), and then `plainIndex` asks for the index without its TTL.
+ * Makes `by_created` (or, for `retentionFrom`, `by_retention_from`) a TTL index of `retentionDays` on one collection:
+ * creates it, changes its `expireAfterSeconds` with `collMod` when an earlier retention (or none: the plain index of
+ * earlier versions) made it, or drops and recreates an index of that name on another key. True when the store keeps
+ * the TTL index; false when it has no TTL indexes (FerretDB 1.24), and then `plainIndex` asks for the index without
+ * its TTL. A document without the field never expires by the index (nor by `purgeExpired`).
  */
 export async function ensureRetentionIndex(
   collection: Collection<ExpiringDocument>,
   retentionDays: number,
   plainIndex = false,
+  field: RetentionField = 'createdAt',
 ): Promise<boolean> {
   try {
-    await applyTtl(collection, retentionDays * 86_400);
+    await applyTtl(collection, retentionDays * 86_400, field);
     return true;
   } catch (error) {
     if (errorCode(error) !== NOT_IMPLEMENTED) throw error;
-    if (plainIndex) await collection.createIndex(RETENTION_KEY, { name: RETENTION_INDEX });
+    const { name, key } = RETENTION_INDEXES[field];
+    if (plainIndex) await collection.createIndex(key, { name });
     return false;
   }
 }
@@ -63,6 +81,8 @@ export interface PurgeOptions {
   before?: Date;
   /** Documents read and deleted per round trip, so that no single write holds the store for long. Default: 1000. */
   batchSize?: number;
+  /** The date the retention counts from. Default: `createdAt`. */
+  field?: RetentionField;
 }
 
 /**
@@ -79,12 +99,13 @@ export async function purgeExpired(
 ): Promise<Record<string, number>> {
   const before = options.before ?? new Date(Date.now() - retentionDays * DAY_MS);
   const batchSize = options.batchSize ?? 1000;
+  const field = options.field ?? 'createdAt';
   const deleted: Record<string, number> = {};
   for (const collection of collections) {
     let count = 0;
     for (;;) {
       const expired = await collection
-        .find({ createdAt: { $lt: before } }, { projection: { _id: 1 }, limit: batchSize })
+        .find({ [field]: { $lt: before } }, { projection: { _id: 1 }, limit: batchSize })
         .toArray();
       if (expired.length === 0) break;
       const result = await collection.bulkWrite(

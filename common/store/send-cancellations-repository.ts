@@ -13,6 +13,11 @@ export interface SendCancellationDocument {
   /** The `cancellationKey` of `POST /sends/cancel` that cancelled it; absent for `DELETE /sends/:id`. */
   cancellationKey?: string;
   createdAt: Date;
+  /**
+   * From when the send can no longer run, so the record is no longer read: the cancel, or the `sendAt` of a send
+   * cancelled while it waited, whichever is later. Its retention counts from then (docs/operations.md "Retention").
+   */
+  retentionFrom: Date;
 }
 
 /**
@@ -29,13 +34,15 @@ export class SendCancellationsRepository {
     this.collection = database.sendCancellations;
   }
 
-  /** Records the cancel of `sendId`; false when it was cancelled before. */
-  async record(sendId: string, cancellationKey?: string): Promise<boolean> {
+  /** Records the cancel of `sendId`, which was to go out at `sendAt`; false when it was cancelled before. */
+  async record(sendId: string, cancellationKey?: string, sendAt?: Date): Promise<boolean> {
+    const createdAt = new Date();
     try {
       await this.collection.insertOne({
         _id: sendId,
         ...(cancellationKey !== undefined ? { cancellationKey } : {}),
-        createdAt: new Date(),
+        createdAt,
+        retentionFrom: sendAt !== undefined && sendAt > createdAt ? sendAt : createdAt,
       });
       return true;
     } catch (error) {

@@ -15,6 +15,11 @@ export interface ThrottleClaimDocument {
   /** The delivery holding it (`<sendId>|<channel>|<userId>`): a retried dispatch finds its own claim. */
   delivery: string;
   claimedAt: Date;
+  /**
+   * When its window ends (`claimedAt` + the window): the claim counts until then, and its retention counts from then
+   * (docs/operations.md "Retention"). A slot whose claims have all expired starts again at generation 0.
+   */
+  retentionFrom: Date;
 }
 
 /**
@@ -37,6 +42,7 @@ export class ThrottleClaimsRepository {
       const [latest] = await this.claims.find({ scope, slot }).sort({ generation: -1 }).limit(1).toArray();
       if (latest && latest.claimedAt.getTime() + windowMs > Date.now()) continue;
       const generation = latest ? latest.generation + 1 : 0;
+      const claimedAt = new Date();
       try {
         await this.claims.insertOne({
           _id: `${scope}|${slot}|${generation}`,
@@ -44,7 +50,8 @@ export class ThrottleClaimsRepository {
           slot,
           generation,
           delivery,
-          claimedAt: new Date(),
+          claimedAt,
+          retentionFrom: new Date(claimedAt.getTime() + windowMs),
         });
         return true;
       } catch (error) {

@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { buildApp } from '../../api/app';
-import { expiringCollections } from '../../common/store/db';
+import { expiringCollections, retainedUntilUnneededCollections } from '../../common/store/db';
+import { DigestsRepository, type DigestEventDocument } from '../../common/store/digests-repository';
+import { SendCancellationsRepository } from '../../common/store/send-cancellations-repository';
+import { ThrottleClaimsRepository } from '../../common/store/throttle-claims-repository';
+import { digestId } from '../../common/temporal/workflow-ids';
 import { ensureRetentionIndex, purgeExpired, RETENTION_INDEX } from '../../common/store/retention';
 import { waitFor } from '../support/fixtures';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 const DAY_MS = 86_400_000;
 const COLLECTIONS = [
+  'digest_flushes',
   'deliveries',
   'audience_pages',
   'dispatch_claims',
@@ -90,5 +95,101 @@ describe('retention of sends, deliveries, audience snapshots and dispatch claims
     } finally {
       await app.close();
     }
+  });
+
+  describe('throttle claims, cancels and digest events: RETENTION_DAYS after they stop being needed', () => {
+    const UNNEEDED = ['throttle_claims', 'send_cancellations', 'digest_events'];
+    const retentionFromOf = async (name: string, _id: string) =>
+      (await stack.database.db.collection<{ _id: string; retentionFrom?: Date }>(name).findOne({ _id }))?.retentionFrom;
+
+    it('a throttle claim counts from the end of its window', async () => {
+      const claims = new ThrottleClaimsRepository(stack.database);
+      const scope = `email|user-${randomUUID()}|k`;
+      const before = Date.now();
+      await expect(claims.claim(scope, 'send-a|email|u', 1, 3 * DAY_MS)).resolves.toBe(true);
+      const retentionFrom = (await retentionFromOf('throttle_claims', `${scope}|0|0`))!.getTime();
+      expect(retentionFrom).toBeGreaterThanOrEqual(before + 3 * DAY_MS);
+      expect(retentionFrom).toBeLessThanOrEqual(Date.now() + 3 * DAY_MS);
+    });
+
+    it("a send's cancel counts from its sendAt when the send was still waiting, else from the cancel", async () => {
+      const cancellations = new SendCancellationsRepository(stack.database);
+      const sendAt = new Date(Date.now() + 200 * DAY_MS);
+      const [waiting, running] = [`send-${randomUUID()}`, `send-${randomUUID()}`];
+      await cancellations.record(waiting, undefined, sendAt);
+      await cancellations.record(running, undefined, new Date(Date.now() - 1000));
+      expect(await retentionFromOf('send_cancellations', waiting)).toEqual(sendAt);
+      const cancelledAt = (await cancellations.get(running))!.createdAt;
+      expect(await retentionFromOf('send_cancellations', running)).toEqual(cancelledAt);
+    });
+
+    it('a digest event counts once every digest of it flushed or dropped it, or once it was removed; a pending one never', async () => {
+      const digests = new DigestsRepository(stack.database);
+      const event = (userIds: string[]): DigestEventDocument => ({
+        _id: `evt-${randomUUID()}`,
+        requestDigest: 'x',
+        userIds,
+        digestKey: 'daily',
+        send: {} as DigestEventDocument['send'],
+        data: {},
+        receivedAt: new Date(),
+        createdAt: new Date(),
+      });
+      const twoUsers = event(['u1', 'u2']);
+      const removed = event(['u1']);
+      await digests.insertEvent(twoUsers);
+      await digests.insertEvent(removed);
+
+      await digests.markFlushed([twoUsers._id], digestId('u1', 'daily'), 'send-1');
+      expect(await retentionFromOf('digest_events', twoUsers._id)).toBeUndefined();
+      await digests.markFlushed([twoUsers._id], digestId('u2', 'daily'), 'send-2');
+      const flushedAt = await retentionFromOf('digest_events', twoUsers._id);
+      expect(flushedAt).toBeInstanceOf(Date);
+      // A retried flush keeps the first date.
+      await digests.markFlushed([twoUsers._id], digestId('u2', 'daily'), 'send-2');
+      expect(await retentionFromOf('digest_events', twoUsers._id)).toEqual(flushedAt);
+
+      await digests.markEventRemoved(removed._id);
+      expect(await retentionFromOf('digest_events', removed._id)).toBeInstanceOf(Date);
+
+      // DELETE /digests/:id drops a digest's pending events: it will not take them either.
+      const dropped = event(['u1', 'u3']);
+      await digests.insertEvent(dropped);
+      await digests.recordClosed(digestId('u3', 'daily'), 'discarded', [dropped._id]);
+      expect(await retentionFromOf('digest_events', dropped._id)).toBeUndefined();
+      await digests.markFlushed([dropped._id], digestId('u1', 'daily'), 'send-3');
+      expect(await retentionFromOf('digest_events', dropped._id)).toBeInstanceOf(Date);
+    });
+
+    it('purgeExpired on retentionFrom deletes what stopped being needed before the retention, nothing else', async () => {
+      const insert = async (fields: { retentionFrom?: Date }) => {
+        const ids: Record<string, string> = {};
+        for (const name of UNNEEDED) {
+          const _id = `${name}-${randomUUID()}`;
+          await stack.database.db
+            .collection<{ _id: string; createdAt: Date; retentionFrom?: Date }>(name)
+            .insertOne({ _id, createdAt: new Date(Date.now() - 400 * DAY_MS), ...fields });
+          ids[name] = _id;
+        }
+        return ids;
+      };
+      const old = await insert({ retentionFrom: new Date(Date.now() - 91 * DAY_MS) });
+      const recent = await insert({ retentionFrom: new Date(Date.now() - 89 * DAY_MS) });
+      const pending = await insert({});
+      const deleted = await purgeExpired(retainedUntilUnneededCollections(stack.database), 90, {
+        field: 'retentionFrom',
+        batchSize: 2,
+      });
+      expect(deleted).toEqual(Object.fromEntries(UNNEEDED.map((name) => [name, 1])));
+      const exists = async (ids: Record<string, string>) =>
+        Promise.all(
+          UNNEEDED.map(async (name) =>
+            Boolean(await stack.database.db.collection<{ _id: string }>(name).findOne({ _id: ids[name] })),
+          ),
+        );
+      expect(await exists(old)).toEqual([false, false, false]);
+      expect(await exists(recent)).toEqual([true, true, true]);
+      expect(await exists(pending)).toEqual([true, true, true]);
+    });
   });
 });

@@ -1,5 +1,10 @@
 import { MongoServerError, type Collection } from 'mongodb';
-import { ensureRetentionIndex, RETENTION_INDEX } from '../../common/store/retention';
+import {
+  ensureRetentionIndex,
+  RETENTION_FROM_INDEX,
+  RETENTION_INDEX,
+  type ExpiringDocument,
+} from '../../common/store/retention';
 
 interface IndexSpec {
   key: Record<string, number>;
@@ -16,7 +21,7 @@ const serverError = (code: number, errmsg: string) => new MongoServerError({ cod
 function fakeCollection(
   indexes: Map<string, IndexSpec>,
   options: { ttl: boolean } = { ttl: true },
-): { collection: Collection<{ _id: string; createdAt: Date }>; commands: string[] } {
+): { collection: Collection<ExpiringDocument>; commands: string[] } {
   const commands: string[] = [];
   const collection = {
     collectionName: 'deliveries',
@@ -92,5 +97,13 @@ describe('ensureRetentionIndex (docs/operations.md "Retention")', () => {
     const without = fakeCollection(new Map(), { ttl: false });
     await expect(ensureRetentionIndex(without.collection, 90)).resolves.toBe(false);
     expect(without.commands).toEqual([`createIndex ${90 * DAY}`]);
+  });
+
+  it('keys the collections that expire once unneeded on retentionFrom, beside any by_created', async () => {
+    const indexes = new Map([[RETENTION_INDEX, { key: { createdAt: -1 }, expireAfterSeconds: 90 * DAY }]]);
+    const { collection } = fakeCollection(indexes);
+    await expect(ensureRetentionIndex(collection, 30, false, 'retentionFrom')).resolves.toBe(true);
+    expect(indexes.get(RETENTION_FROM_INDEX)).toEqual({ key: { retentionFrom: 1 }, expireAfterSeconds: 30 * DAY });
+    expect(indexes.get(RETENTION_INDEX)).toEqual({ key: { createdAt: -1 }, expireAfterSeconds: 90 * DAY });
   });
 });
