@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config/config';
-import { isoDurationMs } from '../../common/domain/digest-schedule';
+import { isoDurationMs } from '../../common/toolkit/iso-duration';
 import { DIGEST_STATUSES } from '../../common/store/digests-repository';
 import { MAX_DIGEST_EVENTS } from '../../common/temporal/digest-definitions';
 import { objectIdString, templateSource } from './common-schemas';

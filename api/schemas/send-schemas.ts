@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../common/config/config';
-import { durationMs } from '../../common/config/throttle-setting';
+import { isoDurationMs } from '../../common/toolkit/iso-duration';
 import { filesServiceName, objectIdString, templateSource } from './common-schemas';
 import { categoryName } from './preferences-schemas';
 import { storableRecord } from './storable-schemas';
@@ -10,8 +10,8 @@ const stringList = z.array(z.string());
 /** A throttle's window as `POST /send` takes it, in milliseconds: the same durations as a template's throttle. */
 const isoDuration = z
   .string()
-  .refine((text) => durationMs(text) !== null, 'must be an ISO 8601 duration such as PT1H or P1D')
-  .transform((text) => durationMs(text)!);
+  .refine((text) => isoDurationMs(text) !== null, 'must be an ISO 8601 duration such as PT1H or P1D')
+  .transform((text) => isoDurationMs(text)!);
 
 /** The list fields of a `/send` body: each value a list, its order and repeats of no meaning to the send. */
 export const SEND_LIST_FIELDS = [

@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { AppConfig } from '../../common/config/config';
-import { isTimeZone, isoDurationMs, nextWallClockTime } from '../../common/domain/digest-schedule';
+import { isTimeZone, nextWallClockTime } from '../../common/domain/digest-schedule';
+import { isoDurationMs } from '../../common/toolkit/iso-duration';
 import { HttpError, notFound } from '../../common/domain/http-errors';
 import type { DigestEventAnswer, DigestEventDocument, DigestsRepository } from '../../common/store/digests-repository';
 import type { UsersRepository } from '../../common/store/users-repository';

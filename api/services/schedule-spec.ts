@@ -1,22 +1,10 @@
 import { DAYS_OF_WEEK, MONTHS, type CalendarSpec, type ScheduleSpec } from '@temporalio/client';
 import { badRequest } from '../../common/domain/http-errors';
+import { isoDurationMs } from '../../common/toolkit/iso-duration';
 import { isKnownTimezone } from '../../common/toolkit/timezones';
 import type { CalendarEntry, ScheduleTimes } from '../../common/store/send-schedules-repository';
 
 export { isKnownTimezone };
-
-const DURATION = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/;
-const UNIT_MS = [7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000];
-
-/**
- * An ISO 8601 duration of weeks, days, hours, minutes and whole seconds (`PT2S`, `P1D`, `PT1H30M`) in milliseconds;
- * undefined for anything else. Years and months have no fixed length, so a firing every month is a `calendar` or `cron`.
- */
-export function durationMs(duration: string): number | undefined {
-  const match = DURATION.exec(duration);
-  if (!match || duration === 'P') return undefined;
-  return match.slice(1).reduce((total, part, unit) => total + Number(part ?? 0) * UNIT_MS[unit], 0);
-}
 
 const CRON_FIELDS = [
   { name: 'minute', min: 0, max: 59, names: [] as readonly string[] },
@@ -85,8 +73,9 @@ export function temporalSpecOf(times: ScheduleTimes, timezone: string): Schedule
     return { cronExpressions: [times.cron.trim()], ...bounds };
   }
   if (times.every !== undefined) {
-    const every = durationMs(times.every);
-    if (every === undefined || every < 1000) {
+    // Years and months have no fixed length: a firing every month is a `calendar` or a `cron`.
+    const every = isoDurationMs(times.every);
+    if (every === null || every < 1000) {
       throw badRequest(`spec.every: ${times.every} is not an ISO 8601 duration of at least a second (PT2S, PT1H, P1D)`);
     }
     return { intervals: [{ every }], ...bounds };

@@ -1,5 +1,5 @@
 import { badRequest } from '../../common/domain/http-errors';
-import { durationMs } from './schedule-spec';
+import { isoDurationMs } from '../../common/toolkit/iso-duration';
 
 /** How far ahead a send may be scheduled, by `sendAt` or `delay`. */
 export const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
@@ -20,8 +20,8 @@ export function resolveSendAt(fields: ScheduleFields, now: Date): Date | undefin
   const { sendAt, delay } = fields;
   if (sendAt !== undefined && delay !== undefined) throw badRequest('sendAt: give sendAt or delay, not both');
   if (delay !== undefined) {
-    const ms = durationMs(delay);
-    if (ms === undefined) throw badRequest(`delay: ${delay} is not an ISO 8601 duration such as PT30M or P1DT2H`);
+    const ms = isoDurationMs(delay);
+    if (ms === null) throw badRequest(`delay: ${delay} is not an ISO 8601 duration such as PT30M or P1DT2H`);
     if (ms <= 0) throw badRequest(`delay: ${delay} is not a positive duration`);
     if (ms > MAX_SCHEDULE_AHEAD_MS) throw badRequest(`delay: ${delay} is more than 366 days`);
     return new Date(now.getTime() + ms);

@@ -1,25 +1,8 @@
 /**
- * The times of a digest (docs/digests.md): ISO 8601 durations of its windows, and the next wall-clock time of a
- * scheduled digest in its user's time zone. Pure, so the API checks and computes them and the unit tier tests them.
+ * The times of a digest (docs/digests.md): the next wall-clock time of a scheduled digest in its user's time zone
+ * (its windows are ISO 8601 durations, read by common/toolkit/iso-duration.ts). Pure, so the API computes it and the
+ * unit tier tests it.
  */
-
-const DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,3})?)S)?)?$/;
-
-/**
- * The milliseconds of an ISO 8601 duration of days, hours, minutes and seconds (`PT1H`, `P1DT12H`, `PT2.5S`); null
- * for anything else. Years, months and weeks are refused: their length depends on the date they start from.
- */
-export function isoDurationMs(text: string): number | null {
-  const match = DURATION.exec(text);
-  if (!match || text === 'P' || text.endsWith('T')) return null;
-  const [, days, hours, minutes, seconds] = match;
-  const ms =
-    Number(days ?? 0) * 86_400_000 +
-    Number(hours ?? 0) * 3_600_000 +
-    Number(minutes ?? 0) * 60_000 +
-    Math.round(Number(seconds ?? 0) * 1000);
-  return ms;
-}
 
 /** When a scheduled digest flushes: `hour:minute` each day, or each week on `dayOfWeek` (0 = Sunday … 6 = Saturday). */
 export interface WallClockTime {
