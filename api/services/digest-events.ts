@@ -1,8 +1,9 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { AppConfig } from '../../common/config/config';
-import { isTimeZone, nextWallClockTime } from '../../common/domain/digest-schedule';
+import { nextWallClockTime } from '../../common/domain/digest-schedule';
 import { isoDurationMs } from '../../common/toolkit/iso-duration';
 import { HttpError, notFound } from '../../common/domain/http-errors';
+import { timezoneOfUser } from '../../common/domain/user-timezone';
 import type { DigestEventAnswer, DigestEventDocument, DigestsRepository } from '../../common/store/digests-repository';
 import type { UsersRepository } from '../../common/store/users-repository';
 import {
@@ -129,11 +130,10 @@ export class DigestEvents {
     return removed;
   }
 
-  /** The user's time zone for a scheduled digest: its `timezone` field when it names one, else UTC. */
+  /** The user's time zone for a scheduled digest, as quiet hours read it: its own, else `defaultTimezone`. */
   private timeZoneOf(user: Record<string, unknown>): string {
-    const field = (this.deps.config.service.userFields as { timezone?: string }).timezone ?? 'timezone';
-    const value = user[field];
-    return typeof value === 'string' && isTimeZone(value) ? value : 'UTC';
+    const { userFields, defaultTimezone } = this.deps.config.service;
+    return timezoneOfUser(user, userFields.timezone, defaultTimezone);
   }
 
   private async handToDigest(event: DigestEventDocument, userId: string, settings: DigestSettings) {

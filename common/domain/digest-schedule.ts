@@ -11,16 +11,6 @@ export interface WallClockTime {
   dayOfWeek?: number;
 }
 
-/** Whether the runtime knows this IANA time zone (`Europe/Rome`). */
-export function isTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const partsFormat = new Map<string, Intl.DateTimeFormat>();
 
 /** The wall-clock date and time in `timeZone` at `instant`, as if it were UTC (milliseconds). */

@@ -1,20 +1,11 @@
-import { isKnownTimezone } from '../toolkit/timezones';
 import { WEEKDAYS, type Preferences, type Weekday } from './preferences';
+
+export { timezoneOfUser } from './user-timezone';
 
 export type QuietHours = NonNullable<Preferences['quietHours']>;
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
-
-/** A user's time zone: the IANA name in its `timezoneField`, else (absent, not a string, unknown) `defaultTimezone`. */
-export function timezoneOfUser(
-  user: Record<string, unknown> | undefined,
-  timezoneField: string,
-  defaultTimezone: string,
-): string {
-  const value = user?.[timezoneField];
-  return typeof value === 'string' && value.length > 0 && isKnownTimezone(value) ? value : defaultTimezone;
-}
 
 /**
  * When the quiet hours that hold `instant` end, or `null` when `instant` is outside them. The window is read on the

@@ -1,5 +1,6 @@
 import { ObjectId } from 'mongodb';
 import { randomUUID } from 'node:crypto';
+import { buildApp } from '../../api/app';
 import { nextWallClockTime } from '../../common/domain/digest-schedule';
 import { digestId } from '../../common/temporal/workflow-ids';
 import { insertUsers, person, simMessages, waitFor } from '../support/fixtures';
@@ -285,6 +286,35 @@ describe('digests', () => {
     expect((await stack.app.inject({ method: 'DELETE', url: `/digests/${digestId(id, 'daily')}` })).statusCode).toBe(
       200,
     );
+  });
+
+  it("schedules an at-digest of a user without a time zone in the configuration's defaultTimezone, as quiet hours", async () => {
+    const [id] = await insertUsers(stack, [person('Nowhere')]);
+    const app = await buildApp({
+      config: { ...stack.config, service: { ...stack.config.service, defaultTimezone: 'Asia/Tokyo' } },
+      database: stack.database,
+      temporal: stack.temporal,
+      logger: false,
+    });
+    try {
+      const at = { hour: 9, minute: 0 };
+      const before = new Date();
+      const response = await app.inject({
+        method: 'POST',
+        url: '/events',
+        payload: event(id, 'daily', 'news', { at }),
+      });
+      expect(response.statusCode).toBe(202);
+      const flushAt = new Date(response.json().digests[0].flushAt);
+      expect(flushAt).toEqual(nextWallClockTime(before, at, 'Asia/Tokyo'));
+      expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Tokyo', timeStyle: 'short' }).format(flushAt)).toBe(
+        '09:00',
+      );
+      // Dropped, so that the test leaves no timer behind.
+      expect((await app.inject({ method: 'DELETE', url: `/digests/${digestId(id, 'daily')}` })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 
   it.each([
