@@ -1,3 +1,4 @@
+import { instantOfWallClock, wallClockOf } from '../toolkit/wall-clock';
 import { WEEKDAYS, type Preferences, type Weekday } from './preferences';
 
 export { timezoneOfUser } from './user-timezone';
@@ -24,10 +25,10 @@ export function quietHoursEndAt(instant: Date, quietHours: QuietHours, timezone:
   const today = Date.UTC(local.year, local.month - 1, local.day);
   const startsOn = (localDay: number) => days.has(weekdayOf(localDay));
   if (start < end) {
-    return startsOn(today) && minute >= start && minute < end ? instantOfWallClock(today, end, timezone) : null;
+    return startsOn(today) && minute >= start && minute < end ? instantAt(today, end, timezone) : null;
   }
-  if (minute >= start && startsOn(today)) return instantOfWallClock(today + DAY_MS, end, timezone);
-  if (minute < end && startsOn(today - DAY_MS)) return instantOfWallClock(today, end, timezone);
+  if (minute >= start && startsOn(today)) return instantAt(today + DAY_MS, end, timezone);
+  if (minute < end && startsOn(today - DAY_MS)) return instantAt(today, end, timezone);
   return null;
 }
 
@@ -41,60 +42,7 @@ function weekdayOf(localDay: number): Weekday {
   return WEEKDAYS[(new Date(localDay).getUTCDay() + 6) % 7];
 }
 
-interface WallClock {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-}
-
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-function wallClockOf(instant: Date | number, timezone: string): WallClock {
-  let format = formats.get(timezone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-    });
-    formats.set(timezone, format);
-  }
-  const parts = Object.fromEntries(
-    format.formatToParts(instant).map(({ type, value }) => [type, Number(value)] as const),
-  ) as Record<string, number>;
-  return { year: parts.year, month: parts.month, day: parts.day, hour: parts.hour, minute: parts.minute };
-}
-
-/** The wall clock of `instant` in `timezone`, as if it were UTC: comparable with `Date.UTC` of a wall time. */
-function wallClockAsUtc(instant: number, timezone: string): number {
-  const { year, month, day, hour, minute } = wallClockOf(instant, timezone);
-  return Date.UTC(year, month - 1, day, hour, minute);
-}
-
-/**
- * The first instant whose wall clock in `timezone` reads `minutes` past midnight of `localDay` or later. Offsets
- * change at most once around a given minute, so the candidates are the wall time read with the offset a day before
- * and a day after; in a skipped hour neither matches, and the clock's jump is found by halving between them.
- */
-function instantOfWallClock(localDay: number, minutes: number, timezone: string): Date {
-  const wall = localDay + minutes * MINUTE_MS;
-  const offsetAt = (at: number) => wallClockAsUtc(at, timezone) - at;
-  const candidates = [...new Set([wall - offsetAt(wall - DAY_MS), wall - offsetAt(wall + DAY_MS)])].sort(
-    (a, b) => a - b,
-  );
-  const exact = candidates.find((at) => wallClockAsUtc(at, timezone) === wall);
-  if (exact !== undefined) return new Date(exact);
-  let [before, after] = [candidates[0], candidates[candidates.length - 1]];
-  while (after - before > MINUTE_MS) {
-    const middle = before + Math.floor((after - before) / 2 / MINUTE_MS) * MINUTE_MS;
-    if (wallClockAsUtc(middle, timezone) >= wall) after = middle;
-    else before = middle;
-  }
-  return new Date(after);
+/** The first instant whose wall clock in `timezone` reads `minutes` past midnight of `localDay` or later. */
+function instantAt(localDay: number, minutes: number, timezone: string): Date {
+  return new Date(instantOfWallClock(localDay + minutes * MINUTE_MS, timezone));
 }
