@@ -77,7 +77,7 @@ export async function ensureRetentionIndex(
 
 /** Options of `purgeExpired`. */
 export interface PurgeOptions {
-  /** Documents created before this date go. Default: `RETENTION_DAYS` before now. */
+  /** Documents whose `field` is before this date go. Default: `RETENTION_DAYS` before now. */
   before?: Date;
   /** Documents read and deleted per round trip, so that no single write holds the store for long. Default: 1000. */
   batchSize?: number;
@@ -86,7 +86,7 @@ export interface PurgeOptions {
 }
 
 /**
- * Deletes the documents of the expiring collections created before the retention, in batches: a bounded `find` of
+ * Deletes the documents of the expiring collections whose `field` (`createdAt` unless told) is before the retention, in batches: a bounded `find` of
  * ids on `createdAt`, then one delete by `_id` per document in one `bulkWrite`. The delete by id is what FerretDB
  * serves from an index; its `find` on `createdAt` scans in insertion order, so old documents come first and a batch
  * ends its scan early (only the last, short batch reads to the end). Children before sends, so that a send outlives
