@@ -86,10 +86,11 @@ export interface PurgeOptions {
 }
 
 /**
- * Deletes the documents of the expiring collections whose `field` (`createdAt` unless told) is before the retention, in batches: a bounded `find` of
- * ids on `createdAt`, then one delete by `_id` per document in one `bulkWrite`. The delete by id is what FerretDB
- * serves from an index; its `find` on `createdAt` scans in insertion order, so old documents come first and a batch
- * ends its scan early (only the last, short batch reads to the end). Children before sends, so that a send outlives
+ * Deletes the documents of the expiring collections whose `field` (`createdAt` unless told) is before the retention,
+ * in batches: a bounded `find` of ids on the field, then one delete by `_id` per document in one `bulkWrite`. The
+ * delete by id is what FerretDB serves from an index; its `find` on `createdAt` scans in insertion order, so old
+ * documents come first and a batch ends its scan early (only the last, short batch reads to the end; on
+ * `retentionFrom`, which is not in insertion order, every batch may read further). Children before sends, so that a send outlives
  * its deliveries if a purge stops half-way. Returns how many documents went, per collection.
  */
 export async function purgeExpired(
