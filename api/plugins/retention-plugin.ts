@@ -1,6 +1,5 @@
 import fp from 'fastify-plugin';
-import { expiringCollections, retainedUntilUnneededCollections } from '../../common/store/db';
-import { purgeExpired } from '../../common/store/retention';
+import { purgeRetention } from '../../common/store/retention-purge';
 
 export interface RetentionPluginOptions {
   /** Time between the end of one purge and the start of the next. Default: 3 600 000 (an hour). */
@@ -8,8 +7,8 @@ export interface RetentionPluginOptions {
 }
 
 /**
- * Deletes the sends, deliveries, audience pages and dispatch claims older than `RETENTION_DAYS` (and the throttle
- * claims, cancels and digest events unneeded for that long) when the app is ready
+ * Deletes the deliveries, audience pages and dispatch claims older than `RETENTION_DAYS` (and the sends gone out,
+ * throttle claims, cancels and digest events unneeded for that long) when the app is ready
  * and then every hour (docs/operations.md "Retention"): what the TTL indexes do on MongoDB, for a store that has none
  * (FerretDB 1.24). On MongoDB it finds what the TTL monitor has not reached yet, through the same index. The next purge
  * is scheduled when one ends, so two never overlap in one process; closing the app waits for a running one.
@@ -23,12 +22,7 @@ export const retentionPlugin = fp<RetentionPluginOptions>(
 
     const purge = async (): Promise<void> => {
       try {
-        const deleted = {
-          ...(await purgeExpired(expiringCollections(app.database), retentionDays)),
-          ...(await purgeExpired(retainedUntilUnneededCollections(app.database), retentionDays, {
-            field: 'retentionFrom',
-          })),
-        };
+        const deleted = await purgeRetention(app.database, retentionDays);
         if (Object.values(deleted).some((count) => count > 0)) {
           app.log.info({ deleted, retentionDays }, 'documents past their retention deleted');
         }

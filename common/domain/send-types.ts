@@ -77,6 +77,11 @@ export interface SendDocument {
   /** Set by `finishSend`: the first failures in key order (`counts` says how many there are in all). */
   failures?: Failure[];
   createdAt: Date;
+  /**
+   * What its retention counts from: its `sendAt` while it waits for one, else its `createdAt` (set by the sends'
+   * repository). Absent on sends written before: they count from `createdAt`.
+   */
+  retentionFrom?: Date;
   updatedAt: Date;
   completedAt?: Date;
 }

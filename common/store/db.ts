@@ -37,7 +37,7 @@ import type { SuppressionDocument } from './suppressions-repository';
 import type { ThrottleClaimDocument } from './throttle-claims-repository';
 import type { ProviderDocument, TenantDefaultDocument } from './providers-repository';
 import type { RateTokenDocument } from './rate-tokens-repository';
-import { ensureRetentionIndex, type ExpiringDocument } from './retention';
+import { ensurePlainRetentionIndex, ensureRetentionIndex, type ExpiringDocument } from './retention';
 import type { SagaFailEventDocument } from './saga-fail-events-repository';
 import type { SendCancellationDocument } from './send-cancellations-repository';
 import type { SendScheduleDocument } from './send-schedules-repository';
@@ -170,7 +170,8 @@ export function databaseName(url: string): string {
 
 /**
  * The collections of a send whose documents expire `RETENTION_DAYS` after their `createdAt` (docs/operations.md
- * "Retention"), children before sends, each typed by what the retention reads of it.
+ * "Retention"), each typed by what the retention reads of it. Each is written once its send runs; the sends and
+ * requests themselves are among `retainedUntilUnneededCollections`, purged after these.
  */
 export const expiringCollections = (database: Database): Collection<ExpiringDocument>[] =>
   [
@@ -184,19 +185,28 @@ export const expiringCollections = (database: Database): Collection<ExpiringDocu
     database.inboundMessages,
     database.conversationEvents,
     database.conversations,
-    database.messageRequests,
-    database.sends,
   ].map(({ collectionName }) => database.db.collection<ExpiringDocument>(collectionName));
+
+/**
+ * The requests and sends: `retentionFrom` since they carry one; those written before count from their `createdAt`
+ * (`purgeExpired`'s `withoutRetentionFrom`). Their `by_created` index orders `GET /messages` and `GET /sends`, so it
+ * stays, without a TTL.
+ */
+export const sendRecordCollections = (database: Database): Collection<ExpiringDocument>[] =>
+  [database.messageRequests, database.sends].map(({ collectionName }) =>
+    database.db.collection<ExpiringDocument>(collectionName),
+  );
 
 /**
  * The collections whose documents expire `RETENTION_DAYS` after their `retentionFrom`, the moment each stopped being
  * needed (docs/operations.md "Retention"): a throttle claim when its window ends, a send's cancel when the send can no
- * longer run, a digest event once every digest of it flushed it or it was removed. Until then a document has no
- * `retentionFrom` (an event still pending) or one in the future, and stays.
+ * longer run, a digest event once every digest of it flushed it or it was removed, a send or a `POST /messages` request
+ * once it goes out (its `sendAt`, else its creation). Until then a document has no `retentionFrom` (an event still
+ * pending) or one in the future, and stays. Sends last.
  */
 export const retainedUntilUnneededCollections = (database: Database): Collection<ExpiringDocument>[] =>
-  [database.throttleClaims, database.sendCancellations, database.digestEvents].map(({ collectionName }) =>
-    database.db.collection<ExpiringDocument>(collectionName),
+  [database.throttleClaims, database.sendCancellations, database.digestEvents, ...sendRecordCollections(database)].map(
+    ({ collectionName }) => database.db.collection<ExpiringDocument>(collectionName),
   );
 
 async function ensureIndexes(database: Database, config: AppConfig): Promise<void> {
@@ -230,19 +240,14 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     // A throttle's latest claim of a slot, and a retried delivery's own claim (common/store/throttle-claims-repository.ts).
     database.throttleClaims.createIndex({ scope: 1, slot: 1, generation: -1 }, { name: 'by_scope_slot' }),
     database.throttleClaims.createIndex({ scope: 1, delivery: 1 }, { name: 'by_scope_delivery' }),
-    // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention"); the sends' and the message requests' also order
-    // `GET /sends` and `GET /messages`, so a store without TTL indexes keeps those plain.
-    ...expiringCollections(database).map((collection) =>
-      ensureRetentionIndex(
-        collection,
-        config.env.RETENTION_DAYS,
-        collection.collectionName === database.sends.collectionName ||
-          collection.collectionName === database.messageRequests.collectionName,
-      ),
-    ),
+    // TTL indexes of `RETENTION_DAYS` (docs/operations.md "Retention").
+    ...expiringCollections(database).map((collection) => ensureRetentionIndex(collection, config.env.RETENTION_DAYS)),
     ...retainedUntilUnneededCollections(database).map((collection) =>
       ensureRetentionIndex(collection, config.env.RETENTION_DAYS, false, 'retentionFrom'),
     ),
+    // The sends' and the message requests' `by_created` orders `GET /sends` and `GET /messages`: plain, since a TTL
+    // on `createdAt` would delete a send scheduled further ahead than the retention before it goes out.
+    ...sendRecordCollections(database).map((collection) => ensurePlainRetentionIndex(collection)),
   ]);
 }
 

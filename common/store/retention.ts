@@ -24,6 +24,7 @@ const INDEX_OPTIONS_CONFLICT = 85;
 const INDEX_KEY_SPECS_CONFLICT = 86;
 /** FerretDB 1.x answers `Index option "expireAfterSeconds" is not implemented yet` (and the same to `collMod`). */
 const NOT_IMPLEMENTED = 238;
+const INDEX_NOT_FOUND = 27;
 
 const errorCode = (error: unknown) => (error instanceof MongoServerError ? error.code : undefined);
 
@@ -75,6 +76,34 @@ export async function ensureRetentionIndex(
   }
 }
 
+/**
+ * Makes the field's retention index plain (no TTL): creates it, or drops and recreates an index of that name with a
+ * TTL or another key, as earlier versions made `by_created` of the sends and the requests. Two processes starting at
+ * once may both drop it: the second's drop finds none, and both create the same plain index.
+ */
+export async function ensurePlainRetentionIndex(
+  collection: Collection<ExpiringDocument>,
+  field: RetentionField = 'createdAt',
+): Promise<void> {
+  const { name, key } = RETENTION_INDEXES[field];
+  try {
+    await collection.createIndex(key, { name });
+  } catch (error) {
+    if (errorCode(error) !== INDEX_OPTIONS_CONFLICT && errorCode(error) !== INDEX_KEY_SPECS_CONFLICT) throw error;
+    await collection.dropIndex(name).catch((dropError: unknown) => {
+      if (errorCode(dropError) !== INDEX_NOT_FOUND) throw dropError;
+    });
+    await collection.createIndex(key, { name });
+  }
+}
+
+/**
+ * The `retentionFrom` of a send or a `POST /messages` request: its `sendAt` when it waits for one, else its creation.
+ * A send scheduled further ahead than the retention is kept until it has gone out and `RETENTION_DAYS` more.
+ */
+export const sendRetentionFrom = ({ createdAt, sendAt }: { createdAt: Date; sendAt?: Date }): Date =>
+  sendAt !== undefined && sendAt > createdAt ? sendAt : createdAt;
+
 /** Options of `purgeExpired`. */
 export interface PurgeOptions {
   /** Documents whose `field` is before this date go. Default: `RETENTION_DAYS` before now. */
@@ -83,6 +112,11 @@ export interface PurgeOptions {
   batchSize?: number;
   /** The date the retention counts from. Default: `createdAt`. */
   field?: RetentionField;
+  /**
+   * Only the documents without a `retentionFrom`: the sends and requests written before they carried one, which
+   * count from their `createdAt` (a TTL index cannot say "this field, else that one").
+   */
+  withoutRetentionFrom?: boolean;
 }
 
 /**
@@ -106,7 +140,10 @@ export async function purgeExpired(
     let count = 0;
     for (;;) {
       const expired = await collection
-        .find({ [field]: { $lt: before } }, { projection: { _id: 1 }, limit: batchSize })
+        .find(
+          { [field]: { $lt: before }, ...(options.withoutRetentionFrom ? { retentionFrom: { $exists: false } } : {}) },
+          { projection: { _id: 1 }, limit: batchSize },
+        )
         .toArray();
       if (expired.length === 0) break;
       const result = await collection.bulkWrite(

@@ -1,5 +1,6 @@
 import type { Filter } from 'mongodb';
 import { isDuplicateKey, type Database } from './db';
+import { sendRetentionFrom } from './retention';
 import type { DeliveryCounts, Failure, SendDocument, SendStatus } from '../domain/send-types';
 
 /** Filters of `GET /sends`, newest first (scheduled sends: soonest `sendAt` first). */
@@ -31,7 +32,7 @@ export class SendsRepository {
    */
   async create(send: SendDocument): Promise<void> {
     try {
-      await this.database.sends.insertOne(send);
+      await this.database.sends.insertOne({ ...send, retentionFrom: sendRetentionFrom(send) });
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
     }
@@ -96,7 +97,7 @@ export class SendsRepository {
   async fired(sendId: string, sendAt: Date): Promise<void> {
     await this.database.sends.updateOne(
       { _id: sendId, status: 'scheduled' },
-      { $set: { status: 'running', sendAt, updatedAt: new Date() } },
+      { $set: { status: 'running', sendAt, retentionFrom: sendAt, updatedAt: new Date() } },
     );
   }
 
@@ -104,7 +105,7 @@ export class SendsRepository {
   async rescheduled(sendId: string, sendAt: Date): Promise<void> {
     await this.database.sends.updateOne(
       { _id: sendId, status: 'scheduled' },
-      { $set: { sendAt, updatedAt: new Date() } },
+      { $set: { sendAt, retentionFrom: sendAt, updatedAt: new Date() } },
     );
   }
 

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { buildApp } from '../../api/app';
 import { expiringCollections, retainedUntilUnneededCollections } from '../../common/store/db';
+import type { SendDocument } from '../../common/domain/send-types';
+import {
+  MessageRequestsRepository,
+  type MessageRequestDocument,
+} from '../../common/store/messaging/message-requests-repository';
+import { purgeRetention } from '../../common/store/retention-purge';
+import { SendsRepository } from '../../common/store/sends-repository';
 import { DigestsRepository, type DigestEventDocument } from '../../common/store/digests-repository';
 import { SendCancellationsRepository } from '../../common/store/send-cancellations-repository';
 import { ThrottleClaimsRepository } from '../../common/store/throttle-claims-repository';
@@ -21,8 +28,6 @@ const COLLECTIONS = [
   'inbound_messages',
   'conversation_events',
   'conversations',
-  'message_requests',
-  'sends',
 ];
 
 /**
@@ -98,7 +103,7 @@ describe('retention of sends, deliveries, audience snapshots and dispatch claims
   });
 
   describe('throttle claims, cancels and digest events: RETENTION_DAYS after they stop being needed', () => {
-    const UNNEEDED = ['throttle_claims', 'send_cancellations', 'digest_events'];
+    const UNNEEDED = ['throttle_claims', 'send_cancellations', 'digest_events', 'message_requests', 'sends'];
     const retentionFromOf = async (name: string, _id: string) =>
       (await stack.database.db.collection<{ _id: string; retentionFrom?: Date }>(name).findOne({ _id }))?.retentionFrom;
 
@@ -187,9 +192,89 @@ describe('retention of sends, deliveries, audience snapshots and dispatch claims
             Boolean(await stack.database.db.collection<{ _id: string }>(name).findOne({ _id: ids[name] })),
           ),
         );
-      expect(await exists(old)).toEqual([false, false, false]);
-      expect(await exists(recent)).toEqual([true, true, true]);
-      expect(await exists(pending)).toEqual([true, true, true]);
+      expect(await exists(old)).toEqual(UNNEEDED.map(() => false));
+      expect(await exists(recent)).toEqual(UNNEEDED.map(() => true));
+      expect(await exists(pending)).toEqual(UNNEEDED.map(() => true));
+    });
+  });
+  describe('sends and requests: RETENTION_DAYS after their sendAt, else their creation', () => {
+    const daysFromNow = (days: number) => new Date(Date.now() + days * DAY_MS);
+    const send = (createdAt: Date, sendAt?: Date) =>
+      ({
+        _id: `send-${randomUUID()}`,
+        workflowId: 'w',
+        kind: 'broadcast',
+        request: {},
+        status: sendAt ? 'scheduled' : 'running',
+        ...(sendAt ? { sendAt } : {}),
+        createdAt,
+        updatedAt: createdAt,
+      }) as unknown as SendDocument;
+    const request = (createdAt: Date, sendAt?: Date): MessageRequestDocument => ({
+      _id: `msg-${randomUUID()}`,
+      apiKeyId: null,
+      messages: [],
+      status: sendAt ? 'scheduled' : 'running',
+      ...(sendAt ? { sendAt } : {}),
+      createdAt,
+      updatedAt: createdAt,
+    });
+    const exists = async (name: 'sends' | 'message_requests', _id: string) =>
+      Boolean(await stack.database.db.collection<{ _id: string }>(name).findOne({ _id }));
+
+    it('a send or request scheduled beyond the retention stays until RETENTION_DAYS after its sendAt; one written before retentionFrom goes by createdAt', async () => {
+      const sends = new SendsRepository(stack.database);
+      const requests = new MessageRequestsRepository(stack.database);
+      const cases = {
+        // Asked 100 days ago for 10 days from now: still waiting.
+        waiting: [send(daysFromNow(-100), daysFromNow(10)), request(daysFromNow(-100), daysFromNow(10))],
+        // Asked 200 days ago, gone out 91 days ago.
+        goneOut: [send(daysFromNow(-200), daysFromNow(-91)), request(daysFromNow(-200), daysFromNow(-91))],
+        sentAtOnce: [send(daysFromNow(-91)), request(daysFromNow(-91))],
+        recent: [send(daysFromNow(-89)), request(daysFromNow(-89))],
+      } as const;
+      for (const [aSend, aRequest] of Object.values(cases)) {
+        await sends.create(aSend as SendDocument);
+        await requests.createOrGet(aRequest as MessageRequestDocument);
+      }
+      expect((await sends.get(cases.waiting[0]._id))?.retentionFrom).toEqual(cases.waiting[0].sendAt);
+      expect((await requests.get(cases.sentAtOnce[1]._id))?.retentionFrom).toEqual(cases.sentAtOnce[1].createdAt);
+      // Written by an earlier version: no retentionFrom.
+      const legacyOld = [send(daysFromNow(-91)), request(daysFromNow(-91))] as const;
+      const legacyRecent = [send(daysFromNow(-89)), request(daysFromNow(-89))] as const;
+      for (const [aSend, aRequest] of [legacyOld, legacyRecent]) {
+        await stack.database.sends.insertOne(aSend);
+        await stack.database.messageRequests.insertOne(aRequest);
+      }
+
+      await purgeRetention(stack.database, 90, { batchSize: 2 });
+      const kept = async ([aSend, aRequest]: readonly [SendDocument, MessageRequestDocument]) => [
+        await exists('sends', aSend._id),
+        await exists('message_requests', aRequest._id),
+      ];
+      expect(await kept(cases.waiting)).toEqual([true, true]);
+      expect(await kept(cases.recent)).toEqual([true, true]);
+      expect(await kept(legacyRecent)).toEqual([true, true]);
+      expect(await kept(cases.goneOut)).toEqual([false, false]);
+      expect(await kept(cases.sentAtOnce)).toEqual([false, false]);
+      expect(await kept(legacyOld)).toEqual([false, false]);
+    });
+
+    it('a reschedule and the firing move the retention to the new sendAt', async () => {
+      const sends = new SendsRepository(stack.database);
+      const requests = new MessageRequestsRepository(stack.database);
+      const [aSend, aRequest] = [send(new Date(), daysFromNow(1)), request(new Date(), daysFromNow(1))];
+      await sends.create(aSend);
+      await requests.createOrGet(aRequest);
+      await sends.rescheduled(aSend._id, daysFromNow(300));
+      await requests.rescheduled(aRequest._id, daysFromNow(300));
+      expect((await sends.get(aSend._id))?.retentionFrom?.getTime()).toBeGreaterThan(daysFromNow(299).getTime());
+      expect((await requests.get(aRequest._id))?.retentionFrom?.getTime()).toBeGreaterThan(daysFromNow(299).getTime());
+      const firedAt = daysFromNow(2);
+      await sends.fired(aSend._id, firedAt);
+      await requests.fired(aRequest._id, firedAt);
+      expect((await sends.get(aSend._id))?.retentionFrom).toEqual(firedAt);
+      expect((await requests.get(aRequest._id))?.retentionFrom).toEqual(firedAt);
     });
   });
 });

@@ -1,8 +1,10 @@
 import { MongoServerError, type Collection } from 'mongodb';
 import {
+  ensurePlainRetentionIndex,
   ensureRetentionIndex,
   RETENTION_FROM_INDEX,
   RETENTION_INDEX,
+  sendRetentionFrom,
   type ExpiringDocument,
 } from '../../common/store/retention';
 
@@ -38,7 +40,7 @@ function fakeCollection(
     },
     async dropIndex(name: string) {
       commands.push('dropIndex');
-      indexes.delete(name);
+      if (!indexes.delete(name)) throw serverError(27, 'index not found');
     },
     db: {
       async command(command: { collMod: string; index: { name: string; expireAfterSeconds: number } }) {
@@ -105,5 +107,37 @@ describe('ensureRetentionIndex (docs/operations.md "Retention")', () => {
     await expect(ensureRetentionIndex(collection, 30, false, 'retentionFrom')).resolves.toBe(true);
     expect(indexes.get(RETENTION_FROM_INDEX)).toEqual({ key: { retentionFrom: 1 }, expireAfterSeconds: 30 * DAY });
     expect(indexes.get(RETENTION_INDEX)).toEqual({ key: { createdAt: -1 }, expireAfterSeconds: 90 * DAY });
+  });
+  it('turns the TTL by_created of earlier versions back into a plain index (sends and requests), once', async () => {
+    const indexes = new Map([[RETENTION_INDEX, { key: { createdAt: -1 }, expireAfterSeconds: 90 * DAY }]]);
+    const { collection, commands } = fakeCollection(indexes);
+    await ensurePlainRetentionIndex(collection);
+    expect(indexes.get(RETENTION_INDEX)).toEqual({ key: { createdAt: -1 }, expireAfterSeconds: undefined });
+    await ensurePlainRetentionIndex(collection);
+    expect(commands).toEqual(['createIndex plain', 'dropIndex', 'createIndex plain', 'createIndex plain']);
+  });
+
+  it('a plain by_created dropped meanwhile by another process starting at once is created all the same', async () => {
+    const indexes = new Map([[RETENTION_INDEX, { key: { createdAt: -1 }, expireAfterSeconds: 90 * DAY }]]);
+    const { collection } = fakeCollection(indexes);
+    const dropIndex = collection.dropIndex.bind(collection);
+    // The other process dropped it first: this one's drop finds none.
+    collection.dropIndex = (async (name: string) => {
+      indexes.delete(name);
+      return dropIndex(name);
+    }) as never;
+    await ensurePlainRetentionIndex(collection);
+    expect(indexes.get(RETENTION_INDEX)).toEqual({ key: { createdAt: -1 }, expireAfterSeconds: undefined });
+  });
+});
+
+describe('sendRetentionFrom', () => {
+  const createdAt = new Date('2026-01-01T00:00:00Z');
+
+  it('is the sendAt of a scheduled send, else its creation', () => {
+    const sendAt = new Date('2026-12-01T00:00:00Z');
+    expect(sendRetentionFrom({ createdAt, sendAt })).toBe(sendAt);
+    expect(sendRetentionFrom({ createdAt })).toBe(createdAt);
+    expect(sendRetentionFrom({ createdAt, sendAt: new Date('2025-12-31T00:00:00Z') })).toBe(createdAt);
   });
 });

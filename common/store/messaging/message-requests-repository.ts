@@ -1,5 +1,6 @@
 import type { Collection, Filter } from 'mongodb';
 import { isDuplicateKey, type Database } from '../db';
+import { sendRetentionFrom } from '../retention';
 import type { TemplateButton, TemplateMedia } from '../templates-repository';
 
 /** The channels of `POST /messages` (the OS1 shape): one array of message objects each. */
@@ -66,6 +67,11 @@ export interface MessageRequestDocument {
   /** The caller's key that `POST /sends/cancel` cancels it by. */
   cancellationKey?: string;
   createdAt: Date;
+  /**
+   * What its retention counts from: its `sendAt` while it waits for one, else its `createdAt` (set by the repository).
+   * Absent on requests written before: they count from `createdAt`.
+   */
+  retentionFrom?: Date;
   updatedAt: Date;
   completedAt?: Date;
 }
@@ -106,8 +112,9 @@ export class MessageRequestsRepository {
   /** Stores a new request; when its id is taken (a repeated `Idempotency-Key`), leaves it and answers the stored one. */
   async createOrGet(request: MessageRequestDocument): Promise<MessageRequestDocument> {
     try {
-      await this.requests.insertOne(request);
-      return request;
+      const stored = { ...request, retentionFrom: sendRetentionFrom(request) };
+      await this.requests.insertOne(stored);
+      return stored;
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
       const stored = await this.get(request._id);
@@ -166,13 +173,16 @@ export class MessageRequestsRepository {
   async fired(requestId: string, sendAt: Date): Promise<void> {
     await this.requests.updateOne(
       { _id: requestId, status: 'scheduled' },
-      { $set: { status: 'running', sendAt, updatedAt: new Date() } },
+      { $set: { status: 'running', sendAt, retentionFrom: sendAt, updatedAt: new Date() } },
     );
   }
 
   /** A scheduled request's new `sendAt`, once its workflow has taken it; nothing when it has fired meanwhile. */
   async rescheduled(requestId: string, sendAt: Date): Promise<void> {
-    await this.requests.updateOne({ _id: requestId, status: 'scheduled' }, { $set: { sendAt, updatedAt: new Date() } });
+    await this.requests.updateOne(
+      { _id: requestId, status: 'scheduled' },
+      { $set: { sendAt, retentionFrom: sendAt, updatedAt: new Date() } },
+    );
   }
 
   async finish(requestId: string, status: MessageRequestStatus): Promise<void> {
