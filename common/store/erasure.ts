@@ -2,7 +2,9 @@ import { createHmac, hkdfSync, randomUUID } from 'node:crypto';
 import type { Document, Filter } from 'mongodb';
 import type { ServiceConfig } from '../config/config';
 import { digitsOf, type ConversationStatus } from '../domain/conversation-model';
-import { insertWhereFree, type Database } from './db';
+import { mapWithConcurrency } from '../toolkit/concurrency';
+import { insertWhereFree, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
+import { isTakenEverywhere } from './digests-repository';
 import type { CodecKey } from '../crypto/encryption-codec';
 import { messageAddressKey, type StoredMessage } from './messaging/message-requests-repository';
 import { idCandidates, type UserDocument } from './users-repository';
@@ -253,9 +255,24 @@ class Eraser {
       this.touched.digests += (await this.database.digests.deleteMany({ _id: { $in: digestIds } })).deletedCount;
     }
     this.touched.digestEvents += (await this.database.digestEvents.deleteMany({ userIds: [userId] })).deletedCount;
-    this.touched.digestEvents += (
-      await this.database.digestEvents.updateMany({ userIds: userId }, { $pull: { userIds: userId } })
-    ).modifiedCount;
+    // An event of several users leaves the user; one every other user's digest has taken is no longer needed and
+    // gets its `retentionFrom` in the same write (a flush would not come back to it).
+    const shared = await this.database.digestEvents
+      .find(
+        { userIds: userId },
+        { projection: { userIds: 1, digestKey: 1, flushedIn: 1, discardedIn: 1, retentionFrom: 1 } },
+      )
+      .toArray();
+    const now = new Date();
+    await mapWithConcurrency(shared, POINT_LOOKUPS_IN_FLIGHT, async (event) => {
+      const userIds = event.userIds.filter((id) => id !== userId);
+      const unneeded = event.retentionFrom === undefined && isTakenEverywhere({ ...event, userIds });
+      const { modifiedCount } = await this.database.digestEvents.updateOne(
+        { _id: event._id, userIds: userId },
+        { $pull: { userIds: userId }, ...(unneeded ? { $set: { retentionFrom: now } } : {}) },
+      );
+      this.touched.digestEvents += modifiedCount;
+    });
   }
 
   /**

@@ -8,7 +8,9 @@ import {
 } from '../../common/store/messaging/message-requests-repository';
 import { purgeRetention } from '../../common/store/retention-purge';
 import { SendsRepository } from '../../common/store/sends-repository';
+import { parseCodecKeys } from '../../common/crypto/encryption-codec';
 import { DigestsRepository, type DigestEventDocument } from '../../common/store/digests-repository';
+import { erase } from '../../common/store/erasure';
 import { SendCancellationsRepository } from '../../common/store/send-cancellations-repository';
 import { ThrottleClaimsRepository } from '../../common/store/throttle-claims-repository';
 import { digestId } from '../../common/temporal/workflow-ids';
@@ -164,6 +166,39 @@ describe('retention of sends, deliveries, audience snapshots and dispatch claims
       expect(await retentionFromOf('digest_events', dropped._id)).toBeUndefined();
       await digests.markFlushed([dropped._id], digestId('u1', 'daily'), 'send-3');
       expect(await retentionFromOf('digest_events', dropped._id)).toBeInstanceOf(Date);
+    });
+
+    it('an event of several users left by an erased user counts from then if every other digest has taken it', async () => {
+      const digests = new DigestsRepository(stack.database);
+      const [erased, flushed, pending] = [`u-${randomUUID()}`, `u-${randomUUID()}`, `u-${randomUUID()}`];
+      const event = (userIds: string[]): DigestEventDocument => ({
+        _id: `evt-${randomUUID()}`,
+        requestDigest: 'x',
+        userIds,
+        digestKey: 'daily',
+        send: {} as DigestEventDocument['send'],
+        data: {},
+        receivedAt: new Date(),
+        createdAt: new Date(),
+      });
+      const takenByTheOther = event([erased, flushed]);
+      const stillPending = event([erased, pending]);
+      await digests.insertEvent(takenByTheOther);
+      await digests.insertEvent(stillPending);
+      await digests.markFlushed([takenByTheOther._id], digestId(flushed, 'daily'), 'send-1');
+      expect(await retentionFromOf('digest_events', takenByTheOther._id)).toBeUndefined();
+
+      const [hashKey] = parseCodecKeys(stack.config.env.TEMPORAL_CODEC_KEYS!);
+      const { touched } = await erase(
+        stack.database,
+        { userId: erased },
+        { fields: stack.config.service.userFields, hashKey },
+      );
+      expect(touched.digestEvents).toBe(2);
+      expect(await retentionFromOf('digest_events', takenByTheOther._id)).toBeInstanceOf(Date);
+      expect(await retentionFromOf('digest_events', stillPending._id)).toBeUndefined();
+      await digests.markFlushed([stillPending._id], digestId(pending, 'daily'), 'send-2');
+      expect(await retentionFromOf('digest_events', stillPending._id)).toBeInstanceOf(Date);
     });
 
     it('purgeExpired on retentionFrom deletes what stopped being needed before the retention, nothing else', async () => {
