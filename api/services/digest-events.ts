@@ -24,6 +24,15 @@ const DIGESTS_IN_FLIGHT = 16;
 /** How long `POST /events` waits for a digest to say when it flushes; then it answers `flushAt: null`. */
 const FLUSH_AT_WAIT_MS = 2000;
 
+/**
+ * How long a repeated `POST /events` waits for the first request's answer: longer than the first takes to hand its
+ * event to the digests, so a repeat answers what the first answered.
+ */
+const FIRST_ANSWER_WAIT_MS = FLUSH_AT_WAIT_MS + 3000;
+const FIRST_ANSWER_POLL_MS = 100;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export interface DigestEventsDeps {
   config: AppConfig;
   temporal: Client;
@@ -85,10 +94,27 @@ export class DigestEvents {
     const answers = await mapWithConcurrency(accepted.userIds, DIGESTS_IN_FLIGHT, (userId) =>
       this.handToDigest(accepted, userId, settingsOf(body.digest, accepted.receivedAt, timeZones.get(userId))),
     );
-    return digests.keepAnswer(accepted._id, {
-      eventId: accepted._id,
-      digests: answers.filter((answer) => answer !== undefined),
-    });
+    const answer = { eventId: accepted._id, digests: answers.filter((digest) => digest !== undefined) };
+    if (!earlier) {
+      await digests.recordAnswer(accepted._id, answer);
+      return answer;
+    }
+    // A repeat before the first request answered: that answer, once stored. None by then means the first stopped
+    // before it answered, and this answer is the first.
+    const first = await this.storedAnswer(accepted._id);
+    if (first) return first;
+    await digests.recordAnswer(accepted._id, answer);
+    return answer;
+  }
+
+  /** The answer stored for the event, waited for up to `FIRST_ANSWER_WAIT_MS`. */
+  private async storedAnswer(eventId: string): Promise<DigestEventAnswer | undefined> {
+    const until = Date.now() + FIRST_ANSWER_WAIT_MS;
+    for (;;) {
+      const answer = await this.deps.digests.answerOf(eventId);
+      if (answer || Date.now() >= until) return answer;
+      await sleep(FIRST_ANSWER_POLL_MS);
+    }
   }
 
   /** Removes the event from the digests that have not flushed it; they go on with the rest. */
