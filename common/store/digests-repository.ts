@@ -174,7 +174,10 @@ export class DigestsRepository {
     );
   }
 
-  /** Records a flush (once, by its send id) and where the digest stands after it. */
+  /**
+   * Records a flush (once, by its send id) and where the digest stands after it. The flushed batch's end goes with it:
+   * events left pending open a batch whose end the store does not know, and `POST /events` must not answer the old one.
+   */
   async recordFlush(flush: DigestFlushDocument, status: DigestStatus): Promise<void> {
     try {
       await this.database.digestFlushes.insertOne(flush);
@@ -186,7 +189,7 @@ export class DigestsRepository {
       {
         $set: { status, lastFlushAt: flush.flushedAt, updatedAt: new Date() },
         $max: { flushCount: flush.flushNumber },
-        ...(status === 'waiting' ? {} : { $unset: { flushAt: true } }),
+        $unset: { flushAt: true },
       },
     );
   }

@@ -4,6 +4,7 @@ import { DigestEvents, type DigestEventsDeps } from '../../api/services/digest-e
 import type { AppConfig } from '../../common/config/config';
 import {
   DigestsRepository,
+  type DigestDocument,
   type DigestEventAnswer,
   type DigestEventDocument,
 } from '../../common/store/digests-repository';
@@ -14,6 +15,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 class FakeEventStore {
   readonly events = new Map<string, DigestEventDocument>();
   answersRecorded = 0;
+  /** What the `digests` collection says of every digest. */
+  recorded: Partial<DigestDocument> | null = null;
+
+  async get() {
+    return this.recorded;
+  }
 
   async insertEvent(event: DigestEventDocument) {
     const earlier = this.events.get(event._id);
@@ -33,14 +40,19 @@ class FakeEventStore {
 }
 
 /** A digest whose answer is late by `delays[n]` ms for the n-th hand-off, with a flush time of its own each time. */
-function digestEventsWith(store: FakeEventStore, delays: number[]) {
+function digestEventsWith(store: FakeEventStore, delays: number[], queries = { count: 0 }) {
   let handOffs = 0;
   const temporal = {
     workflow: {
       signalWithStart: async () => {
         const handOff = handOffs++;
         await sleep(delays[handOff] ?? 0);
-        return { query: async () => ({ pendingEventIds: ['evt-1'], flushAt: 1_000 * (handOff + 1) }) };
+        return {
+          query: async () => {
+            queries.count++;
+            return { pendingEventIds: ['evt-1'], flushAt: 1_000 * (handOff + 1) };
+          },
+        };
       },
     },
     withDeadline: (_deadline: number, query: () => Promise<unknown>) => query(),
@@ -89,6 +101,28 @@ describe('POST /events answers (docs/digests.md)', () => {
     expect(first.digests[0].flushAt?.getTime()).toBe(1_000);
     expect(repeat).toEqual(first);
     expect(store.answersRecorded).toBe(1);
+  });
+
+  it("answers a first hand-off with the recorded end of the digest's waiting batch, without asking the digest", async () => {
+    const ahead = (ms: number) => new Date(Date.now() + ms);
+    const cases = [
+      { recorded: { status: 'waiting' as const, flushAt: ahead(30_000) }, digest: body.digest, asked: 0 },
+      { recorded: { status: 'waiting' as const, flushAt: ahead(100) }, digest: body.digest, asked: 1 },
+      { recorded: { status: 'idle' as const }, digest: body.digest, asked: 1 },
+      {
+        recorded: { status: 'waiting' as const, flushAt: ahead(30_000) },
+        digest: { window: 'PT1M', sliding: true, maxWindow: 'PT1H' },
+        asked: 1,
+      },
+    ];
+    for (const { recorded, digest, asked } of cases) {
+      const store = new FakeEventStore();
+      store.recorded = recorded;
+      const queries = { count: 0 };
+      const answer = await digestEventsWith(store, [], queries).accept({ ...body, digest } as EventBody);
+      expect(queries.count).toBe(asked);
+      expect(answer.digests[0].flushAt?.getTime()).toBe(asked ? 1_000 : recorded.flushAt!.getTime());
+    }
   });
 });
 
