@@ -26,6 +26,21 @@ const DIGESTS_IN_FLIGHT = 16;
 /** How long `POST /events` waits for a digest to say when it flushes; then it answers `flushAt: null`. */
 const FLUSH_AT_WAIT_MS = 2000;
 
+/**
+ * How far ahead a digest's recorded flush time must be for `POST /events` to answer it without asking the digest:
+ * the signal is already in the digest's history then, and the margin covers the clocks of the API and Temporal.
+ */
+const RECORDED_FLUSH_MARGIN_MS = 1000;
+
+/**
+ * How long a repeated `POST /events` waits for the first request's answer: longer than the first takes to hand its
+ * event to the digests, so a repeat answers what the first answered.
+ */
+const FIRST_ANSWER_WAIT_MS = FLUSH_AT_WAIT_MS + 3000;
+const FIRST_ANSWER_POLL_MS = 100;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export interface DigestEventsDeps {
   config: AppConfig;
   temporal: Client;
@@ -85,12 +100,31 @@ export class DigestEvents {
     const accepted = earlier ?? event;
     const timeZones = new Map([...found].map(([id, user]) => [id, this.timeZoneOf(user)]));
     const answers = await mapWithConcurrency(accepted.userIds, DIGESTS_IN_FLIGHT, (userId) =>
-      this.handToDigest(accepted, userId, settingsOf(body.digest, accepted.receivedAt, timeZones.get(userId))),
+      this.handToDigest(accepted, userId, settingsOf(body.digest, accepted.receivedAt, timeZones.get(userId)), {
+        firstHandOff: !earlier,
+      }),
     );
-    return digests.keepAnswer(accepted._id, {
-      eventId: accepted._id,
-      digests: answers.filter((answer) => answer !== undefined),
-    });
+    const answer = { eventId: accepted._id, digests: answers.filter((digest) => digest !== undefined) };
+    if (!earlier) {
+      await digests.recordAnswer(accepted._id, answer);
+      return answer;
+    }
+    // A repeat before the first request answered: that answer, once stored. None by then means the first stopped
+    // before it answered, and this answer is the first.
+    const first = await this.storedAnswer(accepted._id);
+    if (first) return first;
+    await digests.recordAnswer(accepted._id, answer);
+    return answer;
+  }
+
+  /** The answer stored for the event, waited for up to `FIRST_ANSWER_WAIT_MS`. */
+  private async storedAnswer(eventId: string): Promise<DigestEventAnswer | undefined> {
+    const until = Date.now() + FIRST_ANSWER_WAIT_MS;
+    for (;;) {
+      const answer = await this.deps.digests.answerOf(eventId);
+      if (answer || Date.now() >= until) return answer;
+      await sleep(FIRST_ANSWER_POLL_MS);
+    }
   }
 
   /** Removes the event from the digests that have not flushed it; they go on with the rest. */
@@ -136,25 +170,44 @@ export class DigestEvents {
     return timezoneOfUser(user, userFields.timezone, defaultTimezone);
   }
 
-  private async handToDigest(event: DigestEventDocument, userId: string, settings: DigestSettings) {
-    const { config, temporal } = this.deps;
+  /**
+   * Signals the event to the user's digest (starting it if need be) and answers when the event's batch flushes. A
+   * first hand-off to a digest that the store records as waiting on a fixed end far enough ahead takes that end: the
+   * signal is in the digest's history before its timer fires, so the batch takes the event, and the answer needs no
+   * round trip through the worker. Otherwise (a new batch, a sliding window, a repeat, an end too near) the digest is
+   * asked, for at most `FLUSH_AT_WAIT_MS`.
+   */
+  private async handToDigest(
+    event: DigestEventDocument,
+    userId: string,
+    settings: DigestSettings,
+    { firstHandOff }: { firstHandOff: boolean },
+  ): Promise<{ digestId: string; flushAt: Date | null }> {
+    const { config, temporal, digests } = this.deps;
     const id = digestId(userId, event.digestKey);
-    const handle = await temporal.workflow.signalWithStart(digest, {
-      workflowId: id,
-      taskQueue: config.env.TEMPORAL_TASK_QUEUE,
-      args: [
-        {
-          digestId: id,
-          userId,
-          digestKey: event.digestKey,
-          send: { fanOut: config.service.fanOut, retry: config.service.dispatchRetry },
-        },
-      ],
-      signal: digestEventSignal,
-      signalArgs: [{ eventId: event._id, receivedAt: event.receivedAt.getTime(), settings }],
-      // Ids for the UI, never the events' data.
-      memo: { userId, digestKey: event.digestKey },
-    });
+    const [handle, recorded] = await Promise.all([
+      temporal.workflow.signalWithStart(digest, {
+        workflowId: id,
+        taskQueue: config.env.TEMPORAL_TASK_QUEUE,
+        args: [
+          {
+            digestId: id,
+            userId,
+            digestKey: event.digestKey,
+            send: { fanOut: config.service.fanOut, retry: config.service.dispatchRetry },
+          },
+        ],
+        signal: digestEventSignal,
+        signalArgs: [{ eventId: event._id, receivedAt: event.receivedAt.getTime(), settings }],
+        // Ids for the UI, never the events' data.
+        memo: { userId, digestKey: event.digestKey },
+      }),
+      firstHandOff && !settings.sliding ? digests.get(id) : null,
+    ]);
+    const recordedEnd = recorded?.status === 'waiting' ? recorded.flushAt : undefined;
+    if (recordedEnd && recordedEnd.getTime() - Date.now() >= RECORDED_FLUSH_MARGIN_MS) {
+      return { digestId: id, flushAt: recordedEnd };
+    }
     const snapshot = await temporal
       .withDeadline(Date.now() + FLUSH_AT_WAIT_MS, () => handle.query(pendingEventsQuery))
       .catch(() => null);

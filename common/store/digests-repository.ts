@@ -115,12 +115,18 @@ export class DigestsRepository {
     return this.database.digestEvents.findOne({ _id: eventId });
   }
 
-  /** Keeps the first answer given for the event and returns it (this one, unless another request stored one before). */
-  async keepAnswer(eventId: string, answer: DigestEventAnswer): Promise<DigestEventAnswer> {
-    await this.database.digestEvents.updateOne({ _id: eventId, answer: { $exists: false } }, { $set: { answer } });
-    return (
-      (await this.database.digestEvents.findOne({ _id: eventId }, { projection: { answer: 1 } }))?.answer ?? answer
-    );
+  /**
+   * Stores the answer given for the event. Called only by the request whose insert recorded the event, so the first
+   * answer is the one stored without a condition in the filter: FerretDB finds a document by `_id` alone through its
+   * key, and scans the whole collection for `_id` with any other condition.
+   */
+  async recordAnswer(eventId: string, answer: DigestEventAnswer): Promise<void> {
+    await this.database.digestEvents.updateOne({ _id: eventId }, { $set: { answer } });
+  }
+
+  /** The answer stored for the event, if any. */
+  async answerOf(eventId: string): Promise<DigestEventAnswer | undefined> {
+    return (await this.database.digestEvents.findOne({ _id: eventId }, { projection: { answer: 1 } }))?.answer;
   }
 
   /** The events of `cancellationKey` not removed yet, oldest first (some of them may have been flushed everywhere). */
@@ -205,7 +211,10 @@ export class DigestsRepository {
     );
   }
 
-  /** Records a flush (once, by its send id) and where the digest stands after it. */
+  /**
+   * Records a flush (once, by its send id) and where the digest stands after it. The flushed batch's end goes with it:
+   * events left pending open a batch whose end the store does not know, and `POST /events` must not answer the old one.
+   */
   async recordFlush(flush: DigestFlushDocument, status: DigestStatus): Promise<void> {
     try {
       await this.database.digestFlushes.insertOne(flush);
@@ -217,7 +226,7 @@ export class DigestsRepository {
       {
         $set: { status, lastFlushAt: flush.flushedAt, updatedAt: new Date() },
         $max: { flushCount: flush.flushNumber },
-        ...(status === 'waiting' ? {} : { $unset: { flushAt: true } }),
+        $unset: { flushAt: true },
       },
     );
   }
