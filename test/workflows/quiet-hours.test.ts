@@ -1,4 +1,5 @@
-import { insertUsers, person, simMessages } from '../support/fixtures';
+import { insertUsers, person, simMessages, waitFor } from '../support/fixtures';
+import { sleep } from '../support/http-sends';
 import { startTestStack, type TestStack } from '../support/test-stack';
 
 /** Quiet hours on the real stack (docs/preferences.md), read in each user's time zone. */
@@ -13,7 +14,7 @@ describe('quiet hours', () => {
     await stack.sim('DELETE', '/messages');
   });
 
-  const inject = (method: 'GET' | 'PUT' | 'POST', url: string, payload?: object) =>
+  const inject = (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, payload?: object) =>
     stack.app.inject({ method, url, ...(payload ? { payload } : {}) });
   const send = async (payload: object) => {
     const response = await inject('POST', '/send', {
@@ -54,6 +55,138 @@ describe('quiet hours', () => {
     const critical = await send({ channels: ['sms'], recipients: [quiet], quietHours: 'skip', critical: true });
     expect(await ledger(critical.sendId)).toEqual([expect.objectContaining({ status: 'sent', critical: true })]);
   });
+
+  /** A send answered at once (202): a deferring one waits for its users' quiet hours to end. */
+  const sendAsync = async (payload: object) => {
+    const response = await stack.app.inject({
+      method: 'POST',
+      url: '/send',
+      headers: { prefer: 'respond-async' },
+      payload: { messageTitle: 'Hi', messageContent: 'Hi {{user.name}}', ...payload },
+    });
+    expect(response.statusCode).toBe(202);
+    return response.json<{ sendId: string }>().sendId;
+  };
+  const getSend = async (sendId: string) => (await inject('GET', `/sends/${sendId}`)).json();
+  const ended = (sendId: string) =>
+    waitFor(async () => {
+      const send = await getSend(sendId);
+      return send.status !== 'running' && send.status !== 'scheduled' && send;
+    }, 90_000);
+  const wallClock = (at: number, timeZone: string) =>
+    new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+  /**
+   * Quiet hours that hold now and end at the next whole minute, read in `timeZones` (whole-minute offsets): from the
+   * minute before to that boundary. With fewer than 5 s to the boundary, the next minute's window is taken.
+   */
+  const quietUntilNextMinute = async () => {
+    if (60_000 - (Date.now() % 60_000) < 5_000) await sleep(60_000 - (Date.now() % 60_000) + 50);
+    const endsAt = Math.ceil(Date.now() / 60_000) * 60_000;
+    const window = (timeZone: string) => ({
+      start: wallClock(endsAt - 120_000, timeZone),
+      end: wallClock(endsAt, timeZone),
+    });
+    return { endsAt, window };
+  };
+  const setQuietHours = async (userId: string, quietHours: object) => {
+    expect((await inject('PUT', `/users/${userId}/preferences`, { quietHours })).statusCode).toBe(200);
+  };
+  const smsTo = async (...userIds: string[]) => {
+    const users = await stack.database.users.find({}).toArray();
+    const phones = new Set(users.filter((user) => userIds.includes(String(user._id))).map((user) => user.phoneNumber));
+    return (await simMessages(stack, 'channel=sms')).filter((message) => phones.has(message.to));
+  };
+  const deferredIn = (sendId: string, count: number) =>
+    waitFor(async () => {
+      const entries = await ledger(sendId);
+      return entries.filter((entry) => entry.status === 'deferred').length === count && entries;
+    });
+
+  it('defers the deliveries of users inside their quiet hours until the window ends in their time zone, then sends them; others go now', async () => {
+    const [quiet, quietInKolkata, outside] = await insertUsers(stack, [
+      person('Quiet'),
+      person('Kolkata', { tz: 'Asia/Kolkata' }),
+      person('Outside', { tz: 'Asia/Tokyo' }),
+    ]);
+    const { endsAt, window } = await quietUntilNextMinute();
+    await setQuietHours(quiet, window('UTC'));
+    await setQuietHours(quietInKolkata, window('Asia/Kolkata'));
+    // The UTC window read in Tokyo's wall clock: nine hours away.
+    await setQuietHours(outside, window('UTC'));
+    const sendId = await sendAsync({ channels: ['sms'], recipients: [quiet, quietInKolkata, outside] });
+
+    const entries = await deferredIn(sendId, 2);
+    const releaseAt = new Date(endsAt).toISOString();
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ userId: quiet, status: 'deferred', code: 'QUIET_HOURS', releaseAt }),
+        expect.objectContaining({ userId: quietInKolkata, status: 'deferred', code: 'QUIET_HOURS', releaseAt }),
+      ]),
+    );
+    await waitFor(async () => (await smsTo(outside)).length === 1);
+    const waiting = await getSend(sendId);
+    expect(waiting).toMatchObject({
+      status: 'running',
+      nextReleaseAt: releaseAt,
+      counts: { sms: { sent: 1, deferred: 2 } },
+    });
+    expect(await smsTo(quiet, quietInKolkata)).toHaveLength(0);
+
+    const done = await ended(sendId);
+    expect(Date.now()).toBeGreaterThanOrEqual(endsAt);
+    expect(done).toMatchObject({ status: 'completed', nextReleaseAt: null, counts: { sms: { sent: 3 } } });
+    expect((await ledger(sendId)).map((entry) => entry.status)).toEqual(['sent', 'sent', 'sent']);
+    expect(await smsTo(quiet, quietInKolkata, outside)).toHaveLength(3);
+  }, 120_000);
+
+  it('a cancel while deliveries are deferred wakes the send and records them cancelled; nothing is sent', async () => {
+    const [quiet] = await insertUsers(stack, [person('Cancelled')]);
+    const { endsAt, window } = await quietUntilNextMinute();
+    await setQuietHours(quiet, window('UTC'));
+    const sendId = await sendAsync({ channels: ['sms', 'email'], recipients: [quiet] });
+    await deferredIn(sendId, 2);
+
+    const cancelled = await inject('DELETE', `/sends/${sendId}`);
+    expect(cancelled.statusCode).toBe(200);
+    const done = await ended(sendId);
+    // Woken by the cancel, not by the end of the window.
+    expect(Date.now()).toBeLessThan(endsAt);
+    expect(done).toMatchObject({ status: 'cancelled', counts: { sms: { cancelled: 1 }, email: { cancelled: 1 } } });
+    expect((await ledger(sendId)).map((entry) => entry.status)).toEqual(['cancelled', 'cancelled']);
+    await sleep(Math.max(0, endsAt - Date.now()) + 2000);
+    expect(await simMessages(stack)).toHaveLength(0);
+  }, 120_000);
+
+  it('deliveries deferred while the worker is down go once, when the window ends', async () => {
+    const [quiet, other] = await insertUsers(stack, [person('Restart'), person('Restart2')]);
+    const { endsAt, window } = await quietUntilNextMinute();
+    await setQuietHours(quiet, window('UTC'));
+    await setQuietHours(other, window('UTC'));
+    const sendId = await sendAsync({ channels: ['sms'], recipients: [quiet, other] });
+    await deferredIn(sendId, 2);
+    await waitFor(async () => {
+      const history = await stack.temporal.workflow.getHandle(sendId).fetchHistory();
+      return history.events?.some((event) => event.timerStartedEventAttributes);
+    });
+    await stack.stopWorker();
+    try {
+      await sleep(Math.max(0, endsAt - Date.now()) + 1000);
+      expect(await smsTo(quiet, other)).toHaveLength(0);
+    } finally {
+      await stack.startWorker();
+    }
+    expect(await ended(sendId)).toMatchObject({ status: 'completed', counts: { sms: { sent: 2 } } });
+    await sleep(1000);
+    expect(await smsTo(quiet, other)).toHaveLength(2);
+  }, 120_000);
+
+  it('a critical send inside quiet hours goes now', async () => {
+    const [quiet] = await insertUsers(stack, [person('Critical')]);
+    await setQuietHours(quiet, quietNowInUtc());
+    const sendId = await sendAsync({ channels: ['sms'], recipients: [quiet], critical: true });
+    expect(await ended(sendId)).toMatchObject({ status: 'completed', counts: { sms: { sent: 1 } } });
+    expect(await ledger(sendId)).toEqual([expect.objectContaining({ status: 'sent', critical: true })]);
+  }, 60_000);
 
   it('refuses a quietHours on a send other than skip, 400 naming the field', async () => {
     const response = await inject('POST', '/send', {
