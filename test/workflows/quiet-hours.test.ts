@@ -68,11 +68,11 @@ describe('quiet hours', () => {
     return response.json<{ sendId: string }>().sendId;
   };
   const getSend = async (sendId: string) => (await inject('GET', `/sends/${sendId}`)).json();
-  const ended = (sendId: string) =>
-    waitFor(async () => {
-      const send = await getSend(sendId);
-      return send.status !== 'running' && send.status !== 'scheduled' && send;
-    }, 90_000);
+  /** The send once its workflow has ended (a cancelled one reads `cancelled` before that). */
+  const ended = async (sendId: string) => {
+    await stack.temporal.workflow.getHandle(sendId).result();
+    return getSend(sendId);
+  };
   const wallClock = (at: number, timeZone: string) =>
     new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
   /**
