@@ -26,7 +26,8 @@ describe('quiet hours', () => {
     return response.json<{ sendId: string; failures: unknown[] }>();
   };
   const ledger = async (sendId: string) =>
-    (await inject('GET', `/sends/${sendId}/deliveries`)).json<{ deliveries: Record<string, unknown>[] }>().deliveries;
+    (await inject('GET', `/sends/${sendId}/deliveries?limit=1000`)).json<{ deliveries: Record<string, unknown>[] }>()
+      .deliveries;
   /** Quiet hours that hold now in UTC: from the minute before to two minutes after. */
   const quietNowInUtc = () => {
     const hhmm = (at: number) => new Date(at).toISOString().slice(11, 16);
@@ -77,10 +78,10 @@ describe('quiet hours', () => {
     new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
   /**
    * Quiet hours that hold now and end at the next whole minute, read in `timeZones` (whole-minute offsets): from the
-   * minute before to that boundary. With fewer than 5 s to the boundary, the next minute's window is taken.
+   * minute before to that boundary. With fewer than `leastMs` to the boundary, the next minute's window is taken.
    */
-  const quietUntilNextMinute = async () => {
-    if (60_000 - (Date.now() % 60_000) < 5_000) await sleep(60_000 - (Date.now() % 60_000) + 50);
+  const quietUntilNextMinute = async (leastMs = 5_000) => {
+    if (60_000 - (Date.now() % 60_000) < leastMs) await sleep(60_000 - (Date.now() % 60_000) + 50);
     const endsAt = Math.ceil(Date.now() / 60_000) * 60_000;
     const window = (timeZone: string) => ({
       start: wallClock(endsAt - 120_000, timeZone),
@@ -96,11 +97,11 @@ describe('quiet hours', () => {
     const phones = new Set(users.filter((user) => userIds.includes(String(user._id))).map((user) => user.phoneNumber));
     return (await simMessages(stack, 'channel=sms')).filter((message) => phones.has(message.to));
   };
-  const deferredIn = (sendId: string, count: number) =>
+  const deferredIn = (sendId: string, count: number, timeoutMs?: number) =>
     waitFor(async () => {
       const entries = await ledger(sendId);
       return entries.filter((entry) => entry.status === 'deferred').length === count && entries;
-    });
+    }, timeoutMs);
 
   it('defers the deliveries of users inside their quiet hours until the window ends in their time zone, then sends them; others go now', async () => {
     const [quiet, quietInKolkata, outside] = await insertUsers(stack, [
@@ -141,7 +142,8 @@ describe('quiet hours', () => {
 
   it('a cancel while deliveries are deferred wakes the send and records them cancelled; nothing is sent', async () => {
     const [quiet] = await insertUsers(stack, [person('Cancelled')]);
-    const { endsAt, window } = await quietUntilNextMinute();
+    // Time enough to cancel before the window ends.
+    const { endsAt, window } = await quietUntilNextMinute(20_000);
     await setQuietHours(quiet, window('UTC'));
     const sendId = await sendAsync({ channels: ['sms', 'email'], recipients: [quiet] });
     await deferredIn(sendId, 2);
@@ -179,6 +181,30 @@ describe('quiet hours', () => {
     await sleep(1000);
     expect(await smsTo(quiet, other)).toHaveLength(2);
   }, 120_000);
+
+  it('releases many deferred deliveries in pages and batches, continuing as new while it releases', async () => {
+    // 120 users: three audience pages of the test's fan-out (pages of 50, three per run), three pages of releases.
+    const userIds = await insertUsers(
+      stack,
+      Array.from({ length: 120 }, (_, index) => person(`Many${index}`)),
+    );
+    // Time enough for every page to be dispatched inside the window.
+    const { endsAt, window } = await quietUntilNextMinute(30_000);
+    await Promise.all(userIds.map((userId) => setQuietHours(userId, window('UTC'))));
+    const sendId = await sendAsync({ channels: ['sms'], recipients: userIds });
+    await deferredIn(sendId, 120, 30_000);
+    expect((await getSend(sendId)).counts).toEqual({ sms: { deferred: 120 } });
+
+    const done = await ended(sendId);
+    expect(Date.now()).toBeGreaterThanOrEqual(endsAt);
+    expect(done).toMatchObject({ status: 'completed', counts: { sms: { sent: 120 } } });
+    const history = await stack.temporal.workflow.getHandle(sendId).fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    expect(started?.continuedExecutionRunId).toBeTruthy();
+    const sent = await smsTo(...userIds);
+    expect(new Set(sent.map((message) => message.to)).size).toBe(120);
+    expect(sent).toHaveLength(120);
+  }, 180_000);
 
   it('a critical send inside quiet hours goes now', async () => {
     const [quiet] = await insertUsers(stack, [person('Critical')]);
