@@ -63,7 +63,7 @@ export class CancelWatch {
  * The releases of a send's deliveries held by quiet hours (docs/preferences.md "Quiet hours"), once every page is
  * dispatched: for each distinct release minute in order, one durable timer, then its due deliveries are claimed back
  * a page at a time (`claimDeferredDeliveries`) and dispatched in batches like the audience's, through the same window.
- * A cancel wakes the timer; the claims then find the cancel record and record every deliveries still deferred
+ * A cancel wakes the timer; the claims then find the cancel record and record every delivery still deferred
  * `cancelled`. The history grows with the minutes and the released pages, and continues as new every `pagesPerRun`
  * pages, as the audience's pages do. Nothing happens for a send that keeps no releases.
  */
@@ -78,6 +78,8 @@ export async function releaseDeferred(
   deferred.pagesEnded = true;
   const { sendId, window } = options;
   let pages = pagesThisRun;
+  // Whether this run's claims have met the cancel: the first such claim may start past deliveries of later minutes.
+  let cancelling = false;
   while (deferred.minutes.length > 0) {
     const minute = deferred.minutes[0];
     const wait = minute - Date.now();
@@ -91,10 +93,11 @@ export async function releaseDeferred(
         log.info('send continues as new', { sendId, releasing: new Date(minute).toISOString() });
         await options.continueAsNew();
       }
+      const after = deferred.after;
       const claimed = await claimDeferredDeliveries({
         sendId,
         releaseAt: new Date(minute).toISOString(),
-        after: deferred.after,
+        after,
         limit: options.pageSize,
       });
       pages++;
@@ -102,10 +105,17 @@ export async function releaseDeferred(
       if (claimed.cancelled !== undefined) {
         // Recorded `cancelled` in the ledger: the counts kept can no longer say how the send ended.
         progress.counts = null;
-        // Every minute's deliveries at once: nothing is left to wait for.
-        if (claimed.next === null) deferred.minutes.splice(0, deferred.minutes.length - 1);
-        if (claimed.next === null) break;
-        continue;
+        if (!cancelling && after !== null) {
+          // Cancelled ones are no longer `deferred`: starting over from the first key only finds those left.
+          cancelling = true;
+          deferred.after = null;
+          continue;
+        }
+        cancelling = true;
+        if (claimed.next !== null) continue;
+        // Every minute's deliveries at once: none is left to wait for (the last minute goes below).
+        deferred.minutes.splice(0, deferred.minutes.length - 1);
+        break;
       }
       for (const [channel, userIds] of Object.entries(claimed.byChannel) as [Channel, string[]][]) {
         for (const batch of batchesOf(userIds, options.chunkSize)) {
