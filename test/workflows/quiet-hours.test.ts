@@ -1,3 +1,5 @@
+import { ObjectId } from 'mongodb';
+import { digestId } from '../../common/temporal/workflow-ids';
 import { insertUsers, person, simMessages, waitFor } from '../support/fixtures';
 import { sleep } from '../support/http-sends';
 import { startTestStack, type TestStack } from '../support/test-stack';
@@ -205,6 +207,36 @@ describe('quiet hours', () => {
     expect(new Set(sent.map((message) => message.to)).size).toBe(120);
     expect(sent).toHaveLength(120);
   }, 180_000);
+
+  it("defers a digest's flush, which is a send, and sends it when the window ends", async () => {
+    const templateId = new ObjectId();
+    await stack.database.templates.insertOne({
+      _id: templateId,
+      name: 'quiet digest',
+      smsMessage: '{{data.eventCount}} new',
+    });
+    const [quiet] = await insertUsers(stack, [person('DigestQuiet')]);
+    const { endsAt, window } = await quietUntilNextMinute(15_000);
+    await setQuietHours(quiet, window('UTC'));
+    const posted = await inject('POST', '/events', {
+      userId: quiet,
+      digestKey: 'quiet',
+      channels: ['sms'],
+      templateId: templateId.toHexString(),
+      data: {},
+      digest: { window: 'PT2S' },
+    });
+    expect(posted.statusCode).toBe(202);
+    const flushId = await waitFor(async () => {
+      const detail = (await inject('GET', `/digests/${digestId(quiet, 'quiet')}`)).json();
+      return detail.flushes?.[0]?.sendId as string | undefined;
+    });
+    await deferredIn(flushId, 1);
+    expect(await smsTo(quiet)).toHaveLength(0);
+    expect(await ended(flushId)).toMatchObject({ status: 'completed', counts: { sms: { sent: 1 } } });
+    expect(Date.now()).toBeGreaterThanOrEqual(endsAt);
+    expect((await smsTo(quiet)).map((message) => message.body)).toEqual(['1 new']);
+  }, 120_000);
 
   it('a critical send inside quiet hours goes now', async () => {
     const [quiet] = await insertUsers(stack, [person('Critical')]);
