@@ -5,6 +5,7 @@ import { AudienceSnapshots } from './audience-snapshots';
 import { createConversationActivities } from './conversations';
 import { createDigestActivities } from './digests';
 import { CancelledSends } from './dispatch/cancelled-sends';
+import { createDeferredDeliveryActivities } from './dispatch/deferred-deliveries';
 import { PreferenceGate } from './dispatch/preference-gate';
 import { dispatchDeliveries, type DispatchDeps, type DispatchInput } from './dispatch/dispatch-deliveries';
 import { createFinishSendActivity } from './finish-send';
@@ -20,6 +21,7 @@ import { UserLoader } from './user-loader';
 export type { ActivityDeps } from './activity-deps';
 export { ActivityMetrics } from './activity-metrics';
 export type { DispatchInput, DispatchResult } from './dispatch/dispatch-deliveries';
+export type { ClaimDeferredInput, ClaimedDeferred } from './dispatch/deferred-deliveries';
 export type { MessageDispatchInput, MessageDispatchResult } from './messages';
 export type { DigestFlushInput, DigestFlushResult } from './digests';
 
@@ -59,6 +61,7 @@ export function createActivities(deps: ActivityDeps) {
     dispatchPush: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'push', input),
     dispatchVoice: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'voice', input),
     dispatchWhatsapp: (input: DispatchInput) => dispatchDeliveries(dispatchDeps, 'whatsapp', input),
+    ...createDeferredDeliveryActivities(deps),
     ...createFinishSendActivity(deps, snapshots),
     ...createSendScheduleActivities(deps),
     ...createFlowManagerActivity(deps),

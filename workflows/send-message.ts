@@ -17,7 +17,8 @@ import { sendInputOf } from './recurring-send';
 import { dispatchers, finishSend } from './send-activities';
 import { waitForSendAt, waitsForSendAt } from './send-at';
 import { batchesOf, batchSizeOf, pageSource, pagesKnowTheirEnd, startAudience, type SendPage } from './send-pages';
-import { countDispatch, initialProgress, progressQuery, type SendProgress } from './send-progress';
+import { countDispatch, countReleased, initialProgress, progressQuery, type SendProgress } from './send-progress';
+import { CancelWatch, releaseDeferred, startDeferring } from './quiet-hours-release';
 
 /** How a send pages and batches its audience; the API fills it from the configuration (`fanOut`). */
 export interface FanOutOptions {
@@ -81,10 +82,14 @@ function dispatchAndCount(
   progress: SendProgress,
   channel: Channel,
   batch: { sendId: string; userIds: string[]; page: number | undefined },
-  attempts: { maxAttempts: number; retryRound: number | undefined },
+  attempts: { maxAttempts: number; retryRound: number | undefined; quietHours?: 'defer' | 'released' },
 ): Promise<void> {
   const { sendId, userIds, page } = batch;
-  const { maxAttempts, retryRound } = attempts;
+  const { maxAttempts, retryRound, quietHours } = attempts;
+  const count = (result: DispatchResult | 'failed') =>
+    quietHours === 'released'
+      ? countReleased(progress, channel, result)
+      : countDispatch(progress, channel, { sendId, userIds, page }, result);
   return dispatchUntilNotHandedBack(() =>
     dispatch({
       sendId,
@@ -93,13 +98,14 @@ function dispatchAndCount(
       maxAttempts,
       // Only an activity's input changes (not a command): recorded histories replay as before.
       ...(retryRound !== undefined ? { retryRound } : {}),
+      ...(quietHours ? { quietHours } : {}),
     }),
   ).then(
-    (result) => countDispatch(progress, channel, { sendId, userIds, page }, result),
+    (result) => count(result),
     (error: unknown) => {
       // Anything but an activity's failure is a bug worth failing on.
       if (!(error instanceof ActivityFailure)) throw error;
-      countDispatch(progress, channel, { sendId, userIds, page }, 'failed');
+      count('failed');
     },
   );
 }
@@ -139,6 +145,7 @@ export async function runSend(
     }
     log.info('send started', { sendId, channels, retryRound });
     setSendStatus('running');
+    startDeferring(progress, retryRound);
     ({ snapshotting } = await startAudience(input, progress, knowTheirEnd));
   }
   const nextPage = pageSource(input, progress, knowTheirEnd);
@@ -147,11 +154,18 @@ export async function runSend(
     onDispatchEnded: () => progress.dispatchesDone++,
     onPageEnded: (page) => progress.pagesToDrop?.push(page),
   });
-  const attempts = { maxAttempts: retry.maximumAttempts, retryRound };
+  const attempts = {
+    maxAttempts: retry.maximumAttempts,
+    retryRound,
+    ...(progress.deferred ? { quietHours: 'defer' as const } : {}),
+  };
+  const cancel = new CancelWatch(progress);
 
   // The error of a snapshot that failed for good: the page loop stops and the send fails with it.
   let snapshotFailure: string | undefined;
-  for (let pagesThisRun = 0; ; pagesThisRun++) {
+  let pagesThisRun = 0;
+  // A run continued while deferred deliveries were being released has no page left.
+  for (; !progress.deferred?.pagesEnded; pagesThisRun++) {
     if (pagesThisRun >= fanOut.pagesPerRun) {
       await window.drain();
       await snapshotting;
@@ -183,6 +197,27 @@ export async function runSend(
   }
   await window.drain();
   await snapshotting;
+  if (snapshotFailure === undefined) {
+    await releaseDeferred(progress, cancel, pagesThisRun, {
+      sendId,
+      pageSize: fanOut.pageSize,
+      chunkSize: fanOut.chunkSize,
+      pagesPerRun: fanOut.pagesPerRun,
+      window,
+      dispatchReleased: (channel, userIds) =>
+        dispatchAndCount(
+          dispatch[channel],
+          progress,
+          channel,
+          { sendId, userIds, page: undefined },
+          {
+            ...attempts,
+            quietHours: 'released',
+          },
+        ),
+      continueAsNew: () => continueRun({ ...input, progress }),
+    });
+  }
   return finish(input, progress, snapshotFailure);
 }
 

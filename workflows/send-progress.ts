@@ -1,6 +1,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { DispatchResult } from '../activities';
 import type { Channel } from '../common/config/config';
+import { addReleaseMinutes, totalDeferred } from '../common/domain/quiet-hours-release';
 import { addCounts, batchCountsKey, missingRecipientsKey, type DeliveryCounts } from '../common/domain/send-types';
 
 /**
@@ -32,6 +33,21 @@ export interface SendProgress {
    * `loadAudiencePage` or by `finishSend`. Absent for a send that drops them all at the end.
    */
   pagesToDrop?: number[];
+  /**
+   * Deliveries held by quiet hours (docs/preferences.md "Quiet hours"), released after the pages on one durable timer
+   * per distinct minute (workflows/quiet-hours-release.ts). Absent for a send that does not defer them.
+   */
+  deferred?: DeferredReleases;
+}
+
+/** The releases a send still has to make, carried across `continueAsNew`. */
+export interface DeferredReleases {
+  /** Release minutes still to wait for (epoch milliseconds, ascending, each once); the first is being released. */
+  minutes: number[];
+  /** Within the first minute: the last ledger key released (null: none yet). */
+  after: string | null;
+  /** Every page has been dispatched: a continued run goes straight to the releases. */
+  pagesEnded: boolean;
 }
 
 /** The progress of a send's first run; a retry (`retryRound`) keeps no counts of its own. */
@@ -61,14 +77,37 @@ export function countDispatch(
   batch: { sendId: string; userIds: string[]; page?: number },
   result: DispatchResult | 'failed',
 ): void {
+  if (result !== 'failed' && progress.deferred) addReleaseMinutes(progress.deferred.minutes, result.deferred);
   const counts = progress.counts;
   if (!counts) return;
   if (result !== 'failed' && result.alreadyDone === 0 && result.failed === 0 && !result.cancelled) {
-    addCounts(counts, channel, { sent: result.sent, skipped: result.skipped });
+    addCounts(counts, channel, {
+      sent: result.sent,
+      skipped: result.skipped,
+      deferred: totalDeferred(result.deferred),
+    });
   } else if (batch.page !== undefined && (progress.batchesToRead ?? []).length < MAX_BATCHES_TO_READ) {
     // Some were done before, failed or were cancelled: the dispatch stored its batch's final counts and failures
     // (activities/dispatch/dispatch-deliveries.ts recordBatchCounts).
     (progress.batchesToRead ??= []).push(batchCountsKey(batch.sendId, channel, batch.page, batch.userIds[0]));
+  } else {
+    progress.counts = null;
+  }
+}
+
+/**
+ * Adds one finished dispatch of released deliveries to the counts: they leave `deferred` for what they became. One
+ * that cannot say it all (some done before, failed or cancelled) gives the counts up: `finishSend` totals the ledger.
+ */
+export function countReleased(progress: SendProgress, channel: Channel, result: DispatchResult | 'failed'): void {
+  const counts = progress.counts;
+  if (!counts) return;
+  if (result !== 'failed' && result.alreadyDone === 0 && result.failed === 0 && !result.cancelled) {
+    addCounts(counts, channel, {
+      sent: result.sent,
+      skipped: result.skipped,
+      deferred: -(result.sent + result.skipped),
+    });
   } else {
     progress.counts = null;
   }

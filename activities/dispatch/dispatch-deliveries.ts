@@ -25,6 +25,7 @@ import { retrySendId } from '../../common/temporal/workflow-ids';
 import { attemptDelivery, renderDeliveries, type DeliveryDeps } from './deliver';
 import { OutcomeWriter } from './outcome-writer';
 import type { PreferenceGate } from './preference-gate';
+import { countDeferred, type DeferredByMinute } from '../../common/domain/quiet-hours-release';
 
 /** Input of every `dispatch<Channel>` activity: small, ids only. */
 export interface DispatchInput {
@@ -40,6 +41,13 @@ export interface DispatchInput {
    * round claimed, and for a retry's dispatch scheduled before rounds were passed (which checks nothing, as before).
    */
   retryRound?: number;
+  /**
+   * Quiet hours (docs/preferences.md): `defer`, a first run's dispatch whose workflow releases held deliveries, records
+   * a delivery inside its user's quiet hours `deferred` until they end; `released`, the dispatch of deliveries so
+   * released, sends them (their entries exist, their first-run claims are their first batch's). Absent: neither, as
+   * for a workflow from before deferrals, whose deliveries go now.
+   */
+  quietHours?: 'defer' | 'released';
 }
 
 export interface DispatchResult {
@@ -55,6 +63,11 @@ export interface DispatchResult {
    * say only what this run did, and the workflow does not count them.
    */
   retryAfterMs?: number;
+  /**
+   * The batch's deliveries held by quiet hours (`deferred` in the ledger, now or by an earlier attempt), per release
+   * minute: the workflow waits one timer per distinct minute, then releases them (absent: none).
+   */
+  deferred?: DeferredByMinute;
 }
 
 export interface DispatchDeps extends DeliveryDeps {
@@ -101,6 +114,8 @@ function countOutcome(result: DispatchResult, outcome: DeliveryOutcome): void {
   else if (outcome.status === 'skipped') result.skipped++;
   else if (outcome.status === 'failed') result.failed++;
   else if (outcome.status === 'cancelled') result.cancelled = (result.cancelled ?? 0) + 1;
+  else if (outcome.status === 'deferred' && outcome.releaseAt)
+    countDeferred((result.deferred ??= {}), outcome.releaseAt);
 }
 
 /** The send whose cancel stops this dispatch: a retry round is cancelled by its own id, `<sendId>-retry-<n>`. */
@@ -184,8 +199,9 @@ async function dispatchBatch(
   // A first run's batch that starts for the first time has no ledger entry to read: its entries are written only by
   // their claim's holder (below). A retry round's entries exist: the round reset them to pending.
   const isRetryRound = input.retryRound !== undefined;
+  const released = input.quietHours === 'released';
   const states =
-    firstRun && !isRetryRound
+    firstRun && !isRetryRound && !released
       ? new Map<string, DeliveryDocument>()
       : await deps.ledger.deliveryStates(sendId, channel, userIds);
   // A dispatch touches only its own round's entries (a first run's page: those no retry round claimed), so a stale
@@ -200,11 +216,23 @@ async function dispatchBatch(
   // A first run claims each delivery it may send before any call (every attempt, so one that crashed before its claims
   // were all written is made whole); one whose claim another batch holds is that batch's, and counted as done here.
   // A retry round sends what its round claimed (`DeliveriesRepository.claimFailedForRound`).
-  const heldElsewhere = isRetryRound
-    ? new Set<string>()
-    : await deps.ledger.claimDeliveries(sendId, channel, dispatchBatchKey(sendId, channel, userIds), undone, !firstRun);
+  // Released deliveries were claimed by their release (`DeliveriesRepository.releaseDeferred`).
+  const heldElsewhere =
+    isRetryRound || released
+      ? new Set<string>()
+      : await deps.ledger.claimDeliveries(
+          sendId,
+          channel,
+          dispatchBatchKey(sendId, channel, userIds),
+          undone,
+          !firstRun,
+        );
   const pending = undone.filter((userId) => !heldElsewhere.has(userId));
   const result: DispatchResult = { sent: 0, failed: 0, skipped: 0, alreadyDone: userIds.length - pending.length };
+  // Deferred by an earlier attempt: the workflow must still hear of their release minutes.
+  for (const state of states.values()) {
+    if (state.status === 'deferred' && state.releaseAt) countDeferred((result.deferred ??= {}), state.releaseAt);
+  }
   if (pending.length === 0) {
     await recordBatchCounts(deps, channel, input, states, []);
     context.log.info('dispatch batch already done', { sendId, channel, size: userIds.length });
@@ -244,6 +272,7 @@ async function dispatchBatch(
     pending,
     users,
     input.page,
+    input.quietHours === 'defer',
   );
   const toSend = pending.filter((userId) => !preferences.turnedOff.has(userId));
   // Rendered on the render threads, the batch in one task: a runaway template cannot hold this thread's heartbeats.

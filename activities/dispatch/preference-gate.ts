@@ -18,8 +18,9 @@ const THROTTLE_CLAIMS_IN_FLIGHT = 8;
 /** What a batch's users' preferences let through: the deliveries turned off, and how to mark the others' outcomes. */
 export interface PreferenceVerdict {
   /**
-   * The `skipped` outcome of each delivery not to attempt: `SUPPRESSED` (its address is on the channel's suppression
-   * list) or `OPTED_OUT` (its user turned it off).
+   * The outcome of each delivery not to attempt now: `skipped` `SUPPRESSED` (its address is on the channel's
+   * suppression list), `OPTED_OUT` (its user turned it off), `QUIET_HOURS` or `THROTTLED`; or `deferred` until the
+   * user's quiet hours end.
    */
   turnedOff: Map<string, DeliveryOutcome>;
   /** An outcome as the ledger records it: a critical send's says that it went whatever the preferences. */
@@ -33,7 +34,8 @@ const markedCritical = (outcome: DeliveryOutcome): DeliveryOutcome => ({ ...outc
  * Decides which deliveries of a dispatch batch are not attempted (docs/preferences.md): those to an address on the
  * channel's suppression list (critical sends included: the list says who must not be contacted at all, in one query
  * per batch), then those the users' preferences turn off, then, for a throttled send, those beyond its limit
- * (`THROTTLED`). A critical send ignores preferences and throttles. A batch of an
+ * (`THROTTLED`); a delivery inside its user's quiet hours is skipped or, when the dispatch may defer, `deferred` until
+ * they end. A critical send ignores preferences, quiet hours and throttles. A batch of an
  * audience page reads the preferences of the whole page in one query, once per worker, shared by every channel and
  * batch of the page (as the page's user documents are); a batch without a page (a retry) reads its own users'.
  */
@@ -56,6 +58,7 @@ export class PreferenceGate {
     userIds: string[],
     users: Map<string, UserDocument>,
     page?: number,
+    deferQuietHours = false,
   ): Promise<PreferenceVerdict> {
     const turnedOff = await this.suppressed(deps, channel, userIds, users);
     if (isCriticalSend(request, this.criticalCategories)) return { turnedOff, mark: markedCritical };
@@ -75,14 +78,20 @@ export class PreferenceGate {
         attempted: false,
       });
     }
-    if (request.quietHours === 'skip') this.skipQuietHours(deps, channel, userIds, users, preferences, turnedOff);
+    if (request.quietHours === 'skip' || deferQuietHours) {
+      this.holdQuietHours(deps, request.quietHours ?? 'defer', channel, userIds, users, preferences, turnedOff);
+    }
     if (request.throttle) await this.throttle(sendId, request.throttle, channel, userIds, turnedOff);
     return { turnedOff, mark: unmarked };
   }
 
-  /** Skips `QUIET_HOURS` each delivery whose user is now inside the quiet hours of their own time zone. */
-  private skipQuietHours(
+  /**
+   * Holds each delivery whose user is now inside the quiet hours of their own time zone: skipped `QUIET_HOURS` (a send
+   * that says `quietHours: "skip"`), or `deferred` until they end, which the send's workflow releases then.
+   */
+  private holdQuietHours(
     deps: Pick<DeliveryDeps, 'config'>,
+    hold: 'skip' | 'defer',
     channel: Channel,
     userIds: string[],
     users: Map<string, UserDocument>,
@@ -100,10 +109,11 @@ export class PreferenceGate {
       turnedOff.set(userId, {
         userId,
         channel,
-        status: 'skipped',
+        status: hold === 'skip' ? 'skipped' : 'deferred',
         code: 'QUIET_HOURS',
         error: `inside the user's quiet hours until ${endsAt.toISOString()} (${timezone})`,
         attempted: false,
+        ...(hold === 'defer' ? { releaseAt: endsAt } : {}),
       });
     }
   }

@@ -26,6 +26,12 @@ import {
 import { runningSend } from '../services/send-result';
 
 /** A send document as `GET /sends` lists it; `GET /sends/:sendId` adds to it. */
+/** The next release minute of a send's deliveries deferred by quiet hours, while it waits for one. */
+const nextReleaseOf = (progress: SendProgress | null): string | null => {
+  const minute = progress?.deferred?.minutes[0];
+  return minute === undefined ? null : new Date(minute).toISOString();
+};
+
 const sendSummary = (send: SendDocument) => ({
   sendId: send._id,
   kind: send.kind,
@@ -116,6 +122,7 @@ export const sendsRoutes: FastifyPluginAsyncZod = async (app) => {
         counts,
         failures,
         progress,
+        nextReleaseAt: nextReleaseOf(progress),
         retries: send.retries ?? [],
         closedBy: send.closedBy ?? null,
         error: send.audienceError ?? null,

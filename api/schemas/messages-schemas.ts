@@ -138,7 +138,7 @@ export const messagesAcceptedSchema = z
 
 const addressStatus = z.object({
   to: z.string(),
-  status: z.enum(['pending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'cancelled']),
+  status: z.enum(['pending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'cancelled', 'deferred']),
   code: z.string().nullable(),
   error: z.string().nullable(),
   providerMessageId: z.string().nullable(),

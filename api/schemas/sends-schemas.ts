@@ -12,6 +12,7 @@ const deliveryStatus = z.enum([
   'delivered',
   'read',
   'cancelled',
+  'deferred',
 ]) satisfies z.ZodType<DeliveryStatus>;
 const sendKind = z.enum(['send', 'saga', 'retry', 'digest']) satisfies z.ZodType<SendKind>;
 
@@ -72,6 +73,12 @@ export const sendDetailSchema = sendSummarySchema.extend({
   counts: countsSchema.describe("The ledger's counts; a retry's are those of the send it retries"),
   failures: z.array(failureSchema).describe('The first 100 failed deliveries'),
   progress: progressSchema.nullable().describe('While running: what the workflow has done so far'),
+  nextReleaseAt: z
+    .string()
+    .nullable()
+    .describe(
+      "While deliveries are deferred by their users' quiet hours: when the next of them are released (ISO 8601, UTC)",
+    ),
   retries: z.array(z.string()).describe('The ids of its retries, newest last'),
   closedBy: z
     .string()

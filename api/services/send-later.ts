@@ -76,7 +76,7 @@ const total = (counts: DeliveryCounts, statuses?: DeliveryStatus[]): number =>
  * Moving and cancelling sends (docs/operating-sends.md "Send later and cancel"). A cancel is first a record in
  * `send_cancellations`, which the scheduled send reads when it fires and every dispatch reads before each provider
  * call: written before anything else is told, it holds even for a send whose workflow Temporal's visibility does not
- * show yet. The signal only wakes a scheduled send's timer.
+ * show yet. The signal only wakes a send's timer (its `sendAt`, or the end of its users' quiet hours).
  */
 export class SendLater {
   constructor(private readonly deps: SendLaterDeps) {}
@@ -139,8 +139,8 @@ export class SendLater {
       }
       await this.deps.cancellations.record(send._id, cancellationKey, send.sendAt);
     }
-    // Only a send still waiting has the handler; a running one stops by the record alone.
-    if (send.status === 'scheduled') await this.wake(send.workflowId);
+    // The signal wakes a send waiting for its time or for quiet hours to end; a running one stops by the record alone.
+    if (send.status === 'scheduled' || send.status === 'running') await this.wake(send.workflowId);
     // A dispatch reads the record at most this long after it was written: from then on no provider call starts.
     if (send.status === 'running') await sleep(CANCEL_READ_MAX_AGE_MS + 100);
     return this.whereItStood((await this.deps.sends.get(send._id)) ?? send);
@@ -260,7 +260,8 @@ export class SendLater {
     const recorded = total(counts);
     const inFlight = Math.max(0, claimed - recorded) + total(counts, ['pending']);
     const sentBefore = total(counts, SENT);
-    const settled = recorded - total(counts, ['pending', 'cancelled']);
+    // Deferred deliveries wait for quiet hours: the cancel takes them too.
+    const settled = recorded - total(counts, ['pending', 'cancelled', 'deferred']);
     const channels = send.request.channels.length;
     const expected =
       send.audience && progress ? (send.audience.recipients + progress.missingRecipients) * channels : undefined;

@@ -36,7 +36,16 @@ export type SendKind = 'send' | 'saga' | 'retry' | 'digest';
  * entry only moves forward: pending → sent → delivered → read, or to failed; `cancelled` is a pending entry of a
  * cancelled send that was never handed to its provider.
  */
-export type DeliveryStatus = 'pending' | 'sent' | 'failed' | 'skipped' | 'delivered' | 'read' | 'cancelled';
+export type DeliveryStatus =
+  | 'pending'
+  | 'sent'
+  | 'failed'
+  | 'skipped'
+  | 'delivered'
+  | 'read'
+  | 'cancelled'
+  /** Held by the user's quiet hours until `releaseAt`, then `pending` again (docs/preferences.md "Quiet hours"). */
+  | 'deferred';
 
 export interface SendDocument {
   _id: string;
@@ -107,6 +116,8 @@ export function addCounts(into: DeliveryCounts, channel: Channel, counts: Status
     if (!count) continue;
     const perChannel = (into[channel] ??= {});
     perChannel[status] = (perChannel[status] ?? 0) + count;
+    // Released deferred deliveries are taken back out of `deferred` (a negative count): none left reads as none.
+    if (perChannel[status] === 0) delete perChannel[status];
   }
 }
 
@@ -127,6 +138,10 @@ export interface DeliveryDocument {
   critical?: boolean;
   /** The retry round (`POST /sends/:id/retry`) that last re-dispatched this delivery. */
   retryRound?: number;
+  /** A delivery deferred by the user's quiet hours: when they end (it is released the minute after, rounded up). */
+  releaseAt?: Date;
+  /** The release minute that moved it from `deferred` back to `pending` (`DeliveriesRepository.releaseDeferred`). */
+  releasedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
   sentAt?: Date;
@@ -219,6 +234,8 @@ export interface DispatchClaimDocument {
   round?: number;
   /** For a first run's claim of one delivery (`DeliveriesRepository.claimDeliveries`): the batch (or `<sendId>|missing`) that owns it. */
   owner?: string;
+  /** For the claim of one deferred delivery: whether its release or the send's cancel took it. */
+  deferredTo?: 'release' | 'cancel';
   createdAt: Date;
 }
 

@@ -44,6 +44,8 @@ export interface DeliveryOutcome {
   attempted: boolean;
   /** A critical send's delivery, which went whatever the user's preferences say (docs/preferences.md). */
   critical?: boolean;
+  /** A `deferred` delivery: when the user's quiet hours end. */
+  releaseAt?: Date;
 }
 
 /** The key of a dispatch batch's claim (`dispatch_claims`): its send, its channel and a hash of its user ids. */
@@ -68,7 +70,8 @@ export function dispatchBatchKey(sendId: string, channel: Channel, userIds: stri
  * insert's duplicate key) is written only when that entry reads `pending`, so a late outcome of an attempt Temporal
  * already gave up on (a transient failure arriving after another attempt recorded `sent`) changes nothing. Only a
  * retry round (`claimFailedForRound`, `POST /sends/:id/retry`) moves `failed` back to `pending`, on purpose: its own
- * outcomes then move that entry forward again.
+ * outcomes then move that entry forward again; so does the release of a delivery held by quiet hours
+ * (`releaseDeferred`: `deferred` back to `pending`).
  */
 export class DeliveriesRepository {
   constructor(private readonly database: Database) {}
@@ -174,6 +177,7 @@ export class DeliveriesRepository {
         permanent: outcome.permanent ?? false,
         ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
         ...(outcome.critical ? { critical: true } : {}),
+        ...(outcome.releaseAt ? { releaseAt: outcome.releaseAt } : {}),
         createdAt: now,
         updatedAt: now,
         ...(outcome.status === 'sent' ? { sentAt: now } : {}),
@@ -220,6 +224,7 @@ export class DeliveriesRepository {
             permanent: outcome.permanent ?? false,
             ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
             ...(outcome.critical ? { critical: true } : {}),
+            ...(outcome.releaseAt ? { releaseAt: outcome.releaseAt } : {}),
             ...(outcome.status === 'sent' ? { sentAt: now } : {}),
           },
           $inc: { attempts: outcome.attempted ? 1 : 0 },
@@ -385,6 +390,102 @@ export class DeliveriesRepository {
     const byChannel: Partial<Record<Channel, string[]>> = {};
     for (const doc of claimed) (byChannel[doc.channel] ??= []).push(doc.userId);
     return { byChannel, next: nextPageCursor(claimed, limit) };
+  }
+
+  /**
+   * Releases one page of a send's `deferred` deliveries whose quiet hours end by `minute` (`_id` after `after`): each
+   * back to `pending`, marked with the minute (`releasedAt`), and returns the page, to be dispatched as any other. Each
+   * is claimed first by a keyed insert (`<ledger key>|deferred` in `dispatch_claims`), which the send's cancel
+   * (`cancelDeferred`) also tries: only one of them takes it, on FerretDB too, where an update is not atomic. An
+   * activity retry finds its own claims and returns the same page.
+   */
+  async releaseDeferred(
+    sendId: string,
+    minute: Date,
+    after: string | null,
+    limit: number,
+  ): Promise<{ byChannel: Partial<Record<Channel, string[]>>; next: string | null }> {
+    const afterKey = after ? { _id: { $gt: after } } : {};
+    const mine = await this.claimDeferred(sendId, { releaseAt: { $lte: minute }, ...afterKey }, limit, 'release');
+    if (mine.length > 0) {
+      await this.database.deliveries.updateMany(
+        { _id: { $in: mine }, status: 'deferred' },
+        { $set: { status: 'pending', releasedAt: minute, updatedAt: new Date() } },
+      );
+    }
+    const released = await this.database.deliveries
+      .find({ sendId, releasedAt: minute, ...afterKey }, { projection: { _id: 1, userId: 1, channel: 1 } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    const byChannel: Partial<Record<Channel, string[]>> = {};
+    for (const doc of released) (byChannel[doc.channel] ??= []).push(doc.userId);
+    return { byChannel, next: nextPageCursor(released, limit) };
+  }
+
+  /**
+   * The send was cancelled: one page of its `deferred` deliveries (`_id` after `after`), whatever their minute, is
+   * recorded `cancelled`, each claimed as `releaseDeferred` claims them. Returns how many this call took and where
+   * the next page starts.
+   */
+  async cancelDeferred(
+    sendId: string,
+    after: string | null,
+    limit: number,
+  ): Promise<{ cancelled: number; next: string | null }> {
+    const afterKey = after ? { _id: { $gt: after } } : {};
+    const candidates = await this.database.deliveries
+      .find({ sendId, status: 'deferred', ...afterKey }, { projection: { _id: 1 } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    const mine = await this.claimDeferred(sendId, { _id: { $in: candidates.map((doc) => doc._id) } }, limit, 'cancel');
+    if (mine.length > 0) {
+      await this.database.deliveries.updateMany(
+        { _id: { $in: mine }, status: 'deferred' },
+        {
+          $set: {
+            status: 'cancelled',
+            code: 'CANCELLED',
+            error: 'the send was cancelled while the delivery waited for the end of quiet hours',
+            updatedAt: new Date(),
+          },
+        },
+      );
+    }
+    return { cancelled: mine.length, next: nextPageCursor(candidates, limit) };
+  }
+
+  /** Claims the `deferred` entries `filter` finds for `fate`; returns the keys this fate holds (taken now or before). */
+  private async claimDeferred(
+    sendId: string,
+    filter: Filter<DeliveryDocument>,
+    limit: number,
+    fate: 'release' | 'cancel',
+  ): Promise<string[]> {
+    const candidates = await this.database.deliveries
+      .find({ sendId, status: 'deferred', ...filter }, { projection: { _id: 1, channel: 1 } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    if (candidates.length === 0) return [];
+    const now = new Date();
+    const claims = candidates.map((doc) => ({
+      _id: `${doc._id}|deferred`,
+      sendId,
+      channel: doc.channel,
+      size: 1,
+      deferredTo: fate,
+      createdAt: now,
+    }));
+    const taken = new Set(await insertWhereFree(this.database.dispatchClaims, claims));
+    const ours = await mapWithConcurrency(
+      claims.map((claim, index) => ({ claim, index })),
+      POINT_LOOKUPS_IN_FLIGHT,
+      async ({ claim, index }) =>
+        !taken.has(index) || (await this.database.dispatchClaims.findOne({ _id: claim._id }))?.deferredTo === fate,
+    );
+    return candidates.filter((_, index) => ours[index]).map((doc) => doc._id);
   }
 
   /**

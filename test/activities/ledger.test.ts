@@ -82,4 +82,49 @@ describe('the ledger: forward-only statuses', () => {
     // Per channel: the same user on another channel is free.
     expect(await ledger.claimDeliveries(sendId, 'email', 'batch-b', ['shared'])).toEqual(new Set());
   });
+  it("releases a minute's deferred deliveries once, in pages, the same page again for an activity retry", async () => {
+    const sendId = newSend();
+    const minute = new Date('2026-03-01T07:00:00.000Z');
+    const later = new Date('2026-03-01T08:00:00.000Z');
+    const deferred = (userId: string, releaseAt: Date) =>
+      outcome(userId, 'deferred', { attempted: false, code: 'QUIET_HOURS', releaseAt });
+    await ledger.record(sendId, [deferred('u1', minute), deferred('u2', minute), deferred('u3', later)]);
+    expect(await entry(sendId, 'u1')).toMatchObject({ status: 'deferred', releaseAt: minute });
+
+    const first = await ledger.releaseDeferred(sendId, minute, null, 1);
+    expect(first).toEqual({ byChannel: { sms: ['u1'] }, next: deliveryKey(sendId, 'sms', 'u1') });
+    // An activity retry of the same page finds its own claims.
+    expect(await ledger.releaseDeferred(sendId, minute, null, 1)).toEqual(first);
+    expect(await ledger.releaseDeferred(sendId, minute, first.next, 1)).toMatchObject({ byChannel: { sms: ['u2'] } });
+    expect(await entry(sendId, 'u2')).toMatchObject({ status: 'pending', releasedAt: minute });
+    // The later minute's delivery waits for its own release.
+    expect(await entry(sendId, 'u3')).toMatchObject({ status: 'deferred' });
+  });
+
+  it('a cancel takes the deferred deliveries no release has claimed: each goes to one of them only', async () => {
+    const sendId = newSend();
+    const minute = new Date('2026-03-01T07:00:00.000Z');
+    const later = new Date('2026-03-01T08:00:00.000Z');
+    const deferred = (userId: string, releaseAt: Date) =>
+      outcome(userId, 'deferred', { attempted: false, code: 'QUIET_HOURS', releaseAt });
+    await ledger.record(sendId, [deferred('u1', minute), deferred('u2', later), deferred('u3', later)]);
+    await ledger.releaseDeferred(sendId, minute, null, 10);
+    // A release of the later minute claimed u2 and stopped before its write; the cancel then runs.
+    await stack.database.dispatchClaims.insertOne({
+      _id: `${deliveryKey(sendId, 'sms', 'u2')}|deferred`,
+      sendId,
+      channel: 'sms',
+      size: 1,
+      deferredTo: 'release',
+      createdAt: new Date(),
+    });
+    expect(await ledger.cancelDeferred(sendId, null, 10)).toEqual({ cancelled: 1, next: null });
+    // The release's next attempt takes u2, and only u2.
+    expect((await ledger.releaseDeferred(sendId, later, null, 10)).byChannel).toEqual({ sms: ['u2'] });
+    expect(await entry(sendId, 'u1')).toMatchObject({ status: 'pending' });
+    expect(await entry(sendId, 'u2')).toMatchObject({ status: 'pending', releasedAt: later });
+    expect(await entry(sendId, 'u3')).toMatchObject({ status: 'cancelled', code: 'CANCELLED' });
+    // Again: nothing left.
+    expect(await ledger.cancelDeferred(sendId, null, 10)).toEqual({ cancelled: 0, next: null });
+  });
 });

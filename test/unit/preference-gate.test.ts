@@ -70,4 +70,24 @@ describe('PreferenceGate', () => {
     const critical = await gate.check({ config }, 's-3', { quietHours: 'skip', critical: true }, 'sms', ['u1'], users);
     expect(critical.turnedOff.size).toBe(0);
   });
+
+  it('defers them until the window ends when the dispatch may defer; skip still skips, a critical send goes', async () => {
+    const hhmm = (at: number) => new Date(at).toISOString().slice(11, 16);
+    const now = Date.now();
+    const end = Math.ceil((now + 120_000) / 60_000) * 60_000 - 60_000;
+    const quiet = { channels: {}, categories: {}, quietHours: { start: hhmm(now - 60_000), end: hhmm(end) } };
+    const { gate } = gateWith({ u1: quiet });
+    const deferring = await gate.check({ config }, 's-4', {}, 'sms', ['u1', 'u2'], users, undefined, true);
+    expect([...deferring.turnedOff.keys()]).toEqual(['u1']);
+    expect(deferring.turnedOff.get('u1')).toMatchObject({
+      status: 'deferred',
+      code: 'QUIET_HOURS',
+      releaseAt: new Date(end),
+      attempted: false,
+    });
+    const skipping = await gate.check({ config }, 's-4', { quietHours: 'skip' }, 'sms', ['u1'], users, undefined, true);
+    expect(skipping.turnedOff.get('u1')).toMatchObject({ status: 'skipped', code: 'QUIET_HOURS' });
+    const critical = await gate.check({ config }, 's-4', { critical: true }, 'sms', ['u1'], users, undefined, true);
+    expect(critical.turnedOff.size).toBe(0);
+  });
 });
