@@ -4,6 +4,7 @@ import { connectActivityDeps } from '../activities/activity-deps';
 import { checkChannelProviders } from '../activities/providers';
 import { checkEvery, type AppConfig } from '../common/config/config';
 import { temporalDataConverter } from '../common/temporal/data-converter';
+import { workflowCacheOptions } from './worker-cache';
 
 export interface RunningWorker {
   worker: Worker;
@@ -43,6 +44,7 @@ export async function createWorker(
     dataConverter,
     maxConcurrentActivityTaskExecutions: config.service.worker.maxConcurrentActivities,
     shutdownGraceTime: config.service.worker.shutdownGraceMs,
+    ...workflowCacheOptions(config.service.worker),
     ...overrides,
   });
   return {

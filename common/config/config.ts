@@ -361,6 +361,11 @@ function serviceConfigSchemaFor(catalog: ProviderCatalog) {
        * cancelled: a dispatch records what it sent and leaves the rest to another worker.
        */
       shutdownGraceMs: z.number().int().min(0).max(600_000).default(20_000),
+      /**
+       * Workflow runs the worker keeps in memory between their tasks (0: none); one not kept replays its history on
+       * its next task. Unset: the Temporal SDK's figure from the heap size (about 135 at `--max-old-space-size=384`).
+       */
+      maxCachedWorkflows: z.number().int().min(0).max(100_000).optional(),
     }).prefault({}),
     flowManagerConfiguration: strictObject(
       {

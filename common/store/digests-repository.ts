@@ -171,10 +171,9 @@ export class DigestsRepository {
         { returnDocument: 'after' },
       );
       if (event && event.retentionFrom === undefined && isTakenEverywhere(event)) {
-        await this.database.digestEvents.updateOne(
-          { _id: id, retentionFrom: { $exists: false } },
-          { $set: { retentionFrom: new Date() } },
-        );
+        // By `_id` alone (FerretDB reads the whole collection for any other condition); `$min` keeps the date a
+        // racing flush or removal wrote first, as a condition on `retentionFrom` would.
+        await this.database.digestEvents.updateOne({ _id: id }, { $min: { retentionFrom: new Date() } });
       }
     });
   }

@@ -1,6 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { Preferences, PreferencesPatch } from '../domain/preferences';
 import type { Database } from './db';
+import { findByIds } from './find-by-ids';
 
 /** One user's preferences (`preferences`), keyed by the user's id as a string (the id sends name). */
 export interface PreferencesDocument extends Preferences {
@@ -54,10 +55,10 @@ export class PreferencesRepository {
     return (await this.get(userId))!;
   }
 
-  /** The preferences of the given users who have any, in one query (a dispatch reads a whole audience page at once). */
+  /** The preferences of the given users who have any (a dispatch reads a whole batch's at once). */
   async forUsers(userIds: string[]): Promise<Map<string, Preferences>> {
     if (userIds.length === 0) return new Map();
-    const found = await this.preferences.find({ _id: { $in: userIds } }).toArray();
+    const found = await findByIds(this.preferences, userIds);
     return new Map(
       found.map(({ _id, channels, categories, quietHours }) => [
         _id,

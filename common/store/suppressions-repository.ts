@@ -1,6 +1,7 @@
 import type { Collection } from 'mongodb';
 import type { Channel } from '../config/config';
 import type { Database } from './db';
+import { findByIds } from './find-by-ids';
 
 /** What put an address on the suppression list. */
 export type SuppressionSource =
@@ -71,11 +72,11 @@ export class SuppressionsRepository {
     return removed.deletedCount > 0;
   }
 
-  /** Which of the addresses (normal forms) are suppressed on the channel, in one query by key. */
+  /** Which of the addresses (normal forms) are suppressed on the channel, read by key. */
   async suppressedAmong(channel: Channel, addresses: string[]): Promise<Set<string>> {
     if (addresses.length === 0) return new Set();
     const keys = [...new Set(addresses)].map((address) => suppressionKey(channel, address));
-    const found = await this.suppressions.find({ _id: { $in: keys } }, { projection: { address: 1 } }).toArray();
+    const found = await findByIds(this.suppressions, keys, { projection: { address: 1 } });
     return new Set(found.map(({ address }) => address));
   }
 }
