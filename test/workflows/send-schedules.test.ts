@@ -139,6 +139,14 @@ describe('recurring sends on Temporal Schedules', () => {
     expect(texts.length).toBeGreaterThanOrEqual(2);
     expect(texts[0]).toMatchObject({ body: 'Today: 3 orders' });
 
+    // It keeps making requests: a PATCH may change them, not turn them into a send.
+    const patched = await inject('PATCH', `/schedules/${scheduleId}`, { messages: messagesBody('5550009912') });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).toMatchObject({ makes: 'messages', channels: ['sms'] });
+    const turned = await inject('PATCH', `/schedules/${scheduleId}`, { send: send() });
+    expect(turned.statusCode).toBe(400);
+    expect(turned.json().message).toMatch(/^send: schedule .* makes \/messages requests/);
+
     expect((await inject('DELETE', `/schedules/${scheduleId}`)).statusCode).toBe(204);
   }, 60_000);
 
