@@ -80,7 +80,7 @@ export interface ScheduledWaitFigures {
   /** `DELETE /sends/:id` answered 200, and how long cancelling all of them took (`concurrency` at a time). */
   cancelled: number;
   cancelSeconds: number;
-  /** Sends still `scheduled` in the store once every cancel answered (0: none of them will fire). */
+  /** Sends still `scheduled` in the store once the cancelled workflows ended (0: none of them will fire). */
   stillScheduled: number;
 }
 
@@ -378,10 +378,11 @@ export async function measureScheduledWait(
     if (response.statusCode === 200) cancelled++;
   });
   const cancelSeconds = round((performance.now() - cancelStarted) / 1000, 1);
-  const stillScheduled = await stack.database.sends.countDocuments({ _id: { $in: sendIds }, status: 'scheduled' });
-  log(`  ${cancelled} cancelled in ${cancelSeconds} s, ${stillScheduled} still scheduled`);
-  // The cancelled sends' workflows end now: let the worker finish them before the next figure.
+  log(`  ${cancelled} cancelled in ${cancelSeconds} s`);
+  // The cancelled sends' workflows end now (each marks its document): let the worker finish them first.
   await untilSettled(stack, cpuOver, 0.2, 900);
+  const stillScheduled = await stack.database.sends.countDocuments({ _id: { $in: sendIds }, status: 'scheduled' });
+  log(`  ${stillScheduled} still scheduled once their workflows ended`);
   return {
     sends: count,
     notScheduled,
