@@ -1,33 +1,13 @@
-import {
-  ApplicationFailure,
-  condition,
-  patched,
-  proxyLocalActivities,
-  setHandler,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
-import type { SendActivities } from '../activities';
+import { ApplicationFailure, condition, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
 import { cancelSendSignal, NOT_SCHEDULED, rescheduleUpdate } from '../common/temporal/send-signals';
-import { beginScheduledSend, STORE_RETRY } from './send-activities';
+import { beginScheduledSend } from './send-activities';
 
 /**
  * Patch: a send with a `sendAt` waits for it before anything else. Only sends that carry `sendAt` in their input take
  * this path, so no earlier history meets it; the marker says which workflow code a history's wait came from.
  */
 export const SEND_AT = 'send-at';
-
-/**
- * Patch: `beginScheduledSend` runs as a local activity, in the workflow task the timer wakes, instead of an activity
- * task of its own: one round trip through Temporal less between the `sendAt` and the first provider call.
- */
-export const LOCAL_BEGIN = 'send-at-local-begin';
-
-// Two store calls; retried like the activity (unlimited: an outage must not lose the send).
-const { beginScheduledSend: beginScheduledSendLocally } = proxyLocalActivities<SendActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: STORE_RETRY,
-});
 
 /**
  * Whether this send (or `POST /messages` request) waits for a `sendAt`: a first run of a scheduled one; a retry or a
@@ -86,8 +66,7 @@ export async function waitForSendAt(sendId: string, sendAt: string, kind?: 'mess
   }
   if (send.state === 'cancelled') return false;
   send.state = 'running';
-  const begin = patched(LOCAL_BEGIN) ? beginScheduledSendLocally : beginScheduledSend;
-  const { cancelled } = await begin({
+  const { cancelled } = await beginScheduledSend({
     sendId,
     sendAt: new Date(due).toISOString(),
     ...(kind ? { kind } : {}),
