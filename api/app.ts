@@ -16,6 +16,7 @@ import { messageServicesPlugin } from './plugins/message-services-plugin';
 import { metricsPlugin } from './plugins/metrics-plugin';
 import { openApiPlugin } from './plugins/openapi-plugin';
 import { retentionPlugin } from './plugins/retention-plugin';
+import { scheduleServicesPlugin } from './plugins/schedule-services-plugin';
 import { rateLimitPlugin } from './plugins/rate-limit-plugin';
 import { sendReconciliationPlugin } from './plugins/send-reconciliation-plugin';
 import { sendServicesPlugin } from './plugins/send-services-plugin';
@@ -98,6 +99,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await app.register(retentionPlugin);
     await app.register(sendServicesPlugin);
     await app.register(messageServicesPlugin);
+    await app.register(scheduleServicesPlugin);
     await app.register(digestServicesPlugin);
     for (const routes of [
       serviceIndexRoutes,

@@ -7,7 +7,13 @@ import { runFanOut, type FanOutFigures } from './lib/fanout';
 import { round, waitUntilIdle } from './lib/proc-stats';
 import { runSmallSends, timeGetSend, type Percentiles, type SmallSendFigures } from './lib/small-send';
 import { runJsonChild, startBenchStack, type BenchStack } from './lib/stack';
-import { measureTimeAware, timeAwareSummary, type TimeAwareSizes } from './lib/time-aware';
+import {
+  measureScheduled,
+  measureTimeAware,
+  scheduledSummary,
+  timeAwareSummary,
+  type TimeAwareSizes,
+} from './lib/time-aware';
 import {
   blockClusters,
   DEFAULT_FAN_OUT,
@@ -25,7 +31,7 @@ import {
  * simulator's ceiling, the no-Temporal baseline, the real fan-out (first delivery, tail, CPU), `GET /sends/:id`,
  * two workers on one task queue, the sends that wait or stop (scheduled, cancelled, preferences, digests), small
  * sends in a large store, and the API against its floor; `--only=time-aware` measures the waiting and stopping ones
- * alone. bench/README.md explains each figure. Ends with one `bench: ...` summary line, its figures named as
+ * alone, `--only=scheduled` the scheduled sends' alone (waiting, then firing). bench/README.md explains each figure. Ends with one `bench: ...` summary line, its figures named as
  * bench/README.md names them.
  */
 
@@ -75,9 +81,15 @@ interface FloorFigures extends Percentiles {
 }
 
 const quick = process.argv.includes('--quick');
-/** `--only=time-aware`: only the figures of sends that wait or stop, on a stack of their own. */
-const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
-if (only !== undefined && only !== 'time-aware') throw new Error(`--only=${only}: the only group is time-aware`);
+/**
+ * `--only=time-aware`: only the figures of sends that wait or stop, on a stack of their own; `--only=scheduled`: only
+ * the scheduled sends' of those.
+ */
+const GROUPS = ['time-aware', 'scheduled'] as const;
+const onlyArg = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+const only = GROUPS.find((group) => group === onlyArg);
+if (onlyArg !== undefined && only === undefined)
+  throw new Error(`--only=${onlyArg}: the groups are ${GROUPS.join(', ')}`);
 const SIZES = quick ? [10_000] : [10_000, 100_000];
 const CEILING_PER_CHANNEL = quick ? 2000 : 10_000;
 const LOAD_SECONDS = quick ? 5 : 10;
@@ -93,9 +105,12 @@ const GET_SENDS = quick
   : { samples: 100, budgetMs: 60_000, minSamples: 3 };
 /** The two-worker modes run right after the first size's one-worker send, on this many of its users. */
 const WORKER_MODE_RECIPIENTS = quick ? 3_000 : SIZES[0];
-/** The sends that wait or stop (bench/README.md "scheduled-fire-lag-ms" to "digest-flush-lag-ms"). */
+/** Scheduled sends waiting at once; `BENCH_WAITING_SENDS=0` leaves that figure out (the fire lag alone). */
+const WAITING_SENDS = Number(process.env.BENCH_WAITING_SENDS ?? 10_000);
+/** The sends that wait or stop (bench/README.md "scheduled-wait-worker-cpu-s" to "digest-flush-lag-ms"). */
 const TIME_AWARE: TimeAwareSizes = quick
   ? {
+      waitingSends: WAITING_SENDS,
       scheduledSends: 100,
       cancelRecipients: 10_000,
       preferencesRecipients: 3_000,
@@ -105,6 +120,7 @@ const TIME_AWARE: TimeAwareSizes = quick
       eventsBudgetMs: 60_000,
     }
   : {
+      waitingSends: WAITING_SENDS,
       scheduledSends: 1000,
       cancelRecipients: 100_000,
       preferencesRecipients: 100_000,
@@ -126,7 +142,7 @@ async function main(): Promise<void> {
   log(`bench ${quick ? '--quick' : 'full'}: ${os.cpus().length} cores, node ${process.version}`);
   const stack = await startBenchStack(log);
   try {
-    const results = only ? await measureOnlyTimeAware(stack) : await measure(stack);
+    const results = only ? await measureOnlyTimeAware(stack, only) : await measure(stack);
     const file = path.join(__dirname, 'results', `${new Date(startedAt).toISOString().replace(/[:.]/g, '-')}.json`);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(results, null, 2));
@@ -375,15 +391,24 @@ async function measure(stack: BenchStack) {
   };
 }
 
-/** `--only=time-aware`: seeds the users those figures need, starts one worker, and measures them alone. */
-async function measureOnlyTimeAware(stack: BenchStack) {
-  const [seed] = await Promise.all([seedUsers(stack.database.users, 0, TIME_AWARE_USERS), stack.startWorker()]);
-  log(`seeded ${TIME_AWARE_USERS} users in ${round(seed.seconds, 1)} s; worker pid ${stack.worker!.pid} ready`);
-  const timeAware = await measureTimeAware(stack, seed.seeded, TIME_AWARE, quick ? 75_000 : 1_200_000, log);
+/** `--only=time-aware` (or `scheduled`): seeds the users those figures need, starts one worker, and measures them alone. */
+async function measureOnlyTimeAware(stack: BenchStack, group: 'time-aware' | 'scheduled') {
+  const users = group === 'scheduled' ? TIME_AWARE.scheduledSends : TIME_AWARE_USERS;
+  const [seed] = await Promise.all([seedUsers(stack.database.users, 0, users), stack.startWorker()]);
+  log(`seeded ${users} users in ${round(seed.seconds, 1)} s; worker pid ${stack.worker!.pid} ready`);
+  let timeAware;
+  let summary;
+  if (group === 'scheduled') {
+    timeAware = await measureScheduled(stack, seed.seeded, TIME_AWARE, log);
+    summary = scheduledSummary(timeAware);
+  } else {
+    timeAware = await measureTimeAware(stack, seed.seeded, TIME_AWARE, quick ? 75_000 : 1_200_000, log);
+    summary = timeAwareSummary(timeAware);
+  }
   return {
-    mode: `${quick ? 'quick' : 'full'}, only time-aware`,
+    mode: `${quick ? 'quick' : 'full'}, only ${group}`,
     startedAt: new Date(startedAt).toISOString(),
-    summary: { ...timeAwareSummary(timeAware), store: stack.storeName },
+    summary: { ...summary, store: stack.storeName },
     machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version },
     store: stack.storeName,
     timeAware,

@@ -5,6 +5,7 @@ import type { MessageChannel } from '../common/store/messaging/message-requests-
 import { SEARCH_ATTRIBUTES } from '../common/temporal/search-attributes';
 import type { MessagesSummary } from '../common/domain/send-types';
 import { dispatchUntilNotHandedBack } from './handed-back';
+import { messagesInputOf } from './recurring-send';
 import { waitForSendAt, waitsForSendAt } from './send-at';
 import type { DispatchRetryOptions } from './send-message';
 
@@ -26,6 +27,8 @@ export interface DeliverMessagesInput {
   dispatchWindow: number;
   /** A scheduled request: the instant (ISO 8601) it waits for before anything else (`workflows/send-at.ts`). */
   sendAt?: string;
+  /** Set by a schedule of `/messages` requests (its id): the firing records its own request (recurring-send.ts). */
+  firingOf?: string;
 }
 
 // Unlimited attempts: they only read and write our own stores, and must outlast an outage.
@@ -55,7 +58,8 @@ function callbackPoster(retryWindowMs: number) {
  * History stays bounded: one activity per batch of at most `MESSAGE_BATCH_ADDRESSES` addresses, plus one callback
  * round per batch at most.
  */
-export async function deliverMessages(input: DeliverMessagesInput): Promise<MessagesSummary> {
+export async function deliverMessages(given: DeliverMessagesInput): Promise<MessagesSummary> {
+  const input = await messagesInputOf(given);
   const { requestId, batches, retry } = input;
   if (waitsForSendAt(input.sendAt, true) && !(await waitForSendAt(requestId, input.sendAt, 'messages'))) {
     log.info('scheduled request cancelled', { requestId });

@@ -3,7 +3,6 @@ import { SendLater } from '../services/send-later';
 import { SendPreparation } from '../services/send-preparation';
 import { SendResults } from '../services/send-result';
 import { SendRetry } from '../services/send-retry';
-import { SendSchedules } from '../services/send-schedules';
 import { SendStarter } from '../services/send-starter';
 
 declare module 'fastify' {
@@ -13,25 +12,20 @@ declare module 'fastify' {
     sendResults: SendResults;
     sendRetry: SendRetry;
     sendLater: SendLater;
-    sendSchedules: SendSchedules;
   }
 }
 
 /**
  * The jobs of a send the routes call (api/services/): validating a request, starting it, its result, a retry, a
- * reschedule or a cancel, and the recurring sends.
+ * reschedule or a cancel (the recurring sends: schedule-services-plugin.ts).
  */
 export const sendServicesPlugin = fp(
   async (app) => {
     const { config, temporal, files, sendReconciler } = app;
-    const { sends, templates, ledger, providers, sendCancellations, sendSchedules } = app.repositories;
+    const { sends, templates, ledger, providers, sendCancellations } = app.repositories;
     const starter = new SendStarter({ config, sends, temporal });
     const preparation = new SendPreparation({ config, templates, files, providers });
     app.decorate('sendPreparation', preparation);
-    app.decorate(
-      'sendSchedules',
-      new SendSchedules({ config, temporal, schedules: sendSchedules, sends, preparation }),
-    );
     app.decorate('sendStarter', starter);
     app.decorate('sendResults', new SendResults({ temporal, ledger }));
     app.decorate('sendRetry', new SendRetry({ sends, ledger, reconciler: sendReconciler, starter }));

@@ -1,6 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { FastifyRequest } from 'fastify';
+import { requestApp } from '../plugins/auth-plugin';
 import { MESSAGE_BODY_LIMIT_BYTES } from '../request-errors';
+import { assertAppOwns, refuseDirectSendOfApp } from '../services/messaging/app-notifications';
+import type { ScheduleCaller } from '../services/send-schedules';
 import { errorResponses } from '../schemas/common-schemas';
 import {
   scheduleBodySchema,
@@ -14,8 +18,10 @@ import {
 const scheduleUrl = (scheduleId: string) => `/schedules/${encodeURIComponent(scheduleId)}`;
 const unknownSchedule = errorResponses({ 404: 'No schedule has this id' });
 const refusals = errorResponses({
-  400: 'A field is malformed: a bad cron, duration or time zone, or a send body /send would refuse',
-  404: 'The send names a template that does not exist',
+  400: 'A field is malformed: a bad cron, duration or time zone, or a send or messages body /send or /messages would refuse',
+  404: 'The send or messages name a template (or provider) that does not exist',
+  409: "A template or provider named is inactive, or the key's application registered notifications",
+  503: 'messages.callback needs WEBHOOK_SECRET',
 });
 
 /**
@@ -24,11 +30,28 @@ const refusals = errorResponses({
  */
 export const scheduleRoutes: FastifyPluginAsyncZod = async (app) => {
   const { sendSchedules } = app;
+  const { notifications } = app.repositories;
+
+  /**
+   * The caller of a body with `messages`, checked as `POST /messages` checks it: a key of an application that
+   * registered notifications sends by notification only, and names no other application.
+   */
+  const callerOf = async (
+    request: FastifyRequest,
+    messages: { appId?: string } | undefined,
+  ): Promise<ScheduleCaller> => {
+    const keyApp = requestApp(request);
+    if (messages) {
+      await refuseDirectSendOfApp(notifications, keyApp, 'authorization', 'POST /messages/notifications');
+      if (messages.appId !== undefined) assertAppOwns(keyApp, messages.appId, 'messages.appId');
+    }
+    return { apiKeyId: request.apiKey?.id ?? null, ...(keyApp !== null ? { appId: keyApp } : {}) };
+  };
 
   app.post(
     '/schedules',
     {
-      config: { scope: 'send' },
+      config: { scope: 'send', appForbidden: 'messages.appId names another application than the key' },
       bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
       schema: {
         tags: ['schedules'],
@@ -38,12 +61,14 @@ export const scheduleRoutes: FastifyPluginAsyncZod = async (app) => {
         response: {
           201: scheduleDetailSchema.describe('Created; its first firings are in nextFirings'),
           ...refusals,
-          ...errorResponses({ 409: 'The scheduleId is taken' }),
+          ...errorResponses({
+            409: "The scheduleId is taken, a template or provider named is inactive, or the key's application registered notifications",
+          }),
         },
       },
     },
     async (request, reply) => {
-      const schedule = await sendSchedules.create(request.body);
+      const schedule = await sendSchedules.create(request.body, await callerOf(request, request.body.messages));
       request.log.info({ scheduleId: schedule.scheduleId }, 'schedule created');
       return reply.code(201).header('location', scheduleUrl(schedule.scheduleId)).send(schedule);
     },
@@ -82,7 +107,7 @@ export const scheduleRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch(
     '/schedules/:scheduleId',
     {
-      config: { scope: 'send' },
+      config: { scope: 'send', appForbidden: 'messages.appId names another application than the key' },
       bodyLimit: MESSAGE_BODY_LIMIT_BYTES,
       schema: {
         tags: ['schedules'],
@@ -93,7 +118,8 @@ export const scheduleRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: scheduleDetailSchema.describe('Changed'), ...refusals, ...unknownSchedule },
       },
     },
-    async (request) => sendSchedules.update(request.params.scheduleId, request.body),
+    async (request) =>
+      sendSchedules.update(request.params.scheduleId, request.body, await callerOf(request, request.body.messages)),
   );
 
   for (const action of ['pause', 'unpause'] as const) {

@@ -189,7 +189,8 @@ export const messagesHeadersSchema = z.object({
     ),
 });
 
-export const requestIdParams = z.object({ requestId: z.string().min(1).max(100) });
+/** 200: a firing of a schedule of requests is `sched-<scheduleId>-<firing time>`, up to 127 characters. */
+export const requestIdParams = z.object({ requestId: z.string().min(1).max(200) });
 
 export const callbackSecretSchema = z
   .object({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SCHEDULE_ID_PATTERN } from '../../common/temporal/workflow-ids';
+import { messagesBodySchema } from './messages-schemas';
 import { sendBodySchema } from './send-schemas';
 
 /** A calendar field: one value or a list of them, each within `min`–`max`. */
@@ -47,6 +48,20 @@ const timezoneSchema = z
 
 /** A firing's send goes when the schedule says: the one-off `sendAt` and `delay` are refused as unknown keys. */
 const recurringSendBodySchema = sendBodySchema.omit({ sendAt: true, delay: true });
+const recurringMessagesBodySchema = messagesBodySchema.omit({ sendAt: true, delay: true });
+
+/** A schedule makes a send or a `/messages` request at each firing, never both. */
+const oneFiringBody = (body: { send?: unknown; messages?: unknown }, context: z.RefinementCtx, needed: boolean) => {
+  if (body.send !== undefined && body.messages !== undefined) {
+    context.addIssue({ code: 'custom', path: ['messages'], message: 'give send or messages, not both' });
+  } else if (needed && body.send === undefined && body.messages === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['send'],
+      message: 'give send (a POST /send body) or messages (a POST /messages body)',
+    });
+  }
+};
 
 export const scheduleBodySchema = z
   .object({
@@ -57,9 +72,13 @@ export const scheduleBodySchema = z
       .describe('Default: a new uuid'),
     spec: scheduleTimesSchema,
     timezone: timezoneSchema.default('UTC'),
-    send: recurringSendBodySchema.describe('The body POST /send would take: each firing sends it'),
+    send: recurringSendBodySchema.optional().describe('The body POST /send would take: each firing sends it'),
+    messages: recurringMessagesBodySchema
+      .optional()
+      .describe('The body POST /messages would take, instead of send: each firing makes that request'),
   })
-  .strict();
+  .strict()
+  .superRefine((body, context) => oneFiringBody(body, context, true));
 export type ScheduleBody = z.infer<typeof scheduleBodySchema>;
 
 export const schedulePatchSchema = z
@@ -67,9 +86,13 @@ export const schedulePatchSchema = z
     spec: scheduleTimesSchema.optional(),
     timezone: timezoneSchema.optional(),
     send: recurringSendBodySchema.optional().describe('Replaces the send of the firings to come'),
+    messages: recurringMessagesBodySchema
+      .optional()
+      .describe('Replaces the /messages request of the firings to come (a schedule of requests)'),
   })
   .strict()
-  .refine((patch) => Object.keys(patch).length > 0, 'give at least one of spec, timezone and send');
+  .refine((patch) => Object.keys(patch).length > 0, 'give at least one of spec, timezone, send and messages')
+  .superRefine((patch, context) => oneFiringBody(patch, context, false));
 export type SchedulePatch = z.infer<typeof schedulePatchSchema>;
 
 export const scheduleIdParams = z.object({ scheduleId: z.string().regex(SCHEDULE_ID_PATTERN, 'not a schedule id') });
@@ -79,16 +102,23 @@ export const schedulesQuerySchema = z.object({
   skip: z.coerce.number().int().min(0).default(0),
 });
 
-const firedSendSchema = z.object({
-  sendId: z.string(),
+const firing = {
   firingTime: z.string().describe('The time the firing was due'),
   startedAt: z.string(),
   status: z.enum(['scheduled', 'running', 'completed', 'failed', 'cancelled']),
   statusUrl: z.string(),
-});
+};
+const firedSendSchema = z.union([
+  z.object({ sendId: z.string().describe('A schedule of sends: the send of the firing'), ...firing }),
+  z.object({
+    requestId: z.string().describe('A schedule of /messages requests: the request of the firing'),
+    ...firing,
+  }),
+]);
 
 export const scheduleSummarySchema = z.object({
   scheduleId: z.string(),
+  makes: z.enum(['send', 'messages']).describe('What each firing makes: a send (send) or a /messages request'),
   spec: z.unknown().describe('As given'),
   timezone: z.string(),
   paused: z.boolean(),
@@ -105,5 +135,7 @@ export const scheduleDetailSchema = scheduleSummarySchema.extend({
   fired: z.number().int().describe('Firings taken, manual triggers included'),
   missedCatchupWindow: z.number().int().describe('Firings skipped because Temporal was out longer than the window'),
   skippedOverlap: z.number().int().describe('Firings skipped because the previous send still ran'),
-  lastSends: z.array(firedSendSchema).describe('The last sends, oldest first (at most 10)'),
+  lastSends: z
+    .array(firedSendSchema)
+    .describe('The last sends or /messages requests of the firings, oldest first (at most 10)'),
 });

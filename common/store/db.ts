@@ -230,9 +230,12 @@ async function ensureIndexes(database: Database, config: AppConfig): Promise<voi
     database.digests.createIndex({ userId: 1, digestKey: 1 }, { name: 'by_user_key' }),
     database.digestFlushes.createIndex({ digestId: 1, flushNumber: -1 }, { name: 'by_digest_number' }),
     database.digestEvents.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
-    // `GET /sends?status=scheduled` in `sendAt` order, and the sends of a cancellation key (`POST /sends/cancel`)
-    // (common/store/sends-repository.ts).
-    database.sends.createIndex({ status: 1, sendAt: 1 }, { name: 'by_status_send_at' }),
+    // `GET /sends?status=scheduled` and `GET /messages?status=scheduled` in `sendAt` order, `_id` breaking ties as
+    // their sort does (so the index gives the order, no sort of every scheduled send), and the sends of a cancellation
+    // key (`POST /sends/cancel`) (common/store/sends-repository.ts, messaging/message-requests-repository.ts). A store
+    // created before keeps its `by_status_send_at` of sends too, unused.
+    database.sends.createIndex({ status: 1, sendAt: 1, _id: 1 }, { name: 'by_status_send_at_id' }),
+    database.messageRequests.createIndex({ status: 1, sendAt: 1, _id: 1 }, { name: 'by_status_send_at_id' }),
     database.sends.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
     database.messageRequests.createIndex({ cancellationKey: 1 }, { name: 'by_cancellation_key' }),
     // A template's versions, newest first (`GET /templates/:id/versions`, common/store/template-versions-repository.ts).

@@ -1,6 +1,7 @@
 import type { Collection } from 'mongodb';
 import { isDuplicateKey, type Database } from './db';
 import type { SendRequest } from '../domain/send-types';
+import type { MessageChannel, MessageRequestDocument, StoredMessage } from './messaging/message-requests-repository';
 
 /**
  * When a recurring send fires, as the caller wrote it (`POST /schedules`): one of `calendar`, `cron` and `every`, within
@@ -26,13 +27,28 @@ export interface CalendarEntry {
 }
 
 /**
- * One recurring send (`send_schedules`, `_id` = the schedule id): the send each firing makes, stored once here and
- * copied into each firing's own send document, never into workflow history.
+ * The `POST /messages` request each firing of a recurring send makes, checked and normalized as `POST /messages`
+ * stores it; its message ids are `sched-<scheduleId>-<n>`, a firing's own `<requestId>-<n>`.
+ */
+export interface ScheduledMessagesRequest extends Pick<
+  MessageRequestDocument,
+  'appId' | 'apiKeyId' | 'callback' | 'cancellationKey'
+> {
+  messages: StoredMessage[];
+  /** The channels of its messages, kept apart so that a list of schedules needs no message. */
+  channels: MessageChannel[];
+}
+
+/**
+ * One recurring send (`send_schedules`, `_id` = the schedule id): the send or the `/messages` request each firing
+ * makes, stored once here and copied into each firing's own document, never into workflow history.
  */
 export interface SendScheduleDocument {
   _id: string;
-  /** The `POST /send` body, checked and normalized as `POST /send` stores it. */
-  request: SendRequest;
+  /** The `POST /send` body, checked and normalized as `POST /send` stores it; absent when it makes `messageRequest`. */
+  request?: SendRequest;
+  /** A schedule of `/messages` requests (`POST /schedules` with `messages`): the request each firing makes. */
+  messageRequest?: ScheduledMessagesRequest;
   spec: ScheduleTimes;
   timezone: string;
   createdAt: Date;
@@ -62,10 +78,10 @@ export class SendSchedulesRepository {
     return this.collection.findOne({ _id: scheduleId });
   }
 
-  /** A page of schedules in id order, without their requests' recipients and data (they can be large). */
+  /** A page of schedules in id order, without their requests' recipients, data and messages (they can be large). */
   list(limit: number, skip: number): Promise<SendScheduleDocument[]> {
     return this.collection
-      .find({}, { projection: { 'request.recipients': 0, 'request.data': 0 } })
+      .find({}, { projection: { 'request.recipients': 0, 'request.data': 0, 'messageRequest.messages': 0 } })
       .sort({ _id: 1 })
       .skip(skip)
       .limit(limit)
@@ -74,7 +90,7 @@ export class SendSchedulesRepository {
 
   async update(
     scheduleId: string,
-    fields: Partial<Pick<SendScheduleDocument, 'request' | 'spec' | 'timezone'>>,
+    fields: Partial<Pick<SendScheduleDocument, 'request' | 'messageRequest' | 'spec' | 'timezone'>>,
   ): Promise<void> {
     await this.collection.updateOne({ _id: scheduleId }, { $set: { ...fields, updatedAt: new Date() } });
   }

@@ -125,6 +125,12 @@ describe('GET /messages: the bulk requests, newest first', () => {
       by_app_created: { appId: 1, createdAt: -1 },
       // The retention's TTL index on MongoDB; a plain one where TTL indexes are missing (FerretDB).
       [RETENTION_INDEX]: { createdAt: -1 },
+      // ?status=scheduled, in sendAt order with _id breaking ties, as GET /sends?status=scheduled.
+      by_status_send_at_id: { status: 1, sendAt: 1, _id: 1 },
+    });
+    const sendIndexes = await stack.database.sends.indexes();
+    expect(Object.fromEntries(sendIndexes.map((index) => [index.name, index.key]))).toMatchObject({
+      by_status_send_at_id: { status: 1, sendAt: 1, _id: 1 },
     });
   });
 });

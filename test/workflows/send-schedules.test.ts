@@ -28,6 +28,13 @@ describe('recurring sends on Temporal Schedules', () => {
     const user = person('Recurring');
     phone = user.phoneNumber;
     [userId] = await insertUsers(stack, [user]);
+    const template = {
+      name: 'daily digest sms',
+      mode: 'sms',
+      data: { body: 'Today: {{count}} orders' },
+      isActive: true,
+    };
+    expect((await inject('POST', '/templates', template)).statusCode).toBe(201);
   });
   afterAll(() => stack.close());
 
@@ -88,6 +95,59 @@ describe('recurring sends on Temporal Schedules', () => {
         .describe()
         .catch(() => null)) === null,
     ).toBe(true);
+  }, 60_000);
+
+  it('fires a /messages request every 2 s, each firing an ordinary request of its own listed with its status URL', async () => {
+    // The longest schedule id: its firings' request ids are the longest (127 characters) GET /messages/:id must take.
+    const scheduleId = `messages-${randomUUID()}`.padEnd(100, 'x');
+    const to = '+15550009911';
+    const number = to.slice(2);
+    const created = await inject('POST', '/schedules', {
+      scheduleId,
+      spec: { every: 'PT2S' },
+      messages: messagesBody(number),
+    });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ scheduleId, makes: 'messages', channels: ['sms'], templateId: null });
+
+    const fired = await waitFor(async () => {
+      const { lastSends } = await detail(scheduleId);
+      return lastSends.length >= 2 && lastSends.slice(0, 2).every((sent) => sent.status === 'completed') && lastSends;
+    });
+    const [first, second] = fired as unknown as (Omit<FiredSend, 'sendId'> & { requestId: string })[];
+    expect(first.requestId).not.toBe(second.requestId);
+    for (const sent of [first, second]) {
+      // The request id is the schedule's with its firing time: a firing is started once.
+      expect(sent.requestId).toBe(`sched-${scheduleId}-${sent.firingTime.replace(/\.000Z$/, 'Z')}`);
+      expect(sent.statusUrl).toBe(`/messages/${encodeURIComponent(sent.requestId)}`);
+      const status = await inject('GET', sent.statusUrl);
+      expect(status.statusCode).toBe(200);
+      expect(status.json()).toMatchObject({
+        requestId: sent.requestId,
+        status: 'completed',
+        messages: [
+          { messageId: `${sent.requestId}-1`, channel: 'sms', addresses: [{ to, status: expect.any(String) }] },
+        ],
+      });
+    }
+    // Each firing is listed among the /messages requests, as a request posted would be.
+    const listed = (await inject('GET', '/messages?limit=100')).json<{ requestId: string }[]>();
+    expect(listed.map((request) => request.requestId)).toEqual(
+      expect.arrayContaining([first.requestId, second.requestId]),
+    );
+    const texts = (await simMessages(stack, 'channel=sms')).filter((message) => message.to === to);
+    expect(texts.length).toBeGreaterThanOrEqual(2);
+    expect(texts[0]).toMatchObject({ body: 'Today: 3 orders' });
+
+    // It keeps making requests: a PATCH may change them, not turn them into a send.
+    const patched = await inject('PATCH', `/schedules/${scheduleId}`, { messages: messagesBody('5550009912') });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).toMatchObject({ makes: 'messages', channels: ['sms'] });
+    const turned = await inject('PATCH', `/schedules/${scheduleId}`, { send: send() });
+    expect(turned.statusCode).toBe(400);
+    expect(turned.json().message).toMatch(/^send: schedule .* makes \/messages requests/);
+
+    expect((await inject('DELETE', `/schedules/${scheduleId}`)).statusCode).toBe(204);
   }, 60_000);
 
   it('fires on trigger while paused, and a PATCH changes the times while it stays paused', async () => {
@@ -189,14 +249,45 @@ describe('recurring sends on Temporal Schedules', () => {
     ['a send to nobody', { spec: { every: 'PT1H' }, send: { ...sendBody(), recipients: [] } }, /^send\.recipients: /],
     ['a bad scheduleId', { scheduleId: 'a/b', spec: { every: 'PT1H' } }, /^scheduleId: /],
     [
+      'a phone number of the messages that cannot be one',
+      { spec: { every: 'PT1H' }, send: undefined, messages: messagesBody('123') },
+      /^messages\.sms\[0\]\.to\[0\]: /,
+    ],
+    [
+      'messages naming a template that does not exist',
+      {
+        spec: { every: 'PT1H' },
+        send: undefined,
+        messages: { sms: [{ template: 'nope', to: [{ countryCode: '1', number: '5550009911' }] }] },
+      },
+      /^messages\.sms\[0\]\.template: /,
+      404,
+    ],
+    [
+      'messages without message objects',
+      { spec: { every: 'PT1H' }, send: undefined, messages: {} },
+      /^messages\.sms, email, whatsapp: /,
+    ],
+    [
+      "a one-off request's sendAt in the firings' messages",
+      { spec: { every: 'PT1H' }, send: undefined, messages: { ...messagesBody('5550009911'), delay: 'PT1M' } },
+      /delay/,
+    ],
+    [
+      'both send and messages',
+      { spec: { every: 'PT1H' }, messages: messagesBody('5550009911') },
+      /^messages: give send or messages, not both/,
+    ],
+    ['neither send nor messages', { spec: { every: 'PT1H' }, send: undefined }, /^send: give send/],
+    [
       "a one-off send's sendAt in the firings' send",
       { spec: { every: 'PT1H' }, send: { ...sendBody(), sendAt: '2040-01-01T00:00:00Z' } },
       /sendAt/,
     ],
-  ])('refuses %s with a 400 naming the field, and creates nothing', async (_case, fields, message) => {
+  ])('refuses %s with a 4xx naming the field, and creates nothing', async (_case, fields, message, status = 400) => {
     const scheduleId = `bad-${randomUUID()}`;
     const response = await inject('POST', '/schedules', { scheduleId, send: send(), ...fields });
-    expect(response.statusCode).toBe(400);
+    expect(response.statusCode).toBe(status);
     expect(response.json().message).toMatch(message);
     expect((await inject('GET', `/schedules/${scheduleId}`)).statusCode).toBe(404);
     expect(
@@ -230,6 +321,11 @@ describe('recurring sends on Temporal Schedules', () => {
     }
   });
 });
+
+/** A `/messages` body: one text to `to` by the stack's sms template. */
+function messagesBody(number: string) {
+  return { sms: [{ template: 'daily digest sms', data: { count: 3 }, to: [{ countryCode: '1', number }] }] };
+}
 
 /** A `/send` body before the stack's user exists (the cases of `it.each` are built before `beforeAll` runs). */
 function sendBody() {

@@ -107,6 +107,38 @@ export function planMessageBatches(messages: Pick<StoredMessage, 'n' | 'channel'
   return batches;
 }
 
+/** The input of a request's `deliverMessages`, without a scheduled request's `sendAt`. */
+export function deliverMessagesInput(
+  config: AppConfig,
+  requestId: string,
+  messages: StoredMessage[],
+  withCallback: boolean,
+): DeliverMessagesInput {
+  return {
+    requestId,
+    batches: planMessageBatches(messages),
+    retry: config.service.dispatchRetry,
+    dispatchWindow: DISPATCH_WINDOW,
+    ...(withCallback ? { callbacks: { retryWindowMs: config.service.callbacks.retryWindowMinutes * 60_000 } } : {}),
+  };
+}
+
+/** A request's summary in its workflow's memo for the UI: counts and names, never addresses or data. */
+export function requestMemo(messages: StoredMessage[], notification: string | undefined) {
+  return {
+    kind: 'messages',
+    channels: requestChannels(messages),
+    messages: messages.length,
+    addresses: messages.reduce((sum, message) => sum + message.to.length, 0),
+    notification: notification ?? null,
+  };
+}
+
+/** The channels a request's messages go by, in the order they first appear. */
+export const requestChannels = (messages: Pick<StoredMessage, 'channel'>[]): MessageChannel[] => [
+  ...new Set(messages.map((message) => message.channel)),
+];
+
 /**
  * `POST /messages` and `GET /messages/:requestId` (docs/os1-messaging.md): checks a request whole before
  * anything is stored (addresses, templates, providers: a 4xx naming the first bad field, and nothing started), stores
@@ -131,10 +163,55 @@ export class MessageRequests {
     body: IncomingMessages,
     options: { apiKeyId: string | null; notification?: string; appId?: string; idempotency?: IdempotencyOptions },
   ): Promise<AcceptedMessages> {
+    const sendAt = resolveSendAt(body, new Date());
+    const { idempotency } = options;
+    const requestId = messageRequestId(idempotency?.key);
+    let messages = await this.prepare(body, requestId);
+
+    const now = new Date();
+    const stored = await this.deps.requests.createOrGet({
+      _id: requestId,
+      ...(idempotency ? { requestDigest: idempotency.digest } : {}),
+      ...(options.notification ? { notification: options.notification } : {}),
+      ...(options.appId ? { appId: options.appId } : {}),
+      apiKeyId: options.apiKeyId,
+      ...(body.callback ? { callback: { url: body.callback.url, meta: body.callback.meta ?? {} } } : {}),
+      messages,
+      status: sendAt ? 'scheduled' : 'running',
+      ...(sendAt ? { sendAt } : {}),
+      ...(body.cancellationKey !== undefined ? { cancellationKey: body.cancellationKey } : {}),
+      createdAt: now,
+      updatedAt: now,
+    });
+    if (stored.requestDigest !== idempotency?.digest) {
+      throw new HttpError(422, `Idempotency-Key: ${idempotency?.key} was used for a different request`);
+    }
+    // The stored request's messages: a provider chosen as the tenant default may have changed since the first time.
+    messages = stored.messages;
+    const input: DeliverMessagesInput = {
+      ...deliverMessagesInput(this.deps.config, requestId, messages, body.callback !== undefined),
+      // A repeated request (same key, same body) keeps the first one's time, not one counted from now.
+      ...(stored.sendAt ? { sendAt: stored.sendAt.toISOString() } : {}),
+    };
+    await this.startWorkflow(requestId, input, messages, options.notification);
+    return {
+      requestId,
+      workflowId: requestId,
+      statusUrl: `/messages/${encodeURIComponent(requestId)}`,
+      ...(stored.sendAt ? { status: 'scheduled' as const, sendAt: stored.sendAt.toISOString() } : {}),
+      messages: messages.map(({ messageId, channel, to }) => ({ messageId, channel, to, status: 'queued' })),
+    };
+  }
+
+  /**
+   * A request's message objects checked whole (counts, addresses, templates, providers, media; a callback needs
+   * `WEBHOOK_SECRET`), as they are stored under `requestId`: an `HttpError` naming the first bad field otherwise.
+   * Stores and starts nothing.
+   */
+  async prepare(body: IncomingMessages, requestId: string): Promise<StoredMessage[]> {
     const incoming = MESSAGE_CHANNELS.flatMap((channel) =>
       (body[channel] ?? []).map((message, index) => ({ channel, message, field: `${channel}[${index}]` })),
     );
-    const sendAt = resolveSendAt(body, new Date());
     if (incoming.length === 0) throw badRequest('sms, email, whatsapp: a request needs at least one message object');
     if (incoming.length > MAX_MESSAGES_PER_REQUEST) {
       throw badRequest(
@@ -145,11 +222,9 @@ export class MessageRequests {
       throw new HttpError(503, 'callback: WEBHOOK_SECRET is not set, so callbacks cannot be signed');
     }
 
-    const { idempotency } = options;
-    const requestId = messageRequestId(idempotency?.key);
     const templates = new Map<string, Promise<ModeTemplateDocument | null>>();
     const providerChoice = new ProviderChoice(this.deps);
-    let messages: StoredMessage[] = [];
+    const messages: StoredMessage[] = [];
     for (const [index, { channel, message, field }] of incoming.entries()) {
       const addressCount = message.to.length + (message.cc?.length ?? 0) + (message.bcc?.length ?? 0);
       if (addressCount > MAX_ADDRESSES_PER_MESSAGE) {
@@ -192,45 +267,7 @@ export class MessageRequests {
       });
     }
 
-    const now = new Date();
-    const stored = await this.deps.requests.createOrGet({
-      _id: requestId,
-      ...(idempotency ? { requestDigest: idempotency.digest } : {}),
-      ...(options.notification ? { notification: options.notification } : {}),
-      ...(options.appId ? { appId: options.appId } : {}),
-      apiKeyId: options.apiKeyId,
-      ...(body.callback ? { callback: { url: body.callback.url, meta: body.callback.meta ?? {} } } : {}),
-      messages,
-      status: sendAt ? 'scheduled' : 'running',
-      ...(sendAt ? { sendAt } : {}),
-      ...(body.cancellationKey !== undefined ? { cancellationKey: body.cancellationKey } : {}),
-      createdAt: now,
-      updatedAt: now,
-    });
-    if (stored.requestDigest !== idempotency?.digest) {
-      throw new HttpError(422, `Idempotency-Key: ${idempotency?.key} was used for a different request`);
-    }
-    // The stored request's messages: a provider chosen as the tenant default may have changed since the first time.
-    messages = stored.messages;
-    const input: DeliverMessagesInput = {
-      requestId,
-      batches: planMessageBatches(messages),
-      retry: this.deps.config.service.dispatchRetry,
-      dispatchWindow: DISPATCH_WINDOW,
-      // A repeated request (same key, same body) keeps the first one's time, not one counted from now.
-      ...(stored.sendAt ? { sendAt: stored.sendAt.toISOString() } : {}),
-      ...(body.callback
-        ? { callbacks: { retryWindowMs: this.deps.config.service.callbacks.retryWindowMinutes * 60_000 } }
-        : {}),
-    };
-    await this.startWorkflow(requestId, input, messages, options.notification);
-    return {
-      requestId,
-      workflowId: requestId,
-      statusUrl: `/messages/${encodeURIComponent(requestId)}`,
-      ...(stored.sendAt ? { status: 'scheduled' as const, sendAt: stored.sendAt.toISOString() } : {}),
-      messages: messages.map(({ messageId, channel, to }) => ({ messageId, channel, to, status: 'queued' })),
-    };
+    return messages;
   }
 
   /** Starts the request's `deliverMessages`, once: a repeated request finds it started. */
@@ -240,7 +277,7 @@ export class MessageRequests {
     messages: StoredMessage[],
     notification: string | undefined,
   ): Promise<void> {
-    const channels = [...new Set(messages.map((message) => message.channel))];
+    const channels = requestChannels(messages);
     await this.deps.temporal.workflow
       .start(deliverMessages, {
         workflowId: requestId,
@@ -256,14 +293,7 @@ export class MessageRequests {
               ]
             : []),
         ],
-        // Counts and names, never addresses or data (docs/operations.md "Encryption of workflow data").
-        memo: {
-          kind: 'messages',
-          channels,
-          messages: messages.length,
-          addresses: messages.reduce((sum, message) => sum + message.to.length, 0),
-          notification: notification ?? null,
-        },
+        memo: requestMemo(messages, notification),
         args: [input],
       })
       .catch((error: unknown) => {

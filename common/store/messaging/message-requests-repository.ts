@@ -46,7 +46,10 @@ export interface StoredMessage {
 export type MessageRequestStatus = 'scheduled' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 export interface MessageRequestDocument {
-  /** `msg-<uuid>`, or `msg-idem-<hash>` for an `Idempotency-Key`: also the workflow id. */
+  /**
+   * `msg-<uuid>`, `msg-idem-<hash>` for an `Idempotency-Key`, `sched-<scheduleId>-<firing time>` for a firing of a
+   * recurring send: also the workflow id.
+   */
   _id: string;
   /** The digest of the body of a request with an `Idempotency-Key`: a repeat with another body is refused. */
   requestDigest?: string;
@@ -66,6 +69,8 @@ export interface MessageRequestDocument {
   sendAt?: Date;
   /** The caller's key that `POST /sends/cancel` cancels it by. */
   cancellationKey?: string;
+  /** A firing of a recurring send (`POST /schedules` with `messages`): its schedule. */
+  scheduleId?: string;
   createdAt: Date;
   /**
    * What its retention counts from: its `sendAt` while it waits for one, else its `createdAt` (set by the repository).
