@@ -70,6 +70,145 @@ function save(name: string, workflowId: string, runs: unknown[]): void {
   console.log(`${name}: ${runs.length} run(s) of ${workflowId} → ${path.relative(process.cwd(), file)}`);
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The scenarios that wait on timers (quiet hours, `sendAt`, digest windows, schedules), recorded side by side. */
+const TIMED_SCENARIOS = [
+  'quiet-hours-release',
+  'send-at',
+  'send-at-rescheduled',
+  'send-at-cancelled',
+  'digest-flush',
+  'recurring-send',
+];
+
+function wanted(name: string): boolean {
+  return ONLY.length === 0 || ONLY.includes(name);
+}
+
+async function api<T>(
+  stack: TestStack,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  payload?: object,
+) {
+  const response = await stack.app.inject({ method, url, ...(payload ? { payload } : {}) });
+  if (response.statusCode >= 300) throw new Error(`${method} ${url} answered ${response.statusCode}: ${response.body}`);
+  return response.json<T>();
+}
+
+/**
+ * A send to a user inside quiet hours that end at the next minute boundary (in UTC) and to one outside them: the
+ * first delivery is deferred, a timer waits for the release minute, the deferred deliveries are claimed and sent.
+ */
+async function recordQuietHoursRelease(stack: TestStack): Promise<void> {
+  if (!wanted('quiet-hours-release')) return;
+  const [quiet, outside] = await insertUsers(stack, [person('Quiet'), person('Awake')]);
+  if (60_000 - (Date.now() % 60_000) < 5_000) await sleep(60_000 - (Date.now() % 60_000) + 50);
+  const endsAt = Math.ceil(Date.now() / 60_000) * 60_000;
+  const hhmm = (at: number) => new Date(at).toISOString().slice(11, 16);
+  await api(stack, 'PUT', `/users/${quiet}/preferences`, {
+    quietHours: { start: hhmm(endsAt - 120_000), end: hhmm(endsAt) },
+  });
+  const response = await stack.app.inject({
+    method: 'POST',
+    url: '/send',
+    headers: { prefer: 'respond-async' },
+    payload: {
+      channels: ['sms'],
+      recipients: [quiet, outside],
+      messageTitle: 'Hi',
+      messageContent: 'Hi {{user.name}}',
+    },
+  });
+  if (response.statusCode !== 202) throw new Error(`POST /send answered ${response.statusCode}: ${response.body}`);
+  const sendId = response.json<{ sendId: string }>().sendId;
+  await stack.temporal.workflow.getHandle(sendId).result();
+  const deliveries = await stack.database.deliveries.find({ sendId }).toArray();
+  if (deliveries.length !== 2 || deliveries.some((entry) => entry.status !== 'sent')) {
+    throw new Error(`the quiet-hours send ended with ${JSON.stringify(deliveries.map((entry) => entry.status))}`);
+  }
+  save('quiet-hours-release', sendId, await runsOf(stack, sendId));
+}
+
+/** A send 3 s ahead, one moved by the `reschedule` update while it waits, one cancelled while it waits. */
+async function recordSendAt(stack: TestStack): Promise<void> {
+  if (!['send-at', 'send-at-rescheduled', 'send-at-cancelled'].some(wanted)) return;
+  const [userId] = await insertUsers(stack, [person('Later')]);
+  const send = async (extra: object) =>
+    (
+      await api<{ sendId: string }>(stack, 'POST', '/send', {
+        channels: ['sms'],
+        recipients: [userId],
+        messageTitle: 'T',
+        messageContent: 'Later',
+        ...extra,
+      })
+    ).sendId;
+  const scheduled = await send({ delay: 'PT3S' });
+  const rescheduled = await send({ delay: 'PT2S' });
+  await api(stack, 'PATCH', `/sends/${rescheduled}`, { delay: 'PT4S' });
+  const cancelled = await send({ delay: 'PT3S' });
+  await api(stack, 'DELETE', `/sends/${cancelled}`);
+  for (const [name, sendId] of [
+    ['send-at', scheduled],
+    ['send-at-rescheduled', rescheduled],
+    ['send-at-cancelled', cancelled],
+  ]) {
+    await stack.temporal.workflow.getHandle(sendId).result();
+    save(name, sendId, await runsOf(stack, sendId));
+  }
+}
+
+/** Two events for one user's digest with a 2 s window, and its flush: the digest workflow stays open, idle. */
+async function recordDigest(stack: TestStack, templateId: ObjectId): Promise<void> {
+  if (!wanted('digest-flush')) return;
+  const [userId] = await insertUsers(stack, [person('Digest')]);
+  let digestId = '';
+  for (const text of ['one', 'two']) {
+    const answer = await api<{ digests: { digestId: string }[] }>(stack, 'POST', '/events', {
+      userId,
+      digestKey: 'comments',
+      channels: ['sms'],
+      templateId: templateId.toHexString(),
+      data: { text },
+      digest: { window: 'PT2S' },
+    });
+    digestId = answer.digests[0].digestId;
+  }
+  await waitFor(async () => {
+    const detail = await api<{ flushes: { sendId: string }[] }>(stack, 'GET', `/digests/${digestId}`);
+    const [flush] = detail.flushes;
+    if (!flush) return false;
+    const sent = await api<{ status: string }>(stack, 'GET', `/sends/${flush.sendId}`);
+    return sent.status === 'completed';
+  }, 30_000);
+  save('digest-flush', digestId, await runsOf(stack, digestId));
+}
+
+/** A schedule firing every 2 s, deleted after its first firing: that firing's send. */
+async function recordRecurringSend(stack: TestStack): Promise<void> {
+  if (!wanted('recurring-send')) return;
+  const [userId] = await insertUsers(stack, [person('Recurring')]);
+  const scheduleId = `recorder-${randomUUID()}`;
+  await api(stack, 'POST', '/schedules', {
+    scheduleId,
+    spec: { every: 'PT2S' },
+    send: { channels: ['sms'], recipients: [userId], messageTitle: 'Daily', messageContent: 'Hi {{user.name}}' },
+  });
+  const firing = await waitFor(async () => {
+    const detail = await api<{ lastSends: { sendId?: string; status: string }[] }>(
+      stack,
+      'GET',
+      `/schedules/${scheduleId}`,
+    );
+    const first = detail.lastSends.find((sent) => sent.sendId !== undefined);
+    return first?.status === 'completed' && first.sendId;
+  }, 30_000);
+  await stack.app.inject({ method: 'DELETE', url: `/schedules/${scheduleId}` });
+  save('recurring-send', firing, await runsOf(stack, firing));
+}
+
 async function main(): Promise<void> {
   mkdirSync(HISTORIES_DIR, { recursive: true });
   await globalSetup();
@@ -108,6 +247,15 @@ async function main(): Promise<void> {
       pushTitle: 'Order',
       pushMessage: 'For {{user.name}}',
     });
+
+    await Promise.all([
+      recordQuietHoursRelease(stack),
+      recordSendAt(stack),
+      recordDigest(stack, templateId),
+      recordRecurringSend(stack),
+    ]);
+    // Only the timed scenarios asked for: the others take minutes and are not written anyway.
+    if (ONLY.length > 0 && ONLY.every((name) => TIMED_SCENARIOS.includes(name))) return;
 
     // A small send: one activity per (user, channel), one permanent failure, one transient failure retried.
     const small = await insertUsers(stack, [
