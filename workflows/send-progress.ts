@@ -80,7 +80,7 @@ export function countDispatch(
   if (result !== 'failed' && progress.deferred) addReleaseMinutes(progress.deferred.minutes, result.deferred);
   const counts = progress.counts;
   if (!counts) return;
-  if (result !== 'failed' && result.alreadyDone === 0 && result.failed === 0 && !result.cancelled) {
+  if (sentAllItsOwn(result)) {
     addCounts(counts, channel, {
       sent: result.sent,
       skipped: result.skipped,
@@ -95,6 +95,11 @@ export function countDispatch(
   }
 }
 
+/** A dispatch whose result says all it did: none done before, none failed, not cancelled. */
+function sentAllItsOwn(result: DispatchResult | 'failed'): result is DispatchResult {
+  return result !== 'failed' && result.alreadyDone === 0 && result.failed === 0 && !result.cancelled;
+}
+
 /**
  * Adds one finished dispatch of released deliveries to the counts: they leave `deferred` for what they became. One
  * that cannot say it all (some done before, failed or cancelled) gives the counts up: `finishSend` totals the ledger.
@@ -102,7 +107,7 @@ export function countDispatch(
 export function countReleased(progress: SendProgress, channel: Channel, result: DispatchResult | 'failed'): void {
   const counts = progress.counts;
   if (!counts) return;
-  if (result !== 'failed' && result.alreadyDone === 0 && result.failed === 0 && !result.cancelled) {
+  if (sentAllItsOwn(result)) {
     addCounts(counts, channel, {
       sent: result.sent,
       skipped: result.skipped,

@@ -382,14 +382,7 @@ export class DeliveriesRepository {
         );
       }
     }
-    const claimed = await this.database.deliveries
-      .find({ sendId, retryRound: round, ...afterKey }, { projection: { _id: 1, userId: 1, channel: 1 } })
-      .sort({ _id: 1 })
-      .limit(limit)
-      .toArray();
-    const byChannel: Partial<Record<Channel, string[]>> = {};
-    for (const doc of claimed) (byChannel[doc.channel] ??= []).push(doc.userId);
-    return { byChannel, next: nextPageCursor(claimed, limit) };
+    return this.pageByChannel({ sendId, retryRound: round, ...afterKey }, limit);
   }
 
   /**
@@ -413,14 +406,22 @@ export class DeliveriesRepository {
         { $set: { status: 'pending', releasedAt: minute, updatedAt: new Date() } },
       );
     }
-    const released = await this.database.deliveries
-      .find({ sendId, releasedAt: minute, ...afterKey }, { projection: { _id: 1, userId: 1, channel: 1 } })
+    return this.pageByChannel({ sendId, releasedAt: minute, ...afterKey }, limit);
+  }
+
+  /** One page of the entries `filter` finds, in key order, as the users of each channel, and where the next starts. */
+  private async pageByChannel(
+    filter: Filter<DeliveryDocument>,
+    limit: number,
+  ): Promise<{ byChannel: Partial<Record<Channel, string[]>>; next: string | null }> {
+    const page = await this.database.deliveries
+      .find(filter, { projection: { _id: 1, userId: 1, channel: 1 } })
       .sort({ _id: 1 })
       .limit(limit)
       .toArray();
     const byChannel: Partial<Record<Channel, string[]>> = {};
-    for (const doc of released) (byChannel[doc.channel] ??= []).push(doc.userId);
-    return { byChannel, next: nextPageCursor(released, limit) };
+    for (const doc of page) (byChannel[doc.channel] ??= []).push(doc.userId);
+    return { byChannel, next: nextPageCursor(page, limit) };
   }
 
   /**
