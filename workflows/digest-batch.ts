@@ -42,7 +42,8 @@ export function firstFlushAt(settings: DigestSettings, now: number, lastFlushAt:
   return now + (settings.windowMs ?? 0);
 }
 
-function remember(state: DigestState, ids: string[]): void {
+/** Records events as done, so that a signal of one of them after is ignored (a flush took it from the inbox). */
+export function rememberDigestEvents(state: DigestState, ids: string[]): void {
   state.doneIds.push(...ids);
   if (state.doneIds.length > DONE_IDS_KEPT) state.doneIds.splice(0, state.doneIds.length - DONE_IDS_KEPT);
 }
@@ -85,12 +86,26 @@ export function reconsiderOpenBatch(state: DigestState): void {
   }
 }
 
+/**
+ * Takes back the events of a batch's inbox when its signalled events were all removed: they open the batch again,
+ * which keeps the end it had (`flushAt`, when the store still showed it).
+ */
+export function reopenDigestBatch(
+  state: DigestState,
+  events: DigestEvent[],
+  flushAt: number | null,
+  now: number,
+): void {
+  for (const event of [...events].sort((a, b) => a.receivedAt - b.receivedAt)) addDigestEvent(state, event, now);
+  if (flushAt !== null && state.pending.length > 0 && !state.settings?.sliding) state.flushAt = flushAt;
+}
+
 /** Removes a pending event; the batch closes when it was the last. Whether it was pending. */
 export function removeDigestEvent(state: DigestState, eventId: string): boolean {
   const index = state.pending.findIndex((pending) => pending.eventId === eventId);
   if (index < 0) return false;
   state.pending.splice(index, 1);
-  remember(state, [eventId]);
+  rememberDigestEvents(state, [eventId]);
   if (state.pending.length === 0) closeBatch(state);
   return true;
 }
@@ -111,7 +126,7 @@ export function takeDigestFlush(
 ): { events: PendingDigestEvent[]; flushNumber: number } {
   const maxEvents = state.settings?.maxEvents ?? state.pending.length;
   const events = state.pending.splice(0, maxEvents);
-  remember(
+  rememberDigestEvents(
     state,
     events.map((event) => event.eventId),
   );

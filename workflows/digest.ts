@@ -26,7 +26,9 @@ import {
   isDigestDue,
   newDigestState,
   reconsiderOpenBatch,
+  rememberDigestEvents,
   removeDigestEvent,
+  reopenDigestBatch,
   takeDigestFlush,
   type DigestState,
 } from './digest-batch';
@@ -107,8 +109,10 @@ export async function digest(input: DigestInput): Promise<DigestOutcome> {
     if (state.pending.length === 0) {
       flushNow = false;
       if (state.storeSaysWaiting) {
-        await recordDigestClosed({ digestId, status: 'idle' });
+        // Absent from histories recorded before batches had an inbox.
+        const closed = await recordDigestClosed({ digestId, status: 'idle' });
         state.storeSaysWaiting = false;
+        if (closed?.reopened) reopenDigestBatch(state, closed.reopened.events, closed.reopened.flushAt, Date.now());
         continue;
       }
       // Nothing pending: the run ends. Temporal refuses to complete it while a new signal waits, and runs it again
@@ -127,7 +131,13 @@ export async function digest(input: DigestInput): Promise<DigestOutcome> {
     }
     if (!state.storeSaysWaiting) {
       state.storeSaysWaiting = true;
-      await recordDigestWaiting({ digestId, flushAt: state.flushAt! });
+      await recordDigestWaiting({
+        digestId,
+        flushAt: state.flushAt!,
+        pendingCount: state.pending.length,
+        maxEvents: state.settings?.maxEvents,
+        joinable: !state.settings?.sliding,
+      });
       continue;
     }
     // Woken only when the plan changes, not by each event: an event that joins a fixed window costs its signal
@@ -150,12 +160,24 @@ export async function digest(input: DigestInput): Promise<DigestOutcome> {
 /** Sends the batch's first `maxEvents` events as one send (`flushDigest` stores it, then it starts by its id). */
 async function flush(input: DigestInput, state: DigestState): Promise<void> {
   const { digestId, userId } = input;
+  const maxEvents = state.settings?.maxEvents;
   const { events, flushNumber } = takeDigestFlush(state, Date.now());
   const sendId = digestFlushSendId(digestId, flushNumber);
   const morePending = state.pending.length > 0;
   // The store's status after this flush is the flush's to write.
   state.storeSaysWaiting = morePending;
-  const { send } = await flushDigest({ digestId, userId, sendId, flushNumber, events, morePending });
+  const { send, inboxEventIds, carriedOver } = await flushDigest({
+    digestId,
+    userId,
+    sendId,
+    flushNumber,
+    events,
+    morePending,
+    maxEvents,
+  });
+  // Both absent from histories recorded before batches had an inbox.
+  if (inboxEventIds) rememberDigestEvents(state, inboxEventIds);
+  for (const event of carriedOver ?? []) addDigestEvent(state, event, Date.now());
   if (!send) {
     log.info('digest flush had nothing left to send', { digestId, flushNumber });
     return;

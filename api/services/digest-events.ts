@@ -9,6 +9,7 @@ import type { UsersRepository } from '../../common/store/users-repository';
 import {
   DEFAULT_DIGEST_EVENTS,
   digestEventSignal,
+  flushDigestNowSignal,
   pendingEventsQuery,
   removeDigestEventSignal,
   type DigestSettings,
@@ -27,10 +28,10 @@ const DIGESTS_IN_FLIGHT = 16;
 const FLUSH_AT_WAIT_MS = 2000;
 
 /**
- * How far ahead a digest's recorded flush time must be for `POST /events` to answer it without asking the digest:
- * the signal is already in the digest's history then, and the margin covers the clocks of the API and Temporal.
+ * How far ahead a waiting batch's end must be for an event to join it through the store: the margin covers the
+ * clocks of the API and Temporal, and an event that comes later goes by signal, as the batch's end is near.
  */
-const RECORDED_FLUSH_MARGIN_MS = 1000;
+const JOIN_MARGIN_MS = 1000;
 
 /**
  * How long a repeated `POST /events` waits for the first request's answer: longer than the first takes to hand its
@@ -51,8 +52,8 @@ export interface DigestEventsDeps {
 
 /**
  * `POST /events` and `DELETE /events/:eventId` (docs/digests.md): checks an event whole, records it once under its id,
- * and hands it to the digest of each of its users by signal-with-start, the one way to a digest that two events of
- * the same instant cannot split.
+ * and hands it to the digest of each of its users: by signal-with-start, which two events of the same instant cannot
+ * split into two digests, or into the inbox of a batch the digest waits on.
  */
 export class DigestEvents {
   constructor(private readonly deps: DigestEventsDeps) {}
@@ -100,9 +101,7 @@ export class DigestEvents {
     const accepted = earlier ?? event;
     const timeZones = new Map([...found].map(([id, user]) => [id, this.timeZoneOf(user)]));
     const answers = await mapWithConcurrency(accepted.userIds, DIGESTS_IN_FLIGHT, (userId) =>
-      this.handToDigest(accepted, userId, settingsOf(body.digest, accepted.receivedAt, timeZones.get(userId)), {
-        firstHandOff: !earlier,
-      }),
+      this.handToDigest(accepted, userId, settingsOf(body.digest, accepted.receivedAt, timeZones.get(userId))),
     );
     const answer = { eventId: accepted._id, digests: answers.filter((digest) => digest !== undefined) };
     if (!earlier) {
@@ -171,43 +170,43 @@ export class DigestEvents {
   }
 
   /**
-   * Signals the event to the user's digest (starting it if need be) and answers when the event's batch flushes. A
-   * first hand-off to a digest that the store records as waiting on a fixed end far enough ahead takes that end: the
-   * signal is in the digest's history before its timer fires, so the batch takes the event, and the answer needs no
-   * round trip through the worker. Otherwise (a new batch, a sliding window, a repeat, an end too near) the digest is
-   * asked, for at most `FLUSH_AT_WAIT_MS`.
+   * Hands the event to the user's digest and answers when the event's batch flushes. While the store shows the digest
+   * waiting on a fixed end far enough ahead, the event joins that batch through the store (two keyed calls, no round
+   * trip through Temporal or the worker: the way most events of a busy digest take); its flush takes it. Otherwise (a
+   * new batch, a sliding window, an end too near, a batch that closed meanwhile) it is signalled, starting the digest
+   * if need be, and the digest is asked when it flushes, for at most `FLUSH_AT_WAIT_MS`.
    */
   private async handToDigest(
     event: DigestEventDocument,
     userId: string,
     settings: DigestSettings,
-    { firstHandOff }: { firstHandOff: boolean },
   ): Promise<{ digestId: string; flushAt: Date | null }> {
     const { config, temporal, digests } = this.deps;
     const id = digestId(userId, event.digestKey);
-    const [handle, recorded] = await Promise.all([
-      temporal.workflow.signalWithStart(digest, {
-        workflowId: id,
-        taskQueue: config.env.TEMPORAL_TASK_QUEUE,
-        args: [
-          {
-            digestId: id,
-            userId,
-            digestKey: event.digestKey,
-            send: { fanOut: config.service.fanOut, retry: config.service.dispatchRetry },
-          },
-        ],
-        signal: digestEventSignal,
-        signalArgs: [{ eventId: event._id, receivedAt: event.receivedAt.getTime(), settings }],
-        // Ids for the UI, never the events' data.
-        memo: { userId, digestKey: event.digestKey },
-      }),
-      firstHandOff && !settings.sliding ? digests.get(id) : null,
-    ]);
-    const recordedEnd = recorded?.status === 'waiting' ? recorded.flushAt : undefined;
-    if (recordedEnd && recordedEnd.getTime() - Date.now() >= RECORDED_FLUSH_MARGIN_MS) {
-      return { digestId: id, flushAt: recordedEnd };
+    const handed = { eventId: event._id, receivedAt: event.receivedAt.getTime(), settings };
+    if (!settings.sliding) {
+      const joined = await digests.joinWaitingBatch(id, handed, new Date(Date.now() + JOIN_MARGIN_MS));
+      if (joined) {
+        if (joined.full) await this.flushFullBatch(id);
+        return { digestId: id, flushAt: joined.flushAt };
+      }
     }
+    const handle = await temporal.workflow.signalWithStart(digest, {
+      workflowId: id,
+      taskQueue: config.env.TEMPORAL_TASK_QUEUE,
+      args: [
+        {
+          digestId: id,
+          userId,
+          digestKey: event.digestKey,
+          send: { fanOut: config.service.fanOut, retry: config.service.dispatchRetry },
+        },
+      ],
+      signal: digestEventSignal,
+      signalArgs: [handed],
+      // Ids for the UI, never the events' data.
+      memo: { userId, digestKey: event.digestKey },
+    });
     const snapshot = await temporal
       .withDeadline(Date.now() + FLUSH_AT_WAIT_MS, () => handle.query(pendingEventsQuery))
       .catch(() => null);
@@ -217,6 +216,16 @@ export class DigestEvents {
         : snapshot.lastFlushAt
       : null;
     return { digestId: id, flushAt: flushAt === null ? null : new Date(flushAt) };
+  }
+
+  /** A batch whose inbox brought it to `maxEvents` flushes at once, as the workflow does when it counts them itself. */
+  private async flushFullBatch(id: string): Promise<void> {
+    try {
+      await this.deps.temporal.workflow.getHandle(id).signal(flushDigestNowSignal);
+    } catch (error) {
+      // Ended meanwhile: then it flushed the batch already.
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { AppConfig } from '../../common/config/config';
 import { badRequest, conflict, notFound } from '../../common/domain/http-errors';
-import type { DigestDocument, DigestsRepository } from '../../common/store/digests-repository';
+import { joinedEventIds, type DigestDocument, type DigestsRepository } from '../../common/store/digests-repository';
 import type { SendsRepository } from '../../common/store/sends-repository';
 import {
   discardDigestSignal,
@@ -40,7 +40,7 @@ export class DigestOperations {
     const { digests, sends, config } = this.deps;
     const stored = await this.load(id);
     const live = await this.snapshot(id);
-    const pending = await digests.eventsByIds(live?.pendingEventIds ?? []);
+    const pending = (await digests.eventsByIds(pendingIds(stored, live))).filter((event) => !event.removedAt);
     const flushes = await digests.flushesOf(id, FLUSHES_SHOWN);
     const sendStatuses = await Promise.all(flushes.map((flush) => sends.get(flush._id)));
     return {
@@ -55,7 +55,7 @@ export class DigestOperations {
 
   /** Flushes the pending events now. */
   async flushNow(id: string): Promise<{ digestId: string; pendingEvents: number }> {
-    const pending = (await this.liveDigest(id))?.pendingEventIds.length ?? 0;
+    const pending = await this.pendingCount(id);
     if (pending === 0) throw conflict(`id: digest ${id} has no pending event`);
     await this.signal(id, 'flush');
     return { digestId: id, pendingEvents: pending };
@@ -63,20 +63,20 @@ export class DigestOperations {
 
   /** Drops the pending events unsent; the next event starts the digest again. */
   async discard(id: string): Promise<{ digestId: string; pendingEvents: number }> {
-    const pending = (await this.liveDigest(id))?.pendingEventIds.length ?? 0;
+    const pending = await this.pendingCount(id);
     if (pending > 0) await this.signal(id, 'discard');
     return { digestId: id, pendingEvents: pending };
   }
 
   /**
-   * What the digest's open run holds (null with none), for a digest that exists: stored, or running already though
-   * its first activity has not stored it yet (an event accepted a moment ago).
+   * How many events the digest's open run holds, its own and its inbox's (none without a run), for a digest that
+   * exists: stored, or running already though its first activity has not stored it yet (an event accepted a moment ago).
    */
-  private async liveDigest(id: string): Promise<DigestSnapshot | null> {
+  private async pendingCount(id: string): Promise<number> {
     if (!DIGEST_ID_PATTERN.test(id)) throw badRequest(`id: ${id} is not a digest id (digest-<32 hex>)`);
     const [stored, live] = await Promise.all([this.deps.digests.get(id), this.snapshot(id)]);
     if (!stored && !live) throw notFound(`id: no digest ${id}`);
-    return live;
+    return live ? pendingIds(stored, live).length : 0;
   }
 
   private async signal(id: string, what: 'flush' | 'discard'): Promise<void> {
@@ -102,4 +102,9 @@ export class DigestOperations {
       throw error;
     }
   }
+}
+
+/** The pending events' ids: the workflow's (it holds those signalled to it) and those that joined its inbox. */
+function pendingIds(stored: DigestDocument | null, live: DigestSnapshot | null): string[] {
+  return [...new Set([...(live?.pendingEventIds ?? []), ...(stored ? joinedEventIds(stored) : [])])];
 }

@@ -2,6 +2,7 @@ import type { Filter } from 'mongodb';
 import { digestId } from '../temporal/workflow-ids';
 import { mapWithConcurrency } from '../toolkit/concurrency';
 import type { SendRequest } from '../domain/send-types';
+import type { DigestEvent } from '../temporal/digest-definitions';
 import { isDuplicateKey, POINT_LOOKUPS_IN_FLIGHT, type Database } from './db';
 
 /** Where a digest stands: events pending, none pending since its last flush, or dropped by `DELETE /digests/:id`. */
@@ -50,8 +51,21 @@ export interface DigestDocument {
   userId: string;
   digestKey: string;
   status: DigestStatus;
-  /** When its pending events flush, as recorded when the batch opened (a sliding window moves it further). */
+  /**
+   * When its pending events flush, as recorded when the batch opened (a sliding window moves it further). Set only
+   * while the batch takes events through its inbox: a flush or a close unsets it first.
+   */
   flushAt?: Date;
+  /** How many events the workflow held when it recorded the batch waiting; with the inbox, what `maxEvents` counts. */
+  pendingCount?: number;
+  maxEvents?: number;
+  /** Whether events may join the waiting batch through `inbox` (a fixed end: not a sliding window). */
+  joinable?: boolean;
+  /**
+   * Events that joined the waiting batch here instead of by a signal (docs/digests.md "How an event reaches its
+   * digest"), each with the `flushAt` of the batch it joined; the batch's flush takes them with the signalled ones.
+   */
+  inbox?: InboxEntry[];
   /** The number of its latest flush; the next one is numbered after it. */
   flushCount: number;
   lastFlushAt?: Date;
@@ -59,6 +73,17 @@ export interface DigestDocument {
   discardedEventIds?: string[];
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** An event that joined a waiting batch through the store, and the batch (its `flushAt`, epoch ms) it joined. */
+export interface InboxEntry extends DigestEvent {
+  batchFlushAt: number;
+}
+
+/** What `joinWaitingBatch` answers: the batch's end, and whether the batch now holds its `maxEvents`. */
+export interface JoinedBatch {
+  flushAt: Date;
+  full: boolean;
 }
 
 /** One flush of a digest (`digest_flushes`, `_id` = the send id of its message). */
@@ -72,6 +97,13 @@ export interface DigestFlushDocument {
   flushedAt: Date;
   createdAt: Date;
 }
+
+/** The events that joined the digest's waiting batch through its inbox, once each, in arrival order. */
+export const joinedEventIds = (digest: Pick<DigestDocument, 'flushAt' | 'inbox'>): string[] => {
+  const batchFlushAt = digest.flushAt?.getTime();
+  const joined = (digest.inbox ?? []).filter((entry) => entry.batchFlushAt === batchFlushAt);
+  return [...new Set(joined.sort((a, b) => a.receivedAt - b.receivedAt).map((entry) => entry.eventId))];
+};
 
 /** Whether each digest of the event, one per user, has flushed it or dropped it: none will take it again. */
 export const isTakenEverywhere = (
@@ -203,18 +235,65 @@ export class DigestsRepository {
     return this.database.digests.findOne({ _id: digestId });
   }
 
-  async recordWaiting(digestId: string, flushAt: Date): Promise<void> {
+  /** The batch waits on `flushAt`; a batch with a fixed end (`joinable`) takes events through its inbox from now. */
+  async recordWaiting(
+    digestId: string,
+    flushAt: Date,
+    batch: { pendingCount?: number; maxEvents?: number; joinable?: boolean } = {},
+  ): Promise<void> {
     await this.database.digests.updateOne(
       { _id: digestId },
-      { $set: { status: 'waiting', flushAt, updatedAt: new Date() } },
+      { $set: { status: 'waiting', flushAt, ...batch, updatedAt: new Date() } },
     );
+  }
+
+  /**
+   * Hands the event to the digest's waiting batch through its inbox, when the store shows one with a fixed end no
+   * sooner than `endsNoSoonerThan`; null otherwise, and the caller signals the event instead. The read and the push are
+   * two keyed calls: the push's answer shows whether the batch still waited on the same end when the event arrived,
+   * since a flush or a close unsets `flushAt` in the same write that reads the inbox. An entry left by a push that
+   * came too late is a copy of a signalled event, which the next flush takes once and sweeps.
+   */
+  async joinWaitingBatch(digestId: string, event: DigestEvent, endsNoSoonerThan: Date): Promise<JoinedBatch | null> {
+    const seen = await this.get(digestId);
+    if (seen?.status !== 'waiting' || !seen.joinable || !seen.flushAt || seen.flushAt < endsNoSoonerThan) return null;
+    const batchFlushAt = seen.flushAt.getTime();
+    const after = await this.database.digests.findOneAndUpdate(
+      { _id: digestId },
+      { $push: { inbox: { ...event, batchFlushAt } } },
+      { returnDocument: 'after' },
+    );
+    if (after?.status !== 'waiting' || after.flushAt?.getTime() !== batchFlushAt) return null;
+    const joined = (after.inbox ?? []).filter((entry) => entry.batchFlushAt === batchFlushAt);
+    const distinct = new Set(joined.map((entry) => entry.eventId)).size;
+    const repeated = joined.filter((entry) => entry.eventId === event.eventId).length > 1;
+    // Full on the push that brought it to `maxEvents` (pushes are one at a time): one flush signal per batch.
+    const full = !repeated && (after.pendingCount ?? 0) + distinct === after.maxEvents;
+    return { flushAt: seen.flushAt, full };
+  }
+
+  /**
+   * Closes the waiting batch's inbox (no event joins it after this write) and answers the events that joined it, once
+   * each; repeated by a retried flush, it answers them again.
+   */
+  async closeInbox(digestId: string): Promise<{ events: DigestEvent[]; flushAt?: Date }> {
+    const digest = await this.database.digests.findOneAndUpdate(
+      { _id: digestId },
+      { $unset: { flushAt: true } },
+      { returnDocument: 'before' },
+    );
+    const byId = new Map<string, DigestEvent>();
+    for (const { batchFlushAt: _batch, ...event } of digest?.inbox ?? []) {
+      if (!byId.has(event.eventId)) byId.set(event.eventId, event);
+    }
+    return { events: [...byId.values()], ...(digest?.flushAt ? { flushAt: digest.flushAt } : {}) };
   }
 
   /**
    * Records a flush (once, by its send id) and where the digest stands after it. The flushed batch's end goes with it:
    * events left pending open a batch whose end the store does not know, and `POST /events` must not answer the old one.
    */
-  async recordFlush(flush: DigestFlushDocument, status: DigestStatus): Promise<void> {
+  async recordFlush(flush: DigestFlushDocument, status: DigestStatus, carriedOver: DigestEvent[] = []): Promise<void> {
     try {
       await this.database.digestFlushes.insertOne(flush);
     } catch (error) {
@@ -223,7 +302,14 @@ export class DigestsRepository {
     await this.database.digests.updateOne(
       { _id: flush.digestId },
       {
-        $set: { status, lastFlushAt: flush.flushedAt, updatedAt: new Date() },
+        // The inbox was closed before the flush read it: what came after was signalled as well. The events carried
+        // over stay in it, for a retried flush to carry over again; they count for no batch (`batchFlushAt` 0).
+        $set: {
+          status,
+          lastFlushAt: flush.flushedAt,
+          inbox: carriedOver.map((event) => ({ ...event, batchFlushAt: 0 })),
+          updatedAt: new Date(),
+        },
         $max: { flushCount: flush.flushNumber },
         $unset: { flushAt: true },
       },
@@ -236,7 +322,7 @@ export class DigestsRepository {
     await this.database.digests.updateOne(
       { _id: digestId },
       {
-        $set: { status, updatedAt: new Date() },
+        $set: { status, inbox: [], updatedAt: new Date() },
         $unset: { flushAt: true },
         ...(discardedEventIds.length > 0 ? { $push: { discardedEventIds: { $each: discardedEventIds } } } : {}),
       },
@@ -250,7 +336,7 @@ export class DigestsRepository {
     if (filter.digestKey !== undefined) query.digestKey = filter.digestKey;
     if (filter.status !== undefined) query.status = filter.status;
     return this.database.digests
-      .find(query, { projection: { discardedEventIds: 0 } })
+      .find(query, { projection: { discardedEventIds: 0, inbox: 0 } })
       .sort({ updatedAt: -1, _id: 1 })
       .skip(filter.skip)
       .limit(filter.limit)

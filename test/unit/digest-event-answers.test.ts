@@ -22,6 +22,13 @@ class FakeEventStore {
     return this.recorded;
   }
 
+  /** The repository's rule, on the recorded digest: a joinable waiting batch whose end is far enough ahead. */
+  async joinWaitingBatch(_id: string, _event: unknown, endsNoSoonerThan: Date) {
+    const { status, joinable, flushAt } = this.recorded ?? {};
+    if (status !== 'waiting' || !joinable || !flushAt || flushAt < endsNoSoonerThan) return null;
+    return { flushAt, full: false };
+  }
+
   async insertEvent(event: DigestEventDocument) {
     const earlier = this.events.get(event._id);
     if (earlier) return structuredClone(earlier);
@@ -103,25 +110,27 @@ describe('POST /events answers (docs/digests.md)', () => {
     expect(store.answersRecorded).toBe(1);
   });
 
-  it("answers a first hand-off with the recorded end of the digest's waiting batch, without asking the digest", async () => {
+  it("joins the digest's waiting batch through the store and answers its end, neither signalling nor asking", async () => {
     const ahead = (ms: number) => new Date(Date.now() + ms);
+    const waiting = { status: 'waiting' as const, joinable: true };
     const cases = [
-      { recorded: { status: 'waiting' as const, flushAt: ahead(30_000) }, digest: body.digest, asked: 0 },
-      { recorded: { status: 'waiting' as const, flushAt: ahead(100) }, digest: body.digest, asked: 1 },
-      { recorded: { status: 'idle' as const }, digest: body.digest, asked: 1 },
+      { recorded: { ...waiting, flushAt: ahead(30_000) }, digest: body.digest, signalled: 0 },
+      { recorded: { ...waiting, flushAt: ahead(100) }, digest: body.digest, signalled: 1 },
+      { recorded: { ...waiting, joinable: false, flushAt: ahead(30_000) }, digest: body.digest, signalled: 1 },
+      { recorded: { status: 'idle' as const }, digest: body.digest, signalled: 1 },
       {
-        recorded: { status: 'waiting' as const, flushAt: ahead(30_000) },
+        recorded: { ...waiting, flushAt: ahead(30_000) },
         digest: { window: 'PT1M', sliding: true, maxWindow: 'PT1H' },
-        asked: 1,
+        signalled: 1,
       },
     ];
-    for (const { recorded, digest, asked } of cases) {
+    for (const { recorded, digest, signalled } of cases) {
       const store = new FakeEventStore();
       store.recorded = recorded;
       const queries = { count: 0 };
       const answer = await digestEventsWith(store, [], queries).accept({ ...body, digest } as EventBody);
-      expect(queries.count).toBe(asked);
-      expect(answer.digests[0].flushAt?.getTime()).toBe(asked ? 1_000 : recorded.flushAt!.getTime());
+      expect({ recorded, signalled: queries.count }).toEqual({ recorded, signalled });
+      expect(answer.digests[0].flushAt?.getTime()).toBe(signalled ? 1_000 : recorded.flushAt!.getTime());
     }
   });
 });
