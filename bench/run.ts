@@ -9,6 +9,8 @@ import { runSmallSends, timeGetSend, type Percentiles, type SmallSendFigures } f
 import { runJsonChild, startBenchStack, type BenchStack } from './lib/stack';
 import {
   measureScheduled,
+  eventsSummary,
+  measureEvents,
   measureTimeAware,
   scheduledSummary,
   timeAwareSummary,
@@ -83,9 +85,9 @@ interface FloorFigures extends Percentiles {
 const quick = process.argv.includes('--quick');
 /**
  * `--only=time-aware`: only the figures of sends that wait or stop, on a stack of their own; `--only=scheduled`: only
- * the scheduled sends' of those.
+ * the scheduled sends' of those; `--only=digests`: only the events' and digest flushes'.
  */
-const GROUPS = ['time-aware', 'scheduled'] as const;
+const GROUPS = ['time-aware', 'scheduled', 'digests'] as const;
 const onlyArg = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
 const only = GROUPS.find((group) => group === onlyArg);
 if (onlyArg !== undefined && only === undefined)
@@ -392,8 +394,9 @@ async function measure(stack: BenchStack) {
 }
 
 /** `--only=time-aware` (or `scheduled`): seeds the users those figures need, starts one worker, and measures them alone. */
-async function measureOnlyTimeAware(stack: BenchStack, group: 'time-aware' | 'scheduled') {
-  const users = group === 'scheduled' ? TIME_AWARE.scheduledSends : TIME_AWARE_USERS;
+async function measureOnlyTimeAware(stack: BenchStack, group: (typeof GROUPS)[number]) {
+  const users =
+    group === 'scheduled' ? TIME_AWARE.scheduledSends : group === 'digests' ? TIME_AWARE.digestUsers : TIME_AWARE_USERS;
   const [seed] = await Promise.all([seedUsers(stack.database.users, 0, users), stack.startWorker()]);
   log(`seeded ${users} users in ${round(seed.seconds, 1)} s; worker pid ${stack.worker!.pid} ready`);
   let timeAware;
@@ -401,6 +404,18 @@ async function measureOnlyTimeAware(stack: BenchStack, group: 'time-aware' | 'sc
   if (group === 'scheduled') {
     timeAware = await measureScheduled(stack, seed.seeded, TIME_AWARE, log);
     summary = scheduledSummary(timeAware);
+  } else if (group === 'digests') {
+    const { digestUsers, eventsPerUser, digestWindowSeconds, eventsBudgetMs } = TIME_AWARE;
+    const events = await measureEvents(
+      stack,
+      seed.seeded.slice(0, digestUsers),
+      eventsPerUser,
+      digestWindowSeconds,
+      eventsBudgetMs,
+      log,
+    );
+    timeAware = { events };
+    summary = eventsSummary(events);
   } else {
     timeAware = await measureTimeAware(stack, seed.seeded, TIME_AWARE, quick ? 75_000 : 1_200_000, log);
     summary = timeAwareSummary(timeAware);

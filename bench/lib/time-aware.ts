@@ -686,6 +686,13 @@ function otherSummary(figures: TimeAwareFigures): Record<string, string | number
     'cancel-stop-ms': cancel.stopMs,
     'cancel-calls-after': `${cancel.callsAfterAnswer}/${cancel.deliveries?.inFlight ?? 'n/a'}`,
     'preferences-fanout-ratio': preferences.ratio,
+    ...eventsSummary(events),
+  };
+}
+
+/** The digests' figures as the `bench:` line names them. */
+export function eventsSummary(events: TimeAwareFigures['events']): Record<string, string | number> {
+  return {
     'events-per-s': events.eventsPerSecond,
     'events-p99-ms': Math.round(events.latency.p99Ms),
     'digest-flush-lag-ms': Math.round(events.flushLag.p99Ms),

@@ -130,7 +130,9 @@ describe('POST /events answers (docs/digests.md)', () => {
       const queries = { count: 0 };
       const answer = await digestEventsWith(store, [], queries).accept({ ...body, digest } as EventBody);
       expect({ recorded, signalled: queries.count }).toEqual({ recorded, signalled });
-      expect(answer.digests[0].flushAt?.getTime()).toBe(signalled ? 1_000 : recorded.flushAt!.getTime());
+      expect(answer.digests[0].flushAt?.getTime()).toBe(
+        signalled ? 1_000 : (recorded as { flushAt: Date }).flushAt.getTime(),
+      );
     }
   });
 });
