@@ -4,7 +4,12 @@ import { nextWallClockTime } from '../../common/domain/digest-schedule';
 import { isoDurationMs } from '../../common/toolkit/iso-duration';
 import { HttpError, notFound } from '../../common/domain/http-errors';
 import { timezoneOfUser } from '../../common/domain/user-timezone';
-import type { DigestEventAnswer, DigestEventDocument, DigestsRepository } from '../../common/store/digests-repository';
+import {
+  joinableEnd,
+  type DigestEventAnswer,
+  type DigestEventDocument,
+  type DigestsRepository,
+} from '../../common/store/digests-repository';
 import type { UsersRepository } from '../../common/store/users-repository';
 import {
   DEFAULT_DIGEST_EVENTS,
@@ -63,24 +68,32 @@ export class DigestEvents {
     const { users, digests, sendPreparation } = this.deps;
     const userIds = body.userId !== undefined ? [body.userId] : [...new Set(body.recipients)];
     const userField = body.userId !== undefined ? 'userId' : 'recipients';
+    // An event for one user reads that user's digest beside the checks: the batch it may join.
+    const oneDigest = userIds.length === 1 && !body.digest.sliding ? digestId(userIds[0], body.digestKey) : undefined;
     // Every check before anything is recorded: a 4xx leaves no trace.
-    const prepared = await sendPreparation.prepare({
-      channels: body.channels,
-      recipients: userIds,
-      templateId: body.templateId,
-      messageTitle: body.messageTitle,
-      messageContent: body.messageContent,
-      data: body.data,
-      category: body.category,
-      critical: body.critical,
-    });
-    const found = await users.byIds(userIds);
+    const [prepared, found, seen] = await Promise.all([
+      sendPreparation.prepare({
+        channels: body.channels,
+        recipients: userIds,
+        templateId: body.templateId,
+        messageTitle: body.messageTitle,
+        messageContent: body.messageContent,
+        data: body.data,
+        category: body.category,
+        critical: body.critical,
+      }),
+      users.byIds(userIds),
+      oneDigest ? digests.get(oneDigest) : null,
+    ]);
     const missing = userIds.filter((id) => !found.has(id));
     if (missing.length > 0) throw notFound(`${userField}: no user ${missing.slice(0, 5).join(', ')}`);
 
     const { recipients: _recipients, clusters: _clusters, data, ...send } = prepared;
+    const eventId = body.eventId ?? newDigestEventId();
+    const receivedAt = new Date();
+    const batchEnd = seen ? joinableEnd(seen, new Date(receivedAt.getTime() + JOIN_MARGIN_MS)) : null;
     const event: DigestEventDocument = {
-      _id: body.eventId ?? newDigestEventId(),
+      _id: eventId,
       // The whole body: the same event id with anything else in it is another event.
       requestDigest: messagesRequestDigest(body),
       userIds,
@@ -88,23 +101,42 @@ export class DigestEvents {
       send,
       data,
       ...(body.cancellationKey !== undefined ? { cancellationKey: body.cancellationKey } : {}),
-      receivedAt: new Date(),
-      createdAt: new Date(),
+      // The answer if the event joins the batch it read: stored with the event, which saves the answer's own write.
+      ...(batchEnd && oneDigest
+        ? { answer: { eventId, digests: [{ digestId: oneDigest, flushAt: batchEnd }] }, answeredBeforeHandOff: true }
+        : {}),
+      receivedAt,
+      createdAt: receivedAt,
     };
     const earlier = await digests.insertEvent(event);
     if (earlier && earlier.requestDigest !== event.requestDigest) {
       throw new HttpError(422, `eventId: ${event._id} was used for a different event`);
     }
-    if (earlier?.answer) return earlier.answer;
-    // A first acceptance, or a repeat of one that has not answered yet (still running, or stopped before it did):
-    // the digests ignore an event they already hold, so giving it again loses nothing and doubles nothing.
+    if (earlier?.answer && !earlier.answeredBeforeHandOff) return earlier.answer;
+    // A first acceptance, or a repeat of one that has not answered yet (still running, or stopped before it did, or
+    // before its hand-off): the digests take an event they already hold once, so giving it again doubles nothing.
     const accepted = earlier ?? event;
     const timeZones = new Map([...found].map(([id, user]) => [id, this.timeZoneOf(user)]));
+    const settingsFor = (userId: string) => settingsOf(body.digest, accepted.receivedAt, timeZones.get(userId));
+    if (accepted.answeredBeforeHandOff && accepted.answer) {
+      const [{ digestId: id, flushAt }] = accepted.answer.digests;
+      const handed = {
+        eventId: accepted._id,
+        receivedAt: accepted.receivedAt.getTime(),
+        settings: settingsFor(userIds[0]),
+      };
+      const joined = await digests.pushToInbox(id, handed, flushAt!);
+      if (joined) {
+        if (joined.full) await this.flushFullBatch(id);
+        return accepted.answer;
+      }
+      // The batch closed between the read and the push: the event is signalled below, and its answer replaced.
+    }
     const answers = await mapWithConcurrency(accepted.userIds, DIGESTS_IN_FLIGHT, (userId) =>
-      this.handToDigest(accepted, userId, settingsOf(body.digest, accepted.receivedAt, timeZones.get(userId))),
+      this.handToDigest(accepted, userId, settingsFor(userId)),
     );
     const answer = { eventId: accepted._id, digests: answers.filter((digest) => digest !== undefined) };
-    if (!earlier) {
+    if (!earlier || earlier.answeredBeforeHandOff) {
       await digests.recordAnswer(accepted._id, answer);
       return answer;
     }

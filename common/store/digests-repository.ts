@@ -30,6 +30,12 @@ export interface DigestEventDocument {
   receivedAt: Date;
   createdAt: Date;
   answer?: DigestEventAnswer;
+  /**
+   * The answer was stored with the event, before the event joined its digest's batch: a repeat of the request hands
+   * the event off again (the digest takes it once) rather than answering at once, since the first may have stopped
+   * in between. `recordAnswer` clears it.
+   */
+  answeredBeforeHandOff?: boolean;
   /** The digest id → the send of the flush that took the event for it: each digest takes it once. */
   flushedIn?: Record<string, string>;
   /** The digests whose `DELETE /digests/:id` dropped the event unsent. */
@@ -98,6 +104,13 @@ export interface DigestFlushDocument {
   createdAt: Date;
 }
 
+/** The end of the digest's waiting batch when events may join it through its inbox and it ends no sooner than `bound`. */
+export const joinableEnd = (
+  digest: Pick<DigestDocument, 'status' | 'joinable' | 'flushAt'>,
+  bound: Date,
+): Date | null =>
+  digest.status === 'waiting' && digest.joinable && digest.flushAt && digest.flushAt >= bound ? digest.flushAt : null;
+
 /** The events that joined the digest's waiting batch through its inbox, once each, in arrival order. */
 export const joinedEventIds = (digest: Pick<DigestDocument, 'flushAt' | 'inbox'>): string[] => {
   const batchFlushAt = digest.flushAt?.getTime();
@@ -153,7 +166,10 @@ export class DigestsRepository {
    * key, and scans the whole collection for `_id` with any other condition.
    */
   async recordAnswer(eventId: string, answer: DigestEventAnswer): Promise<void> {
-    await this.database.digestEvents.updateOne({ _id: eventId }, { $set: { answer } });
+    await this.database.digestEvents.updateOne(
+      { _id: eventId },
+      { $set: { answer }, $unset: { answeredBeforeHandOff: true } },
+    );
   }
 
   /** The answer stored for the event, if any. */
@@ -249,15 +265,22 @@ export class DigestsRepository {
 
   /**
    * Hands the event to the digest's waiting batch through its inbox, when the store shows one with a fixed end no
-   * sooner than `endsNoSoonerThan`; null otherwise, and the caller signals the event instead. The read and the push are
-   * two keyed calls: the push's answer shows whether the batch still waited on the same end when the event arrived,
-   * since a flush or a close unsets `flushAt` in the same write that reads the inbox. An entry left by a push that
-   * came too late is a copy of a signalled event, which the next flush takes once and sweeps.
+   * sooner than `endsNoSoonerThan`; null otherwise, and the caller signals the event instead.
    */
   async joinWaitingBatch(digestId: string, event: DigestEvent, endsNoSoonerThan: Date): Promise<JoinedBatch | null> {
     const seen = await this.get(digestId);
-    if (seen?.status !== 'waiting' || !seen.joinable || !seen.flushAt || seen.flushAt < endsNoSoonerThan) return null;
-    const batchFlushAt = seen.flushAt.getTime();
+    const batchEnd = seen && joinableEnd(seen, endsNoSoonerThan);
+    return batchEnd ? this.pushToInbox(digestId, event, batchEnd) : null;
+  }
+
+  /**
+   * Pushes the event into the inbox of the batch the caller saw waiting on `batchEnd`. The push's answer shows whether
+   * the batch still waited on that end when the event arrived, since a flush or a close unsets `flushAt` in the same
+   * write that reads the inbox; null when it did not, and the caller signals the event. An entry left by a push that
+   * came too late is a copy of a signalled event, which the next flush takes once and sweeps.
+   */
+  async pushToInbox(digestId: string, event: DigestEvent, batchEnd: Date): Promise<JoinedBatch | null> {
+    const batchFlushAt = batchEnd.getTime();
     const after = await this.database.digests.findOneAndUpdate(
       { _id: digestId },
       { $push: { inbox: { ...event, batchFlushAt } } },
@@ -269,7 +292,7 @@ export class DigestsRepository {
     const repeated = joined.filter((entry) => entry.eventId === event.eventId).length > 1;
     // Full on the push that brought it to `maxEvents` (pushes are one at a time): one flush signal per batch.
     const full = !repeated && (after.pendingCount ?? 0) + distinct === after.maxEvents;
-    return { flushAt: seen.flushAt, full };
+    return { flushAt: batchEnd, full };
   }
 
   /**

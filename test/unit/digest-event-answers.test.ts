@@ -4,6 +4,7 @@ import { DigestEvents, type DigestEventsDeps } from '../../api/services/digest-e
 import type { AppConfig } from '../../common/config/config';
 import {
   DigestsRepository,
+  joinableEnd,
   type DigestDocument,
   type DigestEventAnswer,
   type DigestEventDocument,
@@ -22,11 +23,18 @@ class FakeEventStore {
     return this.recorded;
   }
 
+  /** The events pushed into the recorded digest's inbox. */
+  readonly inbox: string[] = [];
+
   /** The repository's rule, on the recorded digest: a joinable waiting batch whose end is far enough ahead. */
-  async joinWaitingBatch(_id: string, _event: unknown, endsNoSoonerThan: Date) {
-    const { status, joinable, flushAt } = this.recorded ?? {};
-    if (status !== 'waiting' || !joinable || !flushAt || flushAt < endsNoSoonerThan) return null;
-    return { flushAt, full: false };
+  async joinWaitingBatch(id: string, event: { eventId: string }, endsNoSoonerThan: Date) {
+    const end = this.recorded && joinableEnd(this.recorded as DigestDocument, endsNoSoonerThan);
+    return end ? this.pushToInbox(id, event, end) : null;
+  }
+
+  async pushToInbox(_id: string, event: { eventId: string }, batchEnd: Date) {
+    this.inbox.push(event.eventId);
+    return this.recorded?.flushAt?.getTime() === batchEnd.getTime() ? { flushAt: batchEnd, full: false } : null;
   }
 
   async insertEvent(event: DigestEventDocument) {
@@ -143,6 +151,9 @@ describe('DigestsRepository answers', () => {
     const repository = new DigestsRepository({ digestEvents: { updateOne } } as never);
     const answer = { eventId: 'evt-1', digests: [] };
     await repository.recordAnswer('evt-1', answer);
-    expect(updateOne).toHaveBeenCalledWith({ _id: 'evt-1' }, { $set: { answer } });
+    expect(updateOne).toHaveBeenCalledWith(
+      { _id: 'evt-1' },
+      { $set: { answer }, $unset: { answeredBeforeHandOff: true } },
+    );
   });
 });
