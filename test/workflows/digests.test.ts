@@ -212,6 +212,62 @@ describe('digests', () => {
     expect(again.statusCode).toBe(409);
   });
 
+  it("lets events join a waiting batch through the store: flushed with it once, kept when the batch's first is removed, carried over past maxEvents", async () => {
+    const { id, phone } = await newUser('Inbox');
+    const digest = digestId(id, 'inbox');
+    const storedDigest = () => stack.database.digests.findOne({ _id: digest });
+    const waitingEnd = () =>
+      waitFor(async () => {
+        const stored = await storedDigest();
+        return stored?.status === 'waiting' && stored.joinable && stored.flushAt ? stored.flushAt : undefined;
+      });
+    const rule = { window: 'PT5S' };
+    const first = (await post(event(id, 'inbox', 'a', rule))).json();
+    const flushAt = await waitingEnd();
+    const joined = [];
+    for (const text of ['b', 'c', 'd']) joined.push((await post(event(id, 'inbox', text, rule))).json());
+    // They joined through the store, not by a signal: the inbox holds them and each answer is the batch's end.
+    expect((await storedDigest())!.inbox!.map((entry) => entry.eventId)).toEqual(
+      joined.map((answer) => answer.eventId),
+    );
+    expect(joined.map((answer) => Date.parse(answer.digests[0].flushAt))).toEqual(
+      [1, 2, 3].map(() => flushAt.getTime()),
+    );
+    const pending = (await stack.app.inject({ method: 'GET', url: `/digests/${digest}` })).json().pendingEvents;
+    expect(pending.map((event: { data: { text: string } }) => event.data.text)).toEqual(['a', 'b', 'c', 'd']);
+    // The batch's only signalled event goes: the workflow holds none, takes the inbox's back and keeps the end.
+    expect((await stack.app.inject({ method: 'DELETE', url: `/events/${first.eventId}` })).statusCode).toBe(200);
+    const [body] = await waitFor(async () => {
+      const found = await smsTo(phone);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(body).toBe('3 new: b c d');
+    expect(Date.now()).toBeGreaterThanOrEqual(flushAt.getTime() - 50);
+    await sleep(1500);
+    expect(await smsTo(phone)).toHaveLength(1);
+    expect(await storedDigest()).toMatchObject({ status: 'idle', inbox: [] });
+
+    // maxEvents 3: the third event, joined through the store, flushes at once; the fourth is carried over.
+    const max = { window: 'PT1M', maxEvents: 3 };
+    await post(event(id, 'inbox-max', 'w', max));
+    const maxDigest = digestId(id, 'inbox-max');
+    await waitFor(async () =>
+      (await stack.database.digests.findOne({ _id: maxDigest }))?.joinable ? true : undefined,
+    );
+    const started = Date.now();
+    for (const text of ['x', 'y', 'z']) expect((await post(event(id, 'inbox-max', text, max))).statusCode).toBe(202);
+    await waitFor(async () => ((await smsTo(phone)).length > 1 ? true : undefined));
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect((await smsTo(phone))[1]).toBe('3 new: w x y');
+    const carried = await waitFor(async () => {
+      const read = (await stack.app.inject({ method: 'GET', url: `/digests/${maxDigest}` })).json();
+      return read.pendingEvents.length > 0 ? read : undefined;
+    });
+    expect(carried.status).toBe('waiting');
+    expect(carried.pendingEvents.map((event: { data: { text: string } }) => event.data.text)).toEqual(['z']);
+    await stack.temporal.workflow.getHandle(maxDigest).terminate('test cleanup');
+  });
+
   it('stops a sliding window at maxWindow while events keep coming', async () => {
     const { id, phone } = await newUser('Sliding');
     const rule = { window: 'PT1S', sliding: true, maxWindow: 'PT3S' };
