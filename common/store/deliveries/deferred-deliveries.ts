@@ -1,8 +1,8 @@
 import type { Filter } from 'mongodb';
-import { mapWithConcurrency } from '../../toolkit/concurrency';
-import { insertWhereFree, POINT_LOOKUPS_IN_FLIGHT, type Database } from '../db';
+import type { Database } from '../db';
 import type { DeliveryDocument } from '../../domain/send-types';
 import { nextPageCursor, pageByChannel, type PageByChannel } from './ledger-pages';
+import { takeClaims } from './take-claims';
 
 /**
  * Deliveries held by the user's quiet hours (`deferred`, with the minute they end in `releaseAt`): released back to
@@ -85,13 +85,7 @@ export class DeferredDeliveries {
       deferredTo: fate,
       createdAt: now,
     }));
-    const taken = new Set(await insertWhereFree(this.database.dispatchClaims, claims));
-    const ours = await mapWithConcurrency(
-      claims.map((claim, index) => ({ claim, index })),
-      POINT_LOOKUPS_IN_FLIGHT,
-      async ({ claim, index }) =>
-        !taken.has(index) || (await this.database.dispatchClaims.findOne({ _id: claim._id }))?.deferredTo === fate,
-    );
+    const ours = await takeClaims(this.database.dispatchClaims, claims, (held) => held?.deferredTo === fate);
     return candidates.filter((_, index) => ours[index]).map((doc) => doc._id);
   }
 }

@@ -1,6 +1,6 @@
-import { mapWithConcurrency } from '../../toolkit/concurrency';
-import { insertWhereFree, POINT_LOOKUPS_IN_FLIGHT, type Database } from '../db';
+import type { Database } from '../db';
 import { pageByChannel, type PageByChannel } from './ledger-pages';
+import { takeClaims } from './take-claims';
 
 /**
  * Retry rounds (`POST /sends/:id/retry`): the only move of a status backwards, `failed` to `pending`, on purpose; the
@@ -42,14 +42,8 @@ export class RetryRounds {
         round,
         createdAt: now,
       }));
-      const taken = new Set(await insertWhereFree(this.database.dispatchClaims, claims));
       // A claim inserted before is ours when this round inserted it (an activity retry), another round's otherwise.
-      const ours = await mapWithConcurrency(
-        claims.map((claim, index) => ({ claim, index })),
-        POINT_LOOKUPS_IN_FLIGHT,
-        async ({ claim, index }) =>
-          !taken.has(index) || (await this.database.dispatchClaims.findOne({ _id: claim._id }))?.round === round,
-      );
+      const ours = await takeClaims(this.database.dispatchClaims, claims, (held) => held?.round === round);
       const mine = candidates.filter((_, index) => ours[index]).map((doc) => doc._id);
       if (mine.length > 0) {
         await this.database.deliveries.updateMany(
