@@ -5,12 +5,7 @@ import type {
 } from '../../common/store/messaging/callback-events-repository';
 import { SharedLoads, mapWithConcurrency } from '../../common/toolkit/concurrency';
 import { PermanentProviderError } from '../../common/domain/http-errors';
-import type {
-  AppliedEarlyReport,
-  DeliveryReportsRepository,
-  ReportingProvider,
-  SentProviderMessage,
-} from '../../common/store/messaging/delivery-reports-repository';
+import type { DeliveryReportsRepository } from '../../common/store/messaging/delivery-reports-repository';
 import {
   dispatchBatchKey,
   type DeliveryOutcome,
@@ -24,20 +19,18 @@ import {
   type StoredMessage,
 } from '../../common/store/messaging/message-requests-repository';
 import { deliveryKey, type DeliveryDocument } from '../../common/domain/send-types';
-import { reportWebhookUrl } from '../../common/http/webhook-urls';
 import { AttemptGuard } from '../dispatch/attempt-guard';
 import { failIfNotAllAttempted, failIfRetrying } from '../dispatch/batch-end';
 import { attemptProviderCall, type Attempt, type DeliveryDeps } from '../dispatch/deliver';
 import { cancelledOutcome, type CancelledSends } from '../dispatch/cancelled-sends';
 import { OutcomeWriter } from '../dispatch/outcome-writer';
-import { listUnsubscribeHeaders } from '../dispatch/unsubscribe-link';
-import { unsubscribeUrl } from '../../common/http/unsubscribe-token';
-import type { ProviderReceipt } from '../providers';
-import type { MessageChannelProvider, RegisteredProviders } from '../providers/registered-providers';
+import type { RegisteredProviders } from '../providers/registered-providers';
 import type { PlaceholdersRepository } from '../../common/store/placeholders-repository';
 import { normalAddress } from '../../common/domain/suppression-address';
 import type { SuppressionsRepository } from '../../common/store/suppressions-repository';
 import { RenderFailedError, type ModeTemplate, type OsMessageRenderer, type ProviderMessage } from './render-message';
+import { providerResolver, sendThrough, statusCallbackUrl, withUnsubscribeLink } from './message-providers';
+import { owePostedReports, rememberProviderIds } from './message-reports';
 
 /** Input of `dispatchMessages`: message objects `first`…`last` (their `n`) of one channel of one request. */
 export interface MessageDispatchInput {
@@ -88,143 +81,6 @@ export interface MessageDispatchDeps extends DeliveryDeps {
 
 /** Provider calls in flight per activity, as for `/send`. */
 const CALLS_IN_FLIGHT = 16;
-
-/** The provider families that report deliveries on a webhook of ours, and the path of each. */
-const REPORT_WEBHOOKS: Partial<Record<string, { provider: ReportingProvider; path: string }>> = {
-  twilio: { provider: 'twilio', path: '/webhooks/twilio/status' },
-  infobip: { provider: 'infobip', path: '/webhooks/infobip/reports' },
-  // Their events come through the SNS subscription of the provider's configuration set, not a URL per message.
-  ses: { provider: 'ses', path: '/webhooks/aws/events' },
-  pinpoint: { provider: 'pinpoint', path: '/webhooks/aws/events' },
-};
-
-/** The provider one message goes through: a registered one by name, or the configured one of its channel. */
-interface ResolvedProvider {
-  providerType: string;
-  /** The registered name; null for the configured provider. */
-  name: string | null;
-  instance: MessageChannelProvider;
-}
-
-function send(provider: ResolvedProvider, rendered: ProviderMessage): Promise<ProviderReceipt> {
-  const { instance } = provider;
-  const refuse = () =>
-    Promise.reject(
-      new PermanentProviderError(
-        `provider ${provider.name ?? provider.providerType} does not send ${rendered.channel}`,
-        'CHANNEL_NOT_SERVED',
-      ),
-    );
-  switch (rendered.channel) {
-    case 'sms':
-      return instance.sendSms ? instance.sendSms(rendered.message) : refuse();
-    case 'email':
-      return instance.sendEmail ? instance.sendEmail(rendered.message) : refuse();
-    case 'whatsapp':
-      return instance.sendWhatsapp ? instance.sendWhatsapp(rendered.message) : refuse();
-  }
-}
-
-/**
- * An email with its one-click unsubscribe link (RFC 8058) for the address, unless it is critical: a POST of the link
- * puts the address on the email suppression list.
- */
-function withUnsubscribeLink(
-  deps: MessageDispatchDeps,
-  message: StoredMessage,
-  to: string,
-  rendered: ProviderMessage,
-): ProviderMessage {
-  if (rendered.channel !== 'email' || message.critical) return rendered;
-  const category = message.category === undefined ? {} : { category: message.category };
-  const url = unsubscribeUrl(deps.config.env, { address: to, channel: 'email', ...category });
-  return url === null
-    ? rendered
-    : { ...rendered, message: { ...rendered.message, headers: listUnsubscribeHeaders(url) } };
-}
-
-/** Where the provider reports this message's delivery, with the provider's name for its credentials. */
-function statusCallbackUrl(deps: MessageDispatchDeps, provider: ResolvedProvider): string | undefined {
-  const webhook = REPORT_WEBHOOKS[provider.providerType];
-  if (!webhook || !deps.config.env.WEBHOOK_SECRET) return undefined;
-  // A registered provider is given a token of its own, which proves its own reports only.
-  return reportWebhookUrl(deps.config.env, webhook.path, provider.name);
-}
-
-/**
- * Stores the provider id of each message sent through a provider that reports on a webhook of ours, with the
- * registered provider it went through (whose reports alone may move it); answers the reports kept for them that it
- * applied. A registered provider that is gone or inactive has no reports to match.
- */
-async function rememberProviderIds(
-  deps: MessageDispatchDeps,
-  requestId: string,
-  channel: MessageChannel,
-  sent: { providerName: string | null; providerMessageId: string; key: string }[],
-): Promise<AppliedEarlyReport[]> {
-  const types = new Map<string | null, Promise<string | null>>();
-  const typeOf = (name: string | null) => {
-    if (!types.has(name))
-      types.set(
-        name,
-        name === null
-          ? Promise.resolve(deps.config.service.providers[channel])
-          : deps.registered.get(name).then(
-              ({ providerType }) => providerType,
-              (error: unknown) => {
-                if (error instanceof PermanentProviderError) return null;
-                throw error;
-              },
-            ),
-      );
-    return types.get(name)!;
-  };
-  const remembered: SentProviderMessage[] = [];
-  for (const { providerName, providerMessageId, key } of sent) {
-    const type = await typeOf(providerName);
-    const webhook = type === null ? undefined : REPORT_WEBHOOKS[type];
-    if (webhook)
-      remembered.push({
-        provider: webhook.provider,
-        providerMessageId,
-        deliveryKey: deliveryKey(requestId, channel, key),
-        providerName,
-      });
-  }
-  return deps.deliveryReports.remember(requestId, remembered);
-}
-
-/** The callback events of reports `remember` applied, each keyed by its change like the API's own. */
-async function owePostedReports(
-  deps: MessageDispatchDeps,
-  requestId: string,
-  channel: MessageChannel,
-  addresses: { message: StoredMessage; to: string; key: string }[],
-  applied: AppliedEarlyReport[],
-): Promise<void> {
-  if (applied.length === 0) return;
-  const byKey = new Map(addresses.map((address) => [deliveryKey(requestId, channel, address.key), address]));
-  const events: CallbackPayload[] = [];
-  const keys: string[] = [];
-  for (const { deliveryKey: key, report } of applied) {
-    const address = byKey.get(key);
-    if (!address) continue;
-    keys.push(key);
-    events.push({
-      eventId: `${key}|${report.status}`,
-      requestId,
-      messageId: address.message.messageId,
-      channel,
-      to: address.to,
-      status: report.status,
-      providerMessageId: report.providerMessageId,
-      ...(report.code ? { code: report.code } : {}),
-      ...(report.error ? { error: report.error } : {}),
-      timestamp: new Date().toISOString(),
-    });
-  }
-  await deps.callbackEvents.add(events, keys);
-}
 
 /**
  * Sends message objects `first`…`last` of one channel of a `POST /messages` request, one ledger entry per address
@@ -321,22 +177,7 @@ async function dispatchMessageBatch(
     if (!templates.has(key)) templates.set(key, templateOfMessage(deps.templates, message));
     return templates.get(key)!;
   };
-  const providers = new Map<string | null, Promise<ResolvedProvider>>();
-  const providerOf = (name: string | null): Promise<ResolvedProvider> => {
-    if (!providers.has(name)) {
-      providers.set(
-        name,
-        name === null
-          ? Promise.resolve({
-              providerType: deps.config.service.providers[channel],
-              name: null,
-              instance: deps.providers[channel] as MessageChannelProvider,
-            })
-          : deps.registered.get(name).then(({ providerType, instance }) => ({ providerType, name, instance })),
-      );
-    }
-    return providers.get(name)!;
-  };
+  const providerOf = providerResolver(deps, channel);
 
   // Addresses on the channel's suppression list are skipped, never attempted, in one query per batch.
   const suppressed = await deps.suppressions.suppressedAmong(
@@ -416,7 +257,7 @@ async function dispatchMessageBatch(
               base,
               previousAttempts,
               maxAttempts,
-              () => send(provider, toSend),
+              () => sendThrough(provider, toSend),
               guard.signal,
             );
           }

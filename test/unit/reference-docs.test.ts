@@ -3,8 +3,8 @@ import path from 'node:path';
 import { envSchema, serviceConfigSchema } from '../../providers/service-configuration';
 
 // docs/configuration.md is what operators read, and docs/internals.md and docs/operating-sends.md quote the fan-out's
-// figures; the code (common/config/config.ts, config/default.json) is the truth. These tests fail when one changes
-// without the other, naming what differs.
+// figures; the code (common/config/env-schema.ts, service-config-schema.ts, config/default.json) is the truth. These
+// tests fail when one changes without the other, naming what differs.
 const root = path.resolve(__dirname, '../..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
 /** Prose as one line: where a sentence wraps is prettier's business, not the test's. */
