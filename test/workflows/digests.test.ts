@@ -266,6 +266,24 @@ describe('digests', () => {
     expect(carried.status).toBe('waiting');
     expect(carried.pendingEvents.map((event: { data: { text: string } }) => event.data.text)).toEqual(['z']);
     await stack.temporal.workflow.getHandle(maxDigest).terminate('test cleanup');
+
+    // Dropped whole: the inbox's events are dropped with the workflow's, and nothing is sent.
+    await post(event(id, 'inbox-drop', 'p', { window: 'PT3S' }));
+    const dropDigest = digestId(id, 'inbox-drop');
+    await waitFor(async () =>
+      (await stack.database.digests.findOne({ _id: dropDigest }))?.joinable ? true : undefined,
+    );
+    const joinedDrop = (await post(event(id, 'inbox-drop', 'q', { window: 'PT3S' }))).json().eventId;
+    const dropped = await stack.app.inject({ method: 'DELETE', url: `/digests/${dropDigest}` });
+    expect(dropped.json()).toEqual({ digestId: dropDigest, pendingEvents: 2 });
+    await waitFor(async () =>
+      (await stack.database.digests.findOne({ _id: dropDigest }))?.status === 'discarded' ? true : undefined,
+    );
+    expect((await stack.database.digestEvents.findOne({ _id: joinedDrop }))?.discardedIn).toEqual({
+      [dropDigest]: true,
+    });
+    await sleep(3500);
+    expect(await smsTo(phone)).toHaveLength(2);
   });
 
   it('stops a sliding window at maxWindow while events keep coming', async () => {
