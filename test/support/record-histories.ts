@@ -79,6 +79,7 @@ const TIMED_SCENARIOS = [
   'send-at-rescheduled',
   'send-at-cancelled',
   'digest-flush',
+  'digest-inbox',
   'recurring-send',
 ];
 
@@ -186,6 +187,48 @@ async function recordDigest(stack: TestStack, templateId: ObjectId): Promise<voi
   save('digest-flush', digestId, await runsOf(stack, digestId));
 }
 
+/**
+ * A digest whose events join its waiting batch through the store: the first signalled, three pushed into the inbox
+ * (`maxEvents` 3: the third of them flushes at once and one is carried over), then the carried one flushed by hand.
+ */
+async function recordDigestInbox(stack: TestStack, templateId: ObjectId): Promise<void> {
+  if (!wanted('digest-inbox')) return;
+  const [userId] = await insertUsers(stack, [person('DigestInbox')]);
+  const post = (text: string) =>
+    api<{ digests: { digestId: string }[] }>(stack, 'POST', '/events', {
+      userId,
+      digestKey: 'inbox',
+      channels: ['sms'],
+      templateId: templateId.toHexString(),
+      data: { text },
+      digest: { window: 'PT1M', maxEvents: 3 },
+    });
+  const digestId = (await post('one')).digests[0].digestId;
+  await waitFor(async () => ((await stack.database.digests.findOne({ _id: digestId }))?.joinable ? true : undefined));
+  for (const text of ['two', 'three', 'four']) await post(text);
+  const flushesDone = async (count: number) =>
+    waitFor(async () => {
+      const detail = await api<{ flushes: { sendId: string }[]; pendingEvents: unknown[] }>(
+        stack,
+        'GET',
+        `/digests/${digestId}`,
+      );
+      if (detail.flushes.length < count) return false;
+      const sends = await Promise.all(
+        detail.flushes.map((flush) => api<{ status: string }>(stack, 'GET', `/sends/${flush.sendId}`)),
+      );
+      return sends.every((sent) => sent.status === 'completed') && detail;
+    }, 30_000);
+  await flushesDone(1);
+  await waitFor(async () => {
+    const detail = await api<{ pendingEvents: unknown[] }>(stack, 'GET', `/digests/${digestId}`);
+    return detail.pendingEvents.length === 1;
+  }, 30_000);
+  await api(stack, 'POST', `/digests/${digestId}/flush`);
+  await flushesDone(2);
+  save('digest-inbox', digestId, await runsOf(stack, digestId));
+}
+
 /** A schedule firing every 2 s, deleted after its first firing: that firing's send. */
 async function recordRecurringSend(stack: TestStack): Promise<void> {
   if (!wanted('recurring-send')) return;
@@ -252,6 +295,7 @@ async function main(): Promise<void> {
       recordQuietHoursRelease(stack),
       recordSendAt(stack),
       recordDigest(stack, templateId),
+      recordDigestInbox(stack, templateId),
       recordRecurringSend(stack),
     ]);
     // Only the timed scenarios asked for: the others take minutes and are not written anyway.

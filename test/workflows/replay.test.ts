@@ -46,12 +46,14 @@ describe('recorded workflow histories replay on the current workflow code', () =
         'saga-send-started.json',
         'small-send.json',
         // The paths behind later patches and the later workflow types: a delivery deferred by quiet hours and released
-        // at their end, a send waiting for its sendAt (moved, cancelled), a digest's flush, a recurring send's firing.
+        // at their end, a send waiting for its sendAt (moved, cancelled), a digest's flush (and one whose events joined
+        // its batch through the store, carried over past maxEvents), a recurring send's firing.
         'quiet-hours-release.json',
         'send-at.json',
         'send-at-rescheduled.json',
         'send-at-cancelled.json',
         'digest-flush.json',
+        'digest-inbox.json',
         'recurring-send.json',
         // The sends as they run since the snapshot goes on while the first pages are dispatched, pages are dropped as
         // they end and say whether they are the last (the patches of workflows/send-pages.ts).
