@@ -6,6 +6,7 @@ import { HttpError, notFound } from '../../common/domain/http-errors';
 import { timezoneOfUser } from '../../common/domain/user-timezone';
 import {
   joinableEnd,
+  type DigestDocument,
   type DigestEventAnswer,
   type DigestEventDocument,
   type DigestsRepository,
@@ -17,6 +18,7 @@ import {
   flushDigestNowSignal,
   pendingEventsQuery,
   removeDigestEventSignal,
+  type DigestEvent,
   type DigestSettings,
 } from '../../common/temporal/digest-definitions';
 import { digestId, newDigestEventId } from '../../common/temporal/workflow-ids';
@@ -118,22 +120,17 @@ export class DigestEvents {
     const accepted = earlier ?? event;
     const timeZones = new Map([...found].map(([id, user]) => [id, this.timeZoneOf(user)]));
     const settingsFor = (userId: string) => settingsOf(body.digest, accepted.receivedAt, timeZones.get(userId));
+    // The digest read beside the checks: it is not read again. After a failed push, none to join: signalled below.
+    let seenDigest = oneDigest ? seen : undefined;
     if (accepted.answeredBeforeHandOff && accepted.answer) {
       const [{ digestId: id, flushAt }] = accepted.answer.digests;
-      const handed = {
-        eventId: accepted._id,
-        receivedAt: accepted.receivedAt.getTime(),
-        settings: settingsFor(userIds[0]),
-      };
-      const joined = await digests.pushToInbox(id, handed, flushAt!);
-      if (joined) {
-        if (joined.full) await this.flushFullBatch(id);
-        return accepted.answer;
-      }
+      const handed = handedEvent(accepted, settingsFor(userIds[0]));
+      if (await this.joinBatch(id, handed, flushAt!)) return accepted.answer;
       // The batch closed between the read and the push: the event is signalled below, and its answer replaced.
+      seenDigest = null;
     }
     const answers = await mapWithConcurrency(accepted.userIds, DIGESTS_IN_FLIGHT, (userId) =>
-      this.handToDigest(accepted, userId, settingsFor(userId)),
+      this.handToDigest(accepted, userId, settingsFor(userId), seenDigest),
     );
     const answer = { eventId: accepted._id, digests: answers.filter((digest) => digest !== undefined) };
     if (!earlier || earlier.answeredBeforeHandOff) {
@@ -212,16 +209,16 @@ export class DigestEvents {
     event: DigestEventDocument,
     userId: string,
     settings: DigestSettings,
+    /** The user's digest as the caller read it (null: nothing to join); read here when undefined. */
+    seen?: DigestDocument | null,
   ): Promise<{ digestId: string; flushAt: Date | null }> {
     const { config, temporal, digests } = this.deps;
     const id = digestId(userId, event.digestKey);
-    const handed = { eventId: event._id, receivedAt: event.receivedAt.getTime(), settings };
+    const handed = handedEvent(event, settings);
     if (!settings.sliding) {
-      const joined = await digests.joinWaitingBatch(id, handed, new Date(Date.now() + JOIN_MARGIN_MS));
-      if (joined) {
-        if (joined.full) await this.flushFullBatch(id);
-        return { digestId: id, flushAt: joined.flushAt };
-      }
+      const stored = seen === undefined ? await digests.get(id) : seen;
+      const batchEnd = stored && joinableEnd(stored, new Date(Date.now() + JOIN_MARGIN_MS));
+      if (batchEnd && (await this.joinBatch(id, handed, batchEnd))) return { digestId: id, flushAt: batchEnd };
     }
     const handle = await temporal.workflow.signalWithStart(digest, {
       workflowId: id,
@@ -250,7 +247,16 @@ export class DigestEvents {
     return { digestId: id, flushAt: flushAt === null ? null : new Date(flushAt) };
   }
 
-  /** A batch whose inbox brought it to `maxEvents` flushes at once, as the workflow does when it counts them itself. */
+  /**
+   * Pushes the event into the inbox of the batch seen waiting on `batchEnd`; whether it joined. A batch the push brought
+   * to `maxEvents` flushes at once, as the workflow does when it counts them itself.
+   */
+  private async joinBatch(id: string, handed: DigestEvent, batchEnd: Date): Promise<boolean> {
+    const joined = await this.deps.digests.pushToInbox(id, handed, batchEnd);
+    if (joined?.full) await this.flushFullBatch(id);
+    return joined !== null;
+  }
+
   private async flushFullBatch(id: string): Promise<void> {
     try {
       await this.deps.temporal.workflow.getHandle(id).signal(flushDigestNowSignal);
@@ -260,6 +266,13 @@ export class DigestEvents {
     }
   }
 }
+
+/** The event as a digest takes it, by signal or through its inbox: ids and times, never data. */
+const handedEvent = (event: DigestEventDocument, settings: DigestSettings): DigestEvent => ({
+  eventId: event._id,
+  receivedAt: event.receivedAt.getTime(),
+  settings,
+});
 
 /** The digest's rule in milliseconds; a scheduled one's next time in the user's time zone, from the event's arrival. */
 export function settingsOf(rule: DigestRule, receivedAt: Date, timeZone = 'UTC'): DigestSettings {

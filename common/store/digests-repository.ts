@@ -86,9 +86,8 @@ export interface InboxEntry extends DigestEvent {
   batchFlushAt: number;
 }
 
-/** What `joinWaitingBatch` answers: the batch's end, and whether the batch now holds its `maxEvents`. */
+/** A push into a waiting batch's inbox that joined it: whether the batch now holds its `maxEvents`. */
 export interface JoinedBatch {
-  flushAt: Date;
   full: boolean;
 }
 
@@ -264,16 +263,6 @@ export class DigestsRepository {
   }
 
   /**
-   * Hands the event to the digest's waiting batch through its inbox, when the store shows one with a fixed end no
-   * sooner than `endsNoSoonerThan`; null otherwise, and the caller signals the event instead.
-   */
-  async joinWaitingBatch(digestId: string, event: DigestEvent, endsNoSoonerThan: Date): Promise<JoinedBatch | null> {
-    const seen = await this.get(digestId);
-    const batchEnd = seen && joinableEnd(seen, endsNoSoonerThan);
-    return batchEnd ? this.pushToInbox(digestId, event, batchEnd) : null;
-  }
-
-  /**
    * Pushes the event into the inbox of the batch the caller saw waiting on `batchEnd`. The push's answer shows whether
    * the batch still waited on that end when the event arrived, since a flush or a close unsets `flushAt` in the same
    * write that reads the inbox; null when it did not, and the caller signals the event. An entry left by a push that
@@ -292,7 +281,7 @@ export class DigestsRepository {
     const repeated = joined.filter((entry) => entry.eventId === event.eventId).length > 1;
     // Full on the push that brought it to `maxEvents` (pushes are one at a time): one flush signal per batch.
     const full = !repeated && (after.pendingCount ?? 0) + distinct === after.maxEvents;
-    return { flushAt: batchEnd, full };
+    return { full };
   }
 
   /**

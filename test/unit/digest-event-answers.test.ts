@@ -4,7 +4,6 @@ import { DigestEvents, type DigestEventsDeps } from '../../api/services/digest-e
 import type { AppConfig } from '../../common/config/config';
 import {
   DigestsRepository,
-  joinableEnd,
   type DigestDocument,
   type DigestEventAnswer,
   type DigestEventDocument,
@@ -23,18 +22,9 @@ class FakeEventStore {
     return this.recorded;
   }
 
-  /** The events pushed into the recorded digest's inbox. */
-  readonly inbox: string[] = [];
-
-  /** The repository's rule, on the recorded digest: a joinable waiting batch whose end is far enough ahead. */
-  async joinWaitingBatch(id: string, event: { eventId: string }, endsNoSoonerThan: Date) {
-    const end = this.recorded && joinableEnd(this.recorded as DigestDocument, endsNoSoonerThan);
-    return end ? this.pushToInbox(id, event, end) : null;
-  }
-
-  async pushToInbox(_id: string, event: { eventId: string }, batchEnd: Date) {
-    this.inbox.push(event.eventId);
-    return this.recorded?.flushAt?.getTime() === batchEnd.getTime() ? { flushAt: batchEnd, full: false } : null;
+  /** A push joins while the recorded digest still waits on the end the caller saw. */
+  async pushToInbox(_id: string, _event: unknown, batchEnd: Date) {
+    return this.recorded?.flushAt?.getTime() === batchEnd.getTime() ? { full: false } : null;
   }
 
   async insertEvent(event: DigestEventDocument) {
