@@ -56,17 +56,9 @@ export class LedgerOutcomes {
         sendId,
         userId: outcome.userId,
         channel: outcome.channel,
-        status: outcome.status,
         attempts: outcome.attempted ? 1 : 0,
-        error: outcome.error,
-        code: outcome.code,
-        permanent: outcome.permanent ?? false,
-        ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
-        ...(outcome.critical ? { critical: true } : {}),
-        ...(outcome.releaseAt ? { releaseAt: outcome.releaseAt } : {}),
         createdAt: now,
-        updatedAt: now,
-        ...(outcome.status === 'sent' ? { sentAt: now } : {}),
+        ...recordedFields(outcome, now),
       })),
     );
     if (taken.length === 0) return;
@@ -102,20 +94,25 @@ export class LedgerOutcomes {
       await this.database.deliveries.updateOne(
         { _id: deliveryKey(sendId, outcome.channel, outcome.userId) },
         {
-          $set: {
-            status: outcome.status,
-            updatedAt: now,
-            error: outcome.error,
-            code: outcome.code,
-            permanent: outcome.permanent ?? false,
-            ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
-            ...(outcome.critical ? { critical: true } : {}),
-            ...(outcome.releaseAt ? { releaseAt: outcome.releaseAt } : {}),
-            ...(outcome.status === 'sent' ? { sentAt: now } : {}),
-          },
+          $set: recordedFields(outcome, now),
           $inc: { attempts: outcome.attempted ? 1 : 0 },
         },
       );
     });
   }
+}
+
+/** What an outcome writes into its entry, inserted or updated alike. */
+function recordedFields(outcome: DeliveryOutcome, now: Date) {
+  return {
+    status: outcome.status,
+    updatedAt: now,
+    error: outcome.error,
+    code: outcome.code,
+    permanent: outcome.permanent ?? false,
+    ...(outcome.providerMessageId ? { providerMessageId: outcome.providerMessageId } : {}),
+    ...(outcome.critical ? { critical: true } : {}),
+    ...(outcome.releaseAt ? { releaseAt: outcome.releaseAt } : {}),
+    ...(outcome.status === 'sent' ? { sentAt: now } : {}),
+  };
 }
